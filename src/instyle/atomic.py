@@ -1,0 +1,123 @@
+"""Atomic file writes: a hidden temporary file in the destination folder, fsynced, then renamed.
+
+A crash or an error never leaves a half-written file, and an existing file is only replaced
+when ``overwrite`` is true (without it, ``os.link`` refuses an existing destination atomically,
+so there is no check-then-replace race). Used for images, checkpoints, JSON and CSV alike.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from .errors import InstyleError
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Best effort: make a rename in ``folder`` durable (POSIX only)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_with(dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, overwrite: bool = False,
+               what: str = "file") -> Path:
+    """Atomically write whatever ``writer(f)`` writes into the binary file ``f`` to ``dst``.
+
+    Missing folders are created; a replaced file keeps its permissions, a new one gets
+    ``0666 & ~umask``. Any failure (in ``writer`` too) removes the temporary file and becomes an
+    :class:`InstyleError` naming ``dst``; KeyboardInterrupt/SystemExit pass through after clean-up.
+    """
+    name = os.fsdecode(os.fspath(dst))
+    path = Path(name)
+    folder = path.parent
+    exists_msg = f"{name} already exists; pass --overwrite to replace it"
+    if path.is_dir():
+        raise InstyleError(f"cannot write {what} {name!r}: it is a directory")
+    if path.exists() and not overwrite:
+        raise InstyleError(exists_msg)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InstyleError(f"cannot create folder {str(folder)!r}: {_one_line(exc.strerror or exc)}") from None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InstyleError(f"cannot write {what} {name!r}: {_one_line(exc.strerror or exc)}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            writer(f)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.chmod(tmp, mode)  # mkstemp makes 0600 files; give the usual permissions
+        except OSError:
+            pass
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise InstyleError(exists_msg) from None
+            except OSError:  # file systems without hard links: check + replace
+                if path.exists():
+                    raise InstyleError(exists_msg) from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, InstyleError):
+            raise
+        if isinstance(exc, Exception):  # disk full, encoder errors, ...
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (_one_line(exc) or type(exc).__name__)
+            raise InstyleError(f"cannot write {what} {name!r}: {_one_line(reason)}") from None
+        raise
+    _fsync_dir(folder)
+    return path
+
+
+def write_bytes(dst: str | os.PathLike, data: bytes, *, overwrite: bool = False, what: str = "file") -> Path:
+    """Atomically write ``data`` to ``dst``."""
+    return write_with(dst, lambda f: f.write(data), overwrite=overwrite, what=what)
+
+
+def write_text(dst: str | os.PathLike, text: str, *, overwrite: bool = False, what: str = "file") -> Path:
+    """Atomically write UTF-8 ``text`` to ``dst``."""
+    return write_bytes(dst, text.encode("utf-8"), overwrite=overwrite, what=what)

@@ -1,0 +1,145 @@
+"""Pieces shared by the subcommands: option types, style specs, output, progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..errors import UsageError
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    v = non_negative_float(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return v
+
+
+def image_size(text: str) -> int:
+    """A size in pixels for the longer side: 16 … 8192."""
+    v = positive_int(text)
+    if not 16 <= v <= 8192:
+        raise argparse.ArgumentTypeError(f"size must be between 16 and 8192 pixels, got {v}")
+    return v
+
+
+def split_weight(spec: str) -> Tuple[str, Optional[float]]:
+    """``"path:0.7"`` -> ``("path", 0.7)``; ``"path"`` -> ``("path", None)``.
+
+    A suffix counts as a weight only if it parses as a number and the whole spec is not an
+    existing file (so odd file names with colons still work).
+    """
+    if ":" in spec and not os.path.exists(spec):
+        head, _, tail = spec.rpartition(":")
+        try:
+            w = float(tail)
+        except ValueError:
+            return spec, None
+        if not w >= 0 or w == float("inf"):
+            raise UsageError(f"style weight must be a finite number >= 0 in {spec!r}")
+        return head, w
+    return spec, None
+
+
+def parse_weighted(specs: List[str], what: str) -> Tuple[List[str], List[float]]:
+    """Names with optional ``:weight`` suffixes -> names and weights normalized to sum to 1.
+
+    Unweighted entries share what the weighted ones leave (equally, 1 each when none are given).
+    """
+    names, weights = [], []
+    for spec in specs:
+        name, w = split_weight(spec)
+        names.append(name)
+        weights.append(w)
+    given = [w for w in weights if w is not None]
+    if len(given) == len(weights):
+        total = sum(given)
+        if total <= 0:
+            raise UsageError(f"{what} weights must not all be zero")
+        return names, [w / total for w in given]
+    if given and sum(given) > 1:
+        raise UsageError(f"{what} weights add up to more than 1 while some {what}s have no weight")
+    rest = (1.0 - sum(given)) / (len(weights) - len(given)) if given else 1.0 / len(weights)
+    filled = [w if w is not None else rest for w in weights]
+    total = sum(filled)
+    if total <= 0:
+        raise UsageError(f"{what} weights must not all be zero")
+    return names, [w / total for w in filled]
+
+
+def parse_layers(text: str, default_weight: float = 1.0) -> Dict[str, float]:
+    """``"relu1_1,relu2_1:0.5"`` -> ``{"relu1_1": 1.0, "relu2_1": 0.5}`` (names validated)."""
+    from ..vgg import RELU_LAYERS
+
+    out: Dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, w = part.partition(":")
+        if name not in RELU_LAYERS:
+            raise UsageError(f"unknown VGG-19 layer {name!r}; choose from {', '.join(RELU_LAYERS)}")
+        try:
+            out[name] = float(w) if w else default_weight
+        except ValueError:
+            raise UsageError(f"bad layer weight in {part!r}") from None
+        if not out[name] >= 0:
+            raise UsageError(f"layer weight must be >= 0 in {part!r}")
+    return out
+
+
+def add_output_options(p: argparse.ArgumentParser, *, json_help: str = "print the result as JSON on stdout") -> None:
+    p.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def emit_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def check_output_free(path: str, overwrite: bool) -> None:
+    """Fail before any work if the output exists and may not be replaced."""
+    if path != "-" and Path(path).exists() and not overwrite:
+        raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+
+
+def progress(total: int, desc: str, quiet: bool):
+    """A tqdm bar on stderr (hidden with --quiet or when stderr is not a terminal and CI is set)."""
+    from tqdm import tqdm
+
+    disable = quiet or (os.environ.get("CI") == "true" and not sys.stderr.isatty())
+    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, disable=disable, dynamic_ncols=True,
+                leave=False)

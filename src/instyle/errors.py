@@ -1,0 +1,17 @@
+"""Exceptions that the CLI turns into one clear line and an exit code (no traceback)."""
+
+
+class InstyleError(Exception):
+    """A problem with the user's input (a file, a checkpoint, a value): exit code 1."""
+
+    exit_code = 1
+
+
+class UsageError(InstyleError):
+    """A bad command-line usage or option value: exit code 2."""
+
+    exit_code = 2
+
+
+class WeightsError(InstyleError):
+    """Pretrained weights are missing, corrupt or do not match the model."""

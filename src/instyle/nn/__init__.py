@@ -1,0 +1,27 @@
+"""Normalization layers and the stateless tensor math behind them."""
+
+from .adabn import adapt_batchnorm
+from .functional import adain, calc_mean_std, gram_matrix, instance_norm, total_variation
+from .norm import (
+    NORM_LAYER_NAMES,
+    AdaIN,
+    ConditionalInstanceNorm2d,
+    InstanceNorm2d,
+    create_norm_layer,
+    get_norm_layer,
+)
+
+__all__ = [
+    "AdaIN",
+    "ConditionalInstanceNorm2d",
+    "InstanceNorm2d",
+    "NORM_LAYER_NAMES",
+    "adain",
+    "adapt_batchnorm",
+    "calc_mean_std",
+    "create_norm_layer",
+    "gram_matrix",
+    "get_norm_layer",
+    "instance_norm",
+    "total_variation",
+]

@@ -1,0 +1,133 @@
+"""Stateless tensor math shared by every model, loss and control in instyle.
+
+Everything here is a pure function of its tensor arguments (no modules, no state),
+in the spirit of pytorch-AdaIN's ``function.py``. Shapes use N (batch), C (channels),
+H, W (spatial size).
+"""
+
+from __future__ import annotations
+
+from typing import Tuple, Union
+
+import torch
+from torch import Tensor
+
+DEFAULT_EPS = 1e-5
+
+Stats = Tuple[Tensor, Tensor]
+
+
+def _check_4d(x: Tensor, name: str) -> None:
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be a 4-D tensor (N, C, H, W), got shape {tuple(x.shape)}")
+
+
+def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
+    """Per-sample, per-channel mean and standard deviation over H×W.
+
+    Args:
+        feat: (N, C, H, W) features.
+        eps: added to the (biased) variance before the square root, so a constant
+            channel or a 1×1 map gives std = sqrt(eps) instead of 0 (never NaN).
+
+    Returns:
+        ``(mean, std)``, each (N, C, 1, 1), in float32 or wider even for half inputs.
+    """
+    _check_4d(feat, "feat")
+    x = feat.flatten(2)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    # Biased variance, as in instance normalization (Ulyanov et al. 2016).
+    var, mean = torch.var_mean(x, dim=2, correction=0)
+    std = (var + eps).sqrt()
+    n, c = feat.shape[:2]
+    return mean.view(n, c, 1, 1), std.view(n, c, 1, 1)
+
+
+def instance_norm(feat: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
+                  eps: float = DEFAULT_EPS) -> Tensor:
+    """Instance normalization (Ulyanov et al. 2016): y = γ·(x − μ_nc)/σ_nc + β.
+
+    μ_nc, σ_nc are taken per sample and per channel over H×W, so one sample's output never
+    depends on the rest of the batch, and training and inference use identical statistics.
+
+    Args:
+        feat: (N, C, H, W).
+        weight: γ of shape (C,) or (N, C) (per-sample γ, used by conditional IN), or None.
+        bias: β of the same shapes as ``weight``, or None.
+    """
+    mean, std = calc_mean_std(feat, eps)
+    out = (feat - mean.to(feat.dtype)) / std.to(feat.dtype)
+    if weight is not None:
+        out = out * _as_channel_param(weight, feat)
+    if bias is not None:
+        out = out + _as_channel_param(bias, feat)
+    return out
+
+
+def _as_channel_param(p: Tensor, feat: Tensor) -> Tensor:
+    # (C,) -> (1, C, 1, 1); (N, C) -> (N, C, 1, 1)
+    if p.dim() == 1:
+        return p.view(1, -1, 1, 1).to(feat.dtype)
+    if p.dim() == 2:
+        return p.view(p.shape[0], p.shape[1], 1, 1).to(feat.dtype)
+    raise ValueError(f"affine parameter must be (C,) or (N, C), got shape {tuple(p.shape)}")
+
+
+def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS) -> Tensor:
+    """Adaptive instance normalization (Huang & Belongie 2017, eq. 8).
+
+    AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y): the content features are normalized per
+    channel and then take on the style's per-channel mean and std.
+
+    Args:
+        content: (N, C, H, W) content features.
+        style: (N or 1, C, H', W') style features, or a ``(mean, std)`` pair of
+            (N or 1, C, 1, 1) tensors (e.g. a stored style preset).
+        eps: variance epsilon of the content statistics.
+
+    Returns:
+        (N, C, H, W) features whose per-channel mean/std equal the style's.
+    """
+    _check_4d(content, "content")
+    if isinstance(style, (tuple, list)):
+        s_mean, s_std = style
+    else:
+        _check_4d(style, "style")
+        s_mean, s_std = calc_mean_std(style, eps)
+    if s_mean.shape[1] != content.shape[1]:
+        raise ValueError(f"channel mismatch: content has {content.shape[1]}, style has {s_mean.shape[1]}")
+    # Normalize with γ = 1, β = 0, then scale by σ(y) and shift by μ(y).
+    normalized = instance_norm(content, eps=eps)
+    return normalized * s_std.to(content.dtype) + s_mean.to(content.dtype)
+
+
+def gram_matrix(feat: Tensor, normalize: bool = True) -> Tensor:
+    """Gram matrix G = F·Fᵀ of features F reshaped to (N, C, H·W) (Gatys et al. 2016).
+
+    Args:
+        feat: (N, C, H, W).
+        normalize: divide by H·W (the per-position average of the channel outer products),
+            which keeps the scale independent of image size.
+
+    Returns:
+        (N, C, C).
+    """
+    _check_4d(feat, "feat")
+    n, c, h, w = feat.shape
+    f = feat.reshape(n, c, h * w)
+    if f.dtype in (torch.float16, torch.bfloat16):
+        f = f.float()
+    g = torch.bmm(f, f.transpose(1, 2))
+    return g / (h * w) if normalize else g
+
+
+def total_variation(img: Tensor) -> Tensor:
+    """Anisotropic total variation: mean |∂x| + mean |∂y| over a (N, C, H, W) batch."""
+    _check_4d(img, "img")
+    tv = img.new_zeros(())
+    if img.shape[3] > 1:
+        tv = tv + (img[:, :, :, 1:] - img[:, :, :, :-1]).abs().mean()
+    if img.shape[2] > 1:
+        tv = tv + (img[:, :, 1:, :] - img[:, :, :-1, :]).abs().mean()
+    return tv

@@ -1,0 +1,207 @@
+"""Normalization layers: instance norm, conditional instance norm, AdaIN, and one factory.
+
+Every layer takes ``num_features`` first, so a model swaps its normalization by a string
+(``get_norm_layer("instance")``) without touching its own code (cf. timm ``create_norm``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, Union
+
+import torch
+from torch import Tensor, nn
+
+from . import functional as F
+
+StyleSelector = Union[int, Tensor]
+
+
+class InstanceNorm2d(nn.Module):
+    """Instance normalization with learnable per-channel γ, β (Ulyanov et al. 2016).
+
+    Unlike ``torch.nn.InstanceNorm2d(track_running_stats=True)`` or batch norm, this layer
+    has no running averages: the statistics always come from the sample itself, so
+    ``train()`` and ``eval()`` give identical outputs. A 1×1 feature map normalizes to
+    zero (output = β); nothing produces NaN.
+
+    Shapes: (N, C, H, W) -> (N, C, H, W).
+
+    Old checkpoints that carry ``running_mean``/``running_var`` buffers (e.g. from
+    pytorch/examples fast_neural_style) load: those keys are ignored.
+    """
+
+    def __init__(self, num_features: int, eps: float = F.DEFAULT_EPS, affine: bool = True):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_channels(x, self.num_features)
+        return F.instance_norm(x, self.weight, self.bias, self.eps)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for key in ("running_mean", "running_var", "num_batches_tracked"):
+            state_dict.pop(prefix + key, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+
+
+class ConditionalInstanceNorm2d(nn.Module):
+    """Conditional instance normalization (Dumoulin et al. 2017): one (γ, β) per style.
+
+    ``forward(x, style)`` where ``style`` is
+      * an ``int`` style index (all samples),
+      * a LongTensor (N,) of per-sample indices,
+      * a float tensor (S,) or (N, S) of weights over the S styles: γ = Σ wᵢ γᵢ and
+        β = Σ wᵢ βᵢ, a convex blend when the weights are non-negative and sum to one.
+        The output is linear in the weights.
+
+    Shapes: x (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def __init__(self, num_features: int, num_styles: int, eps: float = F.DEFAULT_EPS):
+        super().__init__()
+        if num_styles < 1:
+            raise ValueError(f"num_styles must be >= 1, got {num_styles}")
+        self.num_features = num_features
+        self.num_styles = num_styles
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_styles, num_features))  # γ: (S, C)
+        self.bias = nn.Parameter(torch.zeros(num_styles, num_features))  # β: (S, C)
+
+    def style_params(self, style: StyleSelector, batch: int) -> tuple[Tensor, Tensor]:
+        """(γ, β), each (N, C), for a style selector (see class docstring)."""
+        if isinstance(style, int):
+            if not 0 <= style < self.num_styles:
+                raise IndexError(f"style index {style} out of range for {self.num_styles} styles")
+            return self.weight[style].expand(batch, -1), self.bias[style].expand(batch, -1)
+        if not isinstance(style, Tensor):
+            raise TypeError(f"style must be an int or a tensor, got {type(style).__name__}")
+        if not style.is_floating_point() and style.dtype != torch.bool:  # any integer dtype: indices
+            if style.shape != (batch,):
+                raise ValueError(f"style indices must have shape ({batch},), got {tuple(style.shape)}")
+            if style.min() < 0 or style.max() >= self.num_styles:
+                raise IndexError(f"style index out of range for {self.num_styles} styles")
+            idx = style.long()  # uint8 would otherwise index as a boolean mask
+            return self.weight[idx], self.bias[idx]
+        w = style.to(self.weight.dtype)
+        if w.dim() == 1:
+            w = w.unsqueeze(0).expand(batch, -1)
+        if w.shape != (batch, self.num_styles):
+            raise ValueError(f"style weights must have shape ({self.num_styles},) or ({batch}, "
+                             f"{self.num_styles}), got {tuple(style.shape)}")
+        return w @ self.weight, w @ self.bias  # (N, S) @ (S, C) -> (N, C)
+
+    def forward(self, x: Tensor, style: StyleSelector = 0) -> Tensor:
+        _check_channels(x, self.num_features)
+        gamma, beta = self.style_params(style, x.shape[0])
+        return F.instance_norm(x, gamma, beta, self.eps)
+
+    def add_styles(self, count: int = 1, init_from: int | None = None) -> range:
+        """Append ``count`` new styles (initialised from style ``init_from`` or identity).
+
+        Returns the indices of the new styles. Used to teach a trained network a new style
+        by training only the new γ, β (Dumoulin et al. 2017, sec. 4.3).
+        """
+        if init_from is None:
+            g = torch.ones(count, self.num_features)
+            b = torch.zeros(count, self.num_features)
+        else:
+            g = self.weight.detach()[init_from].expand(count, -1).clone()
+            b = self.bias.detach()[init_from].expand(count, -1).clone()
+        start = self.num_styles
+        dev = self.weight.device
+        self.weight = nn.Parameter(torch.cat([self.weight.detach(), g.to(dev)]))
+        self.bias = nn.Parameter(torch.cat([self.bias.detach(), b.to(dev)]))
+        self.num_styles += count
+        return range(start, self.num_styles)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, num_styles={self.num_styles}, eps={self.eps}"
+
+
+class AdaIN(nn.Module):
+    """Adaptive instance normalization (Huang & Belongie 2017) as a module.
+
+    ``forward(content, style, alpha=1.0)``: ``style`` is a feature map or a (mean, std)
+    pair; ``alpha`` interpolates t' = α·AdaIN(c, s) + (1 − α)·c.
+    No learnable parameters.
+    """
+
+    def __init__(self, eps: float = F.DEFAULT_EPS):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, content: Tensor, style: Union[Tensor, F.Stats], alpha: float = 1.0) -> Tensor:
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        t = F.adain(content, style, self.eps)
+        return t if alpha == 1.0 else alpha * t + (1.0 - alpha) * content
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}"
+
+
+def _check_channels(x: Tensor, num_features: int) -> None:
+    if x.dim() != 4 or x.shape[1] != num_features:
+        raise ValueError(f"expected (N, {num_features}, H, W) input, got shape {tuple(x.shape)}")
+
+
+def _group_norm(num_features: int, num_groups: int = 32, eps: float = F.DEFAULT_EPS,
+                affine: bool = True) -> nn.GroupNorm:
+    # Largest divisor of C not above num_groups, so any width works (e.g. 48 channels -> 24 groups).
+    groups = max(g for g in range(1, min(num_groups, num_features) + 1) if num_features % g == 0)
+    return nn.GroupNorm(groups, num_features, eps=eps, affine=affine)
+
+
+def _layer_norm(num_features: int, eps: float = F.DEFAULT_EPS, affine: bool = True) -> nn.GroupNorm:
+    # Layer norm for conv features: statistics over (C, H, W) per sample == GroupNorm with 1 group.
+    return nn.GroupNorm(1, num_features, eps=eps, affine=affine)
+
+
+def _identity(num_features: int, **_: object) -> nn.Identity:
+    return nn.Identity()
+
+
+_NORM_LAYERS: dict[str, Callable[..., nn.Module]] = {
+    "instance": InstanceNorm2d,
+    "batch": nn.BatchNorm2d,
+    "layer": _layer_norm,
+    "group": _group_norm,
+    "none": _identity,
+    "conditional_instance": ConditionalInstanceNorm2d,
+}
+
+NORM_LAYER_NAMES = tuple(_NORM_LAYERS)
+
+
+def get_norm_layer(name: str, **kwargs: object) -> Callable[..., nn.Module]:
+    """Constructor for the norm layer called ``name``: call it with ``num_features``.
+
+    ``name`` is one of ``instance``, ``batch``, ``layer``, ``group``, ``none`` or
+    ``conditional_instance`` (which also needs ``num_styles``). Extra keyword arguments are
+    bound to the constructor, e.g. ``get_norm_layer("group", num_groups=8)(64)``.
+    """
+    key = name.lower().replace("-", "_")
+    aliases = {"in": "instance", "bn": "batch", "ln": "layer", "gn": "group", "cin": "conditional_instance",
+               "conditional": "conditional_instance", "identity": "none"}
+    key = aliases.get(key, key)
+    if key not in _NORM_LAYERS:
+        raise ValueError(f"unknown norm layer {name!r}; choose from {', '.join(NORM_LAYER_NAMES)}")
+    ctor = _NORM_LAYERS[key]
+    return partial(ctor, **kwargs) if kwargs else ctor
+
+
+def create_norm_layer(name: str, num_features: int, **kwargs: object) -> nn.Module:
+    """``get_norm_layer(name, **kwargs)(num_features)``."""
+    return get_norm_layer(name, **kwargs)(num_features)

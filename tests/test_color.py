@@ -16,6 +16,15 @@ from instyle.color import (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Single-threaded torch for this module (a small shared machine; restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _gen(seed):
     return torch.Generator().manual_seed(seed)
 
@@ -153,6 +162,11 @@ def test_luminance_only_with_reference_takes_reference_stats():
     # the spatial pattern is img's luminance (an affine function of it)
     yi = luminance(img).double().flatten()
     assert torch.corrcoef(torch.stack([yi, y.flatten()]))[0, 1].item() == pytest.approx(1.0, abs=1e-6)
+    # a reference whose luminance range exceeds [0, 1] after the shift gives a clamped image
+    bright_ref = torch.rand(1, 3, 8, 8, generator=_gen(20)) * 0.1 + 0.9
+    bright_ref[..., :4, :] = 0.3  # large std around a high mean
+    out = luminance_only(img, reference=bright_ref)
+    assert out.min() >= 0 and out.max() <= 1 and (out == 1).any()
 
 
 def test_combine_luminance_keeps_stylized_y_and_content_iq():

@@ -27,6 +27,16 @@ def _to_tensor(arr: np.ndarray, h: int, w: int) -> torch.Tensor:
     return tF.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Single-threaded torch for this module: on a small shared machine, intra-op threads that wait
+    on busy cores make the VGG passes many times slower. Restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def encoder() -> VGG19Encoder:
     return VGG19Encoder(last_layer="relu5_1", pooling="avg", padding="reflect")
@@ -93,6 +103,9 @@ def test_style_loss_decreases_and_callback(encoder, content, style, optimizer, l
     assert all(set(i.losses) == {"content", "style", "tv", "total"} for i in rec.infos)
     assert all(math.isfinite(v) for i in rec.infos for v in i.losses.values())
     assert all(i.image.shape == content.shape and not i.image.requires_grad for i in rec.infos)
+    # each step's image is a snapshot: the first evaluation is at the (content) init, later ones moved
+    assert torch.equal(rec.infos[0].image, content)
+    assert not torch.allclose(rec.infos[-1].image, content, atol=1e-4)
     elapsed = [i.elapsed for i in rec.infos]
     assert elapsed == sorted(elapsed) and elapsed[0] >= 0
     style_losses = rec.series("style")
@@ -286,7 +299,11 @@ def test_bf16_close_to_fp32(encoder, content, style):
         l32 = ref.losses(outs["fp32"], c_t, s_t, w)["total"].item()
         l16 = ref.losses(outs["bf16"], c_t, s_t, w)["total"].item()
     assert l32 < 0.8 * start and l16 < 0.8 * start
-    assert l16 == pytest.approx(l32, rel=0.25)
+    assert l16 == pytest.approx(l32, rel=0.1)
+    assert not torch.equal(outs["bf16"], outs["fp32"])  # bf16 really was used
+    with torch.no_grad():
+        assert _opt(encoder, precision="bf16")._features(content, ["relu1_1"])["relu1_1"].dtype == torch.bfloat16
+        assert ref._features(content, ["relu1_1"])["relu1_1"].dtype == torch.float32
     assert (outs["bf16"] - outs["fp32"]).abs().mean() < 0.05
 
 

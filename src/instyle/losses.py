@@ -183,6 +183,9 @@ class LossWeights:
                 raise ValueError(f"{name} must be >= 0, got {v}")
         if not self.style_layers and not self.content_layers:
             raise ValueError("need at least one content or style layer")
+        for name, w in {**self.content_layers, **self.style_layers}.items():
+            if not w >= 0:
+                raise ValueError(f"layer weight of {name} must be >= 0, got {w}")
 
     @property
     def layers(self) -> list[str]:

@@ -96,7 +96,7 @@ class StepInfo:
     step: int
     total_steps: int
     losses: Dict[str, float]
-    image: Tensor  # (1, 3, H, W) current image, detached (not clamped)
+    image: Tensor  # (1, 3, H, W) copy of the current image, detached (not clamped)
     elapsed: float
 
 
@@ -232,7 +232,7 @@ class GatysOptimizer:
             if not math.isfinite(last["total"]):
                 raise FloatingPointError("the loss became NaN/inf; lower the learning rate or the style weight")
             if callback is not None:
-                callback(StepInfo(done, total, last, img.detach(), time.perf_counter() - start))
+                callback(StepInfo(done, total, last, img.detach().clone(), time.perf_counter() - start))
             return terms["total"]
 
         if cfg.optimizer == "lbfgs":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Sequence, Tuple
 
 import torch
+import torch.nn.functional as tF
 from torch import Tensor, nn
 
 from .errors import WeightsError
@@ -99,6 +100,38 @@ def load_vgg19_weights(path: str | os.PathLike | None = None, *, check: bool = T
     return _load_cached(str(path if path is not None else find_weights_file()), check)
 
 
+class _Conv3x3(nn.Conv2d):
+    """3×3 conv with zero or reflection padding; reflection falls back to edge replication on
+    maps too small to reflect (1 px wide), so tiny images and thin style crops never fail."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, reflect: bool):
+        super().__init__(in_channels, out_channels, 3, padding=0 if reflect else 1)
+        self.reflect = reflect
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.reflect:
+            # (N, C, H, W) -> (N, C, H+2, W+2)
+            x = tF.pad(x, (1, 1, 1, 1), mode="reflect" if min(x.shape[-2:]) > 1 else "replicate")
+        return super().forward(x)
+
+
+class _Pool2x2(nn.Module):
+    """2×2 stride-2 max or average pooling; a 1-px map is pooled in ceil mode (kept at 1 px)
+    instead of failing, so thin images still reach the deepest layers."""
+
+    def __init__(self, *, average: bool, ceil_mode: bool):
+        super().__init__()
+        self.average, self.ceil_mode = average, ceil_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        ceil = self.ceil_mode or min(x.shape[-2:]) < 2
+        pool = tF.avg_pool2d if self.average else tF.max_pool2d
+        return pool(x, 2, 2, ceil_mode=ceil)
+
+    def extra_repr(self) -> str:
+        return f"{'avg' if self.average else 'max'}, ceil_mode={self.ceil_mode}"
+
+
 class VGG19Encoder(nn.Module):
     """Frozen VGG-19 returning features by layer name.
 
@@ -137,8 +170,7 @@ class VGG19Encoder(nn.Module):
         for name in LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]:
             if name.startswith("conv"):
                 w, b = weights[name]
-                conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1,
-                                 padding_mode="reflect" if padding == "reflect" else "zeros")
+                conv = _Conv3x3(w.shape[1], w.shape[0], reflect=padding == "reflect")
                 with torch.no_grad():
                     conv.weight.copy_(w)
                     conv.bias.copy_(b)
@@ -146,8 +178,7 @@ class VGG19Encoder(nn.Module):
             elif name.startswith("relu"):
                 layers[name] = nn.ReLU(inplace=False)
             else:
-                pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
-                layers[name] = pool(2, 2, ceil_mode=ceil_mode)
+                layers[name] = _Pool2x2(average=pooling == "avg", ceil_mode=ceil_mode)
         self.layers = nn.ModuleDict(layers)
         self.requires_grad_(False)
         self.eval()

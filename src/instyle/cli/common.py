@@ -12,41 +12,32 @@ from typing import Dict, List, Optional, Tuple
 from ..errors import UsageError
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, kind: type, *, minimum: float, strict: bool) -> float:
+    """Parse an int/float option that must be finite and >= (or >, if ``strict``) ``minimum``."""
+    what = ("an integer" if kind is int else "a finite number") + (" > " if strict else " >= ") + f"{minimum:g}"
     try:
-        v = int(text)
+        v = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if v != v or v in (float("inf"), float("-inf")) or v < minimum or (strict and v == minimum):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return v
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, minimum=0, strict=True)
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
+    return _number(text, int, minimum=0, strict=False)
 
 
 def non_negative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return v
+    return _number(text, float, minimum=0.0, strict=False)
 
 
 def positive_float(text: str) -> float:
-    v = non_negative_float(text)
-    if v == 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return v
+    return _number(text, float, minimum=0.0, strict=True)
 
 
 def image_size(text: str) -> int:
@@ -132,8 +123,23 @@ def emit_json(obj: object) -> None:
 
 def check_output_free(path: str, overwrite: bool) -> None:
     """Fail before any work if the output exists and may not be replaced."""
+    if path != "-" and Path(path).is_dir():
+        raise UsageError(f"{path} is a directory; give a file name for the output")
     if path != "-" and Path(path).exists() and not overwrite:
         raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+
+
+def check_image_output(path: str, overwrite: bool) -> None:
+    """Fail before any work if the output image cannot be written (extension, existing file)."""
+    if path != "-":
+        from ..imageio import SAVE_EXTENSIONS
+
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in SAVE_EXTENSIONS:
+            what = f"extension {ext!r}" if ext else "no extension"
+            raise UsageError(f"cannot write image {path!r}: {what} is not supported; "
+                             f"use one of {', '.join(SAVE_EXTENSIONS)}")
+    check_output_free(path, overwrite)
 
 
 def progress(total: int, desc: str, quiet: bool):

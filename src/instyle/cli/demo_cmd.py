@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import load_image, save_image
     from ..optimize import GatysOptimizer, OptimizeConfig
 
+    common.check_image_output(args.output, overwrite=True)  # the demo's own file: always refreshed
     content_path, style_path = sample_image("chelsea.png"), sample_image("ihc.png")
     content = load_image(content_path, size=args.size)
     style = load_image(style_path, size=args.size)

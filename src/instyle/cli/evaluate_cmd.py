@@ -40,7 +40,7 @@ def _rows_from_args(args: argparse.Namespace) -> list[dict]:
         if args.outputs or args.content or args.style:
             raise UsageError("give either --pairs or OUTPUT… with --content and --style, not both")
         try:
-            with open(args.pairs, newline="", encoding="utf-8") as f:
+            with open(args.pairs, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
                 reader = csv.DictReader(f)
                 rows = [dict(r) for r in reader]
         except (OSError, UnicodeDecodeError, csv.Error) as e:
@@ -48,6 +48,9 @@ def _rows_from_args(args: argparse.Namespace) -> list[dict]:
         need = {"output", "content", "style"}
         if not rows or not need <= set(rows[0]):
             raise InstyleError(f"{args.pairs} needs a header with columns output,content,style[,method] and rows")
+        for i, r in enumerate(rows, start=1):
+            if not all(r.get(k) for k in need):  # a short row gives None, an empty cell ""
+                raise InstyleError(f"{args.pairs} row {i}: output, content and style must all be given")
         return [{"method": r.get("method") or Path(r["output"]).stem, "output": r["output"],
                  "content": r["content"], "style": r["style"]} for r in rows]
     if not args.outputs or not args.content or not args.style:
@@ -73,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
         return cache[path]
 
     for r in rows:
-        r.update(evaluator(image(r["output"]), image(r["content"]), image(r["style"])))
+        scores = evaluator(image(r["output"]), image(r["content"]), image(r["style"]))
+        # The "content" metric would overwrite the "content" path: keep the paths under their own names.
+        r["content_image"], r["style_image"] = r.pop("content"), r.pop("style")
+        r.update(scores)
     mean = summarize(rows)
     report = {"size": args.size, "metrics": list(METRICS), "rows": rows, "mean": mean}
     if args.output:

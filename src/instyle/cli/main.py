@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 from .. import __version__
 from . import demo_cmd, evaluate_cmd, optimize_cmd
@@ -16,8 +16,15 @@ from . import demo_cmd, evaluate_cmd, optimize_cmd
 COMMANDS = (optimize_cmd, evaluate_cmd, demo_cmd)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one ``instyle: error: …`` line (exit 2), not usage + error."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"instyle: error: {' '.join(str(message).split())} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="instyle",
         description="Neural style transfer built around instance normalization.",
         epilog="Run `instyle COMMAND --help` for the options of a command.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from .. import color
@@ -75,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.save_every and not args.intermediate_dir:
         raise UsageError("--save-every needs --intermediate-dir")
-    common.check_output_free(args.output, args.overwrite)
+    if args.json and args.output == "-":
+        raise UsageError("--json and -o - both write to stdout; give an output file with --json")
+    common.check_image_output(args.output, args.overwrite)
     style_paths, style_weights = common.parse_weighted(args.styles, "style")
     content = read_image(args.content, size=args.size)
     styles = [read_image(p, size=args.style_size or args.size).rgb for p in style_paths]

@@ -1,0 +1,70 @@
+"""Labelled contact sheets: a grid of images with row and column headers."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
+
+from .imageio import tensor_to_image
+
+
+def _fit(img: Image.Image, cell: int) -> Image.Image:
+    # Scale so the longer side is `cell`, then centre on a white cell×cell tile.
+    im = img.copy()
+    im.thumbnail((cell, cell), Image.LANCZOS)
+    tile = Image.new("RGB", (cell, cell), "white")
+    tile.paste(im, ((cell - im.width) // 2, (cell - im.height) // 2))
+    return tile
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        return ImageFont.load_default()
+
+
+def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Sequence[str] = (),
+                  col_labels: Sequence[str] = (), cell: int = 256, pad: int = 4,
+                  header: Optional[Sequence[Optional[Tensor]]] = None,
+                  corner: str = "") -> Image.Image:
+    """Lay out ``grid[r][c]`` images ((1, 3, H, W) in [0, 1], or None for blank) as an RGB sheet.
+
+    ``header``, if given, is a row of images drawn above the grid (e.g. the style images), and
+    the first column can hold the row's source (e.g. the content image) by putting it in the grid.
+    """
+    rows = ([list(header)] if header is not None else []) + [list(r) for r in grid]
+    n_cols = max(len(r) for r in rows)
+    label_h = 22 if col_labels else 0
+    label_w = 120 if row_labels else 0
+    width = label_w + n_cols * (cell + pad) + pad
+    height = label_h + len(rows) * (cell + pad) + pad
+    sheet = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = _font(14)
+    for c, text in enumerate(col_labels):
+        x = label_w + pad + c * (cell + pad)
+        draw.text((x + 2, 3), text[:40], fill="black", font=font)
+    labels = ([corner] if header is not None else []) + list(row_labels)
+    for r, row in enumerate(rows):
+        y = label_h + pad + r * (cell + pad)
+        if r < len(labels) and labels[r]:
+            draw.text((4, y + cell // 2 - 7), labels[r][:16], fill="black", font=font)
+        for c, img in enumerate(row):
+            if img is None:
+                continue
+            pil = tensor_to_image(img.detach().float().cpu())
+            sheet.paste(_fit(pil, cell), (label_w + pad + c * (cell + pad), y))
+    return sheet
+
+
+def stack_tensors(images: Sequence[Tensor]) -> Tensor:
+    """Side by side, same height: (1, 3, H, ΣW)."""
+    h = min(i.shape[-2] for i in images)
+    resized = [torch.nn.functional.interpolate(i, size=(h, round(i.shape[-1] * h / i.shape[-2])),
+                                               mode="bilinear", align_corners=False, antialias=True)
+               for i in images]
+    return torch.cat(resized, dim=3)

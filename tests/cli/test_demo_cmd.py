@@ -1,0 +1,58 @@
+"""``instyle demo``: the zero-argument job on scikit-image's sample photos (tiny size here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from PIL import Image
+
+from instyle.cli.main import main
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
+                                reason="the demo needs scikit-image's sample images")
+
+# chelsea.png (451x300) becomes 32x21: its relu5_1 map is 1 px high (reflect padding must cope).
+ARGS = ["--size", "32", "--steps", "2", "-q"]
+
+
+def run_cli(argv, capsys):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_writes_and_refreshes_its_output(tmp_path, capsys):
+    dst = tmp_path / "out" / "d.png"
+    code, out, err = run_cli(["demo", *ARGS, "-o", dst], capsys)
+    assert code == 0, err
+    assert out.startswith(f"wrote {dst}") and "chelsea.png" in out and "ihc.png" in out
+    with Image.open(dst) as im:
+        assert im.format == "PNG" and im.size == (32, 21)
+
+    dst.write_bytes(b"stale")  # the demo owns this file: a second run replaces it without --overwrite
+    code, out, err = run_cli(["demo", *ARGS, "-o", dst, "--json"], capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["output"] == str(dst)
+    assert res["steps"] == 2
+    assert res["content"].endswith("chelsea.png") and res["style"].endswith("ihc.png")
+    assert res["seconds"] >= 0
+    with Image.open(dst) as im:
+        assert im.size == (32, 21)
+    assert [p.name for p in dst.parent.iterdir()] == ["d.png"]  # no temp file left
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--size", "0"], 2), (["--steps", "0"], 2), (["--steps", "x"], 2), (["-o", "{tmp}/demo.xyz"], 2),
+])
+def test_demo_bad_options(tmp_path, capsys, argv, expected):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, out, err = run_cli(["demo", "-q", "-o", tmp_path / "d.png", *argv], capsys)
+    assert code == expected
+    assert err.startswith("instyle: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

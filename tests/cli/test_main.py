@@ -1,0 +1,93 @@
+"""The ``instyle`` entry point: help, version, usage errors (exit 2, one line, no traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import instyle
+from instyle.cli.main import main
+
+
+def run_cli(argv, capsys):
+    """main(argv) in-process -> (exit code, stdout, stderr); argparse's SystemExit included."""
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str) -> None:
+    assert err.startswith("instyle: error:"), err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_help_exits_0_and_lists_commands(capsys):
+    code, out, err = run_cli(["--help"], capsys)
+    assert code == 0
+    for cmd in ("optimize", "evaluate", "demo"):
+        assert cmd in out
+    assert err == ""
+
+
+def test_version(capsys):
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0
+    assert out.strip() == f"instyle {instyle.__version__}"
+
+
+def test_no_command_exits_2_with_usage(capsys):
+    code, out, err = run_cli([], capsys)
+    assert code == 2
+    assert "usage: instyle" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("argv", [["frobnicate"], ["--bogus"], ["optimize"], ["optimize", "c.png", "s.png"],
+                                  ["evaluate", "--size"], ["demo", "--steps", "0"]])
+def test_usage_errors_are_one_line_exit_2(argv, capsys):
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2
+    assert_one_line_error(err)
+    assert out == ""
+
+
+def test_unknown_command_names_choices(capsys):
+    code, _, err = run_cli(["frobnicate"], capsys)
+    assert code == 2
+    assert "frobnicate" in err and "optimize" in err
+
+
+@pytest.mark.parametrize("cmd, options", [
+    ("optimize", ["--output", "--size", "--steps", "--optimizer", "--lr", "--init", "--style-layers",
+                  "--style-weight", "--color", "--save-every", "--intermediate-dir", "--overwrite", "--json",
+                  "--quiet", "STYLE[:WEIGHT]"]),
+    ("evaluate", ["--content", "--style", "--pairs", "--size", "--output", "--overwrite", "--json"]),
+    ("demo", ["--output", "--size", "--steps", "--json", "--quiet"]),
+])
+def test_subcommand_help(cmd, options, capsys):
+    code, out, err = run_cli([cmd, "--help"], capsys)
+    assert code == 0
+    assert out.startswith(f"usage: instyle {cmd}")
+    for opt in options:
+        assert opt in out, f"{cmd} --help does not mention {opt}"
+    assert err == ""
+
+
+def test_python_dash_m_runs_the_cli():
+    r = subprocess.run([sys.executable, "-m", "instyle", "--version"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"instyle {instyle.__version__}"
+
+
+def test_subprocess_usage_error_exit_code():
+    r = subprocess.run([sys.executable, "-m", "instyle", "optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr)
+    assert "--size" in r.stderr and "abc" in r.stderr

@@ -65,7 +65,7 @@ def _loss(**kw) -> LossWeights:
 
 
 def _cfg(**kw) -> OptimizeConfig:
-    args = dict(steps=5, loss=_loss(), seed=0)
+    args = dict(steps=5, loss=_loss(), seed=0, precision="fp32")  # exact reference; bf16 tested explicitly
     args.update(kw)
     return OptimizeConfig(**args)
 
@@ -353,6 +353,6 @@ def test_config_validation(kwargs, match):
 
 def test_config_defaults_and_to_dict():
     cfg = OptimizeConfig()
-    assert cfg.optimizer == "lbfgs" and cfg.init == "content" and cfg.color == "none" and cfg.precision == "fp32"
+    assert cfg.optimizer == "lbfgs" and cfg.init == "content" and cfg.color == "none" and cfg.precision == "auto"
     d = cfg.to_dict()
     assert d["steps"] == 300 and d["loss"]["style_loss"] == "gram" and d["loss"]["style_weight"] == 5.0

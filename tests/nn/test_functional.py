@@ -323,3 +323,14 @@ def test_module_exports():
 
     for name in ("adain", "calc_mean_std", "gram_matrix", "instance_norm", "total_variation"):
         assert getattr(nn_pkg, name) is getattr(F, name)
+
+
+def test_gram_matrix_under_bf16_autocast_is_float32_and_close():
+    torch.manual_seed(0)
+    f = torch.rand(2, 16, 12, 12)
+    exact = gram_matrix(f)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = gram_matrix(f.bfloat16())
+    assert fast.dtype == torch.float32
+    torch.testing.assert_close(fast, exact, rtol=2e-2, atol=1e-3)
+    assert not torch.equal(fast, exact)  # really computed in bf16

@@ -13,6 +13,7 @@ import skimage.data
 import torch
 import torch.nn.functional as tF
 
+from helpers import to_tensor
 from instyle.evaluate import (
     CONTENT_LAYER,
     EVAL_SIZE,
@@ -29,19 +30,9 @@ from instyle.nn.functional import calc_mean_std, gram_matrix
 from instyle.vgg import VGG19Encoder
 
 
-def _to_tensor(arr: np.ndarray, h: int, w: int) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    return tF.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Single-threaded torch for this module: on a small shared machine, intra-op threads that wait
-    on busy cores make the VGG passes many times slower. Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +47,12 @@ def ev(encoder) -> Evaluator:
 
 @pytest.fixture(scope="module")
 def content() -> torch.Tensor:
-    return _to_tensor(skimage.data.astronaut(), 64, 64)
+    return to_tensor(skimage.data.astronaut(), 64, 64)
 
 
 @pytest.fixture(scope="module")
 def style() -> torch.Tensor:
-    return _to_tensor(skimage.data.coffee(), 42, 64)
+    return to_tensor(skimage.data.coffee(), 42, 64)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +88,7 @@ def test_output_equal_to_content(ev, content, style):
 
 def test_output_equal_to_style(ev, content, style):
     # the style image's own style scores zero (same-size images, so no resampling differences)
-    square_style = _to_tensor(skimage.data.coffee(), 64, 64)
+    square_style = to_tensor(skimage.data.coffee(), 64, 64)
     scores = ev(square_style, content, square_style)
     assert scores["style_mean_std"] == pytest.approx(0.0, abs=1e-6)
     assert scores["style_gram"] == pytest.approx(0.0, abs=1e-6)
@@ -134,7 +125,7 @@ def test_scores_grow_with_distance(ev, content, style, noise):
 
 
 def test_output_at_other_resolution_is_resized(ev, content, noise):
-    small = _to_tensor(skimage.data.astronaut(), 48, 48)
+    small = to_tensor(skimage.data.astronaut(), 48, 48)
     up2 = tF.interpolate(small, scale_factor=2, mode="bilinear", align_corners=False)  # 96×96
     s_up = ev(up2, small, small)
     s_noise = ev(tF.interpolate(noise, size=(96, 96), mode="nearest"), small, small)
@@ -145,7 +136,7 @@ def test_output_at_other_resolution_is_resized(ev, content, noise):
 
 def test_images_are_resized_to_eval_size(ev):
     """A 32×48 content is scored at 43×64, the output forced to that size whatever its aspect."""
-    small = _to_tensor(skimage.data.chelsea(), 32, 48)
+    small = to_tensor(skimage.data.chelsea(), 32, 48)
     wide = torch.rand(1, 3, 20, 70, generator=torch.Generator().manual_seed(1))
     a = ev(wide, small, small)
     target = resize_longer(small, 64)

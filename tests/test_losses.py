@@ -24,13 +24,7 @@ from instyle.losses import (
 from instyle.nn.functional import DEFAULT_EPS, calc_mean_std, gram_matrix
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Single-threaded torch for this module (a small shared machine; restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _randn(shape, seed=0, scale=1.0, shift=0.0):

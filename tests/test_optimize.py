@@ -16,25 +16,16 @@ import torch.nn.functional as tF
 
 import instyle.optimize as optimize
 from instyle import color
+from helpers import to_tensor
 from instyle.losses import LossWeights
 from instyle.nn.functional import gram_matrix
 from instyle.optimize import GatysOptimizer, OptimizeConfig, StepInfo, balanced_weights
 from instyle.vgg import VGG19Encoder
 
 
-def _to_tensor(arr: np.ndarray, h: int, w: int) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    return tF.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Single-threaded torch for this module: on a small shared machine, intra-op threads that wait
-    on busy cores make the VGG passes many times slower. Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +35,17 @@ def encoder() -> VGG19Encoder:
 
 @pytest.fixture(scope="module")
 def content() -> torch.Tensor:
-    return _to_tensor(skimage.data.astronaut(), 32, 40)  # non-square on purpose
+    return to_tensor(skimage.data.astronaut(), 32, 40)  # non-square on purpose
 
 
 @pytest.fixture(scope="module")
 def style() -> torch.Tensor:
-    return _to_tensor(skimage.data.coffee(), 32, 48)
+    return to_tensor(skimage.data.coffee(), 32, 48)
 
 
 @pytest.fixture(scope="module")
 def style2() -> torch.Tensor:
-    return _to_tensor(skimage.data.chelsea(), 36, 36)
+    return to_tensor(skimage.data.chelsea(), 36, 36)
 
 
 def _loss(**kw) -> LossWeights:

@@ -10,6 +10,8 @@ from PIL import Image
 
 from instyle.cli.main import main
 
+from ._helpers import run_cli
+
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
                                 reason="the demo needs scikit-image's sample images")
 
@@ -17,13 +19,6 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
 ARGS = ["--size", "32", "--steps", "2", "-q"]
 
 
-def run_cli(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_demo_writes_and_refreshes_its_output(tmp_path, capsys):

@@ -11,16 +11,11 @@ from PIL import Image
 
 from instyle.cli.main import main
 
+from ._helpers import run_cli
+
 HEADER = "method  content  style_mean_std  style_gram"
 
 
-def run_cli(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(err: str) -> None:

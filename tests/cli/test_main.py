@@ -10,15 +10,9 @@ import pytest
 import instyle
 from instyle.cli.main import main
 
+from ._helpers import run_cli
 
-def run_cli(argv, capsys):
-    """main(argv) in-process -> (exit code, stdout, stderr); argparse's SystemExit included."""
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+
 
 
 def assert_one_line_error(err: str) -> None:

@@ -20,19 +20,13 @@ from PIL import Image
 
 from instyle.cli.main import main
 
+from ._helpers import run_cli
+
 # One VGG conv for content and style: the CLI path is the same, the network work is tiny.
 FAST = ["--content-layers", "relu1_1", "--style-layers", "relu1_1", "--steps", "2", "-q"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_cli(argv, capsys):
-    """main(argv) in-process -> (exit code, stdout, stderr); argparse's SystemExit included."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_subprocess(argv, cwd, env=None, text=True):

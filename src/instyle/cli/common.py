@@ -42,9 +42,12 @@ def positive_float(text: str) -> float:
 
 def image_size(text: str) -> int:
     """A size in pixels for the longer side: 16 … 8192."""
-    v = positive_int(text)
-    if not 16 <= v <= 8192:
-        raise argparse.ArgumentTypeError(f"size must be between 16 and 8192 pixels, got {v}")
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    if v is None or not 16 <= v <= 8192:
+        raise argparse.ArgumentTypeError(f"size must be an integer from 16 to 8192 pixels, got {text!r}")
     return v
 
 

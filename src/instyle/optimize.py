@@ -50,8 +50,9 @@ class OptimizeConfig:
             scale whatever its depth or the images; the layer weights then express relative
             importance and ``style_weight`` is a plain style/content ratio.
         multiscale: coarse-to-fine schedule, e.g. ``(0.5, 1.0)``: optimize at half size first,
-            upsample, then finish at full size (the steps are split in proportion to the area
-            cost, so the total work stays comparable to ``steps`` full-size steps).
+            upsample, then finish at full size. The ``steps`` evaluations are split so that each
+            scale takes about the same time (steps ∝ 1/scale²: 300 steps at (0.5, 1.0) are 240 at
+            half size and 60 at full size), so a run costs less than ``steps`` full-size steps.
     """
 
     steps: int = 300

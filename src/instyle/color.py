@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .resize import resize_to
+
 # NTSC YIQ (Gatys et al. 2017 use YIQ for luminance-only transfer).
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                             [0.595716, -0.274453, -0.321263],
@@ -92,9 +94,7 @@ def combine_luminance(stylized: Tensor, content: Tensor) -> Tensor:
 
     ``content`` is resized to ``stylized``'s size if needed.
     """
-    if content.shape[-2:] != stylized.shape[-2:]:
-        content = torch.nn.functional.interpolate(content, size=stylized.shape[-2:], mode="bilinear",
-                                                  align_corners=False, antialias=True)
+    content = resize_to(content, stylized.shape[-2:])
     yiq = rgb_to_yiq(content)
     yiq = torch.cat([luminance(stylized), yiq[:, 1:]], dim=1)
     return yiq_to_rgb(yiq).clamp(0, 1)

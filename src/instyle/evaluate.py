@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Sequence
 
 import torch
-import torch.nn.functional as tF
 from torch import Tensor
 
 from .losses import content_loss, gram_loss, mean_std_loss
 from .nn.functional import calc_mean_std, gram_matrix
+from .resize import resize_longer, resize_to
 from .vgg import VGG19Encoder
 
 EVAL_SIZE = 512
@@ -30,15 +30,6 @@ CONTENT_LAYER = "relu4_1"
 MEAN_STD_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 METRICS = ("content", "style_mean_std", "style_gram")
-
-
-def resize_longer(img: Tensor, size: int) -> Tensor:
-    """(N, 3, H, W) -> longer side ``size``, antialiased bilinear."""
-    h, w = img.shape[-2:]
-    scale = size / max(h, w)
-    hw = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return img if hw == (h, w) else tF.interpolate(img, size=hw, mode="bilinear", align_corners=False,
-                                                   antialias=True)
 
 
 class Evaluator:
@@ -66,8 +57,7 @@ class Evaluator:
     @torch.no_grad()
     def __call__(self, output: Tensor, content: Tensor, style: Tensor) -> Dict[str, float]:
         content = resize_longer(content, self.size)
-        output = tF.interpolate(output, size=content.shape[-2:], mode="bilinear", align_corners=False,
-                                antialias=True) if output.shape[-2:] != content.shape[-2:] else output
+        output = resize_to(output, content.shape[-2:])
         style = resize_longer(style, self.size)
         fo, fc, fs = self.features(output), self.features(content), self.features(style)
         return {

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as tF
 from torch import Tensor
 
 from . import color
 from .device import PRECISIONS, resolve_precision
 from .losses import LossWeights, StyleTarget, blend_targets, perceptual_terms, style_target
 from .nn.functional import gram_matrix
+from .resize import resize_to
 from .vgg import VGG19Encoder, deepest, layer_index
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -205,13 +205,13 @@ class GatysOptimizer:
         start, done = time.perf_counter(), 0
         for scale, steps in zip(scales, budget):
             size = _scaled_size(content.shape[-2:], scale)
-            c = _resize(content, size)
+            c = resize_to(content, size)
             with torch.no_grad():
                 c_targets = {n: f.detach().float() for n, f in
                              self._features(c, list(cfg.loss.content_layers)).items()}
             if cfg.balance_layers:
                 loss_weights = balanced_weights(cfg.loss, c_targets, s_targets)
-            img = _resize(img.detach(), size).clone().requires_grad_(True)
+            img = resize_to(img.detach(), size).clone().requires_grad_(True)
             img, done = self._run(img, steps, loss_weights, c_targets, s_targets, callback, done, cfg.steps,
                                   start)
         out = img.detach().clamp(0, 1)
@@ -303,10 +303,3 @@ def _split_steps(steps: int, scales: Sequence[float]) -> List[int]:
 
 def _scaled_size(hw, scale: float) -> tuple[int, int]:
     return max(1, round(hw[0] * scale)), max(1, round(hw[1] * scale))
-
-
-def _resize(img: Tensor, size) -> Tensor:
-    # (N, 3, H, W) -> (N, 3, h, w), antialiased when shrinking
-    if tuple(img.shape[-2:]) == tuple(size):
-        return img
-    return tF.interpolate(img, size=size, mode="bilinear", align_corners=False, antialias=True)

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from .imageio import tensor_to_image
+from .resize import resize_to
 
 
 def _fit(img: Image.Image, cell: int) -> Image.Image:
@@ -64,7 +65,5 @@ def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Seq
 def stack_tensors(images: Sequence[Tensor]) -> Tensor:
     """Side by side, same height: (1, 3, H, ΣW)."""
     h = min(i.shape[-2] for i in images)
-    resized = [torch.nn.functional.interpolate(i, size=(h, round(i.shape[-1] * h / i.shape[-2])),
-                                               mode="bilinear", align_corners=False, antialias=True)
-               for i in images]
+    resized = [resize_to(i, (h, round(i.shape[-1] * h / i.shape[-2]))) for i in images]
     return torch.cat(resized, dim=3)

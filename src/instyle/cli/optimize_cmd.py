@@ -84,10 +84,7 @@ def run(args: argparse.Namespace) -> int:
     init_img = None
     init_mode = args.init
     if args.init not in ("content", "noise"):
-        init_img = read_image(args.init).rgb
-        h, w = content.rgb.shape[-2:]
-        import torch.nn.functional as tF
-        init_img = tF.interpolate(init_img, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+        init_img = read_image(args.init).rgb  # resized to the content by the optimizer
         init_mode = "content"
 
     loss = LossWeights(content_layers=common.parse_layers(args.content_layers),

@@ -9,3 +9,25 @@ def to_tensor(arr: np.ndarray, h: int, w: int) -> torch.Tensor:
     """(H, W, 3) uint8 array -> (1, 3, h, w) float in [0, 1], antialiased resize."""
     x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float().div(255).unsqueeze(0)
     return tF.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+
+
+def write_images(folder, n: int, *, size=(100, 80), seed: int = 0, start: int = 0) -> list:
+    """Write ``n`` small random RGB PNGs (``size`` = (width, height)) named ``{i}.png`` into
+    ``folder`` (created); returns their paths. Training tests use them as content/style sets."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(start, start + n):
+        # smooth-ish random colours (a coarse grid upsampled), so crops differ from each other
+        coarse = rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)
+        img = Image.fromarray(coarse).resize(size, Image.BILINEAR)
+        arr = np.asarray(img).astype(np.int16) + rng.integers(-20, 21, (size[1], size[0], 3))
+        path = folder / f"{i}.png"
+        Image.fromarray(arr.clip(0, 255).astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths

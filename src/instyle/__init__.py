@@ -2,16 +2,20 @@
 
 The public API, in one place::
 
-    from instyle import GatysOptimizer, OptimizeConfig, load_image, save_image
-    out = GatysOptimizer(OptimizeConfig(steps=300))(load_image("photo.jpg", size=512),
-                                                    [load_image("starry.jpg", size=512)])
+    from instyle import Stylizer, load_image, save_image
+    out = Stylizer()(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)
     save_image("out.png", out)
+
+    from instyle import GatysOptimizer, OptimizeConfig          # optimization (slow, any style)
+    from instyle import AdaINTask, AdaINTrainConfig, TrainConfig, train   # train your own decoder
 """
 
+from .checkpoint import load_model, save_model
 from .errors import InstyleError, UsageError, WeightsError
 from .evaluate import Evaluator
 from .imageio import ImageData, load_image, read_image, save_image
 from .losses import LossWeights
+from .models import AdaINConfig, AdaINDecoder, AdaINModel
 from .nn import (
     AdaIN,
     ConditionalInstanceNorm2d,
@@ -25,12 +29,20 @@ from .nn import (
     instance_norm,
 )
 from .optimize import GatysOptimizer, OptimizeConfig
+from .presets import list_presets, load_preset, save_preset
+from .stylize import Stylizer
+from .train import AdaINTask, AdaINTrainConfig, TrainConfig, train
 from .vgg import VGG19Encoder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AdaIN",
+    "AdaINConfig",
+    "AdaINDecoder",
+    "AdaINModel",
+    "AdaINTask",
+    "AdaINTrainConfig",
     "ConditionalInstanceNorm2d",
     "Evaluator",
     "GatysOptimizer",
@@ -39,6 +51,8 @@ __all__ = [
     "InstyleError",
     "LossWeights",
     "OptimizeConfig",
+    "Stylizer",
+    "TrainConfig",
     "UsageError",
     "VGG19Encoder",
     "WeightsError",
@@ -49,8 +63,14 @@ __all__ = [
     "get_norm_layer",
     "gram_matrix",
     "instance_norm",
+    "list_presets",
     "load_image",
+    "load_model",
+    "load_preset",
     "read_image",
     "save_image",
+    "save_model",
+    "save_preset",
+    "train",
     "__version__",
 ]

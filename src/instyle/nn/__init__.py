@@ -1,7 +1,8 @@
 """Normalization layers and the stateless tensor math behind them."""
 
 from .adabn import adapt_batchnorm
-from .functional import adain, calc_mean_std, gram_matrix, instance_norm, total_variation
+from .functional import (adain, adain_regions, calc_mean_std, gram_matrix, instance_norm, masked_mean_std,
+                         mix_stats, total_variation)
 from .norm import (
     NORM_LAYER_NAMES,
     AdaIN,
@@ -17,11 +18,14 @@ __all__ = [
     "InstanceNorm2d",
     "NORM_LAYER_NAMES",
     "adain",
+    "adain_regions",
     "adapt_batchnorm",
     "calc_mean_std",
     "create_norm_layer",
     "gram_matrix",
     "get_norm_layer",
     "instance_norm",
+    "masked_mean_std",
+    "mix_stats",
     "total_variation",
 ]

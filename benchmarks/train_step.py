@@ -1,0 +1,362 @@
+#!/usr/bin/env python
+"""AdaIN decoder training: time per step, a naive loop vs instyle's optimized loop.
+
+Answers: how much faster is one training step of the AdaIN decoder with instyle's CPU
+optimizations (bf16 autocast, channels_last, frozen-encoder feature cache, one data-loading
+worker) than a naive loop (fp32, NCHW, every VGG pass recomputed, data loaded in the main
+process), with everything else equal: batch 8, random 128x128 crops of images whose shorter
+side is resized to 256 (``--batch``, ``--crop``, ``--image-size``), Adam, the paper's losses.
+
+How it measures
+---------------
+* Both loops are the real one: ``instyle.train.train(AdaINTask(...), TrainConfig(...))``, each
+  in a fresh worker process (this script in ``--_worker`` mode), so timings and peak RSS
+  (``ru_maxrss``) are not polluted by the other run. The data is a small fixed subset (16
+  content + 16 style images from ``shared/images/train/{content,style}``, evenly spaced over
+  the sorted file lists, symlinked into a temporary folder).
+* Variants (``--variants``; the middle two with ``--ablation``, to see where the speed-up
+  comes from):
+
+  - ``naive``: precision fp32, NCHW, no feature cache, ``workers=0``;
+  - ``bf16_cl``: bf16 autocast + channels_last, no cache, 1 worker;
+  - ``cache``: fp32, NCHW, feature cache, ``workers=0``;
+  - ``optimized``: bf16 autocast + channels_last + feature cache + 1 worker.
+
+* Steady state of the cache: the cache keeps the frozen encoder's outputs per (image, crop
+  id), so it only pays off once the crops repeat. With ``crops_per_image=1`` every image always
+  yields the same crop, and with 16 images per stream and batch 8 every crop has been encoded
+  (and cached) after the first 2 steps; from then on every lookup is a hit, as it is in a long
+  run once the cache is warm (a long run uses several crops per image and many more images, but
+  once each (image, crop) is cached a step costs the same). The worker reports the cache's hits
+  and misses to prove it. The naive run draws fresh crops every epoch (no cache), as a naive
+  loop would.
+* Step time: the loop logs ``sec_per_step`` (wall time of the last ``--log-every`` steps divided
+  by their number, data loading included) to ``log.csv``; the first ``--warmup-windows``
+  windows (start-up, DataLoader worker spawn, cache filling, first-call allocations) are left
+  out and the median of the remaining windows is reported (the mean is in the JSON). Checkpoint
+  and sample-grid writing happen only after the last logged window, so they are not timed.
+* Speed-up = naive ms/step / optimized ms/step, at the same batch and crop.
+
+Usage (from the repository root)::
+
+    python benchmarks/train_step.py                    # batch 8, crop 128 of 256, 30 steps per variant
+    python benchmarks/train_step.py --ablation         # also bf16_cl (no cache) and cache (fp32)
+    python benchmarks/train_step.py --quick            # smoke run: batch 2, crop 64 of 96, 6 steps
+    python benchmarks/train_step.py --batch 8 --crop 256 --image-size 512 --steps 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+common.ensure_instyle_importable()
+
+# name -> (precision, channels_last, cache_features, workers)
+VARIANTS: Dict[str, Dict[str, Any]] = {
+    "naive": {"precision": "fp32", "channels_last": False, "cache": False, "workers": 0},
+    "bf16_cl": {"precision": "bf16", "channels_last": True, "cache": False, "workers": 1},
+    "cache": {"precision": "fp32", "channels_last": False, "cache": True, "workers": 0},
+    "optimized": {"precision": "bf16", "channels_last": True, "cache": True, "workers": 1},
+}
+DEFAULT_VARIANTS = ["naive", "optimized"]
+ABLATION = ["naive", "bf16_cl", "cache", "optimized"]
+TRAIN_DIR = common.REPO_ROOT.parent / "shared" / "images" / "train"
+DEFAULT_JSON = common.BENCH_DIR / "results" / "train_step.json"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+# =========================================================================== worker
+
+
+def worker_main(spec: Dict[str, Any]) -> int:
+    import torch
+
+    from instyle.train import AdaINTask, AdaINTrainConfig, TrainConfig, train
+    from instyle.train.log import read_log
+
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    v = VARIANTS[spec["variant"]]
+    task_cfg = AdaINTrainConfig(cache_features=v["cache"], crops_per_image=1)
+    task = AdaINTask(spec["content_dir"], spec["style_dir"], task_cfg)
+    cfg = TrainConfig(steps=int(spec["steps"]), batch_size=int(spec["batch"]), image_size=int(spec["image_size"]),
+                      crop=int(spec["crop"]), precision=v["precision"], channels_last=v["channels_last"],
+                      workers=v["workers"], log_every=int(spec["log_every"]), checkpoint_every=int(spec["steps"]),
+                      sample_every=0, keep_checkpoints=0, seed=0, device="cpu")
+    t = time.perf_counter()
+    result = train(task, cfg, spec["run_dir"], overwrite=True, progress=False, say=lambda m: print(m, flush=True))
+    total_s = time.perf_counter() - t
+    peak = common.peak_rss_mb()
+    import resource
+
+    loader_peak = common.peak_rss_mb(resource.RUSAGE_CHILDREN) if v["workers"] else None
+    rows = read_log(Path(spec["run_dir"]) / "log.csv")
+    cache = {name: {"hits": c.hits, "misses": c.misses, "mib": c.bytes / 2**20}
+             for name, c in getattr(task, "_caches", {}).items()}
+    out = {
+        "variant": spec["variant"],
+        "settings": {**v, "batch": cfg.batch_size, "crop": cfg.crop, "image_size": cfg.image_size,
+                     "steps": cfg.steps, "log_every": cfg.log_every, "crops_per_image": 1 if v["cache"] else None},
+        "precision_used": cfg.precision,
+        "windows": [{"step": int(r["step"]), "sec_per_step": r.get("sec_per_step"), "loss": r.get("loss")}
+                    for r in rows],
+        "steps_done": result.step,
+        "final_losses": result.losses,
+        "train_call_s": total_s,
+        "peak_rss_mb": peak,
+        "loader_worker_peak_rss_mb": loader_peak,
+        "cache": cache,
+        "torch_threads": torch.get_num_threads(),
+    }
+    Path(spec["result"]).write_text(common.to_json(out), encoding="utf-8")
+    return 0
+
+
+# =========================================================================== parent
+
+
+def pick_images(folder: Path, n: int) -> List[Path]:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                   and not p.name.startswith("."))
+    if len(files) < n:
+        raise SystemExit(f"{folder} holds {len(files)} images, {n} needed (lower --images)")
+    return [files[round(i * (len(files) - 1) / max(1, n - 1))] for i in range(n)]
+
+
+def link_subset(files: Sequence[Path], dst: Path) -> None:
+    dst.mkdir(parents=True)
+    for i, f in enumerate(files):
+        target = dst / f"{i:03d}_{f.name}"
+        try:
+            target.symlink_to(f.resolve())
+        except OSError:  # no symlinks here: copy
+            target.write_bytes(f.read_bytes())
+
+
+def _env(threads: Optional[int]) -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    if threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_worker(spec: Dict[str, Any], threads: Optional[int]) -> Dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                            env=_env(threads))
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    lines = out.splitlines()
+    result_file = Path(spec["result"])
+    if proc.returncode != 0 or not result_file.is_file():
+        return {"variant": spec["variant"], "error": f"worker exited with {proc.returncode}:\n" + "\n".join(lines[-12:])}
+    res = json.loads(result_file.read_text(encoding="utf-8"))
+    res["process_s"] = wall
+    if lines:
+        res["worker_output_tail"] = "\n".join(lines[-12:])
+    return res
+
+
+def step_stats(res: Dict[str, Any], warmup_windows: int) -> None:
+    wins = [w for w in res["windows"] if w.get("sec_per_step") is not None]
+    kept = wins[warmup_windows:]
+    if not kept:
+        res["note"] = "no window left after warm-up: every window used (run more --steps)"
+        kept = wins
+    vals = [w["sec_per_step"] for w in kept]
+    res["windows_used"] = [w["step"] for w in kept]
+    med, avg = common.median(vals), common.mean(vals)
+    res["ms_per_step_median"] = med * 1000 if med is not None else None
+    res["ms_per_step_mean"] = avg * 1000 if avg is not None else None
+    res["ms_per_step_min"] = min(vals) * 1000 if vals else None
+    res["ms_per_step_max"] = max(vals) * 1000 if vals else None
+    batch = res["settings"]["batch"]
+    res["images_per_s"] = batch / med if med else None
+    cache = res.get("cache") or {}
+    if cache:
+        hits = sum(c["hits"] for c in cache.values())
+        total = hits + sum(c["misses"] for c in cache.values())
+        res["cache_hit_rate"] = hits / total if total else None
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python benchmarks/train_step.py",
+        description="AdaIN decoder training: ms per step, naive loop vs instyle's optimized loop.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--batch", type=int, default=8, help="images per step")
+    p.add_argument("--crop", type=int, default=128, help="square crop side")
+    p.add_argument("--image-size", type=int, default=256, help="shorter side the images are resized to before cropping")
+    p.add_argument("--steps", type=int, default=30, help="steps per variant")
+    p.add_argument("--log-every", type=int, default=5, help="steps per timing window (the loop's log_every)")
+    p.add_argument("--warmup-windows", type=int, default=1, help="first log windows left out")
+    p.add_argument("--images", type=int, default=16, help="images per stream in the subset")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=None, metavar="V",
+                   help=f"subset of {', '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})")
+    p.add_argument("--ablation", action="store_true", help=f"run {' '.join(ABLATION)}")
+    p.add_argument("--data", type=Path, default=TRAIN_DIR, help="folder with content/ and style/ training images")
+    p.add_argument("--threads", type=int, default=None, help="OMP/MKL threads (default: torch's default)")
+    p.add_argument("--decoder", type=Path, default=None,
+                   help="accepted so the benchmark scripts share a command line; unused: a fresh decoder is "
+                        "trained (seed 0) and the step time does not depend on its weights")
+    p.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the report")
+    p.add_argument("--quick", action="store_true", help="smoke run: batch 2, crop 64 of 96, 4 images, 6 steps, "
+                   "windows of 2")
+    p.add_argument("--_worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args._worker:
+        return args
+    if args.quick:
+        args.batch, args.crop, args.image_size, args.images, args.steps, args.log_every = 2, 64, 96, 4, 6, 2
+    if args.variants is None:
+        args.variants = ABLATION if args.ablation else DEFAULT_VARIANTS
+    args.variants = list(dict.fromkeys(args.variants))
+    if min(args.batch, args.steps, args.log_every, args.images) < 1 or args.warmup_windows < 0:
+        p.error("--batch, --steps, --log-every, --images must be >= 1 and --warmup-windows >= 0")
+    if args.crop < 16 or args.image_size < args.crop:
+        p.error("need 16 <= --crop <= --image-size")
+    if args.steps < args.log_every * (args.warmup_windows + 1):
+        p.error(f"--steps {args.steps} leaves no timed window after {args.warmup_windows} warm-up window(s) of "
+                f"{args.log_every} steps")
+    return args
+
+
+COLUMNS = [
+    ("variant", "variant"), ("what", "settings"), ("ms", "ms/step (median)", ".0f"),
+    ("ms_mean", "mean", ".0f"), ("img_s", "images/s", ".2f"), ("speedup", "speed-up vs naive", lambda v: f"{v:.2f}x"),
+    ("hit", "cache hits", lambda v: f"{100 * v:.0f}%"), ("rss", "peak RSS MiB*", ".0f"), ("windows", "windows"),
+]
+
+
+def describe(v: Dict[str, Any]) -> str:
+    return (f"{v['precision']}, {'channels_last' if v['channels_last'] else 'NCHW'}, "
+            f"{'cache' if v['cache'] else 'no cache'}, workers {v['workers']}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    if args._worker:
+        return worker_main(json.loads(args._worker))
+
+    content_dir, style_dir = args.data / "content", args.data / "style"
+    if not content_dir.is_dir() or not style_dir.is_dir():
+        print(f"skipped: training images not found ({content_dir} and {style_dir}); this benchmark needs "
+              f"../shared/images/train (or --data DIR with content/ and style/)", file=sys.stderr)
+        return 0
+
+    info = common.machine_info()
+    notes: List[str] = []
+    warning = common.busy_warning(info)
+    if warning:
+        notes.append(warning)
+    try:
+        from instyle.device import has_native_bf16
+
+        native = has_native_bf16("cpu")
+    except Exception:  # noqa: BLE001
+        native = None
+    if native is False and any(VARIANTS[v]["precision"] == "bf16" for v in args.variants):
+        notes.append("this CPU has no native bf16 (AVX512-BF16/AMX): bf16 is emulated here and usually slower; "
+                     "instyle's precision='auto' would pick fp32")
+    if args.decoder is not None:
+        notes.append("--decoder is not used by this benchmark (a fresh decoder is trained)")
+
+    report: Dict[str, Any] = {
+        "benchmark": "train_step",
+        "question": "ms per AdaIN decoder training step, naive loop vs instyle's optimized loop, same batch/crop",
+        "command": common.command_line(),
+        "argv": sys.argv,
+        "machine": info,
+        "native_bf16": native,
+        "settings": {"batch": args.batch, "crop": args.crop, "image_size": args.image_size, "steps": args.steps,
+                     "log_every": args.log_every, "warmup_windows": args.warmup_windows, "images": args.images,
+                     "variants": args.variants, "variant_definitions": {v: VARIANTS[v] for v in args.variants},
+                     "threads": args.threads, "data": str(args.data), "quick": args.quick},
+        "versions": {"instyle": common.package_version("instyle")},
+        "notes": notes,
+        "complete": False,
+        "results": [],
+    }
+    results: List[Dict[str, Any]] = report["results"]
+    with tempfile.TemporaryDirectory(prefix="instyle-bench-train-") as tmpdir:
+        tmp = Path(tmpdir)
+        contents, styles = pick_images(content_dir, args.images), pick_images(style_dir, args.images)
+        link_subset(contents, tmp / "data" / "content")
+        link_subset(styles, tmp / "data" / "style")
+        report["settings"]["content_images"] = [p.name for p in contents]
+        report["settings"]["style_images"] = [p.name for p in styles]
+        for i, variant in enumerate(args.variants, start=1):
+            spec = {"variant": variant, "content_dir": str(tmp / "data" / "content"),
+                    "style_dir": str(tmp / "data" / "style"), "run_dir": str(tmp / f"run_{variant}"),
+                    "steps": args.steps, "batch": args.batch, "image_size": args.image_size, "crop": args.crop,
+                    "log_every": args.log_every, "threads": args.threads, "result": str(tmp / f"{variant}.json")}
+            print(f"[{i}/{len(args.variants)}] {variant} ({describe(VARIANTS[variant])}): {args.steps} steps ...",
+                  file=sys.stderr, flush=True)
+            t = time.perf_counter()
+            try:
+                res = run_worker(spec, args.threads)
+                if "error" not in res:
+                    step_stats(res, args.warmup_windows)
+            except Exception as exc:  # noqa: BLE001
+                res = {"variant": variant, "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
+            results.append(res)
+            msg = res["error"].splitlines()[0] if "error" in res else f"{res['ms_per_step_median']:.0f} ms/step"
+            print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
+            common.write_json(args.json, report)
+
+    naive = next((r for r in results if r.get("variant") == "naive" and "error" not in r), None)
+    rows = []
+    for r in results:
+        row = {"variant": r["variant"], "what": describe(VARIANTS[r["variant"]])}
+        if "error" in r:
+            row["what"] += f" (error: {r['error'].splitlines()[0][:60]})"
+            rows.append(row)
+            continue
+        sp = naive["ms_per_step_median"] / r["ms_per_step_median"] if naive and r["ms_per_step_median"] else None
+        r["speedup_vs_naive"] = sp
+        row.update({"ms": r["ms_per_step_median"], "ms_mean": r["ms_per_step_mean"], "img_s": r["images_per_s"],
+                    "speedup": sp, "hit": r.get("cache_hit_rate"), "rss": r["peak_rss_mb"],
+                    "windows": f"{len(r['windows_used'])}x{args.log_every}"})
+        rows.append(row)
+        if r.get("note"):
+            notes.append(f"{r['variant']}: {r['note']}")
+    opt = next((r for r in results if r.get("variant") == "optimized" and "error" not in r), None)
+    verdict = None
+    if naive and opt:
+        verdict = (f"optimized loop: {opt['ms_per_step_median']:.0f} ms/step vs naive {naive['ms_per_step_median']:.0f} "
+                   f"ms/step -> {opt['speedup_vs_naive']:.2f}x faster (batch {args.batch}, crop {args.crop} of "
+                   f"{args.image_size})")
+    report["table"] = rows
+    report["verdict"] = verdict
+    report["machine"]["load_average_at_end"] = common.load_average()
+    report["complete"] = True
+    common.write_json(args.json, report)
+
+    print(common.format_table(rows, COLUMNS))
+    print(f"\nms/step: median over log windows of {args.log_every} steps after the first {args.warmup_windows} "
+          f"(data loading included); cache hits: over the whole run (misses = the first pass); "
+          f"* peak RSS of the training process (a DataLoader worker's own peak is in the JSON)")
+    if verdict:
+        print(verdict)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {args.json}")
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

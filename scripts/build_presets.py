@@ -1,0 +1,66 @@
+"""Build the built-in style presets (src/instyle/assets/style_presets.safetensors).
+
+Each preset is the relu4_1 per-channel mean/std of a painting from ../shared/images/style,
+encoded at 512 px (longer side) with the AdaIN encoder. Only these 2×512 numbers per style are
+shipped, never the images. Run from the repository root:
+
+    python scripts/build_presets.py [--images ../shared/images/style]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from instyle.imageio import load_image
+from instyle.models.adain import make_encoder
+from instyle.nn.functional import calc_mean_std
+from instyle.presets import BUILTIN_FILE, save_builtin_file
+
+# preset name -> file in shared/images/style (names follow the paintings, as peers name them)
+PRESETS = {
+    "starry_night": "jcfast_starry_night_crop.jpg",
+    "the_scream": "neuralstyle_the_scream.jpg",
+    "wave": "adaattn_wave.jpg",
+    "udnie": "faststyle_udnie.jpg",
+    "la_muse": "faststyle_la_muse.jpg",
+    "rain_princess": "faststyle_rain_princess.jpg",
+    "composition_vii": "jcfast_composition_vii.jpg",
+    "feathers": "jcfast_feathers.jpg",
+    "mosaic": "pytorch_mosaic.jpg",
+    "candy": "pytorch_candy.jpg",
+    "shipwreck": "neuralstyle_shipwreck.jpg",
+    "frida_kahlo": "neuralstyle_frida_kahlo.jpg",
+    "escher_sphere": "neuralstyle_escher_sphere.jpg",
+    "woman_with_hat": "adain_woman_with_hat_matisse.jpg",
+    "picasso_self_portrait": "adain_picasso_self_portrait.jpg",
+    "brushstrokes": "adain_brushstrokes.jpg",
+    "sketch": "adain_sketch.jpg",
+    "mondrian": "adain_mondrian.jpg",
+    "misty_mood": "titu_misty-mood-leonid-afremov.jpg",
+    "bamboo_forest": "titu_bamboo_forest.jpg",
+}
+STYLE_SIZE = 512
+
+
+def main() -> None:
+    root = Path(__file__).resolve().parents[1]
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--images", default=str(root.parent / "shared" / "images" / "style"))
+    p.add_argument("--out", default=str(root / "src" / "instyle" / "assets" / BUILTIN_FILE))
+    args = p.parse_args()
+    encoder = make_encoder()
+    presets = {}
+    with torch.no_grad():
+        for name, file in PRESETS.items():
+            path = Path(args.images) / file
+            stats = calc_mean_std(encoder.encode(load_image(path, size=STYLE_SIZE)))
+            presets[name] = (stats, file, STYLE_SIZE)
+            print(f"{name:<22} {file}")
+    print(f"wrote {save_builtin_file(args.out, presets)}")
+
+
+if __name__ == "__main__":
+    main()

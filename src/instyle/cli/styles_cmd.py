@@ -1,0 +1,89 @@
+"""``instyle styles``: list, save and remove style presets (a style's stored statistics)."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import common
+
+HELP = "list style presets, or save one from any image (use it as --style NAME)"
+
+EPILOG = """examples:
+  instyle styles                                   # list built-in and saved presets
+  instyle styles save my_watercolor painting.jpg   # then: instyle stylize photo.jpg --style my_watercolor
+  instyle styles remove my_watercolor
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("styles", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(run=run_list)
+    acts = p.add_subparsers(dest="action", metavar="ACTION")
+    s = acts.add_parser("save", help="save a preset from a style image")
+    s.add_argument("name", help="preset name: lowercase letters, digits, _ or -")
+    s.add_argument("image", help="the style image")
+    s.add_argument("--style-size", type=common.image_size, default=512, help="longer side to encode it at (default 512)")
+    s.add_argument("--overwrite", action="store_true", help="replace a saved preset of that name")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=run_save)
+    r = acts.add_parser("remove", help="remove a saved preset")
+    r.add_argument("name")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(run=run_remove)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..presets import list_presets, user_dir
+
+    presets = list_presets()
+    if args.json:
+        common.emit_json([{"name": p.name, "builtin": p.builtin, "source": p.source, "style_size": p.style_size}
+                          for p in presets])
+        return 0
+    if not presets:
+        print("no presets; save one with `instyle styles save NAME IMAGE`")
+        return 0
+    width = max(len(p.name) for p in presets)
+    for p in presets:
+        kind = "built-in" if p.builtin else "saved"
+        print(f"{p.name:<{width}}  {kind:<8}  {p.source}")
+    print(f"\n(saved presets live in {user_dir()})")
+    return 0
+
+
+def run_save(args: argparse.Namespace) -> int:
+    from ..models.adain import make_encoder
+    from ..imageio import load_image
+    from ..nn.functional import calc_mean_std
+    from ..presets import check_name, save_preset, user_dir
+    from ..resize import resize_longer
+
+    import torch
+
+    check_name(args.name)
+    path = user_dir() / f"{args.name}.safetensors"
+    if path.exists() and not args.overwrite:
+        raise common.UsageError(f"a preset named {args.name!r} already exists; pass --overwrite to replace it")
+    # Resized as Stylizer.style_stats resizes a style image, so the preset stylizes like the image.
+    img = resize_longer(load_image(args.image), args.style_size)
+    with torch.no_grad():
+        stats = calc_mean_std(make_encoder().encode(img))
+    written = save_preset(args.name, stats, source=args.image, style_size=args.style_size, overwrite=args.overwrite)
+    if args.json:
+        common.emit_json({"name": args.name, "path": str(written)})
+    else:
+        print(f"saved preset {args.name!r} ({written}); use it with --style {args.name}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from ..presets import remove_preset
+
+    path = remove_preset(args.name)
+    if args.json:
+        common.emit_json({"removed": args.name, "path": str(path)})
+    else:
+        print(f"removed preset {args.name!r}")
+    return 0

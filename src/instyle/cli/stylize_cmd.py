@@ -1,0 +1,157 @@
+"""``instyle stylize``: arbitrary style transfer in one forward pass (AdaIN)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import List, Tuple
+
+from . import common
+
+HELP = "stylize photos with any style image or preset in one pass (AdaIN; fast)"
+
+EPILOG = """examples:
+  instyle stylize photo.jpg --style starry.jpg -o out.png
+  instyle stylize photo.jpg --style starry.jpg:0.7 --style wave.jpg:0.3 -o blend.png
+  instyle stylize photo.jpg --style starry.jpg --alpha 0.6 --color match -o soft.png
+  instyle stylize photo.jpg --style sky.jpg --mask sky_mask.png --style ground.jpg --mask ground_mask.png -o out.png
+  instyle stylize photos/ --style starry_night -o styled/          # a folder, with a preset
+  instyle stylize big.jpg --style starry.jpg --keep-size -o big_styled.jpg   # any size, tiled
+  cat photo.jpg | instyle stylize - --style starry.jpg -o - > out.png
+"""
+
+MAX_DEFAULT = 1024
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stylize", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("content", nargs="+", help="content image(s) or folder(s); - reads standard input")
+    p.add_argument("-s", "--style", action="append", required=True, metavar="STYLE[:WEIGHT]",
+                   help="style image or preset name (see `instyle styles`); repeat to blend, with optional weights")
+    p.add_argument("-o", "--output", required=True,
+                   help="output image, a folder (for several inputs or a folder), or - for PNG on stdout")
+    g = p.add_argument_group("controls")
+    g.add_argument("--alpha", type=_unit_float, default=1.0, help="content-style trade-off in [0, 1] (default 1: full style)")
+    g.add_argument("--mask", action="append", default=None, metavar="MASK",
+                   help="one mask image per --style (white = that style's region); unmasked areas keep the content")
+    g.add_argument("--color", choices=("none", "match", "luminance"), default="none",
+                   help="colour preservation: match = recolour the styles to the photo first; "
+                        "luminance = stylize brightness only (default none)")
+    g = p.add_argument_group("size")
+    g.add_argument("--size", type=common.image_size, default=None,
+                   help=f"longer side of the output (default: the photo's, at most {MAX_DEFAULT})")
+    g.add_argument("--keep-size", action="store_true", help="keep the photo's full size, however large (tiled)")
+    g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)")
+    g = p.add_argument_group("model and hardware")
+    g.add_argument("--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)")
+    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="auto = bf16 where the hardware has native bf16, else fp32")
+    g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
+    g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
+    common.add_output_options(p)
+    p.set_defaults(run=run)
+
+
+def _unit_float(text: str) -> float:
+    v = common.non_negative_float(text)
+    if v > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
+def _tile(text: str) -> int:
+    v = common.positive_int(text)
+    if v < 64 or v % 8:
+        raise argparse.ArgumentTypeError(f"tile must be a multiple of 8 and at least 64, got {text!r}")
+    return v
+
+
+def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[str, str]], bool]:
+    """(input, output) pairs, and whether the output is a folder; all checked before any work."""
+    from ..errors import UsageError
+    from ..imageio import SAVE_EXTENSIONS, list_images
+
+    expanded: List[str] = []
+    for item in inputs:
+        if item != "-" and os.path.isdir(item):
+            expanded += [str(p) for p in list_images(item)]
+        else:
+            expanded.append(item)
+    many = len(expanded) > 1 or any(i != "-" and os.path.isdir(i) for i in inputs)
+    if "-" in expanded and len(expanded) > 1:
+        raise UsageError("standard input (-) can only be stylized on its own")
+    if not many:
+        common.check_image_output(output, overwrite)
+        return [(expanded[0], output)], False
+    if output == "-":
+        raise UsageError("several images cannot all go to standard output; give a folder with -o")
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"{output} is a file; give a folder with -o for several images")
+    jobs, seen = [], set()
+    for src in expanded:
+        stem, ext = os.path.splitext(os.path.basename(src))
+        ext = ext.lower() if ext.lower() in SAVE_EXTENSIONS else ".png"
+        dst = os.path.join(output, stem + ext)
+        if dst in seen:
+            raise UsageError(f"two inputs would both be written to {dst}; stylize them separately")
+        seen.add(dst)
+        if os.path.exists(dst) and not overwrite:
+            raise UsageError(f"{dst} already exists; pass --overwrite to replace it")
+        jobs.append((src, dst))
+    return jobs, True
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..imageio import load_image, read_image, save_image
+    from ..resize import resize_longer, resize_to
+    from ..stylize import Stylizer
+
+    if args.json and args.output == "-":
+        raise UsageError("--json and -o - both write to stdout; give an output file with --json")
+    if args.keep_size and args.size:
+        raise UsageError("--size and --keep-size cannot be used together")
+    styles, weights = common.parse_weighted(args.style, "style")
+    if args.mask is not None and len(args.mask) != len(styles):
+        raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
+    jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
+
+    stylizer = Stylizer(args.decoder, device=args.device, precision=args.precision,
+                        channels_last=not args.no_channels_last, style_size=args.style_size, tile=args.tile)
+    # Style statistics once for all inputs (colour modes depend on each photo: done per image).
+    style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
+    if args.color == "none":
+        style_specs = [stylizer.style_stats(s) for s in style_specs]
+    masks = [load_image(m) for m in args.mask] if args.mask else None
+    results = []
+    bar = common.progress(len(jobs), "stylize", args.quiet or len(jobs) == 1)
+    for src, dst in jobs:
+        t0 = time.perf_counter()
+        data = read_image(src)
+        content, alpha_channel = data.rgb, data.alpha
+        size = None if args.keep_size else (args.size or min(MAX_DEFAULT, max(data.original_size)))
+        if size is not None and max(content.shape[-2:]) != size:
+            content = resize_longer(content, size)
+            alpha_channel = resize_to(alpha_channel, content.shape[-2:]) if alpha_channel is not None else None
+        out = stylizer(content, style_specs, weights=None if masks else weights, alpha=args.alpha,
+                       masks=masks, color=args.color)
+        written = save_image(dst, out, alpha=alpha_channel, overwrite=args.overwrite)
+        seconds = time.perf_counter() - t0
+        results.append({"input": data.source, "output": str(written) if written else "-",
+                        "size": [int(out.shape[-1]), int(out.shape[-2])], "seconds": round(seconds, 3)})
+        bar.update(1)
+    bar.close()
+    summary = {"outputs": results, "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
+               "alpha": args.alpha, "color": args.color, "precision": stylizer.precision}
+    if args.json:
+        common.emit_json(summary)
+    elif args.output != "-" and not args.quiet:
+        where = args.output if to_folder else results[0]["output"]
+        total = sum(r["seconds"] for r in results)
+        print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({total:.1f} s)")
+    return 0
+

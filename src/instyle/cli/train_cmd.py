@@ -1,0 +1,127 @@
+"""``instyle train``: train networks with the shared training loop (``instyle train adain …``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import common
+
+HELP = "train a network on your own images (AdaIN decoder, fast per-style nets)"
+
+ADAIN_HELP = "train an AdaIN decoder for arbitrary style transfer (Huang & Belongie 2017)"
+ADAIN_EPILOG = """examples:
+  instyle train adain --content photos/ --style paintings/ --out runs/adain
+  instyle train adain --content photos/ --style paintings/ --out runs/adain --resume
+  torchrun --nproc_per_node 4 -m instyle train adain --content photos/ --style paintings/ --out runs/adain
+  instyle train adain ... --image-size 256 --crop 128 --cache-features     # a reduced CPU recipe
+
+The run folder gets checkpoint.pt (resume with --resume), model.safetensors (use it with
+`instyle stylize --decoder`), log.csv, loss.png and samples/.
+"""
+
+
+def _add_loop_options(p: argparse.ArgumentParser, *, steps: int) -> None:
+    """Options of the shared loop (TrainConfig), the same for every task."""
+    g = p.add_argument_group("run")
+    g.add_argument("--out", required=True, help="run folder (checkpoints, logs, samples, model.safetensors)")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    g.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
+    g.add_argument("--steps", type=common.positive_int, default=steps, help=f"total optimizer steps (default {steps})")
+    g.add_argument("--max-minutes", type=common.positive_float, default=None,
+                   help="stop cleanly (with a checkpoint) after this many minutes")
+    g.add_argument("--checkpoint-every", type=common.positive_int, default=1000, help="steps between checkpoints (default 1000)")
+    g.add_argument("--keep-checkpoints", type=common.non_negative_int, default=2,
+                   help="numbered snapshots kept besides the latest (default 2)")
+    g.add_argument("--sample-every", type=common.non_negative_int, default=1000,
+                   help="steps between sample grids (0: only at the end; default 1000)")
+    g.add_argument("--log-every", type=common.positive_int, default=10, help="steps between log rows (default 10)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    g = p.add_argument_group("optimization")
+    g.add_argument("--batch-size", type=common.positive_int, default=8, help="images per step and process (default 8)")
+    g.add_argument("--grad-accum", type=common.positive_int, default=1, help="micro-batches per step (default 1)")
+    g.add_argument("--lr", type=common.positive_float, default=1e-4, help="learning rate (default 1e-4)")
+    g.add_argument("--schedule", choices=("inverse", "cosine", "constant"), default="inverse",
+                   help="inverse = lr/(1 + decay·step) as in the paper; cosine with --warmup-steps (default inverse)")
+    g.add_argument("--lr-decay", type=common.non_negative_float, default=5e-5, help="decay of the inverse schedule (default 5e-5)")
+    g.add_argument("--warmup-steps", type=common.non_negative_int, default=0)
+    g.add_argument("--min-lr-ratio", type=common.non_negative_float, default=0.0, help="cosine floor as a fraction of --lr")
+    g.add_argument("--clip-grad", type=common.positive_float, default=None, help="clip the gradient norm")
+    g.add_argument("--seed", type=int, default=0)
+    g = p.add_argument_group("data and hardware")
+    g.add_argument("--image-size", type=common.positive_int, default=512, help="shorter side before cropping (default 512)")
+    g.add_argument("--crop", type=common.positive_int, default=256, help="random square crop size (default 256)")
+    g.add_argument("--workers", type=common.non_negative_int, default=None, help="data-loading processes")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                   help="mixed precision: auto = bf16 on GPUs and CPUs with native bf16, else fp32")
+    g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
+
+
+def _train_config(args: argparse.Namespace):
+    from ..train import TrainConfig
+
+    return TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule, lr_decay=args.lr_decay,
+        warmup_steps=args.warmup_steps, min_lr_ratio=args.min_lr_ratio, grad_accum=args.grad_accum,
+        precision=args.precision, channels_last=not args.no_channels_last, image_size=args.image_size,
+        crop=args.crop, seed=args.seed, checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints, sample_every=args.sample_every, log_every=args.log_every,
+        max_minutes=args.max_minutes, workers=args.workers, clip_grad=args.clip_grad, device=args.device)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help=HELP, description=HELP)
+    tasks = p.add_subparsers(dest="task", metavar="TASK")
+    p.set_defaults(run=lambda args: p.error("choose what to train: adain"))
+
+    a = tasks.add_parser("adain", help=ADAIN_HELP, description=ADAIN_HELP, epilog=ADAIN_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
+    a.add_argument("--style", required=True, help="folder of style images (searched recursively)")
+    _add_loop_options(a, steps=160_000)
+    g = a.add_argument_group("AdaIN losses and model")
+    g.add_argument("--style-weight", type=common.non_negative_float, default=10.0, help="λ_s (default 10, the paper's)")
+    g.add_argument("--content-weight", type=common.non_negative_float, default=1.0)
+    g.add_argument("--tv-weight", type=common.non_negative_float, default=0.0, help="total-variation weight (default 0)")
+    g.add_argument("--style-layers", default="relu1_1,relu2_1,relu3_1,relu4_1",
+                   help="mean/std style loss layers (default relu1_1…relu4_1)")
+    g.add_argument("--width", type=common.positive_float, default=1.0, help="decoder channel multiplier (default 1)")
+    g.add_argument("--cache-features", action="store_true",
+                   help="cache frozen-encoder outputs of fixed crops (faster on CPUs; see --crops-per-image)")
+    g.add_argument("--crops-per-image", type=common.positive_int, default=4, help="fixed crops per image when caching (default 4)")
+    g.add_argument("--cache-gb", type=common.positive_float, default=4.0, help="memory for the cache (default 4 GB)")
+    a.set_defaults(run=run_adain)
+
+
+def run_adain(args: argparse.Namespace) -> int:
+    from ..train import AdaINTask, AdaINTrainConfig
+
+    layers = tuple(s.strip() for s in args.style_layers.split(",") if s.strip())
+    task_cfg = AdaINTrainConfig(style_weight=args.style_weight, content_weight=args.content_weight,
+                                tv_weight=args.tv_weight, style_layers=layers, cache_features=args.cache_features,
+                                crops_per_image=args.crops_per_image, cache_gb=args.cache_gb, width=args.width)
+    return _run(AdaINTask(args.content, args.style, task_cfg), args)
+
+
+def _run(task, args: argparse.Namespace) -> int:
+    from ..train import MODEL_FILE, train
+
+    cfg = _train_config(args)
+    if args.resume and args.overwrite:
+        raise ValueError("--resume and --overwrite cannot be used together")
+    result = train(task, cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one summary: the main process's
+        return 0
+    summary = {"run_dir": str(result.run_dir), "step": result.step, "elapsed_s": round(result.elapsed_s, 1),
+               "stopped_early": result.stopped_early, "losses": result.losses,
+               "model": str(result.run_dir / MODEL_FILE)}
+    if args.json:
+        common.emit_json(summary)
+    else:
+        losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
+        sys.stderr.write(f"step {result.step}/{cfg.steps} in {result.elapsed_s / 60:.1f} min ({losses}); "
+                         f"model: {result.run_dir / MODEL_FILE}\n")
+    return 0

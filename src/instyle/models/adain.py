@@ -1,0 +1,128 @@
+"""AdaIN arbitrary style transfer (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time
+with Adaptive Instance Normalization").
+
+    t = AdaIN(f(c), f(s))            f: frozen VGG-19 up to relu4_1
+    T(c, s) = g((1 − α)·f(c) + α·t)  g: the decoder, trained
+
+The decoder mirrors the encoder: reflection padding, nearest-neighbour ×2 upsampling, no
+normalization layers and no output activation (the caller clamps when saving).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List
+
+import torch
+from torch import Tensor, nn
+
+from ..nn.functional import Stats, adain, calc_mean_std
+from ..vgg import VGG19Encoder
+
+ENCODER_LAYER = "relu4_1"
+# (out_channels per conv) for each resolution stage of the decoder, deepest first;
+# the encoder's relu4_1 → relu1_1 path read backwards (conv4_1, conv3_4…3_1, conv2_2…2_1, conv1_2…1_1).
+_STAGES = ((256,), (256, 256, 256, 128), (128, 64), (64,))
+
+
+@dataclass(frozen=True)
+class AdaINConfig:
+    """Shape of an AdaIN decoder.
+
+    Attributes:
+        width: channel multiplier of the decoder (1.0 = the paper's 256/128/64 channels); smaller
+            decoders are faster, at some cost in detail.
+        in_channels: channels of the encoder feature it decodes (relu4_1: 512).
+    """
+
+    width: float = 1.0
+    in_channels: int = 512
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.width <= 4.0:
+            raise ValueError(f"decoder width must be in (0, 4], got {self.width}")
+        if self.in_channels < 1:
+            raise ValueError(f"in_channels must be positive, got {self.in_channels}")
+
+
+class _ReflectPad(nn.ReflectionPad2d):
+    """ReflectionPad2d(1) that falls back to edge replication on maps 1 px high or wide (as the
+    encoder does), so thin images, whose relu4_1 map is 1 px, decode instead of failing."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x) if min(x.shape[-2:]) > 1 else torch.nn.functional.pad(x, self.padding, "replicate")
+
+
+class _ReflectConv(nn.Sequential):
+    """ReflectionPad(1) + 3×3 conv (+ ReLU): (N, C_in, H, W) -> (N, C_out, H, W)."""
+
+    def __init__(self, c_in: int, c_out: int, relu: bool = True):
+        layers: List[nn.Module] = [_ReflectPad(1), nn.Conv2d(c_in, c_out, 3)]
+        if relu:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class AdaINDecoder(nn.Module):
+    """g: relu4_1-like features (N, 512, H/8, W/8) -> RGB image (N, 3, H, W), not clamped.
+
+    Example:
+        >>> dec = AdaINDecoder(AdaINConfig())
+        >>> dec(torch.zeros(1, 512, 4, 4)).shape
+        torch.Size([1, 3, 32, 32])
+    """
+
+    def __init__(self, config: AdaINConfig = AdaINConfig()):
+        super().__init__()
+        self.config = config
+        ch = lambda c: max(8, int(round(c * config.width)))  # noqa: E731
+        layers: List[nn.Module] = []
+        c_in = config.in_channels
+        for i, stage in enumerate(_STAGES):
+            if i > 0:
+                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+            for c_out in stage:
+                layers.append(_ReflectConv(c_in, ch(c_out)))
+                c_in = ch(c_out)
+        layers.append(_ReflectConv(c_in, 3, relu=False))  # conv1_1 mirrored: to RGB
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, t: Tensor) -> Tensor:
+        return self.layers(t)
+
+
+def make_encoder(weights_path=None) -> VGG19Encoder:
+    """The frozen AdaIN encoder: VGG-19 to relu4_1 with reflection padding and ceil-mode pooling
+    (as in the authors' code, so borders stay clean and odd sizes keep every pixel)."""
+    return VGG19Encoder(last_layer=ENCODER_LAYER, padding="reflect", ceil_mode=True,
+                        weights_path=weights_path)
+
+
+class AdaINModel(nn.Module):
+    """Encoder (frozen) + AdaIN + decoder, as one module.
+
+    ``forward(content, style, alpha)`` stylizes (N, 3, H, W) RGB in [0, 1] with a style image
+    batch (N or 1, 3, H', W') or precomputed relu4_1 ``(mean, std)`` statistics.
+    """
+
+    def __init__(self, decoder: AdaINDecoder, encoder: VGG19Encoder | None = None):
+        super().__init__()
+        self.encoder = encoder if encoder is not None else make_encoder()
+        self.decoder = decoder
+
+    def encode(self, img: Tensor) -> Tensor:
+        """(N, 3, H, W) -> relu4_1 features (N, 512, ⌈H/8⌉, ⌈W/8⌉)."""
+        return self.encoder.encode(img, ENCODER_LAYER)
+
+    def style_stats(self, style: Tensor) -> Stats:
+        """(N, 3, H, W) style images -> relu4_1 (mean, std), each (N, 512, 1, 1) float32."""
+        return calc_mean_std(self.encode(style))
+
+    def forward(self, content: Tensor, style: Tensor | Stats, alpha: float = 1.0) -> Tensor:
+        fc = self.encode(content)  # (N, 512, H/8, W/8)
+        stats = style if isinstance(style, (tuple, list)) else self.style_stats(style)
+        t = adain(fc, stats)
+        if alpha < 1.0:
+            t = alpha * t + (1.0 - alpha) * fc
+        out = self.decoder(t)
+        return out[..., : content.shape[-2], : content.shape[-1]]

@@ -1,0 +1,181 @@
+"""Style presets: a style stored as its relu4_1 per-channel mean and std, no image file needed.
+
+AdaIN only uses a style through these 2×512 numbers, so a preset stylizes exactly like its
+image did (at the size it was saved with). Built-in presets ship inside the package; a user's
+own are saved in ``$INSTYLE_HOME/styles`` (default ``~/.local/share/instyle/styles``), one
+``NAME.safetensors`` file each, and shadow built-ins of the same name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+from torch import Tensor
+
+from .atomic import write_bytes
+from .errors import InstyleError, UsageError
+from .nn.functional import Stats
+
+PRESET_FORMAT = "instyle.style_preset"
+PRESET_VERSION = 1
+BUILTIN_FILE = "style_presets.safetensors"
+HOME_ENV = "INSTYLE_HOME"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")  # \Z: "$" would let a trailing newline in
+ENCODER_ID = "vgg19-caffe/relu4_1/reflect/ceil"  # features the statistics were taken from
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    name: str
+    builtin: bool
+    source: str          # the image it was made from (file name only)
+    style_size: int      # longer side the image was encoded at
+
+
+def user_dir() -> Path:
+    home = os.environ.get(HOME_ENV)
+    base = Path(home) if home else Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "instyle"
+    return base / "styles"
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise UsageError(f"invalid preset name {name!r}: use 1-64 lowercase letters, digits, '_' or '-', "
+                         "starting with a letter or digit")
+    return name
+
+
+def _read(data: bytes, where: str) -> tuple[Dict[str, Tensor], Dict[str, str]]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    try:
+        tensors = load(data)
+        n = int.from_bytes(data[:8], "little")
+        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
+        raise InstyleError(f"style preset file {where} is corrupt ({' '.join(str(exc).split())[:100]})") from None
+    if meta.get("format") != PRESET_FORMAT:
+        raise InstyleError(f"{where} is not an instyle style preset file")
+    try:
+        version = int(meta.get("format_version", "0"))
+    except ValueError:
+        raise InstyleError(f"{where} has an invalid format_version {meta.get('format_version')!r}") from None
+    if version > PRESET_VERSION:
+        raise InstyleError(f"{where} uses a newer preset format; upgrade instyle")
+    if meta.get("encoder", ENCODER_ID) != ENCODER_ID:
+        raise InstyleError(f"{where} was made with another encoder ({meta.get('encoder')})")
+    return tensors, meta
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> Dict[str, tuple[Stats, PresetInfo]]:
+    ref = resources.files("instyle") / "assets" / BUILTIN_FILE
+    if not ref.is_file():
+        return {}
+    tensors, meta = _read(ref.read_bytes(), BUILTIN_FILE)
+    infos = json.loads(meta.get("presets", "{}"))
+    out = {}
+    for name, info in infos.items():
+        stats = (tensors[f"{name}.mean"].float().view(1, -1, 1, 1), tensors[f"{name}.std"].float().view(1, -1, 1, 1))
+        out[name] = (stats, PresetInfo(name, True, info.get("source", ""), int(info.get("style_size", 0))))
+    return out
+
+
+def _user(name: str) -> Optional[tuple[Stats, PresetInfo]]:
+    path = user_dir() / f"{name}.safetensors"
+    if not path.is_file():
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InstyleError(f"cannot read style preset {path}: {exc.strerror or exc}") from None
+    tensors, meta = _read(data, str(path))
+    try:
+        stats = (tensors["mean"].float().view(1, -1, 1, 1), tensors["std"].float().view(1, -1, 1, 1))
+    except KeyError:
+        raise InstyleError(f"style preset {path} lacks its mean/std tensors") from None
+    try:
+        style_size = int(meta.get("style_size", "0") or 0)
+    except ValueError:
+        raise InstyleError(f"style preset {path} has an invalid style_size {meta.get('style_size')!r}") from None
+    return stats, PresetInfo(name, False, meta.get("source", ""), style_size)
+
+
+def list_presets() -> List[PresetInfo]:
+    """Every preset, user ones first shadowing built-ins of the same name, sorted by name."""
+    found: Dict[str, PresetInfo] = {n: info for n, (_, info) in _builtin().items()}
+    folder = user_dir()
+    if folder.is_dir():
+        for p in folder.glob("*.safetensors"):
+            if NAME_RE.match(p.stem):
+                try:
+                    got = _user(p.stem)
+                except InstyleError:
+                    continue
+                if got is not None:
+                    found[p.stem] = got[1]
+    return [found[n] for n in sorted(found)]
+
+
+def load_preset(name: str) -> Stats:
+    """relu4_1 ``(mean, std)`` of a preset, each (1, 512, 1, 1) float32."""
+    got = _user(name) if NAME_RE.match(name) else None
+    if got is None:
+        got = _builtin().get(name)
+    if got is None:
+        raise InstyleError(f"no style image or preset named {name!r}; run `instyle styles` to list presets")
+    return got[0]
+
+
+def is_preset(name: str) -> bool:
+    return bool(NAME_RE.match(name)) and (name in _builtin() or (user_dir() / f"{name}.safetensors").is_file())
+
+
+def save_preset(name: str, stats: Stats, *, source: str = "", style_size: int = 0, overwrite: bool = False) -> Path:
+    """Store ``stats`` as the user's preset ``name``; refuses to replace one unless ``overwrite``."""
+    from safetensors.torch import save
+
+    check_name(name)
+    mean, std = (t.detach().float().reshape(-1).contiguous().cpu() for t in stats)
+    if mean.shape != std.shape or mean.numel() != 512:
+        raise ValueError(f"a preset holds 512 means and stds, got {mean.numel()} and {std.numel()}")
+    meta = {"format": PRESET_FORMAT, "format_version": str(PRESET_VERSION), "encoder": ENCODER_ID,
+            "source": os.path.basename(source), "style_size": str(style_size)}
+    path = user_dir() / f"{name}.safetensors"
+    if path.exists() and not overwrite:
+        raise InstyleError(f"a preset named {name!r} already exists ({path}); pass --overwrite to replace it")
+    return write_bytes(path, save({"mean": mean, "std": std}, metadata=meta), overwrite=overwrite, what="style preset")
+
+
+def remove_preset(name: str) -> Path:
+    check_name(name)
+    path = user_dir() / f"{name}.safetensors"
+    if not path.is_file():
+        what = "a built-in preset, which cannot be removed" if name in _builtin() else "not a saved preset"
+        raise InstyleError(f"{name!r} is {what}")
+    path.unlink()
+    return path
+
+
+def save_builtin_file(path: str | os.PathLike, presets: Dict[str, tuple[Stats, str, int]]) -> Path:
+    """Write the package's built-in preset file: ``{name: (stats, source, style_size)}``."""
+    from safetensors.torch import save
+
+    tensors, infos = {}, {}
+    for name, (stats, source, size) in sorted(presets.items()):
+        check_name(name)
+        tensors[f"{name}.mean"] = stats[0].detach().float().reshape(-1).contiguous()
+        tensors[f"{name}.std"] = stats[1].detach().float().reshape(-1).contiguous()
+        infos[name] = {"source": os.path.basename(source), "style_size": size}
+    meta = {"format": PRESET_FORMAT, "format_version": str(PRESET_VERSION), "encoder": ENCODER_ID,
+            "presets": json.dumps(infos)}
+    return write_bytes(path, save(tensors, metadata=meta), overwrite=True, what="preset file")

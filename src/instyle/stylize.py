@@ -1,0 +1,231 @@
+"""Arbitrary style transfer in one forward pass: :class:`Stylizer` (AdaIN, Huang & Belongie 2017).
+
+Controls (paper, section 7): content–style trade-off α, blends of several styles with weights,
+spatial control with masks, colour preservation; plus style presets (stored statistics) and
+exact tiling for images of any size.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from importlib import resources
+from typing import List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+
+from . import color as colour
+from .checkpoint import load_model
+from .device import resolve_precision
+from .errors import UsageError, WeightsError
+from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
+from .nn.functional import Stats, adain, adain_regions, calc_mean_std, mix_stats
+from .presets import load_preset
+from .resize import resize_longer, resize_to
+from .tiling import STRIDE, decode_tiled, encode_tiled
+
+DEFAULT_DECODER = "adain_decoder.safetensors"
+COLOR_MODES = ("none", "match", "luminance")
+StyleSpec = Union[Tensor, Stats, str]
+
+
+def default_decoder_path() -> str:
+    ref = resources.files("instyle") / "assets" / DEFAULT_DECODER
+    if not ref.is_file():
+        raise WeightsError("this instyle has no shipped AdaIN decoder; train one with `instyle train adain` "
+                           "and pass it with --decoder")
+    return str(ref)
+
+
+def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
+    """Blend weights as a (n,) tensor summing to 1 (equal weights if None)."""
+    if weights is None:
+        return torch.full((n,), 1.0 / n)
+    w = torch.tensor([float(x) for x in weights], dtype=torch.float64)
+    if w.numel() != n:
+        raise UsageError(f"got {w.numel()} style weights for {n} styles")
+    if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {list(map(float, w))}")
+    return (w / w.sum()).float()
+
+
+class Stylizer:
+    """Stylize any content image with any style, in one forward pass.
+
+    Args:
+        decoder: a model file / training checkpoint path, an :class:`AdaINDecoder`, or None for
+            the decoder shipped with instyle.
+        device: ``"cpu"``, ``"cuda"``…
+        precision: ``"auto"`` (bf16 where the hardware has native bf16, else fp32), ``"fp32"``, ``"bf16"``.
+        channels_last: NHWC layout for the convolutions.
+        style_size: style images are resized so their longer side is this (None: as given).
+        tile: images above ``max_pixels`` are processed in exact tiles of ``tile`` px (no seams,
+            bounded memory).
+
+    Example:
+        >>> from instyle import Stylizer, load_image, save_image
+        >>> st = Stylizer()                                                        # doctest: +SKIP
+        >>> out = st(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)  # doctest: +SKIP
+        >>> out = st(photo, ["starry.jpg", "wave"], weights=[0.7, 0.3])           # doctest: +SKIP
+        >>> save_image("out.png", out)                                             # doctest: +SKIP
+    """
+
+    def __init__(self, decoder: Union[str, os.PathLike, nn.Module, None] = None, *, device: str = "cpu",
+                 precision: str = "auto", channels_last: bool = True, style_size: Optional[int] = 512,
+                 tile: int = 1024, max_pixels: int = 1536 * 1536):
+        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
+        if tile % STRIDE or tile < 64:
+            raise ValueError(f"tile must be a multiple of {STRIDE} and >= 64, got {tile}")
+        self.tile, self.max_pixels, self.style_size = tile, max_pixels, style_size
+        self.channels_last = channels_last
+        if decoder is None:
+            decoder = default_decoder_path()
+        if isinstance(decoder, nn.Module):
+            if not isinstance(decoder, AdaINDecoder):
+                raise TypeError(f"decoder must be an AdaINDecoder, got {type(decoder).__name__}")
+            self.decoder = copy.deepcopy(decoder)  # converted below: the caller's module stays as it is
+        else:
+            self.decoder, _ = load_model(decoder, expect="adain_decoder")
+        self.decoder = self.decoder.to(self.device).eval()
+        self.encoder = make_encoder().to(self.device)
+        # bf16: weights converted once (autocast would re-cast every weight on every call).
+        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.decoder = self.decoder.to(dtype=self.dtype, memory_format=fmt)
+        self.encoder = self.encoder.to(dtype=self.dtype, memory_format=fmt)
+
+    # -- building blocks
+
+    def _prep(self, img: Tensor) -> Tensor:
+        if img.dim() == 3:
+            img = img.unsqueeze(0)
+        if img.dim() != 4 or img.shape[1] != 3:
+            raise ValueError(f"expected an RGB image (1, 3, H, W), got shape {tuple(img.shape)}")
+        img = img.to(self.device, torch.float32)
+        return img.contiguous(memory_format=torch.channels_last) if self.channels_last else img
+
+    def _encode_one(self, img: Tensor) -> Tensor:
+        return self.encoder.encode(img.to(self.dtype), ENCODER_LAYER)
+
+    def _decode_one(self, t: Tensor) -> Tensor:
+        t = t.to(self.dtype)
+        return self.decoder(t.contiguous(memory_format=torch.channels_last) if self.channels_last else t)
+
+    @torch.no_grad()
+    def encode(self, img: Tensor) -> Tensor:
+        """(1, 3, H, W) RGB [0, 1] -> relu4_1 features (1, 512, ⌈H/8⌉, ⌈W/8⌉), tiled when large."""
+        img = self._prep(img)
+        if img.shape[-2] * img.shape[-1] > self.max_pixels:
+            return encode_tiled(self._encode_one, img, self.tile)
+        return self._encode_one(img)
+
+    @torch.no_grad()
+    def decode(self, t: Tensor, size: Optional[Sequence[int]] = None) -> Tensor:
+        """Features (1, 512, h, w) -> image (1, 3, 8h, 8w) float32, cropped to ``size`` (H, W) if given."""
+        h, w = t.shape[-2:]
+        if h * w * STRIDE * STRIDE > self.max_pixels:
+            out = decode_tiled(self._decode_one, t, self.tile // STRIDE)
+        else:
+            out = self._decode_one(t).float()
+        if size is not None:
+            out = out[..., : size[0], : size[1]]
+        return out
+
+    @torch.no_grad()
+    def style_stats(self, style: StyleSpec, *, match_to: Optional[Tensor] = None) -> Stats:
+        """relu4_1 ``(mean, std)`` (each (1, 512, 1, 1)) of a style image, stats pair, preset name or
+        image path. ``match_to``: recolour the style image to this content first (CORAL)."""
+        if isinstance(style, (tuple, list)):
+            if match_to is not None:
+                raise UsageError("colour matching needs style images, not stored statistics or presets; "
+                                 "use --color luminance instead")
+            mean, std = style
+            return mean.to(self.device).float().view(1, -1, 1, 1), std.to(self.device).float().view(1, -1, 1, 1)
+        if isinstance(style, (str, os.PathLike)):
+            from .presets import is_preset
+
+            name = os.fspath(style)
+            if not os.path.exists(name) and name != "-":
+                if is_preset(name) or not (os.sep in name or os.path.splitext(name)[1]):
+                    return self.style_stats(load_preset(name), match_to=match_to)  # or: no such preset
+            from .imageio import load_image
+
+            style = load_image(name)
+        img = style.to(self.device, torch.float32)
+        if img.dim() == 3:
+            img = img.unsqueeze(0)
+        if self.style_size is not None:
+            img = resize_longer(img, self.style_size)
+        if match_to is not None:
+            img = colour.match_colors(img, match_to.to(self.device, torch.float32))
+        return calc_mean_std(self.encode(img))
+
+    # -- the pipeline
+
+    @torch.no_grad()
+    def __call__(self, content: Tensor, style: Union[StyleSpec, Sequence[StyleSpec]], *,
+                 weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
+                 masks: Optional[Sequence[Tensor]] = None, color: str = "none") -> Tensor:
+        """Stylize ``content`` (1, 3, H, W) RGB in [0, 1]; returns (1, 3, H, W) in [0, 1].
+
+        Args:
+            style: one style (image tensor, image path, preset name, or ``(mean, std)``) or a list.
+            weights: blend weights of several styles (normalized to sum to 1; default equal).
+            alpha: content–style trade-off α ∈ [0, 1]: t' = α·AdaIN(f(c), f(s)) + (1 − α)·f(c).
+            masks: one (1, 1, H, W) mask in [0, 1] per style: style k goes where mask k is the
+                largest and above 0.5; elsewhere the content is kept. Each region is normalized
+                with its own statistics. Weights do not apply with masks.
+            color: ``"none"``, ``"match"`` (recolour styles to the content first) or
+                ``"luminance"`` (stylize luminance only, keep the content's colours).
+        """
+        if not 0.0 <= float(alpha) <= 1.0:
+            raise UsageError(f"alpha must be in [0, 1], got {alpha}")
+        if color not in COLOR_MODES:
+            raise UsageError(f"color must be one of {', '.join(COLOR_MODES)}, got {color!r}")
+        styles: List[StyleSpec] = list(style) if isinstance(style, list) else [style]
+        if not styles:
+            raise UsageError("give at least one style")
+        content = self._prep(content).float()
+        H, W = content.shape[-2:]
+        w = normalize_weights(weights, len(styles)) if masks is None else None
+
+        source = colour.luminance_only(content) if color == "luminance" else content
+        stats = []
+        for s in styles:
+            if color == "luminance" and isinstance(s, Tensor):
+                s = colour.luminance_only(s.to(self.device, torch.float32), reference=content)
+            elif color == "luminance" and isinstance(s, (str, os.PathLike)) and os.path.exists(os.fspath(s)):
+                from .imageio import load_image
+
+                s = colour.luminance_only(load_image(os.fspath(s)).to(self.device), reference=content)
+            stats.append(self.style_stats(s, match_to=content if color == "match" else None))
+
+        fc = self.encode(source).float()  # (1, 512, h, w)
+        if masks is None:
+            t = adain(fc, mix_stats(stats, w))
+        else:
+            t = adain_regions(fc, self._labels(masks, len(styles), fc.shape[-2:]), stats)
+        if alpha < 1.0:
+            t = alpha * t + (1.0 - alpha) * fc
+        out = self.decode(t, (H, W)).clamp(0.0, 1.0)
+        if color == "luminance":
+            out = colour.combine_luminance(out, content)
+        return out.contiguous()
+
+    def _labels(self, masks: Sequence[Tensor], n_styles: int, hw: Sequence[int]) -> Tensor:
+        """Masks (1, 1, H, W) in [0, 1] -> region labels (1, 1, h, w) at feature resolution."""
+        if len(masks) != n_styles:
+            raise UsageError(f"got {len(masks)} masks for {n_styles} styles; give one mask per style")
+        small = []
+        for m in masks:
+            m = m.to(self.device, torch.float32)
+            if m.dim() == 3:
+                m = m.unsqueeze(0)
+            if m.shape[1] == 3:
+                m = m.mean(dim=1, keepdim=True)
+            small.append(resize_to(m, hw))
+        stacked = torch.cat(small, dim=1)  # (1, K, h, w)
+        best, label = stacked.max(dim=1, keepdim=True)
+        return torch.where(best > 0.5, label, torch.full_like(label, -1))

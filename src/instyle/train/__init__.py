@@ -1,0 +1,7 @@
+"""Training: one loop (:func:`train`) shared by every network, and the tasks it trains."""
+
+from .adain import AdaINTask, AdaINTrainConfig
+from .config import TrainConfig
+from .loop import MODEL_FILE, Task, TrainResult, train
+
+__all__ = ["AdaINTask", "AdaINTrainConfig", "MODEL_FILE", "Task", "TrainConfig", "TrainResult", "train"]

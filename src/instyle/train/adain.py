@@ -1,0 +1,222 @@
+"""Training the AdaIN decoder (Huang & Belongie 2017, section 6).
+
+    t = AdaIN(f(c), f(s)),  g = decoder(t)
+    L = λ_c·‖f(g) − t‖²  (relu4_1)  +  λ_s·Σ_l ‖μ(φ_l(g)) − μ(φ_l(s))‖² + ‖σ(φ_l(g)) − σ(φ_l(s))‖²
+        (l = relu1_1…relu4_1)  +  λ_tv·TV(g)
+
+The encoder is frozen, so f(c) and the style statistics of a given crop never change: with
+``cache_features`` (and a fixed number of crops per image) they are computed once per crop and
+reused in later epochs, which removes one of the three VGG passes of each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from ..data import CropSpec, ImageFolder
+from ..errors import InstyleError
+from ..imageio import read_image
+from ..losses import content_loss, mean_std_loss, tv_loss
+from ..models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
+from ..nn.functional import Stats, adain, calc_mean_std
+from ..sheet import contact_sheet
+from ..vgg import RELU_LAYERS, deepest
+
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+
+
+@dataclass
+class AdaINTrainConfig:
+    """Loss settings of AdaIN decoder training (defaults: the paper's).
+
+    Attributes:
+        style_weight, content_weight, tv_weight: λ_s, λ_c, λ_tv.
+        style_layers: layers of the mean/std style loss.
+        cache_features: keep frozen-encoder outputs of each crop in memory (needs a fixed
+            number of ``crops_per_image``); worth it when the VGG pass costs more than the memory,
+            e.g. on CPUs.
+        crops_per_image: fixed crops per image when caching.
+        cache_gb: memory the cache may use; beyond it, features are recomputed.
+        width: decoder channel multiplier (1.0 = the paper's decoder).
+    """
+
+    style_weight: float = 10.0
+    content_weight: float = 1.0
+    tv_weight: float = 0.0
+    style_layers: Tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    cache_features: bool = False
+    crops_per_image: int = 4
+    cache_gb: float = 4.0
+    width: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.style_layers = tuple(self.style_layers)
+        for name in ("style_weight", "content_weight", "tv_weight", "cache_gb"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
+        if not self.style_layers:
+            raise ValueError("give at least one style layer")
+        bad = [n for n in self.style_layers if n not in RELU_LAYERS]
+        if bad or deepest(self.style_layers) not in RELU_LAYERS[: RELU_LAYERS.index(ENCODER_LAYER) + 1]:
+            raise ValueError(f"style layers must be relu layers up to {ENCODER_LAYER}, got {', '.join(self.style_layers)}")
+        if self.crops_per_image < 1:
+            raise ValueError(f"crops per image must be >= 1, got {self.crops_per_image}")
+        AdaINConfig(width=self.width)  # validates the width
+
+
+class FeatureCache:
+    """Frozen-encoder outputs per (image, crop id), up to a memory budget."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes, self.bytes = max_bytes, 0
+        self.store: Dict[Tuple[int, int], Tensor] = {}
+        self.hits = self.misses = 0
+
+    def lookup(self, keys: Tensor, compute) -> Tensor:
+        """Rows for ``keys`` (B, 2); misses are computed together by ``compute(indices)`` -> (b, …)."""
+        ks = [tuple(k) for k in keys.tolist()]
+        missing = [i for i, k in enumerate(ks) if k not in self.store]
+        self.hits += len(ks) - len(missing)
+        self.misses += len(missing)
+        fresh = {}
+        if missing:
+            out = compute(missing)
+            for j, i in enumerate(missing):
+                row = out[j].clone()  # own storage, so the batch can be freed
+                fresh[i] = row
+                if self.bytes + row.numel() * row.element_size() <= self.max_bytes:
+                    self.store[ks[i]] = row
+                    self.bytes += row.numel() * row.element_size()
+        return torch.stack([fresh[i] if i in fresh else self.store[k] for i, k in enumerate(ks)])
+
+
+class AdaINTask:
+    """The AdaIN decoder as a :class:`instyle.train.loop.Task`.
+
+    Example:
+        >>> task = AdaINTask("photos/", "paintings/", AdaINTrainConfig())     # doctest: +SKIP
+        >>> train(task, TrainConfig(steps=10_000), "runs/adain")               # doctest: +SKIP
+    """
+
+    name = "adain"
+    loss_names = ("content", "style", "tv")
+
+    def __init__(self, content_dir: str, style_dir: str, config: AdaINTrainConfig = AdaINTrainConfig(),
+                 *, n_samples: int = 3):
+        self.content_dir, self.style_dir, self.config = content_dir, style_dir, config
+        self.crops_per_image = config.crops_per_image if config.cache_features else None
+        self.stat_layers = tuple(sorted(set(config.style_layers) | {ENCODER_LAYER}, key=RELU_LAYERS.index))
+        self.n_samples = n_samples
+        self.encoder: Optional[nn.Module] = None
+        self.channels_last = False
+        self._folders: Dict[str, ImageFolder] = {}
+        self._caches: Dict[str, FeatureCache] = {}
+        self._sample_images: Optional[Tuple[List[Tensor], List[Tensor]]] = None
+
+    def task_config(self) -> Dict[str, Any]:
+        d = asdict(self.config)
+        d["style_layers"] = list(d["style_layers"])
+        return d
+
+    def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]:
+        self._folders = {"content": ImageFolder(self.content_dir, spec, name="content"),
+                         "style": ImageFolder(self.style_dir, spec, name="style")}
+        return self._folders
+
+    def build_model(self) -> nn.Module:
+        return AdaINDecoder(AdaINConfig(width=self.config.width))
+
+    def prepare(self, device: torch.device, channels_last: bool) -> None:
+        self.encoder = make_encoder().to(device)
+        if channels_last:
+            self.encoder = self.encoder.to(memory_format=torch.channels_last)
+        self.channels_last = channels_last
+        if self.config.cache_features:
+            budget = int(self.config.cache_gb * 2**30)
+            self._caches = {"content": FeatureCache(budget * 9 // 10), "style": FeatureCache(budget // 10)}
+
+    # -- frozen features (optionally cached)
+
+    def _content_features(self, images: Tensor, keys: Optional[Tensor]) -> Tensor:
+        """(B, 3, c, c) -> relu4_1 (B, 512, c/8, c/8), in the autocast dtype."""
+        encode = lambda idx: self.encoder.encode(images[idx], ENCODER_LAYER)  # noqa: E731
+        if keys is None or "content" not in self._caches:
+            return encode(slice(None))
+        feats = self._caches["content"].lookup(keys, encode)
+        return feats.contiguous(memory_format=torch.channels_last) if self.channels_last else feats
+
+    def _style_stats(self, images: Tensor, keys: Optional[Tensor]) -> Dict[str, Stats]:
+        """(B, 3, c, c) -> {layer: (mean, std) each (B, C, 1, 1) float32}, packed as one row when cached."""
+        sizes = [self.encoder.layers[n.replace("relu", "conv")].out_channels for n in self.stat_layers]
+
+        def encode(idx) -> Tensor:
+            feats = self.encoder(images[idx], self.stat_layers)
+            rows = []
+            for n in self.stat_layers:
+                m, s = calc_mean_std(feats[n])
+                rows += [m.flatten(1), s.flatten(1)]
+            return torch.cat(rows, dim=1)  # (b, 2·ΣC) float32
+
+        packed = encode(slice(None)) if keys is None or "style" not in self._caches \
+            else self._caches["style"].lookup(keys, encode)
+        out, i = {}, 0
+        for n, c in zip(self.stat_layers, sizes):
+            out[n] = (packed[:, i:i + c, None, None], packed[:, i + c:i + 2 * c, None, None])
+            i += 2 * c
+        return out
+
+    # -- the loss
+
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        cfg = self.config
+        with torch.no_grad():
+            fc = self._content_features(batch["content"], batch.get("content_key"))  # (B, 512, h, w)
+            stats = self._style_stats(batch["style"], batch.get("style_key"))
+            t = adain(fc, stats[ENCODER_LAYER])  # the AdaIN target, (B, 512, h, w)
+        g = model(t)  # (B, 3, H, W), unclamped
+        fg = self.encoder(g, self.stat_layers)
+        lc = content_loss(fg[ENCODER_LAYER], t)
+        ls = sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)
+        ltv = tv_loss(g) if cfg.tv_weight > 0 else lc.new_zeros(())
+        total = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * ltv
+        return total, {"content": lc, "style": ls, "tv": ltv}
+
+    # -- sample grids
+
+    def _load_samples(self) -> Tuple[List[Tensor], List[Tensor]]:
+        if self._sample_images is None:
+            picked = {}
+            for name, folder in self._folders.items():
+                n = len(folder)
+                idx = sorted({round(i * (n - 1) / max(1, self.n_samples - 1)) for i in range(self.n_samples)})
+                imgs = []
+                for i in idx:
+                    try:
+                        imgs.append(read_image(folder.files[i], size=256).rgb)
+                    except InstyleError:
+                        continue
+                picked[name] = imgs
+            self._sample_images = (picked.get("content", []), picked.get("style", []))
+        return self._sample_images
+
+    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+        contents, styles = self._load_samples()
+        if not contents or not styles:
+            return None
+        dev = next(model.parameters()).device
+        stats = [calc_mean_std(self.encoder.encode(s.to(dev), ENCODER_LAYER).float()) for s in styles]
+        rows = []
+        for c in contents:
+            fc = self.encoder.encode(c.to(dev), ENCODER_LAYER).float()
+            outs = [model(adain(fc, st).contiguous())[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1).cpu()
+                    for st in stats]
+            rows.append([c] + outs)
+        return contact_sheet(rows, header=[None] + styles, cell=192)
+
+    def model_extra(self) -> Dict[str, str]:
+        return {}

@@ -1,0 +1,361 @@
+"""``instyle stylize``: files, folders, stdin/stdout, JSON, controls, and clean one-line errors.
+
+No decoder ships yet: a seeded random width-0.25 decoder is saved to a model file and passed
+with --decoder. Style images are encoded at --style-size 64 and photos are tiny, so each
+in-process run is a fraction of a second. INSTYLE_HOME always points at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from instyle.checkpoint import save_model
+from instyle.models.adain import AdaINConfig, AdaINDecoder
+
+from ._helpers import run_cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_one_line_error(err: str) -> None:
+    assert "Traceback" not in err, err
+    assert err.startswith("instyle: error:"), err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+
+
+def _smooth(h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([x / max(w - 1, 1), y / max(h - 1, 1), 0.5 + 0.5 * np.sin((x + y) / 5)], axis=2)
+    return np.clip(img * 200 + rng.integers(0, 40, size=img.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict:
+    d = tmp_path_factory.mktemp("stylize_inputs")
+    paths = {}
+
+    def save(name, im, **kw):
+        paths[name] = d / name
+        im.save(paths[name], **kw)
+
+    save("content.png", Image.fromarray(_smooth(36, 48, 0)))  # 48 x 36
+    save("odd.png", Image.fromarray(_smooth(29, 45, 5)))
+    save("style.png", Image.fromarray(_smooth(40, 40, 1)[:, ::-1].copy()))
+    save("style2.jpg", Image.fromarray(_smooth(30, 44, 2)[::-1].copy()), quality=95)
+    rgba = np.dstack([_smooth(36, 48, 0), np.full((36, 48), 255, np.uint8)])
+    rgba[:, :24, 3] = 0  # left half transparent
+    save("rgba.png", Image.fromarray(rgba, "RGBA"))
+    left = np.zeros((36, 48), np.uint8)
+    left[:, :20] = 255
+    save("mask_left.png", Image.fromarray(left))
+    save("mask_right.png", Image.fromarray(left[:, ::-1].copy()))
+    # a folder of photos, with files that are not photos
+    photos = d / "photos"
+    photos.mkdir()
+    Image.fromarray(_smooth(30, 40, 10)).save(photos / "a.png")
+    Image.fromarray(_smooth(40, 30, 11)).save(photos / "b.jpg", quality=95)
+    Image.fromarray(_smooth(24, 32, 12)).convert("P").save(photos / "c.gif")
+    Image.fromarray(_smooth(24, 32, 13)).save(photos / ".hidden.png")
+    (photos / "notes.txt").write_text("not a photo")
+    paths["photos"] = photos
+    # the decoder: seeded random init, outputs around mid-grey
+    torch.manual_seed(0)
+    dec = AdaINDecoder(AdaINConfig(width=0.25))
+    with torch.no_grad():
+        dec.layers[-1][1].bias.fill_(0.5)
+    paths["decoder"] = save_model(d / "dec.safetensors", dec)
+    return paths
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTYLE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def fast(files):
+    return ["--decoder", files["decoder"], "--style-size", "64", "--precision", "fp32", "-q"]
+
+
+def stylize(files, capsys, content, out, *extra, style=None):
+    style = ["--style", files["style.png"]] if style is None else style
+    return run_cli(["stylize", *([content] if not isinstance(content, list) else content), *style, "-o", out,
+                    *fast(files), *extra], capsys)
+
+
+def _size(path):
+    with Image.open(path) as im:
+        return im.size
+
+
+def _no_tmp(folder: Path) -> bool:
+    return not any(p.name.endswith(".tmp") for p in folder.rglob("*"))
+
+
+# --------------------------------------------------------------------------- successful runs
+
+
+def test_one_image_to_file_with_json(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, stdout, err = stylize(files, capsys, files["content.png"], out, "--json")
+    assert code == 0, err
+    res = json.loads(stdout)
+    [o] = res["outputs"]
+    assert o["input"] == str(files["content.png"])
+    assert o["output"] == str(out)
+    assert o["size"] == [48, 36]
+    assert o["seconds"] >= 0
+    assert res["styles"] == [{"style": str(files["style.png"]), "weight": 1.0}]
+    assert res["alpha"] == 1.0 and res["color"] == "none" and res["precision"] == "fp32"
+    assert _size(out) == (48, 36)
+    with Image.open(out) as im:
+        assert im.format == "PNG" and im.mode == "RGB"
+    assert _no_tmp(tmp_path)
+
+
+def test_plain_run_prints_one_line_and_size_option(files, tmp_path, capsys):
+    out = tmp_path / "small.jpg"
+    code, stdout, err = run_cli(["stylize", files["content.png"], "-s", files["style.png"], "-o", out,
+                                 "--decoder", files["decoder"], "--style-size", "64", "--size", "32"], capsys)
+    assert code == 0, err
+    assert stdout.startswith(f"wrote 1 image to {out}") and stdout.count("\n") == 1
+    assert _size(out) == (32, 24)  # longer side 32, aspect kept
+    with Image.open(out) as im:
+        assert im.format == "JPEG"
+
+
+def test_odd_size_and_keep_size(files, tmp_path, capsys):
+    out = tmp_path / "odd.png"
+    code, stdout, err = stylize(files, capsys, files["odd.png"], out, "--keep-size", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["outputs"][0]["size"] == [45, 29]
+    assert _size(out) == (45, 29)
+
+
+def test_folder_to_folder_keeps_names(files, tmp_path, capsys):
+    outdir = tmp_path / "styled"  # created
+    code, stdout, err = stylize(files, capsys, files["photos"], outdir, "--json")
+    assert code == 0, err
+    assert sorted(p.name for p in outdir.iterdir()) == ["a.png", "b.jpg", "c.png"]  # .gif written as PNG
+    res = json.loads(stdout)
+    assert [Path(o["output"]).name for o in res["outputs"]] == ["a.png", "b.jpg", "c.png"]
+    assert [Path(o["input"]).name for o in res["outputs"]] == ["a.png", "b.jpg", "c.gif"]
+    assert _size(outdir / "a.png") == (40, 30)
+    assert _size(outdir / "b.jpg") == (30, 40)
+    assert _size(outdir / "c.png") == (32, 24)
+    assert _no_tmp(outdir)
+
+
+def test_several_files_to_folder(files, tmp_path, capsys):
+    outdir = tmp_path / "many"
+    code, stdout, err = stylize(files, capsys, [files["content.png"], files["odd.png"]], outdir)
+    assert code == 0, err
+    assert stdout == ""  # -q: no summary line
+    assert sorted(p.name for p in outdir.iterdir()) == ["content.png", "odd.png"]
+    assert _size(outdir / "odd.png") == (45, 29)
+
+
+def test_stdin_to_stdout_png(files, tmp_path):
+    env = {**os.environ, "INSTYLE_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "instyle", "stylize", "-", "--style", str(files["style.png"]),
+                        "-o", "-", *map(str, fast(files))],
+                       input=files["content.png"].read_bytes(), capture_output=True, cwd=tmp_path, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert b"Traceback" not in r.stderr
+    assert r.stdout.startswith(PNG_SIGNATURE)
+    with Image.open(io.BytesIO(r.stdout)) as im:
+        assert im.size == (48, 36)
+    assert list(tmp_path.iterdir()) == []  # nothing written to disk (INSTYLE_HOME not even created)
+
+
+def test_stdin_to_file_in_process(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(files["content.png"].read_bytes())))
+    out = tmp_path / "from_stdin.png"
+    code, stdout, err = stylize(files, capsys, "-", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["outputs"][0]["input"] == "<stdin>"
+    assert _size(out) == (48, 36)
+
+
+def test_rgba_content_keeps_alpha(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, _, err = stylize(files, capsys, files["rgba.png"], out)
+    assert code == 0, err
+    with Image.open(out) as im:
+        assert im.mode == "RGBA" and im.size == (48, 36)
+        alpha = np.asarray(im.getchannel("A"))
+    assert alpha[:, :22].max() < 30
+    assert alpha[:, 26:].min() > 225
+
+
+@pytest.mark.parametrize("extra", [["--color", "match"], ["--color", "luminance"], ["--alpha", "0"],
+                                   ["--alpha", "0.5", "--color", "luminance"], ["--no-channels-last"],
+                                   ["--tile", "64"]])
+def test_control_variants_run(files, tmp_path, capsys, extra):
+    out = tmp_path / "out.png"
+    code, stdout, err = stylize(files, capsys, files["content.png"], out, "--json", *extra)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["outputs"][0]["size"] == [48, 36]
+    if "--color" in extra:
+        assert res["color"] == extra[extra.index("--color") + 1]
+    assert _size(out) == (48, 36)
+
+
+def test_blend_weights_in_json(files, tmp_path, capsys):
+    out = tmp_path / "blend.png"
+    code, stdout, err = stylize(files, capsys, files["content.png"], out, "--json",
+                                style=["--style", f"{files['style.png']}:3", "--style", f"{files['style2.jpg']}:1"])
+    assert code == 0, err
+    styles = json.loads(stdout)["styles"]
+    assert [s["style"] for s in styles] == [str(files["style.png"]), str(files["style2.jpg"])]
+    assert [s["weight"] for s in styles] == pytest.approx([0.75, 0.25])
+
+
+def test_masks_run(files, tmp_path, capsys):
+    out = tmp_path / "masked.png"
+    code, _, err = stylize(files, capsys, files["content.png"], out,
+                           "--mask", files["mask_left.png"], "--mask", files["mask_right.png"],
+                           style=["--style", files["style.png"], "--style", files["style2.jpg"]])
+    assert code == 0, err
+    assert _size(out) == (48, 36)
+
+
+def test_saved_preset_used_by_name(files, tmp_path, capsys, home):
+    code, stdout, err = run_cli(["styles", "save", "my_style", files["style.png"], "--style-size", "64"], capsys)
+    assert code == 0, err
+    assert (home / "styles" / "my_style.safetensors").is_file()
+    by_name, by_image = tmp_path / "by_name.png", tmp_path / "by_image.png"
+    code, stdout, err = stylize(files, capsys, files["content.png"], by_name, "--json",
+                                style=["--style", "my_style"])
+    assert code == 0, err
+    assert json.loads(stdout)["styles"] == [{"style": "my_style", "weight": 1.0}]
+    code, _, err = stylize(files, capsys, files["content.png"], by_image)
+    assert code == 0, err
+    # the preset holds the statistics of the image at that size: the same result
+    a = np.asarray(Image.open(by_name), np.int16)
+    b = np.asarray(Image.open(by_image), np.int16)
+    assert np.abs(a - b).max() <= 2
+
+
+def test_preset_with_color_match_is_a_clean_error(files, tmp_path, capsys):
+    assert run_cli(["styles", "save", "p", files["style.png"], "--style-size", "64"], capsys)[0] == 0
+    out = tmp_path / "out.png"
+    code, stdout, err = stylize(files, capsys, files["content.png"], out, "--color", "match", style=["--style", "p"])
+    assert code == 2
+    assert_one_line_error(err)
+    assert "luminance" in err
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- overwrite rules
+
+
+def _forbid_work(monkeypatch):
+    import instyle.stylize
+
+    def boom(*a, **k):
+        raise AssertionError("did work although the output could never be written")
+
+    monkeypatch.setattr(instyle.stylize.Stylizer, "__init__", boom)
+
+
+def test_existing_output_fails_before_any_work(files, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"precious")
+    with monkeypatch.context() as m:
+        _forbid_work(m)
+        code, stdout, err = stylize(files, capsys, files["content.png"], out)
+    assert code == 2
+    assert_one_line_error(err)
+    assert "--overwrite" in err
+    assert out.read_bytes() == b"precious"
+    code, _, err = stylize(files, capsys, files["content.png"], out, "--overwrite")
+    assert code == 0, err
+    assert out.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_existing_output_in_folder_fails_before_any_work(files, tmp_path, capsys, monkeypatch):
+    outdir = tmp_path / "styled"
+    outdir.mkdir()
+    (outdir / "b.jpg").write_bytes(b"precious")
+    _forbid_work(monkeypatch)
+    code, _, err = stylize(files, capsys, files["photos"], outdir)
+    assert code == 2
+    assert_one_line_error(err)
+    assert "b.jpg" in err
+    assert sorted(p.name for p in outdir.iterdir()) == ["b.jpg"]  # nothing else written either
+    assert (outdir / "b.jpg").read_bytes() == b"precious"
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bad_args(files, tmp_path):
+    c, s, out = str(files["content.png"]), str(files["style.png"]), str(tmp_path / "out" / "o.png")
+    return {
+        "alpha-above-1": (["stylize", c, "-s", s, "-o", out, "--alpha", "1.5"], 2),
+        "alpha-negative": (["stylize", c, "-s", s, "-o", out, "--alpha", "-0.1"], 2),
+        "alpha-nan": (["stylize", c, "-s", s, "-o", out, "--alpha", "nan"], 2),
+        "mask-count": (["stylize", c, "-s", s, "-o", out, "--mask", str(files["mask_left.png"]),
+                        "--mask", str(files["mask_right.png"])], 2),
+        "size-and-keep-size": (["stylize", c, "-s", s, "-o", out, "--size", "32", "--keep-size"], 2),
+        "missing-content": (["stylize", str(tmp_path / "nope.png"), "-s", s, "-o", out], 1),
+        "missing-style": (["stylize", c, "-s", str(tmp_path / "nope.png"), "-o", out], 1),
+        "unknown-preset": (["stylize", c, "-s", "no_such_preset", "-o", out], 1),
+        "bad-extension": (["stylize", c, "-s", s, "-o", str(tmp_path / "out" / "o.xyz")], 2),
+        "bad-tile": (["stylize", c, "-s", s, "-o", out, "--tile", "60"], 2),
+        "unknown-color": (["stylize", c, "-s", s, "-o", out, "--color", "sepia"], 2),
+        "zero-weights": (["stylize", c, "-s", f"{s}:0", "-o", out], 2),
+        "json-to-stdout": (["stylize", c, "-s", s, "-o", "-", "--json"], 2),
+        "several-to-stdout": (["stylize", c, c.replace("content", "odd"), "-s", s, "-o", "-"], 2),
+        "same-output-name": (["stylize", c, str(files["photos"] / "a.png"), str(files["photos"] / "a.png"),
+                              "-s", s, "-o", str(tmp_path / "out")], 2),
+        "missing-decoder": (["stylize", c, "-s", s, "-o", out, "--decoder", str(tmp_path / "nope.safetensors")], 1),
+        "no-style": (["stylize", c, "-o", out], 2),
+    }
+
+
+BAD_IDS = ["alpha-above-1", "alpha-negative", "alpha-nan", "mask-count", "size-and-keep-size", "missing-content",
+           "missing-style", "unknown-preset", "bad-extension", "bad-tile", "unknown-color", "zero-weights",
+           "json-to-stdout", "several-to-stdout", "same-output-name", "missing-decoder", "no-style"]
+
+
+@pytest.mark.parametrize("case", BAD_IDS)
+def test_bad_input_one_line_error_no_output(files, tmp_path, capsys, case):
+    argv, expected = _bad_args(files, tmp_path)[case]
+    if "--decoder" not in argv:
+        argv = [*argv, "--decoder", str(files["decoder"])]
+    argv += ["--style-size", "64", "--precision", "fp32", "-q"]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == expected, err
+    assert_one_line_error(err)
+    assert stdout == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_content_names_the_file(files, tmp_path, capsys):
+    code, _, err = stylize(files, capsys, tmp_path / "nope.png", tmp_path / "o.png")
+    assert code == 1
+    assert "nope.png" in err
+
+
+def test_mask_count_error_says_what_to_do(files, tmp_path, capsys):
+    code, _, err = stylize(files, capsys, files["content.png"], tmp_path / "o.png", "--mask", files["mask_left.png"],
+                           style=["--style", files["style.png"], "--style", files["style2.jpg"]])
+    assert code == 2
+    assert "--mask" in err and "2 styles" in err

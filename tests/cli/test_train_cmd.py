@@ -1,0 +1,133 @@
+"""``instyle train adain``: a tiny run end to end, and one clear error line for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from helpers import write_images
+from instyle.checkpoint import load_model
+
+from ._helpers import run_cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = ["--batch-size", "2", "--image-size", "48", "--crop", "32", "--workers", "0", "--device", "cpu",
+        "--width", "0.25", "--precision", "fp32", "--sample-every", "0", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_cli")
+    write_images(root / "content", 2, seed=1)  # few images: the end-of-run sample grid is 2x1
+    write_images(root / "style", 1, seed=2)
+    return root
+
+
+def _argv(folders, out, *extra, content=None):
+    return ["train", "adain", "--content", content or folders / "content", "--style", folders / "style",
+            "--out", out, *TINY, *extra]
+
+
+def _one_error_line(err):
+    assert err.startswith("instyle: error:"), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_train_end_to_end(folders, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(_argv(folders, out, "--steps", "2", "--json"), capsys)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["step"] == 2 and res["run_dir"] == str(out) and res["stopped_early"] is False
+    assert res["model"] == str(out / "model.safetensors")
+    assert set(res["losses"]) == {"loss", "content", "style", "tv"} and res["losses"]["loss"] > 0
+    model, _ = load_model(res["model"], expect="adain_decoder")
+    assert model.config.width == 0.25
+    assert (out / "samples" / "step_00000002.jpg").exists() and (out / "loss.png").exists()
+
+    # continue to step 3 (a human summary on stderr this time)
+    code, stdout, err = run_cli(_argv(folders, out, "--steps", "3", "--resume"), capsys)
+    assert code == 0, err
+    assert stdout == "" and "resuming" in err and "step 3/3" in err and "model.safetensors" in err
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
+
+    # the folder now holds a run: a new one needs --overwrite
+    code, _, err = run_cli(_argv(folders, out, "--steps", "1"), capsys)
+    assert code == 1
+    _one_error_line(err)
+    assert "already holds a training run" in err and "--resume" in err and "--overwrite" in err
+    code, _, err = run_cli(_argv(folders, out, "--steps", "1", "--resume", "--overwrite"), capsys)
+    assert code == 2 and "cannot be used together" in err
+    # a changed setting on resume
+    code, _, err = run_cli(_argv(folders, out, "--steps", "4", "--resume", "--style-weight", "3"), capsys)
+    assert code == 1 and "cannot resume" in err and "style_weight" in err
+    _one_error_line(err)
+
+
+@pytest.mark.parametrize("extra, code, message", [
+    (["--steps", "-1"], 2, "--steps"),
+    (["--steps", "0"], 2, "--steps"),
+    (["--steps", "2.5"], 2, "--steps"),
+    (["--batch-size", "0"], 2, "--batch-size"),
+    (["--lr", "nan"], 2, "--lr"),
+    (["--crop", "64"], 2, "crop"),               # bigger than --image-size 48
+    (["--crop", "8", "--image-size", "8"], 2, "crop"),
+    (["--device", "tpu9"], 2, "unknown device"),
+    (["--precision", "fp16"], 2, "fp16 training needs a CUDA GPU"),
+    (["--schedule", "step"], 2, "--schedule"),
+    (["--style-layers", "relu5_1"], 2, "style layers"),
+    (["--style-layers", ""], 2, "style layer"),
+    (["--width", "5"], 2, "width"),
+    (["--max-minutes", "0"], 2, "--max-minutes"),
+    (["--resume"], 1, "nothing to resume"),
+])
+def test_bad_values(folders, tmp_path, capsys, extra, code, message):
+    if "--precision" in extra and torch.cuda.is_available():
+        pytest.skip("fp16 is allowed where CUDA is")
+    out = tmp_path / "run"
+    got, stdout, err = run_cli(_argv(folders, out, "--steps", "1", *extra), capsys)
+    assert got == code, err
+    _one_error_line(err)
+    assert message in err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu(folders, tmp_path, capsys):
+    code, _, err = run_cli(_argv(folders, tmp_path / "run", "--device", "cuda"), capsys)
+    assert code == 2 and "no CUDA GPU" in err
+    _one_error_line(err)
+
+
+def test_bad_folders(folders, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(_argv(folders, out, content=tmp_path / "missing"), capsys)
+    assert code == 1 and "does not exist" in err
+    _one_error_line(err)
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no images")
+    code, _, err = run_cli(_argv(folders, out, content=tmp_path / "empty"), capsys)
+    assert code == 1 and "holds no images" in err
+    _one_error_line(err)
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"garbage" * 30)
+    argv = _argv(folders, out, content=broken)
+    i = argv.index("--workers")
+    del argv[i:i + 2]  # the default: one data-loading process on a CPU
+    code, _, err = run_cli(argv, capsys)
+    assert code == 1 and "none of the 1 content images" in err
+    _one_error_line(err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [["train"], ["train", "adain", "--style", "s", "--out", "o"]])
+def test_usage_errors(capsys, argv):
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2
+    _one_error_line(err)

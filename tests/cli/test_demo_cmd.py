@@ -16,9 +16,27 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
                                 reason="the demo needs scikit-image's sample images")
 
 # chelsea.png (451x300) becomes 32x21: its relu5_1 map is 1 px high (reflect padding must cope).
-ARGS = ["--size", "32", "--steps", "2", "-q"]
+ARGS = ["--method", "optimize", "--size", "32", "--steps", "2", "-q"]
 
 
+def test_demo_default_is_a_sheet_of_built_in_styles(tmp_path, capsys):
+    dst = tmp_path / "out" / "demo.png"
+    code, out, err = run_cli(["demo", "--size", "64", "--style", "starry_night", "--style", "wave", "-q",
+                              "-o", dst, "--json"], capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["method"] == "adain" and res["styles"] == ["starry_night", "wave"]
+    with Image.open(dst) as im:
+        assert im.format == "PNG"
+        assert im.width > 3 * 64 and im.height > 64  # photo + two styles, labelled
+    assert [p.name for p in dst.parent.iterdir()] == ["demo.png"]
+
+
+def test_demo_unknown_style_fails_before_writing(tmp_path, capsys):
+    code, out, err = run_cli(["demo", "--style", "no_such_style", "-q", "-o", tmp_path / "d.png"], capsys)
+    assert code == 1
+    assert err.startswith("instyle: error:") and "instyle styles" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_demo_writes_and_refreshes_its_output(tmp_path, capsys):
@@ -35,7 +53,7 @@ def test_demo_writes_and_refreshes_its_output(tmp_path, capsys):
     res = json.loads(out)
     assert res["output"] == str(dst)
     assert res["steps"] == 2
-    assert res["content"].endswith("chelsea.png") and res["style"].endswith("ihc.png")
+    assert res["content"].endswith("chelsea.png") and res["styles"][0].endswith("ihc.png")
     assert res["seconds"] >= 0
     with Image.open(dst) as im:
         assert im.size == (32, 21)

@@ -29,8 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stylize", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("content", nargs="+", help="content image(s) or folder(s); - reads standard input")
-    p.add_argument("-s", "--style", action="append", required=True, metavar="STYLE[:WEIGHT]",
-                   help="style image or preset name (see `instyle styles`); repeat to blend, with optional weights")
+    p.add_argument("-s", "--style", action="append", default=None, metavar="STYLE[:WEIGHT]",
+                   help="style image or preset name (see `instyle styles`), or a style of the --model network; "
+                        "repeat to blend, with optional weights")
     p.add_argument("-o", "--output", required=True,
                    help="output image, a folder (for several inputs or a folder), or - for PNG on stdout")
     g = p.add_argument_group("controls")
@@ -47,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)")
     g = p.add_argument_group("model and hardware")
     g.add_argument("--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)")
+    g.add_argument("--model", default=None,
+                   help="a trained fast network (`instyle train fast`) to use instead of AdaIN; "
+                        "--style then names its styles (multi-style nets)")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="auto = bf16 where the hardware has native bf16, else fp32")
@@ -115,18 +119,35 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
     if args.keep_size and args.size:
         raise UsageError("--size and --keep-size cannot be used together")
-    styles, weights = common.parse_weighted(args.style, "style")
+    if args.model is not None:
+        if args.decoder is not None or args.mask or args.alpha != 1.0:
+            raise UsageError("--decoder, --mask and --alpha work with AdaIN styles, not with --model")
+    elif not args.style:
+        raise UsageError("give a style with --style (an image or a preset; see `instyle styles`)")
+    styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
     if args.mask is not None and len(args.mask) != len(styles):
         raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
 
-    stylizer = Stylizer(args.decoder, device=args.device, precision=args.precision,
-                        channels_last=not args.no_channels_last, style_size=args.style_size, tile=args.tile)
-    # Style statistics once for all inputs (colour modes depend on each photo: done per image).
-    style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
-    if args.color == "none":
-        style_specs = [stylizer.style_stats(s) for s in style_specs]
-    masks = [load_image(m) for m in args.mask] if args.mask else None
+    if args.model is not None:
+        from ..feedforward import FastStylizer
+
+        fast = FastStylizer(args.model, device=args.device, precision=args.precision,
+                            channels_last=not args.no_channels_last)
+        fast.selector(styles or None, weights or None)  # unknown names fail before any work
+        stylize = lambda img: fast(img, styles or None, weights=weights or None, color=args.color)  # noqa: E731
+        precision = fast.precision
+    else:
+        stylizer = Stylizer(args.decoder, device=args.device, precision=args.precision,
+                            channels_last=not args.no_channels_last, style_size=args.style_size, tile=args.tile)
+        # Style statistics once for all inputs (colour modes depend on each photo: done per image).
+        style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
+        if args.color == "none":
+            style_specs = [stylizer.style_stats(s) for s in style_specs]
+        masks = [load_image(m) for m in args.mask] if args.mask else None
+        stylize = lambda img: stylizer(img, style_specs, weights=None if masks else weights,  # noqa: E731
+                                       alpha=args.alpha, masks=masks, color=args.color)
+        precision = stylizer.precision
     results = []
     bar = common.progress(len(jobs), "stylize", args.quiet or len(jobs) == 1)
     for src, dst in jobs:
@@ -137,8 +158,7 @@ def run(args: argparse.Namespace) -> int:
         if size is not None and max(content.shape[-2:]) != size:
             content = resize_longer(content, size)
             alpha_channel = resize_to(alpha_channel, content.shape[-2:]) if alpha_channel is not None else None
-        out = stylizer(content, style_specs, weights=None if masks else weights, alpha=args.alpha,
-                       masks=masks, color=args.color)
+        out = stylize(content)
         written = save_image(dst, out, alpha=alpha_channel, overwrite=args.overwrite)
         seconds = time.perf_counter() - t0
         results.append({"input": data.source, "output": str(written) if written else "-",
@@ -146,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
     bar.close()
     summary = {"outputs": results, "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
-               "alpha": args.alpha, "color": args.color, "precision": stylizer.precision}
+               "alpha": args.alpha, "color": args.color, "precision": precision,
+               "method": "fast" if args.model else "adain"}
     if args.json:
         common.emit_json(summary)
     elif args.output != "-" and not args.quiet:

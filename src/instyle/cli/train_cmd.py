@@ -22,12 +22,24 @@ The run folder gets checkpoint.pt (resume with --resume), model.safetensors (use
 """
 
 
-def _add_loop_options(p: argparse.ArgumentParser, *, steps: int) -> None:
+FAST_HELP = "train a fast feed-forward style network (Johnson / Ulyanov; one style, or several with conditional IN)"
+FAST_EPILOG = """examples:
+  instyle train fast --style starry.jpg --content photos/ --out runs/starry
+  instyle train fast --style starry.jpg --content photos/ --out runs/starry-bn --norm batch   # the IN-vs-BN switch
+  instyle train fast --style a.jpg --style b.jpg --style c.jpg --content photos/ --out runs/cin  # multi-style
+  instyle train fast --style starry.jpg --content photos/ --out runs/tn --model texture_net
+"""
+
+
+def _add_loop_options(p: argparse.ArgumentParser, *, steps: int, batch: int = 8, lr: float = 1e-4,
+                      schedule: str = "inverse", image_size: int = 512, crop: int = 256) -> None:
     """Options of the shared loop (TrainConfig), the same for every task."""
     g = p.add_argument_group("run")
     g.add_argument("--out", required=True, help="run folder (checkpoints, logs, samples, model.safetensors)")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
+    g.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start a new run from these weights (model.safetensors or checkpoint.pt of the same model)")
     g.add_argument("--steps", type=common.positive_int, default=steps, help=f"total optimizer steps (default {steps})")
     g.add_argument("--max-minutes", type=common.positive_float, default=None,
                    help="stop cleanly (with a checkpoint) after this many minutes")
@@ -40,19 +52,19 @@ def _add_loop_options(p: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     g = p.add_argument_group("optimization")
-    g.add_argument("--batch-size", type=common.positive_int, default=8, help="images per step and process (default 8)")
+    g.add_argument("--batch-size", type=common.positive_int, default=batch, help=f"images per step and process (default {batch})")
     g.add_argument("--grad-accum", type=common.positive_int, default=1, help="micro-batches per step (default 1)")
-    g.add_argument("--lr", type=common.positive_float, default=1e-4, help="learning rate (default 1e-4)")
-    g.add_argument("--schedule", choices=("inverse", "cosine", "constant"), default="inverse",
-                   help="inverse = lr/(1 + decay·step) as in the paper; cosine with --warmup-steps (default inverse)")
+    g.add_argument("--lr", type=common.positive_float, default=lr, help=f"learning rate (default {lr:g})")
+    g.add_argument("--schedule", choices=("inverse", "cosine", "constant"), default=schedule,
+                   help=f"inverse = lr/(1 + decay·step) (AdaIN's); cosine with --warmup-steps (default {schedule})")
     g.add_argument("--lr-decay", type=common.non_negative_float, default=5e-5, help="decay of the inverse schedule (default 5e-5)")
     g.add_argument("--warmup-steps", type=common.non_negative_int, default=0)
     g.add_argument("--min-lr-ratio", type=common.non_negative_float, default=0.0, help="cosine floor as a fraction of --lr")
     g.add_argument("--clip-grad", type=common.positive_float, default=None, help="clip the gradient norm")
     g.add_argument("--seed", type=int, default=0)
     g = p.add_argument_group("data and hardware")
-    g.add_argument("--image-size", type=common.positive_int, default=512, help="shorter side before cropping (default 512)")
-    g.add_argument("--crop", type=common.positive_int, default=256, help="random square crop size (default 256)")
+    g.add_argument("--image-size", type=common.positive_int, default=image_size, help=f"shorter side before cropping (default {image_size})")
+    g.add_argument("--crop", type=common.positive_int, default=crop, help=f"random square crop size (default {crop})")
     g.add_argument("--workers", type=common.non_negative_int, default=None, help="data-loading processes")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
@@ -75,7 +87,7 @@ def _train_config(args: argparse.Namespace):
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help=HELP, description=HELP)
     tasks = p.add_subparsers(dest="task", metavar="TASK")
-    p.set_defaults(run=lambda args: p.error("choose what to train: adain"))
+    p.set_defaults(run=lambda args: p.error("choose what to train: adain or fast"))
 
     a = tasks.add_parser("adain", help=ADAIN_HELP, description=ADAIN_HELP, epilog=ADAIN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,6 +107,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--cache-gb", type=common.positive_float, default=4.0, help="memory for the cache (default 4 GB)")
     a.set_defaults(run=run_adain)
 
+    f = tasks.add_parser("fast", help=FAST_HELP, description=FAST_HELP, epilog=FAST_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("--style", action="append", required=True, metavar="IMAGE",
+                   help="style image; repeat for a multi-style network (conditional instance norm)")
+    f.add_argument("--style-name", action="append", default=None, metavar="NAME",
+                   help="names of the styles, in --style order (default: from the file names)")
+    f.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
+    _add_loop_options(f, steps=40_000, batch=4, lr=1e-3, schedule="constant", image_size=256, crop=256)
+    g = f.add_argument_group("network and losses")
+    g.add_argument("--model", choices=("johnson", "texture_net"), default="johnson",
+                   help="johnson: residual net (default); texture_net: Ulyanov's multi-scale net with noise input")
+    g.add_argument("--norm", choices=("instance", "batch", "group", "layer", "none"), default="instance",
+                   help="norm layers of a single-style net (default instance; several styles use conditional IN)")
+    g.add_argument("--width", type=common.positive_float, default=1.0, help="channel multiplier (default 1)")
+    g.add_argument("--content-layer", default="relu3_1", help="content loss layer (default relu3_1)")
+    g.add_argument("--style-layers", default="relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+                   help="Gram style layers (default relu1_1…relu5_1)")
+    g.add_argument("--content-weight", type=common.non_negative_float, default=1.0)
+    g.add_argument("--style-weight", type=common.non_negative_float, default=5.0, help="style/content ratio (default 5)")
+    g.add_argument("--tv-weight", type=common.non_negative_float, default=0.0)
+    g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of the style images (default 512)")
+    f.set_defaults(run=run_fast)
+
 
 def run_adain(args: argparse.Namespace) -> int:
     from ..train import AdaINTask, AdaINTrainConfig
@@ -106,13 +141,25 @@ def run_adain(args: argparse.Namespace) -> int:
     return _run(AdaINTask(args.content, args.style, task_cfg), args)
 
 
+def run_fast(args: argparse.Namespace) -> int:
+    from ..train.fast import FastTask, FastTrainConfig
+
+    layers = tuple(x.strip() for x in args.style_layers.split(",") if x.strip())
+    cfg = FastTrainConfig(model=args.model, norm=args.norm, width=args.width, content_layer=args.content_layer,
+                          style_layers=layers, content_weight=args.content_weight, style_weight=args.style_weight,
+                          tv_weight=args.tv_weight, style_size=args.style_size,
+                          styles=tuple(args.style_name or ()))
+    return _run(FastTask(args.style, args.content, cfg), args)
+
+
 def _run(task, args: argparse.Namespace) -> int:
     from ..train import MODEL_FILE, train
 
     cfg = _train_config(args)
     if args.resume and args.overwrite:
         raise ValueError("--resume and --overwrite cannot be used together")
-    result = train(task, cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    result = train(task, cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
+                   init_from=args.init_from)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one summary: the main process's
         return 0
     summary = {"run_dir": str(result.run_dir), "step": result.step, "elapsed_s": round(result.elapsed_s, 1),

@@ -2,6 +2,7 @@
 
 from .adain import AdaINTask, AdaINTrainConfig
 from .config import TrainConfig
+from .fast import FastTask, FastTrainConfig
 from .loop import MODEL_FILE, Task, TrainResult, train
 
-__all__ = ["AdaINTask", "AdaINTrainConfig", "MODEL_FILE", "Task", "TrainConfig", "TrainResult", "train"]
+__all__ = ["AdaINTask", "AdaINTrainConfig", "FastTask", "FastTrainConfig", "MODEL_FILE", "Task", "TrainConfig", "TrainResult", "train"]

@@ -105,6 +105,7 @@ class AdaINTask:
 
     name = "adain"
     loss_names = ("content", "style", "tv")
+    resumable_fields = ("cache_gb",)  # may change on --resume without changing the run
 
     def __init__(self, content_dir: str, style_dir: str, config: AdaINTrainConfig = AdaINTrainConfig(),
                  *, n_samples: int = 3):

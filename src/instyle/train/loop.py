@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from ..checkpoint import config_to_dict, model_kind, save_model
+from ..checkpoint import config_to_dict, load_model, model_kind, save_model
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
 from ..device import has_native_bf16
 from ..errors import InstyleError, UsageError
@@ -113,6 +113,7 @@ def _to_device(batch: Dict[str, Any], device: torch.device, channels_last: bool)
 
 def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
           overwrite: bool = False, progress: bool = True, stop_at: Optional[int] = None,
+          init_from: Optional[str | os.PathLike] = None,
           say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> TrainResult:
     """Train ``task`` with ``cfg``, writing everything into ``out_dir``.
 
@@ -120,6 +121,8 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
     ``model.safetensors`` (fp16 weights + config), ``log.csv``, ``loss.png`` and
     ``samples/step_N.jpg``. ``resume=True`` continues from ``checkpoint.pt`` exactly as if the
     run had not stopped; ``stop_at`` ends this call after that many total steps (with a checkpoint).
+    ``init_from`` starts a new run from the weights of a model file or checkpoint of the same
+    model (fine-tuning, or a new recipe from a warm start); optimizer and schedule start afresh.
     Launch with ``torchrun --nproc_per_node K`` for DDP over K processes.
     """
     # ---- devices and processes
@@ -135,12 +138,16 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
 
     # ---- the run folder: new, or resumed
     ckpt: Optional[Dict[str, Any]] = None
+    if resume and init_from is not None:
+        raise UsageError("--init-from starts a new run; it cannot be combined with --resume")
     if resume:
-        remove_stale_temporaries(run_dir) if info.main else None
+        if info.main:
+            remove_stale_temporaries(run_dir)
         D.barrier(info)
         ckpt = load_checkpoint(find_latest(run_dir))
         check_resumable(ckpt, task=task.name, task_config=task.task_config(),
-                        train_config=cfg, where=str(run_dir))
+                        train_config=cfg, where=str(run_dir),
+                        task_resumable=getattr(task, "resumable_fields", ()))
     elif (run_dir / LATEST).exists() and not overwrite:
         raise InstyleError(f"{run_dir} already holds a training run; pass --resume to continue it, "
                            "or --overwrite to start over")
@@ -165,6 +172,13 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
             raise InstyleError(f"cannot resume {run_dir}: it holds a {ckpt.get('model_kind')} "
                                f"{ckpt.get('model_config')}, this run builds {kind} {config_to_dict(model.config)}")
         model.load_state_dict(ckpt["model"])
+    elif init_from is not None:
+        warm, _ = load_model(init_from, expect=kind)
+        if normalize(config_to_dict(warm.config)) != normalize(config_to_dict(model.config)):
+            raise InstyleError(f"cannot start from {init_from}: it is a {kind} {config_to_dict(warm.config)}, "
+                               f"this run builds {config_to_dict(model.config)}")
+        model.load_state_dict(warm.state_dict())
+        quiet_say(f"starting from the weights of {init_from}")
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     task.prepare(device, cfg.channels_last)
@@ -198,6 +212,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
     loader = torch.utils.data.DataLoader(
         data, batch_sampler=BatchOrder(cfg.batch_size, start, cfg.grad_accum, info.rank, info.world),
         collate_fn=collate, num_workers=workers, pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(cfg.seed),  # its own: the global RNG (noise inputs) stays exact on resume
         persistent_workers=False, prefetch_factor=4 if workers else None)
     batches = iter(loader)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Iterable, Mapping
 
 import torch
 
@@ -57,13 +57,14 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
 
 
 def check_resumable(ckpt: Mapping[str, Any], *, task: str, task_config: Mapping[str, Any],
-                    train_config: TrainConfig, where: str) -> None:
+                    train_config: TrainConfig, where: str, task_resumable: Iterable[str] = ()) -> None:
     """Refuse to resume a run with settings that would not continue it exactly."""
     if ckpt.get("task") != task:
         raise InstyleError(f"cannot resume {where}: it is a {ckpt.get('task')!r} run, not {task!r}")
     diffs = []
     old = ckpt.get("task_config", {})
-    for k in sorted(set(old) & set(task_config)):  # fields added by later versions are not differences
+    # Fields added by later versions, or that do not change the run (e.g. a cache budget), are not differences.
+    for k in sorted((set(old) & set(task_config)) - set(task_resumable)):
         if normalize(old.get(k)) != normalize(task_config.get(k)):
             diffs.append(f"{k}={old.get(k)!r} (now {task_config.get(k)!r})")
     old_train = ckpt.get("train_config", {})

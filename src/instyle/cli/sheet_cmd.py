@@ -1,0 +1,69 @@
+"""``instyle sheet``: one photo in every built-in style, on one labelled contact sheet."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import common
+
+HELP = "render a photo in every built-in style (or the ones you list) on one labelled sheet"
+
+EPILOG = """examples:
+  instyle sheet photo.jpg -o sheet.png
+  instyle sheet photo.jpg -o sheet.jpg --styles starry_night,wave,mosaic --size 384 --columns 4
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sheet", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("content", help="the photo (a file, or - for stdin)")
+    p.add_argument("-o", "--output", required=True, help="the sheet image (.png/.jpg/…, or - for PNG on stdout)")
+    p.add_argument("--styles", default=None, help="comma list of presets or style images (default: every preset)")
+    p.add_argument("--size", type=common.image_size, default=256, help="longer side of each cell (default 256)")
+    p.add_argument("--columns", type=common.positive_int, default=5, help="cells per row (default 5)")
+    p.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    common.add_output_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from ..errors import UsageError
+    from ..imageio import image_to_tensor, load_image, save_image
+    from ..presets import list_presets
+    from ..sheet import contact_sheet
+    from ..stylize import Stylizer
+
+    if args.json and args.output == "-":
+        raise UsageError("--json and -o - both write to stdout; give an output file with --json")
+    common.check_image_output(args.output, args.overwrite)
+    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else [p.name for p in list_presets()]
+    if not names:
+        raise UsageError("no styles to show: no presets are installed and --styles is empty")
+    t0 = time.perf_counter()
+    photo = load_image(args.content, size=args.size)
+    stylizer = Stylizer(args.decoder, precision=args.precision)
+    stats = [stylizer.style_stats(n) for n in names]  # every name checked before the slow part
+    bar = common.progress(len(names), "sheet", args.quiet)
+    cells, labels = [photo], ["photo"]
+    for name, st in zip(names, stats):
+        cells.append(stylizer(photo, st))
+        labels.append(os.path.splitext(os.path.basename(name))[0])
+        bar.update(1)
+    bar.close()
+    cols = min(args.columns, len(cells))
+    rows = [cells[i:i + cols] for i in range(0, len(cells), cols)]
+    captions = [labels[i:i + cols] for i in range(0, len(labels), cols)]
+    sheet = contact_sheet(rows, cell=max(photo.shape[-2:]), captions=captions)
+    written = save_image(args.output, image_to_tensor(sheet), overwrite=args.overwrite)
+    written = str(written) if written else "-"
+    result = {"output": written, "styles": names, "cells": len(cells), "seconds": round(time.perf_counter() - t0, 2)}
+    if args.json:
+        common.emit_json(result)
+    elif written != "-" and not args.quiet:
+        print(f"wrote {written} ({len(names)} styles, {result['seconds']:.1f} s)")
+    return 0

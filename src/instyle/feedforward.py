@@ -1,0 +1,113 @@
+"""Stylizing with a trained fast network (Johnson / Ulyanov generators, one style or several via
+conditional instance normalization): :class:`FastStylizer`."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+
+from . import color as colour
+from .checkpoint import load_model
+from .device import resolve_precision
+from .errors import UsageError
+from .models import JohnsonNet, TextureNet
+from .stylize import normalize_weights
+
+FAST_KINDS = ("johnson", "texture_net")
+
+
+class FastStylizer:
+    """One forward pass of a trained feed-forward network.
+
+    Args:
+        model: a model file / training checkpoint of a ``johnson`` or ``texture_net`` network, or
+            the module itself.
+        device, precision, channels_last: as for :class:`instyle.Stylizer`.
+
+    Example:
+        >>> fs = FastStylizer("runs/cin/model.safetensors")                         # doctest: +SKIP
+        >>> fs.styles                                                               # doctest: +SKIP
+        ('starry_night', 'wave', ...)
+        >>> out = fs(load_image("photo.jpg", size=1024), ["starry_night", "wave"], weights=[0.5, 0.5])  # doctest: +SKIP
+    """
+
+    def __init__(self, model: Union[str, os.PathLike, nn.Module], *, device: str = "cpu", precision: str = "auto",
+                 channels_last: bool = True):
+        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
+        if isinstance(model, nn.Module):
+            if not isinstance(model, (JohnsonNet, TextureNet)):
+                raise TypeError(f"model must be a JohnsonNet or TextureNet, got {type(model).__name__}")
+            net = copy.deepcopy(model)
+        else:
+            net, _ = load_model(model, device="cpu")
+            if not isinstance(net, (JohnsonNet, TextureNet)):
+                raise UsageError(f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; "
+                                 "use it with --decoder")
+        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.net = net.to(self.device, dtype=self.dtype, memory_format=fmt).eval()
+        self.channels_last = channels_last
+
+    @property
+    def styles(self) -> Tuple[str, ...]:
+        """Names of the styles of a multi-style network (empty for a single-style one)."""
+        return tuple(self.net.config.styles)
+
+    def selector(self, style: Union[None, int, str, Sequence[Union[int, str]]],
+                 weights: Optional[Sequence[float]] = None) -> Optional[Tensor]:
+        """A CIN style selector: None (single-style net), or weights (S,) over the net's styles."""
+        names = self.styles
+        if not names:
+            if style not in (None, [], ()):
+                raise UsageError("this network has a single style; give no --style")
+            return None
+        if style is None:
+            raise UsageError(f"this network has {len(names)} styles; choose with --style NAME "
+                             f"({', '.join(names)})")
+        chosen = [style] if isinstance(style, (int, str)) else list(style)
+        w = normalize_weights(weights, len(chosen))
+        out = torch.zeros(len(names))
+        for s, wk in zip(chosen, w.tolist()):
+            if isinstance(s, int):
+                if not 0 <= s < len(names):
+                    raise UsageError(f"style index {s} out of range: the network has {len(names)} styles")
+                i = s
+            elif s in names:
+                i = names.index(s)
+            else:
+                raise UsageError(f"the network has no style {s!r}; it has {', '.join(names)}")
+            out[i] += wk
+        return out.to(self.device)
+
+    @torch.no_grad()
+    def __call__(self, content: Tensor, style: Union[None, int, str, Sequence[Union[int, str]]] = None, *,
+                 weights: Optional[Sequence[float]] = None, color: str = "none", seed: int = 0) -> Tensor:
+        """Stylize ``content`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) in [0, 1].
+
+        ``style``: a style name or index of a multi-style net, or several to blend with
+        ``weights`` (CIN γ, β mixed, Dumoulin et al. 2017). ``color="luminance"`` keeps the
+        photo's chroma. ``seed`` fixes a texture net's noise input.
+        """
+        if color not in ("none", "luminance"):
+            raise UsageError("fast networks support --color none or luminance (a trained style has no image to recolour)")
+        sel = self.selector(style, weights)
+        x = content.to(self.device, torch.float32)
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        xin = x.to(self.dtype)
+        if self.channels_last:
+            xin = xin.contiguous(memory_format=torch.channels_last)
+        if isinstance(self.net, TextureNet):
+            z = self.net.noise(xin, torch.Generator(device=self.device).manual_seed(seed))
+            out = self.net(xin, sel, z=z)
+        else:
+            out = self.net(xin, sel)
+        out = out.float().clamp(0.0, 1.0)
+        if color == "luminance":
+            out = colour.combine_luminance(out, x)
+        return out.contiguous()

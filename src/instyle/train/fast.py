@@ -1,0 +1,203 @@
+"""Training fast feed-forward style networks with perceptual losses (Johnson et al. 2016;
+Ulyanov et al. 2016, 2017), one style or several at once (conditional IN, Dumoulin et al. 2017).
+
+    y = g(x[, z])                                      g: JohnsonNet or TextureNet
+    L = λ_c·‖φ_c(y) − φ_c(x)‖² / E_c  +  λ_s·Σ_l ‖G_l(y) − G_l(s)‖² / E_l  +  λ_tv·TV(y)
+
+G_l: H·W-normalized Gram matrices at relu1_1…relu5_1 of the style image s (fixed, computed once
+at ``style_size``); E: each term's target energy (mean square of the content features, of the
+style's Gram), so every layer counts the same whatever its scale on Caffe-scale VGG features and
+the weights are plain ratios. With several styles, sample k of the run is trained on style
+k mod S (every batch holds all styles in turn) through per-sample CIN parameters.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from ..data import CropSpec, ImageFolder
+from ..errors import InstyleError, UsageError
+from ..imageio import read_image
+from ..losses import content_loss, tv_loss
+from ..models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
+from ..nn.functional import gram_matrix
+from ..nn.norm import NORM_LAYER_NAMES
+from ..resize import resize_longer
+from ..sheet import contact_sheet
+from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
+
+MODELS = ("johnson", "texture_net")
+GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def style_name(path: str | os.PathLike) -> str:
+    """A style's name from its file name: the stem, lower-cased, other characters than letters and
+    digits as ``_`` (``Starry Night.jpg`` -> ``starry_night``)."""
+    stem = Path(path).stem.lower()
+    return "".join(ch if ch.isalnum() else "_" for ch in stem).strip("_") or "style"
+
+
+@dataclass
+class FastTrainConfig:
+    """Model and loss settings of fast-network training.
+
+    Attributes:
+        model: ``johnson`` (residual net) or ``texture_net`` (Ulyanov's multi-scale net with noise).
+        norm: norm layer of a single-style net (``instance``, ``batch``, ``group``, ``layer``,
+            ``none``); several styles always use conditional instance norm.
+        width: channel multiplier.
+        content_layer: ``relu3_1`` by default (see docs/fast.md for why), or e.g. ``relu2_2``.
+        style_layers: Gram layers.
+        content_weight, style_weight, tv_weight: weights of the normalized terms.
+        style_size: longer side of the style images when their Grams are taken.
+        styles: the style names (one per style image, in order).
+    """
+
+    model: str = "johnson"
+    norm: str = "instance"
+    width: float = 1.0
+    content_layer: str = "relu3_1"
+    style_layers: Tuple[str, ...] = GRAM_LAYERS
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    tv_weight: float = 0.0
+    style_size: int = 512
+    styles: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.style_layers, self.styles = tuple(self.style_layers), tuple(self.styles)
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        if self.norm not in NORM_LAYER_NAMES or self.norm == "conditional_instance":
+            raise ValueError(f"norm must be one of instance, batch, group, layer, none; got {self.norm!r}")
+        for n in (self.content_layer, *self.style_layers):
+            if n not in RELU_LAYERS:
+                raise ValueError(f"unknown VGG-19 layer {n!r}; choose from {', '.join(RELU_LAYERS)}")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
+        if self.style_size < 16:
+            raise ValueError(f"style size must be >= 16, got {self.style_size}")
+        if len(set(self.styles)) != len(self.styles):
+            raise ValueError("style names must be unique")
+
+    def model_config(self):
+        """The network's config: conditional IN over the styles when there are several."""
+        norm = "conditional_instance" if len(self.styles) > 1 else self.norm
+        styles = self.styles if len(self.styles) > 1 else ()
+        if self.model == "johnson":
+            return JohnsonConfig(norm=norm, width=self.width, styles=styles)
+        return TextureNetConfig(norm=norm, width=self.width, styles=styles)
+
+
+class FastTask:
+    """A fast style network as a :class:`instyle.train.loop.Task`.
+
+    Example:
+        >>> task = FastTask(["starry.jpg"], "photos/", FastTrainConfig())          # doctest: +SKIP
+        >>> train(task, TrainConfig(steps=40_000, batch_size=4, crop=256), "runs/starry")  # doctest: +SKIP
+    """
+
+    name = "fast"
+    loss_names = ("content", "style", "tv")
+    crops_per_image = None
+
+    def __init__(self, style_images: Sequence[str | os.PathLike], content_dir: str, config: FastTrainConfig,
+                 *, n_samples: int = 3):
+        if not style_images:
+            raise UsageError("give at least one style image")
+        self.style_paths = [str(p) for p in style_images]
+        names = config.styles or tuple(style_name(p) for p in self.style_paths)
+        if len(names) != len(self.style_paths):
+            raise UsageError(f"{len(names)} style names for {len(self.style_paths)} style images")
+        if len(set(names)) != len(names):
+            raise UsageError(f"two style images have the same name ({', '.join(names)}); rename them")
+        config.styles = tuple(names)
+        self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
+        self.layers = tuple(dict.fromkeys([config.content_layer, *config.style_layers]))
+        # the style images themselves are read now: a bad file fails before any work
+        self.style_images = [resize_longer(read_image(p).rgb, config.style_size) for p in self.style_paths]
+        self._folder: Optional[ImageFolder] = None
+        self._samples: List[Tensor] = []
+
+    def task_config(self) -> Dict[str, Any]:
+        d = asdict(self.config)
+        d["style_layers"], d["styles"] = list(d["style_layers"]), list(d["styles"])
+        return d
+
+    def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]:
+        self._folder = ImageFolder(self.content_dir, spec, name="content")
+        return {"content": self._folder}
+
+    def build_model(self) -> nn.Module:
+        cfg = self.config.model_config()
+        return JohnsonNet(cfg) if isinstance(cfg, JohnsonConfig) else TextureNet(cfg)
+
+    @torch.no_grad()
+    def prepare(self, device: torch.device, channels_last: bool) -> None:
+        self.device, self.channels_last = device, channels_last
+        self.encoder = VGG19Encoder(last_layer=deepest(self.layers)).to(device)
+        if channels_last:
+            self.encoder = self.encoder.to(memory_format=torch.channels_last)
+        # Gram targets (S, C, C) per layer and their energies (S,), in float32.
+        grams: Dict[str, List[Tensor]] = {n: [] for n in self.config.style_layers}
+        for img in self.style_images:
+            feats = self.encoder(img.to(device), self.config.style_layers)
+            for n in self.config.style_layers:
+                grams[n].append(gram_matrix(feats[n].float())[0])
+        self.grams = {n: torch.stack(g) for n, g in grams.items()}
+        self.energy = {n: g.pow(2).mean(dim=(1, 2)).clamp_min(1e-12) for n, g in self.grams.items()}
+
+    def style_index(self, batch: Mapping[str, Any]) -> Tensor:
+        """Style of each sample: k mod S (all zeros for a single style). (B,) LongTensor."""
+        return batch["sample"].to(self.device) % len(self.style_images)
+
+    def _selector(self, idx: Tensor):
+        return idx if len(self.style_images) > 1 else None
+
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        cfg = self.config
+        x = batch["content"]
+        idx = self.style_index(batch)
+        with torch.no_grad():
+            target = self.encoder(x, (cfg.content_layer,))[cfg.content_layer]
+        y = model(x, self._selector(idx))  # (B, 3, H, W), unclamped
+        feats = self.encoder(y, self.layers)
+        lc = content_loss(feats[cfg.content_layer], target) / target.float().pow(2).mean().clamp_min(1e-12)
+        ls = y.new_zeros((), dtype=torch.float32)
+        for n in cfg.style_layers:
+            g = gram_matrix(feats[n])  # (B, C, C) float32
+            per_sample = (g - self.grams[n][idx]).pow(2).mean(dim=(1, 2)) / self.energy[n][idx]
+            ls = ls + per_sample.mean()
+        ltv = tv_loss(y) if cfg.tv_weight > 0 else ls.new_zeros(())
+        total = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * ltv
+        return total, {"content": lc, "style": ls, "tv": ltv}
+
+    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+        if not self._samples and self._folder is not None:
+            n = len(self._folder)
+            for i in sorted({round(j * (n - 1) / max(1, self.n_samples - 1)) for j in range(self.n_samples)}):
+                try:
+                    self._samples.append(read_image(self._folder.files[i], size=256).rgb)
+                except InstyleError:
+                    continue
+        if not self._samples:
+            return None
+        dev = next(model.parameters()).device
+        rows = []
+        for c in self._samples:
+            outs = [model(c.to(dev), self._selector(torch.tensor([s], device=dev))).clamp(0, 1).cpu()
+                    for s in range(len(self.style_images))]
+            rows.append([c] + outs)
+        styles = [resize_longer(s, 256) for s in self.style_images]
+        return contact_sheet(rows, header=[None] + styles, col_labels=["", *self.config.styles], cell=160)
+
+    def model_extra(self) -> Dict[str, str]:
+        return {}

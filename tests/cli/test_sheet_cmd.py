@@ -1,0 +1,70 @@
+"""``instyle sheet``: a photo in every preset (or the listed styles) on one labelled sheet."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from instyle import presets
+from instyle.checkpoint import save_model
+from instyle.models import AdaINConfig, AdaINDecoder
+
+from ._helpers import run_cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def decoder(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_model(tmp_path_factory.mktemp("sheet_dec") / "dec.safetensors", AdaINDecoder(AdaINConfig(width=0.25)))
+
+
+@pytest.fixture
+def photo(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((64, 48), Image.BILINEAR).save(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def three_presets(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    table = {n: ((torch.randn(1, 512, 1, 1, generator=g), torch.rand(1, 512, 1, 1, generator=g) + 0.1),
+                 presets.PresetInfo(n, True, f"{n}.jpg", 512)) for n in ("alpha", "beta", "gamma")}
+    monkeypatch.setattr(presets, "_builtin", lambda: table)
+    return table
+
+
+def test_sheet_of_every_preset(tmp_path, capsys, photo, decoder):
+    out = tmp_path / "sheet.png"
+    code, stdout, err = run_cli(["sheet", photo, "-o", out, "--decoder", decoder, "--size", "48", "--columns", "2",
+                                 "--json", "-q"], capsys)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["styles"] == ["alpha", "beta", "gamma"] and res["cells"] == 4
+    with Image.open(out) as im:
+        assert im.width >= 2 * 48 and im.height >= 2 * 48  # 2 columns x 2 rows of 48 px cells + captions
+
+
+def test_sheet_of_listed_styles_and_existing_output(tmp_path, capsys, photo, decoder):
+    out = tmp_path / "s.jpg"
+    code, _, err = run_cli(["sheet", photo, "-o", out, "--decoder", decoder, "--size", "32", "--styles", "beta", "-q"],
+                           capsys)
+    assert code == 0, err
+    before = out.read_bytes()
+    code, _, err = run_cli(["sheet", photo, "-o", out, "--decoder", decoder, "--styles", "beta", "-q"], capsys)
+    assert code == 2 and err.startswith("instyle: error:") and "--overwrite" in err
+    assert out.read_bytes() == before
+
+
+def test_sheet_unknown_style_fails_before_writing(tmp_path, capsys, photo, decoder):
+    code, _, err = run_cli(["sheet", photo, "-o", tmp_path / "s.png", "--decoder", decoder, "--styles", "nope", "-q"],
+                           capsys)
+    assert code == 1 and "instyle styles" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.png").exists()

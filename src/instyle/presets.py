@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from .atomic import write_bytes
+from .checkpoint import safetensors_metadata
 from .errors import InstyleError, UsageError
 from .nn.functional import Stats
 
@@ -59,8 +60,7 @@ def _read(data: bytes, where: str) -> tuple[Dict[str, Tensor], Dict[str, str]]:
 
     try:
         tensors = load(data)
-        n = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        meta = safetensors_metadata(data)
     except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
         raise InstyleError(f"style preset file {where} is corrupt ({' '.join(str(exc).split())[:100]})") from None
     if meta.get("format") != PRESET_FORMAT:

@@ -12,15 +12,13 @@ reused in later epochs, which removes one of the three VGG passes of each step.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from PIL import Image
 from torch import Tensor, nn
 
 from ..data import CropSpec, ImageFolder
-from ..errors import InstyleError
-from ..imageio import read_image
 from ..losses import content_loss, mean_std_loss, tv_loss
 from ..models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from ..nn.functional import Stats, adain, calc_mean_std
@@ -191,18 +189,8 @@ class AdaINTask:
 
     def _load_samples(self) -> Tuple[List[Tensor], List[Tensor]]:
         if self._sample_images is None:
-            picked = {}
-            for name, folder in self._folders.items():
-                n = len(folder)
-                idx = sorted({round(i * (n - 1) / max(1, self.n_samples - 1)) for i in range(self.n_samples)})
-                imgs = []
-                for i in idx:
-                    try:
-                        imgs.append(read_image(folder.files[i], size=256).rgb)
-                    except InstyleError:
-                        continue
-                picked[name] = imgs
-            self._sample_images = (picked.get("content", []), picked.get("style", []))
+            self._sample_images = (self._folders["content"].preview(self.n_samples),
+                                   self._folders["style"].preview(self.n_samples))
         return self._sample_images
 
     def samples(self, model: nn.Module) -> Optional[Image.Image]:

@@ -23,7 +23,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..data import CropSpec, ImageFolder
-from ..errors import InstyleError, UsageError
+from ..errors import UsageError
 from ..imageio import read_image
 from ..losses import content_loss, tv_loss
 from ..models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
@@ -182,12 +182,7 @@ class FastTask:
 
     def samples(self, model: nn.Module) -> Optional[Image.Image]:
         if not self._samples and self._folder is not None:
-            n = len(self._folder)
-            for i in sorted({round(j * (n - 1) / max(1, self.n_samples - 1)) for j in range(self.n_samples)}):
-                try:
-                    self._samples.append(read_image(self._folder.files[i], size=256).rgb)
-                except InstyleError:
-                    continue
+            self._samples = self._folder.preview(self.n_samples)
         if not self._samples:
             return None
         dev = next(model.parameters()).device

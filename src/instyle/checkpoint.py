@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
@@ -124,6 +125,14 @@ def _read_safetensors(p: Path, name: str):
     except json.JSONDecodeError:
         raise WeightsError(f"{name}: its config metadata is not valid JSON") from None
     return kind, config, state, meta
+
+
+def shipped_model_path(file: str, missing: str) -> str:
+    """Path of a model file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent)."""
+    ref = resources.files("instyle") / "assets" / file
+    if not ref.is_file():
+        raise WeightsError(missing)
+    return str(ref)
 
 
 def safetensors_metadata(data: bytes) -> Dict[str, str]:

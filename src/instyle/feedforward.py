@@ -4,46 +4,74 @@ conditional instance normalization): :class:`FastStylizer`."""
 from __future__ import annotations
 
 import copy
+import json
 import os
+from functools import lru_cache
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from . import color as colour
-from .checkpoint import load_model
+from .checkpoint import load_model, safetensors_metadata, shipped_model_path
 from .device import resolve_precision
-from .errors import UsageError
+from .errors import UsageError, WeightsError
 from .models import JohnsonNet, TextureNet
 from .stylize import normalize_weights
 
 FAST_KINDS = ("johnson", "texture_net")
+BUILTIN_MODEL = "builtin_styles.safetensors"
+
+
+def builtin_model_path() -> str:
+    """Path of the shipped multi-style network (WeightsError if this instyle has none)."""
+    return shipped_model_path(BUILTIN_MODEL, "this instyle has no built-in style network; train one with "
+                                             "`instyle train fast` and pass it with --model")
+
+
+@lru_cache(maxsize=1)
+def builtin_styles() -> Tuple[str, ...]:
+    """Names of the shipped network's styles, read from its metadata (no weights loaded); empty
+    when no network is shipped."""
+    try:
+        path = builtin_model_path()
+        with open(path, "rb") as f:
+            config = json.loads(safetensors_metadata(f.read()).get("config", "{}"))
+    except (WeightsError, OSError, ValueError):
+        return ()
+    return tuple(config.get("styles") or ())
 
 
 class FastStylizer:
     """One forward pass of a trained feed-forward network.
 
     Args:
-        model: a model file / training checkpoint of a ``johnson`` or ``texture_net`` network, or
-            the module itself.
+        model: a model file / training checkpoint of a ``johnson`` or ``texture_net`` network,
+            the module itself, or None for the multi-style network shipped with instyle
+            (its styles: :func:`builtin_styles`).
         device, precision, channels_last: as for :class:`instyle.Stylizer`.
+        max_pixels: larger images are refused with a clear error: the network sees the whole
+            image at once (instance-norm statistics are global), at about 0.4 GB per megapixel
+            in fp32; use a smaller size, or AdaIN (``Stylizer``), which tiles.
 
     Example:
-        >>> fs = FastStylizer("runs/cin/model.safetensors")                         # doctest: +SKIP
+        >>> fs = FastStylizer()                       # the built-in styles    # doctest: +SKIP
         >>> fs.styles                                                               # doctest: +SKIP
-        ('starry_night', 'wave', ...)
+        ('starry_night', 'the_scream', 'wave', ...)
         >>> out = fs(load_image("photo.jpg", size=1024), ["starry_night", "wave"], weights=[0.5, 0.5])  # doctest: +SKIP
     """
 
-    def __init__(self, model: Union[str, os.PathLike, nn.Module], *, device: str = "cpu", precision: str = "auto",
-                 channels_last: bool = True):
+    def __init__(self, model: Union[None, str, os.PathLike, nn.Module] = None, *, device: str = "cpu", precision: str = "auto",
+                 channels_last: bool = True, max_pixels: int = 24_000_000):
         self.device = torch.device(device)
+        self.max_pixels = max_pixels
         self.precision = resolve_precision(precision, self.device)
         if isinstance(model, nn.Module):
             if not isinstance(model, (JohnsonNet, TextureNet)):
                 raise TypeError(f"model must be a JohnsonNet or TextureNet, got {type(model).__name__}")
             net = copy.deepcopy(model)
         else:
+            model = builtin_model_path() if model is None else model
             net, _ = load_model(model, device="cpu")
             if not isinstance(net, (JohnsonNet, TextureNet)):
                 raise UsageError(f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; "
@@ -96,6 +124,10 @@ class FastStylizer:
         if color not in ("none", "luminance"):
             raise UsageError("fast networks support --color none or luminance (a trained style has no image to recolour)")
         sel = self.selector(style, weights)
+        h, w = content.shape[-2:]
+        if h * w > self.max_pixels:
+            raise UsageError(f"{w}x{h} is {h * w / 1e6:.1f} megapixels, over the fast network's "
+                             f"{self.max_pixels / 1e6:.1f}: give a smaller --size, or use --method adain (tiled)")
         x = content.to(self.device, torch.float32)
         if x.dim() == 3:
             x = x.unsqueeze(0)

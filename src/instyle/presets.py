@@ -136,6 +136,11 @@ def load_preset(name: str) -> Stats:
     return got[0]
 
 
+def is_user_preset(name: str) -> bool:
+    """True for a preset the user saved (it shadows a built-in one of the same name)."""
+    return bool(NAME_RE.match(name)) and (user_dir() / f"{name}.safetensors").is_file()
+
+
 def is_preset(name: str) -> bool:
     return bool(NAME_RE.match(name)) and (name in _builtin() or (user_dir() / f"{name}.safetensors").is_file())
 

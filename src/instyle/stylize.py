@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import copy
 import os
-from importlib import resources
 from typing import List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
 
 from . import color as colour
-from .checkpoint import load_model
+from .checkpoint import load_model, shipped_model_path
 from .device import resolve_precision
-from .errors import UsageError, WeightsError
+from .errors import UsageError
 from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
 from .nn.functional import Stats, adain, adain_regions, calc_mean_std, mix_stats
 from .presets import load_preset
@@ -31,11 +30,8 @@ StyleSpec = Union[Tensor, Stats, str]
 
 
 def default_decoder_path() -> str:
-    ref = resources.files("instyle") / "assets" / DEFAULT_DECODER
-    if not ref.is_file():
-        raise WeightsError("this instyle has no shipped AdaIN decoder; train one with `instyle train adain` "
-                           "and pass it with --decoder")
-    return str(ref)
+    return shipped_model_path(DEFAULT_DECODER, "this instyle has no shipped AdaIN decoder; train one with "
+                                               "`instyle train adain` and pass it with --decoder")
 
 
 def _is_single(style: object) -> bool:

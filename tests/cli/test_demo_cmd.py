@@ -25,11 +25,19 @@ def test_demo_default_is_a_sheet_of_built_in_styles(tmp_path, capsys):
                               "-o", dst, "--json"], capsys)
     assert code == 0, err
     res = json.loads(out)
-    assert res["method"] == "adain" and res["styles"] == ["starry_night", "wave"]
+    assert res["method"] == "fast" and res["styles"] == ["starry_night", "wave"]
     with Image.open(dst) as im:
         assert im.format == "PNG"
         assert im.width > 3 * 64 and im.height > 64  # photo + two styles, labelled
     assert [p.name for p in dst.parent.iterdir()] == ["demo.png"]
+
+
+def test_demo_method_adain_uses_the_presets(tmp_path, capsys):
+    dst = tmp_path / "demo.png"
+    code, out, err = run_cli(["demo", "--size", "48", "--style", "mosaic", "--method", "adain", "-q", "-o", dst,
+                              "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["method"] == "adain" and dst.is_file()
 
 
 def test_demo_unknown_style_fails_before_writing(tmp_path, capsys):

@@ -68,3 +68,29 @@ def test_sheet_unknown_style_fails_before_writing(tmp_path, capsys, photo, decod
                            capsys)
     assert code == 1 and "instyle styles" in err and err.count("\n") == 1
     assert not (tmp_path / "s.png").exists()
+
+
+def test_sheet_defaults_to_every_style_of_the_builtin_network(tmp_path, capsys, photo, builtin_net):
+    out = tmp_path / "sheet.png"
+    code, stdout, err = run_cli(["sheet", photo, "-o", out, "--size", "40", "--json", "-q", "--precision", "fp32"],
+                                capsys)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["method"] == "fast" and res["styles"] == ["alpha", "beta", "gamma"] and res["cells"] == 4
+    # --method adain: every AdaIN preset instead
+    code, stdout, err = run_cli(["sheet", photo, "-o", tmp_path / "p.png", "--size", "40", "--json", "-q",
+                                 "--method", "adain", "--decoder", decoder_path(tmp_path)], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["styles"] == ["alpha", "beta", "gamma"] and json.loads(stdout)["method"] == "adain"
+
+
+def test_sheet_method_fast_refuses_a_style_image(tmp_path, capsys, photo, builtin_net):
+    code, _, err = run_cli(["sheet", photo, "-o", tmp_path / "s.png", "--method", "fast", "--styles",
+                            f"alpha,{photo}", "-q"], capsys)
+    assert code == 2 and "not a built-in style" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.png").exists()
+
+
+def decoder_path(folder):
+    torch.manual_seed(0)
+    return save_model(folder / "d.safetensors", AdaINDecoder(AdaINConfig(width=0.25)))

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from instyle import presets
+from instyle import feedforward, presets
 
 from ._helpers import run_cli
 
@@ -27,6 +27,7 @@ def assert_one_line_error(err: str) -> None:
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTYLE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(presets, "_builtin", lambda: {})  # no built-ins unless a test adds them
+    monkeypatch.setattr(feedforward, "builtin_styles", lambda: ())
     return tmp_path / "home"
 
 
@@ -73,7 +74,8 @@ def test_save_then_list(image, capsys, home):
     assert str(home / "styles") in out
     code, out, err = run_cli(["styles", "--json"], capsys)
     assert code == 0, err
-    assert json.loads(out) == [{"name": "my_style", "builtin": False, "source": "painting.png", "style_size": 64}]
+    assert json.loads(out) == [{"name": "my_style", "builtin": False, "fast": False, "adain": True,
+                                "source": "painting.png", "style_size": 64}]
 
 
 def test_list_with_builtins(image, builtins, capsys):
@@ -169,3 +171,17 @@ def test_save_missing_arguments_exit_2(capsys):
     code, out, err = run_cli(["styles", "save", "only_name"], capsys)
     assert code == 2
     assert_one_line_error(err)
+
+
+def test_list_marks_the_styles_of_the_builtin_network(capsys, builtins, monkeypatch, image):
+    monkeypatch.setattr(feedforward, "builtin_styles", lambda: ("zebra", "only_net"))
+    assert save("mine", image, capsys)[0] == 0
+    code, out, err = run_cli(["styles", "--json"], capsys)
+    assert code == 0, err
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert (rows["zebra"]["fast"], rows["zebra"]["adain"], rows["zebra"]["builtin"]) == (True, True, True)
+    assert (rows["only_net"]["fast"], rows["only_net"]["adain"]) == (True, False)
+    assert (rows["mine"]["fast"], rows["mine"]["adain"], rows["mine"]["builtin"]) == (False, True, False)
+    code, out, err = run_cli(["styles"], capsys)
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
+    assert "fast+adain" in lines["zebra"] and " fast " in lines["only_net"] + " " and "saved" in lines["mine"]

@@ -359,3 +359,78 @@ def test_mask_count_error_says_what_to_do(files, tmp_path, capsys):
                            style=["--style", files["style.png"], "--style", files["style2.jpg"]])
     assert code == 2
     assert "--mask" in err and "2 styles" in err
+
+
+# --------------------------------------------------------------------------- built-in styles (--method)
+
+
+def _plain(files):
+    return ["--precision", "fp32", "-q", "--json"]
+
+
+def test_builtin_style_names_use_the_network(files, tmp_path, capsys, builtin_net):
+    out = tmp_path / "o.png"
+    code, stdout, err = run_cli(["stylize", files["content.png"], "--style", "alpha:0.25", "--style", "gamma",
+                                 "-o", out, *_plain(files)], capsys)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["method"] == "fast" and [s["weight"] for s in res["styles"]] == pytest.approx([0.25, 0.75])
+    assert _size(out) == (48, 36)
+    # the same blend through the library: identical pixels
+    from instyle.feedforward import FastStylizer
+    from instyle.imageio import load_image
+
+    ref = FastStylizer(precision="fp32")(load_image(files["content.png"]), ["alpha", "gamma"], weights=[0.25, 0.75])
+    got = torch.from_numpy(np.asarray(Image.open(out), np.float32) / 255).permute(2, 0, 1)
+    assert (got - ref[0]).abs().max() <= 1 / 255 + 1e-6
+
+
+@pytest.mark.parametrize("extra", [["--alpha", "0.5"], ["--color", "match"], ["--method", "adain"]])
+def test_adain_only_options_and_method_adain_route_names_to_presets(files, tmp_path, capsys, builtin_net, extra):
+    # "alpha" is a style of the network but no AdaIN preset: AdaIN is chosen, and says so
+    code, _, err = run_cli(["stylize", files["content.png"], "--style", "alpha", "-o", tmp_path / "o.png",
+                            "--decoder", files["decoder"], *_plain(files), *extra], capsys)
+    assert code in (1, 2)
+    assert_one_line_error(err)
+    assert "preset" in err or "luminance" in err
+
+
+def test_style_images_and_saved_presets_are_adain_even_with_a_builtin_name(files, tmp_path, capsys, builtin_net):
+    code, stdout, err = run_cli(["stylize", files["content.png"], "--style", files["style.png"], "-o",
+                                 tmp_path / "a.png", *fast(files), "--json"], capsys)
+    assert code == 0 and json.loads(stdout)["method"] == "adain", err
+    assert run_cli(["styles", "save", "beta", files["style.png"], "--style-size", "64"], capsys)[0] == 0
+    code, stdout, err = run_cli(["stylize", files["content.png"], "--style", "beta", "-o", tmp_path / "b.png",
+                                 *fast(files), "--json"], capsys)
+    assert code == 0 and json.loads(stdout)["method"] == "adain", err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--style", "nope"], "not a built-in style"),
+    (["--style", "alpha", "--mask", "{mask}"], "--mask"),
+    (["--style", "alpha", "--alpha", "0.3"], "--alpha"),
+    (["--style", "{style}"], "not a built-in style"),
+])
+def test_method_fast_errors(files, tmp_path, capsys, builtin_net, extra, message):
+    extra = [e.format(mask=files["mask_left.png"], style=files["style.png"]) for e in extra]
+    out = tmp_path / "o.png"
+    code, _, err = run_cli(["stylize", files["content.png"], "--method", "fast", "-o", out, *extra, "-q"], capsys)
+    assert code == 2
+    assert_one_line_error(err)
+    assert message in err
+    assert not out.exists()
+
+
+def test_method_fast_without_a_shipped_network(files, tmp_path, capsys, monkeypatch):
+    from instyle import feedforward
+
+    def missing():
+        raise feedforward.WeightsError("this instyle has no built-in style network")
+
+    monkeypatch.setattr(feedforward, "builtin_model_path", missing)
+    monkeypatch.setattr(feedforward, "builtin_styles", lambda: ())
+    code, _, err = run_cli(["stylize", files["content.png"], "--method", "fast", "--style", "alpha", "-o",
+                            tmp_path / "o.png", "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err)
+    assert "no built-in style network" in err

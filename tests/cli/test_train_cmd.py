@@ -131,3 +131,31 @@ def test_usage_errors(capsys, argv):
     code, _, err = run_cli(argv, capsys)
     assert code == 2
     _one_error_line(err)
+
+
+def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys, builtin_net):
+    write_images(tmp_path / "styles", 2, seed=3)
+    styles = sorted((tmp_path / "styles").iterdir())
+    fast = ["train", "fast", "--content", folders / "content", "--style", styles[0], "--style", styles[1],
+            "--style-name", "one", "--style-name", "two", "--style-size", "32", *TINY, "--json"]
+    out = tmp_path / "cin"
+    code, stdout, err = run_cli([*fast, "--out", out, "--steps", "3"], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["step"] == 3
+    code, stdout, err = run_cli([*fast, "--out", out, "--steps", "4", "--resume"], capsys)
+    assert code == 0, err
+    net, _ = load_model(out / "model.safetensors", expect="johnson")
+    assert net.config.styles == ("one", "two") and net.config.norm == "conditional_instance"
+    # teach the (stand-in) built-in network a new style: the result has all four
+    more = tmp_path / "more"
+    code, stdout, err = run_cli(["train", "fast", "--add-to", "builtin", "--content", folders / "content",
+                                 "--style", styles[0], "--style-name", "mine", "--style-size", "32", *TINY,
+                                 "--out", more, "--steps", "1"], capsys)
+    assert code == 0, err
+    net, _ = load_model(more / "model.safetensors", expect="johnson")
+    assert net.config.styles == ("alpha", "beta", "gamma", "mine")
+    code, _, err = run_cli(["train", "fast", "--add-to", out / "model.safetensors", "--content",
+                            folders / "content", "--style", styles[0], "--style-name", "two", *TINY,
+                            "--out", tmp_path / "clash", "--steps", "1"], capsys)
+    assert code == 2 and "already has a style named 'two'" in err
+    _one_error_line(err)

@@ -101,3 +101,56 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, data):
     with pytest.raises(Exception, match="--resume"):
         train(make(), _cfg(steps=1), tmp_path / "a", progress=False, init_from=tmp_path / "a" / "checkpoint.pt",
               resume=True)
+
+
+def test_cin_parameters_get_their_own_learning_rate_multiple(tmp_path, data):
+    content, styles = data
+    task = FastTask(styles, str(content), FastTrainConfig(width=0.25, style_size=32, cin_lr_scale=7.0))
+    net = task.build_model()
+    groups = task.param_groups(net)
+    cin = [m for m in net.modules() if m.__class__.__name__ == "ConditionalInstanceNorm2d"]
+    assert len(groups) == 2 and groups[1]["lr_scale"] == 7.0
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for m in cin for p in m.parameters()}
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(net.parameters()))
+    train(task, _cfg(steps=2, schedule="constant"), tmp_path / "run", progress=False)
+    opt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["optimizer"]
+    assert [g["lr"] for g in opt["param_groups"]] == pytest.approx([1e-3, 7e-3])
+    # a single-style net has no CIN: one group at the plain rate
+    single = FastTask(styles[:1], str(content), FastTrainConfig(width=0.25, style_size=32))
+    assert len(single.param_groups(single.build_model())) == 1
+    with pytest.raises(ValueError, match="cin lr scale"):
+        FastTrainConfig(cin_lr_scale=0)
+
+
+def test_a_new_style_is_added_by_training_only_its_gamma_beta(tmp_path, data):
+    content, styles = data
+    base_task = FastTask(styles[:2], str(content), FastTrainConfig(width=0.25, style_size=32, styles=("a", "b")))
+    train(base_task, _cfg(steps=2), tmp_path / "base", progress=False)
+    base, _ = load_model(tmp_path / "base" / "model.safetensors")
+    task = FastTask(styles[2:], str(content), FastTrainConfig(style_size=32, styles=("c",)),
+                    add_to=tmp_path / "base" / "model.safetensors")
+    assert task.config.width == 0.25 and task.config.base_styles == ("a", "b")
+    train(task, _cfg(steps=3, lr=1e-2), tmp_path / "more", progress=False)
+    assert task.style_index({"sample": torch.arange(3)}).tolist() == [2, 2, 2]
+    net, _ = load_model(tmp_path / "more" / "model.safetensors")
+    assert net.config.styles == ("a", "b", "c")
+    old, new = base.state_dict(), net.state_dict()
+    changed = set()
+    for k, v in old.items():
+        if new[k].shape == v.shape:
+            assert torch.equal(new[k], v), k  # the body is frozen
+        else:
+            assert torch.equal(new[k][:2], v), k  # the old styles' γ, β are untouched
+            changed.add(k)
+            if not torch.equal(new[k][2], v.mean(0).half().float()):
+                changed.add(k + ":trained")
+    assert changed and any(k.endswith(":trained") for k in changed)
+    # a name the network has, or a single-style base, is refused
+    with pytest.raises(Exception, match="already has a style"):
+        FastTask(styles[2:], str(content), FastTrainConfig(style_size=32, styles=("b",)),
+                 add_to=tmp_path / "base" / "model.safetensors")
+    train(FastTask(styles[:1], str(content), FastTrainConfig(width=0.25, style_size=32)), _cfg(steps=1),
+          tmp_path / "single", progress=False)
+    with pytest.raises(Exception, match="multi-style"):
+        FastTask(styles[2:], str(content), FastTrainConfig(style_size=32),
+                 add_to=tmp_path / "single" / "model.safetensors")

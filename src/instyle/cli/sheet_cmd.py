@@ -9,8 +9,10 @@ from . import common
 HELP = "render a photo in every built-in style (or the ones you list) on one labelled sheet"
 
 EPILOG = """examples:
-  instyle sheet photo.jpg -o sheet.png
+  instyle sheet photo.jpg -o sheet.png                  # every style of the built-in network
   instyle sheet photo.jpg -o sheet.jpg --styles starry_night,wave,mosaic --size 384 --columns 4
+  instyle sheet photo.jpg -o presets.png --method adain  # every AdaIN preset
+  instyle sheet photo.jpg -o mine.png --styles a.jpg,b.jpg   # your own style images (AdaIN)
 """
 
 
@@ -19,7 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("content", help="the photo (a file, or - for stdin)")
     p.add_argument("-o", "--output", required=True, help="the sheet image (.png/.jpg/…, or - for PNG on stdout)")
-    p.add_argument("--styles", default=None, help="comma list of presets or style images (default: every preset)")
+    p.add_argument("--styles", default=None,
+                   help="comma list of built-in styles, presets or style images (default: every built-in style "
+                        "of the network; with --method adain, every preset)")
+    p.add_argument("--method", choices=common.METHODS, default="auto", help=common.METHOD_HELP)
     p.add_argument("--size", type=common.image_size, default=256, help="longer side of each cell (default 256)")
     p.add_argument("--columns", type=common.positive_int, default=5, help="cells per row (default 5)")
     p.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
@@ -41,17 +46,33 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
     common.check_image_output(args.output, args.overwrite)
-    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else [p.name for p in list_presets()]
+    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
+    adain_only = ["--decoder"] if args.decoder is not None else []
+    if names is None:
+        from ..feedforward import builtin_styles
+
+        use_net = args.method != "adain" and not adain_only and builtin_styles()
+        names = list(builtin_styles()) if use_net else [p.name for p in list_presets()]
     if not names:
         raise UsageError("no styles to show: no presets are installed and --styles is empty")
+    method = common.choose_method(args.method, names, adain_only)
     t0 = time.perf_counter()
     photo = load_image(args.content, size=args.size)
-    stylizer = Stylizer(args.decoder, precision=args.precision)
-    stats = [stylizer.style_stats(n) for n in names]  # every name checked before the slow part
+    if method == "fast":
+        from ..feedforward import FastStylizer
+
+        net = FastStylizer(precision=args.precision)
+        for n in names:
+            net.selector(n)
+        render = lambda name: net(photo, name)  # noqa: E731
+    else:
+        stylizer = Stylizer(args.decoder, precision=args.precision)
+        stats = {n: stylizer.style_stats(n) for n in names}  # every name checked before the slow part
+        render = lambda name: stylizer(photo, stats[name])  # noqa: E731
     bar = common.progress(len(names), "sheet", args.quiet)
     cells, labels = [photo], ["photo"]
-    for name, st in zip(names, stats):
-        cells.append(stylizer(photo, st))
+    for name in names:
+        cells.append(render(name))
         labels.append(os.path.splitext(os.path.basename(name))[0])
         bar.update(1)
     bar.close()
@@ -61,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     sheet = contact_sheet(rows, cell=max(photo.shape[-2:]), captions=captions)
     written = save_image(args.output, image_to_tensor(sheet), overwrite=args.overwrite)
     written = str(written) if written else "-"
-    result = {"output": written, "styles": names, "cells": len(cells), "seconds": round(time.perf_counter() - t0, 2)}
+    result = {"output": written, "styles": names, "method": method, "cells": len(cells), "seconds": round(time.perf_counter() - t0, 2)}
     if args.json:
         common.emit_json(result)
     elif written != "-" and not args.quiet:

@@ -6,7 +6,7 @@ import argparse
 
 from . import common
 
-HELP = "list style presets, or save one from any image (use it as --style NAME)"
+HELP = "list the built-in styles and presets, or save a preset from any image (use it as --style NAME)"
 
 EPILOG = """examples:
   instyle styles                                   # list built-in and saved presets
@@ -35,21 +35,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from ..feedforward import builtin_styles
     from ..presets import list_presets, user_dir
 
-    presets = list_presets()
+    presets = {p.name: p for p in list_presets()}
+    net = set(builtin_styles())
+    names = sorted(set(presets) | net)
+    rows = [{"name": n, "builtin": presets[n].builtin if n in presets else True,
+             "fast": n in net and not (n in presets and not presets[n].builtin),
+             "adain": n in presets, "source": presets[n].source if n in presets else "",
+             "style_size": presets[n].style_size if n in presets else 0} for n in names]
     if args.json:
-        common.emit_json([{"name": p.name, "builtin": p.builtin, "source": p.source, "style_size": p.style_size}
-                          for p in presets])
+        common.emit_json(rows)
         return 0
-    if not presets:
+    if not rows:
         print("no presets; save one with `instyle styles save NAME IMAGE`")
         return 0
-    width = max(len(p.name) for p in presets)
-    for p in presets:
-        kind = "built-in" if p.builtin else "saved"
-        print(f"{p.name:<{width}}  {kind:<8}  {p.source}")
-    print(f"\n(saved presets live in {user_dir()})")
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'name':<{width}}  {'kind':<8}  {'methods':<10}  source")
+    for r in rows:
+        kind = "built-in" if r["builtin"] else "saved"
+        methods = "+".join(m for m in ("fast", "adain") if r[m])
+        print(f"{r['name']:<{width}}  {kind:<8}  {methods:<10}  {r['source']}")
+    print(f"\nfast = a style of the built-in network (one pass, the fastest); adain = a preset for AdaIN "
+          f"(any style image can also be used directly).\nSaved presets live in {user_dir()}.")
     return 0
 
 

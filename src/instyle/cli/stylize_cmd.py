@@ -1,4 +1,5 @@
-"""``instyle stylize``: arbitrary style transfer in one forward pass (AdaIN)."""
+"""``instyle stylize``: style transfer in one forward pass: the built-in multi-style network, a
+fast network you trained, or AdaIN with any style image."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ from typing import List, Tuple
 
 from . import common
 
-HELP = "stylize photos with any style image or preset in one pass (AdaIN; fast)"
+HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
 
 EPILOG = """examples:
-  instyle stylize photo.jpg --style starry.jpg -o out.png
+  instyle stylize photo.jpg --style starry_night -o out.png        # a built-in style (fast network)
+  instyle stylize photo.jpg --style starry_night:0.5 --style wave:0.5 -o blend.png
+  instyle stylize photo.jpg --style starry.jpg -o out.png          # any style image (AdaIN)
   instyle stylize photo.jpg --style starry.jpg:0.7 --style wave.jpg:0.3 -o blend.png
   instyle stylize photo.jpg --style starry.jpg --alpha 0.6 --color match -o soft.png
   instyle stylize photo.jpg --style sky.jpg --mask sky_mask.png --style ground.jpg --mask ground_mask.png -o out.png
-  instyle stylize photos/ --style starry_night -o styled/          # a folder, with a preset
+  instyle stylize photos/ --style starry_night -o styled/          # a folder
+  instyle stylize photo.jpg --style starry_night --method adain -o out.png   # the AdaIN preset instead
+  instyle stylize photo.jpg --model runs/cin/model.safetensors --style my_style -o out.png
   instyle stylize big.jpg --style starry.jpg --keep-size -o big_styled.jpg   # any size, tiled
   cat photo.jpg | instyle stylize - --style starry.jpg -o - > out.png
 """
@@ -29,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("content", nargs="+", help="content image(s) or folder(s); - reads standard input")
     p.add_argument("-s", "--style", action="append", default=None, metavar="STYLE[:WEIGHT]",
-                   help="style image or preset name (see `instyle styles`), or a style of the --model network; "
-                        "repeat to blend, with optional weights")
+                   help="built-in style or preset name (see `instyle styles`), style image, or a style of the "
+                        "--model network; repeat to blend, with optional weights")
     p.add_argument("-o", "--output", required=True,
                    help="output image, a folder (for several inputs or a folder), or - for PNG on stdout")
     g = p.add_argument_group("controls")
@@ -46,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--keep-size", action="store_true", help="keep the photo's full size, however large (tiled)")
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)")
     g = p.add_argument_group("model and hardware")
+    g.add_argument("--method", choices=common.METHODS, default="auto", help=common.METHOD_HELP)
     g.add_argument("--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)")
     g.add_argument("--model", default=None,
                    help="a trained fast network (`instyle train fast`) to use instead of AdaIN; "
@@ -118,17 +124,25 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
     if args.keep_size and args.size:
         raise UsageError("--size and --keep-size cannot be used together")
-    if args.model is not None:
-        if args.decoder is not None or args.mask or args.alpha != 1.0:
-            raise UsageError("--decoder, --mask and --alpha work with AdaIN styles, not with --model")
-    elif not args.style:
-        raise UsageError("give a style with --style (an image or a preset; see `instyle styles`)")
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
+    adain_only = [opt for opt, on in (("--decoder", args.decoder is not None), ("--mask", bool(args.mask)),
+                                      ("--alpha", args.alpha != 1.0), ("--color match", args.color == "match"))
+                  if on]
+    if args.model is not None:
+        if args.method == "adain":
+            raise UsageError("--model is a fast network; it cannot be used with --method adain")
+        if adain_only:
+            raise UsageError(f"{adain_only[0]} works with AdaIN styles, not with --model")
+        method = "fast"
+    elif not args.style:
+        raise UsageError("give a style with --style (a built-in style, preset or image; see `instyle styles`)")
+    else:
+        method = common.choose_method(args.method, styles, adain_only)
     if args.mask is not None and len(args.mask) != len(styles):
         raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
 
-    if args.model is not None:
+    if method == "fast":
         from ..feedforward import FastStylizer
 
         fast = FastStylizer(args.model, device=args.device, precision=args.precision,
@@ -166,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     summary = {"outputs": results, "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
                "alpha": args.alpha, "color": args.color, "precision": precision,
-               "method": "fast" if args.model else "adain"}
+               "method": method}
     if args.json:
         common.emit_json(summary)
     elif args.output != "-" and not args.quiet:

@@ -28,6 +28,9 @@ FAST_EPILOG = """examples:
   instyle train fast --style starry.jpg --content photos/ --out runs/starry-bn --norm batch   # the IN-vs-BN switch
   instyle train fast --style a.jpg --style b.jpg --style c.jpg --content photos/ --out runs/cin  # multi-style
   instyle train fast --style starry.jpg --content photos/ --out runs/tn --model texture_net
+  instyle train fast --add-to builtin --style kahlo.jpg --content photos/ --out runs/kahlo --steps 2000
+      # teach the built-in network a new style: only its γ, β are trained; then
+      # instyle stylize photo.jpg --model runs/kahlo/model.safetensors --style kahlo
 """
 
 
@@ -128,6 +131,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--style-weight", type=common.non_negative_float, default=5.0, help="style/content ratio (default 5)")
     g.add_argument("--tv-weight", type=common.non_negative_float, default=0.0)
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of the style images (default 512)")
+    g.add_argument("--add-to", default=None, metavar="MODEL",
+                   help="a trained multi-style network (or `builtin` for the shipped one) to add the --style "
+                        "images to: only the new styles' γ, β are trained")
+    g.add_argument("--cin-lr-scale", type=common.positive_float, default=10.0,
+                   help="learning-rate multiple of the per-style γ, β of a multi-style net (default 10)")
     f.set_defaults(run=run_fast)
 
 
@@ -148,8 +156,13 @@ def run_fast(args: argparse.Namespace) -> int:
     cfg = FastTrainConfig(model=args.model, norm=args.norm, width=args.width, content_layer=args.content_layer,
                           style_layers=layers, content_weight=args.content_weight, style_weight=args.style_weight,
                           tv_weight=args.tv_weight, style_size=args.style_size,
-                          styles=tuple(args.style_name or ()))
-    return _run(FastTask(args.style, args.content, cfg), args)
+                          styles=tuple(args.style_name or ()), cin_lr_scale=args.cin_lr_scale)
+    add_to = args.add_to
+    if add_to == "builtin":
+        from ..feedforward import builtin_model_path
+
+        add_to = builtin_model_path()
+    return _run(FastTask(args.style, args.content, cfg, add_to=add_to), args)
 
 
 def _run(task, args: argparse.Namespace) -> int:

@@ -34,13 +34,28 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
         ``(mean, std)``, each (N, C, 1, 1), in float32 or wider even for half inputs.
     """
     _check_4d(feat, "feat")
-    x = feat.flatten(2)
-    if x.dtype in (torch.float16, torch.bfloat16):
-        x = x.float()
-    # Biased variance, as in instance normalization (Ulyanov et al. 2016).
-    var, mean = torch.var_mean(x, dim=2, correction=0)
+    n, c, h, w = feat.shape
+    var = None
+    if feat.dtype == torch.float32 and not feat.requires_grad and (
+            feat.is_contiguous() or feat.is_contiguous(memory_format=torch.channels_last)):
+        # Fast path (inference on float32 maps, NCHW or NHWC): the per-channel sums Σx and Σx²
+        # as matrix products on a (N, HW, C) view (Σx = 1ᵀy, Σx² = diag(yᵀy)), no temporary
+        # map, then var = E[x²] − μ². Kept only where cancellation is harmless (σ² > 1e-3·E[x²],
+        # i.e. |μ|/σ < ~31: relative error < 1e-4); otherwise the exact two-pass form below.
+        y = feat.view(n, c, h * w).transpose(1, 2) if feat.is_contiguous() else \
+            feat.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        mean = torch.bmm(feat.new_ones(n, 1, h * w), y)[:, 0] / (h * w)
+        sq = torch.bmm(y.transpose(1, 2), y).diagonal(dim1=1, dim2=2) / (h * w)
+        var = sq - mean.square()
+        if not bool((var > 1e-3 * sq).all()):
+            var = None
+    if var is None:
+        x = feat.flatten(2)
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
+        # Biased variance, as in instance normalization (Ulyanov et al. 2016).
+        var, mean = torch.var_mean(x, dim=2, correction=0)
     std = (var + eps).sqrt()
-    n, c = feat.shape[:2]
     return mean.view(n, c, 1, 1), std.view(n, c, 1, 1)
 
 
@@ -56,7 +71,17 @@ def instance_norm(feat: Tensor, weight: Tensor | None = None, bias: Tensor | Non
         weight: γ of shape (C,) or (N, C) (per-sample γ, used by conditional IN), or None.
         bias: β of the same shapes as ``weight``, or None.
     """
-    mean, std = calc_mean_std(feat, eps)
+    mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
+    if bool((mean.abs() <= 100 * std).all()):
+        # One fused pass: y = x·s + t with s = γ/σ, t = β − μ·γ/σ (float32, then cast); exact
+        # enough where |μ|/σ ≤ 100 (the x·s − μ·s cancellation loses < 1e-5·|μ|/σ).
+        scale = std.reciprocal()
+        if weight is not None:
+            scale = scale * _as_channel_param(weight, scale)
+        shift = -mean * scale
+        if bias is not None:
+            shift = shift + _as_channel_param(bias, shift)
+        return torch.addcmul(shift.to(feat.dtype), feat, scale.to(feat.dtype))
     out = (feat - mean.to(feat.dtype)) / std.to(feat.dtype)
     if weight is not None:
         out = out * _as_channel_param(weight, feat)

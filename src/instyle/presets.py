@@ -142,7 +142,7 @@ def is_user_preset(name: str) -> bool:
 
 
 def is_preset(name: str) -> bool:
-    return bool(NAME_RE.match(name)) and (name in _builtin() or (user_dir() / f"{name}.safetensors").is_file())
+    return bool(NAME_RE.match(name)) and (name in _builtin() or is_user_preset(name))
 
 
 def save_preset(name: str, stats: Stats, *, source: str = "", style_size: int = 0, overwrite: bool = False) -> Path:

@@ -61,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if method == "fast":
         from ..feedforward import FastStylizer
 
-        net = FastStylizer(precision=args.precision)
-        for n in names:
-            net.selector(n)
+        net = FastStylizer(precision=args.precision)  # names: checked by choose_method
         render = lambda name: net(photo, name)  # noqa: E731
     else:
         stylizer = Stylizer(args.decoder, precision=args.precision)

@@ -41,10 +41,12 @@ def run_list(args: argparse.Namespace) -> int:
     presets = {p.name: p for p in list_presets()}
     net = set(builtin_styles())
     names = sorted(set(presets) | net)
-    rows = [{"name": n, "builtin": presets[n].builtin if n in presets else True,
-             "fast": n in net and not (n in presets and not presets[n].builtin),
-             "adain": n in presets, "source": presets[n].source if n in presets else "",
-             "style_size": presets[n].style_size if n in presets else 0} for n in names]
+    rows = []
+    for n in names:
+        p = presets.get(n)
+        saved = p is not None and not p.builtin  # a saved preset shadows the network's style of that name
+        rows.append({"name": n, "builtin": not saved, "fast": n in net and not saved, "adain": p is not None,
+                     "source": p.source if p else "", "style_size": p.style_size if p else 0})
     if args.json:
         common.emit_json(rows)
         return 0

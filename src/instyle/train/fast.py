@@ -145,6 +145,7 @@ class FastTask:
             raise UsageError(f"the network already has a style named {taken[0]!r}; choose another with --style-name")
         config.styles = tuple(names)
         self.offset = len(config.base_styles)  # index of the first trained style in the network
+        self.multi = len(config.base_styles) + len(names) > 1  # a CIN net: samples pick their style
         self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
         self.layers = tuple(dict.fromkeys([config.content_layer, *config.style_layers]))
         # the style images themselves are read now: a bad file fails before any work
@@ -216,7 +217,7 @@ class FastTask:
         return self.offset + batch["sample"].to(self.device) % len(self.style_images)
 
     def _selector(self, idx: Tensor):
-        return idx if len(self.config.model_config().styles) > 1 else None
+        return idx if self.multi else None
 
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
         cfg = self.config

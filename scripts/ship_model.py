@@ -67,6 +67,11 @@ def losses_line(kind: str, kc: dict) -> str:
             f"{len(kc['styles'])}.")
 
 
+def _images_per_step(ckpt: dict) -> int:
+    tc = ckpt["train_config"]
+    return tc["batch_size"] * tc["grad_accum"] * ckpt.get("world", 1)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run_dir")
@@ -100,15 +105,26 @@ def main() -> None:
     tc, kc = ckpt["train_config"], ckpt["task_config"]
     history = ckpt.get("history") or []
     commands, steps, seconds = list(args.extra_command), ckpt["step"], ckpt.get("elapsed_s", 0.0)
+    images = ckpt["step"] * _images_per_step(ckpt)
+    starts = []  # how earlier segments of another task (distillation) began the network
     for earlier in args.earlier:  # segments that ended early and were continued with --init-from
         e = torch.load(Path(earlier) / "checkpoint.pt", map_location="cpu", weights_only=True)
-        commands += [f"{h['command']}   # stopped at step {e['step']}; the next command starts from its weights"
+        if e["task"] == "distill":
+            t = e["task_config"]
+            starts.append(f"- Start: distilled for {e['step']:,} steps (batch {e['train_config']['batch_size']}, "
+                          f"{e['train_config']['crop']} px crops, {t['loss'].upper()} to the teacher's clamped "
+                          f"output, lr {e['train_config']['lr']:g} {e['train_config']['schedule']}) from the "
+                          f"teacher `{Path(t['teacher']).name}` (width ×{t['teacher_config']['width']:g}, "
+                          f"{t['teacher_config']['residual_blocks']} residual blocks), then trained with the "
+                          "perceptual losses below.")
+        ended = "ran to its end" if e["step"] >= e["train_config"]["steps"] else f"stopped at step {e['step']}"
+        commands += [f"{h['command']}   # {ended}; the next command starts from its weights"
                      for h in e.get("history") or []]
         history = list(e.get("history") or []) + history
         steps, seconds = steps + e["step"], seconds + e.get("elapsed_s", 0.0)
+        images += e["step"] * _images_per_step(e)
     commands += [h["command"] for h in ckpt.get("history") or []]
     hardware = sorted({h["hardware"] for h in history} | ({args.extra_hardware} if args.extra_hardware else set()))
-    per_step = tc["batch_size"] * tc["grad_accum"] * ckpt.get("world", 1)
     lines = [
         *describe(kind, model, kc, size),
         "",
@@ -121,10 +137,11 @@ def main() -> None:
         *map(portable, commands),
         "```",
         "",
+        *starts,
         "- Data: " + ", ".join(f"{n:,} {k} images" for k, n in (ckpt.get("data") or {}).items())
         + (f", {len(kc['styles'])} style images" if kind != "adain_decoder" else "") + f". {args.data_note}".rstrip(),
         f"- Steps: {steps:,} optimizer steps of batch {tc['batch_size']} × accumulation {tc['grad_accum']} "
-        f"× {ckpt.get('world', 1)} process(es) = {steps * per_step:,} training images seen.",
+        f"× {ckpt.get('world', 1)} process(es) in the last segment; {images:,} training images seen in all.",
         f"- Crops: shorter side resized to {tc['image_size']} px, random {tc['crop']}×{tc['crop']} crops"
         + (f", {kc['crops_per_image']} fixed crops per image with cached encoder features" if kc.get("cache_features") else "")
         + ".",

@@ -137,3 +137,36 @@ def test_images_over_the_pixel_limit_are_refused_clearly(photo):
     fs = FastStylizer(_cin(), precision="fp32", max_pixels=100)
     with pytest.raises(UsageError, match="megapixels.*--method adain"):
         fs(photo, "a")
+
+
+def test_auto_precision_is_fp32_on_cpus_even_with_native_bf16(monkeypatch):
+    from instyle import device
+
+    monkeypatch.setattr(device, "has_native_bf16", lambda dev="cpu": True)
+    assert device.resolve_precision("auto", "cpu") == "bf16"  # what AdaIN's Stylizer gets there
+    assert FastStylizer(_cin()).precision == "fp32"
+    assert FastStylizer(_cin(), precision="bf16").precision == "bf16"
+
+
+def test_the_stylizer_runs_the_rewritten_net_with_the_trained_nets_outputs(photo):
+    from instyle.models.inference import InferenceJohnson
+
+    net = _cin().eval()
+    fs = FastStylizer(net, precision="fp32")
+    assert isinstance(fs.net, InferenceJohnson)
+    with torch.no_grad():
+        ref = net(photo, fs.selector(["a", "b"], [0.3, 0.7])).clamp(0, 1)
+    torch.testing.assert_close(fs(photo, ["a", "b"], weights=[0.3, 0.7]), ref, atol=2e-5, rtol=1e-4)
+
+
+def test_shipped_network_names_resolve_to_their_files(tmp_path):
+    from pathlib import Path
+
+    from instyle.feedforward import builtin_model_path, resolve_model
+
+    assert resolve_model(None) == builtin_model_path() == resolve_model("builtin")
+    assert Path(resolve_model("builtin-large")).name == "builtin_styles_large.safetensors"
+    assert resolve_model(tmp_path / "mine.safetensors") == tmp_path / "mine.safetensors"
+    large, small = FastStylizer("builtin-large"), FastStylizer()
+    assert large.styles == small.styles and len(small.styles) >= 12
+    assert large.net.config.width > small.net.config.width

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import skimage.data
 import torch
-import torch.nn.functional as tF
 
 import instyle.optimize as optimize
 from instyle import color

@@ -6,7 +6,6 @@ and a 512 px crop across a tile corner, beside the same crop of the photo.
 
 from pathlib import Path
 
-import torch
 
 from instyle import Stylizer, load_image, save_image
 from instyle.resize import resize_to

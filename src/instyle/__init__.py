@@ -10,6 +10,7 @@ The public API, in one place::
     from instyle import GatysOptimizer, OptimizeConfig          # optimization (slow, any style)
     from instyle import AdaINTask, AdaINTrainConfig, TrainConfig, train   # train your own decoder
     from instyle import FastTask, FastTrainConfig                           # ... or fast networks
+    from instyle import DistillTask, DistillConfig      # ... and a smaller, faster copy of one
 """
 
 from .checkpoint import load_model, save_model
@@ -34,7 +35,8 @@ from .nn import (
 from .optimize import GatysOptimizer, OptimizeConfig
 from .presets import list_presets, load_preset, save_preset
 from .stylize import Stylizer
-from .train import AdaINTask, AdaINTrainConfig, FastTask, FastTrainConfig, TrainConfig, train
+from .train import (AdaINTask, AdaINTrainConfig, DistillConfig, DistillTask, FastTask, FastTrainConfig, TrainConfig,
+                    train)
 from .vgg import VGG19Encoder
 
 __version__ = "0.1.0"
@@ -47,6 +49,8 @@ __all__ = [
     "AdaINTask",
     "AdaINTrainConfig",
     "ConditionalInstanceNorm2d",
+    "DistillConfig",
+    "DistillTask",
     "Evaluator",
     "FastStylizer",
     "FastTask",

@@ -14,7 +14,6 @@ numbers are large; lower is better. The encoder is the same for every method sco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, Iterable, List, Sequence
 
 import torch

@@ -13,20 +13,34 @@ import torch
 from torch import Tensor, nn
 
 from . import color as colour
+from .alloc import keep_freed_memory
 from .checkpoint import load_model, safetensors_metadata, shipped_model_path
 from .device import resolve_precision
 from .errors import UsageError, WeightsError
 from .models import JohnsonNet, TextureNet
+from .models.inference import for_inference
 from .stylize import normalize_weights
 
 FAST_KINDS = ("johnson", "texture_net")
 BUILTIN_MODEL = "builtin_styles.safetensors"
+LARGE_MODEL = "builtin_styles_large.safetensors"
+MODEL_NAMES = ("builtin", "builtin-large")  # names that --model, --teacher, --add-to take besides paths
 
 
 def builtin_model_path() -> str:
     """Path of the shipped multi-style network (WeightsError if this instyle has none)."""
     return shipped_model_path(BUILTIN_MODEL, "this instyle has no built-in style network; train one with "
                                              "`instyle train fast` and pass it with --model")
+
+
+def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
+    """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
+    built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md)."""
+    if model is None or model == "builtin":
+        return builtin_model_path()
+    if model == "builtin-large":
+        return shipped_model_path(LARGE_MODEL, "this instyle does not ship the large built-in network")
+    return model
 
 
 @lru_cache(maxsize=1)
@@ -47,9 +61,14 @@ class FastStylizer:
 
     Args:
         model: a model file / training checkpoint of a ``johnson`` or ``texture_net`` network,
-            the module itself, or None for the multi-style network shipped with instyle
-            (its styles: :func:`builtin_styles`).
-        device, precision, channels_last: as for :class:`instyle.Stylizer`.
+            the module itself, or None (or ``"builtin"``) for the multi-style network shipped
+            with instyle (its styles: :func:`builtin_styles`); ``"builtin-large"`` for the wider,
+            slower network it was distilled from (same styles).
+        device, channels_last: as for :class:`instyle.Stylizer`.
+        precision: ``fp32``, ``bf16``, or ``auto``: bf16 on GPUs that support it, fp32 on CPUs
+            (these narrow nets gain nothing from bf16 even with native bf16 instructions: the
+            built-in net at 512² took 68 ms in bf16 vs 42 in fp32 on an AVX512-BF16 CPU, and
+            bf16 moves outputs by up to ~37 of 255 levels; docs/fast.md).
         max_pixels: larger images are refused with a clear error: the network sees the whole
             image at once (instance-norm statistics are global), at about 0.4 GB per megapixel
             in fp32; use a smaller size, or AdaIN (``Stylizer``), which tiles.
@@ -65,20 +84,24 @@ class FastStylizer:
                  channels_last: bool = True, max_pixels: int = 24_000_000):
         self.device = torch.device(device)
         self.max_pixels = max_pixels
-        self.precision = resolve_precision(precision, self.device)
+        self.precision = "fp32" if precision == "auto" and self.device.type == "cpu" else \
+            resolve_precision(precision, self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # reuse activation pages between calls (alloc.py)
         if isinstance(model, nn.Module):
             if not isinstance(model, (JohnsonNet, TextureNet)):
                 raise TypeError(f"model must be a JohnsonNet or TextureNet, got {type(model).__name__}")
             net = copy.deepcopy(model)
         else:
-            model = builtin_model_path() if model is None else model
+            model = resolve_model(model)
             net, _ = load_model(model, device="cpu")
             if not isinstance(net, (JohnsonNet, TextureNet)):
                 raise UsageError(f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; "
                                  "use it with --decoder")
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         fmt = torch.channels_last if channels_last else torch.contiguous_format
-        self.net = net.to(self.device, dtype=self.dtype, memory_format=fmt).eval()
+        # the Johnson net rewritten for speed (same outputs; models/inference.py), then moved
+        self.net = for_inference(net.eval()).to(self.device, dtype=self.dtype, memory_format=fmt)
         self.channels_last = channels_last
 
     @property
@@ -139,7 +162,7 @@ class FastStylizer:
             out = self.net(xin, sel, z=z)
         else:
             out = self.net(xin, sel)
-        out = out.float().clamp(0.0, 1.0)
+        out = out.float().clamp_(0.0, 1.0)  # the net's own fresh output: clamped in place
         if color == "luminance":
             out = colour.combine_luminance(out, x)
         return out.contiguous()

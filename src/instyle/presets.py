@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import torch
 from torch import Tensor
 
 from .atomic import write_bytes

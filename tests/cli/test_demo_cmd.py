@@ -8,7 +8,6 @@ import json
 import pytest
 from PIL import Image
 
-from instyle.cli.main import main
 
 from ._helpers import run_cli
 

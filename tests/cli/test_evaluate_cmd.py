@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from instyle.cli.main import main
 
 from ._helpers import run_cli
 

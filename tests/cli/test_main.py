@@ -8,7 +8,6 @@ import sys
 import pytest
 
 import instyle
-from instyle.cli.main import main
 
 from ._helpers import run_cli
 

@@ -381,7 +381,6 @@ def test_bad_output_extension_fails_before_any_work(imgs, tmp_path, capsys, monk
 def test_json_with_stdout_image_is_a_usage_error(tmp_path, capsys):
     from PIL import Image
 
-    from instyle.cli.main import main
 
     src = tmp_path / "c.png"
     Image.new("RGB", (24, 24), (200, 10, 10)).save(src)

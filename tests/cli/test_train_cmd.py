@@ -159,3 +159,22 @@ def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys,
                             "--out", tmp_path / "clash", "--steps", "1"], capsys)
     assert code == 2 and "already has a style named 'two'" in err
     _one_error_line(err)
+
+
+def test_train_distill_end_to_end_and_stylize_with_the_student(folders, tmp_path, capsys, builtin_net):
+    out = tmp_path / "student"
+    argv = ["train", "distill", "--teacher", "builtin", "--content", folders / "content", "--out", out, *TINY,
+            "--residual-blocks", "0", "--steps", "2", "--json"]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["step"] == 2
+    net, _ = load_model(out / "model.safetensors", expect="johnson")
+    assert net.config.styles == ("alpha", "beta", "gamma") and net.config.residual_blocks == 0
+    code, _, err = run_cli(["stylize", folders / "content" / sorted(p.name for p in (folders / "content").iterdir())[0],
+                            "--model", out / "model.safetensors", "--style", "beta", "-o", tmp_path / "o.png"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "o.png").exists()
+    code, _, err = run_cli(["train", "distill", "--teacher", folders / "content", "--content", folders / "content",
+                            "--out", tmp_path / "bad", *TINY], capsys)
+    assert code != 0
+    _one_error_line(err)

@@ -54,11 +54,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--method", choices=common.METHODS, default="auto", help=common.METHOD_HELP)
     g.add_argument("--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)")
     g.add_argument("--model", default=None,
-                   help="a trained fast network (`instyle train fast`) to use instead of AdaIN; "
+                   help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
+                        "`builtin-large` (the wider network the built-in one was distilled from); "
                         "--style then names its styles (multi-style nets)")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto = bf16 where the hardware has native bf16, else fp32")
+                   help="auto = bf16 where the hardware has native bf16, else fp32 (the fast network: "
+                        "fp32 on CPUs, where bf16 does not pay off at its width)")
     g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
     common.add_output_options(p)

@@ -34,6 +34,20 @@ FAST_EPILOG = """examples:
 """
 
 
+DISTILL_HELP = "distil a trained fast network into a smaller, faster one with the same styles"
+DISTILL_EPILOG = """examples:
+  instyle train distill --teacher builtin-large --content photos/ --out runs/small --width 0.25
+  instyle train distill --teacher runs/cin/model.safetensors --content photos/ --out runs/small3 \\
+      --width 0.375 --residual-blocks 3
+  instyle stylize photo.jpg --model runs/small/model.safetensors --style starry_night
+
+The student is trained to reproduce the teacher's output (L1 by default); no VGG pass is needed,
+so a step costs about a third of a `train fast` step per pixel. Pixel losses leave textures soft:
+continue with `train fast --init-from RUN/checkpoint.pt` (the teacher's styles, same --width) to
+sharpen them, as the built-in network was made. Compare networks with benchmarks/fast.py.
+"""
+
+
 def _add_loop_options(p: argparse.ArgumentParser, *, steps: int, batch: int = 8, lr: float = 1e-4,
                       schedule: str = "inverse", image_size: int = 512, crop: int = 256) -> None:
     """Options of the shared loop (TrainConfig), the same for every task."""
@@ -90,7 +104,7 @@ def _train_config(args: argparse.Namespace):
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help=HELP, description=HELP)
     tasks = p.add_subparsers(dest="task", metavar="TASK")
-    p.set_defaults(run=lambda args: p.error("choose what to train: adain or fast"))
+    p.set_defaults(run=lambda args: p.error("choose what to train: adain, fast or distill"))
 
     a = tasks.add_parser("adain", help=ADAIN_HELP, description=ADAIN_HELP, epilog=ADAIN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,11 +146,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--tv-weight", type=common.non_negative_float, default=0.0)
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of the style images (default 512)")
     g.add_argument("--add-to", default=None, metavar="MODEL",
-                   help="a trained multi-style network (or `builtin` for the shipped one) to add the --style "
+                   help="a trained multi-style network (or `builtin` / `builtin-large` for a shipped one) to add the --style "
                         "images to: only the new styles' γ, β are trained")
     g.add_argument("--cin-lr-scale", type=common.positive_float, default=10.0,
                    help="learning-rate multiple of the per-style γ, β of a multi-style net (default 10)")
     f.set_defaults(run=run_fast)
+
+    d = tasks.add_parser("distill", help=DISTILL_HELP, description=DISTILL_HELP, epilog=DISTILL_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--teacher", required=True, metavar="MODEL",
+                   help="trained Johnson network to distil (model file or checkpoint), or `builtin` / `builtin-large`")
+    d.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
+    _add_loop_options(d, steps=20_000, batch=8, lr=1e-3, schedule="cosine", image_size=256, crop=256)
+    g = d.add_argument_group("student")
+    g.add_argument("--width", type=common.positive_float, default=0.25, help="student channel multiplier (default 0.25)")
+    g.add_argument("--residual-blocks", type=common.non_negative_int, default=5, help="student residual blocks (default 5)")
+    g.add_argument("--loss", choices=("l1", "mse"), default="l1", help="distance to the teacher's output (default l1)")
+    d.set_defaults(run=run_distill)
 
 
 def run_adain(args: argparse.Namespace) -> int:
@@ -157,12 +183,19 @@ def run_fast(args: argparse.Namespace) -> int:
                           style_layers=layers, content_weight=args.content_weight, style_weight=args.style_weight,
                           tv_weight=args.tv_weight, style_size=args.style_size,
                           styles=tuple(args.style_name or ()), cin_lr_scale=args.cin_lr_scale)
-    add_to = args.add_to
-    if add_to == "builtin":
-        from ..feedforward import builtin_model_path
+    from ..feedforward import resolve_model
 
-        add_to = builtin_model_path()
+    add_to = None if args.add_to is None else resolve_model(args.add_to)
     return _run(FastTask(args.style, args.content, cfg, add_to=add_to), args)
+
+
+def run_distill(args: argparse.Namespace) -> int:
+    from ..train import DistillConfig, DistillTask
+
+    from ..feedforward import resolve_model
+
+    cfg = DistillConfig(teacher=resolve_model(args.teacher), width=args.width, residual_blocks=args.residual_blocks, loss=args.loss)
+    return _run(DistillTask(args.content, cfg), args)
 
 
 def _run(task, args: argparse.Namespace) -> int:

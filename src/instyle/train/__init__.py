@@ -2,7 +2,8 @@
 
 from .adain import AdaINTask, AdaINTrainConfig
 from .config import TrainConfig
+from .distill import DistillConfig, DistillTask
 from .fast import FastTask, FastTrainConfig
 from .loop import MODEL_FILE, Task, TrainResult, train
 
-__all__ = ["AdaINTask", "AdaINTrainConfig", "FastTask", "FastTrainConfig", "MODEL_FILE", "Task", "TrainConfig", "TrainResult", "train"]
+__all__ = ["AdaINTask", "AdaINTrainConfig", "DistillConfig", "DistillTask", "FastTask", "FastTrainConfig", "MODEL_FILE", "Task", "TrainConfig", "TrainResult", "train"]

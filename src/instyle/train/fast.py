@@ -23,7 +23,6 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..checkpoint import load_model
-from ..data import CropSpec, ImageFolder
 from ..errors import UsageError
 from ..imageio import read_image
 from ..losses import content_loss, tv_loss
@@ -32,6 +31,7 @@ from ..nn.functional import gram_matrix
 from ..nn.norm import NORM_LAYER_NAMES, ConditionalInstanceNorm2d
 from ..resize import resize_longer
 from ..sheet import contact_sheet
+from .content import ContentFolderTask
 from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
 
 MODELS = ("johnson", "texture_net")
@@ -110,7 +110,7 @@ class FastTrainConfig:
         return TextureNetConfig(norm=norm, width=self.width, styles=styles)
 
 
-class FastTask:
+class FastTask(ContentFolderTask):
     """A fast style network as a :class:`instyle.train.loop.Task`.
 
     ``add_to``: a trained multi-style network to teach the new style(s): its weights are kept
@@ -150,8 +150,6 @@ class FastTask:
         self.layers = tuple(dict.fromkeys([config.content_layer, *config.style_layers]))
         # the style images themselves are read now: a bad file fails before any work
         self.style_images = [resize_longer(read_image(p).rgb, config.style_size) for p in self.style_paths]
-        self._folder: Optional[ImageFolder] = None
-        self._samples: List[Tensor] = []
 
     @staticmethod
     def _load_base(path: str | os.PathLike, config: FastTrainConfig) -> nn.Module:
@@ -169,10 +167,6 @@ class FastTask:
         for k in ("style_layers", "styles", "base_styles"):
             d[k] = list(d[k])
         return d
-
-    def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]:
-        self._folder = ImageFolder(self.content_dir, spec, name="content")
-        return {"content": self._folder}
 
     def build_model(self) -> nn.Module:
         cfg = self.config.model_config()
@@ -239,13 +233,12 @@ class FastTask:
         return total, {"content": lc, "style": ls, "tv": ltv}
 
     def samples(self, model: nn.Module) -> Optional[Image.Image]:
-        if not self._samples and self._folder is not None:
-            self._samples = self._folder.preview(self.n_samples)
-        if not self._samples:
+        previews = self.preview_images()
+        if not previews:
             return None
         dev = next(model.parameters()).device
         rows = []
-        for c in self._samples:
+        for c in previews:
             outs = [model(c.to(dev), self._selector(torch.tensor([self.offset + s], device=dev))).clamp(0, 1).cpu()
                     for s in range(len(self.style_images))]
             rows.append([c] + outs)

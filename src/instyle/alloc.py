@@ -1,0 +1,41 @@
+"""Heap settings for CPU inference: :func:`keep_freed_memory`.
+
+PyTorch's CPU tensors come from ``malloc``. glibc serves large blocks (above a threshold that it
+moves between 128 KiB and 32 MiB) with fresh ``mmap`` pages and returns them on ``free``, so every
+forward pass page-faults its activation maps in again: at 1024×1024 the built-in network took
+~78,000 page faults a call and 1.6× longer than with the blocks kept (benchmarks/fast.py,
+docs/fast.md). Keeping freed memory in the heap makes repeated calls reuse the same pages.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from functools import lru_cache
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+ENV_SWITCH = "INSTYLE_MALLOPT"
+
+
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Ask glibc to serve blocks below 1 GiB from the heap and not to give freed heap memory back
+    to the system (``mallopt``), once per process. The process keeps its peak heap (which a
+    stylizer reaches on its first call anyway). Returns True if applied; a no-op returning False
+    off Linux/glibc or with the environment variable ``INSTYLE_MALLOPT=0``.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get(ENV_SWITCH, "1") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and others: no mallopt
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, 1 << 30) == 1
+    ok = mallopt(_M_TRIM_THRESHOLD, 1 << 30) == 1 and ok
+    ok = mallopt(_M_TOP_PAD, 64 << 20) == 1 and ok
+    return ok

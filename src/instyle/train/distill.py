@@ -1,0 +1,135 @@
+"""Distilling a trained fast network into a smaller, faster one (knowledge distillation, Hinton et
+al. 2015, applied image-to-image): the student is a narrower and/or shallower Johnson network with
+the same styles, trained to reproduce the teacher's output pixel for pixel.
+
+    L = ‖g_s(x, s) − clamp(g_t(x, s), 0, 1)‖₁                 g_t frozen teacher, g_s student
+
+The teacher is a deterministic function of the photo, so the target has no ambiguity: no VGG
+pass is needed, and a step costs one teacher pass and one student pass and its backward
+(per pixel about a third of a perceptual-loss step on a CPU, docs/fast.md). Pixel losses alone
+leave the student's textures soft; the built-in network was then fine-tuned with the
+perceptual losses (``instyle train fast --init-from``). With several styles, sample k of the run uses
+style k mod S, as in :class:`instyle.train.fast.FastTask`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from ..checkpoint import load_model
+from ..errors import UsageError
+from ..models import JohnsonConfig, JohnsonNet
+from ..sheet import contact_sheet
+from .content import ContentFolderTask
+
+LOSSES = ("l1", "mse")
+
+
+@dataclass
+class DistillConfig:
+    """Student shape and loss of a distillation run.
+
+    Attributes:
+        teacher: path of the trained Johnson network (model file or checkpoint) to distil.
+        width: the student's channel multiplier (the teacher's is usually 0.5 or 1).
+        residual_blocks: the student's residual blocks.
+        loss: ``l1`` (default; keeps brush texture sharper) or ``mse`` between the outputs.
+        preview_styles: styles shown in the sample grids (teacher and student side by side).
+    """
+
+    teacher: str = ""
+    width: float = 0.25
+    residual_blocks: int = 5
+    loss: str = "l1"
+    preview_styles: int = 4
+
+    def __post_init__(self) -> None:
+        self.teacher = os.fspath(self.teacher)
+        if not self.teacher:
+            raise ValueError("a distillation run needs a teacher network")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.preview_styles < 1:
+            raise ValueError(f"preview styles must be >= 1, got {self.preview_styles}")
+
+
+class DistillTask(ContentFolderTask):
+    """A student Johnson network trained on a teacher's outputs, as a :class:`instyle.train.loop.Task`.
+
+    Example:
+        >>> task = DistillTask("photos/", DistillConfig(teacher="builtin_styles_large.safetensors", width=0.25))  # doctest: +SKIP
+        >>> train(task, TrainConfig(steps=6000, batch_size=8, crop=256, lr=1e-3), "runs/student")  # doctest: +SKIP
+    """
+
+    name = "distill"
+    loss_names = ("l1", "mse")
+    crops_per_image = None
+    resumable_fields = ("preview_styles",)
+
+    def __init__(self, content_dir: str, config: DistillConfig, *, n_samples: int = 3):
+        teacher, _ = load_model(config.teacher, device="cpu")
+        if not isinstance(teacher, JohnsonNet):
+            raise UsageError(f"{config.teacher} is not a Johnson fast network; only those can be distilled")
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.student_config = JohnsonConfig(norm=teacher.config.norm, width=config.width,
+                                            residual_blocks=config.residual_blocks, styles=teacher.config.styles)
+        self.multi = len(teacher.config.styles) > 1
+        self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
+
+    def task_config(self) -> Dict[str, Any]:
+        d = asdict(self.config)
+        d["teacher_config"] = {"width": self.teacher.config.width, "norm": self.teacher.config.norm,
+                               "residual_blocks": self.teacher.config.residual_blocks,
+                               "styles": list(self.teacher.config.styles)}
+        return d
+
+    def build_model(self) -> nn.Module:
+        return JohnsonNet(self.student_config)
+
+    @torch.no_grad()
+    def prepare(self, device: torch.device, channels_last: bool) -> None:
+        self.device = device
+        self.teacher = self.teacher.to(device)
+        if channels_last:
+            self.teacher = self.teacher.to(memory_format=torch.channels_last)
+
+    def _selector(self, idx: Tensor) -> Optional[Tensor]:
+        return idx if self.multi else None
+
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        x = batch["content"]  # (B, 3, H, W) in [0, 1]
+        n_styles = max(1, len(self.student_config.styles))
+        idx = batch["sample"].to(self.device) % n_styles  # (B,) style of each sample
+        with torch.no_grad():
+            target = self.teacher(x, self._selector(idx)).float().clamp(0.0, 1.0)
+        y = model(x, self._selector(idx)).float()  # (B, 3, H, W), unclamped
+        l1 = (y - target).abs().mean()
+        mse = (y - target).pow(2).mean()
+        return (l1 if self.config.loss == "l1" else mse), {"l1": l1, "mse": mse}
+
+    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+        previews = self.preview_images()
+        if not previews:
+            return None
+        dev = next(model.parameters()).device
+        names = self.student_config.styles or ("style",)
+        shown = range(min(self.config.preview_styles, len(names)))
+        rows, labels = [], [""]
+        for s in shown:
+            labels += [f"{names[s]} (teacher)", names[s]]
+        for c in previews:
+            row = [c]
+            for s in shown:
+                sel = self._selector(torch.tensor([s], device=dev))
+                row += [self.teacher(c.to(dev), sel).clamp(0, 1).cpu(), model(c.to(dev), sel).clamp(0, 1).cpu()]
+            rows.append(row)
+        return contact_sheet(rows, col_labels=labels, cell=160)
+
+    def model_extra(self) -> Dict[str, str]:
+        return {"distilled_from": os.path.basename(self.config.teacher)}

@@ -5,13 +5,13 @@ Two rewrites, both exact re-expressions of the same linear maps:
 
 * **Nearest ×2 upsample + reflection pad + 3×3 conv** becomes one 3×3 conv on the *low-resolution*
   map (replicate-padded) with 4× the output channels, one per output phase (a, b) ∈ {0, 1}², then
-  a pixel shuffle. With U = up(x): U[2i + a + k − 1] = x[i + ⌊(a + k − 1)/2⌋], so phase a sums the
+  a depth-to-space copy (:func:`phase_shuffle`). With U = up(x): U[2i + a + k − 1] = x[i + ⌊(a + k − 1)/2⌋], so phase a sums the
   kernel rows that land on the same low-res row (a = 0: w₀ | w₁ + w₂; a = 1: w₀ + w₁ | w₂), and
   reflect-pad(up(x)) = up(replicate-pad(x)) at the border. No upsampled map is built or padded.
 * **The last 9×9 conv to RGB** (3 output channels: poorly vectorized, ~1/5 of a call) runs as a
   stride-2 10×10 conv to 12 channels (3 colours × 4 output phases, the kernel shifted by the
-  phase), then a pixel shuffle: 23 % more multiply-adds (zeros), 2.5–2.8× faster on CPUs
-  (benchmarks/fast.py). The first 9×9 conv gets the same rewrite when it has fewer than 16
+  phase), then the same copy: 23 % more multiply-adds (zeros), 2.5–2.8× faster on CPUs
+  (docs/fast.md, "Speed"). The first 9×9 conv gets the same rewrite when it has fewer than 16
   output channels (narrow students); wider, it is faster as it is.
 
 The norm layers, the down-sampling convs and the residual blocks are the trained modules

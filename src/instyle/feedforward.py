@@ -24,7 +24,6 @@ from .stylize import normalize_weights
 FAST_KINDS = ("johnson", "texture_net")
 BUILTIN_MODEL = "builtin_styles.safetensors"
 LARGE_MODEL = "builtin_styles_large.safetensors"
-MODEL_NAMES = ("builtin", "builtin-large")  # names that --model, --teacher, --add-to take besides paths
 
 
 def builtin_model_path() -> str:
@@ -67,8 +66,8 @@ class FastStylizer:
         device, channels_last: as for :class:`instyle.Stylizer`.
         precision: ``fp32``, ``bf16``, or ``auto``: bf16 on GPUs that support it, fp32 on CPUs
             (these narrow nets gain nothing from bf16 even with native bf16 instructions: the
-            built-in net at 512² took 68 ms in bf16 vs 42 in fp32 on an AVX512-BF16 CPU, and
-            bf16 moves outputs by up to ~37 of 255 levels; docs/fast.md).
+            built-in net at 512² took 56 ms in bf16 vs 34 in fp32 on an AVX512-BF16 CPU, and
+            bf16 moved outputs by up to 42 of 255 levels; benchmarks/fast.py, docs/fast.md).
         max_pixels: larger images are refused with a clear error: the network sees the whole
             image at once (instance-norm statistics are global), at about 0.4 GB per megapixel
             in fp32; use a smaller size, or AdaIN (``Stylizer``), which tiles.

@@ -190,11 +190,11 @@ def run_fast(args: argparse.Namespace) -> int:
 
 
 def run_distill(args: argparse.Namespace) -> int:
+    from ..feedforward import resolve_model
     from ..train import DistillConfig, DistillTask
 
-    from ..feedforward import resolve_model
-
-    cfg = DistillConfig(teacher=resolve_model(args.teacher), width=args.width, residual_blocks=args.residual_blocks, loss=args.loss)
+    cfg = DistillConfig(teacher=resolve_model(args.teacher), width=args.width,
+                        residual_blocks=args.residual_blocks, loss=args.loss)
     return _run(DistillTask(args.content, cfg), args)
 
 

@@ -1,5 +1,8 @@
 """Plain helpers shared by test modules (import as ``from helpers import ...``)."""
 
+import struct
+import zlib
+
 import numpy as np
 import torch
 import torch.nn.functional as tF
@@ -31,3 +34,22 @@ def write_images(folder, n: int, *, size=(100, 80), seed: int = 0, start: int = 
         Image.fromarray(arr.clip(0, 255).astype(np.uint8)).save(path)
         paths.append(path)
     return paths
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def make_png(width: int, height: int, color_type: int, depth: int, rows: list | None,
+             trns: bytes | None = None, plte: bytes | None = None) -> bytes:
+    """A PNG written by hand (Pillow cannot write 16-bit RGB). rows=None: header only."""
+    out = b"\x89PNG\r\n\x1a\n" + _chunk(
+        b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
+    )
+    if plte is not None:
+        out += _chunk(b"PLTE", plte)
+    if trns is not None:
+        out += _chunk(b"tRNS", trns)
+    if rows is not None:
+        out += _chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + r for r in rows)))
+    return out + _chunk(b"IEND", b"")

@@ -14,6 +14,7 @@ from safetensors.torch import save as st_save
 
 from instyle.checkpoint import FORMAT_VERSION, load_model, read_model_file, save_model
 from instyle.errors import InstyleError, WeightsError
+from instyle.models import JohnsonConfig, JohnsonNet
 from instyle.models.adain import AdaINConfig, AdaINDecoder
 from instyle.train.state import LATEST, load_checkpoint, save_checkpoint
 
@@ -159,11 +160,14 @@ def test_bad_config_metadata(model_file, config, match):
 
 
 def test_nan_weights(tmp_path, decoder):
-    bad = AdaINDecoder(CONFIG)
-    bad.load_state_dict(decoder.state_dict())
-    with torch.no_grad():
-        next(bad.parameters())[0, 0, 0, 0] = float("nan")
-    path = save_model(tmp_path / "nan.safetensors", bad)
+    # save_model never writes such a file (test below): made by hand, as another tool might
+    from instyle.checkpoint import safetensors_metadata
+
+    data = save_model(tmp_path / "ok.safetensors", decoder).read_bytes()
+    state = st_load(data)
+    next(iter(state.values())).view(-1)[0] = float("nan")
+    path = tmp_path / "nan.safetensors"
+    path.write_bytes(st_save(state, metadata=safetensors_metadata(data)))
     _fails(path, "NaN or infinite")
 
 
@@ -219,3 +223,15 @@ def test_snapshots_keep_only_the_newest(tmp_path, decoder):
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000003.pt", "step_00000004.pt"]
     assert load_checkpoint(tmp_path / LATEST)["step"] == 4
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e6])  # 1e6: finite in fp32, inf in fp16
+def test_save_model_refuses_weights_a_file_cannot_hold(tmp_path, value):
+    net = JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1))
+    with torch.no_grad():
+        net.out[1].bias[0] = value
+    with pytest.raises(FloatingPointError, match="NaN or infinite.*'out.1.bias' in float16"):
+        save_model(tmp_path / "m.safetensors", net)
+    assert list(tmp_path.iterdir()) == []
+    if value == 1e6:  # what fp32 can hold is saved in fp32
+        assert load_model(save_model(tmp_path / "m.safetensors", net, dtype=torch.float32))[0].out[1].bias[0] == 1e6

@@ -10,7 +10,6 @@ import struct
 import sys
 import time
 import warnings
-import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageFile
 
 from instyle import atomic, imageio
-from instyle.errors import InstyleError, UsageError
+from instyle.errors import InstyleError, InstyleWarning, UsageError
 from instyle.imageio import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
@@ -35,25 +34,9 @@ from instyle.imageio import (
     save_image,
     tensor_to_image,
 )
+from helpers import make_png  # noqa: E402
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def make_png(width: int, height: int, color_type: int, depth: int, rows: list[bytes] | None,
-             trns: bytes | None = None) -> bytes:
-    """A PNG written by hand (Pillow cannot write 16-bit RGB). rows=None: header only."""
-    out = b"\x89PNG\r\n\x1a\n" + _chunk(
-        b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
-    )
-    if trns is not None:
-        out += _chunk(b"tRNS", trns)
-    if rows is not None:
-        out += _chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + r for r in rows)))
-    return out + _chunk(b"IEND", b"")
 
 
 def rgb_of(data: ImageData) -> np.ndarray:
@@ -296,7 +279,17 @@ def test_multiframe_gif_and_tiff_use_first_frame(tmp_path):
         frames[0].save(p, save_all=True, append_images=frames[1:])
         with Image.open(p) as im:
             assert getattr(im, "n_frames", 1) == 3
-        np.testing.assert_allclose(rgb_of(read_image(p)).reshape(-1, 3).mean(0), [1, 0, 0], atol=0.01)
+        with pytest.warns(InstyleWarning, match=r"has 3 frames; using the first frame only"):
+            d = read_image(p)
+        assert d.frames == 3
+        np.testing.assert_allclose(rgb_of(d).reshape(-1, 3).mean(0), [1, 0, 0], atol=0.01)
+
+
+def test_one_frame_no_warning(tmp_path):
+    p = save_pil(tmp_path / "still.gif", Image.new("RGB", (4, 4), (255, 0, 0)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_image(p).frames == 1
 
 
 @pytest.mark.parametrize(
@@ -859,10 +852,14 @@ def test_permission_denied_real(tmp_path):
 def test_permission_denied(tmp_path, monkeypatch):
     p = save_pil(tmp_path / "locked.png", Image.new("RGB", (2, 2)))
 
-    def denied(*a, **k):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(imageio, "open", denied, raising=False)
+    def denied(path, *a, **k):
+        if os.fspath(path) == str(p):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(imageio.os, "open", denied)
     with pytest.raises(InstyleError) as ei:
         read_image(p)
     assert str(ei.value) == f"cannot read image '{p}': permission denied"
@@ -1060,3 +1057,25 @@ def test_png_round_trip_property(case):
 
 def test_default_max_pixels_constant():
     assert DEFAULT_MAX_PIXELS == 64_000_000
+
+
+def test_fifo_refused_without_waiting(tmp_path):
+    p = tmp_path / "pipe.png"
+    os.mkfifo(p)  # nobody writes to it: a plain open() would block forever
+    t0 = time.perf_counter()
+    with pytest.raises(InstyleError) as ei:
+        read_image(p)
+    assert time.perf_counter() - t0 < 1.0
+    assert str(ei.value) == f"cannot read image '{p}': is a FIFO, not a regular file"
+
+
+def test_device_refused():
+    with pytest.raises(InstyleError, match="is a device, not a regular file"):
+        read_image("/dev/zero")  # would otherwise be read forever
+
+
+def test_stdin_size_capped(monkeypatch):
+    monkeypatch.setattr(imageio, "MAX_STDIN_BYTES", 100)
+    monkeypatch.setattr(sys, "stdin", _FakeStream(b"\x89PNG" + b"\0" * 200))
+    with pytest.raises(InstyleError, match="more than .* on standard input; give the image as a file"):
+        read_image("-")

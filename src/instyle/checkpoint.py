@@ -69,16 +69,30 @@ def build_model(kind: str, config: Any) -> nn.Module:
     return _registry()[kind][1](config)
 
 
+def storable_state(model: nn.Module, dtype: torch.dtype = torch.float16) -> Dict[str, Tensor]:
+    """``model``'s state dict on the CPU with floating tensors in ``dtype``, as a model file holds it.
+
+    Raises FloatingPointError when a tensor is NaN or infinite there (weights of a diverged run, or
+    beyond fp16's ±65504): such a file would load nowhere, so it is never written.
+    """
+    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+             for k, v in model.state_dict().items()}
+    for k, v in state.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise FloatingPointError(f"the weights became NaN or infinite ({k!r} in {str(dtype).replace('torch.', '')})")
+    return state
+
+
 def save_model(path: str | os.PathLike, model: nn.Module, *, dtype: torch.dtype = torch.float16,
                extra: Optional[Mapping[str, str]] = None, overwrite: bool = False) -> Path:
-    """Write ``model`` (a registered model with a ``config`` attribute) as a model file, atomically."""
+    """Write ``model`` (a registered model with a ``config`` attribute) as a model file, atomically.
+    Weights that are not finite in ``dtype`` raise FloatingPointError (:func:`storable_state`)."""
     from safetensors.torch import save
 
     from . import __version__
 
     kind = model_kind(model)
-    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
-             for k, v in model.state_dict().items()}
+    state = storable_state(model, dtype)
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "model": kind,
             "config": json.dumps(config_to_dict(model.config)), "instyle_version": __version__}
     for k, v in (extra or {}).items():

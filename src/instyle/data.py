@@ -73,9 +73,11 @@ class ImageFolder:
         size = (max(self.spec.crop, round(h * s)), max(self.spec.crop, round(w * s)))
         return resize_to(img, size)[0].clamp_(0.0, 1.0)
 
-    def preview(self, n: int, size: int = 256) -> List[Tensor]:
+    def preview(self, n: int, size: Optional[int] = None) -> List[Tensor]:
         """Up to ``n`` images spread evenly over the folder (first and last included), longer side
-        ``size``, for sample grids; unreadable ones are left out. Each (1, 3, h, w)."""
+        ``size`` (default: the training image size, at most 256), for sample grids; unreadable ones
+        are left out. Each (1, 3, h, w)."""
+        size = size or min(256, self.spec.image_size)
         count = len(self.files)
         picked = sorted({round(i * (count - 1) / max(1, n - 1)) for i in range(n)})
         out = []

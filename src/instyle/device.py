@@ -1,4 +1,5 @@
-"""What the hardware can do: native bfloat16 support decides the ``"auto"`` precision."""
+"""Devices and what the hardware can do: device names, and native bfloat16 support, which decides
+the ``"auto"`` precision."""
 
 from __future__ import annotations
 
@@ -6,7 +7,32 @@ from functools import lru_cache
 
 import torch
 
+from .errors import UsageError
+
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_device(device: torch.device | str = "auto") -> torch.device:
+    """``"auto"`` (the CUDA GPU where there is one, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``
+    or a :class:`torch.device` -> :class:`torch.device`. A name torch does not know, or a GPU that is
+    not there, is a :class:`~instyle.errors.UsageError`."""
+    if isinstance(device, torch.device):
+        dev = device
+    elif device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            raise UsageError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {str(dev)!r} asked for, but no CUDA GPU is available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UsageError(f"device {str(dev)!r} asked for, but there are {torch.cuda.device_count()} GPUs")
+    elif dev.type != "cpu":
+        raise UsageError(f"device {str(dev)!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return dev
 
 
 @lru_cache(maxsize=1)

@@ -15,3 +15,8 @@ class UsageError(InstyleError):
 
 class WeightsError(InstyleError):
     """Pretrained weights are missing, corrupt or do not match the model."""
+
+
+class InstyleWarning(UserWarning):
+    """Something the user should know that did not stop the work (e.g. only the first frame of an
+    animation was used). The CLI prints it as one ``instyle: warning: …`` line."""

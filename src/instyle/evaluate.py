@@ -19,6 +19,7 @@ from typing import Dict, Iterable, List, Sequence
 import torch
 from torch import Tensor
 
+from .device import resolve_device
 from .losses import content_loss, gram_loss, mean_std_loss
 from .nn.functional import calc_mean_std, gram_matrix
 from .resize import resize_longer, resize_to
@@ -45,7 +46,7 @@ class Evaluator:
         if size < 16:
             raise ValueError(f"evaluation size must be >= 16, got {size}")
         self.size = size
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.encoder = (encoder or VGG19Encoder(last_layer="relu5_1")).to(self.device)
         self._layers = sorted(set(GRAM_LAYERS) | set(MEAN_STD_LAYERS) | {CONTENT_LAYER})
 

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from . import color as colour
 from .alloc import keep_freed_memory
 from .checkpoint import load_model, safetensors_metadata, shipped_model_path
-from .device import resolve_precision
+from .device import resolve_device, resolve_precision
 from .errors import UsageError, WeightsError
 from .models import JohnsonNet, TextureNet
 from .models.inference import for_inference
@@ -81,7 +81,7 @@ class FastStylizer:
 
     def __init__(self, model: Union[None, str, os.PathLike, nn.Module] = None, *, device: str = "cpu", precision: str = "auto",
                  channels_last: bool = True, max_pixels: int = 24_000_000):
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.max_pixels = max_pixels
         self.precision = "fp32" if precision == "auto" and self.device.type == "cpu" else \
             resolve_precision(precision, self.device)

@@ -7,7 +7,8 @@ Images travel through instyle as float32 tensors of shape ``(1, 3, H, W)`` with 
 16-bit and 32-bit grayscale, palette, CMYK (including Adobe's inverted CMYK JPEGs),
 YCbCr, float, 1-bit and the alpha-carrying modes. The EXIF orientation is applied first,
 so a photo taken with the phone on its side arrives upright. Of a multi-frame file
-(GIF, TIFF, WebP, APNG) only the first frame is used.
+(GIF, TIFF, WebP, APNG) only the first frame is used, and an :class:`~instyle.errors.InstyleWarning`
+says so (the CLI prints it as one line).
 
 Alpha policy
 ------------
@@ -21,8 +22,8 @@ stays a cut-out. Formats without alpha (JPEG, BMP) get the image composited over
 
 Safety
 ------
-Every failure to read a file (missing, a folder, empty, not an image, truncated, corrupt,
-too large, permission denied, an unsupported mode) becomes an :class:`InstyleError` whose
+Every failure to read a file (missing, a folder, a FIFO or device, empty, not an image,
+truncated, corrupt, too large, permission denied, an unsupported mode) becomes an :class:`InstyleError` whose
 message is one line naming the file and the reason. The pixel count is checked from the
 header, before anything is decoded, against ``max_pixels`` (default 64 million, or
 ``$INSTYLE_MAX_PIXELS``). Pillow's global settings (``Image.MAX_IMAGE_PIXELS``,
@@ -42,6 +43,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import sys
 import warnings
 from dataclasses import dataclass
@@ -54,7 +56,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, features
 
 from .atomic import write_with
-from .errors import InstyleError, UsageError
+from .errors import InstyleError, InstyleWarning, UsageError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -74,6 +76,8 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 64_000_000
 #: Environment variable that overrides :data:`DEFAULT_MAX_PIXELS` (read at call time).
 MAX_PIXELS_ENV = "INSTYLE_MAX_PIXELS"
+#: Most bytes read from standard input (a file has no such limit: it is read as decoded).
+MAX_STDIN_BYTES = 1 << 30
 
 # Extension -> (Pillow format, whether the format keeps an alpha channel).
 # BMP can technically hold 32-bit BGRA, but most readers ignore that alpha, so a BMP is
@@ -122,6 +126,7 @@ class ImageData:
     alpha: torch.Tensor | None  # (1, 1, H, W) float32 in [0, 1], or None: no transparency
     source: str  # the path as given, "<stdin>", "<bytes>" or a stream's name
     original_size: tuple[int, int]  # (width, height) after EXIF orientation, before resizing
+    frames: int = 1  # frames (pages) in the file; only the first is decoded
 
     @property
     def size(self) -> tuple[int, int]:
@@ -355,9 +360,12 @@ def _open_source(src: object) -> tuple[BinaryIO, str, bool]:
         if stream is None:
             raise _read_error("<stdin>", "standard input is not available")
         try:
-            data = stream.read()
+            data = stream.read(MAX_STDIN_BYTES + 1)
         except OSError as exc:
             raise _read_error("<stdin>", _one_line(exc.strerror or exc)) from None
+        if len(data) > MAX_STDIN_BYTES:
+            raise _read_error("<stdin>", f"more than {MAX_STDIN_BYTES >> 30} GiB on standard input; "
+                                         "give the image as a file")
         return io.BytesIO(data), "<stdin>", True
     if isinstance(src, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(src)), "<bytes>", True
@@ -367,7 +375,9 @@ def _open_source(src: object) -> tuple[BinaryIO, str, bool]:
         if os.path.isdir(path):
             raise _read_error(name, "is a directory, not a file")
         try:
-            f = open(path, "rb")  # noqa: SIM115 - closed by read_image
+            # O_NONBLOCK: opening a FIFO nobody writes to returns at once instead of waiting forever;
+            # fstat on what was opened (no check-then-open race) then refuses anything not a file.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         except FileNotFoundError:
             raise _read_error(name, "no such file") from None
         except IsADirectoryError:
@@ -376,6 +386,19 @@ def _open_source(src: object) -> tuple[BinaryIO, str, bool]:
             raise _read_error(name, "permission denied") from None
         except OSError as exc:
             raise _read_error(name, _one_line(exc.strerror or exc)) from None
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise _read_error(name, "is a directory, not a file")
+            if not stat.S_ISREG(mode):
+                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+                raise _read_error(name, f"is {kind}, not a regular file")
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            f = os.fdopen(fd, "rb")  # closed by read_image
+        except BaseException:
+            os.close(fd)
+            raise
         return f, name, True
     if hasattr(src, "read"):
         raw_name = getattr(src, "name", None)
@@ -447,7 +470,7 @@ def read_image(
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
             else:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            pil, int_max = _decode(fp, source, limit, hint, head)
+            pil, int_max, frames = _decode(fp, source, limit, hint, head)
     finally:
         if close:
             fp.close()
@@ -476,15 +499,19 @@ def read_image(
     alpha_t = None
     if alpha is not None:
         alpha_t = torch.from_numpy(np.ascontiguousarray(alpha, dtype=np.float32))[None, None]  # (1, 1, H, W)
-    return ImageData(rgb=rgb_t, alpha=alpha_t, source=source, original_size=original_size)
+    if frames > 1:
+        warnings.warn(f"{_display(source)} has {frames} frames; using the first frame only",
+                      InstyleWarning, stacklevel=2)
+    return ImageData(rgb=rgb_t, alpha=alpha_t, source=source, original_size=original_size, frames=frames)
 
 
 def _decode(
     fp: BinaryIO, source: str, limit: int, hint: str, head: bytes
-) -> tuple[Image.Image, float | None]:
+) -> tuple[Image.Image, float | None, int]:
     """Open, size-check, decode (first frame) and EXIF-orient; every failure -> InstyleError.
 
-    Returns the upright image and, for a 32-bit integer image, its declared full scale.
+    Returns the upright image, for a 32-bit integer image its declared full scale (else None),
+    and the number of frames in the file.
     """
     kind = _sniff(head)
     try:
@@ -528,7 +555,11 @@ def _decode(
             oriented = im.copy()
         if oriented is None:  # pragma: no cover - only with in_place=True
             oriented = im
-        return oriented, int_max
+        try:
+            frames = max(1, int(getattr(im, "n_frames", 1)))  # after load: frame 0 is already decoded
+        except Exception:  # noqa: BLE001 - a damaged later frame: the first one is all we use
+            frames = 1
+        return oriented, int_max, frames
     finally:
         try:
             im.close()

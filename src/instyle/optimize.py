@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from . import color
-from .device import PRECISIONS, resolve_precision
+from .device import PRECISIONS, resolve_device, resolve_precision
 from .losses import LossWeights, StyleTarget, blend_targets, perceptual_terms, style_target
 from .nn.functional import gram_matrix
 from .resize import resize_to
@@ -121,7 +121,7 @@ class GatysOptimizer:
     def __init__(self, config: OptimizeConfig | None = None, *, encoder: VGG19Encoder | None = None,
                  device: Union[str, torch.device] = "cpu"):
         self.config = config or OptimizeConfig()
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.precision = resolve_precision(self.config.precision, self.device)
         last = deepest(self.config.loss.layers)
         if encoder is None or layer_index(encoder.last_layer) < layer_index(last) or \

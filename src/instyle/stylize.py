@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from . import color as colour
 from .checkpoint import load_model, shipped_model_path
-from .device import resolve_precision
+from .device import resolve_device, resolve_precision
 from .errors import UsageError
 from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
 from .nn.functional import Stats, adain, adain_regions, calc_mean_std, mix_stats
@@ -80,7 +80,7 @@ class Stylizer:
     def __init__(self, decoder: Union[str, os.PathLike, nn.Module, None] = None, *, device: str = "cpu",
                  precision: str = "auto", channels_last: bool = True, style_size: Optional[int] = 512,
                  tile: int = 1024, max_pixels: int = 1536 * 1536):
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         if tile % STRIDE or tile < 64:
             raise ValueError(f"tile must be a multiple of {STRIDE} and >= 64, got {tile}")

@@ -20,6 +20,7 @@ import torch.nn.functional as tF
 from torch import Tensor, nn
 
 from .errors import WeightsError
+from .nn.functional import pad_reflect
 
 WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 WEIGHTS_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
@@ -111,7 +112,7 @@ class _Conv3x3(nn.Conv2d):
     def forward(self, x: Tensor) -> Tensor:
         if self.reflect:
             # (N, C, H, W) -> (N, C, H+2, W+2)
-            x = tF.pad(x, (1, 1, 1, 1), mode="reflect" if min(x.shape[-2:]) > 1 else "replicate")
+            x = pad_reflect(x, 1)
         return super().forward(x)
 
 

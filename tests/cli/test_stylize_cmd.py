@@ -159,6 +159,24 @@ def test_folder_to_folder_keeps_names(files, tmp_path, capsys):
     assert _no_tmp(outdir)
 
 
+def test_folder_with_an_unreadable_photo_does_the_rest(files, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("a.png", "b.jpg"):
+        (folder / name).write_bytes((files["photos"] / name).read_bytes())
+    (folder / "broken.png").write_bytes((files["photos"] / "a.png").read_bytes()[:100])
+    outdir = tmp_path / "styled"
+    code, stdout, err = stylize(files, capsys, folder, outdir, "--json")
+    assert code == 1
+    lines = err.strip().split("\n")
+    assert len(lines) == 2 and "broken.png" in lines[0] and lines[0].startswith("instyle: error: cannot read image")
+    assert lines[1] == "instyle: error: 1 of 3 images could not be read (named above); the other 2 were written"
+    assert sorted(p.name for p in outdir.iterdir()) == ["a.png", "b.jpg"]
+    res = json.loads(stdout)
+    assert [Path(f["input"]).name for f in res["failed"]] == ["broken.png"]
+    assert len(res["outputs"]) == 2 and _no_tmp(outdir)
+
+
 def test_several_files_to_folder(files, tmp_path, capsys):
     outdir = tmp_path / "many"
     code, stdout, err = stylize(files, capsys, [files["content.png"], files["odd.png"]], outdir)

@@ -79,7 +79,7 @@ def test_train_end_to_end(folders, tmp_path, capsys):
     (["--precision", "fp16"], 2, "fp16 training needs a CUDA GPU"),
     (["--schedule", "step"], 2, "--schedule"),
     (["--style-layers", "relu5_1"], 2, "style layers"),
-    (["--style-layers", ""], 2, "style layer"),
+    (["--style-layers", ""], 2, "--style-layers: expected a value, got an empty string"),
     (["--width", "5"], 2, "width"),
     (["--max-minutes", "0"], 2, "--max-minutes"),
     (["--resume"], 1, "nothing to resume"),

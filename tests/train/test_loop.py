@@ -275,6 +275,32 @@ def test_folder_without_readable_images_fails_before_writing(images, tmp_path):
     assert not run.exists()
 
 
+def test_diverged_new_run_leaves_nothing(images, tmp_path):
+    run = tmp_path / "new" / "folders" / "run"
+    with pytest.raises(FloatingPointError, match="NaN or infinite.*lower --lr") as exc:
+        _train(images, run, _cfg(steps=1, lr=1e29))
+    assert "checkpoint" not in str(exc.value)  # there is none to speak of
+    assert not (tmp_path / "new").exists()  # every folder the call made is gone
+
+
+def test_diverged_run_in_existing_folder_removes_only_its_files(images, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(FloatingPointError):
+        _train(images, run, _cfg(steps=1, lr=1e29))
+    assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]
+
+
+def test_diverged_resumed_run_keeps_its_checkpoint(images, finished_run, tmp_path):
+    run = _copy(finished_run, tmp_path / "run")
+    before = (run / "checkpoint.pt").read_bytes()
+    with pytest.raises(FloatingPointError, match=r"the last checkpoint in .* is intact"):
+        _train(images, run, _cfg(steps=3, lr=1e29), resume=False, overwrite=True)
+    assert (run / "checkpoint.pt").read_bytes() == before
+    assert load_model(run / MODEL_FILE)[0] is not None
+
+
 # --------------------------------------------------------------------------- SIGKILL safety
 
 

@@ -12,20 +12,44 @@ from typing import Dict, List, Optional, Tuple
 from ..errors import UsageError
 
 
-def _number(text: str, kind: type, *, minimum: float, strict: bool) -> float:
-    """Parse an int/float option that must be finite and >= (or >, if ``strict``) ``minimum``."""
-    what = ("an integer" if kind is int else "a finite number") + (" > " if strict else " >= ") + f"{minimum:g}"
+#: Largest integer any option takes (counts of steps, images, pixels…): beyond it, a value is a typo.
+MAX_INT = 2**31 - 1
+#: Largest float any option takes: weights and rates beyond it overflow float32 arithmetic.
+MAX_FLOAT = 1e30
+
+
+def _number(text: str, kind: type, *, minimum: float, strict: bool, maximum: Optional[float] = None) -> float:
+    """Parse an int/float option that must be finite, >= (or >, if ``strict``) ``minimum`` and
+    <= ``maximum`` (default :data:`MAX_INT` / :data:`MAX_FLOAT`)."""
+    top = maximum if maximum is not None else (MAX_INT if kind is int else MAX_FLOAT)
+    bound = f"{top:,}" if kind is int else f"{top:g}"
+    what = ("an integer" if kind is int else "a number") + (" > " if strict else " >= ") + f"{minimum:g} and <= {bound}"
     try:
         v = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if v != v or v in (float("inf"), float("-inf")) or v < minimum or (strict and v == minimum):
+    if not minimum <= v <= top or (strict and v == minimum):  # NaN fails every comparison
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-    return v
+    return v + 0  # -0.0 -> 0.0
 
 
 def positive_int(text: str) -> int:
     return _number(text, int, minimum=0, strict=True)
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer from 0 to 2**63 - 1."""
+    return _number(text, int, minimum=0, strict=False, maximum=2**63 - 1)
+
+
+def workers(text: str) -> int:
+    """Data-loading processes: 0 (load in the main process) to 64."""
+    return _number(text, int, minimum=0, strict=False, maximum=64)
+
+
+def batch_size(text: str) -> int:
+    """Images per step and process: 1 to 4096."""
+    return _number(text, int, minimum=0, strict=True, maximum=4096)
 
 
 def non_negative_int(text: str) -> int:
@@ -38,6 +62,11 @@ def non_negative_float(text: str) -> float:
 
 def positive_float(text: str) -> float:
     return _number(text, float, minimum=0.0, strict=True)
+
+
+def unit_float(text: str) -> float:
+    """A number in [0, 1] (e.g. α)."""
+    return _number(text, float, minimum=0.0, strict=False, maximum=1.0)
 
 
 def image_size(text: str) -> int:
@@ -145,11 +174,20 @@ def check_image_output(path: str, overwrite: bool) -> None:
     check_output_free(path, overwrite)
 
 
+def show_progress(quiet: bool) -> bool:
+    """Whether to draw progress bars: not with --quiet, and only on a terminal (a log file or a pipe
+    gets the result lines, not carriage-return animations)."""
+    try:
+        return not quiet and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def progress(total: int, desc: str, quiet: bool):
-    """A tqdm bar on stderr (hidden with --quiet or when stderr is not a terminal and CI is set)."""
+    """A tqdm bar on stderr (see :func:`show_progress`)."""
     from tqdm import tqdm
 
-    disable = quiet or (os.environ.get("CI") == "true" and not sys.stderr.isatty())
+    disable = not show_progress(quiet)
     return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, disable=disable, dynamic_ncols=True,
                 leave=False)
 

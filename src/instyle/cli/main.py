@@ -1,13 +1,17 @@
 """The ``instyle`` command: a thin layer over the library.
 
 Exit codes: 0 success, 1 bad input (unreadable image, corrupt weights…), 2 bad usage or
-option value, 130 interrupted. User errors print one line on stderr, never a traceback.
+option value, 70 an internal error (a bug: please report it), 130 interrupted. Every failure
+prints one line on stderr, never a traceback (``INSTYLE_DEBUG=1`` shows the traceback of an
+internal error); warnings are one ``instyle: warning: …`` line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from typing import List, NoReturn, Optional
 
 from .. import __version__
@@ -17,10 +21,24 @@ COMMANDS = (stylize_cmd, styles_cmd, sheet_cmd, optimize_cmd, train_cmd, evaluat
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one ``instyle: error: …`` line (exit 2), not usage + error."""
+    """argparse, but a usage error is one ``instyle: error: …`` line (exit 2), not usage + error, and
+    no argument that takes a file, folder or name (every argument without a type of its own) may be
+    an empty string: ``-o ""`` or ``--out ""`` would otherwise mean the current folder."""
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[override]
         self.exit(2, f"instyle: error: {' '.join(str(message).split())} (see `{self.prog} --help`)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        namespace, rest = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            if action.type is not None or action.nargs == 0 or action.choices is not None:
+                continue
+            value = getattr(namespace, action.dest, None)
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, str) and not v for v in values):
+                name = "/".join(action.option_strings) or action.metavar or action.dest
+                self.error(f"argument {name}: expected a value, got an empty string")
+        return namespace, rest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Exit status of an internal error (BSD's EX_SOFTWARE): a bug, not the user's input.
+INTERNAL_ERROR = 70
+
+
 def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"instyle: error: {' '.join(str(message).split())}\n")
     return code
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (ours, and the libraries') as one line each, without source locations."""
+    text = " ".join(str(message).split())
+    try:
+        sys.stderr.write(f"instyle: warning: {text}\n")
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -48,6 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     from ..errors import InstyleError
 
+    warnings.showwarning = _show_warning
     try:
         return args.run(args)
     except InstyleError as e:
@@ -63,6 +95,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as e:  # noqa: BLE001 - a bug: one line for the user, the traceback on request
+        if os.environ.get("INSTYLE_DEBUG"):
+            raise
+        what = f"{type(e).__name__}: {e}"[:300]
+        return _fail(f"internal error ({what}); please report it (INSTYLE_DEBUG=1 shows the traceback)",
+                     INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="step size (default 1.0 for L-BFGS, 0.02 for Adam)")
     g.add_argument("--init", default="content", help="start from 'content', 'noise' or an image file (default content)")
     g.add_argument("--multiscale", action="store_true", help="coarse-to-fine: half size first, then full size")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=common.seed, default=0)
     g = p.add_argument_group("losses")
     g.add_argument("--content-layers", default="relu4_2", help="comma list of LAYER[:WEIGHT] (default relu4_2)")
     g.add_argument("--style-layers", default="relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from typing import List, Tuple
 
@@ -39,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="output image, a folder (for several inputs or a folder), or - for PNG on stdout")
     g = p.add_argument_group("controls")
-    g.add_argument("--alpha", type=_unit_float, default=1.0, help="content-style trade-off in [0, 1] (default 1: full style)")
+    g.add_argument("--alpha", type=common.unit_float, default=1.0, help="content-style trade-off in [0, 1] (default 1: full style)")
     g.add_argument("--mask", action="append", default=None, metavar="MASK",
                    help="one mask image per --style (white = that style's region); unmasked areas keep the content")
     g.add_argument("--color", choices=("none", "match", "luminance"), default="none",
@@ -65,13 +66,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
     common.add_output_options(p)
     p.set_defaults(run=run)
-
-
-def _unit_float(text: str) -> float:
-    v = common.non_negative_float(text)
-    if v > 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return v
 
 
 def _tile(text: str) -> int:
@@ -117,7 +111,7 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import UsageError
+    from ..errors import InstyleError, UsageError
     from ..imageio import load_image, read_image, save_image
     from ..resize import resize_longer, resize_to
     from ..stylize import Stylizer
@@ -163,11 +157,20 @@ def run(args: argparse.Namespace) -> int:
         stylize = lambda img: stylizer(img, style_specs, weights=None if masks else weights,  # noqa: E731
                                        alpha=args.alpha, masks=masks, color=args.color)
         precision = stylizer.precision
-    results = []
+    results, failed = [], []
     bar = common.progress(len(jobs), "stylize", args.quiet or len(jobs) == 1)
     for src, dst in jobs:
         t0 = time.perf_counter()
-        data = read_image(src)
+        if to_folder:  # one unreadable photo of many: say so, go on with the rest, fail at the end
+            try:
+                data = read_image(src)
+            except InstyleError as exc:
+                sys.stderr.write(f"instyle: error: {' '.join(str(exc).split())}\n")
+                failed.append({"input": src, "error": str(exc)})
+                bar.update(1)
+                continue
+        else:
+            data = read_image(src)
         content, alpha_channel = data.rgb, data.alpha
         size = None if args.keep_size else (args.size or min(MAX_DEFAULT, max(data.original_size)))
         if size is not None and max(content.shape[-2:]) != size:
@@ -180,14 +183,17 @@ def run(args: argparse.Namespace) -> int:
                         "size": [int(out.shape[-1]), int(out.shape[-2])], "seconds": round(seconds, 3)})
         bar.update(1)
     bar.close()
-    summary = {"outputs": results, "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
-               "alpha": args.alpha, "color": args.color, "precision": precision,
-               "method": method}
+    summary = {"outputs": results, "failed": failed,
+               "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
+               "alpha": args.alpha, "color": args.color, "precision": precision, "method": method}
     if args.json:
         common.emit_json(summary)
-    elif args.output != "-" and not args.quiet:
+    elif results and args.output != "-" and not args.quiet:
         where = args.output if to_folder else results[0]["output"]
         total = sum(r["seconds"] for r in results)
         print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({total:.1f} s)")
-    return 0
+    if failed and len(jobs) > 1:
+        raise InstyleError(f"{len(failed)} of {len(jobs)} images could not be read (named above); "
+                           f"the other {len(results)} were written")
+    return 1 if failed else 0  # one image that failed: its error line is already printed
 

@@ -69,7 +69,7 @@ def _add_loop_options(p: argparse.ArgumentParser, *, steps: int, batch: int = 8,
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     g = p.add_argument_group("optimization")
-    g.add_argument("--batch-size", type=common.positive_int, default=batch, help=f"images per step and process (default {batch})")
+    g.add_argument("--batch-size", type=common.batch_size, default=batch, help=f"images per step and process (default {batch})")
     g.add_argument("--grad-accum", type=common.positive_int, default=1, help="micro-batches per step (default 1)")
     g.add_argument("--lr", type=common.positive_float, default=lr, help=f"learning rate (default {lr:g})")
     g.add_argument("--schedule", choices=("inverse", "cosine", "constant"), default=schedule,
@@ -78,11 +78,11 @@ def _add_loop_options(p: argparse.ArgumentParser, *, steps: int, batch: int = 8,
     g.add_argument("--warmup-steps", type=common.non_negative_int, default=0)
     g.add_argument("--min-lr-ratio", type=common.non_negative_float, default=0.0, help="cosine floor as a fraction of --lr")
     g.add_argument("--clip-grad", type=common.positive_float, default=None, help="clip the gradient norm")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=common.seed, default=0)
     g = p.add_argument_group("data and hardware")
-    g.add_argument("--image-size", type=common.positive_int, default=image_size, help=f"shorter side before cropping (default {image_size})")
-    g.add_argument("--crop", type=common.positive_int, default=crop, help=f"random square crop size (default {crop})")
-    g.add_argument("--workers", type=common.non_negative_int, default=None, help="data-loading processes")
+    g.add_argument("--image-size", type=common.image_size, default=image_size, help=f"shorter side before cropping (default {image_size})")
+    g.add_argument("--crop", type=common.image_size, default=crop, help=f"random square crop size (default {crop})")
+    g.add_argument("--workers", type=common.workers, default=None, help="data-loading processes (0 to 64)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
                    help="mixed precision: auto = bf16 on GPUs and CPUs with native bf16, else fp32")
@@ -204,8 +204,8 @@ def _run(task, args: argparse.Namespace) -> int:
     cfg = _train_config(args)
     if args.resume and args.overwrite:
         raise ValueError("--resume and --overwrite cannot be used together")
-    result = train(task, cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
-                   init_from=args.init_from)
+    result = train(task, cfg, args.out, resume=args.resume, overwrite=args.overwrite,
+                   progress=common.show_progress(args.quiet), init_from=args.init_from)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one summary: the main process's
         return 0
     summary = {"run_dir": str(result.run_dir), "step": result.step, "elapsed_s": round(result.elapsed_s, 1),

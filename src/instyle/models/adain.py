@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List
 
-import torch
 from torch import Tensor, nn
 
-from ..nn.functional import Stats, adain, calc_mean_std
+from ..nn.functional import Stats, adain, calc_mean_std, pad_reflect
 from ..vgg import VGG19Encoder
 
 ENCODER_LAYER = "relu4_1"
@@ -46,11 +45,11 @@ class AdaINConfig:
 
 
 class _ReflectPad(nn.ReflectionPad2d):
-    """ReflectionPad2d(1) that falls back to edge replication on maps 1 px high or wide (as the
-    encoder does), so thin images, whose relu4_1 map is 1 px, decode instead of failing."""
+    """ReflectionPad2d through :func:`~instyle.nn.functional.pad_reflect`: thin images, whose
+    relu4_1 map is 1 px, decode instead of failing."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return super().forward(x) if min(x.shape[-2:]) > 1 else torch.nn.functional.pad(x, self.padding, "replicate")
+        return pad_reflect(x, self.padding)
 
 
 class _ReflectConv(nn.Sequential):

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..nn.functional import pad_reflect
 from ..nn.norm import StyleSelector
 from .johnson import JohnsonNet
 from .layers import ConvBlock, apply_norm
@@ -97,8 +98,7 @@ class PhaseConv(nn.Module):
         self.register_buffer("bias", conv.bias.detach().repeat(4))
 
     def forward(self, x: Tensor) -> Tensor:
-        # reflect, or replicate where the map is too small to reflect (as ConvBlock does)
-        x = F.pad(x, self.padding, mode="reflect" if min(x.shape[-2:]) > self.padding[0] else "replicate")
+        x = pad_reflect(x, self.padding)
         return phase_shuffle(F.conv2d(x, self.weight, self.bias, stride=2))  # (N, 4·Co, H/2, W/2) -> (N, Co, H, W)
 
 

@@ -12,8 +12,20 @@ from typing import Optional, Tuple
 
 from torch import Tensor, nn
 
+from ..nn.functional import pad_reflect
 from ..nn.norm import NORM_LAYER_NAMES, ConditionalInstanceNorm2d, StyleSelector
 from .layers import ConvBlock, apply_norm, make_norm
+
+
+#: Smallest side the network computes on. Its deepest maps are a quarter of the input, and every
+#: 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1, 1×300)
+#: are padded up to this (and to a multiple of 4), stylized, and cropped back.
+MIN_SIDE = 16
+
+
+def padded_side(n: int) -> int:
+    """The side the network computes on for an input side ``n``: ≥ :data:`MIN_SIDE`, a multiple of 4."""
+    return max(MIN_SIDE, -(-n // 4) * 4)
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class ResidualBlock(nn.Module):
         self.norm = make_norm(norm, channels, num_styles)
 
     def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
-        return x + apply_norm(self.norm, self.conv(self.pad(self.block(x, style))), style)
+        return x + apply_norm(self.norm, self.conv(pad_reflect(self.block(x, style), self.pad.padding)), style)
 
 
 class JohnsonNet(nn.Module):
@@ -74,7 +86,8 @@ class JohnsonNet(nn.Module):
 
     Layout (Johnson et al. 2016, supplementary): 9×9 conv (32), two stride-2 3×3 convs (64, 128),
     residual blocks (128), two ×2 nearest upsample + 3×3 convs (64, 32), 9×9 conv to RGB.
-    Sizes not divisible by 4 are padded (reflect) and cropped back.
+    Sides not divisible by 4 or under :data:`MIN_SIDE` are padded (:func:`padded_side`) and
+    cropped back, so any image of at least 1×1 px goes through.
 
     Example:
         >>> net = JohnsonNet(JohnsonConfig(width=0.5))
@@ -96,9 +109,9 @@ class JohnsonNet(nn.Module):
 
     def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:  # (N, 3, H, W) -> (N, 3, ⌈H/4⌉·4, ⌈W/4⌉·4)
-            x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        ph, pw = padded_side(h) - h, padded_side(w) - w
+        if ph or pw:  # (N, 3, H, W) -> (N, 3, padded_side(H), padded_side(W))
+            x = pad_reflect(x, (0, pw, 0, ph))
         for block in self.down:
             x = block(x, style)
         for block in self.res:

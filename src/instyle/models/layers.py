@@ -7,6 +7,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
+from ..nn.functional import pad_reflect
 from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector, get_norm_layer
 
 
@@ -34,7 +35,7 @@ class ConvBlock(nn.Module):
                  norm: str = "instance", num_styles: int = 1, act: Optional[nn.Module] = None):
         super().__init__()
         self.upsample = nn.Upsample(scale_factor=upsample, mode="nearest") if upsample > 1 else None
-        self.pad = nn.ReflectionPad2d(kernel // 2) if kernel > 1 else None
+        self.pad = nn.ReflectionPad2d(kernel // 2) if kernel > 1 else None  # applied by pad_reflect
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride)
         self.norm = make_norm(norm, c_out, num_styles)
         self.act = act if act is not None else nn.ReLU(inplace=True)
@@ -43,6 +44,5 @@ class ConvBlock(nn.Module):
         if self.upsample is not None:
             x = self.upsample(x)
         if self.pad is not None:
-            x = self.pad(x) if min(x.shape[-2:]) > self.pad.padding[0] else nn.functional.pad(
-                x, self.pad.padding, mode="replicate")
+            x = pad_reflect(x, self.pad.padding)
         return self.act(apply_norm(self.norm, self.conv(x), style))

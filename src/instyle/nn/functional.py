@@ -22,6 +22,27 @@ def _check_4d(x: Tensor, name: str) -> None:
         raise ValueError(f"{name} must be a 4-D tensor (N, C, H, W), got shape {tuple(x.shape)}")
 
 
+def pad_reflect(x: Tensor, pad: Union[int, Sequence[int]]) -> Tensor:
+    """Reflection padding, or edge replication where the map is too small to reflect.
+
+    The one padding rule of every network in instyle (VGG with ``padding="reflect"``, the AdaIN
+    decoder, the fast generators): reflect, as the models were trained, unless a pad is not
+    smaller than the side it mirrors (a 1-px map, or a tiny image padded to the networks'
+    minimum), which reflection cannot do; then replicate the edge instead of failing.
+
+    Args:
+        x: (N, C, H, W).
+        pad: one width for all four sides, or (left, right, top, bottom).
+
+    Returns:
+        (N, C, H + top + bottom, W + left + right).
+    """
+    left, right, top, bottom = (pad,) * 4 if isinstance(pad, int) else tuple(pad)
+    h, w = x.shape[-2:]
+    mode = "reflect" if max(left, right) < w and max(top, bottom) < h else "replicate"
+    return torch.nn.functional.pad(x, (left, right, top, bottom), mode=mode)
+
+
 def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
     """Per-sample, per-channel mean and standard deviation over H×W.
 

@@ -22,9 +22,9 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from ..checkpoint import config_to_dict, load_model, model_kind, save_model
+from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
-from ..device import has_native_bf16
+from ..device import has_native_bf16, resolve_device
 from ..errors import InstyleError, UsageError
 from . import distributed as D
 from .config import TrainConfig
@@ -62,18 +62,6 @@ class TrainResult:
     elapsed_s: float
     losses: Dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda asked for, but no CUDA GPU is available")
-    return dev
 
 
 def resolve_train_precision(precision: str, device: torch.device) -> str:
@@ -126,7 +114,48 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
     ``init_from`` starts a new run from the weights of a model file or checkpoint of the same
     model (fine-tuning, or a new recipe from a warm start); optimizer and schedule start afresh.
     Launch with ``torchrun --nproc_per_node K`` for DDP over K processes.
+
+    A new run that fails before its first checkpoint leaves ``out_dir`` as it found it: what the
+    call created there (config, log, samples, the folder itself) is removed, as nothing is resumable.
     """
+    run_dir = Path(out_dir)
+    new_top = _first_missing(run_dir)  # the outermost folder this call will create, if any
+    before = set(run_dir.rglob("*")) if run_dir.is_dir() else set()
+    try:
+        return _train(task, cfg, run_dir, resume=resume, overwrite=overwrite, progress=progress, stop_at=stop_at,
+                      init_from=init_from, say=say)
+    except BaseException:
+        if not resume and not (run_dir / LATEST).exists() and int(os.environ.get("RANK", "0")) == 0:
+            _remove_new(run_dir, new_top, before)
+        raise
+
+
+def _first_missing(path: Path) -> Optional[Path]:
+    """The outermost of ``path`` and its parents that does not exist (None if ``path`` exists)."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            break
+        missing = p
+    return missing
+
+
+def _remove_new(run_dir: Path, new_top: Optional[Path], before: set) -> None:
+    """Undo what a failed call created: the folders it made (``new_top``), or the new paths in ``run_dir``."""
+    import shutil
+
+    if new_top is not None:
+        shutil.rmtree(new_top, ignore_errors=True)
+        return
+    for p in sorted(set(run_dir.rglob("*")) - before, key=lambda q: len(q.parts), reverse=True):
+        try:
+            p.rmdir() if p.is_dir() and not p.is_symlink() else p.unlink()
+        except OSError:
+            pass
+
+
+def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwrite: bool, progress: bool,
+           stop_at: Optional[int], init_from: Optional[str | os.PathLike], say: Callable[[str], None]) -> TrainResult:
     # ---- devices and processes
     device = resolve_device(cfg.device)
     info = D.init_distributed(device.type)
@@ -135,7 +164,6 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
         torch.cuda.set_device(device)
     precision = resolve_train_precision(cfg.precision, device)
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    run_dir = Path(out_dir)
     quiet_say = say if info.main else (lambda m: None)
 
     # ---- the run folder: new, or resumed
@@ -249,7 +277,15 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
                 "rng": {"torch": torch.get_rng_state(),
                         "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}}
 
+    def diverged(what: str) -> FloatingPointError:
+        kept = f" (the last checkpoint in {run_dir} is intact)" if (run_dir / LATEST).exists() else ""
+        return FloatingPointError(f"{what} at step {step}; lower --lr{kept}")
+
     def checkpoint() -> None:
+        try:
+            storable_state(model)  # checked before the checkpoint too: diverged weights are never saved
+        except FloatingPointError as exc:
+            raise diverged(str(exc)) from None
         if info.main:
             save_checkpoint(run_dir, state(), keep=cfg.keep_checkpoints)
             save_model(run_dir / MODEL_FILE, model, extra=task.model_extra(), overwrite=True)
@@ -286,8 +322,7 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
             step += 1
             window_steps += 1
             if not math.isfinite(float(loss.detach())) and not scaler.is_enabled():
-                raise FloatingPointError(f"the loss became {float(loss.detach())} at step {step}; lower --lr "
-                                         f"(the last checkpoint in {run_dir} is intact)")
+                raise diverged(f"the loss became {float(loss.detach())}")
 
             over_time = cfg.max_minutes is not None and time.perf_counter() - run_start > 60 * cfg.max_minutes
             stopped_early = D.any_true(over_time, info, device) and step < end

@@ -1,8 +1,9 @@
 """Build the built-in style presets (src/instyle/assets/style_presets.safetensors).
 
-Each preset is the relu4_1 per-channel mean/std of a painting from ../shared/images/style,
-encoded at 512 px (longer side) with the AdaIN encoder. Only these 2×512 numbers per style are
-shipped, never the images. Run from the repository root:
+Each preset is the relu4_1 per-channel mean/std of a painting from ../shared/images/style at
+512 px (longer side), made by ``instyle.presets.make_preset``, the function ``instyle styles save``
+uses: a built-in preset stylizes exactly like its painting given as an image. Only these 2×512
+numbers per style are shipped, never the images. Run from the repository root:
 
     python scripts/build_presets.py [--images ../shared/images/style]
 """
@@ -12,12 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from instyle.imageio import load_image
-from instyle.models.adain import make_encoder
-from instyle.nn.functional import calc_mean_std
-from instyle.presets import BUILTIN_FILE, save_builtin_file
+from instyle.presets import BUILTIN_FILE, make_preset, save_builtin_file
 
 # preset name -> file in shared/images/style (names follow the paintings, as peers name them)
 PRESETS = {
@@ -51,14 +48,11 @@ def main() -> None:
     p.add_argument("--images", default=str(root.parent / "shared" / "images" / "style"))
     p.add_argument("--out", default=str(root / "src" / "instyle" / "assets" / BUILTIN_FILE))
     args = p.parse_args()
-    encoder = make_encoder()
     presets = {}
-    with torch.no_grad():
-        for name, file in PRESETS.items():
-            path = Path(args.images) / file
-            stats = calc_mean_std(encoder.encode(load_image(path, size=STYLE_SIZE)))
-            presets[name] = (stats, file, STYLE_SIZE)
-            print(f"{name:<22} {file}")
+    for name, file in PRESETS.items():
+        stats = make_preset(load_image(Path(args.images) / file), style_size=STYLE_SIZE)
+        presets[name] = (stats, file, STYLE_SIZE)
+        print(f"{name:<22} {file}")
     print(f"wrote {save_builtin_file(args.out, presets)}")
 
 

@@ -19,7 +19,7 @@ from .evaluate import Evaluator
 from .feedforward import FastStylizer
 from .imageio import ImageData, load_image, read_image, save_image
 from .losses import LossWeights
-from .models import AdaINConfig, AdaINDecoder, AdaINModel, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
+from .models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 from .nn import (
     AdaIN,
     ConditionalInstanceNorm2d,
@@ -45,7 +45,6 @@ __all__ = [
     "AdaIN",
     "AdaINConfig",
     "AdaINDecoder",
-    "AdaINModel",
     "AdaINTask",
     "AdaINTrainConfig",
     "ConditionalInstanceNorm2d",

@@ -144,6 +144,21 @@ def is_preset(name: str) -> bool:
     return bool(NAME_RE.match(name)) and (name in _builtin() or is_user_preset(name))
 
 
+def make_preset(image: Tensor, *, style_size: int = 512) -> Stats:
+    """A style image (1, 3, H, W) in [0, 1] -> the statistics a preset stores: exactly what
+    :class:`~instyle.Stylizer` takes from that image at ``style_size`` (in float32), through
+    :func:`instyle.stylize.style_statistics`. Used by ``instyle styles save`` and to build the
+    built-in presets."""
+    import torch
+
+    from .models.adain import ENCODER_LAYER, make_encoder
+    from .stylize import style_statistics
+
+    encoder = make_encoder()
+    with torch.no_grad():
+        return style_statistics(image, lambda x: encoder.encode(x, ENCODER_LAYER), style_size=style_size)
+
+
 def save_preset(name: str, stats: Stats, *, source: str = "", style_size: int = 0, overwrite: bool = False) -> Path:
     """Store ``stats`` as the user's preset ``name``; refuses to replace one unless ``overwrite``."""
     from safetensors.torch import save

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
@@ -19,7 +19,7 @@ from .checkpoint import load_model, shipped_model_path
 from .device import resolve_device, resolve_precision
 from .errors import UsageError
 from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
-from .nn.functional import Stats, adain, adain_regions, calc_mean_std, mix_stats
+from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_std, mix_stats
 from .presets import load_preset
 from .resize import resize_longer, resize_to
 from .tiling import STRIDE, decode_tiled, encode_tiled
@@ -54,6 +54,26 @@ def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
     if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {list(map(float, w))}")
     return (w / w.sum()).float()
+
+
+def style_statistics(style: Tensor, encode: Callable[[Tensor], Tensor], *, style_size: Optional[int] = 512,
+                     match_to: Optional[Tensor] = None) -> Stats:
+    """relu4_1 ``(mean, std)``, each (1, 512, 1, 1) float32, of a style image (1, 3, H, W), as AdaIN
+    takes them: longer side resized to ``style_size`` (None: as given) with instyle's one resize
+    (:mod:`instyle.resize`), recoloured to ``match_to`` first if given (CORAL), then ``encode``d.
+
+    The one definition of a style's statistics: :class:`Stylizer` uses it for style images, and
+    :func:`instyle.presets.make_preset` for the presets users save and the built-in ones, so a
+    preset stylizes exactly like its image.
+    """
+    img = style.float()
+    if img.dim() == 3:
+        img = img.unsqueeze(0)
+    if style_size is not None:
+        img = resize_longer(img, style_size)
+    if match_to is not None:
+        img = colour.match_colors(img, match_to.to(img.device, torch.float32))
+    return calc_mean_std(encode(img))
 
 
 class Stylizer:
@@ -159,14 +179,7 @@ class Stylizer:
             from .imageio import load_image
 
             style = load_image(name)
-        img = style.to(self.device, torch.float32)
-        if img.dim() == 3:
-            img = img.unsqueeze(0)
-        if self.style_size is not None:
-            img = resize_longer(img, self.style_size)
-        if match_to is not None:
-            img = colour.match_colors(img, match_to.to(self.device, torch.float32))
-        return calc_mean_std(self.encode(img))
+        return style_statistics(style.to(self.device), self.encode, style_size=self.style_size, match_to=match_to)
 
     # -- the pipeline
 
@@ -213,8 +226,7 @@ class Stylizer:
             t = adain(fc, mix_stats(stats, w))
         else:
             t = adain_regions(fc, self._labels(masks, len(styles), fc.shape[-2:]), stats)
-        if alpha < 1.0:
-            t = alpha * t + (1.0 - alpha) * fc
+        t = alpha_blend(t, fc, alpha)
         out = self.decode(t, (H, W)).clamp(0.0, 1.0)
         if color == "luminance":
             out = colour.combine_luminance(out, content)

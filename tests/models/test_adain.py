@@ -1,4 +1,5 @@
-"""Tests for instyle.models.adain: the decoder's shape and size, AdaINModel's alpha and style inputs.
+"""Tests for instyle.models.adain: the decoder's shape and size, the frozen encoder, and the two as
+AdaIN uses them (the pipeline itself, with α, styles and sizes, is tested in test_stylize.py).
 
 Images are at most 44 px; one frozen encoder is shared by the module.
 """
@@ -8,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from instyle.models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, AdaINModel, make_encoder
-from instyle.nn.functional import adain, calc_mean_std
+from instyle.models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
+from instyle.nn.functional import adain, alpha_blend, calc_mean_std
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -19,9 +20,14 @@ def _n_params(m):
 
 
 @pytest.fixture(scope="module")
-def model():
+def encoder():
+    return make_encoder()
+
+
+@pytest.fixture(scope="module")
+def decoder():
     torch.manual_seed(0)
-    return AdaINModel(AdaINDecoder(AdaINConfig(width=0.25)), make_encoder()).eval()
+    return AdaINDecoder(AdaINConfig(width=0.25)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -67,54 +73,44 @@ def test_config_accepts_the_range_ends():
     assert AdaINConfig(width=4.0).width == 4.0 and AdaINConfig(width=0.01).width == 0.01
 
 
-# --------------------------------------------------------------------------- the full model
+# --------------------------------------------------------------------------- encoder and decoder together
 
 
-def test_alpha_one_is_adain_and_zero_is_reconstruction(model, images):
+def test_alpha_blend_ends(encoder, decoder, images):
     content, style = images
     with torch.no_grad():
-        fc = model.encode(content)
+        fc = encoder.encode(content, ENCODER_LAYER)
         assert fc.shape == (2, 512, 4, 4)
-        stats = model.style_stats(style)
-        full = model(content, style, alpha=1.0)
-        recon = model(content, style, alpha=0.0)
-        half = model(content, style, alpha=0.5)
-        assert torch.allclose(full, model.decoder(adain(fc, stats)), atol=1e-5)
-        assert torch.allclose(recon, model.decoder(fc), atol=1e-5)  # alpha 0: the style is ignored
-        assert torch.allclose(recon, model(content, style.flip(0), alpha=0.0), atol=1e-5)
-        assert torch.allclose(half, model.decoder(0.5 * adain(fc, stats) + 0.5 * fc), atol=1e-5)
-    assert full.shape == recon.shape == (2, 3, 32, 32)
-    assert not torch.allclose(full, recon, atol=1e-3)
+        t = adain(fc, calc_mean_std(encoder.encode(style, ENCODER_LAYER)))
+        assert alpha_blend(t, fc, 1.0) is t
+        assert torch.equal(alpha_blend(t, fc, 0.0), fc)  # alpha 0: the style is ignored
+        assert torch.allclose(alpha_blend(t, fc, 0.5), 0.5 * t + 0.5 * fc)
+        assert decoder(t).shape == (2, 3, 32, 32)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="alpha"):
+            alpha_blend(t, fc, bad)
 
 
-def test_style_as_image_or_statistics(model, images):
-    content, style = images
-    with torch.no_grad():
-        stats = model.style_stats(style[:1])
-        assert stats[0].shape == stats[1].shape == (1, 512, 1, 1)
-        from_image = model(content, style[:1])
-        from_stats = model(content, stats)
-    assert torch.allclose(from_image, from_stats, atol=1e-5)
-
-
-def test_output_is_cropped_to_odd_content_sizes(model):
+def test_odd_sizes_keep_every_pixel(encoder, decoder):
     content = torch.rand(1, 3, 36, 44)
     with torch.no_grad():
-        assert model.encode(content).shape[-2:] == (5, 6)  # ceil-mode pooling keeps every pixel
-        assert model(content, torch.rand(1, 3, 32, 32)).shape == (1, 3, 36, 44)
+        fc = encoder.encode(content, ENCODER_LAYER)
+        assert fc.shape[-2:] == (5, 6)  # ceil-mode pooling keeps every pixel
+        assert decoder(fc).shape[-2:] == (40, 48)  # the caller crops to (36, 44)
 
 
-def test_encoder_is_frozen(model):
+def test_encoder_is_frozen(encoder):
     assert ENCODER_LAYER == "relu4_1"
-    assert not any(p.requires_grad for p in model.encoder.parameters())
-    fc = calc_mean_std(model.encode(torch.rand(1, 3, 16, 16)))
+    assert not any(p.requires_grad for p in encoder.parameters())
+    fc = calc_mean_std(encoder.encode(torch.rand(1, 3, 16, 16), ENCODER_LAYER))
     assert fc[0].shape == (1, 512, 1, 1)
 
 
-def test_thin_images_decode(model):
+def test_thin_images_decode(encoder, decoder):
     # 6 px high: the relu4_1 map is 1 px, which the decoder's reflection padding must cope with
     content = torch.rand(1, 3, 6, 40)
     with torch.no_grad():
-        assert model.encode(content).shape[-2:] == (1, 5)
-        out = model(content, torch.rand(1, 3, 32, 32))
-    assert out.shape == (1, 3, 6, 40) and torch.isfinite(out).all()
+        fc = encoder.encode(content, ENCODER_LAYER)
+        assert fc.shape[-2:] == (1, 5)
+        out = decoder(adain(fc, calc_mean_std(encoder.encode(torch.rand(1, 3, 32, 32), ENCODER_LAYER))))
+    assert out.shape == (1, 3, 8, 40) and torch.isfinite(out).all()

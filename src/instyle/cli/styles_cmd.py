@@ -65,22 +65,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_save(args: argparse.Namespace) -> int:
-    from ..models.adain import make_encoder
     from ..imageio import load_image
-    from ..nn.functional import calc_mean_std
-    from ..presets import check_name, save_preset, user_dir
-    from ..resize import resize_longer
-
-    import torch
+    from ..presets import check_name, make_preset, save_preset, user_dir
 
     check_name(args.name)
     path = user_dir() / f"{args.name}.safetensors"
     if path.exists() and not args.overwrite:
         raise common.UsageError(f"a preset named {args.name!r} already exists; pass --overwrite to replace it")
-    # Resized as Stylizer.style_stats resizes a style image, so the preset stylizes like the image.
-    img = resize_longer(load_image(args.image), args.style_size)
-    with torch.no_grad():
-        stats = calc_mean_std(make_encoder().encode(img))
+    stats = make_preset(load_image(args.image), style_size=args.style_size)
     written = save_preset(args.name, stats, source=args.image, style_size=args.style_size, overwrite=args.overwrite)
     if args.json:
         common.emit_json({"name": args.name, "path": str(written)})

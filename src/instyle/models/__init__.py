@@ -5,7 +5,7 @@ multi-style networks).
 ``MODEL_KINDS`` maps the kind stored in model files to (config dataclass, model class).
 """
 
-from .adain import AdaINConfig, AdaINDecoder, AdaINModel, make_encoder
+from .adain import AdaINConfig, AdaINDecoder, make_encoder
 from .johnson import JohnsonConfig, JohnsonNet
 from .texture_net import TextureNet, TextureNetConfig
 
@@ -15,5 +15,5 @@ MODEL_KINDS = {
     "texture_net": (TextureNetConfig, TextureNet),
 }
 
-__all__ = ["MODEL_KINDS", "AdaINConfig", "AdaINDecoder", "AdaINModel", "JohnsonConfig", "JohnsonNet",
+__all__ = ["MODEL_KINDS", "AdaINConfig", "AdaINDecoder", "JohnsonConfig", "JohnsonNet",
            "TextureNet", "TextureNetConfig", "make_encoder"]

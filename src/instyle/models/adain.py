@@ -15,7 +15,7 @@ from typing import List
 
 from torch import Tensor, nn
 
-from ..nn.functional import Stats, adain, calc_mean_std, pad_reflect
+from ..nn.functional import pad_reflect
 from ..vgg import VGG19Encoder
 
 ENCODER_LAYER = "relu4_1"
@@ -95,33 +95,3 @@ def make_encoder(weights_path=None) -> VGG19Encoder:
     (as in the authors' code, so borders stay clean and odd sizes keep every pixel)."""
     return VGG19Encoder(last_layer=ENCODER_LAYER, padding="reflect", ceil_mode=True,
                         weights_path=weights_path)
-
-
-class AdaINModel(nn.Module):
-    """Encoder (frozen) + AdaIN + decoder, as one module.
-
-    ``forward(content, style, alpha)`` stylizes (N, 3, H, W) RGB in [0, 1] with a style image
-    batch (N or 1, 3, H', W') or precomputed relu4_1 ``(mean, std)`` statistics.
-    """
-
-    def __init__(self, decoder: AdaINDecoder, encoder: VGG19Encoder | None = None):
-        super().__init__()
-        self.encoder = encoder if encoder is not None else make_encoder()
-        self.decoder = decoder
-
-    def encode(self, img: Tensor) -> Tensor:
-        """(N, 3, H, W) -> relu4_1 features (N, 512, ⌈H/8⌉, ⌈W/8⌉)."""
-        return self.encoder.encode(img, ENCODER_LAYER)
-
-    def style_stats(self, style: Tensor) -> Stats:
-        """(N, 3, H, W) style images -> relu4_1 (mean, std), each (N, 512, 1, 1) float32."""
-        return calc_mean_std(self.encode(style))
-
-    def forward(self, content: Tensor, style: Tensor | Stats, alpha: float = 1.0) -> Tensor:
-        fc = self.encode(content)  # (N, 512, H/8, W/8)
-        stats = style if isinstance(style, (tuple, list)) else self.style_stats(style)
-        t = adain(fc, stats)
-        if alpha < 1.0:
-            t = alpha * t + (1.0 - alpha) * fc
-        out = self.decoder(t)
-        return out[..., : content.shape[-2], : content.shape[-1]]

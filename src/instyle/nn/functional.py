@@ -149,6 +149,19 @@ def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS
     return normalized * s_std.to(content.dtype) + s_mean.to(content.dtype)
 
 
+def alpha_blend(stylized: Tensor, content: Tensor, alpha: float) -> Tensor:
+    """The content–style trade-off (Huang & Belongie 2017, sec. 7.1): α·t + (1 − α)·f(c).
+
+    Args:
+        stylized: (N, C, H, W) AdaIN output t.
+        content: (N, C, H, W) content features f(c).
+        alpha: in [0, 1]; 1 returns ``stylized`` itself.
+    """
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    return stylized if alpha == 1.0 else alpha * stylized + (1.0 - alpha) * content
+
+
 def mix_stats(stats: Sequence[Stats], weights: Sequence[float] | Tensor) -> Stats:
     """Blend several styles' statistics: (Σ_k w_k·μ_k, Σ_k w_k·σ_k), weights summing to 1.
 

@@ -143,10 +143,7 @@ class AdaIN(nn.Module):
         self.eps = eps
 
     def forward(self, content: Tensor, style: Union[Tensor, F.Stats], alpha: float = 1.0) -> Tensor:
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-        t = F.adain(content, style, self.eps)
-        return t if alpha == 1.0 else alpha * t + (1.0 - alpha) * content
+        return F.alpha_blend(F.adain(content, style, self.eps), content, alpha)
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"

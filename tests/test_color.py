@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from instyle.choices import COLOR_MODES
 from instyle.color import (
-    COLOR_MODES,
     combine_luminance,
     luminance,
     luminance_only,

@@ -434,7 +434,7 @@ def test_save_read_round_trip(tmp_path, ext, tol):
     assert out == tmp_path / f"out{ext}"
     assert out.is_file()
     with Image.open(out) as im:
-        assert im.format == imageio._SAVE_FORMATS[ext][0]
+        assert im.format == imageio.save._SAVE_FORMATS[ext][0]
         assert im.mode == "RGB"
     back = load_image(out)
     assert back.shape == t.shape
@@ -859,7 +859,7 @@ def test_permission_denied(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *a, **k)
 
-    monkeypatch.setattr(imageio.os, "open", denied)
+    monkeypatch.setattr(imageio.streams.os, "open", denied)
     with pytest.raises(InstyleError) as ei:
         read_image(p)
     assert str(ei.value) == f"cannot read image '{p}': permission denied"
@@ -1075,7 +1075,7 @@ def test_device_refused():
 
 
 def test_stdin_size_capped(monkeypatch):
-    monkeypatch.setattr(imageio, "MAX_STDIN_BYTES", 100)
+    monkeypatch.setattr(imageio.streams, "MAX_STDIN_BYTES", 100)
     monkeypatch.setattr(sys, "stdin", _FakeStream(b"\x89PNG" + b"\0" * 200))
     with pytest.raises(InstyleError, match="more than .* on standard input; give the image as a file"):
         read_image("-")

@@ -23,7 +23,8 @@ from instyle.imageio import load_image, save_image
 from instyle.models import MODEL_KINDS
 from instyle.models.adain import AdaINConfig, AdaINDecoder
 from instyle.nn.functional import adain, calc_mean_std
-from instyle.stylize import Stylizer, normalize_weights
+from instyle.nn.functional import normalize_weights
+from instyle.stylize import Stylizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,11 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from .errors import InstyleError
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
+from .errors import InstyleError, one_line
 
 
 def _umask() -> int:
@@ -67,7 +63,7 @@ def write_with(dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, ov
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InstyleError(f"cannot create folder {str(folder)!r}: {_one_line(exc.strerror or exc)}") from None
+        raise InstyleError(f"cannot create folder {str(folder)!r}: {one_line(exc.strerror or exc)}") from None
     try:
         mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
     except OSError:
@@ -75,7 +71,7 @@ def write_with(dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, ov
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise InstyleError(f"cannot write {what} {name!r}: {_one_line(exc.strerror or exc)}") from None
+        raise InstyleError(f"cannot write {what} {name!r}: {one_line(exc.strerror or exc)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             writer(f)
@@ -106,8 +102,8 @@ def write_with(dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, ov
         if isinstance(exc, InstyleError):
             raise
         if isinstance(exc, Exception):  # disk full, encoder errors, ...
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (_one_line(exc) or type(exc).__name__)
-            raise InstyleError(f"cannot write {what} {name!r}: {_one_line(reason)}") from None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (one_line(exc) or type(exc).__name__)
+            raise InstyleError(f"cannot write {what} {name!r}: {one_line(reason)}") from None
         raise
     _fsync_dir(folder)
     return path

@@ -7,7 +7,7 @@ Two kinds of file hold a model:
   e.g. ``"adain_decoder"``), ``config`` (the model's dataclass as JSON) and any extras
   (e.g. a CIN net's style names);
 * **training checkpoints** (``.pt``, written by ``instyle train``): the same ``model`` / ``config``
-  entries plus optimizer and schedule state (see :mod:`instyle.train.checkpoint`).
+  entries plus optimizer and schedule state (see :mod:`instyle.train.state`).
 
 :func:`load_model` reads either and fails with one clear line on anything else: a file that is
 not a model, a model of another kind, a newer format, or weights that do not fit the config.
@@ -26,7 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from .atomic import write_bytes
-from .errors import WeightsError
+from .errors import WeightsError, one_line
+from .version import __version__
 
 FORMAT = "instyle.model"
 FORMAT_VERSION = 1
@@ -89,8 +90,6 @@ def save_model(path: str | os.PathLike, model: nn.Module, *, dtype: torch.dtype 
     Weights that are not finite in ``dtype`` raise FloatingPointError (:func:`storable_state`)."""
     from safetensors.torch import save
 
-    from . import __version__
-
     kind = model_kind(model)
     state = storable_state(model, dtype)
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "model": kind,
@@ -126,7 +125,7 @@ def _read_safetensors(p: Path, name: str):
         state = load(data)
         meta = safetensors_metadata(data)
     except (SafetensorError, ValueError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"{name} is not a readable model file ({' '.join(str(exc).split())[:120]})") from None
+        raise WeightsError(f"{name} is not a readable model file ({one_line(exc)[:120]})") from None
     if meta.get("format") != FORMAT:
         raise WeightsError(f"{name} is a safetensors file without instyle metadata; only model files "
                            "written by instyle (train or export) can be loaded")
@@ -175,7 +174,7 @@ def _read_training_checkpoint(p: Path, name: str):
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - zip errors, unpickling errors, EOF, ...
-        raise WeightsError(f"{name} is not a readable checkpoint ({' '.join(str(exc).split())[:120]})") from None
+        raise WeightsError(f"{name} is not a readable checkpoint ({one_line(exc)[:120]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != TRAIN_FORMAT:
         raise WeightsError(f"{name} is a PyTorch file but not an instyle checkpoint")
     _check_version(str(ckpt.get("format_version", "")), name)

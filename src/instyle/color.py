@@ -22,7 +22,6 @@ _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                             [0.211456, -0.522591, 0.311135]], dtype=torch.float64)
 _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 
-COLOR_MODES = ("none", "match", "luminance")
 
 
 def _apply_3x3(m: Tensor, img: Tensor) -> Tensor:

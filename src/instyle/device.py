@@ -7,9 +7,9 @@ from functools import lru_cache
 
 import torch
 
+from .choices import PRECISIONS, TRAIN_PRECISIONS, check
 from .errors import UsageError
 
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def resolve_device(device: torch.device | str = "auto") -> torch.device:
@@ -58,10 +58,23 @@ def has_native_bf16(device: torch.device | str = "cpu") -> bool:
     return False
 
 
-def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
-    """``"auto"`` -> ``"bf16"`` where the hardware has native bf16, else ``"fp32"``."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+def resolve_precision(precision: str, device: torch.device | str = "cpu", *, training: bool = False,
+                      bf16_on_cpu: bool = True) -> str:
+    """The precision to run in: ``"auto"`` -> ``"bf16"`` where the hardware has native bf16 (on a
+    CPU only if ``bf16_on_cpu``: narrow networks gain nothing from it), else ``"fp32"``; any other
+    choice of :data:`~instyle.choices.PRECISIONS` (with ``training``, also ``"fp16"``, which needs a
+    CUDA GPU) as it is."""
+    check(precision, TRAIN_PRECISIONS if training else PRECISIONS, "precision")
+    device = torch.device(device)
     if precision == "auto":
+        if device.type == "cpu" and not bf16_on_cpu:
+            return "fp32"
         return "bf16" if has_native_bf16(device) else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise UsageError("fp16 training needs a CUDA GPU; use bf16 or fp32 on the CPU")
     return precision
+
+
+def precision_dtype(precision: str) -> torch.dtype:
+    """The tensor dtype of a resolved precision: bf16, fp16 or fp32."""
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)

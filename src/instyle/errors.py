@@ -20,3 +20,17 @@ class WeightsError(InstyleError):
 class InstyleWarning(UserWarning):
     """Something the user should know that did not stop the work (e.g. only the first frame of an
     animation was used). The CLI prints it as one ``instyle: warning: …`` line."""
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line for a message: its first non-empty line, runs of whitespace as one
+    space, control characters escaped (a file name or an OS message can hold any of them)."""
+    lines = [ln for ln in str(text).splitlines() if ln.strip()]
+    line = " ".join(lines[0].split()) if lines else ""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)
+
+
+def quoted(name: str) -> str:
+    """A file name quoted for a one-line message: ``'name'``, or its repr when it holds control
+    characters."""
+    return f"'{name}'" if all(ch.isprintable() for ch in name) else repr(name)

@@ -19,6 +19,7 @@ from typing import Dict, Iterable, List, Sequence
 import torch
 from torch import Tensor
 
+from .choices import ADAIN_LAYER, ADAIN_STYLE_LAYERS, GRAM_STYLE_LAYERS
 from .device import resolve_device
 from .losses import content_loss, gram_loss, mean_std_loss
 from .nn.functional import calc_mean_std, gram_matrix
@@ -26,9 +27,9 @@ from .resize import resize_longer, resize_to
 from .vgg import VGG19Encoder
 
 EVAL_SIZE = 512
-CONTENT_LAYER = "relu4_1"
-MEAN_STD_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_LAYER = ADAIN_LAYER  # relu4_1
+MEAN_STD_LAYERS = ADAIN_STYLE_LAYERS  # relu1_1 … relu4_1
+GRAM_LAYERS = GRAM_STYLE_LAYERS  # relu1_1 … relu5_1
 METRICS = ("content", "style_mean_std", "style_gram")
 
 

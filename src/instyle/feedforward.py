@@ -15,13 +15,12 @@ from torch import Tensor, nn
 from . import color as colour
 from .alloc import keep_freed_memory
 from .checkpoint import load_model, safetensors_metadata, shipped_model_path
-from .device import resolve_device, resolve_precision
+from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError, WeightsError
 from .models import JohnsonNet, TextureNet
 from .models.inference import for_inference
-from .stylize import normalize_weights
+from .nn.functional import normalize_weights
 
-FAST_KINDS = ("johnson", "texture_net")
 BUILTIN_MODEL = "builtin_styles.safetensors"
 LARGE_MODEL = "builtin_styles_large.safetensors"
 
@@ -83,8 +82,7 @@ class FastStylizer:
                  channels_last: bool = True, max_pixels: int = 24_000_000):
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
-        self.precision = "fp32" if precision == "auto" and self.device.type == "cpu" else \
-            resolve_precision(precision, self.device)
+        self.precision = resolve_precision(precision, self.device, bf16_on_cpu=False)
         if self.device.type == "cpu":
             keep_freed_memory()  # reuse activation pages between calls (alloc.py)
         if isinstance(model, nn.Module):
@@ -97,7 +95,7 @@ class FastStylizer:
             if not isinstance(net, (JohnsonNet, TextureNet)):
                 raise UsageError(f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; "
                                  "use it with --decoder")
-        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         # the Johnson net rewritten for speed (same outputs; models/inference.py), then moved
         self.net = for_inference(net.eval()).to(self.device, dtype=self.dtype, memory_format=fmt)

@@ -18,9 +18,21 @@ import torch
 import torch.nn.functional as tF
 from torch import Tensor
 
+from .choices import GRAM_STYLE_LAYERS, STYLE_LOSSES
 from .nn.functional import Stats, calc_mean_std, gram_matrix, total_variation
 
-STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "mmd_poly2", "mmd_gaussian")
+
+
+def target_energy(target: Tensor, dim: Optional[Sequence[int]] = None) -> Tensor:
+    """Mean square of a loss target (over ``dim`` only, per sample, if given), at least 1e-12.
+
+    Raw losses on Caffe-scale VGG-19 features span orders of magnitude across layers (relu4_1's
+    Gram loss dwarfs relu5_1's); a term divided by its target's energy is scale-free, so equal
+    layer weights mean equal influence and a style weight is a plain ratio. Used to balance the
+    optimizer's layers and the fast networks' loss terms.
+    """
+    sq = target.float().pow(2)
+    return (sq.mean() if dim is None else sq.mean(dim=tuple(dim))).clamp_min(1e-12)
 
 
 def content_loss(feat: Tensor, target: Tensor) -> Tensor:
@@ -168,7 +180,7 @@ class LossWeights:
 
     content_layers: Dict[str, float] = field(default_factory=lambda: {"relu4_2": 1.0})
     style_layers: Dict[str, float] = field(
-        default_factory=lambda: {n: 1.0 for n in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")})
+        default_factory=lambda: {n: 1.0 for n in GRAM_STYLE_LAYERS})
     content_weight: float = 1.0
     style_weight: float = 1.0
     tv_weight: float = 0.0

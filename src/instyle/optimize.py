@@ -16,13 +16,13 @@ import torch
 from torch import Tensor
 
 from . import color
-from .device import PRECISIONS, resolve_device, resolve_precision
-from .losses import LossWeights, StyleTarget, blend_targets, perceptual_terms, style_target
+from .choices import COLOR_MODES, GRAM_STYLE_LAYERS, OPTIMIZERS, PRECISIONS, check
+from .device import precision_dtype, resolve_device, resolve_precision
+from .losses import LossWeights, StyleTarget, blend_targets, perceptual_terms, style_target, target_energy
 from .nn.functional import gram_matrix
 from .resize import resize_to
 from .vgg import VGG19Encoder, deepest, layer_index
 
-OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 
 
@@ -61,7 +61,7 @@ class OptimizeConfig:
     init: str = "content"
     loss: LossWeights = field(default_factory=lambda: LossWeights(
         content_layers={"relu4_2": 1.0},
-        style_layers={"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0},
+        style_layers={n: 1.0 for n in GRAM_STYLE_LAYERS},
         content_weight=1.0, style_weight=5.0, tv_weight=0.0, style_loss="gram"))
     color: str = "none"
     pooling: str = "avg"
@@ -75,16 +75,13 @@ class OptimizeConfig:
     def __post_init__(self) -> None:
         if self.steps < 0:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        check(self.optimizer, OPTIMIZERS, "optimizer")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)} (or pass an init image), got {self.init!r}")
-        if self.color not in color.COLOR_MODES:
-            raise ValueError(f"color must be one of {', '.join(color.COLOR_MODES)}, got {self.color!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check(self.color, COLOR_MODES, "color")
+        check(self.precision, PRECISIONS, "precision")
         for name in self.loss.layers:
             layer_index(name)
         if any(not 0 < s <= 1 for s in self.multiscale):
@@ -140,7 +137,7 @@ class GatysOptimizer:
             return self.encoder(img, layers)
 
     def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        return torch.autocast(self.device.type, dtype=precision_dtype(self.precision), enabled=self.precision == "bf16")
 
     def style_targets(self, styles: Sequence[Tensor], style_weights: Optional[Sequence[float]] = None,
                       ) -> Dict[str, StyleTarget]:
@@ -272,18 +269,19 @@ def balanced_weights(weights: LossWeights, content_targets: Dict[str, Tensor],
     """
     def energy(t: StyleTarget) -> float:
         if t.gram is not None:
-            return float(t.gram.pow(2).mean())
+            return float(target_energy(t.gram))
         if t.mean_std is not None:
-            return float(t.mean_std[0].pow(2).mean() + t.mean_std[1].pow(2).mean())
+            return float(target_energy(t.mean_std[0]) + target_energy(t.mean_std[1]))
         if weights.style_loss == "mmd_gaussian":
             return 1.0  # already bounded in [0, 2]
+        # the MMD losses sum over the C (or C²) entries of their kernel statistics: so does their scale
         if weights.style_loss == "mmd_linear":
             return float(t.features.float().mean((2, 3)).pow(2).sum())
         return float(gram_matrix(t.features.float()).pow(2).sum())
 
     return replace(
         weights,
-        content_layers={n: w / max(float(content_targets[n].float().pow(2).mean()), 1e-12)
+        content_layers={n: w / float(target_energy(content_targets[n]))
                         for n, w in weights.content_layers.items()} if content_targets else weights.content_layers,
         style_layers={n: w / max(energy(style_targets[n]), 1e-12) for n, w in weights.style_layers.items()}
         if style_targets else weights.style_layers,

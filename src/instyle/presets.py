@@ -21,7 +21,7 @@ from torch import Tensor
 
 from .atomic import write_bytes
 from .checkpoint import safetensors_metadata
-from .errors import InstyleError, UsageError
+from .errors import InstyleError, UsageError, one_line
 from .nn.functional import Stats
 
 PRESET_FORMAT = "instyle.style_preset"
@@ -61,7 +61,7 @@ def _read(data: bytes, where: str) -> tuple[Dict[str, Tensor], Dict[str, str]]:
         tensors = load(data)
         meta = safetensors_metadata(data)
     except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
-        raise InstyleError(f"style preset file {where} is corrupt ({' '.join(str(exc).split())[:100]})") from None
+        raise InstyleError(f"style preset file {where} is corrupt ({one_line(exc)[:100]})") from None
     if meta.get("format") != PRESET_FORMAT:
         raise InstyleError(f"{where} is not an instyle style preset file")
     try:

@@ -21,7 +21,7 @@ def _fit(img: Image.Image, cell: int) -> Image.Image:
     return tile
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has no sized default font
@@ -48,15 +48,15 @@ def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Seq
     height = label_h + len(rows) * row_h + pad
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
-    font = _font(14)
+    label_font = font(14)
     for c, text in enumerate(col_labels):
         x = label_w + pad + c * (cell + pad)
-        draw.text((x + 2, 3), text[:40], fill="black", font=font)
+        draw.text((x + 2, 3), text[:40], fill="black", font=label_font)
     labels = ([corner] if header is not None else []) + list(row_labels)
     for r, row in enumerate(rows):
         y = label_h + pad + r * row_h
         if r < len(labels) and labels[r]:
-            draw.text((4, y + cell // 2 - 7), labels[r][:16], fill="black", font=font)
+            draw.text((4, y + cell // 2 - 7), labels[r][:16], fill="black", font=label_font)
         for c, img in enumerate(row):
             if img is None:
                 continue
@@ -65,7 +65,7 @@ def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Seq
             sheet.paste(_fit(pil, cell), (x, y))
             g = r - (1 if header is not None else 0)
             if captions and 0 <= g < len(captions) and c < len(captions[g]) and captions[g][c]:
-                draw.text((x + 2, y + cell + 2), captions[g][c][: max(4, cell // 7)], fill="black", font=font)
+                draw.text((x + 2, y + cell + 2), captions[g][c][: max(4, cell // 7)], fill="black", font=label_font)
     return sheet
 
 

@@ -16,16 +16,16 @@ from torch import Tensor, nn
 
 from . import color as colour
 from .checkpoint import load_model, shipped_model_path
-from .device import resolve_device, resolve_precision
+from .choices import COLOR_MODES, check
+from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError
 from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
-from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_std, mix_stats
+from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_std, mix_stats, normalize_weights
 from .presets import load_preset
 from .resize import resize_longer, resize_to
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
 DEFAULT_DECODER = "adain_decoder.safetensors"
-COLOR_MODES = ("none", "match", "luminance")
 StyleSpec = Union[Tensor, Stats, str]
 
 
@@ -42,18 +42,6 @@ def _is_single(style: object) -> bool:
             isinstance(t, Tensor) and (t.dim() == 1 or tuple(t.shape[-2:]) == (1, 1)) for t in style):
         return True
     return False
-
-
-def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
-    """Blend weights as a (n,) tensor summing to 1 (equal weights if None)."""
-    if weights is None:
-        return torch.full((n,), 1.0 / n)
-    w = torch.tensor([float(x) for x in weights], dtype=torch.float64)
-    if w.numel() != n:
-        raise UsageError(f"got {w.numel()} style weights for {n} styles")
-    if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {list(map(float, w))}")
-    return (w / w.sum()).float()
 
 
 def style_statistics(style: Tensor, encode: Callable[[Tensor], Tensor], *, style_size: Optional[int] = 512,
@@ -117,7 +105,7 @@ class Stylizer:
         self.decoder = self.decoder.to(self.device).eval()
         self.encoder = make_encoder().to(self.device)
         # bf16: weights converted once (autocast would re-cast every weight on every call).
-        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.decoder = self.decoder.to(dtype=self.dtype, memory_format=fmt)
         self.encoder = self.encoder.to(dtype=self.dtype, memory_format=fmt)
@@ -201,8 +189,7 @@ class Stylizer:
         """
         if not 0.0 <= float(alpha) <= 1.0:
             raise UsageError(f"alpha must be in [0, 1], got {alpha}")
-        if color not in COLOR_MODES:
-            raise UsageError(f"color must be one of {', '.join(COLOR_MODES)}, got {color!r}")
+        check(color, COLOR_MODES, "color", UsageError)
         styles: List[StyleSpec] = [style] if _is_single(style) else list(style)
         if not styles:
             raise UsageError("give at least one style")

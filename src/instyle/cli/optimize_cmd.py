@@ -6,8 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .. import color
-from ..losses import STYLE_LOSSES
+from ..choices import COLOR_MODES, GRAM_STYLE_LAYERS, OPTIMIZERS, PRECISIONS, STYLE_LOSSES, VGG_PADDING, VGG_POOLING
 from . import common
 
 HELP = "stylize by optimizing the image (Gatys et al.; slow, best quality, any style)"
@@ -32,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="longer side of the style images (default: same as --size)")
     g = p.add_argument_group("optimization")
     g.add_argument("--steps", type=common.non_negative_int, default=300, help="forward/backward evaluations (default 300)")
-    g.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
     g.add_argument("--lr", type=common.positive_float, default=None,
                    help="step size (default 1.0 for L-BFGS, 0.02 for Adam)")
     g.add_argument("--init", default="content", help="start from 'content', 'noise' or an image file (default content)")
@@ -40,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=common.seed, default=0)
     g = p.add_argument_group("losses")
     g.add_argument("--content-layers", default="relu4_2", help="comma list of LAYER[:WEIGHT] (default relu4_2)")
-    g.add_argument("--style-layers", default="relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+    g.add_argument("--style-layers", default=",".join(GRAM_STYLE_LAYERS),
                    help="comma list of LAYER[:WEIGHT] (default relu1_1…relu5_1)")
     g.add_argument("--content-weight", type=common.non_negative_float, default=1.0)
     g.add_argument("--style-weight", type=common.non_negative_float, default=5.0,
@@ -50,12 +49,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--raw-layer-weights", action="store_true",
                    help="do not rescale layer weights by their targets' magnitude")
     g = p.add_argument_group("colour and network")
-    g.add_argument("--color", choices=color.COLOR_MODES, default="none",
+    g.add_argument("--color", choices=COLOR_MODES, default="none",
                    help="colour preservation: 'match' recolours the style to the content first, "
                         "'luminance' transfers luminance only (default none)")
-    g.add_argument("--pooling", choices=("avg", "max"), default="avg")
-    g.add_argument("--padding", choices=("reflect", "zero"), default="reflect")
-    g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    g.add_argument("--pooling", choices=VGG_POOLING, default="avg")
+    g.add_argument("--padding", choices=VGG_PADDING, default="reflect")
+    g.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto = bf16 where the CPU/GPU has native bf16 (faster, same quality), else fp32")
     g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
     g = p.add_argument_group("output")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..choices import METHODS, PRECISIONS
 from . import common
 
 HELP = "render a photo in every built-in style (or the ones you list) on one labelled sheet"
@@ -24,11 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--styles", default=None,
                    help="comma list of built-in styles, presets or style images (default: every built-in style "
                         "of the network; with --method adain, every preset)")
-    p.add_argument("--method", choices=common.METHODS, default="auto", help=common.METHOD_HELP)
+    p.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
     p.add_argument("--size", type=common.image_size, default=256, help="longer side of each cell (default 256)")
     p.add_argument("--columns", type=common.positive_int, default=5, help="cells per row (default 5)")
     p.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto")
     common.add_output_options(p)
     p.set_defaults(run=run)
 
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import UsageError
     from ..imageio import image_to_tensor, load_image, save_image
+    from ..method import choose_method
     from ..presets import list_presets
     from ..sheet import contact_sheet
     from ..stylize import Stylizer
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         names = list(builtin_styles()) if use_net else [p.name for p in list_presets()]
     if not names:
         raise UsageError("no styles to show: no presets are installed and --styles is empty")
-    method = common.choose_method(args.method, names, adain_only)
+    method = choose_method(args.method, names, adain_only)
     t0 = time.perf_counter()
     photo = load_image(args.content, size=args.size)
     if method == "fast":

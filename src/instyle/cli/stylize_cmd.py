@@ -9,6 +9,7 @@ import sys
 import time
 from typing import List, Tuple
 
+from ..choices import COLOR_MODES, METHODS, PRECISIONS
 from . import common
 
 HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
@@ -43,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--alpha", type=common.unit_float, default=1.0, help="content-style trade-off in [0, 1] (default 1: full style)")
     g.add_argument("--mask", action="append", default=None, metavar="MASK",
                    help="one mask image per --style (white = that style's region); unmasked areas keep the content")
-    g.add_argument("--color", choices=("none", "match", "luminance"), default="none",
+    g.add_argument("--color", choices=COLOR_MODES, default="none",
                    help="colour preservation: match = recolour the styles to the photo first; "
                         "luminance = stylize brightness only (default none)")
     g = p.add_argument_group("size")
@@ -52,14 +53,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--keep-size", action="store_true", help="keep the photo's full size, however large (tiled)")
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)")
     g = p.add_argument_group("model and hardware")
-    g.add_argument("--method", choices=common.METHODS, default="auto", help=common.METHOD_HELP)
+    g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
     g.add_argument("--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)")
     g.add_argument("--model", default=None,
                    help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
                         "`builtin-large` (the wider network the built-in one was distilled from); "
                         "--style then names its styles (multi-style nets)")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    g.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto = bf16 where the hardware has native bf16, else fp32 (the fast network: "
                         "fp32 on CPUs, where bf16 does not pay off at its width)")
     g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
@@ -111,8 +112,9 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InstyleError, UsageError
+    from ..errors import InstyleError, UsageError, one_line
     from ..imageio import load_image, read_image, save_image
+    from ..method import choose_method
     from ..resize import resize_longer, resize_to
     from ..stylize import Stylizer
 
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     elif not args.style:
         raise UsageError("give a style with --style (a built-in style, preset or image; see `instyle styles`)")
     else:
-        method = common.choose_method(args.method, styles, adain_only)
+        method = choose_method(args.method, styles, adain_only)
     if args.mask is not None and len(args.mask) != len(styles):
         raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
@@ -165,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 data = read_image(src)
             except InstyleError as exc:
-                sys.stderr.write(f"instyle: error: {' '.join(str(exc).split())}\n")
+                sys.stderr.write(f"instyle: error: {one_line(exc)}\n")
                 failed.append({"input": src, "error": str(exc)})
                 bar.update(1)
                 continue

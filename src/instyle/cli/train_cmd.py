@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from ..choices import (ADAIN_STYLE_LAYERS, DISTILL_LOSSES, FAST_MODELS, GRAM_STYLE_LAYERS, SCHEDULES, SINGLE_STYLE_NORMS,
+                       TRAIN_PRECISIONS)
 from . import common
 
 HELP = "train a network on your own images (AdaIN decoder, fast per-style nets)"
@@ -72,7 +74,7 @@ def _add_loop_options(p: argparse.ArgumentParser, *, steps: int, batch: int = 8,
     g.add_argument("--batch-size", type=common.batch_size, default=batch, help=f"images per step and process (default {batch})")
     g.add_argument("--grad-accum", type=common.positive_int, default=1, help="micro-batches per step (default 1)")
     g.add_argument("--lr", type=common.positive_float, default=lr, help=f"learning rate (default {lr:g})")
-    g.add_argument("--schedule", choices=("inverse", "cosine", "constant"), default=schedule,
+    g.add_argument("--schedule", choices=SCHEDULES, default=schedule,
                    help=f"inverse = lr/(1 + decay·step) (AdaIN's); cosine with --warmup-steps (default {schedule})")
     g.add_argument("--lr-decay", type=common.non_negative_float, default=5e-5, help="decay of the inverse schedule (default 5e-5)")
     g.add_argument("--warmup-steps", type=common.non_negative_int, default=0)
@@ -84,7 +86,7 @@ def _add_loop_options(p: argparse.ArgumentParser, *, steps: int, batch: int = 8,
     g.add_argument("--crop", type=common.image_size, default=crop, help=f"random square crop size (default {crop})")
     g.add_argument("--workers", type=common.workers, default=None, help="data-loading processes (0 to 64)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+    g.add_argument("--precision", choices=TRAIN_PRECISIONS, default="auto",
                    help="mixed precision: auto = bf16 on GPUs and CPUs with native bf16, else fp32")
     g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
 
@@ -115,7 +117,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--style-weight", type=common.non_negative_float, default=10.0, help="λ_s (default 10, the paper's)")
     g.add_argument("--content-weight", type=common.non_negative_float, default=1.0)
     g.add_argument("--tv-weight", type=common.non_negative_float, default=0.0, help="total-variation weight (default 0)")
-    g.add_argument("--style-layers", default="relu1_1,relu2_1,relu3_1,relu4_1",
+    g.add_argument("--style-layers", default=",".join(ADAIN_STYLE_LAYERS),
                    help="mean/std style loss layers (default relu1_1…relu4_1)")
     g.add_argument("--width", type=common.positive_float, default=1.0, help="decoder channel multiplier (default 1)")
     g.add_argument("--cache-features", action="store_true",
@@ -133,13 +135,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
     _add_loop_options(f, steps=40_000, batch=4, lr=1e-3, schedule="constant", image_size=256, crop=256)
     g = f.add_argument_group("network and losses")
-    g.add_argument("--model", choices=("johnson", "texture_net"), default="johnson",
+    g.add_argument("--model", choices=FAST_MODELS, default="johnson",
                    help="johnson: residual net (default); texture_net: Ulyanov's multi-scale net with noise input")
-    g.add_argument("--norm", choices=("instance", "batch", "group", "layer", "none"), default="instance",
+    g.add_argument("--norm", choices=SINGLE_STYLE_NORMS, default="instance",
                    help="norm layers of a single-style net (default instance; several styles use conditional IN)")
     g.add_argument("--width", type=common.positive_float, default=1.0, help="channel multiplier (default 1)")
     g.add_argument("--content-layer", default="relu3_1", help="content loss layer (default relu3_1)")
-    g.add_argument("--style-layers", default="relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+    g.add_argument("--style-layers", default=",".join(GRAM_STYLE_LAYERS),
                    help="Gram style layers (default relu1_1…relu5_1)")
     g.add_argument("--content-weight", type=common.non_negative_float, default=1.0)
     g.add_argument("--style-weight", type=common.non_negative_float, default=5.0, help="style/content ratio (default 5)")
@@ -161,7 +163,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g = d.add_argument_group("student")
     g.add_argument("--width", type=common.positive_float, default=0.25, help="student channel multiplier (default 0.25)")
     g.add_argument("--residual-blocks", type=common.non_negative_int, default=5, help="student residual blocks (default 5)")
-    g.add_argument("--loss", choices=("l1", "mse"), default="l1", help="distance to the teacher's output (default l1)")
+    g.add_argument("--loss", choices=DISTILL_LOSSES, default="l1", help="distance to the teacher's output (default l1)")
     d.set_defaults(run=run_distill)
 
 

@@ -15,10 +15,11 @@ from typing import List
 
 from torch import Tensor, nn
 
+from ..choices import ADAIN_LAYER
 from ..nn.functional import pad_reflect
 from ..vgg import VGG19Encoder
 
-ENCODER_LAYER = "relu4_1"
+ENCODER_LAYER = ADAIN_LAYER  # relu4_1
 # (out_channels per conv) for each resolution stage of the decoder, deepest first;
 # the encoder's relu4_1 → relu1_1 path read backwards (conv4_1, conv3_4…3_1, conv2_2…2_1, conv1_2…1_1).
 _STAGES = ((256,), (256, 256, 256, 128), (128, 64), (64,))

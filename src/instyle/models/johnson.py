@@ -13,7 +13,8 @@ from typing import Optional, Tuple
 from torch import Tensor, nn
 
 from ..nn.functional import pad_reflect
-from ..nn.norm import NORM_LAYER_NAMES, ConditionalInstanceNorm2d, StyleSelector
+from ..choices import NORM_LAYERS, check
+from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
 from .layers import ConvBlock, apply_norm, make_norm
 
 
@@ -47,8 +48,7 @@ class JohnsonConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
-        if self.norm not in NORM_LAYER_NAMES:
-            raise ValueError(f"norm must be one of {', '.join(NORM_LAYER_NAMES)}, got {self.norm!r}")
+        check(self.norm, NORM_LAYERS, "norm")
         if not 0.0 < self.width <= 4.0:
             raise ValueError(f"width must be in (0, 4], got {self.width}")
         if not 0 <= self.residual_blocks <= 32:

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as tF
 from torch import Tensor, nn
 
-from ..nn.norm import NORM_LAYER_NAMES, ConditionalInstanceNorm2d, StyleSelector
+from ..choices import NORM_LAYERS, check
+from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
 from .layers import ConvBlock, apply_norm, make_norm
 
 
@@ -46,8 +47,7 @@ class TextureNetConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
-        if self.norm not in NORM_LAYER_NAMES:
-            raise ValueError(f"norm must be one of {', '.join(NORM_LAYER_NAMES)}, got {self.norm!r}")
+        check(self.norm, NORM_LAYERS, "norm")
         if not 1 <= self.scales <= 8:
             raise ValueError(f"scales must be in [1, 8], got {self.scales}")
         if self.channels < 1 or self.noise_channels < 0:

@@ -7,10 +7,12 @@ H, W (spatial size).
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
+
+from ..errors import UsageError
 
 DEFAULT_EPS = 1e-5
 
@@ -160,6 +162,22 @@ def alpha_blend(stylized: Tensor, content: Tensor, alpha: float) -> Tensor:
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     return stylized if alpha == 1.0 else alpha * stylized + (1.0 - alpha) * content
+
+
+def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
+    """Blend weights of ``n`` styles as a (n,) float32 tensor summing to 1 (equal weights if None).
+
+    The one rule for every blend (AdaIN statistics, CIN γ and β): finite, >= 0, not all zero;
+    anything else is a :class:`~instyle.errors.UsageError` (the user typed them).
+    """
+    if weights is None:
+        return torch.full((n,), 1.0 / n)
+    w = torch.tensor([float(x) for x in weights], dtype=torch.float64)
+    if w.numel() != n:
+        raise UsageError(f"got {w.numel()} style weights for {n} styles")
+    if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {list(map(float, w))}")
+    return (w / w.sum()).float()
 
 
 def mix_stats(stats: Sequence[Stats], weights: Sequence[float] | Tensor) -> Stats:

@@ -12,6 +12,7 @@ from typing import Callable, Union
 import torch
 from torch import Tensor, nn
 
+from ..choices import NORM_LAYERS
 from . import functional as F
 
 StyleSelector = Union[int, Tensor]
@@ -179,7 +180,7 @@ _NORM_LAYERS: dict[str, Callable[..., nn.Module]] = {
     "conditional_instance": ConditionalInstanceNorm2d,
 }
 
-NORM_LAYER_NAMES = tuple(_NORM_LAYERS)
+NORM_LAYER_NAMES = NORM_LAYERS  # the names, from their one home; tests check they match _NORM_LAYERS
 
 
 def get_norm_layer(name: str, **kwargs: object) -> Callable[..., nn.Module]:

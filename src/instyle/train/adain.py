@@ -20,12 +20,12 @@ from torch import Tensor, nn
 
 from ..data import CropSpec, ImageFolder
 from ..losses import content_loss, mean_std_loss, tv_loss
+from ..choices import ADAIN_STYLE_LAYERS
 from ..models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from ..nn.functional import Stats, adain, calc_mean_std
 from ..sheet import contact_sheet
 from ..vgg import RELU_LAYERS, deepest
 
-DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
 
 @dataclass
@@ -46,7 +46,7 @@ class AdaINTrainConfig:
     style_weight: float = 10.0
     content_weight: float = 1.0
     tv_weight: float = 0.0
-    style_layers: Tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    style_layers: Tuple[str, ...] = ADAIN_STYLE_LAYERS
     cache_features: bool = False
     crops_per_image: int = 4
     cache_gb: float = 4.0

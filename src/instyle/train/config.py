@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-SCHEDULES = ("inverse", "cosine", "constant")
-TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from ..choices import SCHEDULES, TRAIN_PRECISIONS, check
+
 # Fields that may change when a run is resumed; any other change breaks exact continuation.
 RESUMABLE = frozenset({"steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
                        "workers", "max_minutes", "device", "precision", "channels_last"})
@@ -70,14 +70,12 @@ class TrainConfig:
                 raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        check(self.schedule, SCHEDULES, "schedule")
         if self.lr_decay < 0:
             raise ValueError(f"lr decay must be >= 0, got {self.lr_decay}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise ValueError(f"min lr ratio must be in [0, 1], got {self.min_lr_ratio}")
-        if self.precision not in TRAIN_PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(TRAIN_PRECISIONS)}, got {self.precision!r}")
+        check(self.precision, TRAIN_PRECISIONS, "precision")
         if self.crop < 16 or self.image_size < self.crop:
             raise ValueError(f"need 16 <= crop <= image size, got crop {self.crop}, image size {self.image_size}")
         if self.max_minutes is not None and not self.max_minutes > 0:

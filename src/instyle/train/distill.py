@@ -23,12 +23,12 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..checkpoint import load_model
+from ..choices import DISTILL_LOSSES, check
 from ..errors import UsageError
 from ..models import JohnsonConfig, JohnsonNet
 from ..sheet import contact_sheet
 from .content import ContentFolderTask
 
-LOSSES = ("l1", "mse")
 
 
 @dataclass
@@ -53,8 +53,7 @@ class DistillConfig:
         self.teacher = os.fspath(self.teacher)
         if not self.teacher:
             raise ValueError("a distillation run needs a teacher network")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        check(self.loss, DISTILL_LOSSES, "loss")
         if self.preview_styles < 1:
             raise ValueError(f"preview styles must be >= 1, got {self.preview_styles}")
 
@@ -68,7 +67,7 @@ class DistillTask(ContentFolderTask):
     """
 
     name = "distill"
-    loss_names = ("l1", "mse")
+    loss_names = DISTILL_LOSSES
     crops_per_image = None
     resumable_fields = ("preview_styles",)
 

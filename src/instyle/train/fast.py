@@ -23,19 +23,18 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..checkpoint import load_model
+from ..choices import FAST_MODELS, GRAM_STYLE_LAYERS, SINGLE_STYLE_NORMS, check
 from ..errors import UsageError
 from ..imageio import read_image
-from ..losses import content_loss, tv_loss
+from ..losses import content_loss, target_energy, tv_loss
 from ..models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 from ..nn.functional import gram_matrix
-from ..nn.norm import NORM_LAYER_NAMES, ConditionalInstanceNorm2d
+from ..nn.norm import ConditionalInstanceNorm2d
 from ..resize import resize_longer
 from ..sheet import contact_sheet
 from .content import ContentFolderTask
 from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
 
-MODELS = ("johnson", "texture_net")
-GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def style_name(path: str | os.PathLike) -> str:
@@ -71,7 +70,7 @@ class FastTrainConfig:
     norm: str = "instance"
     width: float = 1.0
     content_layer: str = "relu3_1"
-    style_layers: Tuple[str, ...] = GRAM_LAYERS
+    style_layers: Tuple[str, ...] = GRAM_STYLE_LAYERS
     content_weight: float = 1.0
     style_weight: float = 5.0
     tv_weight: float = 0.0
@@ -83,10 +82,8 @@ class FastTrainConfig:
     def __post_init__(self) -> None:
         self.style_layers, self.styles = tuple(self.style_layers), tuple(self.styles)
         self.base_styles = tuple(self.base_styles)
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.norm not in NORM_LAYER_NAMES or self.norm == "conditional_instance":
-            raise ValueError(f"norm must be one of instance, batch, group, layer, none; got {self.norm!r}")
+        check(self.model, FAST_MODELS, "model")
+        check(self.norm, SINGLE_STYLE_NORMS, "norm")
         for n in (self.content_layer, *self.style_layers):
             if n not in RELU_LAYERS:
                 raise ValueError(f"unknown VGG-19 layer {n!r}; choose from {', '.join(RELU_LAYERS)}")
@@ -203,7 +200,7 @@ class FastTask(ContentFolderTask):
             for n in self.config.style_layers:
                 grams[n].append(gram_matrix(feats[n].float())[0])
         self.grams = {n: torch.stack(g) for n, g in grams.items()}
-        self.energy = {n: g.pow(2).mean(dim=(1, 2)).clamp_min(1e-12) for n, g in self.grams.items()}
+        self.energy = {n: target_energy(g, dim=(1, 2)) for n, g in self.grams.items()}  # (S,)
 
     def style_index(self, batch: Mapping[str, Any]) -> Tensor:
         """Network style of each sample: offset + k mod S (S trained styles; all zeros for a
@@ -221,7 +218,7 @@ class FastTask(ContentFolderTask):
             target = self.encoder(x, (cfg.content_layer,))[cfg.content_layer]
         y = model(x, self._selector(idx))  # (B, 3, H, W), unclamped
         feats = self.encoder(y, self.layers)
-        lc = content_loss(feats[cfg.content_layer], target) / target.float().pow(2).mean().clamp_min(1e-12)
+        lc = content_loss(feats[cfg.content_layer], target) / target_energy(target)
         ls = y.new_zeros((), dtype=torch.float32)
         k = idx - self.offset  # row of each sample's style in the Gram targets
         for n in cfg.style_layers:

@@ -11,7 +11,7 @@ from typing import Dict, List, Sequence
 from PIL import Image, ImageDraw
 
 from ..atomic import write_text, write_with
-from ..sheet import _font
+from ..sheet import font
 
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
@@ -83,14 +83,14 @@ def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, tit
     left, right, top, bottom = 70, 150, 30, 40
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
-    font = _font(12)
-    d.text((left, 8), title, fill="black", font=font)
+    label_font = font(12)
+    d.text((left, 8), title, fill="black", font=label_font)
     series = {c: [(r["step"], r[c]) for r in rows if c in r and r[c] > 0 and math.isfinite(r[c])]
               for c in columns}
     series = {c: s for c, s in series.items() if s}
     d.rectangle([left, top, W - right, H - bottom], outline="black")
     if not series:
-        d.text((left + 10, top + 10), "no data yet", fill="black", font=font)
+        d.text((left + 10, top + 10), "no data yet", fill="black", font=label_font)
         return img
     xs = [x for s in series.values() for x, _ in s]
     ys = [math.log10(y) for s in series.values() for _, y in s]
@@ -101,11 +101,11 @@ def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, tit
     for e in range(int(y0), int(y1) + 1):
         y = py(e)
         d.line([left, y, W - right, y], fill="#dddddd")
-        d.text((8, y - 7), f"1e{e}", fill="black", font=font)
+        d.text((8, y - 7), f"1e{e}", fill="black", font=label_font)
     for i in range(5):
         x = x0 + (x1 - x0) * i / 4
-        d.text((px(x) - 15, H - bottom + 6), f"{int(x)}", fill="black", font=font)
-    d.text(((W - right) // 2, H - 18), "step", fill="black", font=font)
+        d.text((px(x) - 15, H - bottom + 6), f"{int(x)}", fill="black", font=label_font)
+    d.text(((W - right) // 2, H - 18), "step", fill="black", font=label_font)
     beta = min(0.98, 1 - 5 / max(10, len(xs) / max(1, len(series))))
     for i, (name, s) in enumerate(series.items()):
         color = _COLORS[i % len(_COLORS)]
@@ -117,7 +117,7 @@ def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, tit
             d.line([(px(x), py(v)) for (x, _), v in zip(s, smooth)], fill=color, width=2)
         else:
             d.ellipse([pts[0][0] - 2, pts[0][1] - 2, pts[0][0] + 2, pts[0][1] + 2], fill=color)
-        d.text((W - right + 10, top + 10 + 18 * i), f"{name} {s[-1][1]:.3g}", fill=color, font=font)
+        d.text((W - right + 10, top + 10 + 18 * i), f"{name} {s[-1][1]:.3g}", fill=color, font=label_font)
     return img
 
 

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
-from ..device import has_native_bf16, resolve_device
+from ..device import precision_dtype, resolve_device, resolve_precision
 from ..errors import InstyleError, UsageError
 from . import distributed as D
 from .config import TrainConfig
@@ -62,14 +62,6 @@ class TrainResult:
     elapsed_s: float
     losses: Dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
-
-
-def resolve_train_precision(precision: str, device: torch.device) -> str:
-    if precision == "auto":
-        return "bf16" if has_native_bf16(device) else "fp32"
-    if precision == "fp16" and device.type != "cuda":
-        raise UsageError("fp16 training needs a CUDA GPU; use bf16 or fp32 on the CPU")
-    return precision
 
 
 def describe_hardware(device: torch.device) -> str:
@@ -162,8 +154,8 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
     if device.type == "cuda" and info.enabled:
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
-    precision = resolve_train_precision(cfg.precision, device)
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    precision = resolve_precision(cfg.precision, device, training=True)
+    amp_dtype = precision_dtype(precision) if precision != "fp32" else None
     quiet_say = say if info.main else (lambda m: None)
 
     # ---- the run folder: new, or resumed

@@ -1,0 +1,68 @@
+"""Every set of names a user picks from, defined once, without importing torch.
+
+Layer sets, colour modes, precisions, style losses, methods, norm layers, schedules: the library
+validates against these, and the command line offers them as choices and defaults, so ``instyle
+--help`` stays fast and no list is spelled out twice.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Type
+
+# --------------------------------------------------------------------------- VGG-19 layers
+
+#: Convs per block of VGG-19 (Simonyan & Zisserman 2015).
+VGG19_BLOCKS = (2, 2, 4, 4, 4)
+#: Layer names in order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, …, relu5_4 (no pool5: nothing
+#: after relu5_4 is used).
+VGG19_LAYERS = tuple(
+    name
+    for b, n in enumerate(VGG19_BLOCKS, start=1)
+    for name in [x for i in range(1, n + 1) for x in (f"conv{b}_{i}", f"relu{b}_{i}")] + [f"pool{b}"]
+)[:-1]
+RELU_LAYERS = tuple(n for n in VGG19_LAYERS if n.startswith("relu"))
+#: Gram style layers of Gatys et al. 2016 and Johnson et al. 2016: relu1_1 … relu5_1.
+GRAM_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+#: Mean/std style layers of AdaIN (Huang & Belongie 2017): relu1_1 … relu4_1.
+ADAIN_STYLE_LAYERS = GRAM_STYLE_LAYERS[:4]
+#: AdaIN's encoder output and content layer.
+ADAIN_LAYER = "relu4_1"
+
+# --------------------------------------------------------------------------- options
+
+#: Colour preservation: none, match (recolour the style to the photo first, CORAL), luminance.
+COLOR_MODES = ("none", "match", "luminance")
+#: The modes a fast network supports (a trained style has no image to recolour).
+FAST_COLOR_MODES = ("none", "luminance")
+#: Inference precisions; ``auto`` = bf16 where the hardware has native bf16, else fp32.
+PRECISIONS = ("auto", "fp32", "bf16")
+#: Training precisions (fp16 with loss scaling, CUDA only).
+TRAIN_PRECISIONS = PRECISIONS + ("fp16",)
+#: Style losses of the optimizer (Gram = MMD with a 2nd-order polynomial kernel, Li et al. 2017).
+STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "mmd_poly2", "mmd_gaussian")
+#: One-pass methods of ``stylize``: the built-in network, AdaIN, or the library's choice.
+METHODS = ("auto", "fast", "adain")
+#: Norm layers of the factory (``instyle.nn.get_norm_layer``).
+NORM_LAYERS = ("instance", "batch", "layer", "group", "none", "conditional_instance")
+#: Norm layers a single-style fast network may be trained with (several styles use conditional IN).
+SINGLE_STYLE_NORMS = NORM_LAYERS[:-1]
+#: Fast feed-forward generators: Johnson et al.'s residual net, Ulyanov et al.'s texture net.
+FAST_MODELS = ("johnson", "texture_net")
+#: Learning-rate schedules of the training loop.
+SCHEDULES = ("inverse", "cosine", "constant")
+#: Distances of a distilled student's output to its teacher's.
+DISTILL_LOSSES = ("l1", "mse")
+#: Optimizers of image optimization (Gatys): L-BFGS (fewest steps) or Adam (least memory).
+OPTIMIZERS = ("lbfgs", "adam")
+#: VGG-19 pooling (max as trained; average, Gatys et al.'s choice for synthesis) and padding
+#: (zero as trained; reflect, no dark borders).
+VGG_POOLING = ("max", "avg")
+VGG_PADDING = ("zero", "reflect")
+
+
+def check(value: object, options: Iterable[str], what: str, error: Type[Exception] = ValueError) -> str:
+    """``value`` if it is one of ``options``, else ``error("<what> must be one of …, got …")``."""
+    options = tuple(options)
+    if value not in options:
+        raise error(f"{what} must be one of {', '.join(options)}, got {value!r}")
+    return value  # type: ignore[return-value]

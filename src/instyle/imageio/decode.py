@@ -1,0 +1,325 @@
+"""Decoding image files safely: open, check the size from the header, decode the first frame,
+turn it upright, convert it to RGB (+ alpha); every failure is one :class:`~instyle.errors.InstyleError`
+line. Also: listing the images of a folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from ..errors import InstyleError, InstyleWarning, UsageError, one_line, quoted
+from .modes import composite_white, declared_int_max, hwc_to_tensor, to_arrays
+from .save import SAVE_EXTENSIONS
+from .streams import open_source, read_error
+
+#: Largest image (width * height) that :func:`read_image` decodes unless told otherwise.
+DEFAULT_MAX_PIXELS = 64_000_000
+
+#: Environment variable that overrides :data:`DEFAULT_MAX_PIXELS` (read at call time).
+MAX_PIXELS_ENV = "INSTYLE_MAX_PIXELS"
+#: Extensions :func:`list_images` picks up (lower case; matched case-insensitively).
+#: Everything :func:`~instyle.imageio.save_image` writes, plus GIF, which can be read (first frame) only.
+IMAGE_EXTENSIONS: tuple[str, ...] = SAVE_EXTENSIONS + (".gif",)
+
+# Pillow formats never opened: EPS is rendered by running Ghostscript in a subprocess,
+# which is not something a style-transfer tool should do on an arbitrary input file.
+_EXCLUDED_FORMATS = frozenset({"EPS"})
+
+# File signatures of the common formats, only used to tell "a corrupt PNG" apart from
+# "not an image at all" in error messages.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+)
+
+_TRUNCATED = "file is truncated or corrupt"
+
+_NOT_IMAGE = "not an image file (or an unsupported format)"
+
+
+@dataclass
+class ImageData:
+    """A decoded image, ready for the networks."""
+
+    rgb: torch.Tensor  # (1, 3, H, W) float32 in [0, 1]; transparent pixels composited over white
+    alpha: torch.Tensor | None  # (1, 1, H, W) float32 in [0, 1], or None: no transparency
+    source: str  # the path as given, "<stdin>", "<bytes>" or a stream's name
+    original_size: tuple[int, int]  # (width, height) after EXIF orientation, before resizing
+    frames: int = 1  # frames (pages) in the file; only the first is decoded
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of :attr:`rgb`."""
+        return int(self.rgb.shape[-1]), int(self.rgb.shape[-2])
+
+
+def _max_pixels(max_pixels: int) -> int:
+    """The pixel limit in force: an explicit non-default value wins, else the env var."""
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)):
+        raise UsageError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+    if max_pixels < 1:
+        raise UsageError(f"max_pixels must be a positive integer, got {max_pixels}")
+    if max_pixels != DEFAULT_MAX_PIXELS:
+        return int(max_pixels)
+    env = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not env:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(env.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"{MAX_PIXELS_ENV} must be a positive integer, got {env!r}")
+    return value
+
+
+def _sniff(head: bytes) -> str | None:
+    """Name of the format whose signature ``head`` starts with, if it is a common one."""
+    for sig, name in _SIGNATURES:
+        if head.startswith(sig):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+def _open_formats() -> list[str]:
+    Image.init()
+    return [f for f in Image.OPEN if f not in _EXCLUDED_FORMATS]
+
+
+def _too_large(w: int, h: int, limit: int, hint: str) -> str:
+    return f"image is too large ({w}x{h} = {w * h:,} pixels; the limit is {limit:,}{hint})"
+
+
+def _bomb_reason(exc: Exception, limit: int, hint: str) -> str:
+    """Reason for a refusal by Pillow's own decompression-bomb check."""
+    m = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
+    pil_limit = Image.MAX_IMAGE_PIXELS
+    if isinstance(exc, Image.DecompressionBombError) and pil_limit and limit > 2 * pil_limit:
+        return (
+            f"image is too large ({pixels}; over Pillow's hard limit of "
+            f"{2 * pil_limit:,} pixels)"
+        )
+    return f"image is too large ({pixels}; the limit is {limit:,}{hint})"
+
+
+def _target_size(w: int, h: int, size: int) -> tuple[int, int]:
+    """(width, height) with the longer side equal to ``size``, aspect kept, sides >= 1."""
+    if w >= h:
+        return size, max(1, round(h * size / w))
+    return max(1, round(w * size / h)), size
+
+
+def _resize_plane(plane: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32 -> (h, w) float32, Pillow LANCZOS in float ('F') mode, clamped."""
+    out = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F").resize(
+        wh, Image.Resampling.LANCZOS
+    )
+    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+
+
+def read_image(
+    src: str | os.PathLike | bytes | BinaryIO,
+    *,
+    size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageData:
+    """Decode an image file into an :class:`ImageData`.
+
+    ``src`` is a path, ``"-"`` (read standard input), the file's bytes, or a binary file
+    object. ``size``, if given, resizes (Lanczos) so that the longer side equals ``size``
+    (up or down), keeping the aspect ratio. ``max_pixels`` (width * height, default 64M or
+    ``$INSTYLE_MAX_PIXELS``; an explicit non-default value wins) is checked from the header
+    before decoding. Any problem with the file raises :class:`InstyleError` (one line).
+    """
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise UsageError(f"image size must be a positive integer, got {size!r}")
+        size = int(size)
+    limit = _max_pixels(max_pixels)
+    # Only a limit that came from the default or the environment can be raised that way.
+    hint = f", set {MAX_PIXELS_ENV} to raise it" if max_pixels == DEFAULT_MAX_PIXELS else ""
+
+    fp, source, close = open_source(src)
+    try:
+        try:
+            pos = fp.tell()
+            head = fp.read(16)
+            fp.seek(pos)
+        except (OSError, ValueError) as exc:
+            raise read_error(source, one_line(exc)) from None
+        if not head:
+            raise read_error(source, "file is empty")
+
+        pil_limit = Image.MAX_IMAGE_PIXELS
+        with warnings.catch_warnings():
+            # Pillow's remarks about odd metadata (corrupt EXIF, ...) are not the user's
+            # problem: the pixels either decode (fine) or fail (an error below).
+            warnings.simplefilter("ignore", UserWarning)
+            # Pillow warns about images above its own limit (~89M pixels). When ours is
+            # lower (the default), such an image is over ours too: make it an error. When
+            # ours was raised above Pillow's, our own header check is the one that counts.
+            # (Added last: later filters take precedence, and this is a RuntimeWarning.)
+            if pil_limit is not None and limit <= pil_limit:
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+            else:
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            pil, int_max, frames = _decode(fp, source, limit, hint, head)
+    finally:
+        if close:
+            fp.close()
+
+    # (width, height) after orientation, before resizing.
+    original_size = (int(pil.width), int(pil.height))
+    try:
+        rgb, alpha = to_arrays(pil, int_max)  # (H, W, 3) float32, (H, W) float32 | None
+    except MemoryError:
+        raise read_error(source, "not enough memory to decode it") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow can raise nearly anything here
+        msg = one_line(exc)
+        reason = msg if msg.startswith("unsupported image mode") else f"cannot convert mode {pil.mode!r} to RGB"
+        raise read_error(source, reason) from None
+
+    rgb = composite_white(rgb, alpha)
+    if size is not None:
+        wh = _target_size(original_size[0], original_size[1], size)
+        if wh != original_size:
+            rgb = np.stack([_resize_plane(rgb[..., c], wh) for c in range(3)], axis=2)  # (h, w, 3)
+            if alpha is not None:
+                alpha = _resize_plane(alpha, wh)  # (h, w)
+
+    np.clip(rgb, 0.0, 1.0, out=rgb)  # in place; compositing may overshoot by an ulp
+    rgb_t = hwc_to_tensor(rgb)  # (1, 3, H, W)
+    alpha_t = None
+    if alpha is not None:
+        alpha_t = torch.from_numpy(np.ascontiguousarray(alpha, dtype=np.float32))[None, None]  # (1, 1, H, W)
+    if frames > 1:
+        warnings.warn(f"{quoted(source)} has {frames} frames; using the first frame only",
+                      InstyleWarning, stacklevel=2)
+    return ImageData(rgb=rgb_t, alpha=alpha_t, source=source, original_size=original_size, frames=frames)
+
+
+def _decode(
+    fp: BinaryIO, source: str, limit: int, hint: str, head: bytes
+) -> tuple[Image.Image, float | None, int]:
+    """Open, size-check, decode (first frame) and EXIF-orient; every failure -> InstyleError.
+
+    Returns the upright image, for a 32-bit integer image its declared full scale (else None),
+    and the number of frames in the file.
+    """
+    kind = _sniff(head)
+    try:
+        im = Image.open(fp, formats=_open_formats())
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise read_error(source, _bomb_reason(exc, limit, hint)) from None
+    except Image.UnidentifiedImageError:
+        raise read_error(source, _TRUNCATED if kind else _NOT_IMAGE) from None
+    except MemoryError:
+        raise read_error(source, "not enough memory to decode it") from None
+    except Exception:  # noqa: BLE001 - OSError, SyntaxError, struct.error, ValueError, ...
+        raise read_error(source, _TRUNCATED if kind else _NOT_IMAGE) from None
+
+    try:
+        # Header check, before a single pixel is decoded.
+        w, h = (int(v) for v in im.size)
+        if w <= 0 or h <= 0:
+            raise read_error(source, f"image has a zero width or height ({w}x{h})")
+        if w * h > limit:
+            raise read_error(source, _too_large(w, h, limit, hint))
+        try:
+            im.load()  # decodes the first frame; raises on truncated / corrupt data
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise read_error(source, _bomb_reason(exc, limit, hint)) from None
+        except MemoryError:
+            raise read_error(source, "not enough memory to decode it") from None
+        except Exception:  # noqa: BLE001
+            raise read_error(source, _TRUNCATED) from None
+        w, h = (int(v) for v in im.size)  # some formats (ICO, GIF) settle the size on load
+        if w <= 0 or h <= 0:
+            raise read_error(source, f"image has a zero width or height ({w}x{h})")
+        if w * h > limit:
+            raise read_error(source, _too_large(w, h, limit, hint))
+        int_max = declared_int_max(im)
+
+        try:
+            oriented = ImageOps.exif_transpose(im)  # copy, turned upright
+        except MemoryError:
+            raise read_error(source, "not enough memory to decode it") from None
+        except Exception:  # noqa: BLE001 - unreadable EXIF: keep the pixels as stored
+            oriented = im.copy()
+        if oriented is None:  # pragma: no cover - only with in_place=True
+            oriented = im
+        try:
+            frames = max(1, int(getattr(im, "n_frames", 1)))  # after load: frame 0 is already decoded
+        except Exception:  # noqa: BLE001 - a damaged later frame: the first one is all we use
+            frames = 1
+        return oriented, int_max, frames
+    finally:
+        try:
+            im.close()
+        except Exception:  # noqa: BLE001 # pragma: no cover
+            pass
+
+
+def load_image(
+    src: str | os.PathLike | bytes | BinaryIO,
+    *,
+    size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> torch.Tensor:
+    """``read_image(src, size=size, max_pixels=max_pixels).rgb``: (1, 3, H, W) float32."""
+    return read_image(src, size=size, max_pixels=max_pixels).rgb
+
+
+def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
+    """Image files (by extension, case-insensitive) in ``folder``, sorted.
+
+    Hidden files and, with ``recursive``, hidden folders are skipped (they are editor,
+    OS or temporary files such as macOS's ``._photo.jpg``). Raises :class:`InstyleError`
+    if ``folder`` does not exist, is not a folder, or holds no image.
+    """
+    root = Path(folder)
+    shown = quoted(os.fsdecode(os.fspath(folder)))
+    if not root.exists():
+        raise InstyleError(f"folder {shown} does not exist")
+    if not root.is_dir():
+        raise InstyleError(f"{shown} is not a folder")
+    found: list[Path] = []
+    try:
+        if recursive:
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                found.extend(Path(dirpath) / f for f in filenames)
+        else:
+            found = list(root.iterdir())
+    except OSError as exc:
+        raise InstyleError(f"cannot list folder {shown}: {one_line(exc.strerror or exc)}") from None
+    images = sorted(
+        p
+        for p in found
+        if not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    )
+    if not images:
+        where = " (or its subfolders)" if recursive else ""
+        raise InstyleError(
+            f"folder {shown}{where} holds no images (looked for {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    return images

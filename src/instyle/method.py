@@ -1,0 +1,47 @@
+"""Which one-pass method stylizes a request: the built-in fast network or AdaIN.
+
+``choose_method("auto", ["starry_night"])`` is ``"fast"``: every style is one the built-in network
+was trained on and nothing asks for what only AdaIN does. A style image, a preset the user saved
+under a built-in name, or an AdaIN-only control (α, masks, colour matching, a decoder) makes it
+``"adain"``. The command line's ``--method`` is this function.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from .choices import METHODS, check
+from .errors import UsageError
+
+
+def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] = ()) -> str:
+    """``"fast"`` or ``"adain"`` for ``method`` ``auto``, ``fast`` or ``adain``.
+
+    Args:
+        styles: the style specs given (names or paths, without ``:weight``).
+        adain_only: the options set that only AdaIN supports, as the user named them (e.g.
+            ``["--mask"]``); ``fast`` with any of them is an error naming the first.
+
+    A file path, or a preset the user saved under a built-in name, is an AdaIN style, never the
+    network's. ``fast`` with a style the network lacks is a :class:`~instyle.errors.UsageError`.
+    """
+    from .feedforward import builtin_model_path, builtin_styles
+    from .presets import is_user_preset
+
+    check(method, METHODS, "method", UsageError)
+    if method == "adain":
+        return "adain"
+    known = builtin_styles()
+    fast = [s for s in styles if s in known and not os.path.exists(s) and not is_user_preset(s)]
+    if method == "fast":
+        if not known:
+            builtin_model_path()  # raises WeightsError with the explanation
+        other = [s for s in styles if s not in fast]
+        if other:
+            raise UsageError(f"--method fast: {other[0]!r} is not a built-in style of the network; "
+                             f"it has {', '.join(known)}")
+        if adain_only:
+            raise UsageError(f"{adain_only[0]} works with --method adain, not with the fast network")
+        return "fast"
+    return "fast" if known and len(fast) == len(styles) and not adain_only else "adain"

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.instyle-installed
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test test-fast lint venv bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,17 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/instyle demo
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+# Every test (the slow tier too: VGG-19, training, subprocesses, the fuzz corpus), on every core.
+test: lint
+	$(BIN)/python -m pytest -q -n auto
+
+# The quick tier only (under a minute): what to run while editing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts docs
+	$(BIN)/ruff format --check src tests benchmarks scripts docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/optimize.py

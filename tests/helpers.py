@@ -5,13 +5,13 @@ import zlib
 
 import numpy as np
 import torch
-import torch.nn.functional as tF
+import torch.nn.functional as F
 
 
 def to_tensor(arr: np.ndarray, h: int, w: int) -> torch.Tensor:
     """(H, W, 3) uint8 array -> (1, 3, h, w) float in [0, 1], antialiased resize."""
     x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    return tF.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
 def write_images(folder, n: int, *, size=(100, 80), seed: int = 0, start: int = 0) -> list:

@@ -10,6 +10,7 @@ import pytest
 
 from instyle import alloc
 
+pytestmark = pytest.mark.slow  # subprocesses
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
 
 PROBE = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as tF
+import torch.nn.functional as F
 
 from instyle.losses import (
     STYLE_LOSSES,
@@ -298,8 +298,8 @@ class _TinyNet(torch.nn.Module):
         self.w2 = torch.randn(8, 6, 3, 3, generator=g) * 0.3
 
     def forward(self, img):
-        a = tF.relu(tF.conv2d(img, self.w1, padding=1))
-        b = tF.relu(tF.conv2d(tF.avg_pool2d(a, 2), self.w2, padding=1))
+        a = F.relu(F.conv2d(img, self.w1, padding=1))
+        b = F.relu(F.conv2d(F.avg_pool2d(a, 2), self.w2, padding=1))
         return {"relu1_1": a, "relu2_1": b}
 
 

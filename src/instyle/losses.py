@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Sequence
 
 import torch
-import torch.nn.functional as tF
+import torch.nn.functional as F
 from torch import Tensor
 
 from .choices import GRAM_STYLE_LAYERS, STYLE_LOSSES
@@ -37,7 +37,7 @@ def target_energy(target: Tensor, dim: Optional[Sequence[int]] = None) -> Tensor
 
 def content_loss(feat: Tensor, target: Tensor) -> Tensor:
     """Feature reconstruction loss: mean squared error, (N, C, H, W) vs same shape."""
-    return tF.mse_loss(feat.float(), target.float())
+    return F.mse_loss(feat.float(), target.float())
 
 
 def gram_loss(feat: Tensor, target_gram: Tensor) -> Tensor:
@@ -46,7 +46,7 @@ def gram_loss(feat: Tensor, target_gram: Tensor) -> Tensor:
     With G normalized by H·W this is 4× Gatys et al.'s per-layer E_l.
     """
     g = gram_matrix(feat)
-    return tF.mse_loss(g, target_gram.float().expand_as(g))
+    return F.mse_loss(g, target_gram.float().expand_as(g))
 
 
 def mean_std_loss(feat: Tensor, target: Stats) -> Tensor:
@@ -56,7 +56,7 @@ def mean_std_loss(feat: Tensor, target: Stats) -> Tensor:
     """
     mean, std = calc_mean_std(feat)
     t_mean, t_std = target
-    return tF.mse_loss(mean, t_mean.float().expand_as(mean)) + tF.mse_loss(std, t_std.float().expand_as(std))
+    return F.mse_loss(mean, t_mean.float().expand_as(mean)) + F.mse_loss(std, t_std.float().expand_as(std))
 
 
 def _positions(feat: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import torch.nn.functional as tF
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -13,7 +13,7 @@ def resize_to(img: Tensor, hw: Sequence[int]) -> Tensor:
     hw = (int(hw[0]), int(hw[1]))
     if tuple(img.shape[-2:]) == hw:
         return img
-    return tF.interpolate(img, size=hw, mode="bilinear", align_corners=False, antialias=True)
+    return F.interpolate(img, size=hw, mode="bilinear", align_corners=False, antialias=True)
 
 
 def resize_longer(img: Tensor, size: int) -> Tensor:

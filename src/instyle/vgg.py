@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Sequence, Tuple
 
 import torch
-import torch.nn.functional as tF
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .choices import GRAM_STYLE_LAYERS, RELU_LAYERS, VGG19_BLOCKS, VGG19_LAYERS, VGG_PADDING, VGG_POOLING
@@ -118,7 +118,7 @@ class _Pool2x2(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         ceil = self.ceil_mode or min(x.shape[-2:]) < 2
-        pool = tF.avg_pool2d if self.average else tF.max_pool2d
+        pool = F.avg_pool2d if self.average else F.max_pool2d
         return pool(x, 2, 2, ceil_mode=ceil)
 
     def extra_repr(self) -> str:

@@ -11,8 +11,8 @@ from PIL import Image
 
 from ._helpers import run_cli
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
-                                reason="the demo needs scikit-image's sample images")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
+                                reason="the demo needs scikit-image's sample images")]  # slow: the shipped networks at 512 px
 
 # chelsea.png (451x300) becomes 32x21: its relu5_1 map is 1 px high (reflect padding must cope).
 ARGS = ["--method", "optimize", "--size", "32", "--steps", "2", "-q"]

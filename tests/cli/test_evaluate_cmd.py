@@ -12,6 +12,8 @@ from PIL import Image
 
 from ._helpers import run_cli
 
+pytestmark = pytest.mark.slow  # VGG-19
+
 HEADER = "method  content  style_mean_std  style_gram"
 
 

@@ -72,15 +72,30 @@ def test_subcommand_help(cmd, options, capsys):
     assert err == ""
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli():
     r = subprocess.run([sys.executable, "-m", "instyle", "--version"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"instyle {instyle.__version__}"
 
 
+@pytest.mark.slow
 def test_subprocess_usage_error_exit_code():
     r = subprocess.run([sys.executable, "-m", "instyle", "optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert_one_line_error(r.stderr)
     assert "--size" in r.stderr and "abc" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code", ["import instyle; instyle.InstyleError; instyle.choose_method",
+                                  "from instyle.cli.main import main; main(['--help'])",
+                                  "from instyle.cli.main import main; main(['stylize', '--help'])",
+                                  "from instyle.cli.main import main; main(['train', 'adain', '--help'])"])
+def test_import_and_help_do_not_import_torch(code):
+    """The package API is lazy (PEP 562) and the CLI builds its parser from torch-free modules."""
+    probe = f"import sys\ntry:\n    {code}\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False"

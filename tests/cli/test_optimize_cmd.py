@@ -22,6 +22,8 @@ from instyle.cli.main import main
 
 from ._helpers import run_cli
 
+pytestmark = pytest.mark.slow  # VGG-19
+
 # One VGG conv for content and style: the CLI path is the same, the network work is tiny.
 FAST = ["--content-layers", "relu1_1", "--style-layers", "relu1_1", "--steps", "2", "-q"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

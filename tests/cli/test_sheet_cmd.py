@@ -15,7 +15,7 @@ from instyle.models import AdaINConfig, AdaINDecoder
 
 from ._helpers import run_cli
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from instyle import feedforward, presets
 
 from ._helpers import run_cli
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
 
 def assert_one_line_error(err: str) -> None:

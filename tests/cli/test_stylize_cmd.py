@@ -24,7 +24,7 @@ from instyle.models.adain import AdaINConfig, AdaINDecoder
 
 from ._helpers import run_cli
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

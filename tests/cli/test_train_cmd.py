@@ -12,7 +12,7 @@ from instyle.checkpoint import load_model
 
 from ._helpers import run_cli
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
 TINY = ["--batch-size", "2", "--image-size", "48", "--crop", "32", "--workers", "0", "--device", "cpu",
         "--width", "0.25", "--precision", "fp32", "--sample-every", "0", "--quiet"]

@@ -29,6 +29,8 @@ from PIL import Image
 from .corpus import Entry, build_corpus
 from .forkserver import ForkServer, Result
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 CORPUS = build_corpus()
 ENTRIES = {e.id: e for e in CORPUS}
 GOOD = ENTRIES["size-5x4"]  # the legal input that output and option cases use

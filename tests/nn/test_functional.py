@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instyle.nn import functional as F
+from instyle.nn import functional
 from instyle.nn.functional import DEFAULT_EPS, adain, calc_mean_std, gram_matrix, instance_norm, total_variation
 
 SHAPES = [(1, 1, 1, 2), (2, 3, 5, 7), (4, 8, 16, 16), (3, 16, 9, 4), (1, 64, 32, 32)]
@@ -322,7 +322,7 @@ def test_module_exports():
     import instyle.nn as nn_pkg
 
     for name in ("adain", "calc_mean_std", "gram_matrix", "instance_norm", "total_variation"):
-        assert getattr(nn_pkg, name) is getattr(F, name)
+        assert getattr(nn_pkg, name) is getattr(functional, name)
 
 
 def test_gram_matrix_under_bf16_autocast_is_float32_and_close():

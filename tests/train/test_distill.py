@@ -15,7 +15,7 @@ from instyle.train.log import read_log
 
 from helpers import write_images
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from instyle.train.fast import style_name
 
 from helpers import write_images
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import torch
-import torch.nn.functional as tF
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..choices import NORM_LAYERS, check
@@ -121,11 +121,11 @@ class TextureNet(nn.Module):
         xk = x
         for k, (h, w) in enumerate(sizes):
             if k > 0:  # (N, 3, H_{k−1}, W_{k−1}) -> (N, 3, H_k, W_k), ceil so 1-px maps survive
-                xk = tF.avg_pool2d(xk, 2, 2, ceil_mode=True)
+                xk = F.avg_pool2d(xk, 2, 2, ceil_mode=True)
             feats.append(self.branches[k](torch.cat([xk, z[k].to(xk.dtype)], dim=1), style))
         y = feats[-1]
         for j, k in enumerate(range(self.config.scales - 2, -1, -1)):
-            y = tF.interpolate(y, size=sizes[k], mode="nearest")
+            y = F.interpolate(y, size=sizes[k], mode="nearest")
             y = torch.cat([apply_norm(self.join_norm_up[j], y, style),
                            apply_norm(self.join_norm_branch[j], feats[k], style)], dim=1)
             y = self.joins[j](y, style)

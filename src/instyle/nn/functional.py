@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import UsageError
@@ -42,7 +43,7 @@ def pad_reflect(x: Tensor, pad: Union[int, Sequence[int]]) -> Tensor:
     left, right, top, bottom = (pad,) * 4 if isinstance(pad, int) else tuple(pad)
     h, w = x.shape[-2:]
     mode = "reflect" if max(left, right) < w and max(top, bottom) < h else "replicate"
-    return torch.nn.functional.pad(x, (left, right, top, bottom), mode=mode)
+    return F.pad(x, (left, right, top, bottom), mode=mode)
 
 
 def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..choices import NORM_LAYERS
-from . import functional as F
+from .functional import DEFAULT_EPS, Stats, adain, alpha_blend, instance_norm
 
 StyleSelector = Union[int, Tensor]
 
@@ -32,7 +32,7 @@ class InstanceNorm2d(nn.Module):
     pytorch/examples fast_neural_style) load: those keys are ignored.
     """
 
-    def __init__(self, num_features: int, eps: float = F.DEFAULT_EPS, affine: bool = True):
+    def __init__(self, num_features: int, eps: float = DEFAULT_EPS, affine: bool = True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -46,7 +46,7 @@ class InstanceNorm2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_channels(x, self.num_features)
-        return F.instance_norm(x, self.weight, self.bias, self.eps)
+        return instance_norm(x, self.weight, self.bias, self.eps)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for key in ("running_mean", "running_var", "num_batches_tracked"):
@@ -70,7 +70,7 @@ class ConditionalInstanceNorm2d(nn.Module):
     Shapes: x (N, C, H, W) -> (N, C, H, W).
     """
 
-    def __init__(self, num_features: int, num_styles: int, eps: float = F.DEFAULT_EPS):
+    def __init__(self, num_features: int, num_styles: int, eps: float = DEFAULT_EPS):
         super().__init__()
         if num_styles < 1:
             raise ValueError(f"num_styles must be >= 1, got {num_styles}")
@@ -106,7 +106,7 @@ class ConditionalInstanceNorm2d(nn.Module):
     def forward(self, x: Tensor, style: StyleSelector = 0) -> Tensor:
         _check_channels(x, self.num_features)
         gamma, beta = self.style_params(style, x.shape[0])
-        return F.instance_norm(x, gamma, beta, self.eps)
+        return instance_norm(x, gamma, beta, self.eps)
 
     def add_styles(self, count: int = 1, init_from: int | None = None) -> range:
         """Append ``count`` new styles (initialised from style ``init_from`` or identity).
@@ -139,12 +139,12 @@ class AdaIN(nn.Module):
     No learnable parameters.
     """
 
-    def __init__(self, eps: float = F.DEFAULT_EPS):
+    def __init__(self, eps: float = DEFAULT_EPS):
         super().__init__()
         self.eps = eps
 
-    def forward(self, content: Tensor, style: Union[Tensor, F.Stats], alpha: float = 1.0) -> Tensor:
-        return F.alpha_blend(F.adain(content, style, self.eps), content, alpha)
+    def forward(self, content: Tensor, style: Union[Tensor, Stats], alpha: float = 1.0) -> Tensor:
+        return alpha_blend(adain(content, style, self.eps), content, alpha)
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"
@@ -155,14 +155,14 @@ def _check_channels(x: Tensor, num_features: int) -> None:
         raise ValueError(f"expected (N, {num_features}, H, W) input, got shape {tuple(x.shape)}")
 
 
-def _group_norm(num_features: int, num_groups: int = 32, eps: float = F.DEFAULT_EPS,
+def _group_norm(num_features: int, num_groups: int = 32, eps: float = DEFAULT_EPS,
                 affine: bool = True) -> nn.GroupNorm:
     # Largest divisor of C not above num_groups, so any width works (e.g. 48 channels -> 24 groups).
     groups = max(g for g in range(1, min(num_groups, num_features) + 1) if num_features % g == 0)
     return nn.GroupNorm(groups, num_features, eps=eps, affine=affine)
 
 
-def _layer_norm(num_features: int, eps: float = F.DEFAULT_EPS, affine: bool = True) -> nn.GroupNorm:
+def _layer_norm(num_features: int, eps: float = DEFAULT_EPS, affine: bool = True) -> nn.GroupNorm:
     # Layer norm for conv features: statistics over (C, H, W) per sample == GroupNorm with 1 group.
     return nn.GroupNorm(1, num_features, eps=eps, affine=affine)
 

@@ -146,128 +146,224 @@ def _remove_new(run_dir: Path, new_top: Optional[Path], before: set) -> None:
             pass
 
 
-def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwrite: bool, progress: bool,
-           stop_at: Optional[int], init_from: Optional[str | os.PathLike], say: Callable[[str], None]) -> TrainResult:
-    # ---- devices and processes
+@dataclass
+class _Hardware:
+    """Where the run computes: device, processes (DDP), precision."""
+
+    device: torch.device
+    info: D.DistInfo
+    precision: str
+    amp_dtype: Optional[torch.dtype]  # None: fp32, no autocast
+
+
+def _hardware(cfg: TrainConfig) -> _Hardware:
     device = resolve_device(cfg.device)
     info = D.init_distributed(device.type)
     if device.type == "cuda" and info.enabled:
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
     precision = resolve_precision(cfg.precision, device, training=True)
-    amp_dtype = precision_dtype(precision) if precision != "fp32" else None
-    quiet_say = say if info.main else (lambda m: None)
+    return _Hardware(device, info, precision, precision_dtype(precision) if precision != "fp32" else None)
 
-    # ---- the run folder: new, or resumed
-    ckpt: Optional[Dict[str, Any]] = None
+
+def _open_run(run_dir: Path, task: Task, cfg: TrainConfig, hw: _Hardware, *, resume: bool, overwrite: bool,
+              init_from: Optional[str | os.PathLike]) -> Optional[Dict[str, Any]]:
+    """The checkpoint to resume (checked against this run's settings), or None for a new run."""
     if resume and init_from is not None:
         raise UsageError("--init-from starts a new run; it cannot be combined with --resume")
-    if resume:
-        if info.main:
-            remove_stale_temporaries(run_dir)
-        D.barrier(info)
-        ckpt = load_checkpoint(find_latest(run_dir))
-        check_resumable(ckpt, task=task.name, task_config=task.task_config(),
-                        train_config=cfg, where=str(run_dir),
-                        task_resumable=getattr(task, "resumable_fields", ()))
-    elif (run_dir / LATEST).exists() and not overwrite:
-        raise InstyleError(f"{run_dir} already holds a training run; pass --resume to continue it, "
-                           "or --overwrite to start over")
+    if not resume:
+        if (run_dir / LATEST).exists() and not overwrite:
+            raise InstyleError(f"{run_dir} already holds a training run; pass --resume to continue it, "
+                               "or --overwrite to start over")
+        return None
+    if hw.info.main:
+        remove_stale_temporaries(run_dir)
+    D.barrier(hw.info)
+    ckpt = load_checkpoint(find_latest(run_dir))
+    check_resumable(ckpt, task=task.name, task_config=task.task_config(), train_config=cfg, where=str(run_dir),
+                    task_resumable=getattr(task, "resumable_fields", ()))
+    return ckpt
 
-    # ---- data
-    spec = CropSpec(cfg.image_size, cfg.crop)
-    streams = task.streams(spec)
+
+def _data(task: Task, cfg: TrainConfig, ckpt: Optional[Dict[str, Any]], say: Callable[[str], None]
+          ) -> tuple[TrainingData, Dict[str, int]]:
+    """The training streams and their image counts."""
+    streams = task.streams(CropSpec(cfg.image_size, cfg.crop))
     for folder in streams.values():  # a folder with no readable image fails here, in one line (not
         folder.crop(0, cfg.seed)     # later in a DataLoader worker, wrapped in its traceback)
-    data = TrainingData(streams, seed=cfg.seed, crops_per_image=task.crops_per_image)
     counts = {k: len(v) for k, v in streams.items()}
     if ckpt is not None and ckpt.get("data") and ckpt["data"] != counts:
-        quiet_say(f"warning: the data folders changed since the checkpoint ({ckpt['data']} -> {counts} images); "
-                  "the data order will differ from an uninterrupted run")
+        say(f"warning: the data folders changed since the checkpoint ({ckpt['data']} -> {counts} images); "
+            "the data order will differ from an uninterrupted run")
+    return TrainingData(streams, seed=cfg.seed, crops_per_image=task.crops_per_image), counts
 
-    # ---- model, optimizer, state
+
+def _model(task: Task, cfg: TrainConfig, hw: _Hardware, ckpt: Optional[Dict[str, Any]], run_dir: Path,
+           init_from: Optional[str | os.PathLike], say: Callable[[str], None]) -> nn.Module:
+    """The task's network (seeded), with the checkpoint's or ``init_from``'s weights."""
     torch.manual_seed(cfg.seed)
-    model = task.build_model().to(device)
-    kind = model_kind(model)
+    model = task.build_model().to(hw.device)
+    kind, config = model_kind(model), config_to_dict(model.config)
     if ckpt is not None:
-        if ckpt.get("model_kind") != kind or normalize(ckpt.get("model_config")) != normalize(config_to_dict(model.config)):
+        if ckpt.get("model_kind") != kind or normalize(ckpt.get("model_config")) != normalize(config):
             raise InstyleError(f"cannot resume {run_dir}: it holds a {ckpt.get('model_kind')} "
-                               f"{ckpt.get('model_config')}, this run builds {kind} {config_to_dict(model.config)}")
+                               f"{ckpt.get('model_config')}, this run builds {kind} {config}")
         model.load_state_dict(ckpt["model"])
     elif init_from is not None:
         warm, _ = load_model(init_from, expect=kind)
-        if normalize(config_to_dict(warm.config)) != normalize(config_to_dict(model.config)):
+        if normalize(config_to_dict(warm.config)) != normalize(config):
             raise InstyleError(f"cannot start from {init_from}: it is a {kind} {config_to_dict(warm.config)}, "
-                               f"this run builds {config_to_dict(model.config)}")
+                               f"this run builds {config}")
         model.load_state_dict(warm.state_dict())
-        quiet_say(f"starting from the weights of {init_from}")
+        say(f"starting from the weights of {init_from}")
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    task.prepare(device, cfg.channels_last)
+    task.prepare(hw.device, cfg.channels_last)
+    return model
+
+
+@dataclass
+class _Progress:
+    """Where a run stands: restored from a checkpoint, or a new run at step 0."""
+
+    start: int = 0
+    elapsed_before: float = 0.0
+    history: list = field(default_factory=list)  # one entry per run segment: the model card's source
+
+
+def _restore(ckpt: Optional[Dict[str, Any]], optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+             cfg: TrainConfig, hw: _Hardware, run_dir: Path, say: Callable[[str], None]) -> _Progress:
+    """Optimizer, loss scaler and RNG state from ``ckpt``, so the run continues exactly."""
+    if ckpt is None:
+        return _Progress()
+    if len(ckpt["optimizer"]["param_groups"]) != len(optimizer.param_groups):
+        raise InstyleError(f"cannot resume {run_dir}: its optimizer has {len(ckpt['optimizer']['param_groups'])} "
+                           f"parameter group(s), this version of the task uses {len(optimizer.param_groups)}; "
+                           "start a new run from its weights with --init-from")
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt.get("scaler"):
+        scaler.load_state_dict(ckpt["scaler"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    if hw.device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
+        torch.cuda.set_rng_state(ckpt["rng"]["cuda"], hw.device)
+    progress = _Progress(int(ckpt["step"]), float(ckpt.get("elapsed_s", 0.0)), list(ckpt.get("history") or []))
+    if int(ckpt.get("world", 1)) != hw.info.world:
+        say(f"warning: the run was trained with {ckpt.get('world', 1)} process(es), now {hw.info.world}: "
+            "the effective batch and the data order change from here on")
+    if cfg.schedule == "cosine" and int(ckpt["train_config"].get("steps", cfg.steps)) != cfg.steps:
+        say("warning: --steps changed under the cosine schedule: the learning rate follows the new length "
+            "from here on")
+    say(f"resuming {run_dir} at step {progress.start}")
+    return progress
+
+
+def _loader(data: TrainingData, cfg: TrainConfig, hw: _Hardware, start: int):
+    """Endless batches from step ``start`` on (the order is a pure function of the step: data.py)."""
+    workers = cfg.workers if cfg.workers is not None else _default_workers(hw.device, hw.info.world)
+    return iter(torch.utils.data.DataLoader(
+        data, batch_sampler=BatchOrder(cfg.batch_size, start, cfg.grad_accum, hw.info.rank, hw.info.world),
+        collate_fn=collate, num_workers=workers, pin_memory=hw.device.type == "cuda",
+        generator=torch.Generator().manual_seed(cfg.seed),  # its own: the global RNG (noise inputs) stays exact on resume
+        persistent_workers=False, prefetch_factor=4 if workers else None))
+
+
+class _Window:
+    """Loss sums over the steps since the last log row, and the row they make."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = ["loss", *names]
+        self.sums, self.steps, self.since = torch.zeros(len(self.names)), 0, time.perf_counter()
+
+    def add(self, loss: Tensor, parts: Mapping[str, Tensor], micro_batches: int) -> None:
+        """One micro-batch's losses, as its share of the step's mean."""
+        self.sums += torch.stack([loss.detach().float().cpu()] + [parts[n].detach().float().cpu()
+                                                                 for n in self.names[1:]]) / micro_batches
+
+    def row(self, info: D.DistInfo, step: int, lr: float, images_per_step: int, elapsed: float) -> Dict[str, float]:
+        """Means over the window (and the processes) as a log row; starts a new window."""
+        now = time.perf_counter()
+        sec = (now - self.since) / self.steps
+        means = dict(zip(self.names, D.all_mean(self.sums / self.steps, info).tolist()))
+        self.sums, self.steps, self.since = torch.zeros_like(self.sums), 0, now
+        return {"step": step, "lr": lr, **means, "sec_per_step": sec, "images_per_sec": images_per_step / sec,
+                "elapsed_s": elapsed}
+
+
+def _step(task: Task, net: nn.Module, model: nn.Module, batches, optimizer: torch.optim.Optimizer,
+          scaler: torch.amp.GradScaler, cfg: TrainConfig, hw: _Hardware, window: _Window,
+          report_skipped: Callable[[Sequence[str]], None]) -> Tensor:
+    """One optimizer step over ``cfg.grad_accum`` micro-batches (mixed precision, DDP, clipping);
+    returns the last micro-batch's loss."""
+    for micro in range(cfg.grad_accum):
+        batch = next(batches)
+        report_skipped(batch["skipped"])
+        batch = _to_device(batch, hw.device, cfg.channels_last)
+        sync = net.no_sync() if hw.info.enabled and micro < cfg.grad_accum - 1 else nullcontext()
+        with sync, torch.autocast(hw.device.type, dtype=hw.amp_dtype or torch.float32, enabled=hw.amp_dtype is not None):
+            loss, parts = task.loss(net, batch)
+        scaler.scale(loss / cfg.grad_accum).backward()
+        window.add(loss, parts, cfg.grad_accum)
+    if cfg.clip_grad is not None:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    return loss
+
+
+def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwrite: bool, progress: bool,
+           stop_at: Optional[int], init_from: Optional[str | os.PathLike], say: Callable[[str], None]) -> TrainResult:
+    # ---- set-up: hardware, the run folder (new or resumed), data, model, optimizer
+    hw = _hardware(cfg)
+    info = hw.info
+    quiet_say = say if info.main else (lambda m: None)
+    ckpt = _open_run(run_dir, task, cfg, hw, resume=resume, overwrite=overwrite, init_from=init_from)
+    data, counts = _data(task, cfg, ckpt, quiet_say)
+    model = _model(task, cfg, hw, ckpt, run_dir, init_from, quiet_say)
     groups = task.param_groups(model) if hasattr(task, "param_groups") else [{"params": list(model.parameters())}]
     optimizer = torch.optim.Adam([{"lr_scale": 1.0, **g} for g in groups], lr=cfg.lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-    start, elapsed_before = 0, 0.0
-    history: list = []  # one entry per run segment (command, steps, wall time, hardware): the model card's source
-    if ckpt is not None:
-        if len(ckpt["optimizer"]["param_groups"]) != len(optimizer.param_groups):
-            raise InstyleError(f"cannot resume {run_dir}: its optimizer has {len(ckpt['optimizer']['param_groups'])} "
-                               f"parameter group(s), this version of the task uses {len(optimizer.param_groups)}; "
-                               "start a new run from its weights with --init-from")
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(ckpt["rng"]["cuda"], device)
-        start, elapsed_before = int(ckpt["step"]), float(ckpt.get("elapsed_s", 0.0))
-        history = list(ckpt.get("history") or [])
-        if int(ckpt.get("world", 1)) != info.world:
-            quiet_say(f"warning: the run was trained with {ckpt.get('world', 1)} process(es), now {info.world}: "
-                      "the effective batch and the data order change from here on")
-        if cfg.schedule == "cosine" and int(ckpt["train_config"].get("steps", cfg.steps)) != cfg.steps:
-            quiet_say("warning: --steps changed under the cosine schedule: the learning rate follows the new "
-                      "length from here on")
-        quiet_say(f"resuming {run_dir} at step {start}")
+    scaler = torch.amp.GradScaler(hw.device.type, enabled=hw.precision == "fp16")
+    done = _restore(ckpt, optimizer, scaler, cfg, hw, run_dir, quiet_say)
     del ckpt
     net: nn.Module = model
     if info.enabled:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[hw.device.index] if hw.device.type == "cuda" else None)
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
+    batches = _loader(data, cfg, hw, done.start)
 
-    workers = cfg.workers if cfg.workers is not None else _default_workers(device, info.world)
-    loader = torch.utils.data.DataLoader(
-        data, batch_sampler=BatchOrder(cfg.batch_size, start, cfg.grad_accum, info.rank, info.world),
-        collate_fn=collate, num_workers=workers, pin_memory=device.type == "cuda",
-        generator=torch.Generator().manual_seed(cfg.seed),  # its own: the global RNG (noise inputs) stays exact on resume
-        persistent_workers=False, prefetch_factor=4 if workers else None)
-    batches = iter(loader)
-
-    columns = ["step", "lr", "loss", *task.loss_names, "sec_per_step", "images_per_sec", "elapsed_s"]
-    log = CsvLog(run_dir / "log.csv", columns, resume_step=start if resume else None) if info.main else None
+    # ---- logging
+    log = None
     if info.main:
-        _write_config(run_dir, task, cfg, precision, info.world)
-
-    # ---- the loop
-    run_start = window_start = time.perf_counter()
-    window_steps, sums, last = 0, torch.zeros(1 + len(task.loss_names)), {}
+        log = CsvLog(run_dir / "log.csv", ["step", "lr", "loss", *task.loss_names, "sec_per_step", "images_per_sec",
+                                           "elapsed_s"], resume_step=done.start if resume else None)
+        _write_config(run_dir, task, cfg, hw.precision, info.world)
+    window, last = _Window(task.loss_names), {}
     skipped: Dict[str, int] = {}  # reason -> times drawn
-    bar = _bar(start, cfg.steps, progress and info.main)
-    step, stopped_early = start, False
+
+    def report_skipped(reasons: Sequence[str]) -> None:
+        for reason in reasons:
+            if reason not in skipped:
+                quiet_say(f"warning: skipping an unreadable image ({reason}); {len(skipped) + 1} unreadable so far")
+            skipped[reason] = skipped.get(reason, 0) + 1
+
+    run_start = time.perf_counter()
+    bar = _bar(done.start, cfg.steps, progress and info.main)
+    step, stopped_early = done.start, False
 
     def state() -> Dict[str, Any]:
         return {"task": task.name, "task_config": task.task_config(), "train_config": asdict(cfg),
-                "model_kind": kind, "model_config": config_to_dict(model.config),
+                "model_kind": model_kind(model), "model_config": config_to_dict(model.config),
                 "model_extra": task.model_extra(), "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-                "step": step, "elapsed_s": elapsed_before + time.perf_counter() - run_start,
-                "data": counts, "precision": precision, "world": info.world,
-                "history": history + [{"command": shlex.join(sys.argv), "start_step": start, "end_step": step,
-                                       "wall_s": round(time.perf_counter() - run_start, 1),
-                                       "hardware": describe_hardware(device), "processes": info.world,
-                                       "precision": precision}],
+                "step": step, "elapsed_s": done.elapsed_before + time.perf_counter() - run_start,
+                "data": counts, "precision": hw.precision, "world": info.world,
+                "history": done.history + [{"command": shlex.join(sys.argv), "start_step": done.start,
+                                            "end_step": step, "wall_s": round(time.perf_counter() - run_start, 1),
+                                            "hardware": describe_hardware(hw.device), "processes": info.world,
+                                            "precision": hw.precision}],
                 "rng": {"torch": torch.get_rng_state(),
-                        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}}
+                        "cuda": torch.cuda.get_rng_state(hw.device) if hw.device.type == "cuda" else None}}
 
     def diverged(what: str) -> FloatingPointError:
         kept = f" (the last checkpoint in {run_dir} is intact)" if (run_dir / LATEST).exists() else ""
@@ -285,51 +381,28 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
                 save_plot(run_dir / "loss.png", log.rows, ["loss", *task.loss_names], f"{task.name} training")
         D.barrier(info)
 
+    # ---- the loop
     try:
         model.train()
         while step < end:
             lr = lr_at(step, cfg)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
-            for micro in range(cfg.grad_accum):
-                batch = next(batches)
-                for reason in batch["skipped"]:
-                    if reason not in skipped:
-                        quiet_say(f"warning: skipping an unreadable image ({reason}); "
-                                  f"{len(skipped) + 1} unreadable so far")
-                    skipped[reason] = skipped.get(reason, 0) + 1
-                batch = _to_device(batch, device, cfg.channels_last)
-                sync = net.no_sync() if info.enabled and micro < cfg.grad_accum - 1 else nullcontext()
-                with sync, torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                    loss, parts = task.loss(net, batch)
-                scaler.scale(loss / cfg.grad_accum).backward()
-                sums += torch.stack([loss.detach().float().cpu()] + [parts[n].detach().float().cpu()
-                                                                     for n in task.loss_names]) / cfg.grad_accum
-            if cfg.clip_grad is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+            loss = _step(task, net, model, batches, optimizer, scaler, cfg, hw, window, report_skipped)
             step += 1
-            window_steps += 1
+            window.steps += 1
             if not math.isfinite(float(loss.detach())) and not scaler.is_enabled():
                 raise diverged(f"the loss became {float(loss.detach())}")
 
             over_time = cfg.max_minutes is not None and time.perf_counter() - run_start > 60 * cfg.max_minutes
-            stopped_early = D.any_true(over_time, info, device) and step < end
+            stopped_early = D.any_true(over_time, info, hw.device) and step < end
             if step % cfg.log_every == 0 or step == end or stopped_early:
-                means = D.all_mean(sums / window_steps, info).tolist()
-                now = time.perf_counter()
-                sec = (now - window_start) / window_steps
-                last = dict(zip(["loss", *task.loss_names], means))
-                row = {"step": step, "lr": lr, **last, "sec_per_step": sec,
-                       "images_per_sec": cfg.batch_size * cfg.grad_accum * info.world / sec,
-                       "elapsed_s": elapsed_before + now - run_start}
+                row = window.row(info, step, lr, cfg.batch_size * cfg.grad_accum * info.world,
+                                 done.elapsed_before + time.perf_counter() - run_start)
+                last = {k: row[k] for k in window.names}
                 if log is not None:
                     log.append(row)
                 bar.set_postfix_str(" ".join(f"{k} {v:.3g}" for k, v in last.items()))
-                window_start, window_steps, sums = now, 0, torch.zeros_like(sums)
             bar.update(1)
 
             if step % cfg.checkpoint_every == 0 or step == end or stopped_early:
@@ -341,7 +414,7 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
                 quiet_say(f"stopping after {cfg.max_minutes} min at step {step}; resume with --resume")
                 break
     except KeyboardInterrupt:
-        if step > start:
+        if step > done.start:
             checkpoint()
             quiet_say(f"interrupted; checkpoint saved at step {step} in {run_dir}")
         raise
@@ -349,7 +422,7 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
         bar.close()
         del batches
         D.shutdown(info)
-    return TrainResult(run_dir, step, elapsed_before + time.perf_counter() - run_start, last, stopped_early)
+    return TrainResult(run_dir, step, done.elapsed_before + time.perf_counter() - run_start, last, stopped_early)
 
 
 def _bar(start: int, total: int, enabled: bool):

@@ -1079,3 +1079,50 @@ def test_stdin_size_capped(monkeypatch):
     monkeypatch.setattr(sys, "stdin", _FakeStream(b"\x89PNG" + b"\0" * 200))
     with pytest.raises(InstyleError, match="more than .* on standard input; give the image as a file"):
         read_image("-")
+
+
+def test_read_array_is_read_image_without_torch(tmp_path):
+    from instyle.imageio import read_array
+
+    p = save_pil(tmp_path / "a.png", Image.fromarray(photo(30, 20)))
+    a, d = read_array(p), read_image(p)
+    assert a.rgb.shape == (20, 30, 3) and a.rgb.dtype == np.float32 and a.size == d.size == (30, 20)
+    np.testing.assert_array_equal(a.rgb, rgb_of(d))
+    code = ("import sys; from instyle.imageio import read_array, save_image; "
+            f"a = read_array({str(p)!r}, max_size=10); save_image({str(tmp_path / 'b.png')!r}, a.rgb); "
+            "print('torch' in sys.modules, a.size)")
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "(10,", "7)"]
+    assert Image.open(tmp_path / "b.png").size == (10, 7)
+
+
+@pytest.mark.parametrize("wh, max_size, expect", [((30, 20), 10, (10, 7)), ((30, 20), 30, (30, 20)),
+                                                  ((30, 20), 100, (30, 20)), ((5, 40), 8, (1, 8))])
+def test_max_size_only_shrinks(tmp_path, wh, max_size, expect):
+    p = save_pil(tmp_path / "a.png", Image.fromarray(photo(*wh)))
+    assert read_image(p, max_size=max_size).size == expect
+    with pytest.raises(UsageError, match="not both"):
+        read_image(p, size=10, max_size=10)
+
+
+def test_numpy_and_tensor_save_identically(tmp_path):
+    rng = np.random.default_rng(0)
+    arr = rng.random((9, 13, 3), dtype=np.float32)
+    alpha = rng.random((9, 13), dtype=np.float32)
+    for ext in (".png", ".jpg"):
+        a, t = tmp_path / f"a{ext}", tmp_path / f"t{ext}"
+        save_image(a, arr, alpha=alpha)
+        save_image(t, torch.from_numpy(arr).permute(2, 0, 1)[None], alpha=torch.from_numpy(alpha)[None, None])
+        assert a.read_bytes() == t.read_bytes()
+
+
+@pytest.mark.parametrize("level", [0, 1, 9])
+def test_png_compress_level(tmp_path, level):
+    img = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    p = save_image(tmp_path / f"c{level}.png", img, png_compress=level)
+    np.testing.assert_array_equal(np.asarray(Image.open(p)), np.asarray(tensor_to_image(img)))
+    with pytest.raises(UsageError, match="PNG compression"):
+        save_image(tmp_path / "x.png", img, png_compress=10)

@@ -1,6 +1,10 @@
 """Decoding image files safely: open, check the size from the header, decode the first frame,
 turn it upright, convert it to RGB (+ alpha); every failure is one :class:`~instyle.errors.InstyleError`
 line. Also: listing the images of a folder.
+
+Decoding needs numpy and Pillow only (:func:`read_array`); torch is imported only to hand the
+result over as tensors (:func:`read_image`), so the torch-free paths (the ONNX runtime) read
+images exactly as the rest of instyle does.
 """
 
 from __future__ import annotations
@@ -10,16 +14,18 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from ..errors import InstyleError, InstyleWarning, UsageError, one_line, quoted
-from .modes import composite_white, declared_int_max, hwc_to_tensor, to_arrays
+from .modes import composite_white, declared_int_max, hwc_to_tensor, resize_plane, to_arrays
 from .save import SAVE_EXTENSIONS
 from .streams import open_source, read_error
+
+if TYPE_CHECKING:
+    import torch
 
 #: Largest image (width * height) that :func:`read_image` decodes unless told otherwise.
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -51,6 +57,32 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 _TRUNCATED = "file is truncated or corrupt"
 
 _NOT_IMAGE = "not an image file (or an unsupported format)"
+
+
+@dataclass
+class ImageArray:
+    """A decoded image as numpy arrays (no torch needed)."""
+
+    rgb: np.ndarray  # (H, W, 3) float32 in [0, 1]; transparent pixels composited over white
+    alpha: np.ndarray | None  # (H, W) float32 in [0, 1], or None: no transparency
+    source: str  # the path as given, "<stdin>", "<bytes>" or a stream's name
+    original_size: tuple[int, int]  # (width, height) after EXIF orientation, before resizing
+    frames: int = 1  # frames (pages) in the file; only the first is decoded
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of :attr:`rgb`."""
+        return int(self.rgb.shape[1]), int(self.rgb.shape[0])
+
+    def to_tensors(self) -> "ImageData":
+        """The same image as (1, 3, H, W) / (1, 1, H, W) float32 tensors."""
+        import torch
+
+        alpha = None
+        if self.alpha is not None:
+            alpha = torch.from_numpy(np.ascontiguousarray(self.alpha, dtype=np.float32))[None, None]
+        return ImageData(rgb=hwc_to_tensor(self.rgb), alpha=alpha, source=self.source,
+                         original_size=self.original_size, frames=self.frames)
 
 
 @dataclass
@@ -128,36 +160,30 @@ def _target_size(w: int, h: int, size: int) -> tuple[int, int]:
     return max(1, round(w * size / h)), size
 
 
-def _resize_plane(plane: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
-    """(H, W) float32 -> (h, w) float32, Pillow LANCZOS in float ('F') mode, clamped."""
-    out = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F").resize(
-        wh, Image.Resampling.LANCZOS
-    )
-    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
-
-
-def read_image(
+def read_array(
     src: str | os.PathLike | bytes | BinaryIO,
     *,
     size: int | None = None,
+    max_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> ImageData:
-    """Decode an image file into an :class:`ImageData`.
+) -> ImageArray:
+    """Decode an image file into an :class:`ImageArray` (numpy; see :func:`read_image` for tensors).
 
     ``src`` is a path, ``"-"`` (read standard input), the file's bytes, or a binary file
     object. ``size``, if given, resizes (Lanczos) so that the longer side equals ``size``
-    (up or down), keeping the aspect ratio. ``max_pixels`` (width * height, default 64M or
-    ``$INSTYLE_MAX_PIXELS``; an explicit non-default value wins) is checked from the header
-    before decoding. Any problem with the file raises :class:`InstyleError` (one line).
+    (up or down); ``max_size`` only shrinks an image whose longer side is larger; the aspect ratio
+    is kept. ``max_pixels`` (width * height, default 64M or ``$INSTYLE_MAX_PIXELS``; an explicit
+    non-default value wins) is checked from the header before decoding. Any problem with the file
+    raises :class:`InstyleError` (one line).
     """
-    if size is not None:
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise UsageError(f"image size must be a positive integer, got {size!r}")
-        size = int(size)
+    for name, value in (("size", size), ("max size", max_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise UsageError(f"image {name} must be a positive integer, got {value!r}")
+    if size is not None and max_size is not None:
+        raise UsageError("give an image size or a largest size, not both")
     limit = _max_pixels(max_pixels)
     # Only a limit that came from the default or the environment can be raised that way.
     hint = f", set {MAX_PIXELS_ENV} to raise it" if max_pixels == DEFAULT_MAX_PIXELS else ""
-
     fp, source, close = open_source(src)
     try:
         try:
@@ -199,22 +225,33 @@ def read_image(
         raise read_error(source, reason) from None
 
     rgb = composite_white(rgb, alpha)
+    if max_size is not None and max(original_size) > max_size:
+        size = max_size
     if size is not None:
-        wh = _target_size(original_size[0], original_size[1], size)
+        wh = _target_size(original_size[0], original_size[1], int(size))
         if wh != original_size:
-            rgb = np.stack([_resize_plane(rgb[..., c], wh) for c in range(3)], axis=2)  # (h, w, 3)
+            rgb = np.stack([resize_plane(rgb[..., c], wh) for c in range(3)], axis=2)  # (h, w, 3)
             if alpha is not None:
-                alpha = _resize_plane(alpha, wh)  # (h, w)
+                alpha = resize_plane(alpha, wh)  # (h, w)
 
     np.clip(rgb, 0.0, 1.0, out=rgb)  # in place; compositing may overshoot by an ulp
-    rgb_t = hwc_to_tensor(rgb)  # (1, 3, H, W)
-    alpha_t = None
-    if alpha is not None:
-        alpha_t = torch.from_numpy(np.ascontiguousarray(alpha, dtype=np.float32))[None, None]  # (1, 1, H, W)
     if frames > 1:
         warnings.warn(f"{quoted(source)} has {frames} frames; using the first frame only",
-                      InstyleWarning, stacklevel=2)
-    return ImageData(rgb=rgb_t, alpha=alpha_t, source=source, original_size=original_size, frames=frames)
+                      InstyleWarning, stacklevel=3)
+    return ImageArray(rgb=np.ascontiguousarray(rgb), alpha=alpha, source=source, original_size=original_size,
+                      frames=frames)
+
+
+def read_image(
+    src: str | os.PathLike | bytes | BinaryIO,
+    *,
+    size: int | None = None,
+    max_size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageData:
+    """Decode an image file into an :class:`ImageData`: :func:`read_array` (same arguments), as
+    (1, 3, H, W) float32 tensors."""
+    return read_array(src, size=size, max_size=max_size, max_pixels=max_pixels).to_tensors()
 
 
 def _decode(
@@ -283,10 +320,11 @@ def load_image(
     src: str | os.PathLike | bytes | BinaryIO,
     *,
     size: int | None = None,
+    max_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> torch.Tensor:
-    """``read_image(src, size=size, max_pixels=max_pixels).rgb``: (1, 3, H, W) float32."""
-    return read_image(src, size=size, max_pixels=max_pixels).rgb
+    """``read_image(src, ...).rgb``: (1, 3, H, W) float32."""
+    return read_image(src, size=size, max_size=max_size, max_pixels=max_pixels).rgb
 
 
 def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:

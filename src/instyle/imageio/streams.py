@@ -91,7 +91,7 @@ def open_source(src: object) -> tuple[BinaryIO, str, bool]:
     )
 
 
-def write_stdout(pil: Image.Image) -> None:
+def write_stdout(pil: Image.Image, **options) -> None:
     out = getattr(sys.stdout, "buffer", None)
     if out is None:
         raise InstyleError("cannot write image to standard output: it is not a binary stream")
@@ -105,7 +105,7 @@ def write_stdout(pil: Image.Image) -> None:
             "or give an output file name"
         )
     buf = io.BytesIO()
-    pil.save(buf, format="PNG")
+    pil.save(buf, format="PNG", **options)
     try:
         out.write(buf.getvalue())
         out.flush()

@@ -18,7 +18,7 @@ def one_thread():
 def builtin_net(tmp_path_factory, monkeypatch):
     """A tiny seeded multi-style network (styles alpha, beta, gamma) standing in for the shipped
     built-in one: ``FastStylizer()`` and ``--method auto/fast`` use it."""
-    from instyle import feedforward
+    from instyle import shipped
     from instyle.checkpoint import save_model
     from instyle.models import JohnsonConfig, JohnsonNet
 
@@ -26,6 +26,6 @@ def builtin_net(tmp_path_factory, monkeypatch):
     styles = ("alpha", "beta", "gamma")
     net = JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=1, styles=styles))
     path = save_model(tmp_path_factory.mktemp("builtin_net") / "builtin.safetensors", net)
-    monkeypatch.setattr(feedforward, "builtin_model_path", lambda: str(path))
-    monkeypatch.setattr(feedforward, "builtin_styles", lambda: styles)
+    monkeypatch.setattr(shipped, "builtin_model_path", lambda: str(path))
+    monkeypatch.setattr(shipped, "builtin_styles", lambda: styles)
     return path

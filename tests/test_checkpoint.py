@@ -161,7 +161,7 @@ def test_bad_config_metadata(model_file, config, match):
 
 def test_nan_weights(tmp_path, decoder):
     # save_model never writes such a file (test below): made by hand, as another tool might
-    from instyle.checkpoint import safetensors_metadata
+    from instyle.shipped import safetensors_metadata
 
     data = save_model(tmp_path / "ok.safetensors", decoder).read_bytes()
     state = st_load(data)

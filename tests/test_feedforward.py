@@ -13,7 +13,7 @@ from torch import nn
 
 from instyle.checkpoint import save_model
 from instyle.color import rgb_to_yiq
-from instyle.errors import UsageError, WeightsError
+from instyle.errors import UsageError
 from instyle.feedforward import FastStylizer
 from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 
@@ -120,19 +120,6 @@ def test_default_model_is_the_builtin_network(builtin_net, photo):
     assert torch.equal(fs(photo, "beta"), ref(photo, "beta"))
 
 
-def test_builtin_styles_reads_the_shipped_file_without_loading_it():
-    from instyle.feedforward import builtin_model_path, builtin_styles
-
-    try:
-        path = builtin_model_path()
-    except WeightsError:
-        assert builtin_styles() == ()
-        return
-    styles = builtin_styles()
-    assert len(styles) >= 12 and len(set(styles)) == len(styles)
-    assert FastStylizer(path).styles == styles
-
-
 def test_images_over_the_pixel_limit_are_refused_clearly(photo):
     fs = FastStylizer(_cin(), precision="fp32", max_pixels=100)
     with pytest.raises(UsageError, match="megapixels.*--method adain"):
@@ -157,16 +144,3 @@ def test_the_stylizer_runs_the_rewritten_net_with_the_trained_nets_outputs(photo
     with torch.no_grad():
         ref = net(photo, fs.selector(["a", "b"], [0.3, 0.7])).clamp(0, 1)
     torch.testing.assert_close(fs(photo, ["a", "b"], weights=[0.3, 0.7]), ref, atol=2e-5, rtol=1e-4)
-
-
-def test_shipped_network_names_resolve_to_their_files(tmp_path):
-    from pathlib import Path
-
-    from instyle.feedforward import builtin_model_path, resolve_model
-
-    assert resolve_model(None) == builtin_model_path() == resolve_model("builtin")
-    assert Path(resolve_model("builtin-large")).name == "builtin_styles_large.safetensors"
-    assert resolve_model(tmp_path / "mine.safetensors") == tmp_path / "mine.safetensors"
-    large, small = FastStylizer("builtin-large"), FastStylizer()
-    assert large.styles == small.styles and len(small.styles) >= 12
-    assert large.net.config.width > small.net.config.width

@@ -451,9 +451,9 @@ def test_decoder_weights_that_do_not_fit(dec, tmp_path):
 
 
 def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
-    import instyle.stylize as stylize
+    from instyle import shipped
 
-    monkeypatch.setattr(stylize, "DEFAULT_DECODER", "no_such_decoder.safetensors")
+    monkeypatch.setattr(shipped, "DEFAULT_DECODER", "no_such_decoder.safetensors")
     with pytest.raises(WeightsError, match="--decoder"):
         Stylizer(precision="fp32")
 

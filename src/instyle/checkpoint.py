@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
@@ -27,6 +26,7 @@ from torch import Tensor, nn
 
 from .atomic import write_bytes
 from .errors import WeightsError, one_line
+from .shipped import safetensors_metadata
 from .version import __version__
 
 FORMAT = "instyle.model"
@@ -138,24 +138,6 @@ def _read_safetensors(p: Path, name: str):
     except json.JSONDecodeError:
         raise WeightsError(f"{name}: its config metadata is not valid JSON") from None
     return kind, config, state, meta
-
-
-def shipped_model_path(file: str, missing: str) -> str:
-    """Path of a model file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent)."""
-    ref = resources.files("instyle") / "assets" / file
-    if not ref.is_file():
-        raise WeightsError(missing)
-    return str(ref)
-
-
-def safetensors_metadata(data: bytes) -> Dict[str, str]:
-    """The string metadata of a safetensors file's bytes (ValueError/JSONDecodeError if malformed)."""
-    n = int.from_bytes(data[:8], "little")
-    if n <= 0 or n > len(data) - 8:
-        raise ValueError("bad header length")
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    meta = header.get("__metadata__") or {}
-    return {str(k): str(v) for k, v in meta.items()}
 
 
 def _check_version(version: str, name: str) -> None:

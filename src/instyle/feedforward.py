@@ -4,9 +4,7 @@ conditional instance normalization): :class:`FastStylizer`."""
 from __future__ import annotations
 
 import copy
-import json
 import os
-from functools import lru_cache
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -14,45 +12,13 @@ from torch import Tensor, nn
 
 from . import color as colour
 from .alloc import keep_freed_memory
-from .checkpoint import load_model, safetensors_metadata, shipped_model_path
+from .checkpoint import load_model
 from .device import precision_dtype, resolve_device, resolve_precision
-from .errors import UsageError, WeightsError
+from .errors import UsageError
 from .models import JohnsonNet, TextureNet
 from .models.inference import for_inference
 from .nn.functional import normalize_weights
-
-BUILTIN_MODEL = "builtin_styles.safetensors"
-LARGE_MODEL = "builtin_styles_large.safetensors"
-
-
-def builtin_model_path() -> str:
-    """Path of the shipped multi-style network (WeightsError if this instyle has none)."""
-    return shipped_model_path(BUILTIN_MODEL, "this instyle has no built-in style network; train one with "
-                                             "`instyle train fast` and pass it with --model")
-
-
-def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
-    """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
-    built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md)."""
-    if model is None or model == "builtin":
-        return builtin_model_path()
-    if model == "builtin-large":
-        return shipped_model_path(LARGE_MODEL, "this instyle does not ship the large built-in network")
-    return model
-
-
-@lru_cache(maxsize=1)
-def builtin_styles() -> Tuple[str, ...]:
-    """Names of the shipped network's styles, read from its metadata (no weights loaded); empty
-    when no network is shipped."""
-    try:
-        path = builtin_model_path()
-        with open(path, "rb") as f:
-            config = json.loads(safetensors_metadata(f.read()).get("config", "{}"))
-    except (WeightsError, OSError, ValueError):
-        return ()
-    return tuple(config.get("styles") or ())
-
+from .shipped import resolve_model
 
 class FastStylizer:
     """One forward pass of a trained feed-forward network.

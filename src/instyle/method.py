@@ -26,7 +26,7 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
     A file path, or a preset the user saved under a built-in name, is an AdaIN style, never the
     network's. ``fast`` with a style the network lacks is a :class:`~instyle.errors.UsageError`.
     """
-    from .feedforward import builtin_model_path, builtin_styles
+    from .shipped import builtin_model_path, builtin_styles
     from .presets import is_user_preset
 
     check(method, METHODS, "method", UsageError)

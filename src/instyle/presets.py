@@ -20,7 +20,7 @@ from typing import Dict, List, Optional
 from torch import Tensor
 
 from .atomic import write_bytes
-from .checkpoint import safetensors_metadata
+from .shipped import safetensors_metadata
 from .errors import InstyleError, UsageError, one_line
 from .nn.functional import Stats
 

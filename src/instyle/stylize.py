@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from . import color as colour
-from .checkpoint import load_model, shipped_model_path
+from .checkpoint import load_model
 from .choices import COLOR_MODES, check
 from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError
@@ -23,15 +23,10 @@ from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
 from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_std, mix_stats, normalize_weights
 from .presets import load_preset
 from .resize import resize_longer, resize_to
+from .shipped import default_decoder_path
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
-DEFAULT_DECODER = "adain_decoder.safetensors"
 StyleSpec = Union[Tensor, Stats, str]
-
-
-def default_decoder_path() -> str:
-    return shipped_model_path(DEFAULT_DECODER, "this instyle has no shipped AdaIN decoder; train one with "
-                                               "`instyle train adain` and pass it with --decoder")
 
 
 def _is_single(style: object) -> bool:

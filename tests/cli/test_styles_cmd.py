@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from instyle import feedforward, presets
+from instyle import presets, shipped
 
 from ._helpers import run_cli
 
@@ -27,7 +27,7 @@ def assert_one_line_error(err: str) -> None:
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTYLE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(presets, "_builtin", lambda: {})  # no built-ins unless a test adds them
-    monkeypatch.setattr(feedforward, "builtin_styles", lambda: ())
+    monkeypatch.setattr(shipped, "builtin_styles", lambda: ())
     return tmp_path / "home"
 
 
@@ -174,7 +174,7 @@ def test_save_missing_arguments_exit_2(capsys):
 
 
 def test_list_marks_the_styles_of_the_builtin_network(capsys, builtins, monkeypatch, image):
-    monkeypatch.setattr(feedforward, "builtin_styles", lambda: ("zebra", "only_net"))
+    monkeypatch.setattr(shipped, "builtin_styles", lambda: ("zebra", "only_net"))
     assert save("mine", image, capsys)[0] == 0
     code, out, err = run_cli(["styles", "--json"], capsys)
     assert code == 0, err

@@ -440,13 +440,13 @@ def test_method_fast_errors(files, tmp_path, capsys, builtin_net, extra, message
 
 
 def test_method_fast_without_a_shipped_network(files, tmp_path, capsys, monkeypatch):
-    from instyle import feedforward
+    from instyle import shipped
 
     def missing():
-        raise feedforward.WeightsError("this instyle has no built-in style network")
+        raise shipped.WeightsError("this instyle has no built-in style network")
 
-    monkeypatch.setattr(feedforward, "builtin_model_path", missing)
-    monkeypatch.setattr(feedforward, "builtin_styles", lambda: ())
+    monkeypatch.setattr(shipped, "builtin_model_path", missing)
+    monkeypatch.setattr(shipped, "builtin_styles", lambda: ())
     code, _, err = run_cli(["stylize", files["content.png"], "--method", "fast", "--style", "alpha", "-o",
                             tmp_path / "o.png", "-q"], capsys)
     assert code == 1

@@ -105,7 +105,7 @@ def _preload() -> None:
     import instyle.stylize  # noqa: F401
     import instyle.train  # noqa: F401
     import instyle.train.fast  # noqa: F401
-    from instyle.feedforward import builtin_styles
+    from instyle.shipped import builtin_styles
     from instyle.vgg import load_vgg19_weights
 
     load_vgg19_weights()

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
     adain_only = ["--decoder"] if args.decoder is not None else []
     if names is None:
-        from ..feedforward import builtin_styles
+        from ..shipped import builtin_styles
 
         use_net = args.method != "adain" and not adain_only and builtin_styles()
         names = list(builtin_styles()) if use_net else [p.name for p in list_presets()]

@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..feedforward import builtin_styles
+    from ..shipped import builtin_styles
     from ..presets import list_presets, user_dir
 
     presets = {p.name: p for p in list_presets()}

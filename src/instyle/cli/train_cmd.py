@@ -185,14 +185,14 @@ def run_fast(args: argparse.Namespace) -> int:
                           style_layers=layers, content_weight=args.content_weight, style_weight=args.style_weight,
                           tv_weight=args.tv_weight, style_size=args.style_size,
                           styles=tuple(args.style_name or ()), cin_lr_scale=args.cin_lr_scale)
-    from ..feedforward import resolve_model
+    from ..shipped import resolve_model
 
     add_to = None if args.add_to is None else resolve_model(args.add_to)
     return _run(FastTask(args.style, args.content, cfg, add_to=add_to), args)
 
 
 def run_distill(args: argparse.Namespace) -> int:
-    from ..feedforward import resolve_model
+    from ..shipped import resolve_model
     from ..train import DistillConfig, DistillTask
 
     cfg = DistillConfig(teacher=resolve_model(args.teacher), width=args.width,

@@ -1,0 +1,85 @@
+"""The files shipped inside the package (``instyle/assets``): where they are and what their
+metadata says, read without torch, so the command line can decide what to run before it loads
+anything heavy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from importlib import resources
+from typing import Dict, Tuple, Union
+
+from .errors import WeightsError
+
+#: The built-in multi-style network (16 styles, conditional IN) and the wider one it was distilled from.
+BUILTIN_MODEL = "builtin_styles.safetensors"
+LARGE_MODEL = "builtin_styles_large.safetensors"
+#: The built-in network as ONNX, for onnxruntime (``instyle export``).
+BUILTIN_ONNX = "builtin_styles.onnx"
+#: The AdaIN decoder.
+DEFAULT_DECODER = "adain_decoder.safetensors"
+#: Names a user may give instead of a fast-network file.
+SHIPPED_NETWORKS = ("builtin", "builtin-large")
+
+
+def shipped_path(file: str, missing: str) -> str:
+    """Path of a file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent)."""
+    ref = resources.files("instyle") / "assets" / file
+    if not ref.is_file():
+        raise WeightsError(missing)
+    return str(ref)
+
+
+def safetensors_metadata(data: bytes) -> Dict[str, str]:
+    """The string metadata of a safetensors file's bytes (ValueError/JSONDecodeError if malformed)."""
+    n = int.from_bytes(data[:8], "little")
+    if n <= 0 or n > len(data) - 8:
+        raise ValueError("bad header length")
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    meta = header.get("__metadata__") or {}
+    return {str(k): str(v) for k, v in meta.items()}
+
+
+def file_metadata(path: Union[str, os.PathLike]) -> Dict[str, str]:
+    """The metadata of a safetensors file, reading only its header."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        n = int.from_bytes(head, "little")
+        if len(head) < 8 or n <= 0 or n > 100 * 2**20:
+            raise ValueError("bad header length")
+        return safetensors_metadata(head + f.read(n))
+
+
+def builtin_model_path() -> str:
+    """Path of the shipped multi-style network (WeightsError if this instyle has none)."""
+    return shipped_path(BUILTIN_MODEL, "this instyle has no built-in style network; train one with "
+                                       "`instyle train fast` and pass it with --model")
+
+
+def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
+    """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
+    built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md)."""
+    if model is None or model == "builtin":
+        return builtin_model_path()
+    if model == "builtin-large":
+        return shipped_path(LARGE_MODEL, "this instyle does not ship the large built-in network")
+    return model
+
+
+@lru_cache(maxsize=1)
+def builtin_styles() -> Tuple[str, ...]:
+    """Names of the shipped network's styles, read from its metadata (no weights loaded); empty
+    when no network is shipped."""
+    try:
+        config = json.loads(file_metadata(builtin_model_path()).get("config", "{}"))
+    except (WeightsError, OSError, ValueError):
+        return ()
+    return tuple(config.get("styles") or ())
+
+
+def default_decoder_path() -> str:
+    """Path of the shipped AdaIN decoder."""
+    return shipped_path(DEFAULT_DECODER, "this instyle has no shipped AdaIN decoder; train one with "
+                                         "`instyle train adain` and pass it with --decoder")

@@ -1,0 +1,43 @@
+"""Tests for instyle.shipped: the files shipped in the package, found and read without torch."""
+
+from pathlib import Path
+
+from instyle.errors import WeightsError
+from instyle.feedforward import FastStylizer
+
+
+def test_builtin_styles_reads_the_shipped_file_without_loading_it():
+    from instyle.shipped import builtin_model_path, builtin_styles
+
+    try:
+        path = builtin_model_path()
+    except WeightsError:
+        assert builtin_styles() == ()
+        return
+    styles = builtin_styles()
+    assert len(styles) >= 12 and len(set(styles)) == len(styles)
+    assert FastStylizer(path).styles == styles
+
+
+def test_shipped_network_names_resolve_to_their_files(tmp_path):
+
+    from instyle.shipped import builtin_model_path, resolve_model
+
+    assert resolve_model(None) == builtin_model_path() == resolve_model("builtin")
+    assert Path(resolve_model("builtin-large")).name == "builtin_styles_large.safetensors"
+    assert resolve_model(tmp_path / "mine.safetensors") == tmp_path / "mine.safetensors"
+    large, small = FastStylizer("builtin-large"), FastStylizer()
+    assert large.styles == small.styles and len(small.styles) >= 12
+    assert large.net.config.width > small.net.config.width
+
+
+
+def test_reading_metadata_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from instyle.shipped import builtin_styles, default_decoder_path; "
+            "print(len(builtin_styles()) > 0, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False"]

@@ -17,7 +17,7 @@ from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError
 from .models import JohnsonNet, TextureNet
 from .models.inference import for_inference
-from .nn.functional import normalize_weights
+from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .shipped import resolve_model
 
 class FastStylizer:
@@ -45,7 +45,7 @@ class FastStylizer:
     """
 
     def __init__(self, model: Union[None, str, os.PathLike, nn.Module] = None, *, device: str = "cpu", precision: str = "auto",
-                 channels_last: bool = True, max_pixels: int = 24_000_000):
+                 channels_last: bool = True, max_pixels: int = FAST_MAX_PIXELS):
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
         self.precision = resolve_precision(precision, self.device, bf16_on_cpu=False)
@@ -72,34 +72,14 @@ class FastStylizer:
         """Names of the styles of a multi-style network (empty for a single-style one)."""
         return tuple(self.net.config.styles)
 
-    def selector(self, style: Union[None, int, str, Sequence[Union[int, str]]],
-                 weights: Optional[Sequence[float]] = None) -> Optional[Tensor]:
-        """A CIN style selector: None (single-style net), or weights (S,) over the net's styles."""
-        names = self.styles
-        if not names:
-            if style not in (None, [], ()):
-                raise UsageError("this network has a single style; give no --style")
-            return None
-        if style is None:
-            raise UsageError(f"this network has {len(names)} styles; choose with --style NAME "
-                             f"({', '.join(names)})")
-        chosen = [style] if isinstance(style, (int, str)) else list(style)
-        w = normalize_weights(weights, len(chosen))
-        out = torch.zeros(len(names))
-        for s, wk in zip(chosen, w.tolist()):
-            if isinstance(s, int):
-                if not 0 <= s < len(names):
-                    raise UsageError(f"style index {s} out of range: the network has {len(names)} styles")
-                i = s
-            elif s in names:
-                i = names.index(s)
-            else:
-                raise UsageError(f"the network has no style {s!r}; it has {', '.join(names)}")
-            out[i] += wk
-        return out.to(self.device)
+    def selector(self, style: StyleChoice, weights: Optional[Sequence[float]] = None) -> Optional[Tensor]:
+        """A CIN style selector: None (single-style net), or weights (S,) over the net's styles
+        (:func:`instyle.blend.style_vector`)."""
+        vec = style_vector(self.styles, style, weights)
+        return None if vec is None else torch.tensor(vec, dtype=torch.float32, device=self.device)
 
     @torch.no_grad()
-    def __call__(self, content: Tensor, style: Union[None, int, str, Sequence[Union[int, str]]] = None, *,
+    def __call__(self, content: Tensor, style: StyleChoice = None, *,
                  weights: Optional[Sequence[float]] = None, color: str = "none", seed: int = 0) -> Tensor:
         """Stylize ``content`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) in [0, 1].
 
@@ -107,13 +87,8 @@ class FastStylizer:
         ``weights`` (CIN γ, β mixed, Dumoulin et al. 2017). ``color="luminance"`` keeps the
         photo's chroma. ``seed`` fixes a texture net's noise input.
         """
-        if color not in ("none", "luminance"):
-            raise UsageError("fast networks support --color none or luminance (a trained style has no image to recolour)")
+        check_fast_request(color, content.shape[-2:], self.max_pixels)
         sel = self.selector(style, weights)
-        h, w = content.shape[-2:]
-        if h * w > self.max_pixels:
-            raise UsageError(f"{w}x{h} is {h * w / 1e6:.1f} megapixels, over the fast network's "
-                             f"{self.max_pixels / 1e6:.1f}: give a smaller --size, or use --method adain (tiled)")
         x = content.to(self.device, torch.float32)
         if x.dim() == 3:
             x = x.unsqueeze(0)

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import InstyleError, InstyleWarning, UsageError, one_line, quoted
+from ..sizes import target_size
 from .modes import composite_white, declared_int_max, hwc_to_tensor, resize_plane, to_arrays
 from .save import SAVE_EXTENSIONS
 from .streams import open_source, read_error
@@ -153,13 +154,6 @@ def _bomb_reason(exc: Exception, limit: int, hint: str) -> str:
     return f"image is too large ({pixels}; the limit is {limit:,}{hint})"
 
 
-def _target_size(w: int, h: int, size: int) -> tuple[int, int]:
-    """(width, height) with the longer side equal to ``size``, aspect kept, sides >= 1."""
-    if w >= h:
-        return size, max(1, round(h * size / w))
-    return max(1, round(w * size / h)), size
-
-
 def read_array(
     src: str | os.PathLike | bytes | BinaryIO,
     *,
@@ -228,7 +222,7 @@ def read_array(
     if max_size is not None and max(original_size) > max_size:
         size = max_size
     if size is not None:
-        wh = _target_size(original_size[0], original_size[1], int(size))
+        wh = target_size(original_size[0], original_size[1], int(size))
         if wh != original_size:
             rgb = np.stack([resize_plane(rgb[..., c], wh) for c in range(3)], axis=2)  # (h, w, 3)
             if alpha is not None:

@@ -13,20 +13,10 @@ from typing import Optional, Tuple
 from torch import Tensor, nn
 
 from ..nn.functional import pad_reflect
+from ..sizes import padded_side
 from ..choices import NORM_LAYERS, check
 from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
 from .layers import ConvBlock, apply_norm, make_norm
-
-
-#: Smallest side the network computes on. Its deepest maps are a quarter of the input, and every
-#: 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1, 1×300)
-#: are padded up to this (and to a multiple of 4), stylized, and cropped back.
-MIN_SIDE = 16
-
-
-def padded_side(n: int) -> int:
-    """The side the network computes on for an input side ``n``: ≥ :data:`MIN_SIDE`, a multiple of 4."""
-    return max(MIN_SIDE, -(-n // 4) * 4)
 
 
 @dataclass(frozen=True)
@@ -86,7 +76,7 @@ class JohnsonNet(nn.Module):
 
     Layout (Johnson et al. 2016, supplementary): 9×9 conv (32), two stride-2 3×3 convs (64, 128),
     residual blocks (128), two ×2 nearest upsample + 3×3 convs (64, 32), 9×9 conv to RGB.
-    Sides not divisible by 4 or under :data:`MIN_SIDE` are padded (:func:`padded_side`) and
+    Sides not divisible by 4 or under :data:`~instyle.sizes.MIN_SIDE` are padded (:func:`~instyle.sizes.padded_side`) and
     cropped back, so any image of at least 1×1 px goes through.
 
     Example:

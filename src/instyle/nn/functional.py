@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import UsageError
+from ..blend import blend_weights
+from ..sizes import can_reflect
 
 DEFAULT_EPS = 1e-5
 
@@ -40,10 +41,8 @@ def pad_reflect(x: Tensor, pad: Union[int, Sequence[int]]) -> Tensor:
     Returns:
         (N, C, H + top + bottom, W + left + right).
     """
-    left, right, top, bottom = (pad,) * 4 if isinstance(pad, int) else tuple(pad)
-    h, w = x.shape[-2:]
-    mode = "reflect" if max(left, right) < w and max(top, bottom) < h else "replicate"
-    return F.pad(x, (left, right, top, bottom), mode=mode)
+    pads = (pad,) * 4 if isinstance(pad, int) else tuple(pad)
+    return F.pad(x, pads, mode="reflect" if can_reflect(x.shape[-2:], pads) else "replicate")
 
 
 def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
@@ -166,19 +165,9 @@ def alpha_blend(stylized: Tensor, content: Tensor, alpha: float) -> Tensor:
 
 
 def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
-    """Blend weights of ``n`` styles as a (n,) float32 tensor summing to 1 (equal weights if None).
-
-    The one rule for every blend (AdaIN statistics, CIN γ and β): finite, >= 0, not all zero;
-    anything else is a :class:`~instyle.errors.UsageError` (the user typed them).
-    """
-    if weights is None:
-        return torch.full((n,), 1.0 / n)
-    w = torch.tensor([float(x) for x in weights], dtype=torch.float64)
-    if w.numel() != n:
-        raise UsageError(f"got {w.numel()} style weights for {n} styles")
-    if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {list(map(float, w))}")
-    return (w / w.sum()).float()
+    """Blend weights of ``n`` styles as a (n,) float32 tensor summing to 1 (equal weights if None),
+    by the one rule of :func:`instyle.blend.blend_weights`."""
+    return torch.tensor(blend_weights(weights, n), dtype=torch.float32)
 
 
 def mix_stats(stats: Sequence[Stats], weights: Sequence[float] | Tensor) -> Stats:

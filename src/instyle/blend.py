@@ -1,0 +1,70 @@
+"""Blending styles, without torch: the weights rule (AdaIN statistics and CIN γ, β alike), a
+multi-style network's style vector, and the checks of a fast-network request, shared by every
+runtime (torch and onnxruntime)."""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Sequence, Union
+
+from .choices import FAST_COLOR_MODES, check
+from .errors import UsageError
+
+#: Largest image a fast network takes in one piece: it sees the whole image at once (instance-norm
+#: statistics are global), at about 0.4 GB per megapixel in fp32.
+FAST_MAX_PIXELS = 24_000_000
+
+StyleChoice = Union[None, int, str, Sequence[Union[int, str]]]
+
+
+def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
+    """Blend weights of ``n`` styles summing to 1 (equal weights if None).
+
+    The one rule for every blend: finite, >= 0, not all zero; anything else is a
+    :class:`~instyle.errors.UsageError` (the user typed them).
+    """
+    if weights is None:
+        return [1.0 / n] * n
+    w = [float(x) for x in weights]
+    if len(w) != n:
+        raise UsageError(f"got {len(w)} style weights for {n} styles")
+    if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
+        raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {w}")
+    total = sum(w)
+    return [x / total for x in w]
+
+
+def style_vector(names: Sequence[str], style: StyleChoice, weights: Optional[Sequence[float]] = None
+                 ) -> Optional[List[float]]:
+    """A multi-style network's style selector: weights (S,) over its ``names`` (a style by name or
+    index, or several blended with ``weights``; CIN γ, β mixed, Dumoulin et al. 2017), or None for
+    a single-style network."""
+    if not names:
+        if style not in (None, [], ()):
+            raise UsageError("this network has a single style; give no --style")
+        return None
+    if style is None:
+        raise UsageError(f"this network has {len(names)} styles; choose with --style NAME ({', '.join(names)})")
+    chosen = [style] if isinstance(style, (int, str)) else list(style)
+    out = [0.0] * len(names)
+    for s, wk in zip(chosen, blend_weights(weights, len(chosen))):
+        if isinstance(s, int):
+            if not 0 <= s < len(names):
+                raise UsageError(f"style index {s} out of range: the network has {len(names)} styles")
+            i = s
+        elif s in names:
+            i = list(names).index(s)
+        else:
+            raise UsageError(f"the network has no style {s!r}; it has {', '.join(names)}")
+        out[i] += wk
+    return out
+
+
+def check_fast_request(color: str, hw: Sequence[int], max_pixels: int = FAST_MAX_PIXELS) -> None:
+    """A fast network supports ``color`` none or luminance (a trained style has no image to recolour)
+    and images up to ``max_pixels``; anything else is a :class:`~instyle.errors.UsageError`."""
+    check(color, FAST_COLOR_MODES, "a fast network's color (a trained style has no image to recolour)", UsageError)
+    h, w = int(hw[0]), int(hw[1])
+    if h * w > max_pixels:
+        raise UsageError(f"{w}x{h} is {h * w / 1e6:.1f} megapixels, over the fast network's "
+                         f"{max_pixels / 1e6:.1f}: give a smaller --size, or use --method adain (tiled)")

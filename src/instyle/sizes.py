@@ -1,0 +1,31 @@
+"""Size rules, each written once and without torch (the ONNX runtime path follows them too)."""
+
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+#: Smallest side the fast networks compute on. Their deepest maps are a quarter of the input, and
+#: every 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1,
+#: 1×300) are padded up to this (and to a multiple of 4), stylized, and cropped back.
+MIN_SIDE = 16
+#: The fast networks' input sides are multiples of this (two stride-2 convs, two ×2 upsamplings).
+SIDE_MULTIPLE = 4
+
+
+def padded_side(n: int) -> int:
+    """The side a fast network computes on for an input side ``n``: >= :data:`MIN_SIDE`, a multiple of 4."""
+    return max(MIN_SIDE, -(-n // SIDE_MULTIPLE) * SIDE_MULTIPLE)
+
+
+def can_reflect(hw: Sequence[int], pad: Sequence[int]) -> bool:
+    """Whether a (H, W) map can be reflection-padded by (left, right, top, bottom): every pad must be
+    smaller than the side it mirrors. Where it cannot, instyle replicates the edge instead."""
+    left, right, top, bottom = pad
+    return max(left, right) < hw[1] and max(top, bottom) < hw[0]
+
+
+def target_size(w: int, h: int, size: int) -> Tuple[int, int]:
+    """(width, height) with the longer side equal to ``size``, aspect kept, sides >= 1."""
+    if w >= h:
+        return size, max(1, round(h * size / w))
+    return max(1, round(w * size / h)), size

@@ -18,7 +18,8 @@ def one_thread():
 def builtin_net(tmp_path_factory, monkeypatch):
     """A tiny seeded multi-style network (styles alpha, beta, gamma) standing in for the shipped
     built-in one: ``FastStylizer()`` and ``--method auto/fast`` use it."""
-    from instyle import shipped
+    from instyle import onnx_runtime, shipped
+    from instyle.errors import WeightsError
     from instyle.checkpoint import save_model
     from instyle.models import JohnsonConfig, JohnsonNet
 
@@ -28,4 +29,9 @@ def builtin_net(tmp_path_factory, monkeypatch):
     path = save_model(tmp_path_factory.mktemp("builtin_net") / "builtin.safetensors", net)
     monkeypatch.setattr(shipped, "builtin_model_path", lambda: str(path))
     monkeypatch.setattr(shipped, "builtin_styles", lambda: styles)
+
+    def no_onnx():  # the shipped ONNX file is the real network's: this stand-in has none
+        raise WeightsError("no ONNX copy of the stand-in network")
+
+    monkeypatch.setattr(onnx_runtime, "builtin_onnx_path", no_onnx)
     return path

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from .atomic import write_bytes
 from .errors import WeightsError, one_line
+from .files import open_regular
 from .shipped import safetensors_metadata
 from .version import __version__
 
@@ -105,11 +106,11 @@ def read_model_file(path: str | os.PathLike) -> Tuple[str, Dict[str, Any], Dict[
     """(kind, config dict, state dict, metadata) of a model file or training checkpoint."""
     name = os.fsdecode(os.fspath(path))
     p = Path(name)
-    if not p.exists():
-        raise WeightsError(f"model file {name!r} not found")
-    if p.is_dir():
-        raise WeightsError(f"model file {name!r} is a directory")
-    with open(p, "rb") as f:
+
+    def error(reason: str) -> WeightsError:
+        return WeightsError(f"model file {name!r} " + ("not found" if reason == "no such file" else reason))
+
+    with open_regular(p, error) as f:
         head = f.read(8)
     if head[:2] == b"PK" or head[:1] == b"\x80":  # a torch.save zip (or legacy pickle)
         return _read_training_checkpoint(p, name)

@@ -48,6 +48,11 @@ NORM_LAYERS = ("instance", "batch", "layer", "group", "none", "conditional_insta
 SINGLE_STYLE_NORMS = NORM_LAYERS[:-1]
 #: Fast feed-forward generators: Johnson et al.'s residual net, Ulyanov et al.'s texture net.
 FAST_MODELS = ("johnson", "texture_net")
+#: zlib level of PNG files written (0-9). Level 1 writes a stylized 512×341 photo in 17 ms, against
+#: 27 ms at Pillow's default of 6, for a file 7 % larger (measured on this project's 2-core CPU).
+DEFAULT_PNG_COMPRESS = 1
+#: Runtimes of the one-pass methods: torch, or onnxruntime for exported networks (no torch).
+BACKENDS = ("auto", "torch", "onnxruntime")
 #: Learning-rate schedules of the training loop.
 SCHEDULES = ("inverse", "cosine", "constant")
 #: Distances of a distilled student's output to its teacher's.

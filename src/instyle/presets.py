@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Optional
-
-from torch import Tensor
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 from .atomic import write_bytes
 from .shipped import safetensors_metadata
 from .errors import InstyleError, UsageError, one_line
-from .nn.functional import Stats
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .nn.functional import Stats
 
 PRESET_FORMAT = "instyle.style_preset"
 PRESET_VERSION = 1

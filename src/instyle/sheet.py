@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-import torch
 from PIL import Image, ImageDraw, ImageFont
-from torch import Tensor
 
 from .imageio import tensor_to_image
-from .resize import resize_to
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 def _fit(img: Image.Image, cell: int) -> Image.Image:
@@ -32,7 +32,8 @@ def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Seq
                   col_labels: Sequence[str] = (), cell: int = 256, pad: int = 4,
                   header: Optional[Sequence[Optional[Tensor]]] = None,
                   corner: str = "", captions: Optional[Sequence[Sequence[str]]] = None) -> Image.Image:
-    """Lay out ``grid[r][c]`` images ((1, 3, H, W) in [0, 1], or None for blank) as an RGB sheet.
+    """Lay out ``grid[r][c]`` images ((1, 3, H, W) tensors or (H, W, 3) arrays in [0, 1], or None for
+    blank) as an RGB sheet.
 
     ``header``, if given, is a row of images drawn above the grid (e.g. the style images), and
     the first column can hold the row's source (e.g. the content image) by putting it in the grid.
@@ -60,7 +61,7 @@ def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Seq
         for c, img in enumerate(row):
             if img is None:
                 continue
-            pil = tensor_to_image(img.detach().float().cpu())
+            pil = tensor_to_image(img)
             x = label_w + pad + c * (cell + pad)
             sheet.paste(_fit(pil, cell), (x, y))
             g = r - (1 if header is not None else 0)
@@ -71,6 +72,10 @@ def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Seq
 
 def stack_tensors(images: Sequence[Tensor]) -> Tensor:
     """Side by side, same height: (1, 3, H, ΣW)."""
+    import torch
+
+    from .resize import resize_to
+
     h = min(i.shape[-2] for i in images)
     resized = [resize_to(i, (h, round(i.shape[-1] * h / i.shape[-2]))) for i in images]
     return torch.cat(resized, dim=3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 #: Smallest side the fast networks compute on. Their deepest maps are a quarter of the input, and
 #: every 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1,
@@ -29,3 +29,13 @@ def target_size(w: int, h: int, size: int) -> Tuple[int, int]:
     if w >= h:
         return size, max(1, round(h * size / w))
     return max(1, round(w * size / h)), size
+
+
+def texture_sizes(h: int, w: int, scales: int) -> List[Tuple[int, int]]:
+    """(H, W) of each of a texture net's ``scales`` inputs: the image halved (rounding up, at least
+    1 px) at each scale, finest first (Ulyanov et al. 2016)."""
+    out = []
+    for _ in range(scales):
+        out.append((h, w))
+        h, w = max(1, -(-h // 2)), max(1, -(-w // 2))
+    return out

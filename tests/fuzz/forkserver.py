@@ -105,6 +105,10 @@ def _preload() -> None:
     import instyle.stylize  # noqa: F401
     import instyle.train  # noqa: F401
     import instyle.train.fast  # noqa: F401
+    import instyle.export  # noqa: F401
+    import instyle.onnx_runtime  # noqa: F401
+    import onnx  # noqa: F401
+    import onnxruntime  # noqa: F401
     from instyle.shipped import builtin_styles
     from instyle.vgg import load_vgg19_weights
 

@@ -119,6 +119,7 @@ class Variant:
     out_option: Optional[str] = "-o"
     slow: bool = False
     env: Callable[[Ctx], Dict[str, str]] = lambda ctx: {}
+    images_are_inputs: bool = True  # False: the command takes a network, so every image is refused
 
 
 def _same(size):
@@ -139,6 +140,9 @@ VARIANTS = [
             size=_same),
     Variant("stylize-folder", lambda c: ["stylize", c.inp, "--style", "candy", "-o", c.out], "folder", given="folder",
             size=_same),
+    Variant("stylize-onnxruntime", lambda c: ["stylize", c.inp, "--style", "candy:0.3", "--style", "wave",
+                                              "--backend", "onnxruntime", "-o", c.out], "image", size=_same),
+    Variant("export-given-an-image", lambda c: ["export", c.inp, "-o", c.out], "onnx", images_are_inputs=False),
     Variant("stylize-stdin", lambda c: ["stylize", "-", "--style", "candy", "-o", c.out], "image", given="stdin",
             size=_same),
     Variant("sheet", lambda c: ["sheet", c.inp, "-o", c.out, "--styles", "candy,wave", *TINY], "image"),
@@ -159,13 +163,15 @@ VARIANTS = [
                                         c.out, "--width", "0.125", *TRAIN_TINY], "run", given="folder",
             out_option="--out", slow=True),
 ]
-VARIANT = {v.id: v for v in VARIANTS}
+# the base of the export command's option cases (not a corpus variant: it reads no image)
+EXPORT_BUILTIN = Variant("export-builtin", lambda c: ["export", "-o", c.out], "onnx", slow=True)
+VARIANT = {v.id: v for v in [*VARIANTS, EXPORT_BUILTIN]}
 
 
 def _output_path(v: Variant, work: Path) -> Path:
     base = work / "out put ✓"
     return {"image": base / "styled ✓.png", "folder": base, "json": base / "scores ✓.json", "preset": base / "home",
-            "run": base / "run"}[v.output]
+            "run": base / "run", "onnx": base / "net ✓.onnx"}[v.output]
 
 
 # --------------------------------------------------------------------------- running and checking
@@ -244,6 +250,10 @@ def _check_success(v: Variant, ctx: Ctx, r: Result, in_size: Tuple[int, int], wh
 
         model, _ = load_model(out / "model.safetensors")
         assert all(bool(p.isfinite().all()) for p in model.parameters()), f"{what}: non-finite weights"
+    elif v.output == "onnx":
+        from instyle.onnx_runtime import OnnxFastStylizer
+
+        assert OnnxFastStylizer(out).styles is not None, f"{what}: the ONNX file does not load"
     else:  # pragma: no cover
         raise AssertionError(v.output)
 
@@ -269,7 +279,7 @@ def test_corpus(server, res, tmp_path, variant_id, entry_id):
     what = f"{variant_id} on {entry_id}"
     assert not r.timed_out, f"{what}: hung"
     assert "Traceback" not in r.stderr, f"{what}: {r.stderr}"
-    if entry.readable:
+    if entry.readable and v.images_are_inputs:
         assert r.rc == 0, f"{what}: refused a legal image: {r.stderr!r}"
         _check_success(v, ctx, r, entry.size, what)
         if entry.frames > 1:
@@ -309,7 +319,7 @@ OUTPUT_CASES = ("exists", "unwritable-folder", "parent-is-a-file", "read-only-fo
 
 @pytest.mark.parametrize("case", OUTPUT_CASES)
 @pytest.mark.parametrize("variant_id", [pytest.param(v.id, marks=[pytest.mark.slow] if v.slow else [])
-                                        for v in VARIANTS])
+                                        for v in [*VARIANTS, EXPORT_BUILTIN]])
 def test_output(server, res, tmp_path, variant_id, case):
     v = VARIANT[variant_id]
     ctx, stdin = _prepare(v, GOOD, tmp_path / "wörk dir ✓", res)
@@ -378,6 +388,8 @@ OPTION_BASES = {
     "train-fast": (("train", "fast"), "train-fast-style-image"),
     "train-distill": (("train", "distill"), "train-distill"),
     "demo": (("demo",), None),
+    "export": (("export",), "export-builtin"),
+    "stylize-onnxruntime": (("stylize",), "stylize-onnxruntime"),
 }
 
 

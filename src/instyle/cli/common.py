@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from ..choices import BACKENDS, DEFAULT_PNG_COMPRESS
 from ..errors import UsageError
+
+#: --backend auto uses onnxruntime for jobs of at most this many images: it starts ~1 s sooner
+#: (no torch), and torch's faster network catches up only after many images (benchmarks/startup.py).
+ONNX_AUTO_MAX_IMAGES = 32
 
 
 #: Largest integer any option takes (counts of steps, images, pixels…): beyond it, a value is a typo.
@@ -62,6 +67,13 @@ def non_negative_float(text: str) -> float:
 
 def positive_float(text: str) -> float:
     return _number(text, float, minimum=0.0, strict=True)
+
+
+def int_between(low: int, high: int):
+    """An argparse type: an integer from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        return _number(text, int, minimum=low, strict=False, maximum=high)
+    return parse
 
 
 def unit_float(text: str) -> float:
@@ -142,8 +154,14 @@ def parse_layers(text: str, default_weight: float = 1.0) -> Dict[str, float]:
     return out
 
 
-def add_output_options(p: argparse.ArgumentParser, *, json_help: str = "print the result as JSON on stdout") -> None:
+def add_output_options(p: argparse.ArgumentParser, *, json_help: str = "print the result as JSON on stdout",
+                       images: bool = False) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
+    if images:
+        p.add_argument("--quality", type=int_between(1, 100), default=95, help="JPEG and WebP quality, 1-100 (default 95)")
+        p.add_argument("--png-compress", type=int_between(0, 9), default=DEFAULT_PNG_COMPRESS,
+                       help=f"PNG compression level, 0-9 (default {DEFAULT_PNG_COMPRESS}: fast; 6 writes ~7%% smaller "
+                            "files, 1.6x slower)")
     p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -195,3 +213,43 @@ def progress(total: int, desc: str, quiet: bool):
 METHOD_HELP = ("fast: the built-in multi-style network (one pass, the fastest; its styles are marked in "
                "`instyle styles`); adain: any style image or preset; auto (default): fast when every style is a "
                "built-in style of the network and no AdaIN-only option is set, else adain")
+
+
+def add_backend_option(g) -> None:
+    g.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="torch, onnxruntime (the fast networks exported to ONNX: the built-in one ships so; no "
+                        "torch is loaded), or auto (default): onnxruntime for the built-in network when it is "
+                        "installed and the job is small enough that start-up dominates, else torch")
+
+
+def choose_backend(backend: str, method: str, *, model: Optional[str], device: str, precision: str,
+                   images: int) -> str:
+    """``torch`` or ``onnxruntime`` for ``--backend`` (see :func:`add_backend_option`)."""
+    from ..onnx_runtime import available
+
+    onnx_model = model is None or model == "builtin" or str(model).lower().endswith(".onnx")
+    if backend == "onnxruntime":
+        if method != "fast" or not onnx_model:
+            raise UsageError("--backend onnxruntime runs the built-in network or an exported .onnx fast network "
+                             "(`instyle export MODEL -o FILE.onnx`); AdaIN and .safetensors models run on torch")
+        if device != "cpu" or precision not in ("auto", "fp32"):
+            raise UsageError("--backend onnxruntime runs on the CPU in fp32")
+        return "onnxruntime"
+    if backend == "torch":
+        if model is not None and str(model).lower().endswith(".onnx"):
+            raise UsageError(f"{model} is an ONNX file: use --backend onnxruntime (or auto)")
+        return "torch"
+    if model is not None and str(model).lower().endswith(".onnx"):
+        return "onnxruntime"
+    wanted = method == "fast" and onnx_model and device == "cpu" and precision in ("auto", "fp32") \
+        and images <= ONNX_AUTO_MAX_IMAGES
+    if not (wanted and available()):
+        return "torch"
+    from ..onnx_runtime import builtin_onnx_path
+    from ..errors import WeightsError
+
+    try:
+        builtin_onnx_path()
+    except WeightsError:
+        return "torch"
+    return "onnxruntime"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -35,14 +36,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _rows_from_args(args: argparse.Namespace) -> list[dict]:
     from ..errors import InstyleError, UsageError
+    from ..files import open_regular
 
     if args.pairs:
         if args.outputs or args.content or args.style:
             raise UsageError("give either --pairs or OUTPUT… with --content and --style, not both")
         try:
-            with open(args.pairs, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
-                reader = csv.DictReader(f)
-                rows = [dict(r) for r in reader]
+            with open_regular(args.pairs, lambda reason: InstyleError(f"cannot read {args.pairs}: {reason}")) as raw, \
+                    io.TextIOWrapper(raw, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
+                rows = [dict(r) for r in csv.DictReader(f)]
         except (OSError, UnicodeDecodeError, csv.Error) as e:
             raise InstyleError(f"cannot read {args.pairs}: {e}") from None
         need = {"output", "content", "style"}

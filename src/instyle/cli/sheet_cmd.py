@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", type=common.positive_int, default=5, help="cells per row (default 5)")
     p.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
-    common.add_output_options(p)
+    common.add_backend_option(p)
+    common.add_output_options(p, images=True)
     p.set_defaults(run=run)
 
 
@@ -38,12 +39,13 @@ def run(args: argparse.Namespace) -> int:
     import os
     import time
 
+    import numpy as np
+
     from ..errors import UsageError
-    from ..imageio import image_to_tensor, load_image, save_image
+    from ..imageio import read_array, save_image
     from ..method import choose_method
     from ..presets import list_presets
     from ..sheet import contact_sheet
-    from ..stylize import Stylizer
 
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
@@ -58,17 +60,28 @@ def run(args: argparse.Namespace) -> int:
     if not names:
         raise UsageError("no styles to show: no presets are installed and --styles is empty")
     method = choose_method(args.method, names, adain_only)
+    backend = common.choose_backend(args.backend, method, model=None, device="cpu", precision=args.precision,
+                                    images=1)
     t0 = time.perf_counter()
-    photo = load_image(args.content, size=args.size)
-    if method == "fast":
-        from ..feedforward import FastStylizer
+    photo = read_array(args.content, size=args.size).rgb  # (H, W, 3)
+    if backend == "onnxruntime":
+        from ..onnx_runtime import OnnxFastStylizer
 
-        net = FastStylizer(precision=args.precision)  # names: checked by choose_method
-        render = lambda name: net(photo, name)  # noqa: E731
+        onnx_net = OnnxFastStylizer()  # names: checked by choose_method
+        render = lambda name: onnx_net(photo, name)  # noqa: E731
+    elif method == "fast":
+        from ..feedforward import FastStylizer
+        from ..imageio.modes import hwc_to_tensor
+
+        net, x = FastStylizer(precision=args.precision), hwc_to_tensor(photo)
+        render = lambda name: net(x, name)  # noqa: E731
     else:
-        stylizer = Stylizer(args.decoder, precision=args.precision)
+        from ..imageio.modes import hwc_to_tensor
+        from ..stylize import Stylizer
+
+        stylizer, x = Stylizer(args.decoder, precision=args.precision), hwc_to_tensor(photo)
         stats = {n: stylizer.style_stats(n) for n in names}  # every name checked before the slow part
-        render = lambda name: stylizer(photo, stats[name])  # noqa: E731
+        render = lambda name: stylizer(x, stats[name])  # noqa: E731
     bar = common.progress(len(names), "sheet", args.quiet)
     cells, labels = [photo], ["photo"]
     for name in names:
@@ -79,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
     cols = min(args.columns, len(cells))
     rows = [cells[i:i + cols] for i in range(0, len(cells), cols)]
     captions = [labels[i:i + cols] for i in range(0, len(labels), cols)]
-    sheet = contact_sheet(rows, cell=max(photo.shape[-2:]), captions=captions)
-    written = save_image(args.output, image_to_tensor(sheet), overwrite=args.overwrite)
+    sheet = contact_sheet(rows, cell=max(photo.shape[:2]), captions=captions)
+    written = save_image(args.output, np.asarray(sheet, dtype=np.float32) / 255.0, overwrite=args.overwrite,
+                         quality=args.quality, png_compress=args.png_compress)
     written = str(written) if written else "-"
-    result = {"output": written, "styles": names, "method": method, "cells": len(cells), "seconds": round(time.perf_counter() - t0, 2)}
+    result = {"output": written, "styles": names, "method": method, "backend": backend, "cells": len(cells),
+              "seconds": round(time.perf_counter() - t0, 2)}
     if args.json:
         common.emit_json(result)
     elif written != "-" and not args.quiet:

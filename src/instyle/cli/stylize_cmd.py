@@ -65,7 +65,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "fp32 on CPUs, where bf16 does not pay off at its width)")
     g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
-    common.add_output_options(p)
+    common.add_backend_option(g)
+    common.add_output_options(p, images=True)
     p.set_defaults(run=run)
 
 
@@ -113,10 +114,8 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InstyleError, UsageError, one_line
-    from ..imageio import load_image, read_image, save_image
     from ..method import choose_method
-    from ..resize import resize_longer, resize_to
-    from ..stylize import Stylizer
+    from ..pipeline import pipelined
 
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
@@ -139,63 +138,87 @@ def run(args: argparse.Namespace) -> int:
     if args.mask is not None and len(args.mask) != len(styles):
         raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
+    backend = common.choose_backend(args.backend, method, model=args.model, device=args.device,
+                                    precision=args.precision, images=len(jobs))
+    stylize, precision = (_fast if method == "fast" else _adain)(args, backend, styles, weights)
+    read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
 
-    if method == "fast":
-        from ..feedforward import FastStylizer
+    def read(src: str):
+        from ..imageio import read_array
 
-        fast = FastStylizer(args.model, device=args.device, precision=args.precision,
-                            channels_last=not args.no_channels_last)
-        fast.selector(styles or None, weights or None)  # unknown names fail before any work
-        stylize = lambda img: fast(img, styles or None, weights=weights or None, color=args.color)  # noqa: E731
-        precision = fast.precision
-    else:
-        stylizer = Stylizer(args.decoder, device=args.device, precision=args.precision,
-                            channels_last=not args.no_channels_last, style_size=args.style_size, tile=args.tile)
-        # Style statistics once for all inputs (colour modes depend on each photo: done per image).
-        style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
-        if args.color == "none":
-            style_specs = [stylizer.style_stats(s) for s in style_specs]
-        masks = [load_image(m) for m in args.mask] if args.mask else None
-        stylize = lambda img: stylizer(img, style_specs, weights=None if masks else weights,  # noqa: E731
-                                       alpha=args.alpha, masks=masks, color=args.color)
-        precision = stylizer.precision
+        return read_array(src, **read_size)
+
+    def write(dst: str, data, out) -> dict:
+        from ..imageio import save_image
+
+        written = save_image(dst, out, alpha=data.alpha, overwrite=args.overwrite, quality=args.quality,
+                             png_compress=args.png_compress)
+        return {"output": str(written) if written else "-", "size": list(data.size)}
+
     results, failed = [], []
     bar = common.progress(len(jobs), "stylize", args.quiet or len(jobs) == 1)
-    for src, dst in jobs:
-        t0 = time.perf_counter()
-        if to_folder:  # one unreadable photo of many: say so, go on with the rest, fail at the end
-            try:
-                data = read_image(src)
-            except InstyleError as exc:
-                sys.stderr.write(f"instyle: error: {one_line(exc)}\n")
-                failed.append({"input": src, "error": str(exc)})
-                bar.update(1)
-                continue
-        else:
-            data = read_image(src)
-        content, alpha_channel = data.rgb, data.alpha
-        size = None if args.keep_size else (args.size or min(MAX_DEFAULT, max(data.original_size)))
-        if size is not None and max(content.shape[-2:]) != size:
-            content = resize_longer(content, size)
-            alpha_channel = resize_to(alpha_channel, content.shape[-2:]) if alpha_channel is not None else None
-        out = stylize(content)
-        written = save_image(dst, out, alpha=alpha_channel, overwrite=args.overwrite)
-        seconds = time.perf_counter() - t0
-        results.append({"input": data.source, "output": str(written) if written else "-",
-                        "size": [int(out.shape[-1]), int(out.shape[-2])], "seconds": round(seconds, 3)})
+    t0 = time.perf_counter()
+    for outcome in pipelined(jobs, lambda job: read(job[0]), stylize, lambda job, data, out: write(job[1], data, out)):
         bar.update(1)
+        src = outcome.item[0]
+        if outcome.error is not None:
+            if not to_folder:
+                raise outcome.error
+            # one unreadable photo of many: say so, go on with the rest, fail at the end
+            sys.stderr.write(f"instyle: error: {one_line(outcome.error)}\n")
+            failed.append({"input": src, "error": str(outcome.error)})
+            continue
+        results.append({"input": "<stdin>" if src == "-" else src, **outcome.value,
+                        "seconds": round(outcome.seconds, 3)})
     bar.close()
+    wall = time.perf_counter() - t0
     summary = {"outputs": results, "failed": failed,
                "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
-               "alpha": args.alpha, "color": args.color, "precision": precision, "method": method}
+               "alpha": args.alpha, "color": args.color, "precision": precision, "method": method,
+               "backend": backend, "seconds": round(wall, 3),
+               "seconds_per_image": round(wall / max(1, len(results)), 4)}
     if args.json:
         common.emit_json(summary)
     elif results and args.output != "-" and not args.quiet:
         where = args.output if to_folder else results[0]["output"]
-        total = sum(r["seconds"] for r in results)
-        print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({total:.1f} s)")
+        print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({wall:.1f} s)")
     if failed and len(jobs) > 1:
         raise InstyleError(f"{len(failed)} of {len(jobs)} images could not be read (named above); "
                            f"the other {len(results)} were written")
     return 1 if failed else 0  # one image that failed: its error line is already printed
 
+
+def _fast(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
+    """(stylize(ImageArray) -> output, precision) for a fast network on ``backend``."""
+    style = styles or None
+    kw = dict(weights=weights or None, color=args.color)
+    if backend == "onnxruntime":
+        import numpy as np
+
+        from ..onnx_runtime import OnnxFastStylizer
+
+        net = OnnxFastStylizer(None if args.model in (None, "builtin") else args.model)
+        net(np.zeros((1, 1, 3), np.float32), style, **kw)  # unknown names fail before any work
+        return (lambda data: net(data.rgb, style, **kw)), "fp32"
+    from ..feedforward import FastStylizer
+
+    fast = FastStylizer(args.model, device=args.device, precision=args.precision,
+                        channels_last=not args.no_channels_last)
+    fast.selector(style, kw["weights"])  # unknown names fail before any work
+    return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision
+
+
+def _adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
+    """(stylize(ImageArray) -> output, precision) for AdaIN (torch)."""
+    from ..imageio import load_image
+    from ..stylize import Stylizer
+
+    stylizer = Stylizer(args.decoder, device=args.device, precision=args.precision,
+                        channels_last=not args.no_channels_last, style_size=args.style_size, tile=args.tile)
+    # Style statistics once for all inputs (colour modes depend on each photo: done per image).
+    style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
+    if args.color == "none":
+        style_specs = [stylizer.style_stats(s) for s in style_specs]
+    masks = [load_image(m) for m in args.mask] if args.mask else None
+    return (lambda data: stylizer(data.to_tensors().rgb, style_specs, weights=None if masks else weights,
+                                  alpha=args.alpha, masks=masks, color=args.color)), stylizer.precision

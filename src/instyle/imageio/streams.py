@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import sys
 from typing import BinaryIO
 
 from PIL import Image
 
 from ..errors import InstyleError, UsageError, one_line, quoted
+from ..files import open_regular
 
 #: Most bytes read from standard input (a file has no such limit: it is read as decoded).
 MAX_STDIN_BYTES = 1 << 30
@@ -42,33 +42,7 @@ def open_source(src: object) -> tuple[BinaryIO, str, bool]:
     if isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
         name = os.fsdecode(path)
-        if os.path.isdir(path):
-            raise read_error(name, "is a directory, not a file")
-        try:
-            # O_NONBLOCK: opening a FIFO nobody writes to returns at once instead of waiting forever;
-            # fstat on what was opened (no check-then-open race) then refuses anything not a file.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-        except FileNotFoundError:
-            raise read_error(name, "no such file") from None
-        except IsADirectoryError:
-            raise read_error(name, "is a directory, not a file") from None
-        except PermissionError:
-            raise read_error(name, "permission denied") from None
-        except OSError as exc:
-            raise read_error(name, one_line(exc.strerror or exc)) from None
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise read_error(name, "is a directory, not a file")
-            if not stat.S_ISREG(mode):
-                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-                raise read_error(name, f"is {kind}, not a regular file")
-            if hasattr(os, "set_blocking"):
-                os.set_blocking(fd, True)
-            f = os.fdopen(fd, "rb")  # closed by read_image
-        except BaseException:
-            os.close(fd)
-            raise
+        f = open_regular(path, lambda reason: read_error(name, reason))  # closed by read_image
         return f, name, True
     if hasattr(src, "read"):
         raw_name = getattr(src, "name", None)

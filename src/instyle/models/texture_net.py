@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ..choices import NORM_LAYERS, check
 from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
+from ..sizes import texture_sizes
 from .layers import ConvBlock, apply_norm, make_norm
 
 
@@ -106,12 +107,7 @@ class TextureNet(nn.Module):
                            device=x.device, dtype=x.dtype) for h, w in sizes]
 
     def _sizes(self, x: Tensor) -> List[Tuple[int, int]]:
-        h, w = x.shape[-2:]
-        out = []
-        for _ in range(self.config.scales):
-            out.append((h, w))
-            h, w = max(1, -(-h // 2)), max(1, -(-w // 2))
-        return out
+        return texture_sizes(x.shape[-2], x.shape[-1], self.config.scales)
 
     def forward(self, x: Tensor, style: Optional[StyleSelector] = None, z: Optional[List[Tensor]] = None) -> Tensor:
         sizes = self._sizes(x)
@@ -125,7 +121,7 @@ class TextureNet(nn.Module):
             feats.append(self.branches[k](torch.cat([xk, z[k].to(xk.dtype)], dim=1), style))
         y = feats[-1]
         for j, k in enumerate(range(self.config.scales - 2, -1, -1)):
-            y = F.interpolate(y, size=sizes[k], mode="nearest")
+            y = F.interpolate(y, size=feats[k].shape[-2:], mode="nearest")  # (a traced shape: exports dynamic)
             y = torch.cat([apply_norm(self.join_norm_up[j], y, style),
                            apply_norm(self.join_norm_branch[j], feats[k], style)], dim=1)
             y = self.joins[j](y, style)

@@ -59,13 +59,13 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
     _check_4d(feat, "feat")
     n, c, h, w = feat.shape
     var = None
-    if feat.dtype == torch.float32 and not feat.requires_grad and (
+    if feat.dtype == torch.float32 and not feat.requires_grad and not torch.jit.is_tracing() and (
             feat.is_contiguous() or feat.is_contiguous(memory_format=torch.channels_last)):
         # Fast path (inference on float32 maps, NCHW or NHWC): Σx and Σx² reduced along H×W of a
         # (N, C, HW) or (N, HW, C) view in one vectorized pass each (4x faster than var_mean,
         # which takes two passes, on channels-last maps), then var = E[x²] − μ². Kept only where
         # cancellation is harmless (σ² > 1e-3·E[x²], i.e. |μ|/σ < ~31: relative error < 1e-4);
-        # otherwise the exact two-pass form below.
+        # otherwise the exact two-pass form below (also what ONNX export traces: no data-dependent branch).
         y, dim = (feat.view(n, c, h * w), 2) if feat.is_contiguous() else \
             (feat.permute(0, 2, 3, 1).reshape(n, h * w, c), 1)
         mean = y.sum(dim) / (h * w)
@@ -96,7 +96,7 @@ def instance_norm(feat: Tensor, weight: Tensor | None = None, bias: Tensor | Non
         bias: β of the same shapes as ``weight``, or None.
     """
     mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
-    if bool((mean.abs() <= 100 * std).all()):
+    if not torch.jit.is_tracing() and bool((mean.abs() <= 100 * std).all()):
         # One fused pass: y = x·s + t with s = γ/σ, t = β − μ·γ/σ (float32, then cast); exact
         # enough where |μ|/σ ≤ 100 (the x·s − μ·s cancellation loses < 1e-5·|μ|/σ).
         scale = std.reciprocal()
@@ -151,7 +151,7 @@ def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS
     return normalized * s_std.to(content.dtype) + s_mean.to(content.dtype)
 
 
-def alpha_blend(stylized: Tensor, content: Tensor, alpha: float) -> Tensor:
+def alpha_blend(stylized: Tensor, content: Tensor, alpha: Union[float, Tensor]) -> Tensor:
     """The content–style trade-off (Huang & Belongie 2017, sec. 7.1): α·t + (1 − α)·f(c).
 
     Args:
@@ -159,6 +159,8 @@ def alpha_blend(stylized: Tensor, content: Tensor, alpha: float) -> Tensor:
         content: (N, C, H, W) content features f(c).
         alpha: in [0, 1]; 1 returns ``stylized`` itself.
     """
+    if isinstance(alpha, Tensor):  # a graph input (ONNX export): no Python branch on its value
+        return alpha * stylized + (1.0 - alpha) * content
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     return stylized if alpha == 1.0 else alpha * stylized + (1.0 - alpha) * content

@@ -1,0 +1,194 @@
+"""ONNX export of instyle's networks, for onnxruntime and other runtimes.
+
+* **A fast network** (the built-in one, or any trained Johnson or texture net): one graph,
+  ``image`` (N, 3, H, W) RGB in [0, 1] -> ``stylized`` (N, 3, H, W) in [0, 1]. A multi-style
+  network takes ``style_weights`` (S,) (blends work: CIN γ, β mixed inside the graph), every
+  network ``keep_colors`` () (1: keep the photo's chroma, ``--color luminance``), a texture net its
+  noise ``z0`` … ``z{K-1}``. H and W are dynamic but must be what
+  :func:`instyle.sizes.padded_side` gives (multiples of 4, at least 16): the runtime pads and crops,
+  so no reflection pad ever meets a map smaller than itself, and no shape rule is baked in.
+* **AdaIN**: two graphs. ``encoder.onnx``: ``image`` (N, 3, H, W), H, W >= 16 -> ``features``
+  (N, 512, ⌈H/8⌉, ⌈W/8⌉) and their per-channel ``mean`` and ``std`` (a style's statistics). ``decoder.onnx``: ``features``, ``style_mean`` and ``style_std``
+  (N, 512, 1, 1) and ``alpha`` () -> ``stylized`` (N, 3, 8h, 8w) in [0, 1], AdaIN inside. Style
+  statistics are an input, so presets and blends (mixed statistics) work as with torch.
+
+Instance norm is traced on its exact two-pass path (no data-dependent branch), in inference form
+(there are no running statistics to freeze: the statistics are the sample's own). Every graph
+takes a batch of any size (N, …), traced at 2 so that no size is baked in.
+Every file carries its kind, config, styles and format version in the ONNX metadata, and is
+checked with ``onnx.checker`` before it is written (atomically). Needs the ``onnx`` package
+(``pip install instyle[export]``); running the files needs only onnxruntime.
+
+Example:
+    >>> from instyle.export import export_fast
+    >>> export_fast("builtin", "styles.onnx")                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+
+from .atomic import write_bytes
+from .checkpoint import config_to_dict, load_model, model_kind
+from .color import combine_luminance
+from .errors import InstyleError, UsageError
+from .models import AdaINDecoder, JohnsonNet, TextureNet
+from .models.adain import ENCODER_LAYER, make_encoder
+from .models.inference import for_inference
+from .nn.functional import adain, alpha_blend, calc_mean_std
+from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
+from .shipped import default_decoder_path, resolve_model
+from .sizes import MIN_SIDE
+from .version import __version__
+
+#: Lowest opset written (LayerNormalization-era ops; ReflectionPad as Pad mode=reflect).
+MIN_OPSET = 17
+#: What each graph is traced at: a padded size that is not square and a batch of 2, so no axis is
+#: taken for another or baked in as 1.
+_TRACE_HW = (64, 96)
+_TRACE_BATCH = 2
+
+
+class FastGraph(nn.Module):
+    """What a fast network's ONNX file computes: the net, clamped, and optionally the photo's chroma
+    put back (:func:`instyle.color.combine_luminance`)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = for_inference(net.eval())
+        self.multi = bool(net.config.styles)
+        self.texture = isinstance(net, TextureNet)
+
+    def forward(self, image: Tensor, style_weights: Optional[Tensor], keep_colors: Tensor,
+                *noise: Tensor) -> Tensor:
+        style = style_weights if self.multi else None
+        out = (self.net(image, style, z=list(noise)) if self.texture else self.net(image, style)).clamp(0.0, 1.0)
+        return torch.where(keep_colors > 0.5, combine_luminance(out, image), out)  # (N, 3, H, W)
+
+
+class AdaINDecoderGraph(nn.Module):
+    """AdaIN (Huang & Belongie 2017, eq. 8) with given style statistics, α, then the decoder."""
+
+    def __init__(self, decoder: AdaINDecoder):
+        super().__init__()
+        self.decoder = decoder.eval()
+
+    def forward(self, features: Tensor, style_mean: Tensor, style_std: Tensor, alpha: Tensor) -> Tensor:
+        t = alpha_blend(adain(features, (style_mean, style_std)), features, alpha)  # (N, 512, h, w)
+        return self.decoder(t).clamp(0.0, 1.0)  # (N, 3, 8h, 8w)
+
+
+class EncoderGraph(nn.Module):
+    """The AdaIN encoder: VGG-19 to relu4_1, and the features' per-channel (mean, std), which a
+    style image is reduced to."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = make_encoder()
+
+    def forward(self, image: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        features = self.encoder.encode(image, ENCODER_LAYER)  # (N, 512, h, w)
+        return (features, *calc_mean_std(features))  # + (N, 512, 1, 1) twice
+
+
+def _check_opset(opset: int) -> int:
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+        raise UsageError(f"ONNX opset must be an integer >= {MIN_OPSET}, got {opset!r}")
+    return opset
+
+
+def _to_onnx(module: nn.Module, args: Tuple, names: List[str], outputs: List[str], dynamic: Dict[str, Dict[int, str]],
+             metadata: Dict[str, str], opset: int) -> bytes:
+    """Trace ``module`` at ``args`` to ONNX bytes with ``metadata``, checked by ``onnx.checker``."""
+    try:
+        import onnx
+    except ImportError:
+        raise InstyleError("exporting to ONNX needs the onnx package: pip install 'instyle[export]'") from None
+    import warnings
+
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's remarks on shape arithmetic; the graph is checked below
+        torch.onnx.export(module, args, buf, input_names=names, output_names=outputs, dynamic_axes=dynamic,
+                          opset_version=opset, do_constant_folding=True, dynamo=False)
+    model = onnx.load_from_string(buf.getvalue())
+    for key, value in {"format": ONNX_FORMAT, "format_version": str(ONNX_FORMAT_VERSION),
+                       "instyle_version": __version__, **metadata}.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model, full_check=True)
+    return model.SerializeToString()
+
+
+def export_fast(model: Union[str, os.PathLike, nn.Module], path: Union[str, os.PathLike], *,
+                opset: int = MIN_OPSET, overwrite: bool = False) -> Path:
+    """Write a fast network (a file, ``"builtin"``, ``"builtin-large"`` or the module) as ONNX."""
+    opset = _check_opset(opset)
+    if isinstance(model, nn.Module):
+        net = model
+    else:
+        net, _ = load_model(resolve_model(model), device="cpu")
+    if not isinstance(net, (JohnsonNet, TextureNet)):
+        raise UsageError(f"{model} is not a fast network (a Johnson or texture net); export an AdaIN decoder "
+                         "with `instyle export adain`")
+    graph = FastGraph(net.float())
+    h, w = _TRACE_HW
+    image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
+    styles = list(net.config.styles)
+    weights = torch.full((len(styles),), 1.0 / len(styles)) if styles else None
+    noise = net.noise(image, torch.Generator().manual_seed(0)) if isinstance(net, TextureNet) else []
+    names = ["image"] + (["style_weights"] if styles else []) + ["keep_colors"] + [f"z{k}" for k in range(len(noise))]
+    args = (image, weights, torch.tensor(0.0), *noise)
+    dynamic = {"image": {0: "batch", 2: "height", 3: "width"}, "stylized": {0: "batch", 2: "height", 3: "width"},
+               **{f"z{k}": {0: "batch", 2: f"height_{k}", 3: f"width_{k}"} for k in range(len(noise))}}
+    meta = {"kind": model_kind(net), "config": json.dumps(config_to_dict(net.config)), "styles": json.dumps(styles),
+            "inputs": "image (N, 3, H, W) RGB in [0, 1], H and W from instyle.sizes.padded_side; "
+                      + ("style_weights (S,) summing to 1; " if styles else "") + "keep_colors () 0 or 1"
+                      + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else "")}
+    data = _to_onnx(graph, args, names, ["stylized"], dynamic, meta, opset)
+    return write_bytes(path, data, overwrite=overwrite, what="ONNX file")
+
+
+def export_adain(folder: Union[str, os.PathLike], decoder: Union[None, str, os.PathLike, AdaINDecoder] = None, *,
+                 opset: int = MIN_OPSET, overwrite: bool = False) -> Tuple[Path, Path]:
+    """Write the AdaIN encoder and decoder (default: the shipped one) as ``encoder.onnx`` and
+    ``decoder.onnx`` in ``folder``."""
+    opset = _check_opset(opset)
+    if not isinstance(decoder, AdaINDecoder):
+        decoder, _ = load_model(decoder if decoder is not None else default_decoder_path(), expect="adain_decoder",
+                                device="cpu")
+    decoder = decoder.float()
+    folder = Path(folder)
+    enc_path, dec_path = folder / "encoder.onnx", folder / "decoder.onnx"
+    for p in (enc_path, dec_path):
+        if p.exists() and not overwrite:
+            raise InstyleError(f"{p} already exists; pass --overwrite to replace it")
+    h, w = _TRACE_HW
+    image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
+    encoder = EncoderGraph()
+    with torch.no_grad():
+        features = encoder(image)[0]
+    common = {"config": json.dumps(config_to_dict(decoder.config)), "styles": "[]",
+              "min_side": str(MIN_SIDE), "encoder_layer": ENCODER_LAYER}
+    enc = _to_onnx(encoder, (image,), ["image"], ["features", "mean", "std"],
+                   {"image": {0: "batch", 2: "height", 3: "width"}, "features": {0: "batch", 2: "fh", 3: "fw"},
+                    "mean": {0: "batch"}, "std": {0: "batch"}},
+                   {"kind": "adain_encoder", **common,
+                    "inputs": f"image (N, 3, H, W) RGB in [0, 1], H, W >= {MIN_SIDE}"}, opset)
+    stats = (torch.rand(_TRACE_BATCH, 512, 1, 1), torch.rand(_TRACE_BATCH, 512, 1, 1) + 0.5)
+    dec = _to_onnx(AdaINDecoderGraph(decoder), (features, *stats, torch.tensor(1.0)),
+                   ["features", "style_mean", "style_std", "alpha"], ["stylized"],
+                   {"features": {0: "batch", 2: "fh", 3: "fw"}, "style_mean": {0: "batch"}, "style_std": {0: "batch"},
+                    "stylized": {0: "batch", 2: "height", 3: "width"}},
+                   {"kind": "adain_decoder", **common,
+                    "inputs": "features (N, 512, h, w) relu4_1; style_mean, style_std (N, 512, 1, 1); alpha () in [0, 1]"},
+                   opset)
+    return (write_bytes(enc_path, enc, overwrite=overwrite, what="ONNX file"),
+            write_bytes(dec_path, dec, overwrite=overwrite, what="ONNX file"))

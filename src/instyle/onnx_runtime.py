@@ -1,0 +1,185 @@
+"""Running exported networks with onnxruntime, without torch.
+
+The built-in network ships as ONNX (``assets/builtin_styles.onnx``, made by ``instyle export``), so
+``instyle stylize photo.jpg --style candy`` starts in a fraction of the time ``import torch``
+takes. Images are numpy arrays (H, W, 3) float32 in [0, 1], as :func:`instyle.imageio.read_array`
+gives them and :func:`instyle.imageio.save_image` takes them. Style choice, blends, colour and size
+rules are the torch runtime's own (:mod:`instyle.blend`, :mod:`instyle.sizes`); outputs agree with
+it within 1e-3 (tests/test_onnx_runtime.py).
+
+Example:
+    >>> from instyle.onnx_runtime import OnnxFastStylizer       # doctest: +SKIP
+    >>> from instyle.imageio import read_array, save_image       # doctest: +SKIP
+    >>> out = OnnxFastStylizer()(read_array("photo.jpg", max_size=1024).rgb, "candy")  # doctest: +SKIP
+    >>> save_image("out.png", out)                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
+from .errors import InstyleError, UsageError, WeightsError, one_line
+from .shipped import BUILTIN_ONNX, shipped_path
+from .sizes import MIN_SIDE, can_reflect, padded_side, texture_sizes
+
+ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
+ONNX_FORMAT_VERSION = 1
+
+
+def available() -> bool:
+    """Whether onnxruntime is installed (checked without importing it)."""
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def builtin_onnx_path() -> str:
+    """The shipped built-in network as ONNX (WeightsError if this instyle has none)."""
+    return shipped_path(BUILTIN_ONNX, "this instyle ships no ONNX copy of the built-in network; "
+                                      "make one with `instyle export builtin -o FILE` and pass it with --model")
+
+
+def _open(path: Union[str, os.PathLike], threads: Optional[int]):
+    """(InferenceSession, metadata) of an instyle ONNX file; one-line errors for anything else."""
+    if not available():
+        raise InstyleError("the onnxruntime backend needs onnxruntime: pip install onnxruntime")
+    import onnxruntime as ort
+
+    name = os.fsdecode(os.fspath(path))
+    if not os.path.isfile(name):
+        raise WeightsError(f"ONNX file {name!r} not found")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no warnings on the user's terminal
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(name, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise WeightsError(f"{name} is not a readable ONNX file ({one_line(exc)[:120]})") from None
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+    if meta.get("format") != ONNX_FORMAT:
+        raise WeightsError(f"{name} is an ONNX file, but not one instyle exported (no instyle metadata)")
+    try:
+        version = int(meta.get("format_version", "0"))
+    except ValueError:
+        version = 0
+    if not 1 <= version <= ONNX_FORMAT_VERSION:
+        raise WeightsError(f"{name} uses instyle ONNX format {meta.get('format_version')!r}; this instyle reads "
+                           f"1 to {ONNX_FORMAT_VERSION}")
+    return session, meta
+
+
+def pad_to(x: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
+    """(H, W, C) -> (h, w, C) padded at the bottom and right: reflected, or edge-replicated where the
+    image is too small to reflect (:func:`instyle.sizes.can_reflect`, the torch runtime's rule)."""
+    ph, pw = hw[0] - x.shape[0], hw[1] - x.shape[1]
+    if not (ph or pw):
+        return x
+    mode = "reflect" if can_reflect(x.shape[:2], (0, pw, 0, ph)) else "edge"
+    return np.pad(x, ((0, ph), (0, pw), (0, 0)), mode=mode)
+
+
+def _nchw(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)  # (H, W, C) -> (1, C, H, W)
+
+
+class OnnxFastStylizer:
+    """A fast network (exported by ``instyle export``) on onnxruntime: the same call as
+    :class:`instyle.FastStylizer`, on numpy arrays.
+
+    Args:
+        model: an ONNX file, or None for the shipped built-in network.
+        threads: onnxruntime's intra-op threads (None: its default, one per core).
+        max_pixels: larger images are refused (see :class:`instyle.FastStylizer`).
+    """
+
+    def __init__(self, model: Union[None, str, os.PathLike] = None, *, threads: Optional[int] = None,
+                 max_pixels: int = FAST_MAX_PIXELS):
+        self.path = str(model) if model is not None else builtin_onnx_path()
+        self.session, self.metadata = _open(self.path, threads)
+        if self.metadata.get("kind") not in ("johnson", "texture_net"):
+            raise WeightsError(f"{self.path} holds a {self.metadata.get('kind')}, not a fast network")
+        self.config: Dict = json.loads(self.metadata.get("config", "{}"))
+        self.max_pixels = max_pixels
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._scales = sum(1 for n in self._inputs if n.startswith("z"))
+
+    @property
+    def styles(self) -> Tuple[str, ...]:
+        """Names of the styles of a multi-style network (empty for a single-style one)."""
+        return tuple(json.loads(self.metadata.get("styles", "[]")))
+
+    def __call__(self, rgb: np.ndarray, style: StyleChoice = None, *, weights: Optional[Sequence[float]] = None,
+                 color: str = "none", seed: int = 0) -> np.ndarray:
+        """Stylize ``rgb`` (H, W, 3) float32 in [0, 1] -> (H, W, 3) float32 in [0, 1].
+
+        ``style``, ``weights``, ``color`` as for :class:`instyle.FastStylizer`; ``seed`` draws a
+        texture net's noise (numpy's generator: the same seed gives other noise than torch's).
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an image array of shape (H, W, 3), got {rgb.shape}")
+        h, w = rgb.shape[:2]
+        check_fast_request(color, (h, w), self.max_pixels)
+        vec = style_vector(self.styles, style, weights)
+        image = _nchw(pad_to(rgb, (padded_side(h), padded_side(w))))  # (1, 3, H', W')
+        feeds = {"image": image, "keep_colors": np.array(color == "luminance", dtype=np.float32)}
+        if vec is not None:
+            feeds["style_weights"] = np.asarray(vec, dtype=np.float32)
+        if self._scales:
+            rng = np.random.default_rng(seed)
+            channels = int(self.config.get("noise_channels", 3))
+            for k, (zh, zw) in enumerate(texture_sizes(image.shape[2], image.shape[3], self._scales)):
+                feeds[f"z{k}"] = rng.random((1, channels, zh, zw), dtype=np.float32)
+        out = self.session.run(["stylized"], feeds)[0]  # (1, 3, H', W')
+        return np.ascontiguousarray(out[0, :, :h, :w].transpose(1, 2, 0))
+
+
+class OnnxAdaIN:
+    """AdaIN (``instyle export adain``: ``encoder.onnx`` and ``decoder.onnx`` in a folder) on
+    onnxruntime, for deployment: any style image or statistics (presets: ``instyle.presets``),
+    blends by mixed statistics, α. Images up to ``max_pixels`` in one piece (the torch
+    :class:`instyle.Stylizer` tiles larger ones).
+    """
+
+    def __init__(self, folder: Union[str, os.PathLike], *, threads: Optional[int] = None,
+                 max_pixels: int = 1536 * 1536):
+        folder = Path(folder)
+        self.encoder, enc_meta = _open(folder / "encoder.onnx", threads)
+        self.decoder, dec_meta = _open(folder / "decoder.onnx", threads)
+        if (enc_meta.get("kind"), dec_meta.get("kind")) != ("adain_encoder", "adain_decoder"):
+            raise WeightsError(f"{folder} does not hold an exported AdaIN encoder and decoder")
+        self.max_pixels = max_pixels
+
+    def _encode(self, rgb: np.ndarray, outputs: Sequence[str]) -> list:
+        h, w = rgb.shape[:2]
+        if h * w > self.max_pixels:
+            raise UsageError(f"{w}x{h} is over the ONNX AdaIN's {self.max_pixels / 1e6:.1f} megapixels; "
+                             "use the torch backend, which tiles")
+        x = pad_to(rgb, (max(h, MIN_SIDE), max(w, MIN_SIDE)))  # under 16 px: edge-padded up to it
+        return self.encoder.run(list(outputs), {"image": _nchw(x)})
+
+    def encode(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) -> relu4_1 features (1, 512, ⌈H/8⌉, ⌈W/8⌉)."""
+        return self._encode(rgb, ["features"])[0]
+
+    def style_stats(self, rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """A style image's relu4_1 (mean, std), each (1, 512, 1, 1), computed in the graph as the
+        torch runtime computes them (:func:`instyle.nn.calc_mean_std`). Resize the image to the
+        style size first (``read_array(path, size=512)``), as ``Stylizer`` does."""
+        mean, std = self._encode(rgb, ["mean", "std"])
+        return mean, std
+
+    def __call__(self, rgb: np.ndarray, stats: Tuple[np.ndarray, np.ndarray], *, alpha: float = 1.0) -> np.ndarray:
+        """Stylize ``rgb`` (H, W, 3) with style statistics ``(mean, std)`` -> (H, W, 3) in [0, 1]."""
+        if not 0.0 <= float(alpha) <= 1.0:
+            raise UsageError(f"alpha must be in [0, 1], got {alpha}")
+        h, w = rgb.shape[:2]
+        mean, std = (np.asarray(s, dtype=np.float32).reshape(1, -1, 1, 1) for s in stats)
+        out = self.decoder.run(["stylized"], {"features": self.encode(rgb), "style_mean": mean, "style_std": std,
+                                               "alpha": np.array(alpha, dtype=np.float32)})[0]
+        return np.ascontiguousarray(out[0, :, :h, :w].transpose(1, 2, 0))

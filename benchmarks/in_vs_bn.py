@@ -26,11 +26,14 @@ How it measures
   depend on the input's contrast scores 0; one that passes the change through scores ~1.
 * A picture (photo, IN, BN, and both on the ×0.5 / ×2 copies) is written next to the JSON.
 
-Usage (from the repository root)::
+Without the shared images (``../shared/images``: training photos, the style, held-back photos)
+this benchmark is skipped, except with ``--smoke``, which uses stand-ins.
+
+Usage (from the repository root; ``python -m benchmarks.in_vs_bn`` works too)::
 
     python benchmarks/in_vs_bn.py                                  # CPU: a short budget
     python benchmarks/in_vs_bn.py --steps 4000 --batch 8 --crop 256 --device cuda
-    python benchmarks/in_vs_bn.py --quick                          # smoke test, minutes
+    python benchmarks/in_vs_bn.py --smoke                          # seconds: 2 steps, 48 px, IN and BN
 """
 
 from __future__ import annotations
@@ -40,14 +43,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+if not __package__:  # run as a file: import the benchmarks package from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from benchmarks import inputs, runner  # noqa: E402
 
-common.ensure_instyle_importable()
-
-SHARED = common.REPO_ROOT.parent / "shared" / "images"
+SHARED = inputs.SHARED_IMAGES
 HELD_BACK = ("adain_golden_gate", "adain_chicago", "adain_sailboat", "adaattn_tubingen", "artflow_kitten",
              "adain_cornell", "adain_flowers", "anish_stata_center")
 STYLE = "jcfast_starry_night_crop"
@@ -55,6 +57,9 @@ SIZES = (256, 512, 1080)
 CONTRASTS = (0.5, 2.0)
 # NORM[@CONTENT_LAYER]; content defaults to relu3_1 (FastTrainConfig's default)
 VARIANTS = ("instance", "batch", "instance@relu2_2")
+PICTURE = runner.REPO_ROOT / "docs" / "in_vs_bn.jpg"
+SMOKE = {"steps": 2, "batch": 2, "crop": 32, "image_size": 48, "width": 0.25, "sizes": [48],
+         "held_back": list(HELD_BACK[:2]), "variants": ["instance", "batch"]}
 
 
 def contrast(img, k: float):
@@ -63,8 +68,8 @@ def contrast(img, k: float):
     return (m + k * (img - m)).clamp(0, 1)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = runner.parser("in_vs_bn", __doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=128)
@@ -72,49 +77,53 @@ def main() -> int:
     p.add_argument("--width", type=float, default=0.5)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--style-weight", type=float, default=5.0)
-    p.add_argument("--style", default=str(SHARED / "style" / f"{STYLE}.jpg"))
-    p.add_argument("--content-dir", default=str(SHARED / "train" / "content"))
+    p.add_argument("--style", type=Path, default=SHARED / "style" / f"{STYLE}.jpg")
+    p.add_argument("--content-dir", type=Path, default=SHARED / "train" / "content")
     p.add_argument("--held-back", nargs="*", default=list(HELD_BACK))
     p.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out-dir", default=None, help="keep the two runs here (default: a temporary folder)")
-    p.add_argument("--picture", default=str(common.REPO_ROOT / "docs" / "in_vs_bn.jpg"))
-    p.add_argument("--json", default=str(common.BENCH_DIR / "results" / "in_vs_bn.json"))
+    p.add_argument("--out-dir", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
+    p.add_argument("--picture", type=Path, default=None,
+                   help=f"the picture (None: {PICTURE.relative_to(runner.REPO_ROOT)}; with --smoke next to the report)")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS),
                    help="runs as NORM or NORM@CONTENT_LAYER (default: instance, batch, and instance with "
                         "content at relu2_2 for the content-layer choice)")
-    p.add_argument("--quick", action="store_true", help="smoke test: tiny budget and sizes")
-    args = p.parse_args()
-    if args.quick:
-        args.steps, args.batch, args.crop, args.image_size, args.width = 4, 2, 64, 64, 0.25
-        args.sizes, args.held_back = [64, 96], args.held_back[:2]
-        args.picture = str(Path(tempfile.gettempdir()) / "in_vs_bn_quick.jpg")
-        args.json = str(Path(tempfile.gettempdir()) / "in_vs_bn_quick.json")
-    if not Path(args.content_dir).is_dir() or not Path(args.style).is_file():
-        print(f"skipped: needs {args.content_dir} and {args.style} (../shared)")
-        return 0
+    runner.add_run_args(p, smoke=SMOKE)
+    args = runner.parse_args(p, argv, "in_vs_bn", SMOKE, positive=("steps", "batch"))
+    if args.picture is None:
+        args.picture = args.json.with_name("in_vs_bn.jpg") if args.smoke else PICTURE
+    return args
 
-    import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from instyle.evaluate import Evaluator
-    from instyle.feedforward import FastStylizer
-    from instyle.imageio import image_to_tensor, load_image, save_image
-    from instyle.resize import resize_longer
-    from instyle.sheet import contact_sheet
+def find_inputs(args: argparse.Namespace, tmp: Path) -> Tuple[Path, Path, Dict[str, Path], List[str]]:
+    """(training photos folder, style image, held-back photos by name, notes); with ``--smoke``,
+    stand-ins for whatever is missing."""
+    notes = []
+    content_dir, style = args.content_dir, args.style
+    photos = {n: p for n in args.held_back if (p := inputs.find_image(SHARED / "content", n)) is not None}
+    if args.smoke and not content_dir.is_dir():
+        content_dir = inputs.training_folder(tmp / "train", 4) / "content"
+        notes.append(f"{args.content_dir} not found: stand-in training photos (--smoke)")
+    if args.smoke and not style.is_file():
+        style = inputs.sample_paintings(1, tmp / "style")[0]
+        notes.append(f"{args.style} not found: a generated painting (--smoke)")
+    if args.smoke and not photos:
+        photos = {p.stem: p for p in inputs.sample_photos(len(args.held_back), tmp / "held_back")}
+        notes.append("no held-back photos found: stand-ins (--smoke)")
+    return content_dir, style, photos, notes
+
+
+def train_variants(args: argparse.Namespace, content_dir: Path, style: Path, out_root: Path) -> Dict[str, Dict]:
+    """Train every variant the same way (only the norm, or the content layer, differs)."""
     from instyle.train import FastTask, FastTrainConfig, TrainConfig, train
 
-    info = common.machine_info()
-    out_root = Path(args.out_dir) if args.out_dir else Path(tempfile.mkdtemp(prefix="in_vs_bn_"))
     runs: Dict[str, Dict[str, Any]] = {}
     for variant in args.variants:
         norm, _, layer = variant.partition("@")
         cfg = TrainConfig(steps=args.steps, batch_size=args.batch, lr=args.lr, schedule="constant",
                           image_size=args.image_size, crop=args.crop, seed=0, checkpoint_every=max(1, args.steps),
                           sample_every=0, log_every=max(1, min(50, args.steps)), device=args.device, workers=0)
-        task = FastTask([args.style], args.content_dir,
+        task = FastTask([str(style)], str(content_dir),
                         FastTrainConfig(norm=norm, width=args.width, style_weight=args.style_weight, style_size=256,
                                         content_layer=layer or "relu3_1"))
         t0 = time.perf_counter()
@@ -122,10 +131,25 @@ def main() -> int:
         runs[variant] = {"train_s": round(time.perf_counter() - t0, 1), "final_losses": res.losses,
                          "model": str(out_root / variant / "model.safetensors")}
         print(f"trained {variant}: {args.steps} steps in {runs[variant]['train_s']} s, losses {res.losses}")
+    return runs
 
-    style_img = load_image(args.style)
-    photos = {n: load_image(SHARED / "content" / f"{n}.jpg") for n in args.held_back
-              if (SHARED / "content" / f"{n}.jpg").is_file()}
+
+def contrast_row(name: str, run: Dict[str, Any]) -> Dict[str, Any]:
+    """The contrast table's row of one run."""
+    return {"run": name, "train_s": run["train_s"],
+            **{f"out {k}": v for k, v in run["contrast_change"].items()},
+            **{f"in {k}": v for k, v in run["input_change"].items()},
+            **{f"ratio {k}": v for k, v in run["change_ratio"].items()}}
+
+
+def evaluate_runs(args: argparse.Namespace, runs: Dict[str, Dict[str, Any]], photos: Dict[str, Any], style_img: Any,
+                  mid: int) -> Tuple[List[Dict[str, Any]], Dict[str, List]]:
+    """Score every run on the held-back photos at every size, and measure its contrast dependence at
+    ``mid`` px (into ``runs``): (score rows, picture rows)."""
+    from instyle.evaluate import Evaluator
+    from instyle.feedforward import FastStylizer
+    from instyle.resize import resize_longer
+
     rows: List[Dict[str, Any]] = []
     pictures: Dict[str, List] = {}
     for variant, run in runs.items():
@@ -133,48 +157,71 @@ def main() -> int:
         for size in args.sizes:
             ev = Evaluator(size=size)
             scores = []
-            for name, photo in photos.items():
+            for photo in photos.values():
                 x = resize_longer(photo, size)
                 scores.append(ev(fs(x), x, style_img))
-            rows.append({"run": variant, "size": size, **{k: sum(s[k] for s in scores) / len(scores) for k in scores[0]}})
-        mid = 512 if 512 in args.sizes else args.sizes[-1]
+            means = {k: sum(s[k] for s in scores) / len(scores) for k in scores[0]}
+            rows.append({"run": variant, "size": size, **means})
         changes = {k: [] for k in CONTRASTS}
-        inputs = {k: [] for k in CONTRASTS}
+        input_changes = {k: [] for k in CONTRASTS}
         for name, photo in photos.items():
             x = resize_longer(photo, mid)
             base = fs(x)
             outs = {k: fs(contrast(x, k)) for k in CONTRASTS}
             for k in CONTRASTS:
                 changes[k].append(float((outs[k] - base).abs().mean()))
-                inputs[k].append(float((contrast(x, k) - x).abs().mean()))
+                input_changes[k].append(float((contrast(x, k) - x).abs().mean()))
             if name == next(iter(photos)):
                 pictures[variant] = [base] + [outs[k] for k in CONTRASTS]
                 pictures["photo"] = [x] + [contrast(x, k) for k in CONTRASTS]
         run["contrast_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in changes.items()}
-        run["input_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in inputs.items()}
+        run["input_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in input_changes.items()}
         run["change_ratio"] = {f"x{k:g}": run["contrast_change"][f"x{k:g}"] / run["input_change"][f"x{k:g}"]
                                for k in CONTRASTS}
+    return rows, pictures
 
-    table = common.format_table(rows, [("run", "run"), ("size", "px"), ("content", "content", ".4g"),
-                                       ("style_mean_std", "style mean/std", ".4g"), ("style_gram", "style Gram", ".4g")])
-    crow = lambda n, r: {"run": n, "train_s": r["train_s"],  # noqa: E731
-                         **{f"out {k}": v for k, v in r["contrast_change"].items()},
-                         **{f"in {k}": v for k, v in r["input_change"].items()},
-                         **{f"ratio {k}": v for k, v in r["change_ratio"].items()}}
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    if not args.smoke and (not args.content_dir.is_dir() or not args.style.is_file()):
+        print(f"skipped: needs {args.content_dir} and {args.style} (../shared)")
+        return 0
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from instyle.imageio import image_to_tensor, load_image, save_image
+    from instyle.sheet import contact_sheet
+
+    report = runner.new_report("in_vs_bn", "does instance norm stylize better than batch norm in the same fast "
+                                           "network, and depend less on the photo's contrast?")
+    mid = 512 if 512 in args.sizes else args.sizes[-1]
+    with tempfile.TemporaryDirectory(prefix="in_vs_bn_") as tmpdir:
+        out_root = args.out_dir or Path(tmpdir)
+        content_dir, style, photo_files, notes = find_inputs(args, Path(tmpdir) / "inputs")
+        report["notes"] += notes
+        runs = train_variants(args, content_dir, style, out_root)
+        photos = {n: load_image(p) for n, p in photo_files.items()}
+        rows, pictures = evaluate_runs(args, runs, photos, load_image(style), mid)
+
+    table = runner.format_table(rows, [("run", "run"), ("size", "px"), ("content", "content", ".4g"),
+                                       ("style_mean_std", "style mean/std", ".4g"),
+                                       ("style_gram", "style Gram", ".4g")])
     ccols = ["run", *(f"{w} x{k:g}" for k in CONTRASTS for w in ("in", "out", "ratio")), ("train_s", "train s")]
-    ctable = common.format_table([crow(n, r) for n, r in runs.items()], ccols)
+    ctable = runner.format_table([contrast_row(n, r) for n, r in runs.items()], ccols)
     print(table)
     print("\nmean |output(contrast-scaled photo) - output(photo)| (out), the same for the photos themselves (in), "
           "and out/in, 0-1 units, at", mid, "px:")
     print(ctable)
-    labels = ["photo", "contrast x0.5", "contrast x2"]
-    sheet = contact_sheet([pictures["photo"], *(pictures[v] for v in runs)],
-                          row_labels=["photo", *runs], col_labels=labels, cell=256)
-    Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
+    sheet = contact_sheet([pictures["photo"], *(pictures[v] for v in runs)], row_labels=["photo", *runs],
+                          col_labels=["photo", "contrast x0.5", "contrast x2"], cell=256)
     save_image(args.picture, image_to_tensor(sheet), overwrite=True)
-    common.write_json(args.json, {"machine": info, "command": common.command_line(), "settings": vars(args),
-                                  "runs": runs, "scores": rows, "table": table, "contrast_table": ctable})
-    print(f"\nwrote {args.json} and {args.picture}")
+    report.update({"settings": vars(args), "held_back_photos": {n: str(p) for n, p in photo_files.items()},
+                   "runs": runs, "scores": rows, "table": table, "contrast_table": ctable})
+    runner.finish_report(report, args.json)
+    print()
+    runner.print_notes(report["notes"], args.json, args.picture)
     return 0
 
 

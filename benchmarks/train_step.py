@@ -36,12 +36,14 @@ How it measures
   out and the median of the remaining windows is reported (the mean is in the JSON). Checkpoint
   and sample-grid writing happen only after the last logged window, so they are not timed.
 * Speed-up = naive ms/step / optimized ms/step, at the same batch and crop.
+* Without the shared training images this benchmark is skipped, except with ``--smoke``, which
+  trains on stand-ins (:func:`benchmarks.inputs.training_folder`).
 
-Usage (from the repository root)::
+Usage (from the repository root; ``python -m benchmarks.train_step`` works too)::
 
     python benchmarks/train_step.py                    # batch 8, crop 128 of 256, 30 steps per variant
     python benchmarks/train_step.py --ablation         # also bf16_cl (no cache) and cache (fp32)
-    python benchmarks/train_step.py --quick            # smoke run: batch 2, crop 64 of 96, 6 steps
+    python benchmarks/train_step.py --smoke            # seconds: batch 2, crop 32 of 48, 2 images, 2 steps
     python benchmarks/train_step.py --batch 8 --crop 256 --image-size 512 --steps 20
 """
 
@@ -49,18 +51,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-
-common.ensure_instyle_importable()
+if not __package__:  # run as a file: import the benchmarks package from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from benchmarks import inputs, runner  # noqa: E402
 
 # name -> (precision, channels_last, cache_features, workers)
 VARIANTS: Dict[str, Dict[str, Any]] = {
@@ -71,9 +70,8 @@ VARIANTS: Dict[str, Dict[str, Any]] = {
 }
 DEFAULT_VARIANTS = ["naive", "optimized"]
 ABLATION = ["naive", "bf16_cl", "cache", "optimized"]
-TRAIN_DIR = common.REPO_ROOT.parent / "shared" / "images" / "train"
-DEFAULT_JSON = common.BENCH_DIR / "results" / "train_step.json"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+SMOKE = {"batch": 2, "crop": 32, "image_size": 48, "images": 2, "steps": 2, "log_every": 1, "warmup_windows": 1}
+TRAIN_DIR = inputs.SHARED_IMAGES / "train"
 
 
 # =========================================================================== worker
@@ -97,10 +95,10 @@ def worker_main(spec: Dict[str, Any]) -> int:
     t = time.perf_counter()
     result = train(task, cfg, spec["run_dir"], overwrite=True, progress=False, say=lambda m: print(m, flush=True))
     total_s = time.perf_counter() - t
-    peak = common.peak_rss_mb()
+    peak = runner.peak_rss_mb()
     import resource
 
-    loader_peak = common.peak_rss_mb(resource.RUSAGE_CHILDREN) if v["workers"] else None
+    loader_peak = runner.peak_rss_mb(resource.RUSAGE_CHILDREN) if v["workers"] else None
     rows = read_log(Path(spec["run_dir"]) / "log.csv")
     cache = {name: {"hits": c.hits, "misses": c.misses, "mib": c.bytes / 2**20}
              for name, c in getattr(task, "_caches", {}).items()}
@@ -119,7 +117,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
         "cache": cache,
         "torch_threads": torch.get_num_threads(),
     }
-    Path(spec["result"]).write_text(common.to_json(out), encoding="utf-8")
+    runner.write_worker_result(spec, out)
     return 0
 
 
@@ -127,7 +125,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
 
 def pick_images(folder: Path, n: int) -> List[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in inputs.IMAGE_SUFFIXES and p.is_file()
                    and not p.name.startswith("."))
     if len(files) < n:
         raise SystemExit(f"{folder} holds {len(files)} images, {n} needed (lower --images)")
@@ -144,25 +142,6 @@ def link_subset(files: Sequence[Path], dst: Path) -> None:
             target.write_bytes(f.read_bytes())
 
 
-def run_worker(spec: Dict[str, Any], threads: Optional[int]) -> Dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                            env=common.worker_env(threads))
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - t0
-    lines = out.splitlines()
-    result_file = Path(spec["result"])
-    if proc.returncode != 0 or not result_file.is_file():
-        tail = "\n".join(lines[-12:])
-        return {"variant": spec["variant"], "error": f"worker exited with {proc.returncode}:\n{tail}"}
-    res = json.loads(result_file.read_text(encoding="utf-8"))
-    res["process_s"] = wall
-    if lines:
-        res["worker_output_tail"] = "\n".join(lines[-12:])
-    return res
-
-
 def step_stats(res: Dict[str, Any], warmup_windows: int, images: int) -> None:
     wins = [w for w in res["windows"] if w.get("sec_per_step") is not None]
     kept = wins[warmup_windows:]
@@ -171,7 +150,7 @@ def step_stats(res: Dict[str, Any], warmup_windows: int, images: int) -> None:
         kept = wins
     vals = [w["sec_per_step"] for w in kept]
     res["windows_used"] = [w["step"] for w in kept]
-    med, avg = common.median(vals), common.mean(vals)
+    med, avg = runner.median(vals), runner.mean(vals)
     res["ms_per_step_median"] = med * 1000 if med is not None else None
     res["ms_per_step_mean"] = avg * 1000 if avg is not None else None
     res["ms_per_step_min"] = min(vals) * 1000 if vals else None
@@ -195,10 +174,7 @@ def step_stats(res: Dict[str, Any], warmup_windows: int, images: int) -> None:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python benchmarks/train_step.py",
-        description="AdaIN decoder training: ms per step, naive loop vs instyle's optimized loop.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = runner.parser("train_step", "AdaIN decoder training: ms per step, naive loop vs instyle's optimized loop.")
     p.add_argument("--batch", type=int, default=8, help="images per step")
     p.add_argument("--crop", type=int, default=128, help="square crop side")
     p.add_argument("--image-size", type=int, default=256, help="shorter side the images are resized to before cropping")
@@ -206,28 +182,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--log-every", type=int, default=5, help="steps per timing window (the loop's log_every)")
     p.add_argument("--warmup-windows", type=int, default=1, help="first log windows left out")
     p.add_argument("--images", type=int, default=16, help="images per stream in the subset")
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=None, metavar="V",
+    p.add_argument("--variants", nargs="+", action=runner.Unique, choices=list(VARIANTS), default=None, metavar="V",
                    help=f"subset of {', '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})")
     p.add_argument("--ablation", action="store_true", help=f"run {' '.join(ABLATION)}")
     p.add_argument("--data", type=Path, default=TRAIN_DIR, help="folder with content/ and style/ training images")
-    p.add_argument("--threads", type=int, default=None, help="OMP/MKL threads (default: torch's default)")
     p.add_argument("--decoder", type=Path, default=None,
                    help="accepted so the benchmark scripts share a command line; unused: a fresh decoder is "
                         "trained (seed 0) and the step time does not depend on its weights")
-    p.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the report")
-    p.add_argument("--quick", action="store_true", help="smoke run: batch 2, crop 64 of 96, 4 images, 6 steps, "
-                   "windows of 2")
-    p.add_argument("--_worker", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    runner.add_run_args(p, workers=True, smoke=SMOKE, threads="OMP/MKL threads (default: torch's default)")
+    args = runner.parse_args(p, argv, "train_step", SMOKE, positive=("batch", "steps", "log_every", "images"))
     if args._worker:
         return args
-    if args.quick:
-        args.batch, args.crop, args.image_size, args.images, args.steps, args.log_every = 2, 64, 96, 4, 6, 2
-    if args.variants is None:
-        args.variants = ABLATION if args.ablation else DEFAULT_VARIANTS
-    args.variants = list(dict.fromkeys(args.variants))
-    if min(args.batch, args.steps, args.log_every, args.images) < 1 or args.warmup_windows < 0:
-        p.error("--batch, --steps, --log-every, --images must be >= 1 and --warmup-windows >= 0")
+    args.variants = args.variants or (ABLATION if args.ablation else DEFAULT_VARIANTS)
+    if args.warmup_windows < 0:
+        p.error("--warmup-windows must be >= 0")
     if args.crop < 16 or args.image_size < args.crop:
         p.error("need 16 <= --crop <= --image-size")
     if args.steps < args.log_every * (args.warmup_windows + 1):
@@ -249,78 +217,35 @@ def describe(v: Dict[str, Any]) -> str:
             f"{'cache' if v['cache'] else 'no cache'}, workers {v['workers']}")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parse_args(argv)
-    if args._worker:
-        return worker_main(json.loads(args._worker))
+def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[str, Any]) -> None:
+    """Train every variant in its own worker on the same subset of ``data`` (linked into ``tmp``)."""
+    contents, styles = pick_images(data / "content", args.images), pick_images(data / "style", args.images)
+    link_subset(contents, tmp / "data" / "content")
+    link_subset(styles, tmp / "data" / "style")
+    report["settings"]["content_images"] = [p.name for p in contents]
+    report["settings"]["style_images"] = [p.name for p in styles]
+    for i, variant in enumerate(args.variants, start=1):
+        spec = {"variant": variant, "content_dir": str(tmp / "data" / "content"),
+                "style_dir": str(tmp / "data" / "style"), "run_dir": str(tmp / f"run_{variant}"),
+                "steps": args.steps, "batch": args.batch, "image_size": args.image_size, "crop": args.crop,
+                "log_every": args.log_every, "threads": args.threads, "result": str(tmp / f"{variant}.json")}
 
-    content_dir, style_dir = args.data / "content", args.data / "style"
-    if not content_dir.is_dir() or not style_dir.is_dir():
-        print(f"skipped: training images not found ({content_dir} and {style_dir}); this benchmark needs "
-              f"../shared/images/train (or --data DIR with content/ and style/)", file=sys.stderr)
-        return 0
+        def job() -> Dict[str, Any]:
+            res = runner.run_worker(__file__, spec, args.threads, marker=None)
+            if "error" not in res:
+                step_stats(res, args.warmup_windows, args.images)
+            return res
 
-    info = common.machine_info()
-    notes: List[str] = []
-    warning = common.busy_warning(info)
-    if warning:
-        notes.append(warning)
-    try:
-        from instyle.device import has_native_bf16
+        res = runner.run_job(f"{i}/{len(args.variants)}",
+                             f"{variant} ({describe(VARIANTS[variant])}): {args.steps} steps", job,
+                             lambda r: f"{r['ms_per_step_median']:.0f} ms/step")
+        report["results"].append({"variant": variant, **res})
+        runner.write_json(args.json, report)
 
-        native = has_native_bf16("cpu")
-    except Exception:  # noqa: BLE001
-        native = None
-    if native is False and any(VARIANTS[v]["precision"] == "bf16" for v in args.variants):
-        notes.append("this CPU has no native bf16 (AVX512-BF16/AMX): bf16 is emulated here and usually slower; "
-                     "instyle's precision='auto' would pick fp32")
-    if args.decoder is not None:
-        notes.append("--decoder is not used by this benchmark (a fresh decoder is trained)")
 
-    report: Dict[str, Any] = {
-        "benchmark": "train_step",
-        "question": "ms per AdaIN decoder training step, naive loop vs instyle's optimized loop, same batch/crop",
-        "command": common.command_line(),
-        "argv": sys.argv,
-        "machine": info,
-        "native_bf16": native,
-        "settings": {"batch": args.batch, "crop": args.crop, "image_size": args.image_size, "steps": args.steps,
-                     "log_every": args.log_every, "warmup_windows": args.warmup_windows, "images": args.images,
-                     "variants": args.variants, "variant_definitions": {v: VARIANTS[v] for v in args.variants},
-                     "threads": args.threads, "data": str(args.data), "quick": args.quick},
-        "versions": {"instyle": common.package_version("instyle")},
-        "notes": notes,
-        "complete": False,
-        "results": [],
-    }
-    results: List[Dict[str, Any]] = report["results"]
-    with tempfile.TemporaryDirectory(prefix="instyle-bench-train-") as tmpdir:
-        tmp = Path(tmpdir)
-        contents, styles = pick_images(content_dir, args.images), pick_images(style_dir, args.images)
-        link_subset(contents, tmp / "data" / "content")
-        link_subset(styles, tmp / "data" / "style")
-        report["settings"]["content_images"] = [p.name for p in contents]
-        report["settings"]["style_images"] = [p.name for p in styles]
-        for i, variant in enumerate(args.variants, start=1):
-            spec = {"variant": variant, "content_dir": str(tmp / "data" / "content"),
-                    "style_dir": str(tmp / "data" / "style"), "run_dir": str(tmp / f"run_{variant}"),
-                    "steps": args.steps, "batch": args.batch, "image_size": args.image_size, "crop": args.crop,
-                    "log_every": args.log_every, "threads": args.threads, "result": str(tmp / f"{variant}.json")}
-            print(f"[{i}/{len(args.variants)}] {variant} ({describe(VARIANTS[variant])}): {args.steps} steps ...",
-                  file=sys.stderr, flush=True)
-            t = time.perf_counter()
-            try:
-                res = run_worker(spec, args.threads)
-                if "error" not in res:
-                    step_stats(res, args.warmup_windows, args.images)
-            except Exception as exc:  # noqa: BLE001
-                res = {"variant": variant, "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
-            results.append(res)
-            msg = res["error"].splitlines()[0] if "error" in res else f"{res['ms_per_step_median']:.0f} ms/step"
-            print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
-            common.write_json(args.json, report)
-
-    naive = next((r for r in results if r.get("variant") == "naive" and "error" not in r), None)
+def table_rows(results: Sequence[Dict[str, Any]], args: argparse.Namespace, notes: List[str]) -> List[Dict[str, Any]]:
+    """One row per variant, with its speed-up vs naive (also set in its result)."""
+    naive = next((r for r in results if r["variant"] == "naive" and "error" not in r), None)
     rows = []
     for r in results:
         row = {"variant": r["variant"], "what": describe(VARIANTS[r["variant"]])}
@@ -332,12 +257,50 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         r["speedup_vs_naive"] = sp
         row.update({"ms": r["ms_per_step_median"], "ms_mean": r["ms_per_step_mean"], "img_s": r["images_per_s"],
                     "speedup": sp, "hit": r.get("cache_hit_rate"), "warm": r.get("timed_windows_all_hits"),
-                    "rss": r["peak_rss_mb"],
-                    "windows": f"{len(r['windows_used'])}x{args.log_every}"})
+                    "rss": r["peak_rss_mb"], "windows": f"{len(r['windows_used'])}x{args.log_every}"})
         rows.append(row)
         if r.get("note"):
             notes.append(f"{r['variant']}: {r['note']}")
-    opt = next((r for r in results if r.get("variant") == "optimized" and "error" not in r), None)
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    if args._worker:
+        return worker_main(json.loads(args._worker))
+
+    has_data = (args.data / "content").is_dir() and (args.data / "style").is_dir()
+    if not has_data and not args.smoke:
+        print(f"skipped: training images not found ({args.data / 'content'} and {args.data / 'style'}); this "
+              f"benchmark needs ../shared/images/train (or --data DIR with content/ and style/)", file=sys.stderr)
+        return 0
+    report = runner.new_report(
+        "train_step", "ms per AdaIN decoder training step, naive loop vs instyle's optimized loop, same batch/crop")
+    notes = report["notes"]
+    report["native_bf16"] = native = report["machine"]["native_bf16"]
+    if not native and any(VARIANTS[v]["precision"] == "bf16" for v in args.variants):
+        notes.append("this CPU has no native bf16 (AVX512-BF16/AMX): bf16 is emulated here and usually slower; "
+                     "instyle's precision='auto' would pick fp32")
+    if args.decoder is not None:
+        notes.append("--decoder is not used by this benchmark (a fresh decoder is trained)")
+    if not has_data:
+        notes.append(f"{args.data} not found: stand-in photos and generated paintings (--smoke)")
+    report["settings"] = {
+        "batch": args.batch, "crop": args.crop, "image_size": args.image_size, "steps": args.steps,
+        "log_every": args.log_every, "warmup_windows": args.warmup_windows, "images": args.images,
+        "variants": args.variants, "variant_definitions": {v: VARIANTS[v] for v in args.variants},
+        "threads": args.threads, "data": str(args.data) if has_data else "stand-ins", "smoke": args.smoke,
+    }
+    report["results"] = []
+    with tempfile.TemporaryDirectory(prefix="instyle-bench-train-") as tmpdir:
+        tmp = Path(tmpdir)
+        data = args.data if has_data else inputs.training_folder(tmp / "stand-ins", args.images)
+        run_variants(args, data, tmp, report)
+
+    results = report["results"]
+    rows = table_rows(results, args, notes)
+    naive, opt = (next((r for r in results if r["variant"] == v and "error" not in r), None)
+                  for v in ("naive", "optimized"))
     verdict = None
     if naive and opt:
         verdict = (f"optimized loop: {opt['ms_per_step_median']:.0f} ms/step vs naive "
@@ -345,19 +308,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    f"(batch {args.batch}, crop {args.crop} of {args.image_size})")
     report["table"] = rows
     report["verdict"] = verdict
-    report["machine"]["load_average_at_end"] = common.load_average()
-    report["complete"] = True
-    common.write_json(args.json, report)
+    runner.finish_report(report, args.json)
 
-    print(common.format_table(rows, COLUMNS))
+    print(runner.format_table(rows, COLUMNS))
     print(f"\nms/step: median over log windows of {args.log_every} steps after the first {args.warmup_windows} "
           f"(data loading included); cache hits: over the whole run (misses = the first pass); "
           f"* peak RSS of the training process (a DataLoader worker's own peak is in the JSON)")
     if verdict:
         print(verdict)
-    for note in notes:
-        print(f"note: {note}")
-    print(f"wrote {args.json}")
+    runner.print_notes(notes, args.json)
     return 1 if any("error" in r for r in results) else 0
 
 

@@ -195,3 +195,55 @@ def test_format_table():
     assert all(line == line.rstrip() for line in lines)
     # missing keys give empty cells; an empty table is just the header
     assert format_table([], ["a", "bb"]).split("\n") == ["a  bb", "-  --"]
+
+
+def test_summarize_leaves_out_missing_scores():
+    from instyle.evaluate import summarize
+
+    rows = [{"content": 1.0, "style_mean_std": None, "style_gram": 4.0},
+            {"content": 3.0, "error": "the method failed on this pair"},
+            {"content": None, "style_gram": 8.0}]
+    means = summarize(rows)
+    assert means["content"] == 2.0 and means["style_gram"] == 6.0
+    assert math.isnan(means["style_mean_std"])
+
+
+def test_spread_pairs_up_to_the_diagonal_are_evenly_spaced():
+    from instyle.evaluate import spread_pairs
+
+    assert spread_pairs(6, 6, 6) == [(i, i) for i in range(6)]
+    assert spread_pairs(6, 6, 3) == [(0, 0), (2, 2), (5, 5)]
+    assert spread_pairs(4, 6, 2) == [(0, 0), (3, 3)]
+    assert spread_pairs(4, 6, 1) == [(0, 0)]
+    assert spread_pairs(4, 6, 0) == spread_pairs(4, 6, -1) == spread_pairs(0, 3) == []
+
+
+def test_spread_pairs_beyond_the_diagonal_follow_shifted_diagonals():
+    from instyle.evaluate import spread_pairs
+
+    assert spread_pairs(4, 6, 6) == [(0, 0), (1, 1), (2, 2), (3, 3), (0, 1), (1, 2)]
+    every = spread_pairs(3, 2)  # the whole grid, each pair once
+    assert every == [(0, 0), (1, 1), (2, 0), (0, 1), (1, 0), (2, 1)]
+    assert sorted(every) == [(c, s) for c in range(3) for s in range(2)]
+    for n in range(3, 8):  # past the diagonal: prefixes of that order
+        assert spread_pairs(3, 2, n) == every[:n]
+
+
+def test_win_counts():
+    from instyle.evaluate import win_counts
+
+    ours = [{"content": 1.0, "style_mean_std": 1.0, "style_gram": 5.0},
+            {"content": 3.0, "style_mean_std": 1.0, "style_gram": 1.0},
+            {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+            {"content": 1.0, "style_mean_std": 1.0, "style_gram": 1.0},
+            {"content": None, "style_mean_std": 1.0, "style_gram": 1.0}]
+    theirs = [{"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+              {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+              {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},  # ties are not wins
+              {"error": "the peer failed"},  # not scored: left out
+              {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0}]
+    assert win_counts(zip(ours, theirs)) == {"content": 1, "style_mean_std": 2, "style_gram": 1, "all": 0,
+                                             "pairs": 3}
+    assert win_counts(zip(ours, theirs), ("content", "style_mean_std")) == {
+        "content": 1, "style_mean_std": 2, "all": 1, "pairs": 3}
+    assert win_counts([]) == {"content": 0, "style_mean_std": 0, "style_gram": 0, "all": 0, "pairs": 0}

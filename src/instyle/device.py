@@ -1,15 +1,18 @@
-"""Devices and what the hardware can do: device names, and native bfloat16 support, which decides
-the ``"auto"`` precision."""
+"""Devices and what the hardware can do: device names, native bfloat16 support (which decides
+the ``"auto"`` precision), and a description of the machine for logs and benchmark reports."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import platform
 from functools import lru_cache
+from typing import Any, Dict, List, Optional
 
 import torch
 
 from .choices import PRECISIONS, TRAIN_PRECISIONS, check
 from .errors import UsageError
-
 
 
 def resolve_device(device: torch.device | str = "auto") -> torch.device:
@@ -78,3 +81,53 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu", *, tra
 def precision_dtype(precision: str) -> torch.dtype:
     """The tensor dtype of a resolved precision: bf16, fp16 or fp32."""
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (e.g. "AMD EPYC 9B14"); elsewhere what
+    :mod:`platform` knows, else ``"unknown"``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def load_average() -> Optional[List[float]]:
+    """The 1, 5 and 15-minute load averages (2 decimals); None where the OS has none."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def describe_hardware(device: torch.device) -> str:
+    """E.g. "NVIDIA H100 80GB HBM3" or "CPU: AMD EPYC 9B14 (2 threads)"."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU: {cpu_model()} ({torch.get_num_threads()} threads)"
+
+
+def describe_machine() -> Dict[str, Any]:
+    """What a timing depends on, as plain JSON-ready values: the date (UTC), CPU model, logical
+    CPUs, load averages, platform, Python, the OpenMP/MKL thread variables set, torch's version,
+    threads and CPU capability, native bf16, and the CUDA GPUs' names."""
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "load_average_1_5_15": load_average(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "env_threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": has_native_bf16("cpu"),
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        if torch.cuda.is_available() else [],
+    }

@@ -10,11 +10,15 @@ All three images are resized so their longer side is ``size`` pixels (the output
 content's evaluation size), so scores are comparable across methods and output resolutions.
 Features are those of the standard (max-pool, zero-pad) VGG-19 on Caffe-scale input, so the
 numbers are large; lower is better. The encoder is the same for every method scored.
+
+Comparing methods over many content x style pairs: :func:`spread_pairs` picks pairs that cover
+the images, :func:`summarize` averages each metric, :func:`win_counts` counts the pairs one
+method wins against another.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -68,11 +72,56 @@ class Evaluator:
         }
 
 
-def summarize(rows: Sequence[Dict[str, float]]) -> Dict[str, float]:
-    """Mean of each metric over rows."""
-    if not rows:
-        return {m: float("nan") for m in METRICS}
-    return {m: sum(r[m] for r in rows) / len(rows) for m in METRICS}
+def summarize(rows: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
+    """Mean of each metric over the rows that have it (a row without a score for a metric, or with
+    None, e.g. a failed run, is left out of that mean); NaN where no row has it."""
+    means = {}
+    for m in METRICS:
+        values = [r[m] for r in rows if r.get(m) is not None]
+        means[m] = sum(values) / len(values) if values else float("nan")
+    return means
+
+
+def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int] = None) -> List[Tuple[int, int]]:
+    """(content, style) index pairs of an ``n_contents`` x ``n_styles`` grid, spread so that a few
+    cover many images: up to the diagonal's length, evenly spaced diagonal pairs (each image at most
+    once); beyond it, the diagonal then the shifted diagonals (content i with style i + 1, i + 2, ...,
+    modulo ``n_styles``) until ``limit`` pairs (None: every pair of the grid, in that order)."""
+    total = n_contents * n_styles
+    n = total if limit is None else min(max(limit, 0), total)
+    diagonal = min(n_contents, n_styles)
+    if n <= diagonal:
+        picked = sorted({round(k * (diagonal - 1) / max(1, n - 1)) for k in range(n)})
+        return [(i, i) for i in picked]
+    order: List[Tuple[int, int]] = []
+    for shift in range(n_styles):
+        for i in range(n_contents):
+            pair = (i, (i + shift) % n_styles)
+            if pair not in order:
+                order.append(pair)
+    return order[:n]
+
+
+def win_counts(pairs: Iterable[Tuple[Mapping[str, Any], Mapping[str, Any]]],
+               metrics: Sequence[str] = METRICS) -> Dict[str, int]:
+    """How often one method beats another on the same (content, style) pairs.
+
+    ``pairs``: (ours, theirs) score rows of the same pair; pairs where either lacks one of
+    ``metrics`` (or has None) are left out. Returns, per metric, on how many pairs ours is lower
+    (better); ``"all"``: on how many it is lower on every one of ``metrics``; ``"pairs"``: how many
+    were compared.
+    """
+    counts = {m: 0 for m in metrics}
+    counts["all"] = counts["pairs"] = 0
+    for ours, theirs in pairs:
+        if any(ours.get(m) is None or theirs.get(m) is None for m in metrics):
+            continue
+        better = [ours[m] < theirs[m] for m in metrics]
+        for m, b in zip(metrics, better):
+            counts[m] += b
+        counts["all"] += all(better)
+        counts["pairs"] += 1
+    return counts
 
 
 def format_table(rows: Iterable[Dict[str, object]], columns: Sequence[str]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import shlex
 import sys
 import time
@@ -24,7 +23,7 @@ from torch import Tensor, nn
 
 from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
-from ..device import precision_dtype, resolve_device, resolve_precision
+from ..device import describe_hardware, precision_dtype, resolve_device, resolve_precision
 from ..errors import InstyleError, UsageError
 from . import distributed as D
 from .config import TrainConfig
@@ -62,19 +61,6 @@ class TrainResult:
     elapsed_s: float
     losses: Dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
-
-
-def describe_hardware(device: torch.device) -> str:
-    """E.g. "NVIDIA H100 80GB HBM3" or "CPU: AMD EPYC 9B14 (2 threads)"."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.lower().startswith("model name")), cpu)
-    except OSError:
-        pass
-    return f"CPU: {cpu} ({torch.get_num_threads()} threads)"
 
 
 def _default_workers(device: torch.device, world: int) -> int:

@@ -102,19 +102,42 @@ def worker_env(threads: Optional[int]) -> Dict[str, str]:
     return env
 
 
+# A tiny launcher between this process and the measured one. Linux keeps a process's peak RSS across
+# fork and exec, so a command forked straight from a benchmark that has imported torch would
+# report the benchmark's own memory as its peak; forked from this launcher (Python without site,
+# a few MiB), it reports its own. The launcher passes the command's output through and adds one
+# last line with the peak RSS (KiB) and the exit status that ``os.wait4`` gave it.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+sys.stdout.flush()
+print("@@launcher", ru.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
+sys.exit(0)
+"""
+_LAUNCHER_MARK = "@@launcher"
+
+
 def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[str] = ()) -> Dict[str, Any]:
     """Run ``cmd`` (stdout and stderr merged, read line by line as they arrive).
 
-    Returns ``returncode``, ``wall_s``, ``peak_rss_mb`` of that child alone (``os.wait4``),
-    ``lines`` with their arrival ``times`` (seconds since the start), and ``marks``: when each of
-    ``markers`` first arrived as a whole line (marker lines are not kept in ``lines``).
+    Returns ``returncode``, ``wall_s``, ``peak_rss_mb`` of that command alone (through a small
+    launcher process: see ``_LAUNCHER``), ``lines`` with their arrival ``times`` (seconds since the
+    start), and ``marks``: when each of ``markers`` first arrived as a whole line (marker lines are
+    not kept in ``lines``).
     """
     t0 = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            errors="replace", bufsize=1, env=dict(env))
+    proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, *cmd], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1, env=dict(env))
     lines: List[str] = []
     times: List[float] = []
     marks: Dict[str, float] = {}
+    launched: Optional[List[str]] = None  # the launcher's last line
     assert proc.stdout is not None
     with proc.stdout:
         for line in proc.stdout:
@@ -123,11 +146,19 @@ def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[st
             if line.strip() in markers:
                 marks.setdefault(line.strip(), now)
                 continue
+            if line.startswith(_LAUNCHER_MARK + " "):
+                launched = line.split()
+                continue
             lines.append(line)
             times.append(now)
-    _, status, ru = os.wait4(proc.pid, 0)
-    return {"returncode": os.waitstatus_to_exitcode(status), "wall_s": time.perf_counter() - t0,
-            "peak_rss_mb": rusage_peak_mb(ru), "lines": lines, "times": times, "marks": marks}
+    proc.wait()
+    wall = time.perf_counter() - t0
+    if launched is None:  # the launcher itself failed
+        return {"returncode": proc.returncode or 1, "wall_s": wall, "peak_rss_mb": None, "lines": lines,
+                "times": times, "marks": marks}
+    kib, code = int(launched[1]), int(launched[2])
+    return {"returncode": code, "wall_s": wall, "peak_rss_mb": kib / (1024 * 1024) if sys.platform == "darwin"
+            else kib / 1024, "lines": lines, "times": times, "marks": marks}
 
 
 def tail(lines: Sequence[str], n: int = 12) -> str:

@@ -127,9 +127,30 @@ def _to_onnx(module: nn.Module, args: Tuple, names: List[str], outputs: List[str
     return model.SerializeToString()
 
 
+def for_onnxruntime(data: bytes) -> bytes:
+    """An ONNX model with onnxruntime's hardware-independent graph optimizations (constant folding,
+    redundant nodes removed; level "extended") already applied, so a session loads it about 3x
+    faster (30 vs 100 ms for the built-in network; the shipped file is made so). The hardware-
+    specific layout optimizations still happen when it is loaded."""
+    import tempfile
+
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory(prefix="instyle-ort-") as tmp:
+        src, dst = Path(tmp) / "model.onnx", Path(tmp) / "optimized.onnx"
+        src.write_bytes(data)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(dst)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(src), options, providers=["CPUExecutionProvider"])
+        return dst.read_bytes()
+
+
 def export_fast(model: Union[str, os.PathLike, nn.Module], path: Union[str, os.PathLike], *,
-                opset: int = MIN_OPSET, overwrite: bool = False) -> Path:
-    """Write a fast network (a file, ``"builtin"``, ``"builtin-large"`` or the module) as ONNX."""
+                opset: int = MIN_OPSET, overwrite: bool = False, onnxruntime: bool = False) -> Path:
+    """Write a fast network (a file, ``"builtin"``, ``"builtin-large"`` or the module) as ONNX;
+    ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`)."""
     opset = _check_opset(opset)
     if isinstance(model, nn.Module):
         net = model
@@ -153,7 +174,7 @@ def export_fast(model: Union[str, os.PathLike, nn.Module], path: Union[str, os.P
                       + ("style_weights (S,) summing to 1; " if styles else "") + "keep_colors () 0 or 1"
                       + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else "")}
     data = _to_onnx(graph, args, names, ["stylized"], dynamic, meta, opset)
-    return write_bytes(path, data, overwrite=overwrite, what="ONNX file")
+    return write_bytes(path, for_onnxruntime(data) if onnxruntime else data, overwrite=overwrite, what="ONNX file")
 
 
 def export_adain(folder: Union[str, os.PathLike], decoder: Union[None, str, os.PathLike, AdaINDecoder] = None, *,

@@ -202,12 +202,26 @@ def show_progress(quiet: bool) -> bool:
 
 
 def progress(total: int, desc: str, quiet: bool):
-    """A tqdm bar on stderr (see :func:`show_progress`)."""
+    """A tqdm bar on stderr (see :func:`show_progress`); a no-op without importing tqdm (a tenth of a
+    second) when none is drawn."""
+    if not show_progress(quiet):
+        return _NoBar()
     from tqdm import tqdm
 
-    disable = not show_progress(quiet)
-    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, disable=disable, dynamic_ncols=True,
-                leave=False)
+    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+
+class _NoBar:
+    """What :func:`progress` returns when no bar is drawn."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 METHOD_HELP = ("fast: the built-in multi-style network (one pass, the fastest; its styles are marked in "

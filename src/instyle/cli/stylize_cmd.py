@@ -193,13 +193,21 @@ def _fast(args: argparse.Namespace, backend: str, styles: List[str], weights: Li
     style = styles or None
     kw = dict(weights=weights or None, color=args.color)
     if backend == "onnxruntime":
-        import numpy as np
+        from concurrent.futures import ThreadPoolExecutor
 
+        from ..blend import style_vector
         from ..onnx_runtime import OnnxFastStylizer
 
-        net = OnnxFastStylizer(None if args.model in (None, "builtin") else args.model)
-        net(np.zeros((1, 1, 3), np.float32), style, **kw)  # unknown names fail before any work
-        return (lambda data: net(data.rgb, style, **kw)), "fp32"
+        builtin = args.model in (None, "builtin")
+        if builtin:
+            from ..shipped import builtin_styles
+
+            style_vector(builtin_styles(), style, kw["weights"])  # unknown names fail before any work
+        # onnxruntime loads the network while the first photo is decoded (a file's own names are
+        # checked on the first call, still before anything is written)
+        loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
+            OnnxFastStylizer, None if builtin else args.model)
+        return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32"
     from ..feedforward import FastStylizer
 
     fast = FastStylizer(args.model, device=args.device, precision=args.precision,

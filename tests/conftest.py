@@ -19,8 +19,8 @@ def builtin_net(tmp_path_factory, monkeypatch):
     """A tiny seeded multi-style network (styles alpha, beta, gamma) standing in for the shipped
     built-in one: ``FastStylizer()`` and ``--method auto/fast`` use it."""
     from instyle import onnx_runtime, shipped
-    from instyle.errors import WeightsError
     from instyle.checkpoint import save_model
+    from instyle.errors import WeightsError
     from instyle.models import JohnsonConfig, JohnsonNet
 
     torch.manual_seed(0)

@@ -40,12 +40,17 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def make_png(width: int, height: int, color_type: int, depth: int, rows: list | None,
-             trns: bytes | None = None, plte: bytes | None = None) -> bytes:
+def make_png(
+    width: int,
+    height: int,
+    color_type: int,
+    depth: int,
+    rows: list | None,
+    trns: bytes | None = None,
+    plte: bytes | None = None,
+) -> bytes:
     """A PNG written by hand (Pillow cannot write 16-bit RGB). rows=None: header only."""
-    out = b"\x89PNG\r\n\x1a\n" + _chunk(
-        b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
-    )
+    out = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0))
     if plte is not None:
         out += _chunk(b"PLTE", plte)
     if trns is not None:

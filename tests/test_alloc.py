@@ -33,8 +33,9 @@ print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 
 
 
 def _faults_per_call(apply: bool, env=None) -> tuple[str, int]:
-    out = subprocess.run([sys.executable, "-c", PROBE, "1" if apply else "0"], capture_output=True, text=True,
-                         check=True, env=env).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "1" if apply else "0"], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
     return out[0], int(out[1])
 
 

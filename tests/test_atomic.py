@@ -50,9 +50,11 @@ def test_write_with_streams_into_binary_file(tmp_path):
 def test_refuses_to_overwrite_without_flag(tmp_path, func):
     dst = tmp_path / "x.dat"
     dst.write_bytes(b"original")
-    call = {"bytes": lambda **k: write_bytes(dst, b"new", **k),
-            "text": lambda **k: write_text(dst, "new", **k),
-            "with": lambda **k: write_with(dst, lambda f: f.write(b"new"), **k)}[func]
+    call = {
+        "bytes": lambda **k: write_bytes(dst, b"new", **k),
+        "text": lambda **k: write_text(dst, "new", **k),
+        "with": lambda **k: write_with(dst, lambda f: f.write(b"new"), **k),
+    }[func]
     with pytest.raises(InstyleError) as ei:
         call()
     msg = str(ei.value)

@@ -31,8 +31,15 @@ def test_style_vector():
     assert style_vector((), None) is None
 
 
-@pytest.mark.parametrize("names, style, message", [(NAMES, None, "choose with --style"), (NAMES, "z", "no style 'z'"),
-                                                   (NAMES, 3, "out of range"), ((), "a", "single style")])
+@pytest.mark.parametrize(
+    "names, style, message",
+    [
+        (NAMES, None, "choose with --style"),
+        (NAMES, "z", "no style 'z'"),
+        (NAMES, 3, "out of range"),
+        ((), "a", "single style"),
+    ],
+)
 def test_style_vector_refuses(names, style, message):
     with pytest.raises(UsageError, match=message):
         style_vector(names, style)

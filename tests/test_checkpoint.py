@@ -39,7 +39,7 @@ def _rewrite(path, **meta_changes):
     data = path.read_bytes()
     state = st_load(data)
     n = int.from_bytes(data[:8], "little")
-    meta = json.loads(data[8:8 + n])["__metadata__"]
+    meta = json.loads(data[8 : 8 + n])["__metadata__"]
     for k, v in meta_changes.items():
         if v is None:
             meta.pop(k, None)
@@ -104,9 +104,16 @@ def test_missing_file_and_directory(tmp_path):
     _fails(tmp_path, "is a directory")
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"12345678", bytes(range(7, 256)) * 4, b"\xff" * 8 + b"{}",
-], ids=["empty", "short", "random", "bad-header"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"12345678",
+        bytes(range(7, 256)) * 4,
+        b"\xff" * 8 + b"{}",
+    ],
+    ids=["empty", "short", "random", "bad-header"],
+)
 def test_garbage_bytes(tmp_path, data):
     path = tmp_path / "garbage.safetensors"
     path.write_bytes(data)
@@ -149,11 +156,14 @@ def test_weights_not_matching_config(model_file):
     _fails(model_file, "weights do not match its adain_decoder config")
 
 
-@pytest.mark.parametrize("config, match", [
-    ('{"width": 0.25, "in_channels": 512, "depth": 3}', "unknown adain_decoder config field"),
-    ('{"width": -1}', "invalid adain_decoder config"),
-    ('{"width": 0.25', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "config, match",
+    [
+        ('{"width": 0.25, "in_channels": 512, "depth": 3}', "unknown adain_decoder config field"),
+        ('{"width": -1}', "invalid adain_decoder config"),
+        ('{"width": 0.25', "not valid JSON"),
+    ],
+)
 def test_bad_config_metadata(model_file, config, match):
     _rewrite(model_file, config=config)
     _fails(model_file, match)
@@ -190,8 +200,14 @@ def test_truncated_checkpoint(tmp_path, decoder):
 
 
 def _train_state(decoder, step=3):
-    return {"task": "adain", "model_kind": "adain_decoder", "model_config": {"width": 0.25, "in_channels": 512},
-            "model_extra": {"note": "from training"}, "model": decoder.state_dict(), "step": step}
+    return {
+        "task": "adain",
+        "model_kind": "adain_decoder",
+        "model_config": {"width": 0.25, "in_channels": 512},
+        "model_extra": {"note": "from training"},
+        "model": decoder.state_dict(),
+        "step": step,
+    }
 
 
 def test_training_checkpoint_loads_as_a_model(tmp_path, decoder):

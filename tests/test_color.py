@@ -15,7 +15,6 @@ from instyle.color import (
     yiq_to_rgb,
 )
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -45,6 +44,7 @@ def _yiq_of(r, g, b):
 
 
 # --------------------------------------------------------------------------- YIQ
+
 
 def test_modes():
     assert COLOR_MODES == ("none", "match", "luminance")
@@ -87,10 +87,17 @@ def test_luminance_values():
 
 # --------------------------------------------------------------------------- colour matching
 
+
 def test_match_colors_mean_and_covariance():
     src = _low_contrast(3, 24, 20, center=(0.55, 0.45, 0.5))
-    tgt = _low_contrast(4, 16, 30, center=(0.4, 0.5, 0.6), spread=0.2,
-                        mix=torch.tensor([[1.0, 0.5, 0.0], [0.2, 1.0, -0.4], [-0.3, 0.3, 1.0]]))
+    tgt = _low_contrast(
+        4,
+        16,
+        30,
+        center=(0.4, 0.5, 0.6),
+        spread=0.2,
+        mix=torch.tensor([[1.0, 0.5, 0.0], [0.2, 1.0, -0.4], [-0.3, 0.3, 1.0]]),
+    )
     out = match_colors(src, tgt)
     assert out.shape == src.shape and out.dtype == src.dtype
     assert out.min() > 0 and out.max() < 1  # nothing clipped, so the moments are exact
@@ -132,6 +139,7 @@ def test_match_colors_batch_and_range():
 
 
 # --------------------------------------------------------------------------- luminance-only
+
 
 def test_luminance_only_grey_channels():
     x = torch.rand(2, 3, 6, 5, generator=_gen(10))
@@ -194,6 +202,7 @@ def test_combine_luminance_clamps():
 
 
 # --------------------------------------------------------------------------- degenerate images
+
 
 @pytest.mark.parametrize("shape", [(1, 3, 1, 1), (1, 3, 5, 4)])
 @pytest.mark.parametrize("kind", ["tiny_random", "constant"])

@@ -28,8 +28,10 @@ def folders(tmp_path_factory):
 
 
 def _data(folders, *, seed=0, crops_per_image=None):
-    streams = {"content": ImageFolder(folders / "content", SPEC, name="content"),
-               "style": ImageFolder(folders / "style", SPEC, name="style")}
+    streams = {
+        "content": ImageFolder(folders / "content", SPEC, name="content"),
+        "style": ImageFolder(folders / "style", SPEC, name="style"),
+    }
     return TrainingData(streams, seed=seed, crops_per_image=crops_per_image)
 
 
@@ -168,7 +170,7 @@ def test_resuming_at_a_step_replays_the_uninterrupted_batches(world, accum):
         straight = _take(BatchOrder(2, 0, accum, rank, world), 8 * accum)
         for s in (1, 3, 6):
             resumed = _take(BatchOrder(2, s, accum, rank, world), (8 - s) * accum)
-            assert resumed == straight[s * accum:]
+            assert resumed == straight[s * accum :]
 
 
 # --------------------------------------------------------------------------- unreadable files

@@ -10,7 +10,7 @@ import math
 import pytest
 import skimage.data
 import torch
-import torch.nn.functional as tF
+import torch.nn.functional as F
 
 from helpers import to_tensor
 from instyle.evaluate import (
@@ -27,9 +27,6 @@ from instyle.evaluate import (
 from instyle.losses import content_loss, gram_loss, mean_std_loss
 from instyle.nn.functional import calc_mean_std, gram_matrix
 from instyle.vgg import VGG19Encoder
-
-
-
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
@@ -112,7 +109,7 @@ def test_scores_match_the_definitions(ev, encoder, content, style, noise):
 
 
 def test_scores_grow_with_distance(ev, content, style, noise):
-    blurred = tF.avg_pool2d(content, 3, stride=1, padding=1, count_include_pad=False)
+    blurred = F.avg_pool2d(content, 3, stride=1, padding=1, count_include_pad=False)
     near = ev(blurred, content, content)
     far = ev(noise, content, content)
     for m in METRICS:
@@ -125,9 +122,9 @@ def test_scores_grow_with_distance(ev, content, style, noise):
 
 def test_output_at_other_resolution_is_resized(ev, content, noise):
     small = to_tensor(skimage.data.astronaut(), 48, 48)
-    up2 = tF.interpolate(small, scale_factor=2, mode="bilinear", align_corners=False)  # 96×96
+    up2 = F.interpolate(small, scale_factor=2, mode="bilinear", align_corners=False)  # 96×96
     s_up = ev(up2, small, small)
-    s_noise = ev(tF.interpolate(noise, size=(96, 96), mode="nearest"), small, small)
+    s_noise = ev(F.interpolate(noise, size=(96, 96), mode="nearest"), small, small)
     assert s_up["content"] > 0  # it really is a different image after resizing...
     assert s_up["content"] < 0.1 * s_noise["content"]  # ...but close to the content
     assert s_up["style_gram"] < 0.1 * s_noise["style_gram"]
@@ -140,7 +137,7 @@ def test_images_are_resized_to_eval_size(ev):
     a = ev(wide, small, small)
     target = resize_longer(small, 64)
     assert target.shape[-2:] == (43, 64)
-    out = tF.interpolate(wide, size=(43, 64), mode="bilinear", align_corners=False, antialias=True)
+    out = F.interpolate(wide, size=(43, 64), mode="bilinear", align_corners=False, antialias=True)
     b = ev(out, target, target)
     for m in METRICS:
         assert a[m] == pytest.approx(b[m], rel=1e-5)
@@ -159,9 +156,11 @@ def test_resize_longer():
 
 
 def test_summarize():
-    rows = [{"content": 1.0, "style_mean_std": 2.0, "style_gram": 10.0, "name": "a"},
-            {"content": 3.0, "style_mean_std": 4.0, "style_gram": 20.0, "name": "b"},
-            {"content": 5.0, "style_mean_std": 0.0, "style_gram": 60.0, "name": "c"}]
+    rows = [
+        {"content": 1.0, "style_mean_std": 2.0, "style_gram": 10.0, "name": "a"},
+        {"content": 3.0, "style_mean_std": 4.0, "style_gram": 20.0, "name": "b"},
+        {"content": 5.0, "style_mean_std": 0.0, "style_gram": 60.0, "name": "c"},
+    ]
     assert summarize(rows) == {"content": 3.0, "style_mean_std": 2.0, "style_gram": 30.0}
     assert summarize(rows[:1]) == {"content": 1.0, "style_mean_std": 2.0, "style_gram": 10.0}
     empty = summarize([])
@@ -169,9 +168,11 @@ def test_summarize():
 
 
 def test_format_table():
-    rows = [{"method": "gatys", "content": 1234.5678, "style_gram": 0.000123456, "steps": 300},
-            {"method": "adain-long-name", "content": 2.0, "style_gram": 1.2e8},
-            {"method": "x", "content": 1 / 3}]
+    rows = [
+        {"method": "gatys", "content": 1234.5678, "style_gram": 0.000123456, "steps": 300},
+        {"method": "adain-long-name", "content": 2.0, "style_gram": 1.2e8},
+        {"method": "x", "content": 1 / 3},
+    ]
     text = format_table(rows, ["method", "content", "style_gram", "steps"])
     lines = text.split("\n")
     assert len(lines) == 2 + len(rows)
@@ -191,7 +192,7 @@ def test_format_table():
     for line in [header] + body:
         for col, s in enumerate(starts):
             if s < len(line):
-                assert line[s] != " " and (s == 0 or line[s - 2:s] == "  "), (line, col)
+                assert line[s] != " " and (s == 0 or line[s - 2 : s] == "  "), (line, col)
     assert all(line == line.rstrip() for line in lines)
     # missing keys give empty cells; an empty table is just the header
     assert format_table([], ["a", "bb"]).split("\n") == ["a  bb", "-  --"]
@@ -200,9 +201,11 @@ def test_format_table():
 def test_summarize_leaves_out_missing_scores():
     from instyle.evaluate import summarize
 
-    rows = [{"content": 1.0, "style_mean_std": None, "style_gram": 4.0},
-            {"content": 3.0, "error": "the method failed on this pair"},
-            {"content": None, "style_gram": 8.0}]
+    rows = [
+        {"content": 1.0, "style_mean_std": None, "style_gram": 4.0},
+        {"content": 3.0, "error": "the method failed on this pair"},
+        {"content": None, "style_gram": 8.0},
+    ]
     means = summarize(rows)
     assert means["content"] == 2.0 and means["style_gram"] == 6.0
     assert math.isnan(means["style_mean_std"])
@@ -232,18 +235,25 @@ def test_spread_pairs_beyond_the_diagonal_follow_shifted_diagonals():
 def test_win_counts():
     from instyle.evaluate import win_counts
 
-    ours = [{"content": 1.0, "style_mean_std": 1.0, "style_gram": 5.0},
-            {"content": 3.0, "style_mean_std": 1.0, "style_gram": 1.0},
-            {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
-            {"content": 1.0, "style_mean_std": 1.0, "style_gram": 1.0},
-            {"content": None, "style_mean_std": 1.0, "style_gram": 1.0}]
-    theirs = [{"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
-              {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
-              {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},  # ties are not wins
-              {"error": "the peer failed"},  # not scored: left out
-              {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0}]
-    assert win_counts(zip(ours, theirs)) == {"content": 1, "style_mean_std": 2, "style_gram": 1, "all": 0,
-                                             "pairs": 3}
+    ours = [
+        {"content": 1.0, "style_mean_std": 1.0, "style_gram": 5.0},
+        {"content": 3.0, "style_mean_std": 1.0, "style_gram": 1.0},
+        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+        {"content": 1.0, "style_mean_std": 1.0, "style_gram": 1.0},
+        {"content": None, "style_mean_std": 1.0, "style_gram": 1.0},
+    ]
+    theirs = [
+        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},  # ties are not wins
+        {"error": "the peer failed"},  # not scored: left out
+        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+    ]
+    assert win_counts(zip(ours, theirs)) == {"content": 1, "style_mean_std": 2, "style_gram": 1, "all": 0, "pairs": 3}
     assert win_counts(zip(ours, theirs), ("content", "style_mean_std")) == {
-        "content": 1, "style_mean_std": 2, "all": 1, "pairs": 3}
+        "content": 1,
+        "style_mean_std": 2,
+        "all": 1,
+        "pairs": 3,
+    }
     assert win_counts([]) == {"content": 0, "style_mean_std": 0, "style_gram": 0, "all": 0, "pairs": 0}

@@ -45,8 +45,11 @@ def test_shipped_fast_networks_agree_with_torch(tmp_path, rng, network):
     assert onnx_net.styles == net.styles
     for hw in SIZES:
         x = rng.random((*hw, 3), dtype=np.float32)
-        for style, weights, color in [(net.styles[0], None, "none"), (list(net.styles[:3]), [0.2, 0.3, 0.5], "none"),
-                                      (net.styles[-1], None, "luminance")]:
+        for style, weights, color in [
+            (net.styles[0], None, "none"),
+            (list(net.styles[:3]), [0.2, 0.3, 0.5], "none"),
+            (net.styles[-1], None, "luminance"),
+        ]:
             got = onnx_net(x, style, weights=weights, color=color)
             want = _torch(net(_t(x), style, weights=weights, color=color))
             assert got.shape == x.shape and got.dtype == np.float32
@@ -74,7 +77,7 @@ def test_batches_of_any_size(tmp_path, rng):
     for n in (1, 3):
         x = rng.random((n, 3, 32, 48), dtype=np.float32)
         got = session.run(None, {"image": x, "style_weights": w, "keep_colors": np.array(0, np.float32)})[0]
-        want = np.concatenate([net(torch.from_numpy(x[i:i + 1]), 2).numpy() for i in range(n)])
+        want = np.concatenate([net(torch.from_numpy(x[i : i + 1]), 2).numpy() for i in range(n)])
         assert got.shape == (n, 3, 32, 48) and np.abs(got - want).max() <= TOL
 
 
@@ -116,8 +119,12 @@ def test_texture_net_with_the_same_noise_agrees(tmp_path, rng):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x = torch.rand(1, 3, 48, 64)
     z = net.noise(x, torch.Generator().manual_seed(3))
-    feeds = {"image": x.numpy(), "style_weights": np.array([0.25, 0.75], np.float32),
-             "keep_colors": np.array(0, np.float32), **{f"z{k}": zk.numpy() for k, zk in enumerate(z)}}
+    feeds = {
+        "image": x.numpy(),
+        "style_weights": np.array([0.25, 0.75], np.float32),
+        "keep_colors": np.array(0, np.float32),
+        **{f"z{k}": zk.numpy() for k, zk in enumerate(z)},
+    }
     with torch.no_grad():
         want = net(x, torch.tensor([0.25, 0.75]), z=z).clamp(0, 1).numpy()
     assert np.abs(session.run(None, feeds)[0] - want).max() <= TOL

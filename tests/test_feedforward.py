@@ -11,13 +11,12 @@ import torch
 from PIL import Image
 from torch import nn
 
+from cli._helpers import run_cli
 from instyle.checkpoint import save_model
 from instyle.color import rgb_to_yiq
 from instyle.errors import UsageError
 from instyle.feedforward import FastStylizer
 from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
-
-from cli._helpers import run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -50,8 +49,9 @@ def test_styles_select_and_blend(photo):
     torch.testing.assert_close(fs(photo, ["a", "b"]), half)  # equal weights by default
 
 
-@pytest.mark.parametrize("style, match", [(None, "choose with --style"), ("zzz", "no style 'zzz'"),
-                                          (5, "out of range")])
+@pytest.mark.parametrize(
+    "style, match", [(None, "choose with --style"), ("zzz", "no style 'zzz'"), (5, "out of range")]
+)
 def test_bad_style_choices(photo, style, match):
     with pytest.raises(UsageError, match=match):
         FastStylizer(_cin(), precision="fp32")(photo, style)
@@ -99,15 +99,34 @@ def test_cli_model_option(tmp_path, capsys):
     src = tmp_path / "p.png"
     Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((44, 30), Image.BILINEAR).save(src)
     out = tmp_path / "o.png"
-    code, stdout, err = run_cli(["stylize", src, "--model", model, "--style", "a:0.3", "--style", "b", "-o", out,
-                                 "--json", "--precision", "fp32"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "stylize",
+            src,
+            "--model",
+            model,
+            "--style",
+            "a:0.3",
+            "--style",
+            "b",
+            "-o",
+            out,
+            "--json",
+            "--precision",
+            "fp32",
+        ],
+        capsys,
+    )
     assert code == 0, err
     res = json.loads(stdout)
     assert res["method"] == "fast" and [s["weight"] for s in res["styles"]] == pytest.approx([0.3, 0.7])
     with Image.open(out) as im:
         assert im.size == (44, 30)
-    for extra, msg in ((["--style", "nope"], "no style"), (["--style", "a", "--alpha", "0.5"], "--alpha"),
-                       ([], "choose with --style")):
+    for extra, msg in (
+        (["--style", "nope"], "no style"),
+        (["--style", "a", "--alpha", "0.5"], "--alpha"),
+        ([], "choose with --style"),
+    ):
         code, _, err = run_cli(["stylize", src, "--model", model, "-o", tmp_path / "x.png", *extra], capsys)
         assert code == 2 and msg in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()

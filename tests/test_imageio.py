@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageFile
 
+from helpers import make_png  # noqa: E402
 from instyle import atomic, imageio
 from instyle.errors import InstyleError, InstyleWarning, UsageError
 from instyle.imageio import (
@@ -34,7 +35,6 @@ from instyle.imageio import (
     save_image,
     tensor_to_image,
 )
-from helpers import make_png  # noqa: E402
 
 # --------------------------------------------------------------------------- helpers
 
@@ -425,8 +425,9 @@ def test_bad_size_is_usage_error(tmp_path, bad):
 # --------------------------------------------------------------------------- saving
 
 
-@pytest.mark.parametrize("ext, tol", [(".png", 0), (".bmp", 0), (".tif", 0), (".tiff", 0),
-                                      (".jpg", 0.03), (".jpeg", 0.03), (".webp", 0.04)])
+@pytest.mark.parametrize(
+    "ext, tol", [(".png", 0), (".bmp", 0), (".tif", 0), (".tiff", 0), (".jpg", 0.03), (".jpeg", 0.03), (".webp", 0.04)]
+)
 def test_save_read_round_trip(tmp_path, ext, tol):
     arr = photo()
     t = torch.from_numpy(arr).permute(2, 0, 1).float().div(255).unsqueeze(0)  # (1, 3, H, W)
@@ -885,8 +886,19 @@ def test_odd_file_name_stays_on_one_line(tmp_path):
 
 
 def test_list_images(tmp_path):
-    for name in ["b.PNG", "a.jpg", "c.jpeg", "d.webp", "e.tif", "f.TIFF", "g.bmp", "h.gif",
-                 "notes.txt", ".hidden.png", "noext"]:
+    for name in [
+        "b.PNG",
+        "a.jpg",
+        "c.jpeg",
+        "d.webp",
+        "e.tif",
+        "f.TIFF",
+        "g.bmp",
+        "h.gif",
+        "notes.txt",
+        ".hidden.png",
+        "noext",
+    ]:
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "z.png").write_bytes(b"x")
@@ -966,8 +978,11 @@ _FUZZ: list[tuple[str, str, object]] = [
     ("html-webp", ".webp", lambda: b"<!doctype html><html><body>404</body></html>"),
     ("png-magic-only", ".png", lambda: b"\x89PNG\r\n\x1a\n"),
     ("png-magic-garbage", ".png", lambda: b"\x89PNG\r\n\x1a\n" + random.Random(1).randbytes(300)),
-    ("png-bad-ihdr-crc", ".png", lambda: make_png(8, 8, 2, 8, [b"\0" * 24] * 8)[:29] + b"\0\0\0\0"
-     + make_png(8, 8, 2, 8, [b"\0" * 24] * 8)[33:]),
+    (
+        "png-bad-ihdr-crc",
+        ".png",
+        lambda: make_png(8, 8, 2, 8, [b"\0" * 24] * 8)[:29] + b"\0\0\0\0" + make_png(8, 8, 2, 8, [b"\0" * 24] * 8)[33:],
+    ),
     ("png-no-idat", ".png", lambda: make_png(8, 8, 2, 8, None)),
     ("png-short-idat", ".png", lambda: make_png(8, 8, 2, 8, [b"\0" * 24] * 3)),
     ("png-bad-depth", ".png", lambda: make_png(8, 8, 2, 7, [b"\0" * 24] * 8)),
@@ -979,8 +994,7 @@ _FUZZ: list[tuple[str, str, object]] = [
     ("jpeg-soi-garbage", ".jpg", lambda: b"\xff\xd8\xff" + random.Random(2).randbytes(500)),
     ("gif-header-only", ".gif", lambda: b"GIF89a\x10\x00\x10\x00\x00\x00\x00"),
     ("bmp-header-only", ".bmp", lambda: _valid("BMP")[:54]),
-    ("bmp-negative-size", ".bmp", lambda: _valid("BMP")[:18] + struct.pack("<ii", -5, 0x7FFFFFFF)
-     + _valid("BMP")[26:]),
+    ("bmp-negative-size", ".bmp", lambda: _valid("BMP")[:18] + struct.pack("<ii", -5, 0x7FFFFFFF) + _valid("BMP")[26:]),
     ("tiff-bad-ifd", ".tif", lambda: b"II*\x00" + struct.pack("<I", 0xFFFFFF00) + b"\0" * 40),
     ("tiff-ifd-loop", ".tif", lambda: b"II*\x00\x08\x00\x00\x00\x01\x00" + b"\0" * 10 + b"\x08\x00\x00\x00"),
     ("riff-not-webp", ".webp", lambda: b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\0" * 20),
@@ -988,10 +1002,13 @@ _FUZZ: list[tuple[str, str, object]] = [
 ]
 _FUZZ += [(f"random-{n}", ".png" if n % 2 else ".jpg", _random_bytes(n, n)) for n in (1, 7, 64, 1000, 5000)]
 for _fmt in _EXT:
-    _FUZZ += [(f"{_fmt.lower()}-cut-{f:.2f}", _EXT[_fmt], _truncated(_fmt, f))
-              for f in (0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 0.99)]
-    _FUZZ += [(f"{_fmt.lower()}-flip-{r}-{s}", _EXT[_fmt], _flipped(_fmt, s, r))
-              for r in ("header", "body") for s in (1, 2)]
+    _FUZZ += [
+        (f"{_fmt.lower()}-cut-{f:.2f}", _EXT[_fmt], _truncated(_fmt, f))
+        for f in (0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 0.99)
+    ]
+    _FUZZ += [
+        (f"{_fmt.lower()}-flip-{r}-{s}", _EXT[_fmt], _flipped(_fmt, s, r)) for r in ("header", "body") for s in (1, 2)
+    ]
 
 
 @pytest.mark.parametrize("name, ext, make", _FUZZ, ids=[c[0] for c in _FUZZ])
@@ -1088,9 +1105,11 @@ def test_read_array_is_read_image_without_torch(tmp_path):
     a, d = read_array(p), read_image(p)
     assert a.rgb.shape == (20, 30, 3) and a.rgb.dtype == np.float32 and a.size == d.size == (30, 20)
     np.testing.assert_array_equal(a.rgb, rgb_of(d))
-    code = ("import sys; from instyle.imageio import read_array, save_image; "
-            f"a = read_array({str(p)!r}, max_size=10); save_image({str(tmp_path / 'b.png')!r}, a.rgb); "
-            "print('torch' in sys.modules, a.size)")
+    code = (
+        "import sys; from instyle.imageio import read_array, save_image; "
+        f"a = read_array({str(p)!r}, max_size=10); save_image({str(tmp_path / 'b.png')!r}, a.rgb); "
+        "print('torch' in sys.modules, a.size)"
+    )
     import subprocess
 
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -1099,8 +1118,10 @@ def test_read_array_is_read_image_without_torch(tmp_path):
     assert Image.open(tmp_path / "b.png").size == (10, 7)
 
 
-@pytest.mark.parametrize("wh, max_size, expect", [((30, 20), 10, (10, 7)), ((30, 20), 30, (30, 20)),
-                                                  ((30, 20), 100, (30, 20)), ((5, 40), 8, (1, 8))])
+@pytest.mark.parametrize(
+    "wh, max_size, expect",
+    [((30, 20), 10, (10, 7)), ((30, 20), 30, (30, 20)), ((30, 20), 100, (30, 20)), ((5, 40), 8, (1, 8))],
+)
 def test_max_size_only_shrinks(tmp_path, wh, max_size, expect):
     p = save_pil(tmp_path / "a.png", Image.fromarray(photo(*wh)))
     assert read_image(p, max_size=max_size).size == expect

@@ -23,7 +23,6 @@ from instyle.losses import (
 )
 from instyle.nn.functional import DEFAULT_EPS, calc_mean_std, gram_matrix
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -46,7 +45,7 @@ def _explicit_mmd2(x: torch.Tensor, y: torch.Tensor, k) -> float:
     """MMD² from its definition with an explicit kernel matrix over all position pairs."""
     a, b = _positions64(x), _positions64(y)
     n, m = a.shape[0], b.shape[0]
-    return float(k(a, a).sum() / n ** 2 + k(b, b).sum() / m ** 2 - 2 * k(a, b).sum() / (n * m))
+    return float(k(a, a).sum() / n**2 + k(b, b).sum() / m**2 - 2 * k(a, b).sum() / (n * m))
 
 
 def _k_poly2(a, b):
@@ -58,10 +57,11 @@ def _k_linear(a, b):
 
 
 def _k_gauss(sigma2):
-    return lambda a, b: torch.exp(-torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist") ** 2 / (2 * sigma2))
+    return lambda a, b: torch.exp(-(torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist") ** 2) / (2 * sigma2))
 
 
 # --------------------------------------------------------------------------- content / gram
+
 
 def test_content_loss_is_mse():
     f, t = _randn((2, 4, 5, 3), seed=1), _randn((2, 4, 5, 3), seed=2)
@@ -84,16 +84,20 @@ def test_gram_loss_against_manual_gram():
 
 # --------------------------------------------------------------------------- Gram == MMD (poly2)
 
-@pytest.mark.parametrize("c, hw_x, hw_y, seed", [
-    (3, (4, 5), (6, 3), 0),
-    (8, (7, 7), (3, 9), 1),
-    (16, (5, 11), (8, 8), 2),
-    (5, (1, 1), (2, 3), 3),
-])
+
+@pytest.mark.parametrize(
+    "c, hw_x, hw_y, seed",
+    [
+        (3, (4, 5), (6, 3), 0),
+        (8, (7, 7), (3, 9), 1),
+        (16, (5, 11), (8, 8), 2),
+        (5, (1, 1), (2, 3), 3),
+    ],
+)
 def test_gram_loss_equals_poly2_mmd(c, hw_x, hw_y, seed):
     x = _relu_feats((1, c, *hw_x), seed=seed)
     y = _relu_feats((1, c, *hw_y), seed=seed + 100)
-    via_gram = gram_loss(x, gram_matrix(y)).item() * c ** 2
+    via_gram = gram_loss(x, gram_matrix(y)).item() * c**2
     via_mmd = mmd_loss(x, y, "poly2").item()
     explicit = _explicit_mmd2(x, y, _k_poly2)
     assert explicit > 0
@@ -105,12 +109,13 @@ def test_gram_loss_equals_poly2_mmd(c, hw_x, hw_y, seed):
 def test_poly2_mmd_batch_with_single_target():
     x = _relu_feats((3, 6, 4, 4), seed=5)
     y = _relu_feats((1, 6, 5, 3), seed=6)
-    per_sample = [_explicit_mmd2(x[i:i + 1], y, _k_poly2) for i in range(3)]
+    per_sample = [_explicit_mmd2(x[i : i + 1], y, _k_poly2) for i in range(3)]
     assert mmd_loss(x, y, "poly2").item() == pytest.approx(sum(per_sample) / 3, rel=1e-4)
     assert gram_loss(x, gram_matrix(y)).item() * 36 == pytest.approx(sum(per_sample) / 3, rel=1e-4)
 
 
 # --------------------------------------------------------------------------- linear MMD
+
 
 @pytest.mark.parametrize("hw_x, hw_y", [((4, 5), (6, 3)), ((1, 1), (3, 3)), ((8, 2), (2, 8))])
 def test_linear_mmd_matches_definition_and_mean_difference(hw_x, hw_y):
@@ -125,12 +130,13 @@ def test_linear_mmd_matches_definition_and_mean_difference(hw_x, hw_y):
 
 # --------------------------------------------------------------------------- gaussian MMD
 
+
 @pytest.mark.parametrize("sigma", [0.5, 2.0, 10.0])
 def test_gaussian_mmd_with_sigma_matches_explicit(sigma):
     x = _randn((1, 5, 6, 5), seed=9)
     y = _randn((1, 5, 4, 7), seed=10, shift=0.4, scale=1.3)
     got = mmd_loss(x, y, "gaussian", sigma=sigma).item()
-    explicit = _explicit_mmd2(x, y, _k_gauss(sigma ** 2))
+    explicit = _explicit_mmd2(x, y, _k_gauss(sigma**2))
     assert explicit > 0
     assert got == pytest.approx(explicit, rel=1e-4, abs=1e-7)
     assert got >= 0
@@ -175,6 +181,7 @@ def test_mmd_unknown_kernel():
 
 # --------------------------------------------------------------------------- mean/std, tv
 
+
 def test_mean_std_loss_zero_for_own_stats_and_manual():
     f = _relu_feats((2, 5, 6, 4), seed=15)
     assert mean_std_loss(f, calc_mean_std(f)).item() == pytest.approx(0.0, abs=1e-12)
@@ -203,6 +210,7 @@ def test_tv_loss_constant_and_ramps():
 
 
 # --------------------------------------------------------------------------- targets / blending
+
 
 def test_style_target_kinds():
     f = _relu_feats((1, 4, 5, 5), seed=18).requires_grad_(True)
@@ -263,6 +271,7 @@ def test_blend_invalid_weights(weights):
 
 # --------------------------------------------------------------------------- LossWeights
 
+
 def test_loss_weights_defaults_and_layers():
     w = LossWeights()
     assert w.style_loss == "gram" and w.content_weight == 1.0 and w.tv_weight == 0.0
@@ -273,20 +282,24 @@ def test_loss_weights_defaults_and_layers():
         assert LossWeights(style_loss=kind).style_loss == kind
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"style_loss": "gram_matrix"}, "unknown style loss"),
-    ({"content_weight": -1.0}, "content_weight"),
-    ({"style_weight": -0.1}, "style_weight"),
-    ({"tv_weight": -1e-3}, "tv_weight"),
-    ({"style_weight": float("nan")}, "style_weight"),
-    ({"content_layers": {}, "style_layers": {}}, "at least one"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"style_loss": "gram_matrix"}, "unknown style loss"),
+        ({"content_weight": -1.0}, "content_weight"),
+        ({"style_weight": -0.1}, "style_weight"),
+        ({"tv_weight": -1e-3}, "tv_weight"),
+        ({"style_weight": float("nan")}, "style_weight"),
+        ({"content_layers": {}, "style_layers": {}}, "at least one"),
+    ],
+)
 def test_loss_weights_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LossWeights(**kwargs)
 
 
 # --------------------------------------------------------------------------- perceptual_terms
+
 
 class _TinyNet(torch.nn.Module):
     """A fixed random two-layer conv net standing in for VGG (named like VGG layers)."""
@@ -309,8 +322,9 @@ def _img(seed, h=12, w=10):
 
 def _setup(kind, **weight_kwargs):
     net = _TinyNet()
-    weights = LossWeights(content_layers={"relu2_1": 1.0}, style_layers={"relu1_1": 2.0, "relu2_1": 0.5},
-                          style_loss=kind, **weight_kwargs)
+    weights = LossWeights(
+        content_layers={"relu2_1": 1.0}, style_layers={"relu1_1": 2.0, "relu2_1": 0.5}, style_loss=kind, **weight_kwargs
+    )
     content, style = _img(1), _img(2, 14, 14)
     c_targets = {"relu2_1": net(content)["relu2_1"].detach()}
     s_targets = {n: style_target(f, kind) for n, f in net(style).items()}
@@ -324,8 +338,9 @@ def test_perceptual_terms_values_and_weights():
     terms = perceptual_terms(feats, img, w, content_targets=ct, style_targets=st)
     assert set(terms) == {"content", "style", "tv", "total"}
     content = 1.5 * content_loss(feats["relu2_1"], ct["relu2_1"])
-    style = 3.0 * (2.0 * gram_loss(feats["relu1_1"], st["relu1_1"].gram)
-                   + 0.5 * gram_loss(feats["relu2_1"], st["relu2_1"].gram))
+    style = 3.0 * (
+        2.0 * gram_loss(feats["relu1_1"], st["relu1_1"].gram) + 0.5 * gram_loss(feats["relu2_1"], st["relu2_1"].gram)
+    )
     tv = 0.2 * tv_loss(img)
     torch.testing.assert_close(terms["content"], content)
     torch.testing.assert_close(terms["style"], style)
@@ -334,8 +349,13 @@ def test_perceptual_terms_values_and_weights():
     torch.testing.assert_close(terms["total"], terms["content"] + terms["style"] + terms["tv"])
 
     # doubling style_weight doubles the style term only
-    w2 = LossWeights(content_layers=w.content_layers, style_layers=w.style_layers, content_weight=1.5,
-                     style_weight=6.0, tv_weight=0.2)
+    w2 = LossWeights(
+        content_layers=w.content_layers,
+        style_layers=w.style_layers,
+        content_weight=1.5,
+        style_weight=6.0,
+        tv_weight=0.2,
+    )
     terms2 = perceptual_terms(feats, img, w2, content_targets=ct, style_targets=st)
     torch.testing.assert_close(terms2["style"], 2 * terms["style"])
     torch.testing.assert_close(terms2["content"], terms["content"])
@@ -374,8 +394,10 @@ def test_style_loss_dispatch_and_unknown():
     f = _relu_feats((1, 4, 4, 4), seed=25)
     y = _relu_feats((1, 4, 5, 5), seed=26)
     assert style_loss(f, style_target(y, "mmd_poly2"), "mmd_poly2").item() == pytest.approx(
-        gram_loss(f, gram_matrix(y)).item() * 16, rel=1e-4)
+        gram_loss(f, gram_matrix(y)).item() * 16, rel=1e-4
+    )
     assert style_loss(f, style_target(y, "mmd_linear"), "mmd_linear").item() == pytest.approx(
-        mmd_loss(f, y, "linear").item(), rel=1e-6)
+        mmd_loss(f, y, "linear").item(), rel=1e-6
+    )
     with pytest.raises(ValueError, match="unknown style loss"):
         style_loss(f, StyleTarget(), "wasserstein")

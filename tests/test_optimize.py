@@ -13,15 +13,12 @@ import skimage.data
 import torch
 
 import instyle.optimize as optimize
-from instyle import color
 from helpers import to_tensor
+from instyle import color
 from instyle.losses import LossWeights
 from instyle.nn.functional import gram_matrix
 from instyle.optimize import GatysOptimizer, OptimizeConfig, StepInfo, balanced_weights
 from instyle.vgg import VGG19Encoder
-
-
-
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
@@ -47,8 +44,12 @@ def style2() -> torch.Tensor:
 
 
 def _loss(**kw) -> LossWeights:
-    args = dict(content_layers={"relu3_1": 1.0}, style_layers={"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0},
-                content_weight=1.0, style_weight=5.0)
+    args = dict(
+        content_layers={"relu3_1": 1.0},
+        style_layers={"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0},
+        content_weight=1.0,
+        style_weight=5.0,
+    )
     args.update(kw)
     return LossWeights(**args)
 
@@ -81,6 +82,7 @@ class _Recorder:
 
 
 # --------------------------------------------------------------------------- optimization
+
 
 @pytest.mark.parametrize("optimizer, lr, steps", [("lbfgs", 1.0, 8), ("adam", 0.03, 8)])
 def test_style_loss_decreases_and_callback(encoder, content, style, optimizer, lr, steps):
@@ -182,14 +184,15 @@ def test_balanced_weights_by_hand(encoder, content, style):
     s_targets = opt.style_targets([style])
     with torch.no_grad():
         c_targets = {"relu3_1": encoder(content, ["relu3_1"])["relu3_1"]}
-    w = LossWeights(content_layers={"relu3_1": 2.0}, style_layers={"relu1_1": 1.0, "relu2_1": 3.0, "relu3_1": 1.0},
-                    style_weight=7.0)
+    w = LossWeights(
+        content_layers={"relu3_1": 2.0}, style_layers={"relu1_1": 1.0, "relu2_1": 3.0, "relu3_1": 1.0}, style_weight=7.0
+    )
     bw = balanced_weights(w, c_targets, s_targets)
     g = s_targets["relu2_1"].gram.double()
-    expected_style = 3.0 / (g ** 2).sum().item() * g.numel()
+    expected_style = 3.0 / (g**2).sum().item() * g.numel()
     assert bw.style_layers["relu2_1"] == pytest.approx(expected_style, rel=1e-5)
     f = c_targets["relu3_1"].double()
-    assert bw.content_layers["relu3_1"] == pytest.approx(2.0 * f.numel() / (f ** 2).sum().item(), rel=1e-5)
+    assert bw.content_layers["relu3_1"] == pytest.approx(2.0 * f.numel() / (f**2).sum().item(), rel=1e-5)
     assert bw.style_weight == 7.0 and bw.style_loss == "gram"  # the rest is untouched
     assert w.style_layers["relu2_1"] == 3.0  # the input is not modified
     # energies differ by orders of magnitude between layers, so the balanced weights do too
@@ -199,13 +202,18 @@ def test_balanced_weights_by_hand(encoder, content, style):
     ms = opt_ms.style_targets([style])
     bw_ms = balanced_weights(opt_ms.config.loss, {}, ms)
     m, s = (t.double() for t in ms["relu1_1"].mean_std)
-    assert bw_ms.style_layers["relu1_1"] == pytest.approx(1.0 / ((m ** 2).mean() + (s ** 2).mean()).item(), rel=1e-5)
+    assert bw_ms.style_layers["relu1_1"] == pytest.approx(1.0 / ((m**2).mean() + (s**2).mean()).item(), rel=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["mean_std", "mmd_linear", "mmd_poly2", "mmd_gaussian"])
 def test_other_style_losses_run(encoder, content, style, kind):
-    opt = _opt(encoder, loss=_loss(style_loss=kind, style_layers={"relu1_1": 1.0, "relu2_1": 1.0}), steps=3,
-               optimizer="adam", lr=0.03)
+    opt = _opt(
+        encoder,
+        loss=_loss(style_loss=kind, style_layers={"relu1_1": 1.0, "relu2_1": 1.0}),
+        steps=3,
+        optimizer="adam",
+        lr=0.03,
+    )
     rec = _Recorder()
     out = opt(content, [style], callback=rec)
     assert rec.steps == [1, 2, 3]
@@ -220,8 +228,9 @@ def test_color_match_mode(encoder, content, style):
     assert out.shape == content.shape and out.min() >= 0 and out.max() <= 1
     # the style targets are those of the recoloured style image
     matched = color.match_colors(style, content)
-    torch.testing.assert_close(opt.style_targets([matched])["relu1_1"].gram,
-                               _opt(encoder).style_targets([matched])["relu1_1"].gram)
+    torch.testing.assert_close(
+        opt.style_targets([matched])["relu1_1"].gram, _opt(encoder).style_targets([matched])["relu1_1"].gram
+    )
 
 
 def test_color_luminance_mode_keeps_content_chroma(encoder, content, style):
@@ -273,6 +282,7 @@ def test_encoder_reuse_rules(encoder):
 
 # --------------------------------------------------------------------------- precision / errors
 
+
 def test_bf16_close_to_fp32(encoder, content, style):
     outs = {}
     for precision in ("fp32", "bf16"):
@@ -322,19 +332,22 @@ def test_call_validation(encoder, content, style):
         opt(content, [])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"optimizer": "sgd"}, "optimizer"),
-    ({"init": "zeros"}, "init"),
-    ({"color": "grey"}, "color"),
-    ({"precision": "fp16"}, "precision"),
-    ({"steps": -1}, "steps"),
-    ({"lr": 0.0}, "lr"),
-    ({"lr": -1.0}, "lr"),
-    ({"multiscale": (0.0,)}, "multiscale"),
-    ({"multiscale": (1.5,)}, "multiscale"),
-    ({"loss": LossWeights(style_layers={"relu9_1": 1.0})}, "relu9_1"),
-    ({"loss": LossWeights(content_layers={"conv4_5": 1.0})}, "conv4_5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"init": "zeros"}, "init"),
+        ({"color": "grey"}, "color"),
+        ({"precision": "fp16"}, "precision"),
+        ({"steps": -1}, "steps"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": -1.0}, "lr"),
+        ({"multiscale": (0.0,)}, "multiscale"),
+        ({"multiscale": (1.5,)}, "multiscale"),
+        ({"loss": LossWeights(style_layers={"relu9_1": 1.0})}, "relu9_1"),
+        ({"loss": LossWeights(content_layers={"conv4_5": 1.0})}, "conv4_5"),
+    ],
+)
 def test_config_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         OptimizeConfig(**kwargs)

@@ -223,8 +223,13 @@ def _preset_bytes(meta_changes=None, tensors=None):
     from safetensors.torch import save
 
     mean, std = _stats(12)
-    meta = {"format": presets.PRESET_FORMAT, "format_version": str(presets.PRESET_VERSION),
-            "encoder": presets.ENCODER_ID, "source": "s.jpg", "style_size": "512"}
+    meta = {
+        "format": presets.PRESET_FORMAT,
+        "format_version": str(presets.PRESET_VERSION),
+        "encoder": presets.ENCODER_ID,
+        "source": "s.jpg",
+        "style_size": "512",
+    }
     meta.update(meta_changes or {})
     meta = {k: v for k, v in meta.items() if v is not None}
     if tensors is None:
@@ -293,8 +298,7 @@ def test_make_preset_is_what_the_stylizer_takes_from_the_image(hw):
 
     torch.manual_seed(0)
     image = torch.rand(1, 3, *hw)
-    stylizer = Stylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", channels_last=False,
-                        style_size=128)
+    stylizer = Stylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", channels_last=False, style_size=128)
     mean, std = presets.make_preset(image, style_size=128)
     ref_mean, ref_std = stylizer.style_stats(image)
     assert torch.allclose(mean, ref_mean, rtol=1e-4, atol=1e-4) and torch.allclose(std, ref_std, rtol=1e-4, atol=1e-4)

@@ -31,13 +31,14 @@ def test_shipped_network_names_resolve_to_their_files(tmp_path):
     assert large.net.config.width > small.net.config.width
 
 
-
 def test_reading_metadata_needs_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from instyle.shipped import builtin_styles, default_decoder_path; "
-            "print(len(builtin_styles()) > 0, 'torch' in sys.modules)")
+    code = (
+        "import sys; from instyle.shipped import builtin_styles, default_decoder_path; "
+        "print(len(builtin_styles()) > 0, 'torch' in sys.modules)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "False"]

@@ -22,8 +22,7 @@ from instyle.errors import InstyleError, UsageError, WeightsError
 from instyle.imageio import load_image, save_image
 from instyle.models import MODEL_KINDS
 from instyle.models.adain import AdaINConfig, AdaINDecoder
-from instyle.nn.functional import adain, calc_mean_std
-from instyle.nn.functional import normalize_weights
+from instyle.nn.functional import adain, calc_mean_std, normalize_weights
 from instyle.stylize import Stylizer
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
@@ -443,9 +442,9 @@ def test_decoder_weights_that_do_not_fit(dec, tmp_path):
     # same file, config claiming another width: the weights no longer fit
     data = path.read_bytes()
     n = int.from_bytes(data[:8], "little")
-    header = data[8:8 + n].replace(b'\\"width\\": 0.5', b'\\"width\\": 0.25')
-    assert header != data[8:8 + n]
-    path.write_bytes(len(header).to_bytes(8, "little") + header + data[8 + n:])
+    header = data[8 : 8 + n].replace(b'\\"width\\": 0.5', b'\\"width\\": 0.25')
+    assert header != data[8 : 8 + n]
+    path.write_bytes(len(header).to_bytes(8, "little") + header + data[8 + n :])
     with pytest.raises(WeightsError, match="do not match"):
         Stylizer(path, precision="fp32")
 

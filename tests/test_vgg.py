@@ -77,6 +77,7 @@ def fresh_cache():
 
 # --------------------------------------------------------------------------- weight file
 
+
 def test_weight_file_sha256(monkeypatch):
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     path = find_weights_file()
@@ -192,6 +193,7 @@ def test_dequantized_weights(monkeypatch):
 
 # --------------------------------------------------------------------------- layer names
 
+
 def test_layer_names():
     assert LAYER_NAMES[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
     assert LAYER_NAMES[-1] == "relu5_4" and "pool5" not in LAYER_NAMES
@@ -206,12 +208,14 @@ def test_layer_names():
 
 # --------------------------------------------------------------------------- encoder
 
+
 def test_feature_shapes(enc):
     with torch.no_grad():
         feats = enc(torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0)), STYLE_LAYERS)
     assert list(feats) == list(STYLE_LAYERS)
-    for (name, ch), div in zip([("relu1_1", 64), ("relu2_1", 128), ("relu3_1", 256), ("relu4_1", 512),
-                                ("relu5_1", 512)], (1, 2, 4, 8, 16)):
+    for (name, ch), div in zip(
+        [("relu1_1", 64), ("relu2_1", 128), ("relu3_1", 256), ("relu4_1", 512), ("relu5_1", 512)], (1, 2, 4, 8, 16)
+    ):
         assert feats[name].shape == (1, ch, 64 // div, 96 // div), name
         assert (feats[name] >= 0).all()  # after a ReLU
 
@@ -241,8 +245,10 @@ def test_truncated_encoder():
 
 def test_forward_stops_at_deepest_requested_layer(enc):
     calls = {}
-    handles = [enc.layers[n].register_forward_hook(lambda m, i, o, n=n: calls.__setitem__(n, calls.get(n, 0) + 1))
-               for n in ("conv1_1", "conv2_1", "relu2_1", "conv2_2", "conv3_1", "conv5_1")]
+    handles = [
+        enc.layers[n].register_forward_hook(lambda m, i, o, n=n: calls.__setitem__(n, calls.get(n, 0) + 1))
+        for n in ("conv1_1", "conv2_1", "relu2_1", "conv2_2", "conv3_1", "conv5_1")
+    ]
     try:
         with torch.no_grad():
             enc(_pattern(16, 16), ["relu2_1", "relu1_1"])
@@ -280,9 +286,11 @@ def test_gradients_flow_to_input(enc):
     d = torch.sign(x.grad)
     eps = 1e-3
     with torch.no_grad():
+
         def f(z):
             fz = enc(z, ["relu1_1", "relu3_1"])
             return (fz["relu3_1"].double().pow(2).mean() + fz["relu1_1"].double().mean()).item()
+
         fd = (f(x + eps * d) - f(x - eps * d)) / (2 * eps)
     analytic = (x.grad * d).sum().item()
     assert fd == pytest.approx(analytic, rel=2e-2)
@@ -363,6 +371,7 @@ def test_batch_items_are_independent(enc):
 
 
 # --------------------------------------------------------------------------- regression
+
 
 @pytest.mark.parametrize("layer", list(REGRESSION))
 def test_regression_feature_statistics(pattern_feats, layer):

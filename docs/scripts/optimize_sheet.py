@@ -40,12 +40,22 @@ def main() -> None:
             log.append({"content": cname, "style": sname, "seconds": round(time.perf_counter() - t0, 1)})
             print(json.dumps(log[-1]), flush=True)
         grid.append(row)
-    sheet = contact_sheet(grid, header=[None, *styles], row_labels=[n.split("_", 1)[1] for n in CONTENTS],
-                          col_labels=["content", *[n.split("_", 1)[1] for n in STYLES]], cell=args.size // 2 + 64)
+    sheet = contact_sheet(
+        grid,
+        header=[None, *styles],
+        row_labels=[n.split("_", 1)[1] for n in CONTENTS],
+        col_labels=["content", *[n.split("_", 1)[1] for n in STYLES]],
+        cell=args.size // 2 + 64,
+    )
     write_with(args.output, lambda f: sheet.save(f, format="JPEG", quality=88), overwrite=True, what="image")
-    write_text(Path(args.output).with_suffix(".json"),
-               json.dumps({"size": args.size, "steps": args.steps, "config": "OptimizeConfig() defaults",
-                           "cells": log}, indent=2) + "\n", overwrite=True)
+    write_text(
+        Path(args.output).with_suffix(".json"),
+        json.dumps(
+            {"size": args.size, "steps": args.steps, "config": "OptimizeConfig() defaults", "cells": log}, indent=2
+        )
+        + "\n",
+        overwrite=True,
+    )
     print(f"wrote {args.output}")
 
 

@@ -28,8 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     content, style = load_image(args.content, size=args.size), load_image(args.style, size=args.size)
     cfg = OptimizeConfig(steps=args.steps)
-    row = [GatysOptimizer(replace(cfg, loss=replace(cfg.loss, style_weight=w)))(content, [style])
-           for w in args.weights]
+    row = [GatysOptimizer(replace(cfg, loss=replace(cfg.loss, style_weight=w)))(content, [style]) for w in args.weights]
     sheet = contact_sheet([row], col_labels=[f"style weight {w:g}" for w in args.weights], cell=args.size)
     write_with(args.output, lambda f: sheet.save(f, format="JPEG", quality=88), overwrite=True, what="image")
     print(f"wrote {args.output}")

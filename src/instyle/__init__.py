@@ -97,7 +97,18 @@ if TYPE_CHECKING:  # static analysers see the names without importing anything a
     from .losses import LossWeights
     from .method import choose_method
     from .models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
-    from .nn import AdaIN, ConditionalInstanceNorm2d, InstanceNorm2d, adain, adapt_batchnorm, calc_mean_std, create_norm_layer, get_norm_layer, gram_matrix, instance_norm
+    from .nn import (
+        AdaIN,
+        ConditionalInstanceNorm2d,
+        InstanceNorm2d,
+        adain,
+        adapt_batchnorm,
+        calc_mean_std,
+        create_norm_layer,
+        get_norm_layer,
+        gram_matrix,
+        instance_norm,
+    )
     from .optimize import GatysOptimizer, OptimizeConfig
     from .presets import list_presets, load_preset, save_preset
     from .stylize import Stylizer

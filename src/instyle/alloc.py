@@ -3,7 +3,8 @@
 PyTorch's CPU tensors come from ``malloc``. glibc serves large blocks (above a threshold that it
 moves between 128 KiB and 32 MiB) with fresh ``mmap`` pages and returns them on ``free``, so every
 forward pass page-faults its activation maps in again: at 1024×1024 the built-in network took
-~78,000 page faults a call and 1.6× longer than with the blocks kept (docs/fast.md, "Speed"). Keeping freed memory in the heap makes repeated calls reuse the same pages.
+~78,000 page faults a call and 1.6× longer than with the blocks kept (docs/fast.md, "Speed").
+Keeping freed memory in the heap makes repeated calls reuse the same pages.
 """
 
 from __future__ import annotations

@@ -44,8 +44,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_with(dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, overwrite: bool = False,
-               what: str = "file") -> Path:
+def write_with(
+    dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, overwrite: bool = False, what: str = "file"
+) -> Path:
     """Atomically write whatever ``writer(f)`` writes into the binary file ``f`` to ``dst``.
 
     Missing folders are created; a replaced file keeps its permissions, a new one gets
@@ -102,7 +103,9 @@ def write_with(dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, ov
         if isinstance(exc, InstyleError):
             raise
         if isinstance(exc, Exception):  # disk full, encoder errors, ...
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (one_line(exc) or type(exc).__name__)
+            reason = (
+                exc.strerror if isinstance(exc, OSError) and exc.strerror else (one_line(exc) or type(exc).__name__)
+            )
             raise InstyleError(f"cannot write {what} {name!r}: {one_line(reason)}") from None
         raise
     _fsync_dir(folder)

@@ -34,8 +34,9 @@ def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
     return [x / total for x in w]
 
 
-def style_vector(names: Sequence[str], style: StyleChoice, weights: Optional[Sequence[float]] = None
-                 ) -> Optional[List[float]]:
+def style_vector(
+    names: Sequence[str], style: StyleChoice, weights: Optional[Sequence[float]] = None
+) -> Optional[List[float]]:
     """A multi-style network's style selector: weights (S,) over its ``names`` (a style by name or
     index, or several blended with ``weights``; CIN γ, β mixed, Dumoulin et al. 2017), or None for
     a single-style network."""
@@ -66,5 +67,7 @@ def check_fast_request(color: str, hw: Sequence[int], max_pixels: int = FAST_MAX
     check(color, FAST_COLOR_MODES, "a fast network's color (a trained style has no image to recolour)", UsageError)
     h, w = int(hw[0]), int(hw[1])
     if h * w > max_pixels:
-        raise UsageError(f"{w}x{h} is {h * w / 1e6:.1f} megapixels, over the fast network's "
-                         f"{max_pixels / 1e6:.1f}: give a smaller --size, or use --method adain (tiled)")
+        raise UsageError(
+            f"{w}x{h} is {h * w / 1e6:.1f} megapixels, over the fast network's "
+            f"{max_pixels / 1e6:.1f}: give a smaller --size, or use --method adain (tiled)"
+        )

@@ -52,8 +52,10 @@ def config_from_dict(kind: str, data: Mapping[str, Any], source: str) -> Any:
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise WeightsError(f"{source}: unknown {kind} config field(s) {', '.join(unknown)}; "
-                           "it was made by a newer instyle, upgrade to load it")
+        raise WeightsError(
+            f"{source}: unknown {kind} config field(s) {', '.join(unknown)}; "
+            "it was made by a newer instyle, upgrade to load it"
+        )
     try:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
     except (TypeError, ValueError) as exc:
@@ -77,24 +79,39 @@ def storable_state(model: nn.Module, dtype: torch.dtype = torch.float16) -> Dict
     Raises FloatingPointError when a tensor is NaN or infinite there (weights of a diverged run, or
     beyond fp16's ±65504): such a file would load nowhere, so it is never written.
     """
-    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
-             for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in model.state_dict().items()
+    }
     for k, v in state.items():
         if v.is_floating_point() and not bool(torch.isfinite(v).all()):
-            raise FloatingPointError(f"the weights became NaN or infinite ({k!r} in {str(dtype).replace('torch.', '')})")
+            raise FloatingPointError(
+                f"the weights became NaN or infinite ({k!r} in {str(dtype).replace('torch.', '')})"
+            )
     return state
 
 
-def save_model(path: str | os.PathLike, model: nn.Module, *, dtype: torch.dtype = torch.float16,
-               extra: Optional[Mapping[str, str]] = None, overwrite: bool = False) -> Path:
+def save_model(
+    path: str | os.PathLike,
+    model: nn.Module,
+    *,
+    dtype: torch.dtype = torch.float16,
+    extra: Optional[Mapping[str, str]] = None,
+    overwrite: bool = False,
+) -> Path:
     """Write ``model`` (a registered model with a ``config`` attribute) as a model file, atomically.
     Weights that are not finite in ``dtype`` raise FloatingPointError (:func:`storable_state`)."""
     from safetensors.torch import save
 
     kind = model_kind(model)
     state = storable_state(model, dtype)
-    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "model": kind,
-            "config": json.dumps(config_to_dict(model.config)), "instyle_version": __version__}
+    meta = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "model": kind,
+        "config": json.dumps(config_to_dict(model.config)),
+        "instyle_version": __version__,
+    }
     for k, v in (extra or {}).items():
         if k in meta:
             raise ValueError(f"metadata key {k!r} is reserved")
@@ -128,8 +145,10 @@ def _read_safetensors(p: Path, name: str):
     except (SafetensorError, ValueError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WeightsError(f"{name} is not a readable model file ({one_line(exc)[:120]})") from None
     if meta.get("format") != FORMAT:
-        raise WeightsError(f"{name} is a safetensors file without instyle metadata; only model files "
-                           "written by instyle (train or export) can be loaded")
+        raise WeightsError(
+            f"{name} is a safetensors file without instyle metadata; only model files "
+            "written by instyle (train or export) can be loaded"
+        )
     _check_version(meta.get("format_version", ""), name)
     kind = meta.get("model", "")
     if kind not in _registry():
@@ -147,8 +166,10 @@ def _check_version(version: str, name: str) -> None:
     except ValueError:
         raise WeightsError(f"{name}: missing or invalid format_version {version!r}") from None
     if v > FORMAT_VERSION:
-        raise WeightsError(f"{name} uses model format {v}, newer than this instyle reads "
-                           f"({FORMAT_VERSION}); upgrade instyle to load it")
+        raise WeightsError(
+            f"{name} uses model format {v}, newer than this instyle reads "
+            f"({FORMAT_VERSION}); upgrade instyle to load it"
+        )
     if v < 1:
         raise WeightsError(f"{name}: unsupported model format {v}")
 
@@ -168,8 +189,9 @@ def _read_training_checkpoint(p: Path, name: str):
     return kind, dict(ckpt.get("model_config") or {}), dict(ckpt["model"]), meta
 
 
-def load_model(path: str | os.PathLike, *, expect: Optional[str] = None,
-               device: str | torch.device = "cpu") -> Tuple[nn.Module, Dict[str, str]]:
+def load_model(
+    path: str | os.PathLike, *, expect: Optional[str] = None, device: str | torch.device = "cpu"
+) -> Tuple[nn.Module, Dict[str, str]]:
     """Rebuild a model from a model file or training checkpoint: ``(model in eval mode, metadata)``.
 
     ``expect`` names the kind the caller needs (e.g. ``"adain_decoder"``); another kind is an

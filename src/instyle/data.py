@@ -105,9 +105,11 @@ class ImageFolder:
             c = self.spec.crop
             top = int(torch.randint(0, img.shape[1] - c + 1, (1,), generator=g))
             left = int(torch.randint(0, img.shape[2] - c + 1, (1,), generator=g))
-            return img[:, top:top + c, left:left + c].contiguous(), i, skipped
-        raise InstyleError(f"none of the {len(self.files)} {self.name} images in {self.root} can be read "
-                           f"(first: {skipped[0] if skipped else '?'})")
+            return img[:, top : top + c, left : left + c].contiguous(), i, skipped
+        raise InstyleError(
+            f"none of the {len(self.files)} {self.name} images in {self.root} can be read "
+            f"(first: {skipped[0] if skipped else '?'})"
+        )
 
 
 @lru_cache(maxsize=64)
@@ -125,8 +127,7 @@ class TrainingData(Dataset):
             caching); None draws a fresh crop every epoch.
     """
 
-    def __init__(self, streams: Mapping[str, ImageFolder], *, seed: int = 0,
-                 crops_per_image: Optional[int] = None):
+    def __init__(self, streams: Mapping[str, ImageFolder], *, seed: int = 0, crops_per_image: Optional[int] = None):
         if crops_per_image is not None and crops_per_image < 1:
             raise UsageError(f"crops per image must be >= 1, got {crops_per_image}")
         self.streams = dict(streams)

@@ -61,8 +61,9 @@ def has_native_bf16(device: torch.device | str = "cpu") -> bool:
     return False
 
 
-def resolve_precision(precision: str, device: torch.device | str = "cpu", *, training: bool = False,
-                      bf16_on_cpu: bool = True) -> str:
+def resolve_precision(
+    precision: str, device: torch.device | str = "cpu", *, training: bool = False, bf16_on_cpu: bool = True
+) -> str:
     """The precision to run in: ``"auto"`` -> ``"bf16"`` where the hardware has native bf16 (on a
     CPU only if ``bf16_on_cpu``: narrow networks gain nothing from it), else ``"fp32"``; any other
     choice of :data:`~instyle.choices.PRECISIONS` (with ``training``, also ``"fp16"``, which needs a
@@ -129,5 +130,6 @@ def describe_machine() -> Dict[str, Any]:
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "native_bf16": has_native_bf16("cpu"),
         "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        if torch.cuda.is_available() else [],
+        if torch.cuda.is_available()
+        else [],
     }

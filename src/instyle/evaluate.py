@@ -46,8 +46,9 @@ class Evaluator:
         {'content': 1234.5, 'style_mean_std': 678.9, 'style_gram': 1.2e+08}
     """
 
-    def __init__(self, *, size: int = EVAL_SIZE, encoder: VGG19Encoder | None = None,
-                 device: str | torch.device = "cpu"):
+    def __init__(
+        self, *, size: int = EVAL_SIZE, encoder: VGG19Encoder | None = None, device: str | torch.device = "cpu"
+    ):
         if size < 16:
             raise ValueError(f"evaluation size must be >= 16, got {size}")
         self.size = size
@@ -102,8 +103,9 @@ def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int] = None) ->
     return order[:n]
 
 
-def win_counts(pairs: Iterable[Tuple[Mapping[str, Any], Mapping[str, Any]]],
-               metrics: Sequence[str] = METRICS) -> Dict[str, int]:
+def win_counts(
+    pairs: Iterable[Tuple[Mapping[str, Any], Mapping[str, Any]]], metrics: Sequence[str] = METRICS
+) -> Dict[str, int]:
     """How often one method beats another on the same (content, style) pairs.
 
     ``pairs``: (ours, theirs) score rows of the same pair; pairs where either lacks one of
@@ -126,6 +128,7 @@ def win_counts(pairs: Iterable[Tuple[Mapping[str, Any], Mapping[str, Any]]],
 
 def format_table(rows: Iterable[Dict[str, object]], columns: Sequence[str]) -> str:
     """A plain-text table; floats in 4 significant digits."""
+
     def cell(v: object) -> str:
         if isinstance(v, float):
             return f"{v:.4g}"

@@ -8,7 +8,8 @@
   :func:`instyle.sizes.padded_side` gives (multiples of 4, at least 16): the runtime pads and crops,
   so no reflection pad ever meets a map smaller than itself, and no shape rule is baked in.
 * **AdaIN**: two graphs. ``encoder.onnx``: ``image`` (N, 3, H, W), H, W >= 16 -> ``features``
-  (N, 512, ⌈H/8⌉, ⌈W/8⌉) and their per-channel ``mean`` and ``std`` (a style's statistics). ``decoder.onnx``: ``features``, ``style_mean`` and ``style_std``
+  (N, 512, ⌈H/8⌉, ⌈W/8⌉) and their per-channel ``mean`` and ``std`` (a style's statistics).
+  ``decoder.onnx``: ``features``, ``style_mean`` and ``style_std``
   (N, 512, 1, 1) and ``alpha`` () -> ``stylized`` (N, 3, 8h, 8w) in [0, 1], AdaIN inside. Style
   statistics are an input, so presets and blends (mixed statistics) work as with torch.
 
@@ -66,8 +67,7 @@ class FastGraph(nn.Module):
         self.multi = bool(net.config.styles)
         self.texture = isinstance(net, TextureNet)
 
-    def forward(self, image: Tensor, style_weights: Optional[Tensor], keep_colors: Tensor,
-                *noise: Tensor) -> Tensor:
+    def forward(self, image: Tensor, style_weights: Optional[Tensor], keep_colors: Tensor, *noise: Tensor) -> Tensor:
         style = style_weights if self.multi else None
         out = (self.net(image, style, z=list(noise)) if self.texture else self.net(image, style)).clamp(0.0, 1.0)
         return torch.where(keep_colors > 0.5, combine_luminance(out, image), out)  # (N, 3, H, W)
@@ -104,8 +104,15 @@ def _check_opset(opset: int) -> int:
     return opset
 
 
-def _to_onnx(module: nn.Module, args: Tuple, names: List[str], outputs: List[str], dynamic: Dict[str, Dict[int, str]],
-             metadata: Dict[str, str], opset: int) -> bytes:
+def _to_onnx(
+    module: nn.Module,
+    args: Tuple,
+    names: List[str],
+    outputs: List[str],
+    dynamic: Dict[str, Dict[int, str]],
+    metadata: Dict[str, str],
+    opset: int,
+) -> bytes:
     """Trace ``module`` at ``args`` to ONNX bytes with ``metadata``, checked by ``onnx.checker``."""
     try:
         import onnx
@@ -116,11 +123,24 @@ def _to_onnx(module: nn.Module, args: Tuple, names: List[str], outputs: List[str
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's remarks on shape arithmetic; the graph is checked below
-        torch.onnx.export(module, args, buf, input_names=names, output_names=outputs, dynamic_axes=dynamic,
-                          opset_version=opset, do_constant_folding=True, dynamo=False)
+        torch.onnx.export(
+            module,
+            args,
+            buf,
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes=dynamic,
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
     model = onnx.load_from_string(buf.getvalue())
-    for key, value in {"format": ONNX_FORMAT, "format_version": str(ONNX_FORMAT_VERSION),
-                       "instyle_version": __version__, **metadata}.items():
+    for key, value in {
+        "format": ONNX_FORMAT,
+        "format_version": str(ONNX_FORMAT_VERSION),
+        "instyle_version": __version__,
+        **metadata,
+    }.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model, full_check=True)
@@ -147,8 +167,14 @@ def for_onnxruntime(data: bytes) -> bytes:
         return dst.read_bytes()
 
 
-def export_fast(model: Union[str, os.PathLike, nn.Module], path: Union[str, os.PathLike], *,
-                opset: int = MIN_OPSET, overwrite: bool = False, onnxruntime: bool = False) -> Path:
+def export_fast(
+    model: Union[str, os.PathLike, nn.Module],
+    path: Union[str, os.PathLike],
+    *,
+    opset: int = MIN_OPSET,
+    overwrite: bool = False,
+    onnxruntime: bool = False,
+) -> Path:
     """Write a fast network (a file, ``"builtin"``, ``"builtin-large"`` or the module) as ONNX;
     ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`)."""
     opset = _check_opset(opset)
@@ -157,8 +183,10 @@ def export_fast(model: Union[str, os.PathLike, nn.Module], path: Union[str, os.P
     else:
         net, _ = load_model(resolve_model(model), device="cpu")
     if not isinstance(net, (JohnsonNet, TextureNet)):
-        raise UsageError(f"{model} is not a fast network (a Johnson or texture net); export an AdaIN decoder "
-                         "with `instyle export adain`")
+        raise UsageError(
+            f"{model} is not a fast network (a Johnson or texture net); export an AdaIN decoder "
+            "with `instyle export adain`"
+        )
     graph = FastGraph(net.float())
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
@@ -167,24 +195,38 @@ def export_fast(model: Union[str, os.PathLike, nn.Module], path: Union[str, os.P
     noise = net.noise(image, torch.Generator().manual_seed(0)) if isinstance(net, TextureNet) else []
     names = ["image"] + (["style_weights"] if styles else []) + ["keep_colors"] + [f"z{k}" for k in range(len(noise))]
     args = (image, weights, torch.tensor(0.0), *noise)
-    dynamic = {"image": {0: "batch", 2: "height", 3: "width"}, "stylized": {0: "batch", 2: "height", 3: "width"},
-               **{f"z{k}": {0: "batch", 2: f"height_{k}", 3: f"width_{k}"} for k in range(len(noise))}}
-    meta = {"kind": model_kind(net), "config": json.dumps(config_to_dict(net.config)), "styles": json.dumps(styles),
-            "inputs": "image (N, 3, H, W) RGB in [0, 1], H and W from instyle.sizes.padded_side; "
-                      + ("style_weights (S,) summing to 1; " if styles else "") + "keep_colors () 0 or 1"
-                      + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else "")}
+    dynamic = {
+        "image": {0: "batch", 2: "height", 3: "width"},
+        "stylized": {0: "batch", 2: "height", 3: "width"},
+        **{f"z{k}": {0: "batch", 2: f"height_{k}", 3: f"width_{k}"} for k in range(len(noise))},
+    }
+    meta = {
+        "kind": model_kind(net),
+        "config": json.dumps(config_to_dict(net.config)),
+        "styles": json.dumps(styles),
+        "inputs": "image (N, 3, H, W) RGB in [0, 1], H and W from instyle.sizes.padded_side; "
+        + ("style_weights (S,) summing to 1; " if styles else "")
+        + "keep_colors () 0 or 1"
+        + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else ""),
+    }
     data = _to_onnx(graph, args, names, ["stylized"], dynamic, meta, opset)
     return write_bytes(path, for_onnxruntime(data) if onnxruntime else data, overwrite=overwrite, what="ONNX file")
 
 
-def export_adain(folder: Union[str, os.PathLike], decoder: Union[None, str, os.PathLike, AdaINDecoder] = None, *,
-                 opset: int = MIN_OPSET, overwrite: bool = False) -> Tuple[Path, Path]:
+def export_adain(
+    folder: Union[str, os.PathLike],
+    decoder: Union[None, str, os.PathLike, AdaINDecoder] = None,
+    *,
+    opset: int = MIN_OPSET,
+    overwrite: bool = False,
+) -> Tuple[Path, Path]:
     """Write the AdaIN encoder and decoder (default: the shipped one) as ``encoder.onnx`` and
     ``decoder.onnx`` in ``folder``."""
     opset = _check_opset(opset)
     if not isinstance(decoder, AdaINDecoder):
-        decoder, _ = load_model(decoder if decoder is not None else default_decoder_path(), expect="adain_decoder",
-                                device="cpu")
+        decoder, _ = load_model(
+            decoder if decoder is not None else default_decoder_path(), expect="adain_decoder", device="cpu"
+        )
     decoder = decoder.float()
     folder = Path(folder)
     enc_path, dec_path = folder / "encoder.onnx", folder / "decoder.onnx"
@@ -196,20 +238,46 @@ def export_adain(folder: Union[str, os.PathLike], decoder: Union[None, str, os.P
     encoder = EncoderGraph()
     with torch.no_grad():
         features = encoder(image)[0]
-    common = {"config": json.dumps(config_to_dict(decoder.config)), "styles": "[]",
-              "min_side": str(MIN_SIDE), "encoder_layer": ENCODER_LAYER}
-    enc = _to_onnx(encoder, (image,), ["image"], ["features", "mean", "std"],
-                   {"image": {0: "batch", 2: "height", 3: "width"}, "features": {0: "batch", 2: "fh", 3: "fw"},
-                    "mean": {0: "batch"}, "std": {0: "batch"}},
-                   {"kind": "adain_encoder", **common,
-                    "inputs": f"image (N, 3, H, W) RGB in [0, 1], H, W >= {MIN_SIDE}"}, opset)
+    common = {
+        "config": json.dumps(config_to_dict(decoder.config)),
+        "styles": "[]",
+        "min_side": str(MIN_SIDE),
+        "encoder_layer": ENCODER_LAYER,
+    }
+    enc = _to_onnx(
+        encoder,
+        (image,),
+        ["image"],
+        ["features", "mean", "std"],
+        {
+            "image": {0: "batch", 2: "height", 3: "width"},
+            "features": {0: "batch", 2: "fh", 3: "fw"},
+            "mean": {0: "batch"},
+            "std": {0: "batch"},
+        },
+        {"kind": "adain_encoder", **common, "inputs": f"image (N, 3, H, W) RGB in [0, 1], H, W >= {MIN_SIDE}"},
+        opset,
+    )
     stats = (torch.rand(_TRACE_BATCH, 512, 1, 1), torch.rand(_TRACE_BATCH, 512, 1, 1) + 0.5)
-    dec = _to_onnx(AdaINDecoderGraph(decoder), (features, *stats, torch.tensor(1.0)),
-                   ["features", "style_mean", "style_std", "alpha"], ["stylized"],
-                   {"features": {0: "batch", 2: "fh", 3: "fw"}, "style_mean": {0: "batch"}, "style_std": {0: "batch"},
-                    "stylized": {0: "batch", 2: "height", 3: "width"}},
-                   {"kind": "adain_decoder", **common,
-                    "inputs": "features (N, 512, h, w) relu4_1; style_mean, style_std (N, 512, 1, 1); alpha () in [0, 1]"},
-                   opset)
-    return (write_bytes(enc_path, enc, overwrite=overwrite, what="ONNX file"),
-            write_bytes(dec_path, dec, overwrite=overwrite, what="ONNX file"))
+    dec = _to_onnx(
+        AdaINDecoderGraph(decoder),
+        (features, *stats, torch.tensor(1.0)),
+        ["features", "style_mean", "style_std", "alpha"],
+        ["stylized"],
+        {
+            "features": {0: "batch", 2: "fh", 3: "fw"},
+            "style_mean": {0: "batch"},
+            "style_std": {0: "batch"},
+            "stylized": {0: "batch", 2: "height", 3: "width"},
+        },
+        {
+            "kind": "adain_decoder",
+            **common,
+            "inputs": "features (N, 512, h, w) relu4_1; style_mean, style_std (N, 512, 1, 1); alpha () in [0, 1]",
+        },
+        opset,
+    )
+    return (
+        write_bytes(enc_path, enc, overwrite=overwrite, what="ONNX file"),
+        write_bytes(dec_path, dec, overwrite=overwrite, what="ONNX file"),
+    )

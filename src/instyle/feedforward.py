@@ -12,13 +12,14 @@ from torch import Tensor, nn
 
 from . import color as colour
 from .alloc import keep_freed_memory
+from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .checkpoint import load_model
 from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError
 from .models import JohnsonNet, TextureNet
 from .models.inference import for_inference
-from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .shipped import resolve_model
+
 
 class FastStylizer:
     """One forward pass of a trained feed-forward network.
@@ -44,8 +45,15 @@ class FastStylizer:
         >>> out = fs(load_image("photo.jpg", size=1024), ["starry_night", "wave"], weights=[0.5, 0.5])  # doctest: +SKIP
     """
 
-    def __init__(self, model: Union[None, str, os.PathLike, nn.Module] = None, *, device: str = "cpu", precision: str = "auto",
-                 channels_last: bool = True, max_pixels: int = FAST_MAX_PIXELS):
+    def __init__(
+        self,
+        model: Union[None, str, os.PathLike, nn.Module] = None,
+        *,
+        device: str = "cpu",
+        precision: str = "auto",
+        channels_last: bool = True,
+        max_pixels: int = FAST_MAX_PIXELS,
+    ):
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
         self.precision = resolve_precision(precision, self.device, bf16_on_cpu=False)
@@ -59,8 +67,9 @@ class FastStylizer:
             model = resolve_model(model)
             net, _ = load_model(model, device="cpu")
             if not isinstance(net, (JohnsonNet, TextureNet)):
-                raise UsageError(f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; "
-                                 "use it with --decoder")
+                raise UsageError(
+                    f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; use it with --decoder"
+                )
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         # the Johnson net rewritten for speed (same outputs; models/inference.py), then moved
@@ -79,8 +88,15 @@ class FastStylizer:
         return None if vec is None else torch.tensor(vec, dtype=torch.float32, device=self.device)
 
     @torch.no_grad()
-    def __call__(self, content: Tensor, style: StyleChoice = None, *,
-                 weights: Optional[Sequence[float]] = None, color: str = "none", seed: int = 0) -> Tensor:
+    def __call__(
+        self,
+        content: Tensor,
+        style: StyleChoice = None,
+        *,
+        weights: Optional[Sequence[float]] = None,
+        color: str = "none",
+        seed: int = 0,
+    ) -> Tensor:
         """Stylize ``content`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) in [0, 1].
 
         ``style``: a style name or index of a multi-style net, or several to blend with

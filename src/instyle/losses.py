@@ -22,7 +22,6 @@ from .choices import GRAM_STYLE_LAYERS, STYLE_LOSSES
 from .nn.functional import Stats, calc_mean_std, gram_matrix, total_variation
 
 
-
 def target_energy(target: Tensor, dim: Optional[Sequence[int]] = None) -> Tensor:
     """Mean square of a loss target (over ``dim`` only, per sample, if given), at least 1e-12.
 
@@ -64,8 +63,15 @@ def _positions(feat: Tensor) -> Tensor:
     return feat.float().flatten(2).transpose(1, 2)
 
 
-def mmd_loss(feat: Tensor, target: Tensor, kernel: str = "poly2", *, sigma: Optional[float] = None,
-             max_samples: int = 1024, generator: Optional[torch.Generator] = None) -> Tensor:
+def mmd_loss(
+    feat: Tensor,
+    target: Tensor,
+    kernel: str = "poly2",
+    *,
+    sigma: Optional[float] = None,
+    max_samples: int = 1024,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
     """Squared MMD between the position-wise feature distributions of ``feat`` and ``target``.
 
     Kernels (Li et al. 2017): ``linear`` k = xᵀy (matches means), ``poly2`` k = (xᵀy)²
@@ -92,7 +98,7 @@ def mmd_loss(feat: Tensor, target: Tensor, kernel: str = "poly2", *, sigma: Opti
     if kernel == "gaussian":
         x, y = _subsample(x, max_samples, generator), _subsample(y, max_samples, generator)
         dxx, dyy, dxy = torch.cdist(x, x).pow(2), torch.cdist(y, y).pow(2), torch.cdist(x, y).pow(2)
-        s2 = (sigma ** 2) if sigma is not None else dxy.mean(dim=(1, 2), keepdim=True).detach().clamp_min(1e-8)
+        s2 = (sigma**2) if sigma is not None else dxy.mean(dim=(1, 2), keepdim=True).detach().clamp_min(1e-8)
         k = lambda d: torch.exp(-d / (2 * s2))  # noqa: E731
         return (k(dxx).mean((1, 2)) + k(dyy).mean((1, 2)) - 2 * k(dxy).mean((1, 2))).mean()
     raise ValueError(f"unknown MMD kernel {kernel!r}; choose linear, poly2 or gaussian")
@@ -146,8 +152,12 @@ def blend_targets(targets: Sequence[StyleTarget], weights: Sequence[float]) -> S
     if first.gram is not None:
         return StyleTarget(gram=sum(wi * t.gram for wi, t in zip(w, targets)))
     if first.mean_std is not None:
-        return StyleTarget(mean_std=(sum(wi * t.mean_std[0] for wi, t in zip(w, targets)),
-                                     sum(wi * t.mean_std[1] for wi, t in zip(w, targets))))
+        return StyleTarget(
+            mean_std=(
+                sum(wi * t.mean_std[0] for wi, t in zip(w, targets)),
+                sum(wi * t.mean_std[1] for wi, t in zip(w, targets)),
+            )
+        )
     parts = []
     total = min(t.features.shape[2] * t.features.shape[3] for t in targets)
     for wi, t in zip(w, targets):
@@ -179,8 +189,7 @@ class LossWeights:
     """
 
     content_layers: Dict[str, float] = field(default_factory=lambda: {"relu4_2": 1.0})
-    style_layers: Dict[str, float] = field(
-        default_factory=lambda: {n: 1.0 for n in GRAM_STYLE_LAYERS})
+    style_layers: Dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in GRAM_STYLE_LAYERS})
     content_weight: float = 1.0
     style_weight: float = 1.0
     tv_weight: float = 0.0
@@ -189,8 +198,11 @@ class LossWeights:
     def __post_init__(self) -> None:
         if self.style_loss not in STYLE_LOSSES:
             raise ValueError(f"unknown style loss {self.style_loss!r}; choose from {', '.join(STYLE_LOSSES)}")
-        for name, v in (("content_weight", self.content_weight), ("style_weight", self.style_weight),
-                        ("tv_weight", self.tv_weight)):
+        for name, v in (
+            ("content_weight", self.content_weight),
+            ("style_weight", self.style_weight),
+            ("tv_weight", self.tv_weight),
+        ):
             if not v >= 0:
                 raise ValueError(f"{name} must be >= 0, got {v}")
         if not self.style_layers and not self.content_layers:
@@ -209,21 +221,39 @@ def weighted_layer_sum(values: Mapping[str, Tensor], weights: Mapping[str, float
     return sum(w * values[name] for name, w in weights.items())
 
 
-def perceptual_terms(feats: Mapping[str, Tensor], img: Tensor, weights: LossWeights, *,
-                     content_targets: Mapping[str, Tensor],
-                     style_targets: Mapping[str, StyleTarget]) -> Dict[str, Tensor]:
+def perceptual_terms(
+    feats: Mapping[str, Tensor],
+    img: Tensor,
+    weights: LossWeights,
+    *,
+    content_targets: Mapping[str, Tensor],
+    style_targets: Mapping[str, StyleTarget],
+) -> Dict[str, Tensor]:
     """Weighted ``content``, ``style``, ``tv`` terms and their ``total`` (scalars).
 
     ``feats``: encoder features of ``img`` (N, 3, H, W) at ``weights.layers``.
     """
     zero = img.new_zeros((), dtype=torch.float32)
-    content = (weighted_layer_sum({n: content_loss(feats[n], content_targets[n]) for n in weights.content_layers},
-                                  weights.content_layers) if weights.content_layers and content_targets else zero)
-    style = (weighted_layer_sum({n: style_loss(feats[n], style_targets[n], weights.style_loss)
-                                 for n in weights.style_layers}, weights.style_layers)
-             if weights.style_layers and style_targets else zero)
+    content = (
+        weighted_layer_sum(
+            {n: content_loss(feats[n], content_targets[n]) for n in weights.content_layers}, weights.content_layers
+        )
+        if weights.content_layers and content_targets
+        else zero
+    )
+    style = (
+        weighted_layer_sum(
+            {n: style_loss(feats[n], style_targets[n], weights.style_loss) for n in weights.style_layers},
+            weights.style_layers,
+        )
+        if weights.style_layers and style_targets
+        else zero
+    )
     tv = tv_loss(img) if weights.tv_weight > 0 else zero
-    terms = {"content": weights.content_weight * content, "style": weights.style_weight * style,
-             "tv": weights.tv_weight * tv}
+    terms = {
+        "content": weights.content_weight * content,
+        "style": weights.style_weight * style,
+        "tv": weights.tv_weight * tv,
+    }
     terms["total"] = terms["content"] + terms["style"] + terms["tv"]
     return terms

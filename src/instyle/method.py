@@ -26,8 +26,8 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
     A file path, or a preset the user saved under a built-in name, is an AdaIN style, never the
     network's. ``fast`` with a style the network lacks is a :class:`~instyle.errors.UsageError`.
     """
-    from .shipped import builtin_model_path, builtin_styles
     from .presets import is_user_preset
+    from .shipped import builtin_model_path, builtin_styles
 
     check(method, METHODS, "method", UsageError)
     if method == "adain":
@@ -39,8 +39,9 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
             builtin_model_path()  # raises WeightsError with the explanation
         other = [s for s in styles if s not in fast]
         if other:
-            raise UsageError(f"--method fast: {other[0]!r} is not a built-in style of the network; "
-                             f"it has {', '.join(known)}")
+            raise UsageError(
+                f"--method fast: {other[0]!r} is not a built-in style of the network; it has {', '.join(known)}"
+            )
         if adain_only:
             raise UsageError(f"{adain_only[0]} works with --method adain, not with the fast network")
         return "fast"

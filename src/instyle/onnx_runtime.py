@@ -40,8 +40,11 @@ def available() -> bool:
 
 def builtin_onnx_path() -> str:
     """The shipped built-in network as ONNX (WeightsError if this instyle has none)."""
-    return shipped_path(BUILTIN_ONNX, "this instyle ships no ONNX copy of the built-in network; "
-                                      "make one with `instyle export builtin -o FILE` and pass it with --model")
+    return shipped_path(
+        BUILTIN_ONNX,
+        "this instyle ships no ONNX copy of the built-in network; "
+        "make one with `instyle export builtin -o FILE` and pass it with --model",
+    )
 
 
 def _open(path: Union[str, os.PathLike], threads: Optional[int]):
@@ -69,8 +72,10 @@ def _open(path: Union[str, os.PathLike], threads: Optional[int]):
     except ValueError:
         version = 0
     if not 1 <= version <= ONNX_FORMAT_VERSION:
-        raise WeightsError(f"{name} uses instyle ONNX format {meta.get('format_version')!r}; this instyle reads "
-                           f"1 to {ONNX_FORMAT_VERSION}")
+        raise WeightsError(
+            f"{name} uses instyle ONNX format {meta.get('format_version')!r}; this instyle reads "
+            f"1 to {ONNX_FORMAT_VERSION}"
+        )
     return session, meta
 
 
@@ -98,8 +103,13 @@ class OnnxFastStylizer:
         max_pixels: larger images are refused (see :class:`instyle.FastStylizer`).
     """
 
-    def __init__(self, model: Union[None, str, os.PathLike] = None, *, threads: Optional[int] = None,
-                 max_pixels: int = FAST_MAX_PIXELS):
+    def __init__(
+        self,
+        model: Union[None, str, os.PathLike] = None,
+        *,
+        threads: Optional[int] = None,
+        max_pixels: int = FAST_MAX_PIXELS,
+    ):
         self.path = str(model) if model is not None else builtin_onnx_path()
         self.session, self.metadata = _open(self.path, threads)
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
@@ -114,8 +124,15 @@ class OnnxFastStylizer:
         """Names of the styles of a multi-style network (empty for a single-style one)."""
         return tuple(json.loads(self.metadata.get("styles", "[]")))
 
-    def __call__(self, rgb: np.ndarray, style: StyleChoice = None, *, weights: Optional[Sequence[float]] = None,
-                 color: str = "none", seed: int = 0) -> np.ndarray:
+    def __call__(
+        self,
+        rgb: np.ndarray,
+        style: StyleChoice = None,
+        *,
+        weights: Optional[Sequence[float]] = None,
+        color: str = "none",
+        seed: int = 0,
+    ) -> np.ndarray:
         """Stylize ``rgb`` (H, W, 3) float32 in [0, 1] -> (H, W, 3) float32 in [0, 1].
 
         ``style``, ``weights``, ``color`` as for :class:`instyle.FastStylizer`; ``seed`` draws a
@@ -146,8 +163,9 @@ class OnnxAdaIN:
     :class:`instyle.Stylizer` tiles larger ones).
     """
 
-    def __init__(self, folder: Union[str, os.PathLike], *, threads: Optional[int] = None,
-                 max_pixels: int = 1536 * 1536):
+    def __init__(
+        self, folder: Union[str, os.PathLike], *, threads: Optional[int] = None, max_pixels: int = 1536 * 1536
+    ):
         folder = Path(folder)
         self.encoder, enc_meta = _open(folder / "encoder.onnx", threads)
         self.decoder, dec_meta = _open(folder / "decoder.onnx", threads)
@@ -158,8 +176,10 @@ class OnnxAdaIN:
     def _encode(self, rgb: np.ndarray, outputs: Sequence[str]) -> list:
         h, w = rgb.shape[:2]
         if h * w > self.max_pixels:
-            raise UsageError(f"{w}x{h} is over the ONNX AdaIN's {self.max_pixels / 1e6:.1f} megapixels; "
-                             "use the torch backend, which tiles")
+            raise UsageError(
+                f"{w}x{h} is over the ONNX AdaIN's {self.max_pixels / 1e6:.1f} megapixels; "
+                "use the torch backend, which tiles"
+            )
         x = pad_to(rgb, (max(h, MIN_SIDE), max(w, MIN_SIDE)))  # under 16 px: edge-padded up to it
         return self.encoder.run(list(outputs), {"image": _nchw(x)})
 
@@ -180,6 +200,13 @@ class OnnxAdaIN:
             raise UsageError(f"alpha must be in [0, 1], got {alpha}")
         h, w = rgb.shape[:2]
         mean, std = (np.asarray(s, dtype=np.float32).reshape(1, -1, 1, 1) for s in stats)
-        out = self.decoder.run(["stylized"], {"features": self.encode(rgb), "style_mean": mean, "style_std": std,
-                                               "alpha": np.array(alpha, dtype=np.float32)})[0]
+        out = self.decoder.run(
+            ["stylized"],
+            {
+                "features": self.encode(rgb),
+                "style_mean": mean,
+                "style_std": std,
+                "alpha": np.array(alpha, dtype=np.float32),
+            },
+        )[0]
         return np.ascontiguousarray(out[0, :, :h, :w].transpose(1, 2, 0))

@@ -59,10 +59,16 @@ class OptimizeConfig:
     optimizer: str = "lbfgs"
     lr: float = 1.0
     init: str = "content"
-    loss: LossWeights = field(default_factory=lambda: LossWeights(
-        content_layers={"relu4_2": 1.0},
-        style_layers={n: 1.0 for n in GRAM_STYLE_LAYERS},
-        content_weight=1.0, style_weight=5.0, tv_weight=0.0, style_loss="gram"))
+    loss: LossWeights = field(
+        default_factory=lambda: LossWeights(
+            content_layers={"relu4_2": 1.0},
+            style_layers={n: 1.0 for n in GRAM_STYLE_LAYERS},
+            content_weight=1.0,
+            style_weight=5.0,
+            tv_weight=0.0,
+            style_loss="gram",
+        )
+    )
     color: str = "none"
     pooling: str = "avg"
     padding: str = "reflect"
@@ -115,14 +121,23 @@ class GatysOptimizer:
     Several styles are blended with ``style_weights`` (normalized to sum to 1).
     """
 
-    def __init__(self, config: OptimizeConfig | None = None, *, encoder: VGG19Encoder | None = None,
-                 device: Union[str, torch.device] = "cpu"):
+    def __init__(
+        self,
+        config: OptimizeConfig | None = None,
+        *,
+        encoder: VGG19Encoder | None = None,
+        device: Union[str, torch.device] = "cpu",
+    ):
         self.config = config or OptimizeConfig()
         self.device = resolve_device(device)
         self.precision = resolve_precision(self.config.precision, self.device)
         last = deepest(self.config.loss.layers)
-        if encoder is None or layer_index(encoder.last_layer) < layer_index(last) or \
-                encoder.pooling != self.config.pooling or encoder.padding != self.config.padding:
+        if (
+            encoder is None
+            or layer_index(encoder.last_layer) < layer_index(last)
+            or encoder.pooling != self.config.pooling
+            or encoder.padding != self.config.padding
+        ):
             encoder = VGG19Encoder(last_layer=last, pooling=self.config.pooling, padding=self.config.padding)
         self.encoder = encoder.to(self.device)
         if self.config.channels_last:
@@ -139,8 +154,11 @@ class GatysOptimizer:
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=precision_dtype(self.precision), enabled=self.precision == "bf16")
 
-    def style_targets(self, styles: Sequence[Tensor], style_weights: Optional[Sequence[float]] = None,
-                      ) -> Dict[str, StyleTarget]:
+    def style_targets(
+        self,
+        styles: Sequence[Tensor],
+        style_weights: Optional[Sequence[float]] = None,
+    ) -> Dict[str, StyleTarget]:
         """Blended per-layer style statistics of one or more style images (1, 3, H, W)."""
         if not styles:
             return {}
@@ -155,20 +173,30 @@ class GatysOptimizer:
                 per_style.append({n: style_target(f.float(), cfg.style_loss) for n, f in feats.items()})
         return {n: blend_targets([ps[n] for ps in per_style], weights) for n in cfg.style_layers}
 
-    def losses(self, img: Tensor, content_targets: Dict[str, Tensor],
-               style_targets: Dict[str, StyleTarget], weights: Optional[LossWeights] = None) -> Dict[str, Tensor]:
+    def losses(
+        self,
+        img: Tensor,
+        content_targets: Dict[str, Tensor],
+        style_targets: Dict[str, StyleTarget],
+        weights: Optional[LossWeights] = None,
+    ) -> Dict[str, Tensor]:
         """Weighted loss terms (``content``, ``style``, ``tv``, ``total``) of an image."""
         weights = weights or self.config.loss
         feats = self._features(img, weights.layers)
         # Under bf16 the Gram products run in bf16 too (fp32 accumulation); targets stay fp32.
         with self._autocast():
-            return perceptual_terms(feats, img, weights, content_targets=content_targets,
-                                    style_targets=style_targets)
+            return perceptual_terms(feats, img, weights, content_targets=content_targets, style_targets=style_targets)
 
     # -- the optimization ---------------------------------------------------------------------
-    def __call__(self, content: Tensor, styles: Sequence[Tensor], *,
-                 style_weights: Optional[Sequence[float]] = None, init: Optional[Tensor] = None,
-                 callback: Optional[Callable[[StepInfo], None]] = None) -> Tensor:
+    def __call__(
+        self,
+        content: Tensor,
+        styles: Sequence[Tensor],
+        *,
+        style_weights: Optional[Sequence[float]] = None,
+        init: Optional[Tensor] = None,
+        callback: Optional[Callable[[StepInfo], None]] = None,
+    ) -> Tensor:
         """Stylize ``content`` (1, 3, H, W) in [0, 1] with ``styles``; returns (1, 3, H, W) in [0, 1]."""
         cfg = self.config
         if content.dim() != 4 or content.shape[0] != 1 or content.shape[1] != 3:
@@ -204,26 +232,41 @@ class GatysOptimizer:
             size = _scaled_size(content.shape[-2:], scale)
             c = resize_to(content, size)
             with torch.no_grad():
-                c_targets = {n: f.detach().float() for n, f in
-                             self._features(c, list(cfg.loss.content_layers)).items()}
+                c_targets = {n: f.detach().float() for n, f in self._features(c, list(cfg.loss.content_layers)).items()}
             if cfg.balance_layers:
                 loss_weights = balanced_weights(cfg.loss, c_targets, s_targets)
             img = resize_to(img.detach(), size).clone().requires_grad_(True)
-            img, done = self._run(img, steps, loss_weights, c_targets, s_targets, callback, done, cfg.steps,
-                                  start)
+            img, done = self._run(img, steps, loss_weights, c_targets, s_targets, callback, done, cfg.steps, start)
         out = img.detach().clamp(0, 1)
         if cfg.color == "luminance":
             out = color.combine_luminance(out, original_content)
         return out
 
-    def _run(self, img: Tensor, steps: int, weights: LossWeights, c_targets, s_targets, callback, done: int, total: int,
-             start: float) -> tuple[Tensor, int]:
+    def _run(
+        self,
+        img: Tensor,
+        steps: int,
+        weights: LossWeights,
+        c_targets,
+        s_targets,
+        callback,
+        done: int,
+        total: int,
+        start: float,
+    ) -> tuple[Tensor, int]:
         cfg = self.config
         if steps == 0:
             return img, done
         if cfg.optimizer == "lbfgs":
-            opt = torch.optim.LBFGS([img], lr=cfg.lr, max_iter=steps, max_eval=steps,
-                                    history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
+            opt = torch.optim.LBFGS(
+                [img],
+                lr=cfg.lr,
+                max_iter=steps,
+                max_eval=steps,
+                history_size=50,
+                tolerance_grad=0.0,
+                tolerance_change=0.0,
+            )
         else:
             opt = torch.optim.Adam([img], lr=cfg.lr)
         last: Dict[str, float] = {}
@@ -259,14 +302,16 @@ class GatysOptimizer:
         return img, done
 
 
-def balanced_weights(weights: LossWeights, content_targets: Dict[str, Tensor],
-                     style_targets: Dict[str, StyleTarget]) -> LossWeights:
+def balanced_weights(
+    weights: LossWeights, content_targets: Dict[str, Tensor], style_targets: Dict[str, StyleTarget]
+) -> LossWeights:
     """``weights`` with each layer weight divided by the mean square of that layer's target.
 
     Raw per-layer losses on Caffe-scale VGG features span five orders of magnitude (relu4_1's
     Gram loss dwarfs relu5_1's); dividing by the target's energy puts every layer on the same
     footing, so equal layer weights mean equal influence.
     """
+
     def energy(t: StyleTarget) -> float:
         if t.gram is not None:
             return float(target_energy(t.gram))
@@ -281,10 +326,12 @@ def balanced_weights(weights: LossWeights, content_targets: Dict[str, Tensor],
 
     return replace(
         weights,
-        content_layers={n: w / float(target_energy(content_targets[n]))
-                        for n, w in weights.content_layers.items()} if content_targets else weights.content_layers,
+        content_layers={n: w / float(target_energy(content_targets[n])) for n, w in weights.content_layers.items()}
+        if content_targets
+        else weights.content_layers,
         style_layers={n: w / max(energy(style_targets[n]), 1e-12) for n, w in weights.style_layers.items()}
-        if style_targets else weights.style_layers,
+        if style_targets
+        else weights.style_layers,
     )
 
 

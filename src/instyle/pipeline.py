@@ -26,15 +26,19 @@ class Outcome(Generic[T]):
     seconds: float = 0.0  # from the start of its reading to the end of its writing
 
 
-def pipelined(items: Sequence[T], read: Callable[[T], Any], compute: Callable[[Any], Any],
-              write: Callable[[T, Any, Any], Any]) -> Iterator[Outcome[T]]:
+def pipelined(
+    items: Sequence[T], read: Callable[[T], Any], compute: Callable[[Any], Any], write: Callable[[T, Any, Any], Any]
+) -> Iterator[Outcome[T]]:
     """For each item, in order: ``data = read(item)``, ``out = compute(data)``,
     ``write(item, data, out)``, with the next read and the previous write running alongside
     ``compute``. An :class:`InstyleError` from ``read`` becomes the item's outcome (the caller
     decides whether to go on); any error from ``compute`` or ``write`` stops the run.
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="instyle-read") as readers, \
-            ThreadPoolExecutor(1, thread_name_prefix="instyle-write") as writers:
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="instyle-read") as readers,
+        ThreadPoolExecutor(1, thread_name_prefix="instyle-write") as writers,
+    ):
+
         def start(i: int) -> Optional[tuple]:
             return (time.perf_counter(), readers.submit(read, items[i])) if i < len(items) else None
 

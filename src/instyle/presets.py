@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from .atomic import write_bytes
-from .shipped import safetensors_metadata
 from .errors import InstyleError, UsageError, one_line
+from .shipped import safetensors_metadata
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -38,8 +38,8 @@ ENCODER_ID = "vgg19-caffe/relu4_1/reflect/ceil"  # features the statistics were 
 class PresetInfo:
     name: str
     builtin: bool
-    source: str          # the image it was made from (file name only)
-    style_size: int      # longer side the image was encoded at
+    source: str  # the image it was made from (file name only)
+    style_size: int  # longer side the image was encoded at
 
 
 def user_dir() -> Path:
@@ -50,8 +50,10 @@ def user_dir() -> Path:
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or ""):
-        raise UsageError(f"invalid preset name {name!r}: use 1-64 lowercase letters, digits, '_' or '-', "
-                         "starting with a letter or digit")
+        raise UsageError(
+            f"invalid preset name {name!r}: use 1-64 lowercase letters, digits, '_' or '-', "
+            "starting with a letter or digit"
+        )
     return name
 
 
@@ -169,8 +171,13 @@ def save_preset(name: str, stats: Stats, *, source: str = "", style_size: int = 
     mean, std = (t.detach().float().reshape(-1).contiguous().cpu() for t in stats)
     if mean.shape != std.shape or mean.numel() != 512:
         raise ValueError(f"a preset holds 512 means and stds, got {mean.numel()} and {std.numel()}")
-    meta = {"format": PRESET_FORMAT, "format_version": str(PRESET_VERSION), "encoder": ENCODER_ID,
-            "source": os.path.basename(source), "style_size": str(style_size)}
+    meta = {
+        "format": PRESET_FORMAT,
+        "format_version": str(PRESET_VERSION),
+        "encoder": ENCODER_ID,
+        "source": os.path.basename(source),
+        "style_size": str(style_size),
+    }
     path = user_dir() / f"{name}.safetensors"
     if path.exists() and not overwrite:
         raise InstyleError(f"a preset named {name!r} already exists ({path}); pass --overwrite to replace it")
@@ -197,6 +204,10 @@ def save_builtin_file(path: str | os.PathLike, presets: Dict[str, tuple[Stats, s
         tensors[f"{name}.mean"] = stats[0].detach().float().reshape(-1).contiguous()
         tensors[f"{name}.std"] = stats[1].detach().float().reshape(-1).contiguous()
         infos[name] = {"source": os.path.basename(source), "style_size": size}
-    meta = {"format": PRESET_FORMAT, "format_version": str(PRESET_VERSION), "encoder": ENCODER_ID,
-            "presets": json.dumps(infos)}
+    meta = {
+        "format": PRESET_FORMAT,
+        "format_version": str(PRESET_VERSION),
+        "encoder": ENCODER_ID,
+        "presets": json.dumps(infos),
+    }
     return write_bytes(path, save(tensors, metadata=meta), overwrite=True, what="preset file")

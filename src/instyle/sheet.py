@@ -28,10 +28,17 @@ def font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def contact_sheet(grid: Sequence[Sequence[Optional[Tensor]]], *, row_labels: Sequence[str] = (),
-                  col_labels: Sequence[str] = (), cell: int = 256, pad: int = 4,
-                  header: Optional[Sequence[Optional[Tensor]]] = None,
-                  corner: str = "", captions: Optional[Sequence[Sequence[str]]] = None) -> Image.Image:
+def contact_sheet(
+    grid: Sequence[Sequence[Optional[Tensor]]],
+    *,
+    row_labels: Sequence[str] = (),
+    col_labels: Sequence[str] = (),
+    cell: int = 256,
+    pad: int = 4,
+    header: Optional[Sequence[Optional[Tensor]]] = None,
+    corner: str = "",
+    captions: Optional[Sequence[Sequence[str]]] = None,
+) -> Image.Image:
     """Lay out ``grid[r][c]`` images ((1, 3, H, W) tensors or (H, W, 3) arrays in [0, 1], or None for
     blank) as an RGB sheet.
 

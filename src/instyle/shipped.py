@@ -37,7 +37,7 @@ def safetensors_metadata(data: bytes) -> Dict[str, str]:
     n = int.from_bytes(data[:8], "little")
     if n <= 0 or n > len(data) - 8:
         raise ValueError("bad header length")
-    header = json.loads(data[8:8 + n].decode("utf-8"))
+    header = json.loads(data[8 : 8 + n].decode("utf-8"))
     meta = header.get("__metadata__") or {}
     return {str(k): str(v) for k, v in meta.items()}
 
@@ -54,8 +54,10 @@ def file_metadata(path: Union[str, os.PathLike]) -> Dict[str, str]:
 
 def builtin_model_path() -> str:
     """Path of the shipped multi-style network (WeightsError if this instyle has none)."""
-    return shipped_path(BUILTIN_MODEL, "this instyle has no built-in style network; train one with "
-                                       "`instyle train fast` and pass it with --model")
+    return shipped_path(
+        BUILTIN_MODEL,
+        "this instyle has no built-in style network; train one with `instyle train fast` and pass it with --model",
+    )
 
 
 def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
@@ -81,5 +83,7 @@ def builtin_styles() -> Tuple[str, ...]:
 
 def default_decoder_path() -> str:
     """Path of the shipped AdaIN decoder."""
-    return shipped_path(DEFAULT_DECODER, "this instyle has no shipped AdaIN decoder; train one with "
-                                         "`instyle train adain` and pass it with --decoder")
+    return shipped_path(
+        DEFAULT_DECODER,
+        "this instyle has no shipped AdaIN decoder; train one with `instyle train adain` and pass it with --decoder",
+    )

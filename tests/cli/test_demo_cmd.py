@@ -8,11 +8,14 @@ import json
 import pytest
 from PIL import Image
 
-
 from ._helpers import run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("skimage") is None,
-                                reason="the demo needs scikit-image's sample images")]  # slow: the shipped networks at 512 px
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("skimage") is None, reason="the demo needs scikit-image's sample images"
+    ),
+]  # slow: the shipped networks at 512 px
 
 # chelsea.png (451x300) becomes 32x21: its relu5_1 map is 1 px high (reflect padding must cope).
 ARGS = ["--method", "optimize", "--size", "32", "--steps", "2", "-q"]
@@ -20,8 +23,9 @@ ARGS = ["--method", "optimize", "--size", "32", "--steps", "2", "-q"]
 
 def test_demo_default_is_a_sheet_of_built_in_styles(tmp_path, capsys):
     dst = tmp_path / "out" / "demo.png"
-    code, out, err = run_cli(["demo", "--size", "64", "--style", "starry_night", "--style", "wave", "-q",
-                              "-o", dst, "--json"], capsys)
+    code, out, err = run_cli(
+        ["demo", "--size", "64", "--style", "starry_night", "--style", "wave", "-q", "-o", dst, "--json"], capsys
+    )
     assert code == 0, err
     res = json.loads(out)
     assert res["method"] == "fast" and res["styles"] == ["starry_night", "wave"]
@@ -33,8 +37,9 @@ def test_demo_default_is_a_sheet_of_built_in_styles(tmp_path, capsys):
 
 def test_demo_method_adain_uses_the_presets(tmp_path, capsys):
     dst = tmp_path / "demo.png"
-    code, out, err = run_cli(["demo", "--size", "48", "--style", "mosaic", "--method", "adain", "-q", "-o", dst,
-                              "--json"], capsys)
+    code, out, err = run_cli(
+        ["demo", "--size", "48", "--style", "mosaic", "--method", "adain", "-q", "-o", dst, "--json"], capsys
+    )
     assert code == 0, err
     assert json.loads(out)["method"] == "adain" and dst.is_file()
 
@@ -67,9 +72,15 @@ def test_demo_writes_and_refreshes_its_output(tmp_path, capsys):
     assert [p.name for p in dst.parent.iterdir()] == ["d.png"]  # no temp file left
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--size", "0"], 2), (["--steps", "0"], 2), (["--steps", "x"], 2), (["-o", "{tmp}/demo.xyz"], 2),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--size", "0"], 2),
+        (["--steps", "0"], 2),
+        (["--steps", "x"], 2),
+        (["-o", "{tmp}/demo.xyz"], 2),
+    ],
+)
 def test_demo_bad_options(tmp_path, capsys, argv, expected):
     argv = [a.format(tmp=tmp_path) for a in argv]
     code, out, err = run_cli(["demo", "-q", "-o", tmp_path / "d.png", *argv], capsys)

@@ -9,14 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-
 from ._helpers import run_cli
 
 pytestmark = pytest.mark.slow  # VGG-19
 
 HEADER = "method  content  style_mean_std  style_gram"
-
-
 
 
 def assert_one_line_error(err: str) -> None:
@@ -39,8 +36,20 @@ def imgs(tmp_path_factory) -> dict:
 
 
 def test_content_against_itself_scores_zero(imgs, capsys):
-    code, out, err = run_cli(["evaluate", imgs["content.png"], "--content", imgs["content.png"],
-                              "--style", imgs["style.png"], "--size", "32", "--json"], capsys)
+    code, out, err = run_cli(
+        [
+            "evaluate",
+            imgs["content.png"],
+            "--content",
+            imgs["content.png"],
+            "--style",
+            imgs["style.png"],
+            "--size",
+            "32",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert err == ""
     rep = json.loads(out)
@@ -58,8 +67,19 @@ def test_content_against_itself_scores_zero(imgs, capsys):
 
 def test_table_and_json_file_not_overwritten(imgs, tmp_path, capsys):
     dst = tmp_path / "res" / "scores.json"
-    argv = ["evaluate", imgs["out.png"], imgs["other.png"], "--content", imgs["content.png"],
-            "--style", imgs["style.png"], "--size", "32", "-o", dst]
+    argv = [
+        "evaluate",
+        imgs["out.png"],
+        imgs["other.png"],
+        "--content",
+        imgs["content.png"],
+        "--style",
+        imgs["style.png"],
+        "--size",
+        "32",
+        "-o",
+        dst,
+    ]
     code, out, err = run_cli(argv, capsys)
     assert code == 0, err
     lines = out.splitlines()
@@ -91,9 +111,13 @@ def test_table_and_json_file_not_overwritten(imgs, tmp_path, capsys):
 
 def test_pairs_csv_method_column_stem_fallback_and_excel_bom(imgs, tmp_path, capsys):
     csv = tmp_path / "runs.csv"
-    csv.write_bytes(("\ufeffmethod,output,content,style\n"
-                     f"identity,{imgs['out.png']},{imgs['content.png']},{imgs['style.png']}\n"
-                     f",{imgs['other.png']},{imgs['content.png']},{imgs['style.png']}\n").encode("utf-8"))
+    csv.write_bytes(
+        (
+            "\ufeffmethod,output,content,style\n"
+            f"identity,{imgs['out.png']},{imgs['content.png']},{imgs['style.png']}\n"
+            f",{imgs['other.png']},{imgs['content.png']},{imgs['style.png']}\n"
+        ).encode("utf-8")
+    )
     code, out, err = run_cli(["evaluate", "--pairs", csv, "--size", "32", "--json"], capsys)
     assert code == 0, err
     rows = json.loads(out)["rows"]
@@ -101,13 +125,17 @@ def test_pairs_csv_method_column_stem_fallback_and_excel_bom(imgs, tmp_path, cap
     assert rows[0]["content"] == 0.0 and rows[1]["content"] > 0
 
 
-@pytest.mark.parametrize("text", [
-    "output,content\na.png,b.png\n",  # missing the style column
-    "",  # empty file
-    "output,content,style\n",  # header only
-    "output,content,style\n{out},{content}\n",  # short row
-    "output,content,style\n{out},,{style}\n",  # empty cell
-], ids=["missing-column", "empty", "header-only", "short-row", "empty-cell"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "output,content\na.png,b.png\n",  # missing the style column
+        "",  # empty file
+        "output,content,style\n",  # header only
+        "output,content,style\n{out},{content}\n",  # short row
+        "output,content,style\n{out},,{style}\n",  # empty cell
+    ],
+    ids=["missing-column", "empty", "header-only", "short-row", "empty-cell"],
+)
 def test_bad_pairs_csv(imgs, tmp_path, capsys, text):
     csv = tmp_path / "runs.csv"
     csv.write_text(text.format(out=imgs["out.png"], content=imgs["content.png"], style=imgs["style.png"]))
@@ -135,13 +163,17 @@ def test_pairs_csv_naming_missing_image(imgs, tmp_path, capsys):
     assert not dst.exists()
 
 
-@pytest.mark.parametrize("argv", [
-    ["{out}", "--style", "{style}"],  # missing --content
-    ["{out}", "--content", "{content}"],  # missing --style
-    ["--content", "{content}", "--style", "{style}"],  # no outputs
-    ["{out}", "--content", "{content}", "--style", "{style}", "--pairs", "x.csv"],  # both forms
-    ["{out}", "--content", "{content}", "--style", "{style}", "--size", "8"],
-], ids=["no-content", "no-style", "no-outputs", "pairs-and-args", "size-too-small"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["{out}", "--style", "{style}"],  # missing --content
+        ["{out}", "--content", "{content}"],  # missing --style
+        ["--content", "{content}", "--style", "{style}"],  # no outputs
+        ["{out}", "--content", "{content}", "--style", "{style}", "--pairs", "x.csv"],  # both forms
+        ["{out}", "--content", "{content}", "--style", "{style}", "--size", "8"],
+    ],
+    ids=["no-content", "no-style", "no-outputs", "pairs-and-args", "size-too-small"],
+)
 def test_usage_errors(imgs, capsys, argv):
     keys = {"out": imgs["out.png"], "content": imgs["content.png"], "style": imgs["style.png"]}
     size = [] if "--size" in argv else ["--size", "32"]
@@ -154,8 +186,9 @@ def test_usage_errors(imgs, capsys, argv):
 def test_bad_image_is_input_error(imgs, tmp_path, capsys):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    code, out, err = run_cli(["evaluate", bad, "--content", imgs["content.png"], "--style", imgs["style.png"],
-                              "--size", "32"], capsys)
+    code, out, err = run_cli(
+        ["evaluate", bad, "--content", imgs["content.png"], "--style", imgs["style.png"], "--size", "32"], capsys
+    )
     assert code == 1
     assert_one_line_error(err)
     assert "bad.png" in err
@@ -163,8 +196,20 @@ def test_bad_image_is_input_error(imgs, tmp_path, capsys):
 
 def test_small_evaluation_size(imgs, capsys):
     """--size 16 on a 48x36 image: 16x12, whose relu5_1 level would be 0 px without care."""
-    code, out, err = run_cli(["evaluate", imgs["other.png"], "--content", imgs["content.png"],
-                              "--style", imgs["style.png"], "--size", "16", "--json"], capsys)
+    code, out, err = run_cli(
+        [
+            "evaluate",
+            imgs["other.png"],
+            "--content",
+            imgs["content.png"],
+            "--style",
+            imgs["style.png"],
+            "--size",
+            "16",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0, err
     row = json.loads(out)["rows"][0]
     assert all(row[m] > 0 and row[m] < float("inf") for m in ("content", "style_mean_std", "style_gram"))

@@ -37,12 +37,16 @@ def test_export_builtin_then_stylize_with_it(tmp_path, photo, capsys):
     assert report["files"] == [str(onnx_file)] and report["bytes"][0] > 100_000
     for backend in ("auto", "onnxruntime"):
         dst = tmp_path / f"{backend}.png"
-        code, out, err = run_cli(["stylize", photo, "--model", onnx_file, "--style", "candy", "-o", dst, "--json",
-                                  "--backend", backend], capsys)
+        code, out, err = run_cli(
+            ["stylize", photo, "--model", onnx_file, "--style", "candy", "-o", dst, "--json", "--backend", backend],
+            capsys,
+        )
         assert code == 0, err
         assert json.loads(out)["backend"] == "onnxruntime" and Image.open(dst).size == (44, 30)
-    code, _, err = run_cli(["stylize", photo, "--model", onnx_file, "--style", "candy", "-o", tmp_path / "t.png",
-                            "--backend", "torch"], capsys)
+    code, _, err = run_cli(
+        ["stylize", photo, "--model", onnx_file, "--style", "candy", "-o", tmp_path / "t.png", "--backend", "torch"],
+        capsys,
+    )
     assert code == 2 and "use --backend onnxruntime" in err
 
 
@@ -50,8 +54,24 @@ def test_backends_write_the_same_image(tmp_path, photo, capsys):
     outs = {}
     for backend in ("torch", "onnxruntime"):
         dst = tmp_path / f"{backend}.png"
-        code, _, err = run_cli(["stylize", photo, "--style", "wave:0.4", "--style", "candy", "--color", "luminance",
-                                "-o", dst, "--backend", backend, "-q"], capsys)
+        code, _, err = run_cli(
+            [
+                "stylize",
+                photo,
+                "--style",
+                "wave:0.4",
+                "--style",
+                "candy",
+                "--color",
+                "luminance",
+                "-o",
+                dst,
+                "--backend",
+                backend,
+                "-q",
+            ],
+            capsys,
+        )
         assert code == 0, err
         outs[backend] = np.asarray(Image.open(dst), dtype=np.int16)
     assert np.abs(outs["torch"] - outs["onnxruntime"]).max() <= 1  # 1e-3 before rounding to 8 bits
@@ -63,10 +83,12 @@ def test_export_adain_folder_and_refusals(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "adain")) == ["decoder.onnx", "encoder.onnx"]
     code, _, err = run_cli(["export", "adain", "-o", tmp_path / "adain"], capsys)
     assert code == 1 and "already exists" in err and err.count("\n") == 1
-    for argv, message in ((["export", "-o", tmp_path / "x.bin"], ".onnx name"),
-                          (["export", "-o", tmp_path / "x.onnx", "--opset", "12"], "--opset"),
-                          (["export", "nope.safetensors", "-o", tmp_path / "x.onnx"], "not found"),
-                          (["export", "-o", tmp_path / "x.onnx", "--decoder", "d.safetensors"], "--decoder")):
+    for argv, message in (
+        (["export", "-o", tmp_path / "x.bin"], ".onnx name"),
+        (["export", "-o", tmp_path / "x.onnx", "--opset", "12"], "--opset"),
+        (["export", "nope.safetensors", "-o", tmp_path / "x.onnx"], "not found"),
+        (["export", "-o", tmp_path / "x.onnx", "--decoder", "d.safetensors"], "--decoder"),
+    ):
         code, _, err = run_cli(argv, capsys)
         assert code in (1, 2) and message in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "x.onnx").exists()
@@ -81,16 +103,22 @@ def test_choose_backend():
     assert choose_backend("auto", "fast", **{**kw, "images": ONNX_AUTO_MAX_IMAGES + 1}) == "torch"
     assert choose_backend("auto", "fast", **{**kw, "model": "runs/x/model.safetensors"}) == "torch"
     assert choose_backend("auto", "fast", **{**kw, "precision": "bf16"}) == "torch"
-    for backend, method, extra in (("onnxruntime", "adain", {}), ("onnxruntime", "fast", {"model": "m.safetensors"}),
-                                   ("onnxruntime", "fast", {"precision": "bf16"}), ("torch", "fast", {"model": "m.onnx"})):
+    for backend, method, extra in (
+        ("onnxruntime", "adain", {}),
+        ("onnxruntime", "fast", {"model": "m.safetensors"}),
+        ("onnxruntime", "fast", {"precision": "bf16"}),
+        ("torch", "fast", {"model": "m.onnx"}),
+    ):
         with pytest.raises(UsageError):
             choose_backend(backend, method, **{**kw, **extra})
 
 
 def test_builtin_style_in_a_fresh_process_loads_no_torch(tmp_path, photo):
-    probe = ("import sys; from instyle.cli.main import main; "
-             f"code = main(['stylize', {str(photo)!r}, '--style', 'candy', '-o', {str(tmp_path / 'o.png')!r}, '-q']); "
-             "print(code, 'torch' in sys.modules)")
+    probe = (
+        "import sys; from instyle.cli.main import main; "
+        f"code = main(['stylize', {str(photo)!r}, '--style', 'candy', '-o', {str(tmp_path / 'o.png')!r}, '-q']); "
+        "print(code, 'torch' in sys.modules)"
+    )
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["0", "False"]

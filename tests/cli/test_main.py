@@ -12,8 +12,6 @@ import instyle
 from ._helpers import run_cli
 
 
-
-
 def assert_one_line_error(err: str) -> None:
     assert err.startswith("instyle: error:"), err
     assert err.endswith("\n") and err.count("\n") == 1, err
@@ -41,8 +39,17 @@ def test_no_command_exits_2_with_usage(capsys):
     assert out == ""
 
 
-@pytest.mark.parametrize("argv", [["frobnicate"], ["--bogus"], ["optimize"], ["optimize", "c.png", "s.png"],
-                                  ["evaluate", "--size"], ["demo", "--steps", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["frobnicate"],
+        ["--bogus"],
+        ["optimize"],
+        ["optimize", "c.png", "s.png"],
+        ["evaluate", "--size"],
+        ["demo", "--steps", "0"],
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(argv, capsys):
     code, out, err = run_cli(argv, capsys)
     assert code == 2
@@ -56,13 +63,33 @@ def test_unknown_command_names_choices(capsys):
     assert "frobnicate" in err and "optimize" in err
 
 
-@pytest.mark.parametrize("cmd, options", [
-    ("optimize", ["--output", "--size", "--steps", "--optimizer", "--lr", "--init", "--style-layers",
-                  "--style-weight", "--color", "--save-every", "--intermediate-dir", "--overwrite", "--json",
-                  "--quiet", "STYLE[:WEIGHT]"]),
-    ("evaluate", ["--content", "--style", "--pairs", "--size", "--output", "--overwrite", "--json"]),
-    ("demo", ["--output", "--size", "--steps", "--json", "--quiet"]),
-])
+@pytest.mark.parametrize(
+    "cmd, options",
+    [
+        (
+            "optimize",
+            [
+                "--output",
+                "--size",
+                "--steps",
+                "--optimizer",
+                "--lr",
+                "--init",
+                "--style-layers",
+                "--style-weight",
+                "--color",
+                "--save-every",
+                "--intermediate-dir",
+                "--overwrite",
+                "--json",
+                "--quiet",
+                "STYLE[:WEIGHT]",
+            ],
+        ),
+        ("evaluate", ["--content", "--style", "--pairs", "--size", "--output", "--overwrite", "--json"]),
+        ("demo", ["--output", "--size", "--steps", "--json", "--quiet"]),
+    ],
+)
 def test_subcommand_help(cmd, options, capsys):
     code, out, err = run_cli([cmd, "--help"], capsys)
     assert code == 0
@@ -81,18 +108,27 @@ def test_python_dash_m_runs_the_cli():
 
 @pytest.mark.slow
 def test_subprocess_usage_error_exit_code():
-    r = subprocess.run([sys.executable, "-m", "instyle", "optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "instyle", "optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert_one_line_error(r.stderr)
     assert "--size" in r.stderr and "abc" in r.stderr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("code", ["import instyle; instyle.InstyleError; instyle.choose_method",
-                                  "from instyle.cli.main import main; main(['--help'])",
-                                  "from instyle.cli.main import main; main(['stylize', '--help'])",
-                                  "from instyle.cli.main import main; main(['train', 'adain', '--help'])"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import instyle; instyle.InstyleError; instyle.choose_method",
+        "from instyle.cli.main import main; main(['--help'])",
+        "from instyle.cli.main import main; main(['stylize', '--help'])",
+        "from instyle.cli.main import main; main(['train', 'adain', '--help'])",
+    ],
+)
 def test_import_and_help_do_not_import_torch(code):
     """The package API is lazy (PEP 562) and the CLI builds its parser from torch-free modules."""
     probe = f"import sys\ntry:\n    {code}\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules)"

@@ -29,12 +29,16 @@ FAST = ["--content-layers", "relu1_1", "--style-layers", "relu1_1", "--steps", "
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-
-
 def run_subprocess(argv, cwd, env=None, text=True):
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "instyle", *map(str, argv)], capture_output=True, text=text,
-                          cwd=cwd, env=full_env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "instyle", *map(str, argv)],
+        capture_output=True,
+        text=text,
+        cwd=cwd,
+        env=full_env,
+        timeout=300,
+    )
 
 
 def assert_one_line_error(err: str) -> None:
@@ -101,8 +105,9 @@ def _json(out: str) -> dict:
 def test_tiny_run_default_layers_writes_png(imgs, tmp_path, capsys):
     """The real default loss (relu1_1…relu5_1) on a square 32 px image."""
     out = tmp_path / "out.png"
-    code, stdout, err = run_cli(["optimize", imgs["square.png"], imgs["style.png"], "-o", out,
-                                 "--size", "32", "--steps", "2", "-q"], capsys)
+    code, stdout, err = run_cli(
+        ["optimize", imgs["square.png"], imgs["style.png"], "-o", out, "--size", "32", "--steps", "2", "-q"], capsys
+    )
     assert code == 0, err
     assert err == ""
     with Image.open(out) as im:
@@ -113,8 +118,9 @@ def test_tiny_run_default_layers_writes_png(imgs, tmp_path, capsys):
 
 def test_run_keeps_aspect_and_json(imgs, tmp_path, capsys):
     out = tmp_path / "sub" / "out.png"  # missing folder is created
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out,
-                                 "--size", "32", "--json", *FAST], capsys)
+    code, stdout, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", "--json", *FAST], capsys
+    )
     assert code == 0, err
     res = _json(stdout)
     assert res["output"] == str(out)
@@ -129,9 +135,24 @@ def test_run_keeps_aspect_and_json(imgs, tmp_path, capsys):
 
 def test_plain_run_prints_wrote_line(imgs, tmp_path, capsys):
     out = tmp_path / "o.jpg"
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out,
-                                 "--size", "32", "--steps", "2", "--content-layers", "relu1_1",
-                                 "--style-layers", "relu1_1"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "optimize",
+            imgs["content.png"],
+            imgs["style.png"],
+            "-o",
+            out,
+            "--size",
+            "32",
+            "--steps",
+            "2",
+            "--content-layers",
+            "relu1_1",
+            "--style-layers",
+            "relu1_1",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert stdout.startswith(f"wrote {out}") and "32x24" in stdout
     with Image.open(out) as im:
@@ -141,8 +162,21 @@ def test_plain_run_prints_wrote_line(imgs, tmp_path, capsys):
 @pytest.mark.parametrize("w1, w2", [("0.7", "0.3"), ("1.4", "0.6")])
 def test_two_styles_weights_normalized(imgs, tmp_path, capsys, w1, w2):
     out = tmp_path / "blend.png"
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], f"{imgs['style.png']}:{w1}",
-                                 f"{imgs['style2.png']}:{w2}", "-o", out, "--size", "32", "--json", *FAST], capsys)
+    code, stdout, err = run_cli(
+        [
+            "optimize",
+            imgs["content.png"],
+            f"{imgs['style.png']}:{w1}",
+            f"{imgs['style2.png']}:{w2}",
+            "-o",
+            out,
+            "--size",
+            "32",
+            "--json",
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 0, err
     styles = _json(stdout)["styles"]
     assert [s["path"] for s in styles] == [str(imgs["style.png"]), str(imgs["style2.png"])]
@@ -153,23 +187,26 @@ def test_two_styles_weights_normalized(imgs, tmp_path, capsys, w1, w2):
 def test_existing_output_refused_then_overwritten(imgs, tmp_path, capsys):
     out = tmp_path / "out.png"
     out.write_bytes(b"precious bytes")
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out,
-                                 "--size", "32", *FAST], capsys)
+    code, stdout, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST], capsys
+    )
     assert code in (1, 2)
     assert_one_line_error(err)
     assert "--overwrite" in err
     assert out.read_bytes() == b"precious bytes"
 
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out,
-                                 "--size", "32", "--overwrite", *FAST], capsys)
+    code, stdout, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", "--overwrite", *FAST], capsys
+    )
     assert code == 0, err
     assert out.read_bytes().startswith(PNG_SIGNATURE)
     assert no_temp_files(tmp_path)
 
 
 def test_output_to_stdout_is_png(imgs, tmp_path):
-    r = run_subprocess(["optimize", imgs["content.png"], imgs["style.png"], "-o", "-", "--size", "32", *FAST],
-                       cwd=tmp_path, text=False)
+    r = run_subprocess(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", "-", "--size", "32", *FAST], cwd=tmp_path, text=False
+    )
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert r.stdout.startswith(PNG_SIGNATURE)
     with Image.open(io.BytesIO(r.stdout)) as im:
@@ -181,8 +218,23 @@ def test_output_to_stdout_is_png(imgs, tmp_path):
 def test_save_every_writes_step_images(imgs, tmp_path, capsys):
     inter = tmp_path / "steps"
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32",
-                            "--save-every", "1", "--intermediate-dir", inter, *FAST], capsys)
+    code, _, err = run_cli(
+        [
+            "optimize",
+            imgs["content.png"],
+            imgs["style.png"],
+            "-o",
+            out,
+            "--size",
+            "32",
+            "--save-every",
+            "1",
+            "--intermediate-dir",
+            inter,
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 0, err
     names = sorted(p.name for p in inter.iterdir())
     assert "step_00001.png" in names
@@ -195,20 +247,25 @@ def test_save_every_writes_step_images(imgs, tmp_path, capsys):
 
 def test_save_every_without_dir_is_usage_error(imgs, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32",
-                            "--save-every", "1", *FAST], capsys)
+    code, _, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", "--save-every", "1", *FAST],
+        capsys,
+    )
     assert code == 2
     assert_one_line_error(err)
     assert "--intermediate-dir" in err
     assert not out.exists()
 
 
-@pytest.mark.parametrize("extra", [["--color", "luminance"], ["--color", "match"], ["--init", "noise"],
-                                   ["--optimizer", "adam"], ["--steps", "0"]])
+@pytest.mark.parametrize(
+    "extra",
+    [["--color", "luminance"], ["--color", "match"], ["--init", "noise"], ["--optimizer", "adam"], ["--steps", "0"]],
+)
 def test_option_variants_run(imgs, tmp_path, capsys, extra):
     out = tmp_path / "out.png"
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32",
-                                 "--json", *FAST, *extra], capsys)
+    code, stdout, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", "--json", *FAST, *extra], capsys
+    )
     assert code == 0, err
     assert _json(stdout)["size"] == [32, 24]
     with Image.open(out) as im:
@@ -217,19 +274,42 @@ def test_option_variants_run(imgs, tmp_path, capsys, extra):
 
 def test_init_from_image_file(imgs, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, stdout, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32",
-                                 "--init", imgs["square.png"], "--json", *FAST], capsys)
+    code, stdout, err = run_cli(
+        [
+            "optimize",
+            imgs["content.png"],
+            imgs["style.png"],
+            "-o",
+            out,
+            "--size",
+            "32",
+            "--init",
+            imgs["square.png"],
+            "--json",
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert _json(stdout)["size"] == [32, 24]  # the init image is resized to the content's size
 
 
-@pytest.mark.parametrize("name, size", [("gray.png", (32, 24)), ("cmyk.jpg", (32, 24)), ("gray16.png", (32, 24)),
-                                        ("palette.png", (32, 24)), ("rotated.jpg", (21, 32)),
-                                        ("rgba.png", (32, 24))])
+@pytest.mark.parametrize(
+    "name, size",
+    [
+        ("gray.png", (32, 24)),
+        ("cmyk.jpg", (32, 24)),
+        ("gray16.png", (32, 24)),
+        ("palette.png", (32, 24)),
+        ("rotated.jpg", (21, 32)),
+        ("rgba.png", (32, 24)),
+    ],
+)
 def test_unusual_image_modes_as_content_and_style(imgs, tmp_path, capsys, name, size):
     out = tmp_path / "out.png"
-    code, stdout, err = run_cli(["optimize", imgs[name], imgs[name], "-o", out, "--size", "32", "--json", *FAST],
-                                capsys)
+    code, stdout, err = run_cli(
+        ["optimize", imgs[name], imgs[name], "-o", out, "--size", "32", "--json", *FAST], capsys
+    )
     assert code == 0, err
     assert _json(stdout)["size"] == list(size)  # rotated.jpg: EXIF orientation applied (portrait)
     with Image.open(out) as im:
@@ -238,8 +318,7 @@ def test_unusual_image_modes_as_content_and_style(imgs, tmp_path, capsys, name, 
 
 def test_rgba_content_keeps_alpha(imgs, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["optimize", imgs["rgba.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST],
-                           capsys)
+    code, _, err = run_cli(["optimize", imgs["rgba.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST], capsys)
     assert code == 0, err
     with Image.open(out) as im:
         assert im.mode == "RGBA"
@@ -251,8 +330,7 @@ def test_rgba_content_keeps_alpha(imgs, tmp_path, capsys):
 
 def test_rgba_content_to_jpeg_is_flattened(imgs, tmp_path, capsys):
     out = tmp_path / "out.jpg"
-    code, _, err = run_cli(["optimize", imgs["rgba.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST],
-                           capsys)
+    code, _, err = run_cli(["optimize", imgs["rgba.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST], capsys)
     assert code == 0, err
     with Image.open(out) as im:
         assert im.mode == "RGB"
@@ -289,9 +367,17 @@ BAD = [
 
 
 def _fill(items, imgs, outdir):
-    keys = {"content": imgs["content.png"], "style": imgs["style.png"], "style2": imgs["style2.png"],
-            "missing": outdir.parent / "does-not-exist.png", "empty": imgs["empty.png"], "text": imgs["text.jpg"],
-            "truncated": imgs["truncated.png"], "folder": imgs["folder.png"], "outdir": outdir}
+    keys = {
+        "content": imgs["content.png"],
+        "style": imgs["style.png"],
+        "style2": imgs["style2.png"],
+        "missing": outdir.parent / "does-not-exist.png",
+        "empty": imgs["empty.png"],
+        "text": imgs["text.jpg"],
+        "truncated": imgs["truncated.png"],
+        "folder": imgs["folder.png"],
+        "outdir": outdir,
+    }
     return [s.format(**keys) for s in items]
 
 
@@ -310,8 +396,9 @@ def test_bad_input_one_line_error_no_output(imgs, tmp_path, capsys, positional, 
 
 
 def test_error_names_the_file(imgs, tmp_path, capsys):
-    code, _, err = run_cli(["optimize", imgs["truncated.png"], imgs["style.png"], "-o", tmp_path / "o.png",
-                            *FAST], capsys)
+    code, _, err = run_cli(
+        ["optimize", imgs["truncated.png"], imgs["style.png"], "-o", tmp_path / "o.png", *FAST], capsys
+    )
     assert code == 1
     assert "truncated.png" in err
 
@@ -319,8 +406,9 @@ def test_error_names_the_file(imgs, tmp_path, capsys):
 def test_pixel_limit_from_environment(imgs, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("INSTYLE_MAX_PIXELS", "100")
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST],
-                           capsys)
+    code, _, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST], capsys
+    )
     assert code == 1
     assert_one_line_error(err)
     assert "too large" in err and "INSTYLE_MAX_PIXELS" in err
@@ -328,8 +416,10 @@ def test_pixel_limit_from_environment(imgs, tmp_path, capsys, monkeypatch):
 
 
 def test_output_is_a_directory(imgs, tmp_path, capsys):
-    code, _, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", tmp_path, "--overwrite",
-                            "--size", "32", *FAST], capsys)
+    code, _, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", tmp_path, "--overwrite", "--size", "32", *FAST],
+        capsys,
+    )
     assert code in (1, 2)
     assert_one_line_error(err)
     assert tmp_path.is_dir()
@@ -359,8 +449,9 @@ def test_bad_input_subprocess_no_traceback(imgs, tmp_path, case):
 def test_small_images_with_default_layers(imgs, tmp_path, capsys, name, size, expected):
     """--size 16 is accepted; the default loss reaches relu5_1 (1/16 scale, a 1 px map): no crash."""
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["optimize", imgs[name], imgs["square.png"], "-o", out, "--size", size,
-                            "--steps", "1", "-q"], capsys)
+    code, _, err = run_cli(
+        ["optimize", imgs[name], imgs["square.png"], "-o", out, "--size", size, "--steps", "1", "-q"], capsys
+    )
     assert code == 0, err
     with Image.open(out) as im:
         assert im.size == expected
@@ -373,8 +464,9 @@ def test_bad_output_extension_fails_before_any_work(imgs, tmp_path, capsys, monk
         raise AssertionError("optimized although the output can never be written")
 
     monkeypatch.setattr(instyle.optimize.GatysOptimizer, "__call__", boom)
-    code, _, err = run_cli(["optimize", imgs["content.png"], imgs["style.png"], "-o", tmp_path / "out.xyz",
-                            "--size", "32", *FAST], capsys)
+    code, _, err = run_cli(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", tmp_path / "out.xyz", "--size", "32", *FAST], capsys
+    )
     assert code == 2
     assert_one_line_error(err)
     assert ".xyz" in err
@@ -382,7 +474,6 @@ def test_bad_output_extension_fails_before_any_work(imgs, tmp_path, capsys, monk
 
 def test_json_with_stdout_image_is_a_usage_error(tmp_path, capsys):
     from PIL import Image
-
 
     src = tmp_path / "c.png"
     Image.new("RGB", (24, 24), (200, 10, 10)).save(src)

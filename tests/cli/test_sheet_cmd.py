@@ -35,16 +35,22 @@ def photo(tmp_path):
 @pytest.fixture(autouse=True)
 def three_presets(monkeypatch):
     g = torch.Generator().manual_seed(0)
-    table = {n: ((torch.randn(1, 512, 1, 1, generator=g), torch.rand(1, 512, 1, 1, generator=g) + 0.1),
-                 presets.PresetInfo(n, True, f"{n}.jpg", 512)) for n in ("alpha", "beta", "gamma")}
+    table = {
+        n: (
+            (torch.randn(1, 512, 1, 1, generator=g), torch.rand(1, 512, 1, 1, generator=g) + 0.1),
+            presets.PresetInfo(n, True, f"{n}.jpg", 512),
+        )
+        for n in ("alpha", "beta", "gamma")
+    }
     monkeypatch.setattr(presets, "_builtin", lambda: table)
     return table
 
 
 def test_sheet_of_every_preset(tmp_path, capsys, photo, decoder):
     out = tmp_path / "sheet.png"
-    code, stdout, err = run_cli(["sheet", photo, "-o", out, "--decoder", decoder, "--size", "48", "--columns", "2",
-                                 "--json", "-q"], capsys)
+    code, stdout, err = run_cli(
+        ["sheet", photo, "-o", out, "--decoder", decoder, "--size", "48", "--columns", "2", "--json", "-q"], capsys
+    )
     assert code == 0, err
     res = json.loads(stdout)
     assert res["styles"] == ["alpha", "beta", "gamma"] and res["cells"] == 4
@@ -54,8 +60,9 @@ def test_sheet_of_every_preset(tmp_path, capsys, photo, decoder):
 
 def test_sheet_of_listed_styles_and_existing_output(tmp_path, capsys, photo, decoder):
     out = tmp_path / "s.jpg"
-    code, _, err = run_cli(["sheet", photo, "-o", out, "--decoder", decoder, "--size", "32", "--styles", "beta", "-q"],
-                           capsys)
+    code, _, err = run_cli(
+        ["sheet", photo, "-o", out, "--decoder", decoder, "--size", "32", "--styles", "beta", "-q"], capsys
+    )
     assert code == 0, err
     before = out.read_bytes()
     code, _, err = run_cli(["sheet", photo, "-o", out, "--decoder", decoder, "--styles", "beta", "-q"], capsys)
@@ -64,29 +71,47 @@ def test_sheet_of_listed_styles_and_existing_output(tmp_path, capsys, photo, dec
 
 
 def test_sheet_unknown_style_fails_before_writing(tmp_path, capsys, photo, decoder):
-    code, _, err = run_cli(["sheet", photo, "-o", tmp_path / "s.png", "--decoder", decoder, "--styles", "nope", "-q"],
-                           capsys)
+    code, _, err = run_cli(
+        ["sheet", photo, "-o", tmp_path / "s.png", "--decoder", decoder, "--styles", "nope", "-q"], capsys
+    )
     assert code == 1 and "instyle styles" in err and err.count("\n") == 1
     assert not (tmp_path / "s.png").exists()
 
 
 def test_sheet_defaults_to_every_style_of_the_builtin_network(tmp_path, capsys, photo, builtin_net):
     out = tmp_path / "sheet.png"
-    code, stdout, err = run_cli(["sheet", photo, "-o", out, "--size", "40", "--json", "-q", "--precision", "fp32"],
-                                capsys)
+    code, stdout, err = run_cli(
+        ["sheet", photo, "-o", out, "--size", "40", "--json", "-q", "--precision", "fp32"], capsys
+    )
     assert code == 0, err
     res = json.loads(stdout)
     assert res["method"] == "fast" and res["styles"] == ["alpha", "beta", "gamma"] and res["cells"] == 4
     # --method adain: every AdaIN preset instead
-    code, stdout, err = run_cli(["sheet", photo, "-o", tmp_path / "p.png", "--size", "40", "--json", "-q",
-                                 "--method", "adain", "--decoder", decoder_path(tmp_path)], capsys)
+    code, stdout, err = run_cli(
+        [
+            "sheet",
+            photo,
+            "-o",
+            tmp_path / "p.png",
+            "--size",
+            "40",
+            "--json",
+            "-q",
+            "--method",
+            "adain",
+            "--decoder",
+            decoder_path(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert json.loads(stdout)["styles"] == ["alpha", "beta", "gamma"] and json.loads(stdout)["method"] == "adain"
 
 
 def test_sheet_method_fast_refuses_a_style_image(tmp_path, capsys, photo, builtin_net):
-    code, _, err = run_cli(["sheet", photo, "-o", tmp_path / "s.png", "--method", "fast", "--styles",
-                            f"alpha,{photo}", "-q"], capsys)
+    code, _, err = run_cli(
+        ["sheet", photo, "-o", tmp_path / "s.png", "--method", "fast", "--styles", f"alpha,{photo}", "-q"], capsys
+    )
     assert code == 2 and "not a built-in style" in err and err.count("\n") == 1
     assert not (tmp_path / "s.png").exists()
 

@@ -74,8 +74,9 @@ def test_save_then_list(image, capsys, home):
     assert str(home / "styles") in out
     code, out, err = run_cli(["styles", "--json"], capsys)
     assert code == 0, err
-    assert json.loads(out) == [{"name": "my_style", "builtin": False, "fast": False, "adain": True,
-                                "source": "painting.png", "style_size": 64}]
+    assert json.loads(out) == [
+        {"name": "my_style", "builtin": False, "fast": False, "adain": True, "source": "painting.png", "style_size": 64}
+    ]
 
 
 def test_list_with_builtins(image, builtins, capsys):

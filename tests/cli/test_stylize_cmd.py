@@ -92,8 +92,18 @@ def fast(files):
 
 def stylize(files, capsys, content, out, *extra, style=None):
     style = ["--style", files["style.png"]] if style is None else style
-    return run_cli(["stylize", *([content] if not isinstance(content, list) else content), *style, "-o", out,
-                    *fast(files), *extra], capsys)
+    return run_cli(
+        [
+            "stylize",
+            *([content] if not isinstance(content, list) else content),
+            *style,
+            "-o",
+            out,
+            *fast(files),
+            *extra,
+        ],
+        capsys,
+    )
 
 
 def _size(path):
@@ -128,8 +138,23 @@ def test_one_image_to_file_with_json(files, tmp_path, capsys):
 
 def test_plain_run_prints_one_line_and_size_option(files, tmp_path, capsys):
     out = tmp_path / "small.jpg"
-    code, stdout, err = run_cli(["stylize", files["content.png"], "-s", files["style.png"], "-o", out,
-                                 "--decoder", files["decoder"], "--style-size", "64", "--size", "32"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "stylize",
+            files["content.png"],
+            "-s",
+            files["style.png"],
+            "-o",
+            out,
+            "--decoder",
+            files["decoder"],
+            "--style-size",
+            "64",
+            "--size",
+            "32",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert stdout.startswith(f"wrote 1 image to {out}") and stdout.count("\n") == 1
     assert _size(out) == (32, 24)  # longer side 32, aspect kept
@@ -188,10 +213,25 @@ def test_several_files_to_folder(files, tmp_path, capsys):
 
 def test_stdin_to_stdout_png(files, tmp_path):
     env = {**os.environ, "INSTYLE_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "instyle", "stylize", "-", "--style", str(files["style.png"]),
-                        "-o", "-", *map(str, fast(files))],
-                       input=files["content.png"].read_bytes(), capture_output=True, cwd=tmp_path, env=env,
-                       timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "instyle",
+            "stylize",
+            "-",
+            "--style",
+            str(files["style.png"]),
+            "-o",
+            "-",
+            *map(str, fast(files)),
+        ],
+        input=files["content.png"].read_bytes(),
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert b"Traceback" not in r.stderr
     assert r.stdout.startswith(PNG_SIGNATURE)
@@ -220,9 +260,17 @@ def test_rgba_content_keeps_alpha(files, tmp_path, capsys):
     assert alpha[:, 26:].min() > 225
 
 
-@pytest.mark.parametrize("extra", [["--color", "match"], ["--color", "luminance"], ["--alpha", "0"],
-                                   ["--alpha", "0.5", "--color", "luminance"], ["--no-channels-last"],
-                                   ["--tile", "64"]])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--color", "match"],
+        ["--color", "luminance"],
+        ["--alpha", "0"],
+        ["--alpha", "0.5", "--color", "luminance"],
+        ["--no-channels-last"],
+        ["--tile", "64"],
+    ],
+)
 def test_control_variants_run(files, tmp_path, capsys, extra):
     out = tmp_path / "out.png"
     code, stdout, err = stylize(files, capsys, files["content.png"], out, "--json", *extra)
@@ -236,8 +284,14 @@ def test_control_variants_run(files, tmp_path, capsys, extra):
 
 def test_blend_weights_in_json(files, tmp_path, capsys):
     out = tmp_path / "blend.png"
-    code, stdout, err = stylize(files, capsys, files["content.png"], out, "--json",
-                                style=["--style", f"{files['style.png']}:3", "--style", f"{files['style2.jpg']}:1"])
+    code, stdout, err = stylize(
+        files,
+        capsys,
+        files["content.png"],
+        out,
+        "--json",
+        style=["--style", f"{files['style.png']}:3", "--style", f"{files['style2.jpg']}:1"],
+    )
     assert code == 0, err
     styles = json.loads(stdout)["styles"]
     assert [s["style"] for s in styles] == [str(files["style.png"]), str(files["style2.jpg"])]
@@ -246,9 +300,17 @@ def test_blend_weights_in_json(files, tmp_path, capsys):
 
 def test_masks_run(files, tmp_path, capsys):
     out = tmp_path / "masked.png"
-    code, _, err = stylize(files, capsys, files["content.png"], out,
-                           "--mask", files["mask_left.png"], "--mask", files["mask_right.png"],
-                           style=["--style", files["style.png"], "--style", files["style2.jpg"]])
+    code, _, err = stylize(
+        files,
+        capsys,
+        files["content.png"],
+        out,
+        "--mask",
+        files["mask_left.png"],
+        "--mask",
+        files["mask_right.png"],
+        style=["--style", files["style.png"], "--style", files["style2.jpg"]],
+    )
     assert code == 0, err
     assert _size(out) == (48, 36)
 
@@ -258,8 +320,7 @@ def test_saved_preset_used_by_name(files, tmp_path, capsys, home):
     assert code == 0, err
     assert (home / "styles" / "my_style.safetensors").is_file()
     by_name, by_image = tmp_path / "by_name.png", tmp_path / "by_image.png"
-    code, stdout, err = stylize(files, capsys, files["content.png"], by_name, "--json",
-                                style=["--style", "my_style"])
+    code, stdout, err = stylize(files, capsys, files["content.png"], by_name, "--json", style=["--style", "my_style"])
     assert code == 0, err
     assert json.loads(stdout)["styles"] == [{"style": "my_style", "weight": 1.0}]
     code, _, err = stylize(files, capsys, files["content.png"], by_image)
@@ -329,8 +390,21 @@ def _bad_args(files, tmp_path):
         "alpha-above-1": (["stylize", c, "-s", s, "-o", out, "--alpha", "1.5"], 2),
         "alpha-negative": (["stylize", c, "-s", s, "-o", out, "--alpha", "-0.1"], 2),
         "alpha-nan": (["stylize", c, "-s", s, "-o", out, "--alpha", "nan"], 2),
-        "mask-count": (["stylize", c, "-s", s, "-o", out, "--mask", str(files["mask_left.png"]),
-                        "--mask", str(files["mask_right.png"])], 2),
+        "mask-count": (
+            [
+                "stylize",
+                c,
+                "-s",
+                s,
+                "-o",
+                out,
+                "--mask",
+                str(files["mask_left.png"]),
+                "--mask",
+                str(files["mask_right.png"]),
+            ],
+            2,
+        ),
         "size-and-keep-size": (["stylize", c, "-s", s, "-o", out, "--size", "32", "--keep-size"], 2),
         "missing-content": (["stylize", str(tmp_path / "nope.png"), "-s", s, "-o", out], 1),
         "missing-style": (["stylize", c, "-s", str(tmp_path / "nope.png"), "-o", out], 1),
@@ -341,16 +415,43 @@ def _bad_args(files, tmp_path):
         "zero-weights": (["stylize", c, "-s", f"{s}:0", "-o", out], 2),
         "json-to-stdout": (["stylize", c, "-s", s, "-o", "-", "--json"], 2),
         "several-to-stdout": (["stylize", c, c.replace("content", "odd"), "-s", s, "-o", "-"], 2),
-        "same-output-name": (["stylize", c, str(files["photos"] / "a.png"), str(files["photos"] / "a.png"),
-                              "-s", s, "-o", str(tmp_path / "out")], 2),
+        "same-output-name": (
+            [
+                "stylize",
+                c,
+                str(files["photos"] / "a.png"),
+                str(files["photos"] / "a.png"),
+                "-s",
+                s,
+                "-o",
+                str(tmp_path / "out"),
+            ],
+            2,
+        ),
         "missing-decoder": (["stylize", c, "-s", s, "-o", out, "--decoder", str(tmp_path / "nope.safetensors")], 1),
         "no-style": (["stylize", c, "-o", out], 2),
     }
 
 
-BAD_IDS = ["alpha-above-1", "alpha-negative", "alpha-nan", "mask-count", "size-and-keep-size", "missing-content",
-           "missing-style", "unknown-preset", "bad-extension", "bad-tile", "unknown-color", "zero-weights",
-           "json-to-stdout", "several-to-stdout", "same-output-name", "missing-decoder", "no-style"]
+BAD_IDS = [
+    "alpha-above-1",
+    "alpha-negative",
+    "alpha-nan",
+    "mask-count",
+    "size-and-keep-size",
+    "missing-content",
+    "missing-style",
+    "unknown-preset",
+    "bad-extension",
+    "bad-tile",
+    "unknown-color",
+    "zero-weights",
+    "json-to-stdout",
+    "several-to-stdout",
+    "same-output-name",
+    "missing-decoder",
+    "no-style",
+]
 
 
 @pytest.mark.parametrize("case", BAD_IDS)
@@ -373,8 +474,15 @@ def test_missing_content_names_the_file(files, tmp_path, capsys):
 
 
 def test_mask_count_error_says_what_to_do(files, tmp_path, capsys):
-    code, _, err = stylize(files, capsys, files["content.png"], tmp_path / "o.png", "--mask", files["mask_left.png"],
-                           style=["--style", files["style.png"], "--style", files["style2.jpg"]])
+    code, _, err = stylize(
+        files,
+        capsys,
+        files["content.png"],
+        tmp_path / "o.png",
+        "--mask",
+        files["mask_left.png"],
+        style=["--style", files["style.png"], "--style", files["style2.jpg"]],
+    )
     assert code == 2
     assert "--mask" in err and "2 styles" in err
 
@@ -388,8 +496,10 @@ def _plain(files):
 
 def test_builtin_style_names_use_the_network(files, tmp_path, capsys, builtin_net):
     out = tmp_path / "o.png"
-    code, stdout, err = run_cli(["stylize", files["content.png"], "--style", "alpha:0.25", "--style", "gamma",
-                                 "-o", out, *_plain(files)], capsys)
+    code, stdout, err = run_cli(
+        ["stylize", files["content.png"], "--style", "alpha:0.25", "--style", "gamma", "-o", out, *_plain(files)],
+        capsys,
+    )
     assert code == 0, err
     res = json.loads(stdout)
     assert res["method"] == "fast" and [s["weight"] for s in res["styles"]] == pytest.approx([0.25, 0.75])
@@ -406,29 +516,57 @@ def test_builtin_style_names_use_the_network(files, tmp_path, capsys, builtin_ne
 @pytest.mark.parametrize("extra", [["--alpha", "0.5"], ["--color", "match"], ["--method", "adain"]])
 def test_adain_only_options_and_method_adain_route_names_to_presets(files, tmp_path, capsys, builtin_net, extra):
     # "alpha" is a style of the network but no AdaIN preset: AdaIN is chosen, and says so
-    code, _, err = run_cli(["stylize", files["content.png"], "--style", "alpha", "-o", tmp_path / "o.png",
-                            "--decoder", files["decoder"], *_plain(files), *extra], capsys)
+    code, _, err = run_cli(
+        [
+            "stylize",
+            files["content.png"],
+            "--style",
+            "alpha",
+            "-o",
+            tmp_path / "o.png",
+            "--decoder",
+            files["decoder"],
+            *_plain(files),
+            *extra,
+        ],
+        capsys,
+    )
     assert code in (1, 2)
     assert_one_line_error(err)
     assert "preset" in err or "luminance" in err
 
 
 def test_style_images_and_saved_presets_are_adain_even_with_a_builtin_name(files, tmp_path, capsys, builtin_net):
-    code, stdout, err = run_cli(["stylize", files["content.png"], "--style", files["style.png"], "-o",
-                                 tmp_path / "a.png", *fast(files), "--json"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "stylize",
+            files["content.png"],
+            "--style",
+            files["style.png"],
+            "-o",
+            tmp_path / "a.png",
+            *fast(files),
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0 and json.loads(stdout)["method"] == "adain", err
     assert run_cli(["styles", "save", "beta", files["style.png"], "--style-size", "64"], capsys)[0] == 0
-    code, stdout, err = run_cli(["stylize", files["content.png"], "--style", "beta", "-o", tmp_path / "b.png",
-                                 *fast(files), "--json"], capsys)
+    code, stdout, err = run_cli(
+        ["stylize", files["content.png"], "--style", "beta", "-o", tmp_path / "b.png", *fast(files), "--json"], capsys
+    )
     assert code == 0 and json.loads(stdout)["method"] == "adain", err
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--style", "nope"], "not a built-in style"),
-    (["--style", "alpha", "--mask", "{mask}"], "--mask"),
-    (["--style", "alpha", "--alpha", "0.3"], "--alpha"),
-    (["--style", "{style}"], "not a built-in style"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--style", "nope"], "not a built-in style"),
+        (["--style", "alpha", "--mask", "{mask}"], "--mask"),
+        (["--style", "alpha", "--alpha", "0.3"], "--alpha"),
+        (["--style", "{style}"], "not a built-in style"),
+    ],
+)
 def test_method_fast_errors(files, tmp_path, capsys, builtin_net, extra, message):
     extra = [e.format(mask=files["mask_left.png"], style=files["style.png"]) for e in extra]
     out = tmp_path / "o.png"
@@ -447,8 +585,10 @@ def test_method_fast_without_a_shipped_network(files, tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(shipped, "builtin_model_path", missing)
     monkeypatch.setattr(shipped, "builtin_styles", lambda: ())
-    code, _, err = run_cli(["stylize", files["content.png"], "--method", "fast", "--style", "alpha", "-o",
-                            tmp_path / "o.png", "-q"], capsys)
+    code, _, err = run_cli(
+        ["stylize", files["content.png"], "--method", "fast", "--style", "alpha", "-o", tmp_path / "o.png", "-q"],
+        capsys,
+    )
     assert code == 1
     assert_one_line_error(err)
     assert "no built-in style network" in err

@@ -14,8 +14,25 @@ from ._helpers import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
-TINY = ["--batch-size", "2", "--image-size", "48", "--crop", "32", "--workers", "0", "--device", "cpu",
-        "--width", "0.25", "--precision", "fp32", "--sample-every", "0", "--quiet"]
+TINY = [
+    "--batch-size",
+    "2",
+    "--image-size",
+    "48",
+    "--crop",
+    "32",
+    "--workers",
+    "0",
+    "--device",
+    "cpu",
+    "--width",
+    "0.25",
+    "--precision",
+    "fp32",
+    "--sample-every",
+    "0",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +44,18 @@ def folders(tmp_path_factory):
 
 
 def _argv(folders, out, *extra, content=None):
-    return ["train", "adain", "--content", content or folders / "content", "--style", folders / "style",
-            "--out", out, *TINY, *extra]
+    return [
+        "train",
+        "adain",
+        "--content",
+        content or folders / "content",
+        "--style",
+        folders / "style",
+        "--out",
+        out,
+        *TINY,
+        *extra,
+    ]
 
 
 def _one_error_line(err):
@@ -67,23 +94,26 @@ def test_train_end_to_end(folders, tmp_path, capsys):
     _one_error_line(err)
 
 
-@pytest.mark.parametrize("extra, code, message", [
-    (["--steps", "-1"], 2, "--steps"),
-    (["--steps", "0"], 2, "--steps"),
-    (["--steps", "2.5"], 2, "--steps"),
-    (["--batch-size", "0"], 2, "--batch-size"),
-    (["--lr", "nan"], 2, "--lr"),
-    (["--crop", "64"], 2, "crop"),               # bigger than --image-size 48
-    (["--crop", "8", "--image-size", "8"], 2, "crop"),
-    (["--device", "tpu9"], 2, "unknown device"),
-    (["--precision", "fp16"], 2, "fp16 training needs a CUDA GPU"),
-    (["--schedule", "step"], 2, "--schedule"),
-    (["--style-layers", "relu5_1"], 2, "style layers"),
-    (["--style-layers", ""], 2, "--style-layers: expected a value, got an empty string"),
-    (["--width", "5"], 2, "width"),
-    (["--max-minutes", "0"], 2, "--max-minutes"),
-    (["--resume"], 1, "nothing to resume"),
-])
+@pytest.mark.parametrize(
+    "extra, code, message",
+    [
+        (["--steps", "-1"], 2, "--steps"),
+        (["--steps", "0"], 2, "--steps"),
+        (["--steps", "2.5"], 2, "--steps"),
+        (["--batch-size", "0"], 2, "--batch-size"),
+        (["--lr", "nan"], 2, "--lr"),
+        (["--crop", "64"], 2, "crop"),  # bigger than --image-size 48
+        (["--crop", "8", "--image-size", "8"], 2, "crop"),
+        (["--device", "tpu9"], 2, "unknown device"),
+        (["--precision", "fp16"], 2, "fp16 training needs a CUDA GPU"),
+        (["--schedule", "step"], 2, "--schedule"),
+        (["--style-layers", "relu5_1"], 2, "style layers"),
+        (["--style-layers", ""], 2, "--style-layers: expected a value, got an empty string"),
+        (["--width", "5"], 2, "width"),
+        (["--max-minutes", "0"], 2, "--max-minutes"),
+        (["--resume"], 1, "nothing to resume"),
+    ],
+)
 def test_bad_values(folders, tmp_path, capsys, extra, code, message):
     if "--precision" in extra and torch.cuda.is_available():
         pytest.skip("fp16 is allowed where CUDA is")
@@ -119,7 +149,7 @@ def test_bad_folders(folders, tmp_path, capsys):
     (broken / "a.jpg").write_bytes(b"garbage" * 30)
     argv = _argv(folders, out, content=broken)
     i = argv.index("--workers")
-    del argv[i:i + 2]  # the default: one data-loading process on a CPU
+    del argv[i : i + 2]  # the default: one data-loading process on a CPU
     code, _, err = run_cli(argv, capsys)
     assert code == 1 and "none of the 1 content images" in err
     _one_error_line(err)
@@ -136,8 +166,24 @@ def test_usage_errors(capsys, argv):
 def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys, builtin_net):
     write_images(tmp_path / "styles", 2, seed=3)
     styles = sorted((tmp_path / "styles").iterdir())
-    fast = ["train", "fast", "--content", folders / "content", "--style", styles[0], "--style", styles[1],
-            "--style-name", "one", "--style-name", "two", "--style-size", "32", *TINY, "--json"]
+    fast = [
+        "train",
+        "fast",
+        "--content",
+        folders / "content",
+        "--style",
+        styles[0],
+        "--style",
+        styles[1],
+        "--style-name",
+        "one",
+        "--style-name",
+        "two",
+        "--style-size",
+        "32",
+        *TINY,
+        "--json",
+    ]
     out = tmp_path / "cin"
     code, stdout, err = run_cli([*fast, "--out", out, "--steps", "3"], capsys)
     assert code == 0, err
@@ -148,33 +194,106 @@ def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys,
     assert net.config.styles == ("one", "two") and net.config.norm == "conditional_instance"
     # teach the (stand-in) built-in network a new style: the result has all four
     more = tmp_path / "more"
-    code, stdout, err = run_cli(["train", "fast", "--add-to", "builtin", "--content", folders / "content",
-                                 "--style", styles[0], "--style-name", "mine", "--style-size", "32", *TINY,
-                                 "--out", more, "--steps", "1"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "train",
+            "fast",
+            "--add-to",
+            "builtin",
+            "--content",
+            folders / "content",
+            "--style",
+            styles[0],
+            "--style-name",
+            "mine",
+            "--style-size",
+            "32",
+            *TINY,
+            "--out",
+            more,
+            "--steps",
+            "1",
+        ],
+        capsys,
+    )
     assert code == 0, err
     net, _ = load_model(more / "model.safetensors", expect="johnson")
     assert net.config.styles == ("alpha", "beta", "gamma", "mine")
-    code, _, err = run_cli(["train", "fast", "--add-to", out / "model.safetensors", "--content",
-                            folders / "content", "--style", styles[0], "--style-name", "two", *TINY,
-                            "--out", tmp_path / "clash", "--steps", "1"], capsys)
+    code, _, err = run_cli(
+        [
+            "train",
+            "fast",
+            "--add-to",
+            out / "model.safetensors",
+            "--content",
+            folders / "content",
+            "--style",
+            styles[0],
+            "--style-name",
+            "two",
+            *TINY,
+            "--out",
+            tmp_path / "clash",
+            "--steps",
+            "1",
+        ],
+        capsys,
+    )
     assert code == 2 and "already has a style named 'two'" in err
     _one_error_line(err)
 
 
 def test_train_distill_end_to_end_and_stylize_with_the_student(folders, tmp_path, capsys, builtin_net):
     out = tmp_path / "student"
-    argv = ["train", "distill", "--teacher", "builtin", "--content", folders / "content", "--out", out, *TINY,
-            "--residual-blocks", "0", "--steps", "2", "--json"]
+    argv = [
+        "train",
+        "distill",
+        "--teacher",
+        "builtin",
+        "--content",
+        folders / "content",
+        "--out",
+        out,
+        *TINY,
+        "--residual-blocks",
+        "0",
+        "--steps",
+        "2",
+        "--json",
+    ]
     code, stdout, err = run_cli(argv, capsys)
     assert code == 0, err
     assert json.loads(stdout)["step"] == 2
     net, _ = load_model(out / "model.safetensors", expect="johnson")
     assert net.config.styles == ("alpha", "beta", "gamma") and net.config.residual_blocks == 0
-    code, _, err = run_cli(["stylize", folders / "content" / sorted(p.name for p in (folders / "content").iterdir())[0],
-                            "--model", out / "model.safetensors", "--style", "beta", "-o", tmp_path / "o.png"], capsys)
+    code, _, err = run_cli(
+        [
+            "stylize",
+            folders / "content" / sorted(p.name for p in (folders / "content").iterdir())[0],
+            "--model",
+            out / "model.safetensors",
+            "--style",
+            "beta",
+            "-o",
+            tmp_path / "o.png",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert (tmp_path / "o.png").exists()
-    code, _, err = run_cli(["train", "distill", "--teacher", folders / "content", "--content", folders / "content",
-                            "--out", tmp_path / "bad", *TINY], capsys)
+    code, _, err = run_cli(
+        [
+            "train",
+            "distill",
+            "--teacher",
+            folders / "content",
+            "--content",
+            folders / "content",
+            "--out",
+            tmp_path / "bad",
+            *TINY,
+        ],
+        capsys,
+    )
     assert code != 0
     _one_error_line(err)

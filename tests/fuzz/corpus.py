@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
-from helpers import make_png
 from PIL import Image
+
+from helpers import make_png
 
 ORIENTATION_TAG = 0x0112
 
@@ -117,10 +118,18 @@ def _modes() -> List[Entry]:
     fl = Image.fromarray(np.asarray(gray, dtype=np.float32) / 255.0)
     # palette with per-entry alpha (what Pillow calls PA once unpacked): PLTE + a tRNS byte per entry
     idx = (np.asarray(gray) // 64).astype(np.uint8)
-    pa = make_png(w, h, 3, 8, [bytes(r) for r in idx], trns=bytes([0, 90, 180, 255]),
-                  plte=bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250]))
-    rgb16 = make_png(w, h, 2, 16, [(np.asarray(rgb, dtype=np.uint16)[r] * 257).astype(">u2").tobytes()
-                                   for r in range(h)])
+    pa = make_png(
+        w,
+        h,
+        3,
+        8,
+        [bytes(r) for r in idx],
+        trns=bytes([0, 90, 180, 255]),
+        plte=bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250]),
+    )
+    rgb16 = make_png(
+        w, h, 2, 16, [(np.asarray(rgb, dtype=np.uint16)[r] * 257).astype(">u2").tobytes() for r in range(h)]
+    )
     out = [
         ("1", "png", _save(gray.convert("1"), "PNG")),
         ("L", "png", _save(gray, "PNG")),
@@ -145,10 +154,26 @@ def _modes() -> List[Entry]:
 
 
 def _sizes() -> List[Entry]:
-    dims = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 4), (8, 8), (3, 1), (1, 3), (1, 8), (8, 1),
-            (1, 300), (300, 2), (1, 1000), (1000, 1)]
-    return [Entry(f"size-{w}x{h}", f"size {w}x{h}.png", data=_save(_rgb(w, h, w * 7 + h), "PNG"), size=(w, h))
-            for w, h in dims]
+    dims = [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        (4, 4),
+        (5, 4),
+        (8, 8),
+        (3, 1),
+        (1, 3),
+        (1, 8),
+        (8, 1),
+        (1, 300),
+        (300, 2),
+        (1, 1000),
+        (1000, 1),
+    ]
+    return [
+        Entry(f"size-{w}x{h}", f"size {w}x{h}.png", data=_save(_rgb(w, h, w * 7 + h), "PNG"), size=(w, h))
+        for w, h in dims
+    ]
 
 
 def _orientations() -> List[Entry]:
@@ -165,9 +190,11 @@ def _orientations() -> List[Entry]:
 def _animations() -> List[Entry]:
     frames = [_rgb(6, 5, s) for s in range(3)]
     kw = dict(save_all=True, append_images=frames[1:], duration=80, loop=0)
-    return [Entry("anim-gif", "anim.gif", data=_save(frames[0], "GIF", **kw), size=(6, 5), frames=3),
-            Entry("anim-webp", "anim.webp", data=_save(frames[0], "WEBP", **kw), size=(6, 5), frames=3),
-            Entry("anim-png", "anim.png", data=_save(frames[0], "PNG", **kw), size=(6, 5), frames=3)]
+    return [
+        Entry("anim-gif", "anim.gif", data=_save(frames[0], "GIF", **kw), size=(6, 5), frames=3),
+        Entry("anim-webp", "anim.webp", data=_save(frames[0], "WEBP", **kw), size=(6, 5), frames=3),
+        Entry("anim-png", "anim.png", data=_save(frames[0], "PNG", **kw), size=(6, 5), frames=3),
+    ]
 
 
 def _jpeg_bomb() -> bytes:
@@ -176,7 +203,7 @@ def _jpeg_bomb() -> bytes:
     sof = data.index(b"\xff\xc0")
     struct.pack_into(">HH", data, sof + 5, 65000, 65000)  # marker, length(2), precision(1), height, width
     sos = data.index(b"\xff\xda")
-    return bytes(data[:sos + 14])
+    return bytes(data[: sos + 14])
 
 
 def _webp_bomb() -> bytes:
@@ -184,19 +211,30 @@ def _webp_bomb() -> bytes:
     data = bytearray(_save(_rgb(16, 16), "WEBP", quality=80))
     vp8 = data.index(b"VP8 ")
     struct.pack_into("<HH", data, vp8 + 8 + 6, 16383, 16383)  # chunk header (8), frame tag (3), start code (3)
-    return bytes(data[:vp8 + 8 + 10 + 16])
+    return bytes(data[: vp8 + 8 + 10 + 16])
 
 
 def _tiff_bomb() -> bytes:
     """A TIFF whose only directory declares 100,000×100,000 8-bit gray pixels, with one byte of data."""
-    entries = [(256, 4, 100_000), (257, 4, 100_000), (258, 3, 8), (259, 3, 1), (262, 3, 1),
-               (273, 4, 0), (277, 3, 1), (278, 4, 100_000), (279, 4, 1)]
+    entries = [
+        (256, 4, 100_000),
+        (257, 4, 100_000),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 0),
+        (277, 3, 1),
+        (278, 4, 100_000),
+        (279, 4, 1),
+    ]
     ifd_size = 2 + 12 * len(entries) + 4
     data_offset = 8 + ifd_size
     out = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
     for tag, typ, value in entries:
         value = data_offset if tag == 273 else value
-        out += struct.pack("<HHI", tag, typ, 1) + (struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value))
+        out += struct.pack("<HHI", tag, typ, 1) + (
+            struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value)
+        )
     return bytes(out + struct.pack("<I", 0) + b"\x00")
 
 

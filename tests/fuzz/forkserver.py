@@ -19,8 +19,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,20 +45,26 @@ class ForkServer:
     def __init__(self) -> None:
         self.capture = Path(tempfile.mkdtemp(prefix="instyle-fork-"))
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     env=env)
+        self.proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         line = self.proc.stdout.readline()
         if json.loads(line or b"{}").get("ready") is not True:
             raise RuntimeError("the fork server did not start")
 
-    def run(self, argv, *, cwd: Path, env: dict | None = None, stdin: Path | None = None,
-            timeout: float = 120.0) -> Result:
+    def run(
+        self, argv, *, cwd: Path, env: dict | None = None, stdin: Path | None = None, timeout: float = 120.0
+    ) -> Result:
         """``instyle *argv`` in ``cwd`` with ``env`` added to the environment; stdin from a file or
         /dev/null. Output is captured in files outside ``cwd`` (then removed)."""
         out, err = self.capture / "stdout", self.capture / "stderr"
-        request = {"argv": [str(a) for a in argv], "cwd": str(cwd), "env": dict(env or {}),
-                   "stdin": str(stdin) if stdin is not None else os.devnull,
-                   "stdout": str(out), "stderr": str(err), "timeout": timeout}
+        request = {
+            "argv": [str(a) for a in argv],
+            "cwd": str(cwd),
+            "env": dict(env or {}),
+            "stdin": str(stdin) if stdin is not None else os.devnull,
+            "stdout": str(out),
+            "stderr": str(err),
+            "timeout": timeout,
+        }
         self.proc.stdin.write(json.dumps(request).encode() + b"\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
@@ -66,8 +72,13 @@ class ForkServer:
             raise RuntimeError("the fork server died")
         reply = json.loads(line)
         try:
-            result = Result(reply["rc"], out.read_text(errors="replace"), err.read_text(errors="replace"),
-                            reply["timed_out"], reply["seconds"])
+            result = Result(
+                reply["rc"],
+                out.read_text(errors="replace"),
+                err.read_text(errors="replace"),
+                reply["timed_out"],
+                reply["seconds"],
+            )
         finally:
             out.unlink(missing_ok=True)
             err.unlink(missing_ok=True)
@@ -97,18 +108,19 @@ def _preload() -> None:
     from PIL import Image
 
     Image.init()
+    import onnx  # noqa: F401
+    import onnxruntime  # noqa: F401
+
     import instyle.cli.main  # noqa: F401
     import instyle.evaluate  # noqa: F401
+    import instyle.export  # noqa: F401
     import instyle.feedforward  # noqa: F401
+    import instyle.onnx_runtime  # noqa: F401
     import instyle.optimize  # noqa: F401
     import instyle.sheet  # noqa: F401
     import instyle.stylize  # noqa: F401
     import instyle.train  # noqa: F401
     import instyle.train.fast  # noqa: F401
-    import instyle.export  # noqa: F401
-    import instyle.onnx_runtime  # noqa: F401
-    import onnx  # noqa: F401
-    import onnxruntime  # noqa: F401
     from instyle.shipped import builtin_styles
     from instyle.vgg import load_vgg19_weights
 
@@ -133,8 +145,12 @@ def _child(req: dict) -> int:
     # Fresh Python streams over the new descriptors (as the interpreter sets them up).
     sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8",
-                                  errors="backslashreplace", line_buffering=True)
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
     sys.argv = ["instyle", *req["argv"]]
     from instyle.cli.main import main
 
@@ -194,8 +210,9 @@ def serve() -> None:
                 break
             time.sleep(0.002)
         rc = os.waitstatus_to_exitcode(status)
-        replies.write(json.dumps({"rc": rc, "timed_out": timed_out,
-                                  "seconds": round(time.monotonic() - t0, 3)}).encode() + b"\n")
+        replies.write(
+            json.dumps({"rc": rc, "timed_out": timed_out, "seconds": round(time.monotonic() - t0, 3)}).encode() + b"\n"
+        )
         replies.flush()
 
 

@@ -23,8 +23,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
-from helpers import write_images
 from PIL import Image
+
+from helpers import write_images
 
 from .corpus import Entry, build_corpus
 from .forkserver import ForkServer, Result
@@ -37,8 +38,7 @@ GOOD = ENTRIES["size-5x4"]  # the legal input that output and option cases use
 PHOTO_SIZE = (24, 20)
 UNWRITABLE = Path("/proc/instyle-fuzz ✓")  # no one, not even root, can create anything there
 TINY = ["--size", "16"]
-TRAIN_TINY = ["--steps", "1", "--batch-size", "1", "--image-size", "16", "--crop", "16", "-q",
-              "--sample-every", "0"]
+TRAIN_TINY = ["--steps", "1", "--batch-size", "1", "--image-size", "16", "--crop", "16", "-q", "--sample-every", "0"]
 # Option values nobody should type but somebody will. Numbers at the edges of float parsing, an
 # empty string, and a name with spaces and non-ASCII letters.
 ODD_VALUES = ("nan", "inf", "-0", "1e308", "-1", "9" * 30, "", " ün ✓ ")
@@ -72,14 +72,21 @@ def res(tmp_path_factory) -> Resources:
     from instyle.models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 
     root = tmp_path_factory.mktemp("fuzz resources ✓")
-    photo, style = write_images(root / "photo", 1, size=PHOTO_SIZE)[0], write_images(root / "style", 1, size=(20, 24),
-                                                                                     seed=1)[0]
+    photo, style = (
+        write_images(root / "photo", 1, size=PHOTO_SIZE)[0],
+        write_images(root / "style", 1, size=(20, 24), seed=1)[0],
+    )
     torch.manual_seed(0)
     johnson = save_model(root / "johnson net.safetensors", JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1)))
     texture = save_model(root / "texture net.safetensors", TextureNet(TextureNetConfig(scales=3, channels=2)))
-    return Resources(photo=photo, style=style, content_dir=write_images(root / "contents", 2, size=(24, 20))[0].parent,
-                     style_dir=write_images(root / "styles", 2, size=(20, 24), seed=2)[0].parent,
-                     johnson=Path(johnson), texture=Path(texture))
+    return Resources(
+        photo=photo,
+        style=style,
+        content_dir=write_images(root / "contents", 2, size=(24, 20))[0].parent,
+        style_dir=write_images(root / "styles", 2, size=(20, 24), seed=2)[0].parent,
+        johnson=Path(johnson),
+        texture=Path(texture),
+    )
 
 
 # --------------------------------------------------------------------------- commands
@@ -128,40 +135,151 @@ def _same(size):
 
 VARIANTS = [
     Variant("stylize-fast", lambda c: ["stylize", c.inp, "--style", "candy", "-o", c.out], "image", size=_same),
-    Variant("stylize-fast-blend", lambda c: ["stylize", c.inp, "--style", "candy:0.3", "--style", "wave:0.7",
-                                             "--color", "luminance", "-o", c.out], "image", size=_same),
-    Variant("stylize-adain-preset", lambda c: ["stylize", c.inp, "--style", "wave", "--method", "adain", "--alpha",
-                                               "0.8", "-o", c.out], "image", size=_same),
-    Variant("stylize-adain-style-image", lambda c: ["stylize", c.res.photo, "--style", c.inp, "--color", "match",
-                                                    "-o", c.out], "image", size=lambda s: PHOTO_SIZE),
-    Variant("stylize-model-johnson", lambda c: ["stylize", c.inp, "--model", c.res.johnson, "-o", c.out], "image",
-            size=_same),
-    Variant("stylize-model-texture", lambda c: ["stylize", c.inp, "--model", c.res.texture, "-o", c.out], "image",
-            size=_same),
-    Variant("stylize-folder", lambda c: ["stylize", c.inp, "--style", "candy", "-o", c.out], "folder", given="folder",
-            size=_same),
-    Variant("stylize-onnxruntime", lambda c: ["stylize", c.inp, "--style", "candy:0.3", "--style", "wave",
-                                              "--backend", "onnxruntime", "-o", c.out], "image", size=_same),
+    Variant(
+        "stylize-fast-blend",
+        lambda c: [
+            "stylize",
+            c.inp,
+            "--style",
+            "candy:0.3",
+            "--style",
+            "wave:0.7",
+            "--color",
+            "luminance",
+            "-o",
+            c.out,
+        ],
+        "image",
+        size=_same,
+    ),
+    Variant(
+        "stylize-adain-preset",
+        lambda c: ["stylize", c.inp, "--style", "wave", "--method", "adain", "--alpha", "0.8", "-o", c.out],
+        "image",
+        size=_same,
+    ),
+    Variant(
+        "stylize-adain-style-image",
+        lambda c: ["stylize", c.res.photo, "--style", c.inp, "--color", "match", "-o", c.out],
+        "image",
+        size=lambda s: PHOTO_SIZE,
+    ),
+    Variant(
+        "stylize-model-johnson",
+        lambda c: ["stylize", c.inp, "--model", c.res.johnson, "-o", c.out],
+        "image",
+        size=_same,
+    ),
+    Variant(
+        "stylize-model-texture",
+        lambda c: ["stylize", c.inp, "--model", c.res.texture, "-o", c.out],
+        "image",
+        size=_same,
+    ),
+    Variant(
+        "stylize-folder",
+        lambda c: ["stylize", c.inp, "--style", "candy", "-o", c.out],
+        "folder",
+        given="folder",
+        size=_same,
+    ),
+    Variant(
+        "stylize-onnxruntime",
+        lambda c: [
+            "stylize",
+            c.inp,
+            "--style",
+            "candy:0.3",
+            "--style",
+            "wave",
+            "--backend",
+            "onnxruntime",
+            "-o",
+            c.out,
+        ],
+        "image",
+        size=_same,
+    ),
     Variant("export-given-an-image", lambda c: ["export", c.inp, "-o", c.out], "onnx", images_are_inputs=False),
-    Variant("stylize-stdin", lambda c: ["stylize", "-", "--style", "candy", "-o", c.out], "image", given="stdin",
-            size=_same),
+    Variant(
+        "stylize-stdin", lambda c: ["stylize", "-", "--style", "candy", "-o", c.out], "image", given="stdin", size=_same
+    ),
     Variant("sheet", lambda c: ["sheet", c.inp, "-o", c.out, "--styles", "candy,wave", *TINY], "image"),
-    Variant("optimize", lambda c: ["optimize", c.inp, c.res.style, "-o", c.out, "--steps", "2", *TINY], "image",
-            size=lambda s: _target(s, 16), slow=True),
-    Variant("optimize-style-image", lambda c: ["optimize", c.res.photo, c.inp, "-o", c.out, "--steps", "2", *TINY],
-            "image", size=lambda s: _target(PHOTO_SIZE, 16), slow=True),
-    Variant("evaluate", lambda c: ["evaluate", c.inp, "--content", c.res.photo, "--style", c.res.style, *TINY,
-                                   "--json", "-o", c.out], "json"),
-    Variant("styles-save", lambda c: ["styles", "save", "fuzz", c.inp, "--style-size", "16"], "preset",
-            out_option=None, env=lambda c: {"INSTYLE_HOME": str(c.out)}),
-    Variant("train-adain", lambda c: ["train", "adain", "--content", c.inp, "--style", c.res.style_dir, "--out",
-                                      c.out, *TRAIN_TINY], "run", given="folder", out_option="--out", slow=True),
-    Variant("train-fast-style-image", lambda c: ["train", "fast", "--style", c.inp, "--content", c.res.content_dir,
-                                                 "--out", c.out, "--style-size", "16", "--width", "0.125",
-                                                 *TRAIN_TINY], "run", out_option="--out", slow=True),
-    Variant("train-distill", lambda c: ["train", "distill", "--teacher", c.res.johnson, "--content", c.inp, "--out",
-                                        c.out, "--width", "0.125", *TRAIN_TINY], "run", given="folder",
-            out_option="--out", slow=True),
+    Variant(
+        "optimize",
+        lambda c: ["optimize", c.inp, c.res.style, "-o", c.out, "--steps", "2", *TINY],
+        "image",
+        size=lambda s: _target(s, 16),
+        slow=True,
+    ),
+    Variant(
+        "optimize-style-image",
+        lambda c: ["optimize", c.res.photo, c.inp, "-o", c.out, "--steps", "2", *TINY],
+        "image",
+        size=lambda s: _target(PHOTO_SIZE, 16),
+        slow=True,
+    ),
+    Variant(
+        "evaluate",
+        lambda c: ["evaluate", c.inp, "--content", c.res.photo, "--style", c.res.style, *TINY, "--json", "-o", c.out],
+        "json",
+    ),
+    Variant(
+        "styles-save",
+        lambda c: ["styles", "save", "fuzz", c.inp, "--style-size", "16"],
+        "preset",
+        out_option=None,
+        env=lambda c: {"INSTYLE_HOME": str(c.out)},
+    ),
+    Variant(
+        "train-adain",
+        lambda c: ["train", "adain", "--content", c.inp, "--style", c.res.style_dir, "--out", c.out, *TRAIN_TINY],
+        "run",
+        given="folder",
+        out_option="--out",
+        slow=True,
+    ),
+    Variant(
+        "train-fast-style-image",
+        lambda c: [
+            "train",
+            "fast",
+            "--style",
+            c.inp,
+            "--content",
+            c.res.content_dir,
+            "--out",
+            c.out,
+            "--style-size",
+            "16",
+            "--width",
+            "0.125",
+            *TRAIN_TINY,
+        ],
+        "run",
+        out_option="--out",
+        slow=True,
+    ),
+    Variant(
+        "train-distill",
+        lambda c: [
+            "train",
+            "distill",
+            "--teacher",
+            c.res.johnson,
+            "--content",
+            c.inp,
+            "--out",
+            c.out,
+            "--width",
+            "0.125",
+            *TRAIN_TINY,
+        ],
+        "run",
+        given="folder",
+        out_option="--out",
+        slow=True,
+    ),
 ]
 # the base of the export command's option cases (not a corpus variant: it reads no image)
 EXPORT_BUILTIN = Variant("export-builtin", lambda c: ["export", "-o", c.out], "onnx", slow=True)
@@ -170,8 +288,14 @@ VARIANT = {v.id: v for v in [*VARIANTS, EXPORT_BUILTIN]}
 
 def _output_path(v: Variant, work: Path) -> Path:
     base = work / "out put ✓"
-    return {"image": base / "styled ✓.png", "folder": base, "json": base / "scores ✓.json", "preset": base / "home",
-            "run": base / "run", "onnx": base / "net ✓.onnx"}[v.output]
+    return {
+        "image": base / "styled ✓.png",
+        "folder": base,
+        "json": base / "scores ✓.json",
+        "preset": base / "home",
+        "run": base / "run",
+        "onnx": base / "net ✓.onnx",
+    }[v.output]
 
 
 # --------------------------------------------------------------------------- running and checking
@@ -226,8 +350,9 @@ def _check_image(path: Path, size: Optional[Tuple[int, int]], what: str) -> None
             assert im.size == size, f"{what}: output is {im.size}, expected {size}"
 
 
-def _check_success(v: Variant, ctx: Ctx, r: Result, in_size: Tuple[int, int], what: str,
-                   out: Optional[Path] = None) -> None:
+def _check_success(
+    v: Variant, ctx: Ctx, r: Result, in_size: Tuple[int, int], what: str, out: Optional[Path] = None
+) -> None:
     out = out or ctx.out
     want = v.size(in_size) if v.size else None
     if v.output == "image":
@@ -262,8 +387,11 @@ def _params():
     out = []
     for v in VARIANTS:
         marks = [pytest.mark.slow] if v.slow else []
-        out += [pytest.param(v.id, e.id, id=f"{v.id}:{e.id}", marks=marks)
-                for e in CORPUS if v.given != "stdin" or e.bytes_only]
+        out += [
+            pytest.param(v.id, e.id, id=f"{v.id}:{e.id}", marks=marks)
+            for e in CORPUS
+            if v.given != "stdin" or e.bytes_only
+        ]
     return out
 
 
@@ -311,15 +439,16 @@ def _redirect(v: Variant, ctx: Ctx, argv: List[str], new: Path) -> Tuple[List[st
     if v.output == "preset":
         return argv, {"INSTYLE_HOME": str(new)}
     i = argv.index(v.out_option)
-    return argv[:i + 1] + [str(new)] + argv[i + 2:], {}
+    return argv[: i + 1] + [str(new)] + argv[i + 2 :], {}
 
 
 OUTPUT_CASES = ("exists", "unwritable-folder", "parent-is-a-file", "read-only-folder")
 
 
 @pytest.mark.parametrize("case", OUTPUT_CASES)
-@pytest.mark.parametrize("variant_id", [pytest.param(v.id, marks=[pytest.mark.slow] if v.slow else [])
-                                        for v in [*VARIANTS, EXPORT_BUILTIN]])
+@pytest.mark.parametrize(
+    "variant_id", [pytest.param(v.id, marks=[pytest.mark.slow] if v.slow else []) for v in [*VARIANTS, EXPORT_BUILTIN]]
+)
 def test_output(server, res, tmp_path, variant_id, case):
     v = VARIANT[variant_id]
     ctx, stdin = _prepare(v, GOOD, tmp_path / "wörk dir ✓", res)
@@ -342,8 +471,13 @@ def test_output(server, res, tmp_path, variant_id, case):
         folder.chmod(0o555)
     before = _snapshot(ctx.work)
     try:
-        r = server.run(argv, cwd=ctx.work, env={"INSTYLE_HOME": str(ctx.work / "home"), **v.env(ctx), **env},
-                       stdin=stdin, timeout=60)
+        r = server.run(
+            argv,
+            cwd=ctx.work,
+            env={"INSTYLE_HOME": str(ctx.work / "home"), **v.env(ctx), **env},
+            stdin=stdin,
+            timeout=60,
+        )
     finally:
         if case == "read-only-folder":
             (ctx.work / "read only ✓").chmod(0o755)
@@ -452,8 +586,15 @@ def test_option_value(server, res, tmp_path, command, opt, value):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant_id, entry_id", [("stylize-fast", "size-1x1"), ("stylize-fast", "truncated-png"),
-                                                  ("stylize-adain-preset", "anim-gif"), ("evaluate", "fifo")])
+@pytest.mark.parametrize(
+    "variant_id, entry_id",
+    [
+        ("stylize-fast", "size-1x1"),
+        ("stylize-fast", "truncated-png"),
+        ("stylize-adain-preset", "anim-gif"),
+        ("evaluate", "fifo"),
+    ],
+)
 def test_fork_server_matches_a_fresh_process(server, res, tmp_path, variant_id, entry_id):
     """A fresh interpreter gives the same exit status, stdout and stderr as a forked child."""
     v, entry = VARIANT[variant_id], ENTRIES[entry_id]
@@ -467,15 +608,25 @@ def test_fork_server_matches_a_fresh_process(server, res, tmp_path, variant_id, 
         else:
             env = dict(os.environ, INSTYLE_HOME=str(ctx.work / "home"), **v.env(ctx))
             with open(stdin or os.devnull, "rb") as f:
-                p = subprocess.run([sys.executable, "-m", "instyle", *argv], cwd=ctx.work, env=env, stdin=f,
-                                   capture_output=True, timeout=60)
+                p = subprocess.run(
+                    [sys.executable, "-m", "instyle", *argv],
+                    cwd=ctx.work,
+                    env=env,
+                    stdin=f,
+                    capture_output=True,
+                    timeout=60,
+                )
             results.append((p.returncode, p.stdout.decode(), p.stderr.decode()))
-    norm = [(rc, out.replace(str(tmp_path / how), "<tmp>"), err.replace(str(tmp_path / how), "<tmp>"))
-            for (rc, out, err), how in zip(results, ("fork", "fresh"))]
+    norm = [
+        (rc, out.replace(str(tmp_path / how), "<tmp>"), err.replace(str(tmp_path / how), "<tmp>"))
+        for (rc, out, err), how in zip(results, ("fork", "fresh"))
+    ]
     assert norm[0][0] == norm[1][0]
     assert norm[0][2] == norm[1][2]
     # stdout may hold timings: compare its shape
-    assert [ln.split(" (")[0] for ln in norm[0][1].splitlines()] == [ln.split(" (")[0] for ln in norm[1][1].splitlines()]
+    assert [ln.split(" (")[0] for ln in norm[0][1].splitlines()] == [
+        ln.split(" (")[0] for ln in norm[1][1].splitlines()
+    ]
 
 
 def test_corpus_is_complete():
@@ -484,7 +635,22 @@ def test_corpus_is_complete():
     modes = {"1", "L", "LA", "P", "PA", "I", "I16", "F", "RGB", "RGBA", "CMYK", "YCbCr"}
     assert {f"mode-{m}" for m in modes} <= ids
     assert {f"exif-{o}" for o in range(1, 9)} <= ids
-    assert {"anim-gif", "anim-webp", "bomb-png", "bomb-jpeg", "bomb-webp", "bomb-tiff", "empty", "truncated-png",
-            "png-named-jpg", "text-named-jpg", "dir-named-png", "symlink-loop", "fifo", "size-1x1",
-            "size-1x1000", "size-1000x1"} <= ids
+    assert {
+        "anim-gif",
+        "anim-webp",
+        "bomb-png",
+        "bomb-jpeg",
+        "bomb-webp",
+        "bomb-tiff",
+        "empty",
+        "truncated-png",
+        "png-named-jpg",
+        "text-named-jpg",
+        "dir-named-png",
+        "symlink-loop",
+        "fifo",
+        "size-1x1",
+        "size-1x1000",
+        "size-1000x1",
+    } <= ids
     assert np.prod(ENTRIES["size-1x1000"].size) == 1000

@@ -10,8 +10,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from instyle.models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
-from instyle.models.inference import (InferenceJohnson, PhaseConvBlock, for_inference, phase_shuffle,
-                                      strided_phase_conv_weight, upsample_conv_weight)
+from instyle.models.inference import (
+    InferenceJohnson,
+    PhaseConvBlock,
+    for_inference,
+    phase_shuffle,
+    strided_phase_conv_weight,
+    upsample_conv_weight,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -79,8 +85,9 @@ def test_rewritten_net_gives_the_same_outputs(norm, hw):
 @pytest.mark.parametrize("width, narrow", [(0.25, True), (0.5, False)])
 def test_conditional_styles_blends_and_channels_last(width, narrow):
     torch.manual_seed(0)
-    net = _randomize(JohnsonNet(JohnsonConfig(norm="conditional_instance", width=width, residual_blocks=1,
-                                              styles=("a", "b", "c"))))
+    net = _randomize(
+        JohnsonNet(JohnsonConfig(norm="conditional_instance", width=width, residual_blocks=1, styles=("a", "b", "c")))
+    )
     fast = for_inference(net).to(memory_format=torch.channels_last)
     assert isinstance(fast.down[0], PhaseConvBlock) == narrow  # the first conv is rewritten below 16 channels
     x = torch.rand(1, 3, 36, 52)

@@ -60,8 +60,16 @@ def test_conditional_instance_network_selects_and_blends_styles():
     assert len(net.cin_layers()) == 3 + 2 * 1 + 2  # down, one residual block, up
 
 
-@pytest.mark.parametrize("bad", [dict(norm="nope"), dict(width=0), dict(residual_blocks=-1),
-                                 dict(norm="conditional_instance"), dict(styles=("a", "a"))])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(norm="nope"),
+        dict(width=0),
+        dict(residual_blocks=-1),
+        dict(norm="conditional_instance"),
+        dict(styles=("a", "a")),
+    ],
+)
 def test_johnson_config_validation(bad):
     with pytest.raises(ValueError):
         JohnsonConfig(**bad)
@@ -94,10 +102,13 @@ def test_texture_net_conditional():
     assert net(torch.rand(2, 3, 16, 16), torch.tensor([0, 1])).shape == (2, 3, 16, 16)
 
 
-@pytest.mark.parametrize("kind, model", [
-    ("johnson", JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.25, styles=("x", "y")))),
-    ("texture_net", TextureNet(TextureNetConfig(scales=3, norm="batch"))),
-])
+@pytest.mark.parametrize(
+    "kind, model",
+    [
+        ("johnson", JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.25, styles=("x", "y")))),
+        ("texture_net", TextureNet(TextureNetConfig(scales=3, norm="batch"))),
+    ],
+)
 def test_model_files_round_trip(tmp_path, kind, model):
     path = save_model(tmp_path / "m.safetensors", model)
     loaded, _ = load_model(path, expect=kind)

@@ -17,8 +17,12 @@ def _randn(shape, seed=0, scale=1.0, shift=0.0):
 def _net() -> nn.Sequential:
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
-        nn.Conv2d(6, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.Conv2d(6, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
     )
 
 
@@ -66,8 +70,13 @@ def test_adapt_single_batch_gives_exact_domain_statistics():
 
     # second BN layer: its input uses the ADAPTED first BN in train mode (== batch stats)
     with torch.no_grad():
-        h = net[3](torch.relu(nn.functional.batch_norm(conv1_out, None, None, net[1].weight, net[1].bias,
-                                                       training=True, eps=net[1].eps)))
+        h = net[3](
+            torch.relu(
+                nn.functional.batch_norm(
+                    conv1_out, None, None, net[1].weight, net[1].bias, training=True, eps=net[1].eps
+                )
+            )
+        )
     mean2, var2 = _channel_stats(h)
     torch.testing.assert_close(net[4].running_mean.double(), mean2, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(net[4].running_var.double(), var2, atol=1e-5, rtol=1e-5)
@@ -175,8 +184,11 @@ def test_adapt_raises_without_batchnorm():
         adapt_batchnorm(net, _domain_b(2))
 
 
-@pytest.mark.parametrize("images", [[], iter([]), torch.empty(0, 3, 8, 8), [torch.empty(0, 3, 8, 8)]],
-                         ids=["empty-list", "empty-iter", "empty-tensor", "list-of-empty"])
+@pytest.mark.parametrize(
+    "images",
+    [[], iter([]), torch.empty(0, 3, 8, 8), [torch.empty(0, 3, 8, 8)]],
+    ids=["empty-list", "empty-iter", "empty-tensor", "list-of-empty"],
+)
 def test_adapt_raises_without_images_and_keeps_old_stats(images):
     net = _trained_on_domain_a()
     net.train()

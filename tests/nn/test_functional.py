@@ -31,13 +31,14 @@ def _biased_stats(x: torch.Tensor):
 
 # --------------------------------------------------------------------------- calc_mean_std
 
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_calc_mean_std_matches_biased_stats(shape):
     x = _randn(shape, seed=1, scale=2.0, shift=0.5)
     mean, std = calc_mean_std(x)
     assert mean.shape == std.shape == (shape[0], shape[1], 1, 1)
     ref_mean, ref_std = _biased_stats(x)
-    ref_std_eps = (ref_std ** 2 + DEFAULT_EPS).sqrt()
+    ref_std_eps = (ref_std**2 + DEFAULT_EPS).sqrt()
     torch.testing.assert_close(mean.double(), ref_mean, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(std.double(), ref_std_eps, atol=1e-5, rtol=1e-5)
 
@@ -56,7 +57,7 @@ def test_calc_mean_std_half_input_returns_float32(dtype):
     assert mean.dtype == torch.float32 and std.dtype == torch.float32
     ref_mean, ref_std = _biased_stats(x.float())
     torch.testing.assert_close(mean.double(), ref_mean, atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(std.double(), (ref_std ** 2 + DEFAULT_EPS).sqrt(), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(std.double(), (ref_std**2 + DEFAULT_EPS).sqrt(), atol=1e-4, rtol=1e-4)
 
 
 def test_calc_mean_std_float64_stays_float64():
@@ -72,6 +73,7 @@ def test_calc_mean_std_rejects_non_4d(bad):
 
 # --------------------------------------------------------------------------- instance_norm
 
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_instance_norm_matches_torch_reference(shape):
     x = _randn(shape, seed=3, scale=4.0, shift=-2.0)
@@ -82,8 +84,9 @@ def test_instance_norm_matches_torch_reference(shape):
     ref = torch.nn.functional.instance_norm(x, weight=w, bias=b, eps=DEFAULT_EPS)
     torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
     # without affine parameters as well
-    torch.testing.assert_close(instance_norm(x), torch.nn.functional.instance_norm(x, eps=DEFAULT_EPS),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        instance_norm(x), torch.nn.functional.instance_norm(x, eps=DEFAULT_EPS), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_instance_norm_per_sample_affine():
@@ -92,8 +95,8 @@ def test_instance_norm_per_sample_affine():
     b = _randn((3, 4), seed=8)
     out = instance_norm(x, w, b)
     for i in range(3):
-        ref = torch.nn.functional.instance_norm(x[i:i + 1], weight=w[i], bias=b[i], eps=DEFAULT_EPS)
-        torch.testing.assert_close(out[i:i + 1], ref, atol=1e-5, rtol=1e-5)
+        ref = torch.nn.functional.instance_norm(x[i : i + 1], weight=w[i], bias=b[i], eps=DEFAULT_EPS)
+        torch.testing.assert_close(out[i : i + 1], ref, atol=1e-5, rtol=1e-5)
 
 
 def test_instance_norm_rejects_bad_affine_shape():
@@ -138,6 +141,7 @@ def test_instance_norm_half_precision_close_to_float32():
 
 # --------------------------------------------------------------------------- adain
 
+
 def _assert_stats_equal(out, target_mean, target_std, rtol=1e-4, atol=1e-4):
     mean, std = _biased_stats(out)
     torch.testing.assert_close(mean, target_mean.double().expand_as(mean), rtol=rtol, atol=atol)
@@ -176,7 +180,7 @@ def test_adain_broadcasts_single_style_over_batch():
     s_mean, s_std = _biased_stats(style)
     _assert_stats_equal(out, s_mean, s_std)
     for i in range(4):
-        torch.testing.assert_close(out[i:i + 1], adain(content[i:i + 1], style))
+        torch.testing.assert_close(out[i : i + 1], adain(content[i : i + 1], style))
 
 
 def test_adain_preserves_normalized_content_structure():
@@ -200,6 +204,7 @@ def test_adain_errors():
 
 
 # --------------------------------------------------------------------------- gram_matrix
+
 
 def _naive_gram(feat: torch.Tensor) -> torch.Tensor:
     n, c, h, w = feat.shape
@@ -235,8 +240,9 @@ def test_gram_matrix_normalized_is_size_independent():
     x = _randn((1, 3, 4, 4), seed=26)
     tiled = x.repeat(1, 1, 2, 2)
     torch.testing.assert_close(gram_matrix(tiled), gram_matrix(x), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(gram_matrix(tiled, normalize=False), 4 * gram_matrix(x, normalize=False),
-                               atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(
+        gram_matrix(tiled, normalize=False), 4 * gram_matrix(x, normalize=False), atol=1e-4, rtol=1e-5
+    )
 
 
 def test_gram_matrix_half_input_float32_output():
@@ -245,6 +251,7 @@ def test_gram_matrix_half_input_float32_output():
 
 
 # --------------------------------------------------------------------------- total_variation
+
 
 def test_total_variation_known_values():
     img = torch.tensor([[[[0.0, 1.0, 3.0], [0.0, 0.0, 0.0]]]])  # (1,1,2,3)
@@ -256,13 +263,14 @@ def test_total_variation_known_values():
 
 # --------------------------------------------------------------------------- hypothesis properties
 
+
 @st.composite
 def feature_maps(draw, max_c=8):
     n = draw(st.integers(1, 4))
     c = draw(st.integers(1, max_c))
     h = draw(st.integers(1, 9))
     w = draw(st.integers(1, 9))
-    seed = draw(st.integers(0, 2 ** 31 - 1))
+    seed = draw(st.integers(0, 2**31 - 1))
     scale = draw(st.sampled_from([0.0, 1e-4, 1.0, 100.0]))
     shift = draw(st.sampled_from([0.0, -3.0, 1e3]))
     return _randn((n, c, h, w), seed=seed, scale=scale, shift=shift)
@@ -277,7 +285,7 @@ def test_property_calc_mean_std_finite_and_std_at_least_sqrt_eps(x):
 
 
 @HYP
-@given(feature_maps(), st.integers(0, 2 ** 31 - 1))
+@given(feature_maps(), st.integers(0, 2**31 - 1))
 def test_property_instance_norm_finite(x, seed):
     c = x.shape[1]
     out = instance_norm(x, _randn((c,), seed=seed), _randn((c,), seed=seed + 1))
@@ -286,8 +294,9 @@ def test_property_instance_norm_finite(x, seed):
 
 
 @HYP
-@given(n=st.integers(1, 4), c=st.integers(1, 8), seed=st.integers(0, 2 ** 31 - 1),
-       shift=st.sampled_from([0.0, 5.0, -1e3]))
+@given(
+    n=st.integers(1, 4), c=st.integers(1, 8), seed=st.integers(0, 2**31 - 1), shift=st.sampled_from([0.0, 5.0, -1e3])
+)
 def test_property_instance_norm_1x1_map_gives_beta_exactly(n, c, seed, shift):
     x = _randn((n, c, 1, 1), seed=seed, scale=10.0, shift=shift)
     gamma = _randn((c,), seed=seed + 1)

@@ -44,6 +44,7 @@ def _randomize(module: nn.Module, seed: int) -> nn.Module:
 
 # --------------------------------------------------------------------------- InstanceNorm2d
 
+
 @pytest.mark.parametrize("shape", [(1, 3, 5, 5), (2, 8, 16, 12), (4, 16, 7, 9), (3, 1, 2, 3)])
 def test_instance_norm_module_matches_torch(shape):
     c = shape[1]
@@ -54,8 +55,9 @@ def test_instance_norm_module_matches_torch(shape):
         ref.bias.copy_(ours.bias)
     x = _randn(shape, seed=2, scale=3.0, shift=1.0)
     torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(ours(x), torch.nn.functional.instance_norm(x, weight=ours.weight, bias=ours.bias),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        ours(x), torch.nn.functional.instance_norm(x, weight=ours.weight, bias=ours.bias), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_instance_norm_module_defaults_and_no_affine():
@@ -73,8 +75,9 @@ def test_instance_norm_module_output_stats_are_beta_gamma():
     x = _randn((3, 6, 10, 10), seed=5, scale=5.0, shift=-3.0)
     mean, std = _biased_stats(m(x))
     torch.testing.assert_close(mean, m.bias.detach().double().view(1, 6, 1, 1).expand_as(mean), atol=1e-4, rtol=0)
-    torch.testing.assert_close(std, m.weight.detach().double().abs().view(1, 6, 1, 1).expand_as(std),
-                               atol=1e-6, rtol=1e-4)
+    torch.testing.assert_close(
+        std, m.weight.detach().double().abs().view(1, 6, 1, 1).expand_as(std), atol=1e-6, rtol=1e-4
+    )
 
 
 def test_instance_norm_module_batch_independent():
@@ -98,8 +101,10 @@ def test_instance_norm_loads_old_checkpoint_with_running_stats():
     c = 5
     gamma, beta = _randn((c,), seed=9), _randn((c,), seed=10)
     state = {
-        "weight": gamma.clone(), "bias": beta.clone(),
-        "running_mean": torch.full((c,), 3.0), "running_var": torch.full((c,), 9.0),
+        "weight": gamma.clone(),
+        "bias": beta.clone(),
+        "running_mean": torch.full((c,), 3.0),
+        "running_var": torch.full((c,), 9.0),
         "num_batches_tracked": torch.tensor(100),
     }
     m = InstanceNorm2d(c)
@@ -133,6 +138,7 @@ def test_instance_norm_still_reports_genuinely_unexpected_keys():
 
 
 # --------------------------------------------------------------------------- ConditionalInstanceNorm2d
+
 
 @pytest.fixture
 def cin():
@@ -172,7 +178,7 @@ def test_cin_per_sample_indices_match_one_hot(cin):
     out = cin(x, idx)
     torch.testing.assert_close(out, cin(x, one_hot), atol=1e-5, rtol=1e-5)
     for i, s in enumerate(idx.tolist()):
-        torch.testing.assert_close(out[i:i + 1], cin(x[i:i + 1], s), atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(out[i : i + 1], cin(x[i : i + 1], s), atol=1e-6, rtol=1e-6)
     # int32 and uint8 index tensors are indices too (not weights)
     torch.testing.assert_close(cin(x, idx.int()), out)
     torch.testing.assert_close(cin(x, idx.to(torch.uint8)), out)
@@ -273,6 +279,7 @@ def test_cin_new_styles_are_trainable_parameters(cin):
 
 # --------------------------------------------------------------------------- AdaIN module
 
+
 def test_adain_module_transfers_stats():
     m = AdaIN()
     assert len(list(m.parameters())) == 0
@@ -302,11 +309,13 @@ def test_adain_module_alpha():
 
 # --------------------------------------------------------------------------- train / eval
 
+
 def _conv_net(norm: str) -> nn.Module:
     torch.manual_seed(30)
     norm_layer = get_norm_layer(norm)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), norm_layer(8), nn.ReLU(),
-                         nn.Conv2d(8, 8, 3, padding=1), norm_layer(8))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), norm_layer(8), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), norm_layer(8)
+    )
 
 
 def test_train_and_eval_identical_for_instance_norm():
@@ -337,6 +346,7 @@ def test_train_and_eval_differ_for_batch_norm():
 
 # --------------------------------------------------------------------------- factory
 
+
 def test_norm_layer_names():
     assert set(NORM_LAYER_NAMES) == {"instance", "batch", "layer", "group", "none", "conditional_instance"}
 
@@ -355,12 +365,21 @@ def test_every_norm_layer_preserves_shape(name):
     assert isinstance(create_norm_layer(name, 16, **kwargs), type(layer))
 
 
-@pytest.mark.parametrize("alias,cls", [
-    ("in", InstanceNorm2d), ("bn", nn.BatchNorm2d), ("gn", nn.GroupNorm), ("ln", nn.GroupNorm),
-    ("cin", ConditionalInstanceNorm2d), ("conditional", ConditionalInstanceNorm2d),
-    ("identity", nn.Identity), ("Instance", InstanceNorm2d), ("conditional-instance", ConditionalInstanceNorm2d),
-    ("BATCH", nn.BatchNorm2d),
-])
+@pytest.mark.parametrize(
+    "alias,cls",
+    [
+        ("in", InstanceNorm2d),
+        ("bn", nn.BatchNorm2d),
+        ("gn", nn.GroupNorm),
+        ("ln", nn.GroupNorm),
+        ("cin", ConditionalInstanceNorm2d),
+        ("conditional", ConditionalInstanceNorm2d),
+        ("identity", nn.Identity),
+        ("Instance", InstanceNorm2d),
+        ("conditional-instance", ConditionalInstanceNorm2d),
+        ("BATCH", nn.BatchNorm2d),
+    ],
+)
 def test_norm_layer_aliases(alias, cls):
     kwargs = {"num_styles": 3} if cls is ConditionalInstanceNorm2d else {}
     layer = get_norm_layer(alias, **kwargs)(8)
@@ -391,16 +410,19 @@ def test_norm_factory_binds_kwargs():
     assert bn.momentum == 0.5
 
 
-@pytest.mark.parametrize("channels,groups,expected", [
-    (48, 32, 24),   # documented example: largest divisor of 48 not above 32
-    (3, 32, 3),
-    (20, 32, 20),
-    (7, 32, 7),
-    (100, 32, 25),
-    (64, 32, 32),
-    (12, 8, 6),
-    (96, 32, 32),
-])
+@pytest.mark.parametrize(
+    "channels,groups,expected",
+    [
+        (48, 32, 24),  # documented example: largest divisor of 48 not above 32
+        (3, 32, 3),
+        (20, 32, 20),
+        (7, 32, 7),
+        (100, 32, 25),
+        (64, 32, 32),
+        (12, 8, 6),
+        (96, 32, 32),
+    ],
+)
 def test_group_norm_any_channel_count(channels, groups, expected):
     gn = get_norm_layer("group", num_groups=groups)(channels)
     assert gn.num_groups == expected
@@ -420,9 +442,17 @@ def test_norm_factory_unknown_name():
 
 # --------------------------------------------------------------------------- hypothesis
 
+
 @HYP
-@given(n=st.integers(1, 4), c=st.integers(1, 8), h=st.integers(1, 9), w=st.integers(1, 9),
-       s=st.integers(1, 4), seed=st.integers(0, 2 ** 31 - 1), scale=st.sampled_from([0.0, 1e-3, 1.0, 1e3]))
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 8),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    s=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+    scale=st.sampled_from([0.0, 1e-3, 1.0, 1e3]),
+)
 def test_property_cin_finite_and_equals_in(n, c, h, w, s, seed, scale):
     m = _randomize(ConditionalInstanceNorm2d(c, s), seed=seed)
     x = _randn((n, c, h, w), seed=seed + 1, scale=scale, shift=1.0)
@@ -435,7 +465,7 @@ def test_property_cin_finite_and_equals_in(n, c, h, w, s, seed, scale):
 
 
 @HYP
-@given(n=st.integers(1, 4), c=st.integers(1, 8), seed=st.integers(0, 2 ** 31 - 1))
+@given(n=st.integers(1, 4), c=st.integers(1, 8), seed=st.integers(0, 2**31 - 1))
 def test_property_instance_norm_module_1x1_is_beta(n, c, seed):
     m = _randomize(InstanceNorm2d(c), seed=seed)
     x = _randn((n, c, 1, 1), seed=seed + 1, scale=100.0)

@@ -52,7 +52,7 @@ def test_masked_mean_std_equals_stats_of_selected_pixels():
         sel = x[n][:, mask[n, 0]]  # (C, P)
         ref_mean, ref_std = _stats_of(sel)
         torch.testing.assert_close(mean[n, :, 0, 0].double(), ref_mean, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(std[n, :, 0, 0].double(), (ref_std ** 2 + DEFAULT_EPS).sqrt(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(std[n, :, 0, 0].double(), (ref_std**2 + DEFAULT_EPS).sqrt(), rtol=1e-5, atol=1e-6)
 
 
 def test_masked_mean_std_ignores_values_outside_the_mask():
@@ -69,7 +69,7 @@ def test_masked_mean_std_empty_region_is_finite():
     x = _randn((1, 3, 4, 4), seed=5)
     mean, std = masked_mean_std(x, torch.zeros(1, 1, 4, 4, dtype=torch.bool))
     assert torch.equal(mean, torch.zeros_like(mean))
-    torch.testing.assert_close(std, torch.full_like(std, DEFAULT_EPS ** 0.5))
+    torch.testing.assert_close(std, torch.full_like(std, DEFAULT_EPS**0.5))
 
 
 # --------------------------------------------------------------------------- adain_regions
@@ -78,7 +78,7 @@ def test_masked_mean_std_empty_region_is_finite():
 def _two_region_labels(h, w):
     labels = torch.full((1, 1, h, w), -1, dtype=torch.long)
     labels[..., : h // 2, : w // 2] = 0
-    labels[..., h // 2:, :] = 1
+    labels[..., h // 2 :, :] = 1
     return labels
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers import write_images
 from instyle.checkpoint import load_model, save_model
 from instyle.errors import InstyleError, UsageError
 from instyle.models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 from instyle.nn.norm import ConditionalInstanceNorm2d
 from instyle.train import DistillConfig, DistillTask, TrainConfig, train
 from instyle.train.log import read_log
-
-from helpers import write_images
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
@@ -36,8 +35,19 @@ def content(tmp_path):
 
 
 def _cfg(**kw):
-    base = dict(steps=30, batch_size=4, image_size=32, crop=32, workers=0, log_every=5, checkpoint_every=10,
-                sample_every=0, precision="fp32", channels_last=False, lr=3e-3)
+    base = dict(
+        steps=30,
+        batch_size=4,
+        image_size=32,
+        crop=32,
+        workers=0,
+        log_every=5,
+        checkpoint_every=10,
+        sample_every=0,
+        precision="fp32",
+        channels_last=False,
+        lr=3e-3,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -48,7 +58,9 @@ def test_the_student_learns_the_teachers_outputs_for_every_style(tmp_path, teach
     rows = read_log(tmp_path / "run" / "log.csv")
     assert rows[-1]["l1"] < 0.7 * rows[0]["l1"]
     student, meta = load_model(tmp_path / "run" / "model.safetensors", expect="johnson")
-    assert student.config == JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=0, styles=("a", "b"))
+    assert student.config == JohnsonConfig(
+        norm="conditional_instance", width=0.125, residual_blocks=0, styles=("a", "b")
+    )
     assert meta["distilled_from"] == "teacher.safetensors"
     teach, _ = load_model(teacher)
     x = torch.rand(1, 3, 32, 32)
@@ -62,8 +74,9 @@ def test_the_student_learns_the_teachers_outputs_for_every_style(tmp_path, teach
 def test_resume_continues_and_a_changed_student_is_refused(tmp_path, teacher, content):
     cfg = DistillConfig(teacher=str(teacher), width=0.125, residual_blocks=0, loss="mse")
     train(DistillTask(content, cfg), _cfg(steps=4, checkpoint_every=2), tmp_path / "run", progress=False, stop_at=2)
-    result = train(DistillTask(content, cfg), _cfg(steps=4, checkpoint_every=2), tmp_path / "run",
-                   progress=False, resume=True)
+    result = train(
+        DistillTask(content, cfg), _cfg(steps=4, checkpoint_every=2), tmp_path / "run", progress=False, resume=True
+    )
     assert result.step == 4
     wider = DistillConfig(teacher=str(teacher), width=0.25, residual_blocks=0, loss="mse")
     with pytest.raises(InstyleError, match="width"):

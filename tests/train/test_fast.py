@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers import write_images
 from instyle.checkpoint import load_model
 from instyle.models import JohnsonNet, TextureNet
 from instyle.train import FastTask, FastTrainConfig, TrainConfig, train
 from instyle.train.fast import style_name
-
-from helpers import write_images
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
@@ -23,8 +22,19 @@ def data(tmp_path):
 
 
 def _cfg(**kw):
-    base = dict(steps=4, batch_size=3, image_size=32, crop=32, workers=0, log_every=2, checkpoint_every=2,
-                sample_every=0, precision="fp32", channels_last=False, lr=1e-3)
+    base = dict(
+        steps=4,
+        batch_size=3,
+        image_size=32,
+        crop=32,
+        workers=0,
+        log_every=2,
+        checkpoint_every=2,
+        sample_every=0,
+        precision="fp32",
+        channels_last=False,
+        lr=1e-3,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -79,8 +89,17 @@ def test_resume_is_exact_for_the_texture_net_with_noise(tmp_path, data):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("bad", [dict(model="vgg"), dict(norm="conditional_instance"), dict(content_layer="relu9_1"),
-                                 dict(style_weight=-1), dict(style_size=4), dict(styles=("a", "a"))])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(model="vgg"),
+        dict(norm="conditional_instance"),
+        dict(content_layer="relu9_1"),
+        dict(style_weight=-1),
+        dict(style_size=4),
+        dict(styles=("a", "a")),
+    ],
+)
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         FastTrainConfig(**bad)
@@ -99,8 +118,14 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, data):
     with pytest.raises(Exception, match="cannot start from"):
         train(other(), _cfg(steps=1), tmp_path / "c", progress=False, init_from=tmp_path / "a" / "checkpoint.pt")
     with pytest.raises(Exception, match="--resume"):
-        train(make(), _cfg(steps=1), tmp_path / "a", progress=False, init_from=tmp_path / "a" / "checkpoint.pt",
-              resume=True)
+        train(
+            make(),
+            _cfg(steps=1),
+            tmp_path / "a",
+            progress=False,
+            init_from=tmp_path / "a" / "checkpoint.pt",
+            resume=True,
+        )
 
 
 def test_cin_parameters_get_their_own_learning_rate_multiple(tmp_path, data):
@@ -127,8 +152,12 @@ def test_a_new_style_is_added_by_training_only_its_gamma_beta(tmp_path, data):
     base_task = FastTask(styles[:2], str(content), FastTrainConfig(width=0.25, style_size=32, styles=("a", "b")))
     train(base_task, _cfg(steps=2), tmp_path / "base", progress=False)
     base, _ = load_model(tmp_path / "base" / "model.safetensors")
-    task = FastTask(styles[2:], str(content), FastTrainConfig(style_size=32, styles=("c",)),
-                    add_to=tmp_path / "base" / "model.safetensors")
+    task = FastTask(
+        styles[2:],
+        str(content),
+        FastTrainConfig(style_size=32, styles=("c",)),
+        add_to=tmp_path / "base" / "model.safetensors",
+    )
     assert task.config.width == 0.25 and task.config.base_styles == ("a", "b")
     train(task, _cfg(steps=3, lr=1e-2), tmp_path / "more", progress=False)
     assert task.style_index({"sample": torch.arange(3)}).tolist() == [2, 2, 2]
@@ -147,10 +176,19 @@ def test_a_new_style_is_added_by_training_only_its_gamma_beta(tmp_path, data):
     assert changed and any(k.endswith(":trained") for k in changed)
     # a name the network has, or a single-style base, is refused
     with pytest.raises(Exception, match="already has a style"):
-        FastTask(styles[2:], str(content), FastTrainConfig(style_size=32, styles=("b",)),
-                 add_to=tmp_path / "base" / "model.safetensors")
-    train(FastTask(styles[:1], str(content), FastTrainConfig(width=0.25, style_size=32)), _cfg(steps=1),
-          tmp_path / "single", progress=False)
+        FastTask(
+            styles[2:],
+            str(content),
+            FastTrainConfig(style_size=32, styles=("b",)),
+            add_to=tmp_path / "base" / "model.safetensors",
+        )
+    train(
+        FastTask(styles[:1], str(content), FastTrainConfig(width=0.25, style_size=32)),
+        _cfg(steps=1),
+        tmp_path / "single",
+        progress=False,
+    )
     with pytest.raises(Exception, match="multi-style"):
-        FastTask(styles[2:], str(content), FastTrainConfig(style_size=32),
-                 add_to=tmp_path / "single" / "model.safetensors")
+        FastTask(
+            styles[2:], str(content), FastTrainConfig(style_size=32), add_to=tmp_path / "single" / "model.safetensors"
+        )

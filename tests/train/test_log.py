@@ -100,9 +100,18 @@ def test_plot_losses_returns_an_image(tmp_path):
 
 def test_plot_losses_handles_little_or_odd_data():
     cols = ["loss", "content"]
-    for rows in ([], [_row(1)], [{"step": 1.0}], [_row(5), _row(5)],
-                 [{"step": 1.0, "loss": 0.0}, {"step": 2.0, "loss": -1.0}, {"step": 3.0, "loss": math.nan},
-                  {"step": 4.0, "loss": math.inf}],
-                 [{"step": s, "loss": 3.0} for s in range(1, 4)]):
+    for rows in (
+        [],
+        [_row(1)],
+        [{"step": 1.0}],
+        [_row(5), _row(5)],
+        [
+            {"step": 1.0, "loss": 0.0},
+            {"step": 2.0, "loss": -1.0},
+            {"step": 3.0, "loss": math.nan},
+            {"step": 4.0, "loss": math.inf},
+        ],
+        [{"step": s, "loss": 3.0} for s in range(1, 4)],
+    ):
         img = plot_losses(rows, cols)
         assert img.size == (900, 520)

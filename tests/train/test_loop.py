@@ -43,14 +43,26 @@ def images(tmp_path_factory):
 
 
 def _cfg(**kw) -> TrainConfig:
-    base = dict(steps=4, batch_size=2, image_size=48, crop=32, workers=0, precision="fp32",
-                channels_last=False, log_every=1, sample_every=0, checkpoint_every=100, device="cpu")
+    base = dict(
+        steps=4,
+        batch_size=2,
+        image_size=48,
+        crop=32,
+        workers=0,
+        precision="fp32",
+        channels_last=False,
+        log_every=1,
+        sample_every=0,
+        checkpoint_every=100,
+        device="cpu",
+    )
     return TrainConfig(**{**base, **kw})
 
 
 def _task(images, content="content", **kw) -> AdaINTask:
-    return AdaINTask(str(images / content), str(images / "style"), AdaINTrainConfig(**{"width": 0.25, **kw}),
-                     n_samples=1)
+    return AdaINTask(
+        str(images / content), str(images / "style"), AdaINTrainConfig(**{"width": 0.25, **kw}), n_samples=1
+    )
 
 
 def _train(images, out, cfg=None, *, task=None, msgs=None, **kw):
@@ -79,11 +91,17 @@ def _copy(run, dst):
 # --------------------------------------------------------------------------- exact resume
 
 
-@pytest.mark.parametrize("variant", [
-    {},
-    {"cfg": {"grad_accum": 2, "channels_last": True, "schedule": "cosine", "warmup_steps": 1, "clip_grad": 1.0},
-     "task": {"cache_features": True, "crops_per_image": 2, "tv_weight": 1e-3}},
-], ids=["plain", "accum-cache-cosine"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {
+            "cfg": {"grad_accum": 2, "channels_last": True, "schedule": "cosine", "warmup_steps": 1, "clip_grad": 1.0},
+            "task": {"cache_features": True, "crops_per_image": 2, "tv_weight": 1e-3},
+        },
+    ],
+    ids=["plain", "accum-cache-cosine"],
+)
 def test_resume_continues_exactly(images, tmp_path, variant):
     cfg = _cfg(**variant.get("cfg", {}))
     task_kw = variant.get("task", {})
@@ -108,8 +126,9 @@ def test_resume_continues_exactly(images, tmp_path, variant):
     la, lb = read_log(straight / "log.csv"), read_log(split / "log.csv")
     assert [r["step"] for r in lb] == [1, 2, 3, 4]
     for ra, rb in zip(la, lb):
-        assert {k: ra[k] for k in ("lr", "loss", "content", "style", "tv")} == \
-               {k: rb[k] for k in ("lr", "loss", "content", "style", "tv")}
+        assert {k: ra[k] for k in ("lr", "loss", "content", "style", "tv")} == {
+            k: rb[k] for k in ("lr", "loss", "content", "style", "tv")
+        }
 
 
 # --------------------------------------------------------------------------- run folder outputs
@@ -174,15 +193,18 @@ def test_resume_without_a_checkpoint_fails(images, tmp_path):
         _train(images, tmp_path / "empty", resume=True)
 
 
-@pytest.mark.parametrize("cfg_kw, task_kw, what", [
-    ({"batch_size": 1}, {}, "batch_size=2 (now 1)"),
-    ({"seed": 3}, {}, "seed=0 (now 3)"),
-    ({"crop": 16}, {}, "crop=32 (now 16)"),
-    ({"lr": 1e-3}, {}, "lr=0.0001 (now 0.001)"),
-    ({}, {"style_weight": 5.0}, "style_weight=10.0 (now 5.0)"),
-    ({}, {"width": 0.5}, "width=0.25 (now 0.5)"),
-    ({}, {"style_layers": ("relu1_1", "relu4_1")}, "style_layers="),
-])
+@pytest.mark.parametrize(
+    "cfg_kw, task_kw, what",
+    [
+        ({"batch_size": 1}, {}, "batch_size=2 (now 1)"),
+        ({"seed": 3}, {}, "seed=0 (now 3)"),
+        ({"crop": 16}, {}, "crop=32 (now 16)"),
+        ({"lr": 1e-3}, {}, "lr=0.0001 (now 0.001)"),
+        ({}, {"style_weight": 5.0}, "style_weight=10.0 (now 5.0)"),
+        ({}, {"width": 0.5}, "width=0.25 (now 0.5)"),
+        ({}, {"style_layers": ("relu1_1", "relu4_1")}, "style_layers="),
+    ],
+)
 def test_resume_refuses_changed_settings(images, finished_run, tmp_path, cfg_kw, task_kw, what):
     run = _copy(finished_run, tmp_path / "run")
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
@@ -235,8 +257,7 @@ class _InterruptAt(AdaINTask):
 
 def test_ctrl_c_saves_a_checkpoint(images, tmp_path):
     run = tmp_path / "run"
-    task = _InterruptAt(str(images / "content"), str(images / "style"), AdaINTrainConfig(width=0.25),
-                        n_samples=1, at=3)
+    task = _InterruptAt(str(images / "content"), str(images / "style"), AdaINTrainConfig(width=0.25), n_samples=1, at=3)
     msgs = []
     with pytest.raises(KeyboardInterrupt):
         _train(images, run, task=task, msgs=msgs)
@@ -314,10 +335,39 @@ def few_images(tmp_path_factory):
 
 
 def _cli_args(images, out, *extra):
-    return [sys.executable, "-m", "instyle", "train", "adain", "--content", str(images / "content"),
-            "--style", str(images / "style"), "--out", str(out), "--batch-size", "2", "--image-size", "48",
-            "--crop", "32", "--workers", "0", "--device", "cpu", "--width", "0.25", "--precision", "fp32",
-            "--log-every", "1", "--sample-every", "0", "--quiet", *map(str, extra)]
+    return [
+        sys.executable,
+        "-m",
+        "instyle",
+        "train",
+        "adain",
+        "--content",
+        str(images / "content"),
+        "--style",
+        str(images / "style"),
+        "--out",
+        str(out),
+        "--batch-size",
+        "2",
+        "--image-size",
+        "48",
+        "--crop",
+        "32",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--width",
+        "0.25",
+        "--precision",
+        "fp32",
+        "--log-every",
+        "1",
+        "--sample-every",
+        "0",
+        "--quiet",
+        *map(str, extra),
+    ]
 
 
 def _wait_for_new_checkpoint(path, proc, old_inode, deadline, errlog):
@@ -343,8 +393,9 @@ def test_sigkill_at_random_moments_leaves_a_resumable_run(few_images, tmp_path):
     for attempt in range(3):
         errlog = tmp_path / f"stderr{attempt}.txt"
         with open(errlog, "w") as err:
-            proc = subprocess.Popen(args + (["--resume"] if attempt else []), env=SUBPROCESS_ENV,
-                                    stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(
+                args + (["--resume"] if attempt else []), env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=err
+            )
         try:
             _wait_for_new_checkpoint(ckpt_path, proc, inode, deadline, errlog)
             time.sleep(rng.uniform(0.0, 0.5))  # mid-step, mid-checkpoint, mid-log: anywhere
@@ -366,10 +417,8 @@ def test_sigkill_at_random_moments_leaves_a_resumable_run(few_images, tmp_path):
 
     # a last resume (in this process: no start-up cost) runs to the end and leaves a tidy folder
     final = last_step + 2
-    task = AdaINTask(str(few_images / "content"), str(few_images / "style"), AdaINTrainConfig(width=0.25),
-                     n_samples=1)
-    result = _train(few_images, run, _cfg(steps=final, checkpoint_every=1, keep_checkpoints=1), task=task,
-                    resume=True)
+    task = AdaINTask(str(few_images / "content"), str(few_images / "style"), AdaINTrainConfig(width=0.25), n_samples=1)
+    result = _train(few_images, run, _cfg(steps=final, checkpoint_every=1, keep_checkpoints=1), task=task, resume=True)
     assert result.step == final and _ckpt(run)["step"] == final
     assert [r["step"] for r in read_log(run / "log.csv")] == list(range(1, final + 1))
     leftovers = [p.name for p in run.rglob("*") if p.name.endswith(".tmp")]
@@ -386,12 +435,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),
-                    reason="torch.distributed with the gloo backend is not available")
+@pytest.mark.skipif(
+    not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),
+    reason="torch.distributed with the gloo backend is not available",
+)
 def test_ddp_on_cpu_with_two_processes(few_images, tmp_path):
     run = tmp_path / "run"
-    argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-            str(_free_port()), *_cli_args(few_images, run, "--steps", 2, "--json")[1:]]
+    argv = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(_free_port()),
+        *_cli_args(few_images, run, "--steps", 2, "--json")[1:],
+    ]
     done = subprocess.run(argv, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)  # one summary, from the main process

@@ -71,8 +71,10 @@ def positive_float(text: str) -> float:
 
 def int_between(low: int, high: int):
     """An argparse type: an integer from ``low`` to ``high``."""
+
     def parse(text: str) -> int:
         return _number(text, int, minimum=low, strict=False, maximum=high)
+
     return parse
 
 
@@ -154,14 +156,21 @@ def parse_layers(text: str, default_weight: float = 1.0) -> Dict[str, float]:
     return out
 
 
-def add_output_options(p: argparse.ArgumentParser, *, json_help: str = "print the result as JSON on stdout",
-                       images: bool = False) -> None:
+def add_output_options(
+    p: argparse.ArgumentParser, *, json_help: str = "print the result as JSON on stdout", images: bool = False
+) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
     if images:
-        p.add_argument("--quality", type=int_between(1, 100), default=95, help="JPEG and WebP quality, 1-100 (default 95)")
-        p.add_argument("--png-compress", type=int_between(0, 9), default=DEFAULT_PNG_COMPRESS,
-                       help=f"PNG compression level, 0-9 (default {DEFAULT_PNG_COMPRESS}: fast; 6 writes ~7%% smaller "
-                            "files, 1.6x slower)")
+        p.add_argument(
+            "--quality", type=int_between(1, 100), default=95, help="JPEG and WebP quality, 1-100 (default 95)"
+        )
+        p.add_argument(
+            "--png-compress",
+            type=int_between(0, 9),
+            default=DEFAULT_PNG_COMPRESS,
+            help=f"PNG compression level, 0-9 (default {DEFAULT_PNG_COMPRESS}: fast; 6 writes ~7%% smaller "
+            "files, 1.6x slower)",
+        )
     p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -187,8 +196,9 @@ def check_image_output(path: str, overwrite: bool) -> None:
         ext = os.path.splitext(path)[1].lower()
         if ext not in SAVE_EXTENSIONS:
             what = f"extension {ext!r}" if ext else "no extension"
-            raise UsageError(f"cannot write image {path!r}: {what} is not supported; "
-                             f"use one of {', '.join(SAVE_EXTENSIONS)}")
+            raise UsageError(
+                f"cannot write image {path!r}: {what} is not supported; use one of {', '.join(SAVE_EXTENSIONS)}"
+            )
     check_output_free(path, overwrite)
 
 
@@ -224,28 +234,35 @@ class _NoBar:
         pass
 
 
-METHOD_HELP = ("fast: the built-in multi-style network (one pass, the fastest; its styles are marked in "
-               "`instyle styles`); adain: any style image or preset; auto (default): fast when every style is a "
-               "built-in style of the network and no AdaIN-only option is set, else adain")
+METHOD_HELP = (
+    "fast: the built-in multi-style network (one pass, the fastest; its styles are marked in "
+    "`instyle styles`); adain: any style image or preset; auto (default): fast when every style is a "
+    "built-in style of the network and no AdaIN-only option is set, else adain"
+)
 
 
 def add_backend_option(g) -> None:
-    g.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="torch, onnxruntime (the fast networks exported to ONNX: the built-in one ships so; no "
-                        "torch is loaded), or auto (default): onnxruntime for the built-in network when it is "
-                        "installed and the job is small enough that start-up dominates, else torch")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="torch, onnxruntime (the fast networks exported to ONNX: the built-in one ships so; no "
+        "torch is loaded), or auto (default): onnxruntime for the built-in network when it is "
+        "installed and the job is small enough that start-up dominates, else torch",
+    )
 
 
-def choose_backend(backend: str, method: str, *, model: Optional[str], device: str, precision: str,
-                   images: int) -> str:
+def choose_backend(backend: str, method: str, *, model: Optional[str], device: str, precision: str, images: int) -> str:
     """``torch`` or ``onnxruntime`` for ``--backend`` (see :func:`add_backend_option`)."""
     from ..onnx_runtime import available
 
     onnx_model = model is None or model == "builtin" or str(model).lower().endswith(".onnx")
     if backend == "onnxruntime":
         if method != "fast" or not onnx_model:
-            raise UsageError("--backend onnxruntime runs the built-in network or an exported .onnx fast network "
-                             "(`instyle export MODEL -o FILE.onnx`); AdaIN and .safetensors models run on torch")
+            raise UsageError(
+                "--backend onnxruntime runs the built-in network or an exported .onnx fast network "
+                "(`instyle export MODEL -o FILE.onnx`); AdaIN and .safetensors models run on torch"
+            )
         if device != "cpu" or precision not in ("auto", "fp32"):
             raise UsageError("--backend onnxruntime runs on the CPU in fp32")
         return "onnxruntime"
@@ -255,12 +272,17 @@ def choose_backend(backend: str, method: str, *, model: Optional[str], device: s
         return "torch"
     if model is not None and str(model).lower().endswith(".onnx"):
         return "onnxruntime"
-    wanted = method == "fast" and onnx_model and device == "cpu" and precision in ("auto", "fp32") \
+    wanted = (
+        method == "fast"
+        and onnx_model
+        and device == "cpu"
+        and precision in ("auto", "fp32")
         and images <= ONNX_AUTO_MAX_IMAGES
+    )
     if not (wanted and available()):
         return "torch"
-    from ..onnx_runtime import builtin_onnx_path
     from ..errors import WeightsError
+    from ..onnx_runtime import builtin_onnx_path
 
     try:
         builtin_onnx_path()

@@ -8,22 +8,38 @@ from pathlib import Path
 
 from . import common
 
-HELP = ("run the built-in demo: restyle scikit-image's cat photo with four built-in styles (the multi-style "
-        "network, one pass each; seconds on a CPU) and write a labelled sheet")
+HELP = (
+    "run the built-in demo: restyle scikit-image's cat photo with four built-in styles (the multi-style "
+    "network, one pass each; seconds on a CPU) and write a labelled sheet"
+)
 DEFAULT_OUTPUT = "out/demo.png"
 DEMO_STYLES = ("starry_night", "the_scream", "wave", "mosaic")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help=HELP, description=HELP)
-    p.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help=f"where to write the result (default {DEFAULT_OUTPUT})")
-    p.add_argument("--style", action="append", default=None,
-                   help=f"built-in style(s) to show (default {', '.join(DEMO_STYLES)}; see `instyle styles`)")
-    p.add_argument("--method", choices=("fast", "adain", "optimize"), default="fast",
-                   help="fast: the built-in multi-style network (default); adain: the AdaIN presets of the same "
-                        "paintings; optimize: Gatys et al. with scikit-image's IHC texture (about a minute)")
-    p.add_argument("--size", type=common.image_size, default=None, help="longer side in pixels (default 512; 256 for optimize)")
-    p.add_argument("--steps", type=common.positive_int, default=100, help="optimization steps for --method optimize (default 100)")
+    p.add_argument(
+        "-o", "--output", default=DEFAULT_OUTPUT, help=f"where to write the result (default {DEFAULT_OUTPUT})"
+    )
+    p.add_argument(
+        "--style",
+        action="append",
+        default=None,
+        help=f"built-in style(s) to show (default {', '.join(DEMO_STYLES)}; see `instyle styles`)",
+    )
+    p.add_argument(
+        "--method",
+        choices=("fast", "adain", "optimize"),
+        default="fast",
+        help="fast: the built-in multi-style network (default); adain: the AdaIN presets of the same "
+        "paintings; optimize: Gatys et al. with scikit-image's IHC texture (about a minute)",
+    )
+    p.add_argument(
+        "--size", type=common.image_size, default=None, help="longer side in pixels (default 512; 256 for optimize)"
+    )
+    p.add_argument(
+        "--steps", type=common.positive_int, default=100, help="optimization steps for --method optimize (default 100)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -59,15 +75,22 @@ def run(args: argparse.Namespace) -> int:
 
         written = write_with(args.output, lambda f: sheet.save(f, format="PNG"), overwrite=True, what="image")
     seconds = time.perf_counter() - t0
-    result = {"output": str(written), "content": str(content_path), "styles": styles, "method": args.method,
-              "seconds": round(seconds, 2)}
+    result = {
+        "output": str(written),
+        "content": str(content_path),
+        "styles": styles,
+        "method": args.method,
+        "seconds": round(seconds, 2),
+    }
     if args.method == "optimize":
         result["steps"] = args.steps
     if args.json:
         common.emit_json(result)
     else:
-        print(f"wrote {written}  (content: {content_path.name}, styles: {', '.join(Path(s).name for s in styles)}, "
-              f"{args.method}, {seconds:.1f} s)")
+        print(
+            f"wrote {written}  (content: {content_path.name}, styles: {', '.join(Path(s).name for s in styles)}, "
+            f"{args.method}, {seconds:.1f} s)"
+        )
     return 0
 
 
@@ -79,9 +102,8 @@ def _one_pass(content_path: Path, args: argparse.Namespace):
     styles = args.style or list(DEMO_STYLES)
     content = load_image(content_path, size=args.size or 512)
     if args.method == "fast":
-        from ..feedforward import FastStylizer
-
         from ..errors import InstyleError
+        from ..feedforward import FastStylizer
 
         net = FastStylizer()
         for s in styles:  # fail before any work on an unknown name

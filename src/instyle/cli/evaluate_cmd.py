@@ -20,14 +20,19 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "evaluate", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("outputs", nargs="*", help="stylized images to score (all against --content/--style)")
     p.add_argument("--content", help="the content image the outputs were made from")
     p.add_argument("--style", help="the style image the outputs were made with")
     p.add_argument("--pairs", help="CSV file with columns output,content,style and optionally method")
-    p.add_argument("--size", type=common.image_size, default=512,
-                   help="evaluation size: longer side in pixels (default 512; keep it fixed to compare runs)")
+    p.add_argument(
+        "--size",
+        type=common.image_size,
+        default=512,
+        help="evaluation size: longer side in pixels (default 512; keep it fixed to compare runs)",
+    )
     p.add_argument("-o", "--output", help="write the scores as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace the JSON file if it exists")
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
@@ -42,8 +47,10 @@ def _rows_from_args(args: argparse.Namespace) -> list[dict]:
         if args.outputs or args.content or args.style:
             raise UsageError("give either --pairs or OUTPUT… with --content and --style, not both")
         try:
-            with open_regular(args.pairs, lambda reason: InstyleError(f"cannot read {args.pairs}: {reason}")) as raw, \
-                    io.TextIOWrapper(raw, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
+            with (
+                open_regular(args.pairs, lambda reason: InstyleError(f"cannot read {args.pairs}: {reason}")) as raw,
+                io.TextIOWrapper(raw, newline="", encoding="utf-8-sig") as f,
+            ):  # -sig: Excel's BOM
                 rows = [dict(r) for r in csv.DictReader(f)]
         except (OSError, UnicodeDecodeError, csv.Error) as e:
             raise InstyleError(f"cannot read {args.pairs}: {e}") from None
@@ -53,12 +60,18 @@ def _rows_from_args(args: argparse.Namespace) -> list[dict]:
         for i, r in enumerate(rows, start=1):
             if not all(r.get(k) for k in need):  # a short row gives None, an empty cell ""
                 raise InstyleError(f"{args.pairs} row {i}: output, content and style must all be given")
-        return [{"method": r.get("method") or Path(r["output"]).stem, "output": r["output"],
-                 "content": r["content"], "style": r["style"]} for r in rows]
+        return [
+            {
+                "method": r.get("method") or Path(r["output"]).stem,
+                "output": r["output"],
+                "content": r["content"],
+                "style": r["style"],
+            }
+            for r in rows
+        ]
     if not args.outputs or not args.content or not args.style:
         raise UsageError("give OUTPUT images with --content and --style (or --pairs FILE)")
-    return [{"method": Path(o).stem, "output": o, "content": args.content, "style": args.style}
-            for o in args.outputs]
+    return [{"method": Path(o).stem, "output": o, "content": args.content, "style": args.style} for o in args.outputs]
 
 
 def run(args: argparse.Namespace) -> int:

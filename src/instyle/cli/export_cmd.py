@@ -23,18 +23,29 @@ style statistics (presets, blends) and alpha. Metadata in each file names its ki
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("network", nargs="?", default="builtin",
-                   help="builtin (default), builtin-large, a fast-network file (model.safetensors or checkpoint.pt), "
-                        "or adain")
-    p.add_argument("-o", "--output", required=True,
-                   help="the .onnx file (a folder for adain: encoder.onnx and decoder.onnx are written in it)")
+    p = sub.add_parser(
+        "export", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "network",
+        nargs="?",
+        default="builtin",
+        help="builtin (default), builtin-large, a fast-network file (model.safetensors or checkpoint.pt), or adain",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the .onnx file (a folder for adain: encoder.onnx and decoder.onnx are written in it)",
+    )
     p.add_argument("--decoder", default=None, help="with adain: the AdaIN decoder to export (default: the shipped one)")
     p.add_argument("--opset", type=common.int_between(17, 30), default=17, help="ONNX opset, 17 or newer (default 17)")
-    p.add_argument("--for-onnxruntime", action="store_true",
-                   help="a fast network pre-optimized for onnxruntime: loads ~3x faster there (the shipped built-in "
-                        "network is made so)")
+    p.add_argument(
+        "--for-onnxruntime",
+        action="store_true",
+        help="a fast network pre-optimized for onnxruntime: loads ~3x faster there (the shipped built-in "
+        "network is made so)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(run=run)
@@ -58,11 +69,18 @@ def run(args: argparse.Namespace) -> int:
         if not args.output.lower().endswith(".onnx"):
             raise UsageError(f"give the ONNX file a .onnx name, got {args.output!r}")
         common.check_output_free(args.output, args.overwrite)
-        written = [export_fast(args.network, args.output, opset=args.opset, overwrite=args.overwrite,
-                               onnxruntime=args.for_onnxruntime)]
-    result = {"network": args.network, "files": [str(p) for p in written],
-              "bytes": [os.path.getsize(p) for p in written], "opset": args.opset,
-              "seconds": round(time.perf_counter() - t0, 2)}
+        written = [
+            export_fast(
+                args.network, args.output, opset=args.opset, overwrite=args.overwrite, onnxruntime=args.for_onnxruntime
+            )
+        ]
+    result = {
+        "network": args.network,
+        "files": [str(p) for p in written],
+        "bytes": [os.path.getsize(p) for p in written],
+        "opset": args.opset,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     if args.json:
         common.emit_json(result)
     else:

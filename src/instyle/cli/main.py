@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="instyle",
         description="Neural style transfer built around instance normalization.",
-        epilog="Run `instyle COMMAND --help` for the options of a command.")
+        epilog="Run `instyle COMMAND --help` for the options of a command.",
+    )
     p.add_argument("--version", action="version", version=f"instyle {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in COMMANDS:
@@ -99,8 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if os.environ.get("INSTYLE_DEBUG"):
             raise
         what = f"{type(e).__name__}: {e}"[:300]
-        return _fail(f"internal error ({what}); please report it (INSTYLE_DEBUG=1 shows the traceback)",
-                     INTERNAL_ERROR)
+        return _fail(f"internal error ({what}); please report it (INSTYLE_DEBUG=1 shows the traceback)", INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,17 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sheet", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "sheet", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("content", help="the photo (a file, or - for stdin)")
     p.add_argument("-o", "--output", required=True, help="the sheet image (.png/.jpg/…, or - for PNG on stdout)")
-    p.add_argument("--styles", default=None,
-                   help="comma list of built-in styles, presets or style images (default: every built-in style "
-                        "of the network; with --method adain, every preset)")
+    p.add_argument(
+        "--styles",
+        default=None,
+        help="comma list of built-in styles, presets or style images (default: every built-in style "
+        "of the network; with --method adain, every preset)",
+    )
     p.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
     p.add_argument("--size", type=common.image_size, default=256, help="longer side of each cell (default 256)")
     p.add_argument("--columns", type=common.positive_int, default=5, help="cells per row (default 5)")
@@ -60,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if not names:
         raise UsageError("no styles to show: no presets are installed and --styles is empty")
     method = choose_method(args.method, names, adain_only)
-    backend = common.choose_backend(args.backend, method, model=None, device="cpu", precision=args.precision,
-                                    images=1)
+    backend = common.choose_backend(args.backend, method, model=None, device="cpu", precision=args.precision, images=1)
     t0 = time.perf_counter()
     photo = read_array(args.content, size=args.size).rgb  # (H, W, 3)
     if backend == "onnxruntime":
@@ -90,14 +93,25 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
     bar.close()
     cols = min(args.columns, len(cells))
-    rows = [cells[i:i + cols] for i in range(0, len(cells), cols)]
-    captions = [labels[i:i + cols] for i in range(0, len(labels), cols)]
+    rows = [cells[i : i + cols] for i in range(0, len(cells), cols)]
+    captions = [labels[i : i + cols] for i in range(0, len(labels), cols)]
     sheet = contact_sheet(rows, cell=max(photo.shape[:2]), captions=captions)
-    written = save_image(args.output, np.asarray(sheet, dtype=np.float32) / 255.0, overwrite=args.overwrite,
-                         quality=args.quality, png_compress=args.png_compress)
+    written = save_image(
+        args.output,
+        np.asarray(sheet, dtype=np.float32) / 255.0,
+        overwrite=args.overwrite,
+        quality=args.quality,
+        png_compress=args.png_compress,
+    )
     written = str(written) if written else "-"
-    result = {"output": written, "styles": names, "method": method, "backend": backend, "cells": len(cells),
-              "seconds": round(time.perf_counter() - t0, 2)}
+    result = {
+        "output": written,
+        "styles": names,
+        "method": method,
+        "backend": backend,
+        "cells": len(cells),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     if args.json:
         common.emit_json(result)
     elif written != "-" and not args.quiet:

@@ -16,15 +16,18 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("styles", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "styles", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(run=run_list)
     acts = p.add_subparsers(dest="action", metavar="ACTION")
     s = acts.add_parser("save", help="save a preset from a style image")
     s.add_argument("name", help="preset name: lowercase letters, digits, _ or -")
     s.add_argument("image", help="the style image")
-    s.add_argument("--style-size", type=common.image_size, default=512, help="longer side to encode it at (default 512)")
+    s.add_argument(
+        "--style-size", type=common.image_size, default=512, help="longer side to encode it at (default 512)"
+    )
     s.add_argument("--overwrite", action="store_true", help="replace a saved preset of that name")
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=run_save)
@@ -35,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..shipped import builtin_styles
     from ..presets import list_presets, user_dir
+    from ..shipped import builtin_styles
 
     presets = {p.name: p for p in list_presets()}
     net = set(builtin_styles())
@@ -45,8 +48,16 @@ def run_list(args: argparse.Namespace) -> int:
     for n in names:
         p = presets.get(n)
         saved = p is not None and not p.builtin  # a saved preset shadows the network's style of that name
-        rows.append({"name": n, "builtin": not saved, "fast": n in net and not saved, "adain": p is not None,
-                     "source": p.source if p else "", "style_size": p.style_size if p else 0})
+        rows.append(
+            {
+                "name": n,
+                "builtin": not saved,
+                "fast": n in net and not saved,
+                "adain": p is not None,
+                "source": p.source if p else "",
+                "style_size": p.style_size if p else 0,
+            }
+        )
     if args.json:
         common.emit_json(rows)
         return 0
@@ -59,8 +70,10 @@ def run_list(args: argparse.Namespace) -> int:
         kind = "built-in" if r["builtin"] else "saved"
         methods = "+".join(m for m in ("fast", "adain") if r[m])
         print(f"{r['name']:<{width}}  {kind:<8}  {methods:<10}  {r['source']}")
-    print(f"\nfast = a style of the built-in network (one pass, the fastest); adain = a preset for AdaIN "
-          f"(any style image can also be used directly).\nSaved presets live in {user_dir()}.")
+    print(
+        f"\nfast = a style of the built-in network (one pass, the fastest); adain = a preset for AdaIN "
+        f"(any style image can also be used directly).\nSaved presets live in {user_dir()}."
+    )
     return 0
 
 

@@ -32,37 +32,74 @@ MAX_DEFAULT = 1024
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stylize", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "stylize", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("content", nargs="+", help="content image(s) or folder(s); - reads standard input")
-    p.add_argument("-s", "--style", action="append", default=None, metavar="STYLE[:WEIGHT]",
-                   help="built-in style or preset name (see `instyle styles`), style image, or a style of the "
-                        "--model network; repeat to blend, with optional weights")
-    p.add_argument("-o", "--output", required=True,
-                   help="output image, a folder (for several inputs or a folder), or - for PNG on stdout")
+    p.add_argument(
+        "-s",
+        "--style",
+        action="append",
+        default=None,
+        metavar="STYLE[:WEIGHT]",
+        help="built-in style or preset name (see `instyle styles`), style image, or a style of the "
+        "--model network; repeat to blend, with optional weights",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output image, a folder (for several inputs or a folder), or - for PNG on stdout",
+    )
     g = p.add_argument_group("controls")
-    g.add_argument("--alpha", type=common.unit_float, default=1.0, help="content-style trade-off in [0, 1] (default 1: full style)")
-    g.add_argument("--mask", action="append", default=None, metavar="MASK",
-                   help="one mask image per --style (white = that style's region); unmasked areas keep the content")
-    g.add_argument("--color", choices=COLOR_MODES, default="none",
-                   help="colour preservation: match = recolour the styles to the photo first; "
-                        "luminance = stylize brightness only (default none)")
+    g.add_argument(
+        "--alpha", type=common.unit_float, default=1.0, help="content-style trade-off in [0, 1] (default 1: full style)"
+    )
+    g.add_argument(
+        "--mask",
+        action="append",
+        default=None,
+        metavar="MASK",
+        help="one mask image per --style (white = that style's region); unmasked areas keep the content",
+    )
+    g.add_argument(
+        "--color",
+        choices=COLOR_MODES,
+        default="none",
+        help="colour preservation: match = recolour the styles to the photo first; "
+        "luminance = stylize brightness only (default none)",
+    )
     g = p.add_argument_group("size")
-    g.add_argument("--size", type=common.image_size, default=None,
-                   help=f"longer side of the output (default: the photo's, at most {MAX_DEFAULT})")
+    g.add_argument(
+        "--size",
+        type=common.image_size,
+        default=None,
+        help=f"longer side of the output (default: the photo's, at most {MAX_DEFAULT})",
+    )
     g.add_argument("--keep-size", action="store_true", help="keep the photo's full size, however large (tiled)")
-    g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)")
+    g.add_argument(
+        "--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)"
+    )
     g = p.add_argument_group("model and hardware")
     g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
-    g.add_argument("--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)")
-    g.add_argument("--model", default=None,
-                   help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
-                        "`builtin-large` (the wider network the built-in one was distilled from); "
-                        "--style then names its styles (multi-style nets)")
+    g.add_argument(
+        "--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)"
+    )
+    g.add_argument(
+        "--model",
+        default=None,
+        help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
+        "`builtin-large` (the wider network the built-in one was distilled from); "
+        "--style then names its styles (multi-style nets)",
+    )
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    g.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="auto = bf16 where the hardware has native bf16, else fp32 (the fast network: "
-                        "fp32 on CPUs, where bf16 does not pay off at its width)")
+    g.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto = bf16 where the hardware has native bf16, else fp32 (the fast network: "
+        "fp32 on CPUs, where bf16 does not pay off at its width)",
+    )
     g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
     common.add_backend_option(g)
@@ -122,9 +159,16 @@ def run(args: argparse.Namespace) -> int:
     if args.keep_size and args.size:
         raise UsageError("--size and --keep-size cannot be used together")
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
-    adain_only = [opt for opt, on in (("--decoder", args.decoder is not None), ("--mask", bool(args.mask)),
-                                      ("--alpha", args.alpha != 1.0), ("--color match", args.color == "match"))
-                  if on]
+    adain_only = [
+        opt
+        for opt, on in (
+            ("--decoder", args.decoder is not None),
+            ("--mask", bool(args.mask)),
+            ("--alpha", args.alpha != 1.0),
+            ("--color match", args.color == "match"),
+        )
+        if on
+    ]
     if args.model is not None:
         if args.method == "adain":
             raise UsageError("--model is a fast network; it cannot be used with --method adain")
@@ -138,8 +182,9 @@ def run(args: argparse.Namespace) -> int:
     if args.mask is not None and len(args.mask) != len(styles):
         raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
-    backend = common.choose_backend(args.backend, method, model=args.model, device=args.device,
-                                    precision=args.precision, images=len(jobs))
+    backend = common.choose_backend(
+        args.backend, method, model=args.model, device=args.device, precision=args.precision, images=len(jobs)
+    )
     stylize, precision = (_fast if method == "fast" else _adain)(args, backend, styles, weights)
     read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
 
@@ -151,8 +196,9 @@ def run(args: argparse.Namespace) -> int:
     def write(dst: str, data, out) -> dict:
         from ..imageio import save_image
 
-        written = save_image(dst, out, alpha=data.alpha, overwrite=args.overwrite, quality=args.quality,
-                             png_compress=args.png_compress)
+        written = save_image(
+            dst, out, alpha=data.alpha, overwrite=args.overwrite, quality=args.quality, png_compress=args.png_compress
+        )
         return {"output": str(written) if written else "-", "size": list(data.size)}
 
     results, failed = [], []
@@ -168,23 +214,33 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"instyle: error: {one_line(outcome.error)}\n")
             failed.append({"input": src, "error": str(outcome.error)})
             continue
-        results.append({"input": "<stdin>" if src == "-" else src, **outcome.value,
-                        "seconds": round(outcome.seconds, 3)})
+        results.append(
+            {"input": "<stdin>" if src == "-" else src, **outcome.value, "seconds": round(outcome.seconds, 3)}
+        )
     bar.close()
     wall = time.perf_counter() - t0
-    summary = {"outputs": results, "failed": failed,
-               "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
-               "alpha": args.alpha, "color": args.color, "precision": precision, "method": method,
-               "backend": backend, "seconds": round(wall, 3),
-               "seconds_per_image": round(wall / max(1, len(results)), 4)}
+    summary = {
+        "outputs": results,
+        "failed": failed,
+        "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
+        "alpha": args.alpha,
+        "color": args.color,
+        "precision": precision,
+        "method": method,
+        "backend": backend,
+        "seconds": round(wall, 3),
+        "seconds_per_image": round(wall / max(1, len(results)), 4),
+    }
     if args.json:
         common.emit_json(summary)
     elif results and args.output != "-" and not args.quiet:
         where = args.output if to_folder else results[0]["output"]
         print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({wall:.1f} s)")
     if failed and len(jobs) > 1:
-        raise InstyleError(f"{len(failed)} of {len(jobs)} images could not be read (named above); "
-                           f"the other {len(results)} were written")
+        raise InstyleError(
+            f"{len(failed)} of {len(jobs)} images could not be read (named above); "
+            f"the other {len(results)} were written"
+        )
     return 1 if failed else 0  # one image that failed: its error line is already printed
 
 
@@ -206,12 +262,14 @@ def _fast(args: argparse.Namespace, backend: str, styles: List[str], weights: Li
         # onnxruntime loads the network while the first photo is decoded (a file's own names are
         # checked on the first call, still before anything is written)
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
-            OnnxFastStylizer, None if builtin else args.model)
+            OnnxFastStylizer, None if builtin else args.model
+        )
         return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32"
     from ..feedforward import FastStylizer
 
-    fast = FastStylizer(args.model, device=args.device, precision=args.precision,
-                        channels_last=not args.no_channels_last)
+    fast = FastStylizer(
+        args.model, device=args.device, precision=args.precision, channels_last=not args.no_channels_last
+    )
     fast.selector(style, kw["weights"])  # unknown names fail before any work
     return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision
 
@@ -221,12 +279,26 @@ def _adain(args: argparse.Namespace, backend: str, styles: List[str], weights: L
     from ..imageio import load_image
     from ..stylize import Stylizer
 
-    stylizer = Stylizer(args.decoder, device=args.device, precision=args.precision,
-                        channels_last=not args.no_channels_last, style_size=args.style_size, tile=args.tile)
+    stylizer = Stylizer(
+        args.decoder,
+        device=args.device,
+        precision=args.precision,
+        channels_last=not args.no_channels_last,
+        style_size=args.style_size,
+        tile=args.tile,
+    )
     # Style statistics once for all inputs (colour modes depend on each photo: done per image).
     style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
     if args.color == "none":
         style_specs = [stylizer.style_stats(s) for s in style_specs]
     masks = [load_image(m) for m in args.mask] if args.mask else None
-    return (lambda data: stylizer(data.to_tensors().rgb, style_specs, weights=None if masks else weights,
-                                  alpha=args.alpha, masks=masks, color=args.color)), stylizer.precision
+    return (
+        lambda data: stylizer(
+            data.to_tensors().rgb,
+            style_specs,
+            weights=None if masks else weights,
+            alpha=args.alpha,
+            masks=masks,
+            color=args.color,
+        )
+    ), stylizer.precision

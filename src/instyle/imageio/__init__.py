@@ -38,8 +38,17 @@ is flushed and fsynced, and is then renamed over the destination, so a crash or 
 never leaves a half-written file behind, and an existing file is only replaced when asked.
 """
 
-from .decode import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_ENV, ImageArray, ImageData, list_images,
-                     load_image, read_array, read_image)
+from .decode import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    MAX_PIXELS_ENV,
+    ImageArray,
+    ImageData,
+    list_images,
+    load_image,
+    read_array,
+    read_image,
+)
 from .modes import image_to_tensor
 from .save import SAVE_EXTENSIONS, save_image, tensor_to_image
 from .streams import MAX_STDIN_BYTES

@@ -82,8 +82,13 @@ class ImageArray:
         alpha = None
         if self.alpha is not None:
             alpha = torch.from_numpy(np.ascontiguousarray(self.alpha, dtype=np.float32))[None, None]
-        return ImageData(rgb=hwc_to_tensor(self.rgb), alpha=alpha, source=self.source,
-                         original_size=self.original_size, frames=self.frames)
+        return ImageData(
+            rgb=hwc_to_tensor(self.rgb),
+            alpha=alpha,
+            source=self.source,
+            original_size=self.original_size,
+            frames=self.frames,
+        )
 
 
 @dataclass
@@ -147,10 +152,7 @@ def _bomb_reason(exc: Exception, limit: int, hint: str) -> str:
     pixels = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
     pil_limit = Image.MAX_IMAGE_PIXELS
     if isinstance(exc, Image.DecompressionBombError) and pil_limit and limit > 2 * pil_limit:
-        return (
-            f"image is too large ({pixels}; over Pillow's hard limit of "
-            f"{2 * pil_limit:,} pixels)"
-        )
+        return f"image is too large ({pixels}; over Pillow's hard limit of {2 * pil_limit:,} pixels)"
     return f"image is too large ({pixels}; the limit is {limit:,}{hint})"
 
 
@@ -230,10 +232,10 @@ def read_array(
 
     np.clip(rgb, 0.0, 1.0, out=rgb)  # in place; compositing may overshoot by an ulp
     if frames > 1:
-        warnings.warn(f"{quoted(source)} has {frames} frames; using the first frame only",
-                      InstyleWarning, stacklevel=3)
-    return ImageArray(rgb=np.ascontiguousarray(rgb), alpha=alpha, source=source, original_size=original_size,
-                      frames=frames)
+        warnings.warn(f"{quoted(source)} has {frames} frames; using the first frame only", InstyleWarning, stacklevel=3)
+    return ImageArray(
+        rgb=np.ascontiguousarray(rgb), alpha=alpha, source=source, original_size=original_size, frames=frames
+    )
 
 
 def read_image(
@@ -248,9 +250,7 @@ def read_image(
     return read_array(src, size=size, max_size=max_size, max_pixels=max_pixels).to_tensors()
 
 
-def _decode(
-    fp: BinaryIO, source: str, limit: int, hint: str, head: bytes
-) -> tuple[Image.Image, float | None, int]:
+def _decode(fp: BinaryIO, source: str, limit: int, hint: str, head: bytes) -> tuple[Image.Image, float | None, int]:
     """Open, size-check, decode (first frame) and EXIF-orient; every failure -> InstyleError.
 
     Returns the upright image, for a 32-bit integer image its declared full scale (else None),
@@ -345,13 +345,9 @@ def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[P
     except OSError as exc:
         raise InstyleError(f"cannot list folder {shown}: {one_line(exc.strerror or exc)}") from None
     images = sorted(
-        p
-        for p in found
-        if not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        p for p in found if not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
     )
     if not images:
         where = " (or its subfolders)" if recursive else ""
-        raise InstyleError(
-            f"folder {shown}{where} holds no images (looked for {', '.join(IMAGE_EXTENSIONS)})"
-        )
+        raise InstyleError(f"folder {shown}{where} holds no images (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return images

@@ -25,9 +25,7 @@ def declared_int_max(pil: Image.Image) -> float | None:
         bits = tags.get(258)
         bits = int(bits[0] if isinstance(bits, (tuple, list)) else bits)
         sample_format = tags.get(339, 1)
-        sample_format = int(
-            sample_format[0] if isinstance(sample_format, (tuple, list)) else sample_format
-        )
+        sample_format = int(sample_format[0] if isinstance(sample_format, (tuple, list)) else sample_format)
     except (TypeError, ValueError, IndexError):
         return None
     if not 1 <= bits <= 32:
@@ -60,9 +58,7 @@ def _key_alpha(arr: np.ndarray, key: object, scale16: bool = False) -> np.ndarra
     return None
 
 
-def to_arrays(
-    pil: Image.Image, int_max: float | None = None
-) -> tuple[np.ndarray, np.ndarray | None]:
+def to_arrays(pil: Image.Image, int_max: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Any Pillow mode -> (rgb (H, W, 3) float32 in [0, 1], alpha (H, W) float32 or None).
 
     ``rgb`` is *not* composited yet; ``alpha`` is None when there is no transparency.
@@ -161,7 +157,5 @@ def image_to_tensor(pil: Image.Image) -> torch.Tensor:
 def resize_plane(plane: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     """(H, W) float32 -> (h, w) float32 (``wh`` = (w, h)), Pillow LANCZOS in float ('F') mode, clamped:
     how images (and their alpha) are resized as they are read."""
-    out = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F").resize(
-        wh, Image.Resampling.LANCZOS
-    )
+    out = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F").resize(wh, Image.Resampling.LANCZOS)
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)

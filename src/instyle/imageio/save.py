@@ -134,8 +134,7 @@ def save_image(
         if ext not in _SAVE_FORMATS:
             what = f"extension {ext!r}" if ext else "no extension"
             raise UsageError(
-                f"cannot write image {quoted(name)}: {what} is not supported; "
-                f"use one of {', '.join(SAVE_EXTENSIONS)}"
+                f"cannot write image {quoted(name)}: {what} is not supported; use one of {', '.join(SAVE_EXTENSIONS)}"
             )
         fmt, keeps_alpha = _SAVE_FORMATS[ext]
 

@@ -34,8 +34,9 @@ def open_source(src: object) -> tuple[BinaryIO, str, bool]:
         except OSError as exc:
             raise read_error("<stdin>", one_line(exc.strerror or exc)) from None
         if len(data) > MAX_STDIN_BYTES:
-            raise read_error("<stdin>", f"more than {MAX_STDIN_BYTES >> 30} GiB on standard input; "
-                                         "give the image as a file")
+            raise read_error(
+                "<stdin>", f"more than {MAX_STDIN_BYTES >> 30} GiB on standard input; give the image as a file"
+            )
         return io.BytesIO(data), "<stdin>", True
     if isinstance(src, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(src)), "<bytes>", True
@@ -60,9 +61,7 @@ def open_source(src: object) -> tuple[BinaryIO, str, bool]:
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError("read_image needs a binary stream (open the file with 'rb')")
         return io.BytesIO(bytes(data)), name, True
-    raise TypeError(
-        f"read_image takes a path, '-', bytes or a binary file object, not {type(src).__name__}"
-    )
+    raise TypeError(f"read_image takes a path, '-', bytes or a binary file object, not {type(src).__name__}")
 
 
 def write_stdout(pil: Image.Image, **options) -> None:
@@ -75,8 +74,7 @@ def write_stdout(pil: Image.Image, **options) -> None:
         is_tty = False
     if is_tty:
         raise UsageError(
-            "refusing to write binary image data to a terminal; redirect standard output "
-            "or give an output file name"
+            "refusing to write binary image data to a terminal; redirect standard output or give an output file name"
         )
     buf = io.BytesIO()
     pil.save(buf, format="PNG", **options)

@@ -15,5 +15,13 @@ MODEL_KINDS = {
     "texture_net": (TextureNetConfig, TextureNet),
 }
 
-__all__ = ["MODEL_KINDS", "AdaINConfig", "AdaINDecoder", "JohnsonConfig", "JohnsonNet",
-           "TextureNet", "TextureNetConfig", "make_encoder"]
+__all__ = [
+    "MODEL_KINDS",
+    "AdaINConfig",
+    "AdaINDecoder",
+    "JohnsonConfig",
+    "JohnsonNet",
+    "TextureNet",
+    "TextureNetConfig",
+    "make_encoder",
+]

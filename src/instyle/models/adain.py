@@ -94,5 +94,4 @@ class AdaINDecoder(nn.Module):
 def make_encoder(weights_path=None) -> VGG19Encoder:
     """The frozen AdaIN encoder: VGG-19 to relu4_1 with reflection padding and ceil-mode pooling
     (as in the authors' code, so borders stay clean and odd sizes keep every pixel)."""
-    return VGG19Encoder(last_layer=ENCODER_LAYER, padding="reflect", ceil_mode=True,
-                        weights_path=weights_path)
+    return VGG19Encoder(last_layer=ENCODER_LAYER, padding="reflect", ceil_mode=True, weights_path=weights_path)

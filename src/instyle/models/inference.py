@@ -5,7 +5,8 @@ Two rewrites, both exact re-expressions of the same linear maps:
 
 * **Nearest ×2 upsample + reflection pad + 3×3 conv** becomes one 3×3 conv on the *low-resolution*
   map (replicate-padded) with 4× the output channels, one per output phase (a, b) ∈ {0, 1}², then
-  a depth-to-space copy (:func:`phase_shuffle`). With U = up(x): U[2i + a + k − 1] = x[i + ⌊(a + k − 1)/2⌋], so phase a sums the
+  a depth-to-space copy (:func:`phase_shuffle`). With U = up(x): U[2i + a + k − 1] = x[i + ⌊(a + k − 1)/2⌋],
+  so phase a sums the
   kernel rows that land on the same low-res row (a = 0: w₀ | w₁ + w₂; a = 1: w₀ + w₁ | w₂), and
   reflect-pad(up(x)) = up(replicate-pad(x)) at the border. No upsampled map is built or padded.
 * **The last 9×9 conv to RGB** (3 output channels: poorly vectorized, ~1/5 of a call) runs as a
@@ -33,8 +34,9 @@ from .layers import ConvBlock, apply_norm
 
 # Rows of the phase kernels from the rows of a 3×3 kernel, for output phase a = 0 and a = 1:
 # (3 new rows over replicate-padded low-res offsets −1, 0, +1) × (3 original rows).
-_PHASE_ROWS = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
-                            [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+_PHASE_ROWS = torch.tensor(
+    [[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]
+)
 
 
 def upsample_conv_weight(weight: Tensor) -> Tensor:
@@ -54,7 +56,7 @@ def strided_phase_conv_weight(weight: Tensor) -> Tensor:
     w = weight.new_zeros(2, 2, co, ci, k + 1, k + 1)
     for a in range(2):
         for b in range(2):
-            w[a, b, :, :, a:a + k, b:b + k] = weight
+            w[a, b, :, :, a : a + k, b : b + k] = weight
     return w.reshape(co * 4, ci, k + 1, k + 1)
 
 
@@ -149,8 +151,13 @@ def for_inference(net: nn.Module) -> nn.Module:
     """
     if not isinstance(net, JohnsonNet):
         return net
-    standard = all(b.upsample is not None and b.upsample.scale_factor == 2 and b.conv.kernel_size == (3, 3)
-                   and b.conv.stride == (1, 1) for b in net.up)
+    standard = all(
+        b.upsample is not None
+        and b.upsample.scale_factor == 2
+        and b.conv.kernel_size == (3, 3)
+        and b.conv.stride == (1, 1)
+        for b in net.up
+    )
     pad, conv = net.out
     if not standard or conv.kernel_size[0] % 2 == 0 or conv.stride != (1, 1):
         return net

@@ -12,10 +12,10 @@ from typing import Optional, Tuple
 
 from torch import Tensor, nn
 
-from ..nn.functional import pad_reflect
-from ..sizes import padded_side
 from ..choices import NORM_LAYERS, check
+from ..nn.functional import pad_reflect
 from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
+from ..sizes import padded_side
 from .layers import ConvBlock, apply_norm, make_norm
 
 
@@ -76,8 +76,8 @@ class JohnsonNet(nn.Module):
 
     Layout (Johnson et al. 2016, supplementary): 9×9 conv (32), two stride-2 3×3 convs (64, 128),
     residual blocks (128), two ×2 nearest upsample + 3×3 convs (64, 32), 9×9 conv to RGB.
-    Sides not divisible by 4 or under :data:`~instyle.sizes.MIN_SIDE` are padded (:func:`~instyle.sizes.padded_side`) and
-    cropped back, so any image of at least 1×1 px goes through.
+    Sides not divisible by 4 or under :data:`~instyle.sizes.MIN_SIDE` are padded
+    (:func:`~instyle.sizes.padded_side`) and cropped back, so any image of at least 1×1 px goes through.
 
     Example:
         >>> net = JohnsonNet(JohnsonConfig(width=0.5))
@@ -90,11 +90,19 @@ class JohnsonNet(nn.Module):
         self.config = config
         c = [max(4, int(round(n * config.width))) for n in (32, 64, 128)]
         kw = dict(norm=config.norm, num_styles=config.num_styles)
-        self.down = nn.ModuleList([ConvBlock(3, c[0], 9, **kw), ConvBlock(c[0], c[1], 3, stride=2, **kw),
-                                   ConvBlock(c[1], c[2], 3, stride=2, **kw)])
-        self.res = nn.ModuleList([ResidualBlock(c[2], config.norm, config.num_styles)
-                                  for _ in range(config.residual_blocks)])
-        self.up = nn.ModuleList([ConvBlock(c[2], c[1], 3, upsample=2, **kw), ConvBlock(c[1], c[0], 3, upsample=2, **kw)])
+        self.down = nn.ModuleList(
+            [
+                ConvBlock(3, c[0], 9, **kw),
+                ConvBlock(c[0], c[1], 3, stride=2, **kw),
+                ConvBlock(c[1], c[2], 3, stride=2, **kw),
+            ]
+        )
+        self.res = nn.ModuleList(
+            [ResidualBlock(c[2], config.norm, config.num_styles) for _ in range(config.residual_blocks)]
+        )
+        self.up = nn.ModuleList(
+            [ConvBlock(c[2], c[1], 3, upsample=2, **kw), ConvBlock(c[1], c[0], 3, upsample=2, **kw)]
+        )
         self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c[0], 3, 9))
 
     def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:

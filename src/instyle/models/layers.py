@@ -31,8 +31,18 @@ class ConvBlock(nn.Module):
     (N, C_in, H, W) -> (N, C_out, H·up/s, W·up/s).
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, *, stride: int = 1, upsample: int = 1,
-                 norm: str = "instance", num_styles: int = 1, act: Optional[nn.Module] = None):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        upsample: int = 1,
+        norm: str = "instance",
+        num_styles: int = 1,
+        act: Optional[nn.Module] = None,
+    ):
         super().__init__()
         self.upsample = nn.Upsample(scale_factor=upsample, mode="nearest") if upsample > 1 else None
         self.pad = nn.ReflectionPad2d(kernel // 2) if kernel > 1 else None  # applied by pad_reflect

@@ -69,9 +69,13 @@ class _Block(nn.Module):
     def __init__(self, c_in: int, c_out: int, norm: str, num_styles: int):
         super().__init__()
         kw = dict(norm=norm, num_styles=num_styles)
-        self.convs = nn.ModuleList([ConvBlock(c_in, c_out, 3, act=nn.LeakyReLU(0.01, inplace=True), **kw),
-                                    ConvBlock(c_out, c_out, 3, act=nn.LeakyReLU(0.01, inplace=True), **kw),
-                                    ConvBlock(c_out, c_out, 1, act=nn.LeakyReLU(0.01, inplace=True), **kw)])
+        self.convs = nn.ModuleList(
+            [
+                ConvBlock(c_in, c_out, 3, act=nn.LeakyReLU(0.01, inplace=True), **kw),
+                ConvBlock(c_out, c_out, 3, act=nn.LeakyReLU(0.01, inplace=True), **kw),
+                ConvBlock(c_out, c_out, 1, act=nn.LeakyReLU(0.01, inplace=True), **kw),
+            ]
+        )
 
     def forward(self, x: Tensor, style: Optional[StyleSelector]) -> Tensor:
         for conv in self.convs:
@@ -103,8 +107,12 @@ class TextureNet(nn.Module):
     def noise(self, x: Tensor, generator: Optional[torch.Generator] = None) -> List[Tensor]:
         """z for every scale: U(0, 1) tensors (N, noise_channels, H_k, W_k)."""
         sizes = self._sizes(x)
-        return [torch.rand(x.shape[0], self.config.noise_channels, h, w, generator=generator,
-                           device=x.device, dtype=x.dtype) for h, w in sizes]
+        return [
+            torch.rand(
+                x.shape[0], self.config.noise_channels, h, w, generator=generator, device=x.device, dtype=x.dtype
+            )
+            for h, w in sizes
+        ]
 
     def _sizes(self, x: Tensor) -> List[Tuple[int, int]]:
         return texture_sizes(x.shape[-2], x.shape[-1], self.config.scales)
@@ -122,8 +130,10 @@ class TextureNet(nn.Module):
         y = feats[-1]
         for j, k in enumerate(range(self.config.scales - 2, -1, -1)):
             y = F.interpolate(y, size=feats[k].shape[-2:], mode="nearest")  # (a traced shape: exports dynamic)
-            y = torch.cat([apply_norm(self.join_norm_up[j], y, style),
-                           apply_norm(self.join_norm_branch[j], feats[k], style)], dim=1)
+            y = torch.cat(
+                [apply_norm(self.join_norm_up[j], y, style), apply_norm(self.join_norm_branch[j], feats[k], style)],
+                dim=1,
+            )
             y = self.joins[j](y, style)
         return self.out(y)
 

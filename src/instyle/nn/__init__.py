@@ -1,8 +1,16 @@
 """Normalization layers and the stateless tensor math behind them."""
 
 from .adabn import adapt_batchnorm
-from .functional import (adain, adain_regions, calc_mean_std, gram_matrix, instance_norm, masked_mean_std,
-                         mix_stats, total_variation)
+from .functional import (
+    adain,
+    adain_regions,
+    calc_mean_std,
+    gram_matrix,
+    instance_norm,
+    masked_mean_std,
+    mix_stats,
+    total_variation,
+)
 from .norm import (
     NORM_LAYER_NAMES,
     AdaIN,

@@ -15,8 +15,9 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 @torch.no_grad()
-def adapt_batchnorm(model: nn.Module, images: Union[Tensor, Iterable[Tensor]], *,
-                    batch_size: int = 16, forward=None) -> nn.Module:
+def adapt_batchnorm(
+    model: nn.Module, images: Union[Tensor, Iterable[Tensor]], *, batch_size: int = 16, forward=None
+) -> nn.Module:
     """Replace the statistics of every BN layer in ``model`` by those of ``images``.
 
     Args:

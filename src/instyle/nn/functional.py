@@ -59,15 +59,20 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
     _check_4d(feat, "feat")
     n, c, h, w = feat.shape
     var = None
-    if feat.dtype == torch.float32 and not feat.requires_grad and not torch.jit.is_tracing() and (
-            feat.is_contiguous() or feat.is_contiguous(memory_format=torch.channels_last)):
+    if (
+        feat.dtype == torch.float32
+        and not feat.requires_grad
+        and not torch.jit.is_tracing()
+        and (feat.is_contiguous() or feat.is_contiguous(memory_format=torch.channels_last))
+    ):
         # Fast path (inference on float32 maps, NCHW or NHWC): Σx and Σx² reduced along H×W of a
         # (N, C, HW) or (N, HW, C) view in one vectorized pass each (4x faster than var_mean,
         # which takes two passes, on channels-last maps), then var = E[x²] − μ². Kept only where
         # cancellation is harmless (σ² > 1e-3·E[x²], i.e. |μ|/σ < ~31: relative error < 1e-4);
         # otherwise the exact two-pass form below (also what ONNX export traces: no data-dependent branch).
-        y, dim = (feat.view(n, c, h * w), 2) if feat.is_contiguous() else \
-            (feat.permute(0, 2, 3, 1).reshape(n, h * w, c), 1)
+        y, dim = (
+            (feat.view(n, c, h * w), 2) if feat.is_contiguous() else (feat.permute(0, 2, 3, 1).reshape(n, h * w, c), 1)
+        )
         mean = y.sum(dim) / (h * w)
         sq = y.square().sum(dim) / (h * w)
         var = sq - mean.square()
@@ -83,8 +88,9 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
     return mean.view(n, c, 1, 1), std.view(n, c, 1, 1)
 
 
-def instance_norm(feat: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
-                  eps: float = DEFAULT_EPS) -> Tensor:
+def instance_norm(
+    feat: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = DEFAULT_EPS
+) -> Tensor:
     """Instance normalization (Ulyanov et al. 2016): y = γ·(x − μ_nc)/σ_nc + β.
 
     μ_nc, σ_nc are taken per sample and per channel over H×W, so one sample's output never

@@ -99,8 +99,10 @@ class ConditionalInstanceNorm2d(nn.Module):
         if w.dim() == 1:
             w = w.unsqueeze(0).expand(batch, -1)
         if w.shape != (batch, self.num_styles):
-            raise ValueError(f"style weights must have shape ({self.num_styles},) or ({batch}, "
-                             f"{self.num_styles}), got {tuple(style.shape)}")
+            raise ValueError(
+                f"style weights must have shape ({self.num_styles},) or ({batch}, "
+                f"{self.num_styles}), got {tuple(style.shape)}"
+            )
         return w @ self.weight, w @ self.bias  # (N, S) @ (S, C) -> (N, C)
 
     def forward(self, x: Tensor, style: StyleSelector = 0) -> Tensor:
@@ -155,8 +157,7 @@ def _check_channels(x: Tensor, num_features: int) -> None:
         raise ValueError(f"expected (N, {num_features}, H, W) input, got shape {tuple(x.shape)}")
 
 
-def _group_norm(num_features: int, num_groups: int = 32, eps: float = DEFAULT_EPS,
-                affine: bool = True) -> nn.GroupNorm:
+def _group_norm(num_features: int, num_groups: int = 32, eps: float = DEFAULT_EPS, affine: bool = True) -> nn.GroupNorm:
     # Largest divisor of C not above num_groups, so any width works (e.g. 48 channels -> 24 groups).
     groups = max(g for g in range(1, min(num_groups, num_features) + 1) if num_features % g == 0)
     return nn.GroupNorm(groups, num_features, eps=eps, affine=affine)
@@ -191,8 +192,15 @@ def get_norm_layer(name: str, **kwargs: object) -> Callable[..., nn.Module]:
     bound to the constructor, e.g. ``get_norm_layer("group", num_groups=8)(64)``.
     """
     key = name.lower().replace("-", "_")
-    aliases = {"in": "instance", "bn": "batch", "ln": "layer", "gn": "group", "cin": "conditional_instance",
-               "conditional": "conditional_instance", "identity": "none"}
+    aliases = {
+        "in": "instance",
+        "bn": "batch",
+        "ln": "layer",
+        "gn": "group",
+        "cin": "conditional_instance",
+        "conditional": "conditional_instance",
+        "identity": "none",
+    }
     key = aliases.get(key, key)
     if key not in _NORM_LAYERS:
         raise ValueError(f"unknown norm layer {name!r}; choose from {', '.join(NORM_LAYER_NAMES)}")

@@ -6,4 +6,16 @@ from .distill import DistillConfig, DistillTask
 from .fast import FastTask, FastTrainConfig
 from .loop import MODEL_FILE, Task, TrainResult, train
 
-__all__ = ["AdaINTask", "AdaINTrainConfig", "DistillConfig", "DistillTask", "FastTask", "FastTrainConfig", "MODEL_FILE", "Task", "TrainConfig", "TrainResult", "train"]
+__all__ = [
+    "AdaINTask",
+    "AdaINTrainConfig",
+    "DistillConfig",
+    "DistillTask",
+    "FastTask",
+    "FastTrainConfig",
+    "MODEL_FILE",
+    "Task",
+    "TrainConfig",
+    "TrainResult",
+    "train",
+]

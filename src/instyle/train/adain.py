@@ -18,14 +18,13 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from ..choices import ADAIN_STYLE_LAYERS
 from ..data import CropSpec, ImageFolder
 from ..losses import content_loss, mean_std_loss, tv_loss
-from ..choices import ADAIN_STYLE_LAYERS
 from ..models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from ..nn.functional import Stats, adain, calc_mean_std
 from ..sheet import contact_sheet
 from ..vgg import RELU_LAYERS, deepest
-
 
 
 @dataclass
@@ -61,7 +60,9 @@ class AdaINTrainConfig:
             raise ValueError("give at least one style layer")
         bad = [n for n in self.style_layers if n not in RELU_LAYERS]
         if bad or deepest(self.style_layers) not in RELU_LAYERS[: RELU_LAYERS.index(ENCODER_LAYER) + 1]:
-            raise ValueError(f"style layers must be relu layers up to {ENCODER_LAYER}, got {', '.join(self.style_layers)}")
+            raise ValueError(
+                f"style layers must be relu layers up to {ENCODER_LAYER}, got {', '.join(self.style_layers)}"
+            )
         if self.crops_per_image < 1:
             raise ValueError(f"crops per image must be >= 1, got {self.crops_per_image}")
         AdaINConfig(width=self.width)  # validates the width
@@ -105,8 +106,9 @@ class AdaINTask:
     loss_names = ("content", "style", "tv")
     resumable_fields = ("cache_gb",)  # may change on --resume without changing the run
 
-    def __init__(self, content_dir: str, style_dir: str, config: AdaINTrainConfig = AdaINTrainConfig(),
-                 *, n_samples: int = 3):
+    def __init__(
+        self, content_dir: str, style_dir: str, config: AdaINTrainConfig = AdaINTrainConfig(), *, n_samples: int = 3
+    ):
         self.content_dir, self.style_dir, self.config = content_dir, style_dir, config
         self.crops_per_image = config.crops_per_image if config.cache_features else None
         self.stat_layers = tuple(sorted(set(config.style_layers) | {ENCODER_LAYER}, key=RELU_LAYERS.index))
@@ -123,8 +125,10 @@ class AdaINTask:
         return d
 
     def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]:
-        self._folders = {"content": ImageFolder(self.content_dir, spec, name="content"),
-                         "style": ImageFolder(self.style_dir, spec, name="style")}
+        self._folders = {
+            "content": ImageFolder(self.content_dir, spec, name="content"),
+            "style": ImageFolder(self.style_dir, spec, name="style"),
+        }
         return self._folders
 
     def build_model(self) -> nn.Module:
@@ -161,11 +165,14 @@ class AdaINTask:
                 rows += [m.flatten(1), s.flatten(1)]
             return torch.cat(rows, dim=1)  # (b, 2·ΣC) float32
 
-        packed = encode(slice(None)) if keys is None or "style" not in self._caches \
+        packed = (
+            encode(slice(None))
+            if keys is None or "style" not in self._caches
             else self._caches["style"].lookup(keys, encode)
+        )
         out, i = {}, 0
         for n, c in zip(self.stat_layers, sizes):
-            out[n] = (packed[:, i:i + c, None, None], packed[:, i + c:i + 2 * c, None, None])
+            out[n] = (packed[:, i : i + c, None, None], packed[:, i + c : i + 2 * c, None, None])
             i += 2 * c
         return out
 
@@ -189,8 +196,10 @@ class AdaINTask:
 
     def _load_samples(self) -> Tuple[List[Tensor], List[Tensor]]:
         if self._sample_images is None:
-            self._sample_images = (self._folders["content"].preview(self.n_samples),
-                                   self._folders["style"].preview(self.n_samples))
+            self._sample_images = (
+                self._folders["content"].preview(self.n_samples),
+                self._folders["style"].preview(self.n_samples),
+            )
         return self._sample_images
 
     def samples(self, model: nn.Module) -> Optional[Image.Image]:
@@ -202,8 +211,9 @@ class AdaINTask:
         rows = []
         for c in contents:
             fc = self.encoder.encode(c.to(dev), ENCODER_LAYER).float()
-            outs = [model(adain(fc, st).contiguous())[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1).cpu()
-                    for st in stats]
+            outs = [
+                model(adain(fc, st).contiguous())[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1).cpu() for st in stats
+            ]
             rows.append([c] + outs)
         return contact_sheet(rows, header=[None] + styles, cell=192)
 

@@ -8,8 +8,20 @@ from typing import Optional
 from ..choices import SCHEDULES, TRAIN_PRECISIONS, check
 
 # Fields that may change when a run is resumed; any other change breaks exact continuation.
-RESUMABLE = frozenset({"steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
-                       "workers", "max_minutes", "device", "precision", "channels_last"})
+RESUMABLE = frozenset(
+    {
+        "steps",
+        "checkpoint_every",
+        "sample_every",
+        "log_every",
+        "keep_checkpoints",
+        "workers",
+        "max_minutes",
+        "device",
+        "precision",
+        "channels_last",
+    }
+)
 
 
 @dataclass
@@ -60,8 +72,13 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        positive = {"steps": self.steps, "batch_size": self.batch_size, "grad_accum": self.grad_accum,
-                    "checkpoint_every": self.checkpoint_every, "log_every": self.log_every}
+        positive = {
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "grad_accum": self.grad_accum,
+            "checkpoint_every": self.checkpoint_every,
+            "log_every": self.log_every,
+        }
         for name, v in positive.items():
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be a positive integer, got {v!r}")

@@ -30,7 +30,6 @@ from ..sheet import contact_sheet
 from .content import ContentFolderTask
 
 
-
 @dataclass
 class DistillConfig:
     """Student shape and loss of a distillation run.
@@ -62,7 +61,8 @@ class DistillTask(ContentFolderTask):
     """A student Johnson network trained on a teacher's outputs, as a :class:`instyle.train.loop.Task`.
 
     Example:
-        >>> task = DistillTask("photos/", DistillConfig(teacher="builtin_styles_large.safetensors", width=0.25))  # doctest: +SKIP
+        >>> cfg = DistillConfig(teacher="builtin_styles_large.safetensors", width=0.25)  # doctest: +SKIP
+        >>> task = DistillTask("photos/", cfg)  # doctest: +SKIP
         >>> train(task, TrainConfig(steps=6000, batch_size=8, crop=256, lr=1e-3), "runs/student")  # doctest: +SKIP
     """
 
@@ -76,16 +76,23 @@ class DistillTask(ContentFolderTask):
         if not isinstance(teacher, JohnsonNet):
             raise UsageError(f"{config.teacher} is not a Johnson fast network; only those can be distilled")
         self.teacher = teacher.eval().requires_grad_(False)
-        self.student_config = JohnsonConfig(norm=teacher.config.norm, width=config.width,
-                                            residual_blocks=config.residual_blocks, styles=teacher.config.styles)
+        self.student_config = JohnsonConfig(
+            norm=teacher.config.norm,
+            width=config.width,
+            residual_blocks=config.residual_blocks,
+            styles=teacher.config.styles,
+        )
         self.multi = len(teacher.config.styles) > 1
         self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
 
     def task_config(self) -> Dict[str, Any]:
         d = asdict(self.config)
-        d["teacher_config"] = {"width": self.teacher.config.width, "norm": self.teacher.config.norm,
-                               "residual_blocks": self.teacher.config.residual_blocks,
-                               "styles": list(self.teacher.config.styles)}
+        d["teacher_config"] = {
+            "width": self.teacher.config.width,
+            "norm": self.teacher.config.norm,
+            "residual_blocks": self.teacher.config.residual_blocks,
+            "styles": list(self.teacher.config.styles),
+        }
         return d
 
     def build_model(self) -> nn.Module:

@@ -32,9 +32,8 @@ from ..nn.functional import gram_matrix
 from ..nn.norm import ConditionalInstanceNorm2d
 from ..resize import resize_longer
 from ..sheet import contact_sheet
-from .content import ContentFolderTask
 from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
-
+from .content import ContentFolderTask
 
 
 def style_name(path: str | os.PathLike) -> str:
@@ -117,15 +116,23 @@ class FastTask(ContentFolderTask):
     Example:
         >>> task = FastTask(["starry.jpg"], "photos/", FastTrainConfig())          # doctest: +SKIP
         >>> train(task, TrainConfig(steps=40_000, batch_size=4, crop=256), "runs/starry")  # doctest: +SKIP
-        >>> more = FastTask(["kahlo.jpg"], "photos/", FastTrainConfig(), add_to="builtin_styles.safetensors")  # doctest: +SKIP
+        >>> more = FastTask(["kahlo.jpg"], "photos/", FastTrainConfig(),  # doctest: +SKIP
+        ...                 add_to="builtin_styles.safetensors")
     """
 
     name = "fast"
     loss_names = ("content", "style", "tv")
     crops_per_image = None
 
-    def __init__(self, style_images: Sequence[str | os.PathLike], content_dir: str, config: FastTrainConfig,
-                 *, n_samples: int = 3, add_to: Optional[str | os.PathLike] = None):
+    def __init__(
+        self,
+        style_images: Sequence[str | os.PathLike],
+        content_dir: str,
+        config: FastTrainConfig,
+        *,
+        n_samples: int = 3,
+        add_to: Optional[str | os.PathLike] = None,
+    ):
         if not style_images:
             raise UsageError("give at least one style image")
         self.base: Optional[nn.Module] = None
@@ -153,8 +160,10 @@ class FastTask(ContentFolderTask):
         """The multi-style network to extend; its model, width and styles become the run's."""
         base, _ = load_model(path)
         if not isinstance(base, (JohnsonNet, TextureNet)) or len(base.config.styles) < 2:
-            raise UsageError(f"{os.fspath(path)} is not a multi-style fast network; --add-to needs one "
-                             "(trained with several --style images)")
+            raise UsageError(
+                f"{os.fspath(path)} is not a multi-style fast network; --add-to needs one "
+                "(trained with several --style images)"
+            )
         config.model = "johnson" if isinstance(base, JohnsonNet) else "texture_net"
         config.width, config.base_styles = base.config.width, tuple(base.config.styles)
         return base
@@ -236,8 +245,10 @@ class FastTask(ContentFolderTask):
         dev = next(model.parameters()).device
         rows = []
         for c in previews:
-            outs = [model(c.to(dev), self._selector(torch.tensor([self.offset + s], device=dev))).clamp(0, 1).cpu()
-                    for s in range(len(self.style_images))]
+            outs = [
+                model(c.to(dev), self._selector(torch.tensor([self.offset + s], device=dev))).clamp(0, 1).cpu()
+                for s in range(len(self.style_images))
+            ]
             rows.append([c] + outs)
         styles = [resize_longer(s, 256) for s in self.style_images]
         return contact_sheet(rows, header=[None] + styles, col_labels=["", *self.config.styles], cell=160)
@@ -249,7 +260,8 @@ class FastTask(ContentFolderTask):
         ids = {id(p) for p in cin}
         rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
         return ([{"params": rest}] if rest else []) + (
-            [{"params": cin, "lr_scale": self.config.cin_lr_scale}] if cin else [])
+            [{"params": cin, "lr_scale": self.config.cin_lr_scale}] if cin else []
+        )
 
     def model_extra(self) -> Dict[str, str]:
         return {}

@@ -35,8 +35,7 @@ class CsvLog:
     def append(self, row: Dict[str, float]) -> None:
         self.rows.append(dict(row))
         with open(self.path, "a", newline="", encoding="utf-8") as f:
-            csv.DictWriter(f, self.columns, extrasaction="ignore").writerow(
-                {k: _fmt(row.get(k)) for k in self.columns})
+            csv.DictWriter(f, self.columns, extrasaction="ignore").writerow({k: _fmt(row.get(k)) for k in self.columns})
 
 
 def _fmt(v: object) -> str:
@@ -76,8 +75,9 @@ def _ema(values: List[float], beta: float) -> List[float]:
     return out
 
 
-def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, title: str = "",
-                size=(900, 520)) -> Image.Image:
+def plot_losses(
+    rows: Sequence[Dict[str, float]], columns: Sequence[str], *, title: str = "", size=(900, 520)
+) -> Image.Image:
     """Loss curves (log scale, light raw values under an EMA-smoothed line) as an RGB image."""
     W, H = size
     left, right, top, bottom = 70, 150, 30, 40
@@ -85,8 +85,7 @@ def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, tit
     d = ImageDraw.Draw(img)
     label_font = font(12)
     d.text((left, 8), title, fill="black", font=label_font)
-    series = {c: [(r["step"], r[c]) for r in rows if c in r and r[c] > 0 and math.isfinite(r[c])]
-              for c in columns}
+    series = {c: [(r["step"], r[c]) for r in rows if c in r and r[c] > 0 and math.isfinite(r[c])] for c in columns}
     series = {c: s for c, s in series.items() if s}
     d.rectangle([left, top, W - right, H - bottom], outline="black")
     if not series:
@@ -95,7 +94,10 @@ def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, tit
     xs = [x for s in series.values() for x, _ in s]
     ys = [math.log10(y) for s in series.values() for _, y in s]
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = math.floor(min(ys)), math.ceil(max(ys)) if math.ceil(max(ys)) > math.floor(min(ys)) else math.floor(min(ys)) + 1
+    y0, y1 = (
+        math.floor(min(ys)),
+        math.ceil(max(ys)) if math.ceil(max(ys)) > math.floor(min(ys)) else math.floor(min(ys)) + 1,
+    )
     px = lambda x: left + (x - x0) / (x1 - x0) * (W - right - left)  # noqa: E731
     py = lambda y: H - bottom - (y - y0) / (y1 - y0) * (H - bottom - top)  # noqa: E731
     for e in range(int(y0), int(y1) + 1):
@@ -110,7 +112,7 @@ def plot_losses(rows: Sequence[Dict[str, float]], columns: Sequence[str], *, tit
     for i, (name, s) in enumerate(series.items()):
         color = _COLORS[i % len(_COLORS)]
         pts = [(px(x), py(math.log10(y))) for x, y in s]
-        light = tuple((int(color[k:k + 2], 16) + 2 * 255) // 3 for k in (1, 3, 5))
+        light = tuple((int(color[k : k + 2], 16) + 2 * 255) // 3 for k in (1, 3, 5))
         if len(pts) > 1:
             d.line(pts, fill=light, width=1)
             smooth = _ema([math.log10(y) for _, y in s], beta)

@@ -29,8 +29,15 @@ from . import distributed as D
 from .config import TrainConfig
 from .log import CsvLog, save_plot
 from .schedule import lr_at
-from .state import (LATEST, check_resumable, find_latest, load_checkpoint, normalize, remove_stale_temporaries,
-                    save_checkpoint)
+from .state import (
+    LATEST,
+    check_resumable,
+    find_latest,
+    load_checkpoint,
+    normalize,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 
 MODEL_FILE = "model.safetensors"
 
@@ -39,17 +46,18 @@ class Task(Protocol):
     """What a training run optimizes. Implemented by :class:`instyle.train.adain.AdaINTask` and
     the fast-network tasks."""
 
-    name: str                      # e.g. "adain"
-    loss_names: Sequence[str]      # the loss parts it reports, e.g. ("content", "style")
+    name: str  # e.g. "adain"
+    loss_names: Sequence[str]  # the loss parts it reports, e.g. ("content", "style")
     crops_per_image: Optional[int]  # fixed crops per image (feature caching), or None
 
-    def task_config(self) -> Dict[str, Any]: ...          # settings that define the run
+    def task_config(self) -> Dict[str, Any]: ...  # settings that define the run
     def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]: ...
-    def build_model(self) -> nn.Module: ...                # the trainable network (seeded)
-    def prepare(self, device: torch.device, channels_last: bool) -> None: ...   # frozen parts
+    def build_model(self) -> nn.Module: ...  # the trainable network (seeded)
+    def prepare(self, device: torch.device, channels_last: bool) -> None: ...  # frozen parts
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, Dict[str, Tensor]]: ...
     def samples(self, model: nn.Module) -> Optional[Image.Image]: ...
-    def model_extra(self) -> Dict[str, str]: ...           # metadata for the model file
+    def model_extra(self) -> Dict[str, str]: ...  # metadata for the model file
+
     # Optional: ``param_groups(model)`` -> [{"params": [...], "lr_scale": float}, ...] to give parts
     # of the model their own learning-rate multiple (default: one group, scale 1).
 
@@ -79,10 +87,18 @@ def _to_device(batch: Dict[str, Any], device: torch.device, channels_last: bool)
     return out
 
 
-def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
-          overwrite: bool = False, progress: bool = True, stop_at: Optional[int] = None,
-          init_from: Optional[str | os.PathLike] = None,
-          say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> TrainResult:
+def train(
+    task: Task,
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    stop_at: Optional[int] = None,
+    init_from: Optional[str | os.PathLike] = None,
+    say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> TrainResult:
     """Train ``task`` with ``cfg``, writing everything into ``out_dir``.
 
     Writes ``checkpoint.pt`` (latest; resumable), ``checkpoints/step_N.pt`` snapshots,
@@ -100,8 +116,17 @@ def train(task: Task, cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: b
     new_top = _first_missing(run_dir)  # the outermost folder this call will create, if any
     before = set(run_dir.rglob("*")) if run_dir.is_dir() else set()
     try:
-        return _train(task, cfg, run_dir, resume=resume, overwrite=overwrite, progress=progress, stop_at=stop_at,
-                      init_from=init_from, say=say)
+        return _train(
+            task,
+            cfg,
+            run_dir,
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+            stop_at=stop_at,
+            init_from=init_from,
+            say=say,
+        )
     except BaseException:
         if not resume and not (run_dir / LATEST).exists() and int(os.environ.get("RANK", "0")) == 0:
             _remove_new(run_dir, new_top, before)
@@ -152,54 +177,82 @@ def _hardware(cfg: TrainConfig) -> _Hardware:
     return _Hardware(device, info, precision, precision_dtype(precision) if precision != "fp32" else None)
 
 
-def _open_run(run_dir: Path, task: Task, cfg: TrainConfig, hw: _Hardware, *, resume: bool, overwrite: bool,
-              init_from: Optional[str | os.PathLike]) -> Optional[Dict[str, Any]]:
+def _open_run(
+    run_dir: Path,
+    task: Task,
+    cfg: TrainConfig,
+    hw: _Hardware,
+    *,
+    resume: bool,
+    overwrite: bool,
+    init_from: Optional[str | os.PathLike],
+) -> Optional[Dict[str, Any]]:
     """The checkpoint to resume (checked against this run's settings), or None for a new run."""
     if resume and init_from is not None:
         raise UsageError("--init-from starts a new run; it cannot be combined with --resume")
     if not resume:
         if (run_dir / LATEST).exists() and not overwrite:
-            raise InstyleError(f"{run_dir} already holds a training run; pass --resume to continue it, "
-                               "or --overwrite to start over")
+            raise InstyleError(
+                f"{run_dir} already holds a training run; pass --resume to continue it, or --overwrite to start over"
+            )
         return None
     if hw.info.main:
         remove_stale_temporaries(run_dir)
     D.barrier(hw.info)
     ckpt = load_checkpoint(find_latest(run_dir))
-    check_resumable(ckpt, task=task.name, task_config=task.task_config(), train_config=cfg, where=str(run_dir),
-                    task_resumable=getattr(task, "resumable_fields", ()))
+    check_resumable(
+        ckpt,
+        task=task.name,
+        task_config=task.task_config(),
+        train_config=cfg,
+        where=str(run_dir),
+        task_resumable=getattr(task, "resumable_fields", ()),
+    )
     return ckpt
 
 
-def _data(task: Task, cfg: TrainConfig, ckpt: Optional[Dict[str, Any]], say: Callable[[str], None]
-          ) -> tuple[TrainingData, Dict[str, int]]:
+def _data(
+    task: Task, cfg: TrainConfig, ckpt: Optional[Dict[str, Any]], say: Callable[[str], None]
+) -> tuple[TrainingData, Dict[str, int]]:
     """The training streams and their image counts."""
     streams = task.streams(CropSpec(cfg.image_size, cfg.crop))
     for folder in streams.values():  # a folder with no readable image fails here, in one line (not
-        folder.crop(0, cfg.seed)     # later in a DataLoader worker, wrapped in its traceback)
+        folder.crop(0, cfg.seed)  # later in a DataLoader worker, wrapped in its traceback)
     counts = {k: len(v) for k, v in streams.items()}
     if ckpt is not None and ckpt.get("data") and ckpt["data"] != counts:
-        say(f"warning: the data folders changed since the checkpoint ({ckpt['data']} -> {counts} images); "
-            "the data order will differ from an uninterrupted run")
+        say(
+            f"warning: the data folders changed since the checkpoint ({ckpt['data']} -> {counts} images); "
+            "the data order will differ from an uninterrupted run"
+        )
     return TrainingData(streams, seed=cfg.seed, crops_per_image=task.crops_per_image), counts
 
 
-def _model(task: Task, cfg: TrainConfig, hw: _Hardware, ckpt: Optional[Dict[str, Any]], run_dir: Path,
-           init_from: Optional[str | os.PathLike], say: Callable[[str], None]) -> nn.Module:
+def _model(
+    task: Task,
+    cfg: TrainConfig,
+    hw: _Hardware,
+    ckpt: Optional[Dict[str, Any]],
+    run_dir: Path,
+    init_from: Optional[str | os.PathLike],
+    say: Callable[[str], None],
+) -> nn.Module:
     """The task's network (seeded), with the checkpoint's or ``init_from``'s weights."""
     torch.manual_seed(cfg.seed)
     model = task.build_model().to(hw.device)
     kind, config = model_kind(model), config_to_dict(model.config)
     if ckpt is not None:
         if ckpt.get("model_kind") != kind or normalize(ckpt.get("model_config")) != normalize(config):
-            raise InstyleError(f"cannot resume {run_dir}: it holds a {ckpt.get('model_kind')} "
-                               f"{ckpt.get('model_config')}, this run builds {kind} {config}")
+            raise InstyleError(
+                f"cannot resume {run_dir}: it holds a {ckpt.get('model_kind')} "
+                f"{ckpt.get('model_config')}, this run builds {kind} {config}"
+            )
         model.load_state_dict(ckpt["model"])
     elif init_from is not None:
         warm, _ = load_model(init_from, expect=kind)
         if normalize(config_to_dict(warm.config)) != normalize(config):
-            raise InstyleError(f"cannot start from {init_from}: it is a {kind} {config_to_dict(warm.config)}, "
-                               f"this run builds {config}")
+            raise InstyleError(
+                f"cannot start from {init_from}: it is a {kind} {config_to_dict(warm.config)}, this run builds {config}"
+            )
         model.load_state_dict(warm.state_dict())
         say(f"starting from the weights of {init_from}")
     if cfg.channels_last:
@@ -217,15 +270,24 @@ class _Progress:
     history: list = field(default_factory=list)  # one entry per run segment: the model card's source
 
 
-def _restore(ckpt: Optional[Dict[str, Any]], optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-             cfg: TrainConfig, hw: _Hardware, run_dir: Path, say: Callable[[str], None]) -> _Progress:
+def _restore(
+    ckpt: Optional[Dict[str, Any]],
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    cfg: TrainConfig,
+    hw: _Hardware,
+    run_dir: Path,
+    say: Callable[[str], None],
+) -> _Progress:
     """Optimizer, loss scaler and RNG state from ``ckpt``, so the run continues exactly."""
     if ckpt is None:
         return _Progress()
     if len(ckpt["optimizer"]["param_groups"]) != len(optimizer.param_groups):
-        raise InstyleError(f"cannot resume {run_dir}: its optimizer has {len(ckpt['optimizer']['param_groups'])} "
-                           f"parameter group(s), this version of the task uses {len(optimizer.param_groups)}; "
-                           "start a new run from its weights with --init-from")
+        raise InstyleError(
+            f"cannot resume {run_dir}: its optimizer has {len(ckpt['optimizer']['param_groups'])} "
+            f"parameter group(s), this version of the task uses {len(optimizer.param_groups)}; "
+            "start a new run from its weights with --init-from"
+        )
     optimizer.load_state_dict(ckpt["optimizer"])
     if ckpt.get("scaler"):
         scaler.load_state_dict(ckpt["scaler"])
@@ -234,11 +296,12 @@ def _restore(ckpt: Optional[Dict[str, Any]], optimizer: torch.optim.Optimizer, s
         torch.cuda.set_rng_state(ckpt["rng"]["cuda"], hw.device)
     progress = _Progress(int(ckpt["step"]), float(ckpt.get("elapsed_s", 0.0)), list(ckpt.get("history") or []))
     if int(ckpt.get("world", 1)) != hw.info.world:
-        say(f"warning: the run was trained with {ckpt.get('world', 1)} process(es), now {hw.info.world}: "
-            "the effective batch and the data order change from here on")
+        say(
+            f"warning: the run was trained with {ckpt.get('world', 1)} process(es), now {hw.info.world}: "
+            "the effective batch and the data order change from here on"
+        )
     if cfg.schedule == "cosine" and int(ckpt["train_config"].get("steps", cfg.steps)) != cfg.steps:
-        say("warning: --steps changed under the cosine schedule: the learning rate follows the new length "
-            "from here on")
+        say("warning: --steps changed under the cosine schedule: the learning rate follows the new length from here on")
     say(f"resuming {run_dir} at step {progress.start}")
     return progress
 
@@ -246,11 +309,20 @@ def _restore(ckpt: Optional[Dict[str, Any]], optimizer: torch.optim.Optimizer, s
 def _loader(data: TrainingData, cfg: TrainConfig, hw: _Hardware, start: int):
     """Endless batches from step ``start`` on (the order is a pure function of the step: data.py)."""
     workers = cfg.workers if cfg.workers is not None else _default_workers(hw.device, hw.info.world)
-    return iter(torch.utils.data.DataLoader(
-        data, batch_sampler=BatchOrder(cfg.batch_size, start, cfg.grad_accum, hw.info.rank, hw.info.world),
-        collate_fn=collate, num_workers=workers, pin_memory=hw.device.type == "cuda",
-        generator=torch.Generator().manual_seed(cfg.seed),  # its own: the global RNG (noise inputs) stays exact on resume
-        persistent_workers=False, prefetch_factor=4 if workers else None))
+    return iter(
+        torch.utils.data.DataLoader(
+            data,
+            batch_sampler=BatchOrder(cfg.batch_size, start, cfg.grad_accum, hw.info.rank, hw.info.world),
+            collate_fn=collate,
+            num_workers=workers,
+            pin_memory=hw.device.type == "cuda",
+            generator=torch.Generator().manual_seed(
+                cfg.seed
+            ),  # its own: the global RNG (noise inputs) stays exact on resume
+            persistent_workers=False,
+            prefetch_factor=4 if workers else None,
+        )
+    )
 
 
 class _Window:
@@ -262,8 +334,10 @@ class _Window:
 
     def add(self, loss: Tensor, parts: Mapping[str, Tensor], micro_batches: int) -> None:
         """One micro-batch's losses, as its share of the step's mean."""
-        self.sums += torch.stack([loss.detach().float().cpu()] + [parts[n].detach().float().cpu()
-                                                                 for n in self.names[1:]]) / micro_batches
+        self.sums += (
+            torch.stack([loss.detach().float().cpu()] + [parts[n].detach().float().cpu() for n in self.names[1:]])
+            / micro_batches
+        )
 
     def row(self, info: D.DistInfo, step: int, lr: float, images_per_step: int, elapsed: float) -> Dict[str, float]:
         """Means over the window (and the processes) as a log row; starts a new window."""
@@ -271,13 +345,28 @@ class _Window:
         sec = (now - self.since) / self.steps
         means = dict(zip(self.names, D.all_mean(self.sums / self.steps, info).tolist()))
         self.sums, self.steps, self.since = torch.zeros_like(self.sums), 0, now
-        return {"step": step, "lr": lr, **means, "sec_per_step": sec, "images_per_sec": images_per_step / sec,
-                "elapsed_s": elapsed}
+        return {
+            "step": step,
+            "lr": lr,
+            **means,
+            "sec_per_step": sec,
+            "images_per_sec": images_per_step / sec,
+            "elapsed_s": elapsed,
+        }
 
 
-def _step(task: Task, net: nn.Module, model: nn.Module, batches, optimizer: torch.optim.Optimizer,
-          scaler: torch.amp.GradScaler, cfg: TrainConfig, hw: _Hardware, window: _Window,
-          report_skipped: Callable[[Sequence[str]], None]) -> Tensor:
+def _step(
+    task: Task,
+    net: nn.Module,
+    model: nn.Module,
+    batches,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    cfg: TrainConfig,
+    hw: _Hardware,
+    window: _Window,
+    report_skipped: Callable[[Sequence[str]], None],
+) -> Tensor:
     """One optimizer step over ``cfg.grad_accum`` micro-batches (mixed precision, DDP, clipping);
     returns the last micro-batch's loss."""
     for micro in range(cfg.grad_accum):
@@ -285,7 +374,10 @@ def _step(task: Task, net: nn.Module, model: nn.Module, batches, optimizer: torc
         report_skipped(batch["skipped"])
         batch = _to_device(batch, hw.device, cfg.channels_last)
         sync = net.no_sync() if hw.info.enabled and micro < cfg.grad_accum - 1 else nullcontext()
-        with sync, torch.autocast(hw.device.type, dtype=hw.amp_dtype or torch.float32, enabled=hw.amp_dtype is not None):
+        with (
+            sync,
+            torch.autocast(hw.device.type, dtype=hw.amp_dtype or torch.float32, enabled=hw.amp_dtype is not None),
+        ):
             loss, parts = task.loss(net, batch)
         scaler.scale(loss / cfg.grad_accum).backward()
         window.add(loss, parts, cfg.grad_accum)
@@ -298,8 +390,18 @@ def _step(task: Task, net: nn.Module, model: nn.Module, batches, optimizer: torc
     return loss
 
 
-def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwrite: bool, progress: bool,
-           stop_at: Optional[int], init_from: Optional[str | os.PathLike], say: Callable[[str], None]) -> TrainResult:
+def _train(
+    task: Task,
+    cfg: TrainConfig,
+    run_dir: Path,
+    *,
+    resume: bool,
+    overwrite: bool,
+    progress: bool,
+    stop_at: Optional[int],
+    init_from: Optional[str | os.PathLike],
+    say: Callable[[str], None],
+) -> TrainResult:
     # ---- set-up: hardware, the run folder (new or resumed), data, model, optimizer
     hw = _hardware(cfg)
     info = hw.info
@@ -314,15 +416,20 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
     del ckpt
     net: nn.Module = model
     if info.enabled:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[hw.device.index] if hw.device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[hw.device.index] if hw.device.type == "cuda" else None
+        )
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     batches = _loader(data, cfg, hw, done.start)
 
     # ---- logging
     log = None
     if info.main:
-        log = CsvLog(run_dir / "log.csv", ["step", "lr", "loss", *task.loss_names, "sec_per_step", "images_per_sec",
-                                           "elapsed_s"], resume_step=done.start if resume else None)
+        log = CsvLog(
+            run_dir / "log.csv",
+            ["step", "lr", "loss", *task.loss_names, "sec_per_step", "images_per_sec", "elapsed_s"],
+            resume_step=done.start if resume else None,
+        )
         _write_config(run_dir, task, cfg, hw.precision, info.world)
     window, last = _Window(task.loss_names), {}
     skipped: Dict[str, int] = {}  # reason -> times drawn
@@ -338,18 +445,38 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
     step, stopped_early = done.start, False
 
     def state() -> Dict[str, Any]:
-        return {"task": task.name, "task_config": task.task_config(), "train_config": asdict(cfg),
-                "model_kind": model_kind(model), "model_config": config_to_dict(model.config),
-                "model_extra": task.model_extra(), "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-                "step": step, "elapsed_s": done.elapsed_before + time.perf_counter() - run_start,
-                "data": counts, "precision": hw.precision, "world": info.world,
-                "history": done.history + [{"command": shlex.join(sys.argv), "start_step": done.start,
-                                            "end_step": step, "wall_s": round(time.perf_counter() - run_start, 1),
-                                            "hardware": describe_hardware(hw.device), "processes": info.world,
-                                            "precision": hw.precision}],
-                "rng": {"torch": torch.get_rng_state(),
-                        "cuda": torch.cuda.get_rng_state(hw.device) if hw.device.type == "cuda" else None}}
+        return {
+            "task": task.name,
+            "task_config": task.task_config(),
+            "train_config": asdict(cfg),
+            "model_kind": model_kind(model),
+            "model_config": config_to_dict(model.config),
+            "model_extra": task.model_extra(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+            "step": step,
+            "elapsed_s": done.elapsed_before + time.perf_counter() - run_start,
+            "data": counts,
+            "precision": hw.precision,
+            "world": info.world,
+            "history": done.history
+            + [
+                {
+                    "command": shlex.join(sys.argv),
+                    "start_step": done.start,
+                    "end_step": step,
+                    "wall_s": round(time.perf_counter() - run_start, 1),
+                    "hardware": describe_hardware(hw.device),
+                    "processes": info.world,
+                    "precision": hw.precision,
+                }
+            ],
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(hw.device) if hw.device.type == "cuda" else None,
+            },
+        }
 
     def diverged(what: str) -> FloatingPointError:
         kept = f" (the last checkpoint in {run_dir} is intact)" if (run_dir / LATEST).exists() else ""
@@ -383,8 +510,13 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
             over_time = cfg.max_minutes is not None and time.perf_counter() - run_start > 60 * cfg.max_minutes
             stopped_early = D.any_true(over_time, info, hw.device) and step < end
             if step % cfg.log_every == 0 or step == end or stopped_early:
-                row = window.row(info, step, lr, cfg.batch_size * cfg.grad_accum * info.world,
-                                 done.elapsed_before + time.perf_counter() - run_start)
+                row = window.row(
+                    info,
+                    step,
+                    lr,
+                    cfg.batch_size * cfg.grad_accum * info.world,
+                    done.elapsed_before + time.perf_counter() - run_start,
+                )
                 last = {k: row[k] for k in window.names}
                 if log is not None:
                     log.append(row)
@@ -414,8 +546,15 @@ def _train(task: Task, cfg: TrainConfig, run_dir: Path, *, resume: bool, overwri
 def _bar(start: int, total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=start, unit="step", file=sys.stderr, disable=not enabled,
-                dynamic_ncols=True, smoothing=0.05)
+    return tqdm(
+        total=total,
+        initial=start,
+        unit="step",
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+        smoothing=0.05,
+    )
 
 
 def _write_config(run_dir: Path, task: Task, cfg: TrainConfig, precision: str, world: int) -> None:
@@ -423,8 +562,16 @@ def _write_config(run_dir: Path, task: Task, cfg: TrainConfig, precision: str, w
 
     from ..atomic import write_text
 
-    text = json.dumps({"task": task.name, "task_config": task.task_config(), "train_config": asdict(cfg),
-                       "precision": precision, "processes": world}, indent=2)
+    text = json.dumps(
+        {
+            "task": task.name,
+            "task_config": task.task_config(),
+            "train_config": asdict(cfg),
+            "precision": precision,
+            "processes": world,
+        },
+        indent=2,
+    )
     write_text(run_dir / "config.json", text + "\n", overwrite=True, what="run config")
 
 
@@ -435,5 +582,9 @@ def _write_samples(run_dir: Path, task: Task, model: nn.Module, step: int) -> No
     model.eval()
     sheet = task.samples(model)
     if sheet is not None:
-        write_with(run_dir / "samples" / f"step_{step:08d}.jpg",
-                   lambda f: sheet.save(f, format="JPEG", quality=90), overwrite=True, what="sample grid")
+        write_with(
+            run_dir / "samples" / f"step_{step:08d}.jpg",
+            lambda f: sheet.save(f, format="JPEG", quality=90),
+            overwrite=True,
+            what="sample grid",
+        )

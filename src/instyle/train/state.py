@@ -56,8 +56,15 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def check_resumable(ckpt: Mapping[str, Any], *, task: str, task_config: Mapping[str, Any],
-                    train_config: TrainConfig, where: str, task_resumable: Iterable[str] = ()) -> None:
+def check_resumable(
+    ckpt: Mapping[str, Any],
+    *,
+    task: str,
+    task_config: Mapping[str, Any],
+    train_config: TrainConfig,
+    where: str,
+    task_resumable: Iterable[str] = (),
+) -> None:
     """Refuse to resume a run with settings that would not continue it exactly."""
     if ckpt.get("task") != task:
         raise InstyleError(f"cannot resume {where}: it is a {ckpt.get('task')!r} run, not {task!r}")
@@ -72,8 +79,10 @@ def check_resumable(ckpt: Mapping[str, Any], *, task: str, task_config: Mapping[
         if k not in RESUMABLE and k in old_train and normalize(old_train[k]) != normalize(v):
             diffs.append(f"{k}={old_train[k]!r} (now {v!r})")
     if diffs:
-        raise InstyleError(f"cannot resume {where}: it was trained with {', '.join(diffs[:4])}"
-                           f"{' and more' if len(diffs) > 4 else ''}; use the same settings or a new --out")
+        raise InstyleError(
+            f"cannot resume {where}: it was trained with {', '.join(diffs[:4])}"
+            f"{' and more' if len(diffs) > 4 else ''}; use the same settings or a new --out"
+        )
 
 
 def normalize(v: Any) -> Any:

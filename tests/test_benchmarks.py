@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = ("adain_quality", "fast", "in_vs_bn", "optimize", "startup", "stylize", "train_step")
+SCRIPTS = ("adain_quality", "fast", "in_vs_bn", "int8", "optimize", "startup", "stylize", "train_step")
 SHARED_MODULES = ("__init__", "inputs", "peers", "runner")
 TABLE_RULE = re.compile(r"^-+(?:  -+)+$", re.MULTILINE)  # the dashes under a table's header
 
@@ -27,8 +27,13 @@ pytestmark = pytest.mark.slow  # each starts processes that import torch and run
 
 def _env(tmp_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "INSTYLE_PEER_BIN"}
-    env.update({"INSTYLE_SHARED_IMAGES": str(tmp_path / "no-shared-images"), "TMPDIR": str(tmp_path),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))})
+    env.update(
+        {
+            "INSTYLE_SHARED_IMAGES": str(tmp_path / "no-shared-images"),
+            "TMPDIR": str(tmp_path),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")])),
+        }
+    )
     return env
 
 
@@ -39,12 +44,21 @@ def test_every_script_is_smoke_tested():
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_smoke_run(name, tmp_path):
-    proc = subprocess.run([sys.executable, f"benchmarks/{name}.py", "--smoke", "--threads", "1"], cwd=REPO,
-                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, f"benchmarks/{name}.py", "--smoke", "--threads", "1"],
+        cwd=REPO,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert TABLE_RULE.search(proc.stdout), proc.stdout
-    written = [Path(line[len("wrote "):]) for line in proc.stdout.splitlines()
-               if line.startswith("wrote ") and line.endswith(f"{name}.json")]
+    written = [
+        Path(line[len("wrote ") :])
+        for line in proc.stdout.splitlines()
+        if line.startswith("wrote ") and line.endswith(f"{name}.json")
+    ]
     assert len(written) == 1, proc.stdout
     report_file = written[0]
     assert report_file.is_relative_to(tmp_path) and report_file.is_file()
@@ -56,7 +70,13 @@ def test_smoke_run(name, tmp_path):
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_runs_as_a_module(name, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--help"], cwd=REPO, env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", "--help"],
+        cwd=REPO,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"python benchmarks/{name}.py" in proc.stdout and "--smoke" in proc.stdout

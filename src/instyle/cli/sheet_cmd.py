@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
     common.check_image_output(args.output, args.overwrite)
-    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
+    names = common.comma_list(args.styles) if args.styles else None
     adain_only = ["--decoder"] if args.decoder is not None else []
     if names is None:
         from ..shipped import builtin_styles

@@ -302,7 +302,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_adain(args: argparse.Namespace) -> int:
     from ..train import AdaINTask, AdaINTrainConfig
 
-    layers = tuple(s.strip() for s in args.style_layers.split(",") if s.strip())
+    layers = tuple(common.comma_list(args.style_layers))
     task_cfg = AdaINTrainConfig(
         style_weight=args.style_weight,
         content_weight=args.content_weight,
@@ -319,7 +319,7 @@ def run_adain(args: argparse.Namespace) -> int:
 def run_fast(args: argparse.Namespace) -> int:
     from ..train.fast import FastTask, FastTrainConfig
 
-    layers = tuple(x.strip() for x in args.style_layers.split(",") if x.strip())
+    layers = tuple(common.comma_list(args.style_layers))
     cfg = FastTrainConfig(
         model=args.model,
         norm=args.norm,

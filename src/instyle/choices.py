@@ -51,6 +51,10 @@ FAST_MODELS = ("johnson", "texture_net")
 #: zlib level of PNG files written (0-9). Level 1 writes a stylized 512×341 photo in 17 ms, against
 #: 27 ms at Pillow's default of 6, for a file 7 % larger (measured on this project's 2-core CPU).
 DEFAULT_PNG_COMPRESS = 1
+#: Video codecs ``instyle video --codec`` writes (H.264, MPEG-4 part 2, VP9).
+VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
+#: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
+STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Runtimes of the one-pass methods: torch, or onnxruntime for exported networks (no torch).
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: Learning-rate schedules of the training loop.

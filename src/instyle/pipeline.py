@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterator, Optional, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
 from .errors import InstyleError
 
@@ -26,23 +26,37 @@ class Outcome(Generic[T]):
     seconds: float = 0.0  # from the start of its reading to the end of its writing
 
 
+_END = object()  # what the reading thread returns when the items run out
+
+
 def pipelined(
-    items: Sequence[T], read: Callable[[T], Any], compute: Callable[[Any], Any], write: Callable[[T, Any, Any], Any]
+    items: Iterable[T],
+    read: Callable[[T], Any],
+    compute: Callable[[Any], Any],
+    write: Callable[[T, Any, Any], Any],
 ) -> Iterator[Outcome[T]]:
     """For each item, in order: ``data = read(item)``, ``out = compute(data)``,
-    ``write(item, data, out)``, with the next read and the previous write running alongside
-    ``compute``. An :class:`InstyleError` from ``read`` becomes the item's outcome (the caller
-    decides whether to go on); any error from ``compute`` or ``write`` stops the run.
+    ``write(item, data, out)``, with the next read (and the drawing of the next item, e.g. decoding
+    the next video frame) and the previous write running alongside ``compute``. An
+    :class:`InstyleError` from ``read`` becomes the item's outcome (the caller decides whether to go
+    on); any error from ``compute`` or ``write``, or from drawing an item, stops the run.
     """
+    source = iter(items)
+
+    def fetch():
+        item = next(source, _END)
+        if item is _END:
+            return _END, None, None
+        try:
+            return item, read(item), None
+        except InstyleError as exc:
+            return item, None, exc
+
     with (
         ThreadPoolExecutor(1, thread_name_prefix="instyle-read") as readers,
         ThreadPoolExecutor(1, thread_name_prefix="instyle-write") as writers,
     ):
-
-        def start(i: int) -> Optional[tuple]:
-            return (time.perf_counter(), readers.submit(read, items[i])) if i < len(items) else None
-
-        ahead = start(0)
+        ahead = (time.perf_counter(), readers.submit(fetch))
         writing: Optional[tuple] = None  # (item, started, future)
 
         def finish() -> Outcome[T]:
@@ -50,13 +64,14 @@ def pipelined(
             value = fut.result()
             return Outcome(item, value=value, seconds=time.perf_counter() - started)
 
-        for i, item in enumerate(items):
+        while True:
             started, fut = ahead
-            ahead = start(i + 1)
-            try:
-                data = fut.result()
-            except InstyleError as exc:
-                yield Outcome(item, error=exc, seconds=time.perf_counter() - started)
+            item, data, error = fut.result()
+            if item is _END:
+                break
+            ahead = (time.perf_counter(), readers.submit(fetch))
+            if error is not None:
+                yield Outcome(item, error=error, seconds=time.perf_counter() - started)
                 continue
             out = compute(data)
             if writing is not None:

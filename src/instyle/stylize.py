@@ -230,7 +230,7 @@ class Stylizer:
 
         fc = self.encode(source).float()  # (1, 512, h, w)
         if masks is None:
-            t = adain(fc, mix_stats(stats, w))
+            t = adain(fc, mix_stats(stats, w), key=ENCODER_LAYER)  # keyed: video shares its statistics
         else:
             t = adain_regions(fc, self._labels(masks, len(styles), fc.shape[-2:]), stats)
         t = alpha_blend(t, fc, alpha)

@@ -217,14 +217,14 @@ def show_progress(quiet: bool) -> bool:
         return False
 
 
-def progress(total: int, desc: str, quiet: bool):
-    """A tqdm bar on stderr (see :func:`show_progress`); a no-op without importing tqdm (a tenth of a
-    second) when none is drawn."""
+def progress(total: Optional[int], desc: str, quiet: bool, unit: str = "step"):
+    """A tqdm bar on stderr (see :func:`show_progress`), with the rate and the time left; a no-op
+    without importing tqdm (a tenth of a second) when none is drawn."""
     if not show_progress(quiet):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
 class _NoBar:

@@ -16,9 +16,19 @@ from typing import List, NoReturn, Optional
 
 from ..errors import one_line
 from ..version import __version__
-from . import demo_cmd, evaluate_cmd, export_cmd, optimize_cmd, sheet_cmd, styles_cmd, stylize_cmd, train_cmd
+from . import (
+    demo_cmd,
+    evaluate_cmd,
+    export_cmd,
+    optimize_cmd,
+    sheet_cmd,
+    styles_cmd,
+    stylize_cmd,
+    train_cmd,
+    video_cmd,
+)
 
-COMMANDS = (stylize_cmd, styles_cmd, sheet_cmd, optimize_cmd, train_cmd, evaluate_cmd, export_cmd, demo_cmd)
+COMMANDS = (stylize_cmd, video_cmd, styles_cmd, sheet_cmd, optimize_cmd, train_cmd, evaluate_cmd, export_cmd, demo_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

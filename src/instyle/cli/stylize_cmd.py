@@ -10,7 +10,7 @@ import time
 from typing import List, Tuple
 
 from ..choices import COLOR_MODES, METHODS, PRECISIONS
-from . import common
+from . import common, methods
 
 HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
 
@@ -151,7 +151,6 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InstyleError, UsageError, one_line
-    from ..method import choose_method
     from ..pipeline import pipelined
 
     if args.json and args.output == "-":
@@ -159,33 +158,12 @@ def run(args: argparse.Namespace) -> int:
     if args.keep_size and args.size:
         raise UsageError("--size and --keep-size cannot be used together")
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
-    adain_only = [
-        opt
-        for opt, on in (
-            ("--decoder", args.decoder is not None),
-            ("--mask", bool(args.mask)),
-            ("--alpha", args.alpha != 1.0),
-            ("--color match", args.color == "match"),
-        )
-        if on
-    ]
-    if args.model is not None:
-        if args.method == "adain":
-            raise UsageError("--model is a fast network; it cannot be used with --method adain")
-        if adain_only:
-            raise UsageError(f"{adain_only[0]} works with AdaIN styles, not with --model")
-        method = "fast"
-    elif not args.style:
-        raise UsageError("give a style with --style (a built-in style, preset or image; see `instyle styles`)")
-    else:
-        method = choose_method(args.method, styles, adain_only)
-    if args.mask is not None and len(args.mask) != len(styles):
-        raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(args.mask)} masks)")
+    method = methods.choose(args, styles)
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
     backend = common.choose_backend(
         args.backend, method, model=args.model, device=args.device, precision=args.precision, images=len(jobs)
     )
-    stylize, precision = (_fast if method == "fast" else _adain)(args, backend, styles, weights)
+    stylize, precision = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
     read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
 
     def read(src: str):
@@ -242,63 +220,3 @@ def run(args: argparse.Namespace) -> int:
             f"the other {len(results)} were written"
         )
     return 1 if failed else 0  # one image that failed: its error line is already printed
-
-
-def _fast(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision) for a fast network on ``backend``."""
-    style = styles or None
-    kw = dict(weights=weights or None, color=args.color)
-    if backend == "onnxruntime":
-        from concurrent.futures import ThreadPoolExecutor
-
-        from ..blend import style_vector
-        from ..onnx_runtime import OnnxFastStylizer
-
-        builtin = args.model in (None, "builtin")
-        if builtin:
-            from ..shipped import builtin_styles
-
-            style_vector(builtin_styles(), style, kw["weights"])  # unknown names fail before any work
-        # onnxruntime loads the network while the first photo is decoded (a file's own names are
-        # checked on the first call, still before anything is written)
-        loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
-            OnnxFastStylizer, None if builtin else args.model
-        )
-        return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32"
-    from ..feedforward import FastStylizer
-
-    fast = FastStylizer(
-        args.model, device=args.device, precision=args.precision, channels_last=not args.no_channels_last
-    )
-    fast.selector(style, kw["weights"])  # unknown names fail before any work
-    return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision
-
-
-def _adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision) for AdaIN (torch)."""
-    from ..imageio import load_image
-    from ..stylize import Stylizer
-
-    stylizer = Stylizer(
-        args.decoder,
-        device=args.device,
-        precision=args.precision,
-        channels_last=not args.no_channels_last,
-        style_size=args.style_size,
-        tile=args.tile,
-    )
-    # Style statistics once for all inputs (colour modes depend on each photo: done per image).
-    style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
-    if args.color == "none":
-        style_specs = [stylizer.style_stats(s) for s in style_specs]
-    masks = [load_image(m) for m in args.mask] if args.mask else None
-    return (
-        lambda data: stylizer(
-            data.to_tensors().rgb,
-            style_specs,
-            weights=None if masks else weights,
-            alpha=args.alpha,
-            masks=masks,
-            color=args.color,
-        )
-    ), stylizer.precision

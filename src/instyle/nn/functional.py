@@ -7,7 +7,9 @@ H, W (spatial size).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -88,8 +90,31 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
     return mean.view(n, c, 1, 1), std.view(n, c, 1, 1)
 
 
+#: The statistics filter in force (see :func:`statistics_filter`), or None.
+_STATS_FILTER: ContextVar[Optional[Callable[[object, Tensor, Tensor], Stats]]] = ContextVar(
+    "instyle_stats_filter", default=None
+)
+
+
+@contextmanager
+def statistics_filter(fn: Callable[[object, Tensor, Tensor], Stats]) -> Iterator[None]:
+    """Within the block, every keyed instance normalization (the IN and conditional-IN layers, and
+    AdaIN's content statistics) uses ``fn(key, mean, std) -> (mean, std)`` instead of the statistics
+    of its input; ``key`` tells the layers apart. This is how video shares statistics across
+    frames (an exponential moving average: :mod:`instyle.video.stabilize`)."""
+    token = _STATS_FILTER.set(fn)
+    try:
+        yield
+    finally:
+        _STATS_FILTER.reset(token)
+
+
 def instance_norm(
-    feat: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = DEFAULT_EPS
+    feat: Tensor,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = DEFAULT_EPS,
+    key: object = None,
 ) -> Tensor:
     """Instance normalization (Ulyanov et al. 2016): y = γ·(x − μ_nc)/σ_nc + β.
 
@@ -100,8 +125,13 @@ def instance_norm(
         feat: (N, C, H, W).
         weight: γ of shape (C,) or (N, C) (per-sample γ, used by conditional IN), or None.
         bias: β of the same shapes as ``weight``, or None.
+        key: identifies the caller to a :func:`statistics_filter` (None: never filtered).
     """
     mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
+    if key is not None:
+        stats_filter = _STATS_FILTER.get()
+        if stats_filter is not None:
+            mean, std = stats_filter(key, mean, std)
     if not torch.jit.is_tracing() and bool((mean.abs() <= 100 * std).all()):
         # One fused pass: y = x·s + t with s = γ/σ, t = β − μ·γ/σ (float32, then cast); exact
         # enough where |μ|/σ ≤ 100 (the x·s − μ·s cancellation loses < 1e-5·|μ|/σ).
@@ -129,7 +159,7 @@ def _as_channel_param(p: Tensor, feat: Tensor) -> Tensor:
     raise ValueError(f"affine parameter must be (C,) or (N, C), got shape {tuple(p.shape)}")
 
 
-def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS) -> Tensor:
+def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS, key: object = None) -> Tensor:
     """Adaptive instance normalization (Huang & Belongie 2017, eq. 8).
 
     AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y): the content features are normalized per
@@ -140,6 +170,7 @@ def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS
         style: (N or 1, C, H', W') style features, or a ``(mean, std)`` pair of
             (N or 1, C, 1, 1) tensors (e.g. a stored style preset).
         eps: variance epsilon of the content statistics.
+        key: identifies the content's statistics to a :func:`statistics_filter`.
 
     Returns:
         (N, C, H, W) features whose per-channel mean/std equal the style's.
@@ -153,7 +184,7 @@ def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS
     if s_mean.shape[1] != content.shape[1]:
         raise ValueError(f"channel mismatch: content has {content.shape[1]}, style has {s_mean.shape[1]}")
     # Normalize with γ = 1, β = 0, then scale by σ(y) and shift by μ(y).
-    normalized = instance_norm(content, eps=eps)
+    normalized = instance_norm(content, eps=eps, key=key)
     return normalized * s_std.to(content.dtype) + s_mean.to(content.dtype)
 
 

@@ -46,7 +46,7 @@ class InstanceNorm2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_channels(x, self.num_features)
-        return instance_norm(x, self.weight, self.bias, self.eps)
+        return instance_norm(x, self.weight, self.bias, self.eps, key=self)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for key in ("running_mean", "running_var", "num_batches_tracked"):
@@ -108,7 +108,7 @@ class ConditionalInstanceNorm2d(nn.Module):
     def forward(self, x: Tensor, style: StyleSelector = 0) -> Tensor:
         _check_channels(x, self.num_features)
         gamma, beta = self.style_params(style, x.shape[0])
-        return instance_norm(x, gamma, beta, self.eps)
+        return instance_norm(x, gamma, beta, self.eps, key=self)
 
     def add_styles(self, count: int = 1, init_from: int | None = None) -> range:
         """Append ``count`` new styles (initialised from style ``init_from`` or identity).

@@ -1,0 +1,101 @@
+"""How ``stylize`` and ``video`` build the stylizing function from their options: the fast network
+(torch or onnxruntime) or AdaIN (torch). Each returns ``(stylize(ImageArray) -> output, precision)``,
+the output a (1, 3, H, W) tensor (torch) or a (H, W, 3) array (onnxruntime)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import List
+
+
+def choose(args: argparse.Namespace, styles: List[str]) -> str:
+    """``fast`` or ``adain`` for the options (``--method``, ``--model``, the AdaIN-only controls);
+    every combination that cannot work is a one-line :class:`~instyle.errors.UsageError`."""
+    from ..errors import UsageError
+    from ..method import choose_method
+
+    masks = getattr(args, "mask", None)
+    adain_only = [
+        opt
+        for opt, on in (
+            ("--decoder", args.decoder is not None),
+            ("--mask", bool(masks)),
+            ("--alpha", args.alpha != 1.0),
+            ("--color match", args.color == "match"),
+        )
+        if on
+    ]
+    if args.model is not None:
+        if args.method == "adain":
+            raise UsageError("--model is a fast network; it cannot be used with --method adain")
+        if adain_only:
+            raise UsageError(f"{adain_only[0]} works with AdaIN styles, not with --model")
+        method = "fast"
+    elif not args.style:
+        raise UsageError("give a style with --style (a built-in style, preset or image; see `instyle styles`)")
+    else:
+        method = choose_method(args.method, styles, adain_only)
+    if masks is not None and len(masks) != len(styles):
+        raise UsageError(f"give one --mask per --style ({len(styles)} styles, {len(masks)} masks)")
+    return method
+
+
+def fast(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
+    """(stylize(ImageArray) -> output, precision) for a fast network on ``backend``."""
+    style = styles or None
+    kw = dict(weights=weights or None, color=args.color)
+    if backend == "onnxruntime":
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..blend import style_vector
+        from ..onnx_runtime import OnnxFastStylizer
+
+        builtin = args.model in (None, "builtin")
+        if builtin:
+            from ..shipped import builtin_styles
+
+            style_vector(builtin_styles(), style, kw["weights"])  # unknown names fail before any work
+        # onnxruntime loads the network while the first photo is decoded (a file's own names are
+        # checked on the first call, still before anything is written)
+        loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
+            OnnxFastStylizer, None if builtin else args.model
+        )
+        return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32"
+    from ..feedforward import FastStylizer
+
+    fast = FastStylizer(
+        args.model, device=args.device, precision=args.precision, channels_last=not args.no_channels_last
+    )
+    fast.selector(style, kw["weights"])  # unknown names fail before any work
+    return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision
+
+
+def adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
+    """(stylize(ImageArray) -> output, precision) for AdaIN (torch)."""
+    from ..imageio import load_image
+    from ..stylize import Stylizer
+
+    stylizer = Stylizer(
+        args.decoder,
+        device=args.device,
+        precision=args.precision,
+        channels_last=not args.no_channels_last,
+        style_size=args.style_size,
+        tile=args.tile,
+    )
+    # Style statistics once for all inputs (colour modes depend on each photo: done per image).
+    style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
+    if args.color == "none":
+        style_specs = [stylizer.style_stats(s) for s in style_specs]
+    masks = [load_image(m) for m in args.mask] if getattr(args, "mask", None) else None
+    return (
+        lambda data: stylizer(
+            data.to_tensors().rgb,
+            style_specs,
+            weights=None if masks else weights,
+            alpha=args.alpha,
+            masks=masks,
+            color=args.color,
+        )
+    ), stylizer.precision

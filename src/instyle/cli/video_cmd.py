@@ -1,0 +1,164 @@
+"""``instyle video``: stylize a video (or a folder of frames) without flicker."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ..choices import BACKENDS, COLOR_MODES, METHODS, PRECISIONS, STABILIZE_MODES, VIDEO_CODECS
+from . import common, methods
+
+HELP = "stylize a video without flicker: the built-in styles, any style image (AdaIN) or your own network"
+
+EPILOG = """examples:
+  instyle video clip.mp4 --style candy -o styled.mp4                 # a built-in style, stabilized
+  instyle video clip.mp4 --style starry.jpg --alpha 0.8 -o styled.mp4  # any style image (AdaIN)
+  instyle video clip.mp4 --style candy:0.5 --style wave:0.5 --color luminance -o blend.mp4
+  instyle video clip.mp4 --style candy --start 10 --duration 5 --max-size 640 -o part.mp4
+  instyle video frames/ --style wave --fps 30 -o styled_frames/       # folders of images in and out
+  instyle video clip.mp4 --style candy --stabilize none -o flicker.mp4  # plain per-frame, to compare
+
+The audio track is copied (re-encoded to AAC when the container cannot hold it), frame times are
+kept (variable frame rates too), a phone's rotation is applied to the pixels. --stabilize full
+(default) shares instance-norm statistics across frames and blends in the previous output along
+the optical flow where it is consistent; both reset at scene cuts.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "video", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("input", help="a video file, or a folder of images (frames, in name order)")
+    p.add_argument(
+        "-s",
+        "--style",
+        action="append",
+        default=None,
+        metavar="STYLE[:WEIGHT]",
+        help="built-in style, preset or style image; repeat to blend (as for `instyle stylize`)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the video file (.mp4, .mkv, .mov, .webm, .avi), or a folder (ending in /) for PNG frames",
+    )
+    g = p.add_argument_group("controls")
+    g.add_argument("--alpha", type=common.unit_float, default=1.0, help="content-style trade-off in [0, 1] (AdaIN)")
+    g.add_argument("--color", choices=COLOR_MODES, default="none", help="colour preservation (as for stylize)")
+    g.add_argument(
+        "--stabilize",
+        choices=STABILIZE_MODES,
+        default="full",
+        help="full (default): shared statistics + optical flow; stats; flow; none: plain per-frame",
+    )
+    g.add_argument(
+        "--blend",
+        type=common.unit_float,
+        default=0.6,
+        help="weight of the previous output along the flow, in [0, 1) (default 0.6)",
+    )
+    g = p.add_argument_group("segment and size")
+    g.add_argument("--start", type=common.non_negative_float, default=None, help="start at this second")
+    g.add_argument("--duration", type=common.positive_float, default=None, help="seconds to stylize")
+    g.add_argument(
+        "--max-size",
+        type=common.image_size,
+        default=1920,
+        help="frames whose longer side is larger are shrunk to it (default 1920)",
+    )
+    g.add_argument("--fps", type=common.positive_float, default=24.0, help="frame rate of a folder of images")
+    g = p.add_argument_group("output")
+    g.add_argument("--codec", choices=VIDEO_CODECS, default="libx264", help="video codec (default libx264: H.264)")
+    g.add_argument(
+        "--crf", type=common.int_between(0, 51), default=18, help="quality, lower is better and larger (default 18)"
+    )
+    g = p.add_argument_group("model and hardware")
+    g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
+    g.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
+    g.add_argument("--model", default=None, help="a trained fast network (as for stylize)")
+    g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images")
+    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    g.add_argument("--precision", choices=PRECISIONS, default="auto")
+    g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="torch (default for video: shared statistics need it), or onnxruntime for the fast "
+        "networks with --stabilize flow or none",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run, tile=1024, mask=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..errors import UsageError
+    from ..imageio import ImageArray
+    from ..pipeline import pipelined
+    from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
+
+    styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
+    method = methods.choose(args, styles)
+    config = StabilizeConfig(mode=args.stabilize, blend=min(args.blend, 0.95))
+    if args.backend == "onnxruntime" and config.statistics:
+        raise UsageError(
+            "shared statistics (--stabilize full or stats) need the torch backend; use --stabilize "
+            "flow with --backend onnxruntime"
+        )
+    backend = (
+        "torch"
+        if args.backend == "auto"
+        else common.choose_backend(
+            args.backend, method, model=args.model, device=args.device, precision=args.precision, images=1
+        )
+    )
+    source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
+    sink = VideoSink(args.output, source, codec=args.codec, crf=args.crf, overwrite=args.overwrite)
+    stylize, precision = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
+
+    def as_array(out) -> np.ndarray:
+        return out if isinstance(out, np.ndarray) else out[0].permute(1, 2, 0).contiguous().numpy()
+
+    video = VideoStylizer(lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config)
+    bar = common.progress(source.frames_hint, "video", args.quiet, unit="frame")
+    t0 = time.perf_counter()
+    try:
+        for outcome in pipelined(
+            source.frames(),
+            lambda frame: frame,
+            lambda frame: (frame, video.frame(frame.rgb)),
+            lambda frame, _, out: sink.write(*out),
+        ):
+            bar.update(1)
+        written = sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    result = {
+        "output": str(written or args.output),
+        "frames": sink.count,
+        "seconds": round(seconds, 2),
+        "fps": round(sink.count / seconds, 2) if seconds else None,
+        "video_fps": round(source.fps, 3),
+        "size": [source.width, source.height],
+        "audio": sink.audio_mode,
+        "method": method,
+        "backend": backend,
+        "precision": precision,
+        "stabilize": config.mode,
+        "scene_cuts": video.cut_count,
+    }
+    if args.json:
+        common.emit_json(result)
+    elif not args.quiet:
+        print(f"wrote {result['output']} ({sink.count} frames in {seconds:.1f} s, {result['fps']} fps)")
+    return 0

@@ -1,0 +1,426 @@
+"""Reading and writing video, streamed frame by frame (memory does not grow with the clip).
+
+* **In**: a video file (PyAV/FFmpeg: anything it decodes) or a folder of images (in name order).
+  Frames arrive as :class:`Frame`: RGB float32 (H, W, 3) in [0, 1], upright (a phone's rotation
+  metadata is applied to the pixels, as EXIF orientation is for photos), shrunk to ``max_size``,
+  with their presentation time in seconds, so a variable frame rate is kept. ``start`` and
+  ``duration`` select a segment (seeking, not decoding what comes before).
+* **Out**: a video file (H.264 in MP4 by default: ``codec``, ``crf``) whose frames keep their
+  input times, with the input's audio copied packet by packet when the container takes that codec
+  (re-encoded to AAC otherwise), trimmed to the segment; or a folder of PNGs. A file is written
+  to a hidden temporary next to its destination and renamed when complete: an error or Ctrl-C
+  leaves nothing behind, and nothing a user had is replaced without ``overwrite``.
+
+Every problem with the input (missing, not a video, audio only, corrupt, truncated, no frames, a
+codec FFmpeg cannot decode) is one :class:`~instyle.errors.InstyleError` line.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, List, Optional, Union
+
+import numpy as np
+
+from ..choices import VIDEO_CODECS, check
+from ..errors import InstyleError, UsageError, one_line, quoted
+from ..sizes import target_size
+
+#: The frame rate given to a folder of images (``--fps``).
+DEFAULT_FPS = 24.0
+
+
+def _av():
+    try:
+        import av
+    except ImportError:
+        raise InstyleError("video needs PyAV: pip install 'instyle[video]'") from None
+    return av
+
+
+@dataclass
+class Frame:
+    """One upright video frame."""
+
+    rgb: np.ndarray  # (H, W, 3) float32 in [0, 1]
+    time: float  # presentation time in seconds, from the start of the segment
+    index: int  # 0, 1, 2, … within the segment
+
+
+class VideoSource:
+    """The frames of a video file or of a folder of images, streamed.
+
+    Args:
+        path: a video file, or a folder of images (read in name order at ``fps``).
+        start, duration: the segment to read, in seconds (None: from the start / to the end).
+        max_size: frames whose longer side is larger are shrunk to it (area interpolation).
+        fps: the frame rate of a folder of images.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike],
+        *,
+        start: Optional[float] = None,
+        duration: Optional[float] = None,
+        max_size: Optional[int] = None,
+        fps: float = DEFAULT_FPS,
+    ):
+        self.path = os.fsdecode(os.fspath(path))
+        self.start, self.duration, self.max_size = start or 0.0, duration, max_size
+        self.folder = os.path.isdir(self.path)
+        self.audio_codec: Optional[str] = None
+        self.rotation = 0
+        if self.folder:
+            from ..imageio import list_images
+
+            self.files = list_images(self.path)
+            self.fps = float(fps)
+            self.width, self.height = self._first_size()
+            self.frames_hint = len(self.files)
+            return
+        av = _av()
+        name = quoted(self.path)
+        if not os.path.exists(self.path):
+            raise InstyleError(f"cannot read video {name}: no such file")
+        from ..files import open_regular
+
+        open_regular(self.path, lambda reason: InstyleError(f"cannot read video {name}: {reason}")).close()
+        try:
+            container = av.open(self.path, metadata_errors="ignore")
+        except Exception as exc:  # noqa: BLE001 - FFmpeg's errors: invalid data, EOF, …
+            raise InstyleError(
+                f"cannot read video {name}: not a video file, or corrupt ({one_line(exc)[:80]})"
+            ) from None
+        try:
+            videos = [s for s in container.streams.video]
+            if not videos:
+                what = "an audio file" if container.streams.audio else "no video stream"
+                raise InstyleError(f"cannot read video {name}: it has no video stream ({what})")
+            stream = videos[0]
+            if stream.codec_context is None or not stream.codec_context.name:
+                raise InstyleError(f"cannot read video {name}: its video codec is not supported")
+            if (
+                container.format.name in ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif")
+                and (stream.frames or 1) <= 1
+                and not stream.duration
+            ):
+                raise InstyleError(f"cannot read video {name}: it is a still image, not a video; use `instyle stylize`")
+            rate = stream.average_rate or stream.guessed_rate or Fraction(int(DEFAULT_FPS))
+            self.fps = float(rate)
+            self.time_base = stream.time_base
+            self.width, self.height = stream.codec_context.width, stream.codec_context.height
+            self.audio_codec = container.streams.audio[0].codec_context.name if container.streams.audio else None
+            total = (
+                float(stream.duration * stream.time_base)
+                if stream.duration
+                else (float(container.duration) / 1e6 if container.duration else None)
+            )
+            length = max(0.0, (total or 0.0) - self.start) if total else None
+            if self.duration is not None and length is not None:
+                length = min(length, self.duration)
+            self.frames_hint = round(length * self.fps) if length else None
+        finally:
+            container.close()
+
+    def _first_size(self):
+        from ..imageio import read_array
+
+        return read_array(self.files[0], max_size=self.max_size).size
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    def _size(self, w: int, h: int):
+        if self.max_size and max(w, h) > self.max_size:
+            return target_size(w, h, self.max_size)
+        return w, h
+
+    def frames(self) -> Iterator[Frame]:
+        """The segment's frames, in order (an error mid-file is one InstyleError line)."""
+        if self.folder:
+            yield from self._folder_frames()
+            return
+        yield from self._file_frames()
+
+    def _folder_frames(self) -> Iterator[Frame]:
+        from ..imageio import read_array
+
+        first = int(np.ceil(self.start * self.fps - 1e-9))
+        last = (
+            len(self.files) if self.duration is None else min(len(self.files), first + round(self.duration * self.fps))
+        )
+        for i, path in enumerate(self.files[first:last]):
+            rgb = read_array(path, max_size=self.max_size).rgb
+            if i and rgb.shape[:2] != (self.height, self.width):
+                raise InstyleError(
+                    f"{quoted(str(path))} is {rgb.shape[1]}x{rgb.shape[0]}, the frames before it "
+                    f"{self.width}x{self.height}: every frame of a folder must have one size"
+                )
+            yield Frame(rgb=rgb, time=i / self.fps, index=i)
+
+    def _file_frames(self) -> Iterator[Frame]:
+        av = _av()
+        name = quoted(self.path)
+        container = av.open(self.path, metadata_errors="ignore")
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            if self.start:
+                container.seek(int(self.start / stream.time_base), stream=stream, backward=True, any_frame=False)
+            end = self.start + self.duration if self.duration is not None else None
+            index = 0
+            try:
+                for frame in container.decode(stream):
+                    t = float(frame.pts * stream.time_base) if frame.pts is not None else index / self.fps
+                    if t < self.start - 1e-6:
+                        continue
+                    if end is not None and t >= end - 1e-6:
+                        break
+                    yield Frame(rgb=self._rgb(frame), time=t - self.start, index=index)
+                    index += 1
+            except av.error.FFmpegError as exc:
+                raise InstyleError(
+                    f"cannot read video {name}: corrupt or truncated at frame {index} ({one_line(exc)[:80]})"
+                ) from None
+            if index == 0:
+                raise InstyleError(
+                    f"cannot read video {name}: it has no frames"
+                    + (" in the segment asked for" if self.start or self.duration else "")
+                )
+        finally:
+            container.close()
+
+    def _rgb(self, frame) -> np.ndarray:
+        """(H, W, 3) float32 upright, at most ``max_size``."""
+        w, h = self._size(frame.width, frame.height)
+        if (w, h) != (frame.width, frame.height):
+            frame = frame.reformat(width=w, height=h, interpolation="AREA")
+        rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+        turns = (-int(getattr(frame, "rotation", 0) or 0) // 90) % 4  # rotation: degrees counter-clockwise
+        if turns:
+            rgb = np.rot90(rgb, k=(4 - turns) % 4)
+        return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
+
+
+class VideoSink:
+    """Writes frames as a video file (atomically) or a folder of PNGs.
+
+    Args:
+        path: the output file (.mp4, .mkv, .mov, .webm) or a folder (ends with a separator, or
+            exists as one) for PNG frames.
+        source: the input, whose frame times, size and audio the output keeps.
+        codec, crf: the video codec (:data:`~instyle.choices.VIDEO_CODECS`) and its quality (lower:
+            better and larger; x264's 18 is visually lossless).
+        overwrite: replace an existing output.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike],
+        source: VideoSource,
+        *,
+        codec: str = "libx264",
+        crf: int = 18,
+        overwrite: bool = False,
+    ):
+        self.path = Path(os.fsdecode(os.fspath(path)))
+        self.source, self.codec, self.crf, self.overwrite = source, codec, crf, overwrite
+        self.folder = str(path).endswith(os.sep) or self.path.is_dir()
+        self.count = 0
+        self.audio_mode = "none"  # or "copied", "re-encoded to AAC"
+        self._container = self._stream = self._audio = None
+        self._tmp: Optional[Path] = None
+        check(codec, VIDEO_CODECS, "codec", UsageError)
+        if self.folder:
+            if self.path.exists() and any(self.path.glob("frame_*.png")) and not overwrite:
+                raise InstyleError(f"{self.path} already holds frames; pass --overwrite to replace them")
+            return
+        if self.path.suffix.lower() not in (".mp4", ".mkv", ".mov", ".webm", ".avi"):
+            raise UsageError(
+                f"cannot write video {quoted(str(self.path))}: use .mp4, .mkv, .mov, .webm or .avi, or "
+                "a folder (ending in /) for PNG frames"
+            )
+        if self.path.exists() and not overwrite:
+            raise UsageError(f"{self.path} already exists; pass --overwrite to replace it")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name[:60]}.", suffix=self.path.suffix, dir=self.path.parent)
+            os.close(fd)
+        except OSError as exc:
+            raise InstyleError(
+                f"cannot write video {quoted(str(self.path))}: {one_line(exc.strerror or exc)}"
+            ) from None
+        self._tmp = Path(tmp)
+
+    def _open(self, width: int, height: int) -> None:
+        av = _av()
+        container = av.open(str(self._tmp), "w")
+        rate = Fraction(self.source.fps).limit_denominator(1001)
+        stream = container.add_stream(self.codec, rate=rate)
+        stream.width, stream.height = width - width % 2, height - height % 2  # 4:2:0 needs even sides
+        stream.pix_fmt = "yuv420p"
+        # frame times in the input's own time base (a variable frame rate is kept as it is)
+        stream.time_base = Fraction(1, 90000) if self.source.folder else self.source.time_base
+        stream.codec_context.time_base = stream.time_base
+        if self.codec == "libx264":
+            stream.options = {"crf": str(self.crf), "preset": "veryfast"}
+        elif self.codec == "libvpx-vp9":
+            stream.options = {"crf": str(self.crf), "b": "0", "deadline": "realtime", "cpu-used": "8"}
+        else:
+            stream.options = {"qscale": str(max(1, min(31, self.crf // 2)))}
+        self._container, self._stream = container, stream
+        if self.source.has_audio and not self.source.folder:
+            self._audio = _AudioCopier(self.source, container)
+            self.audio_mode = "copied" if self._audio.copy else "re-encoded to AAC"
+
+    def write(self, frame: Frame, rgb: np.ndarray) -> None:
+        """Write ``rgb`` (H, W, 3) in [0, 1] at ``frame``'s time."""
+        if self.folder:
+            from ..imageio import save_image
+
+            save_image(self.path / f"frame_{frame.index + 1:06d}.png", rgb, overwrite=self.overwrite)
+            self.count += 1
+            return
+        av = _av()
+        if self._container is None:
+            self._open(rgb.shape[1], rgb.shape[0])
+        h, w = self._stream.height, self._stream.width
+        data = np.round(np.clip(rgb[:h, :w], 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+        out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
+        out.pts = round(frame.time / self._stream.time_base)
+        if self._audio is not None:
+            self._audio.until(frame.time)
+        for packet in self._stream.encode(out):
+            self._container.mux(packet)
+        self.count += 1
+
+    def close(self) -> Optional[Path]:
+        """Finish the file and move it into place; returns its path (None for a folder)."""
+        if self.folder:
+            return None
+        if self._container is None:
+            self.abort()
+            raise InstyleError("no frames were written")
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        if self._audio is not None:
+            self._audio.until(float("inf"))
+            self._audio.close()
+        self._container.close()
+        self._container = None
+        if self.path.exists() and not self.overwrite:
+            self.abort()
+            raise InstyleError(f"{self.path} already exists; pass --overwrite to replace it")
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        """Drop a half-written file (after an error or Ctrl-C)."""
+        for closable in (self._audio, self._container):
+            try:
+                if closable is not None:
+                    closable.close()
+            except Exception:  # noqa: BLE001 - already failing; only clean up
+                pass
+        self._audio = self._container = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+class _AudioCopier:
+    """The source's audio, trimmed to the segment, muxed alongside the video as it is written (so
+    the muxer never holds more than a moment of either): copied packet by packet where the output
+    container takes the codec, re-encoded to AAC otherwise."""
+
+    def __init__(self, source: VideoSource, container):
+        av = _av()
+        self.source, self.container = source, container
+        self.input = av.open(source.path, metadata_errors="ignore")
+        self.istream = self.input.streams.audio[0]
+        if source.start:
+            self.input.seek(int(source.start / self.istream.time_base), stream=self.istream, backward=True)
+        self.end = source.start + source.duration if source.duration is not None else None
+        self.copy = True
+        try:
+            self.ostream = container.add_stream_from_template(self.istream)
+            # probe: can this container hold this codec?
+            if container.format.name in ("mp4", "mov") and self.istream.codec_context.name not in (
+                "aac",
+                "mp3",
+                "alac",
+                "opus",
+                "ac3",
+                "eac3",
+                "flac",
+            ):
+                raise ValueError("codec not allowed")
+        except Exception:  # noqa: BLE001 - fall back to re-encoding
+            self.copy = False
+            self.ostream = container.add_stream("aac", rate=self.istream.codec_context.sample_rate or 44100)
+            self.resampler = av.AudioResampler(
+                format="fltp", layout="stereo", rate=self.istream.codec_context.sample_rate or 44100
+            )
+        self.packets = self.input.demux(self.istream)
+        self.offset = round(source.start / self.istream.time_base) if source.start else 0
+        self.done = False
+
+    def until(self, t: float) -> None:
+        """Mux the audio up to time ``t`` (seconds into the segment)."""
+        while not self.done:
+            try:
+                packet = next(self.packets)
+            except StopIteration:
+                self.done = True
+                break
+            if packet.pts is None:
+                continue
+            pt = float(packet.pts * self.istream.time_base)
+            if pt < self.source.start - 1e-6:
+                continue
+            if self.end is not None and pt >= self.end:
+                self.done = True
+                break
+            self._write(packet)
+            if pt - self.source.start > t:
+                break
+
+    def _write(self, packet) -> None:
+        if self.copy:
+            packet.pts -= self.offset
+            packet.dts = packet.pts if packet.dts is None else packet.dts - self.offset
+            if packet.dts < 0:
+                return
+            packet.stream = self.ostream
+            self.container.mux(packet)
+            return
+        for frame in packet.decode():
+            frame.pts = None
+            for resampled in self.resampler.resample(frame):
+                for out in self.ostream.encode(resampled):
+                    self.container.mux(out)
+
+    def close(self) -> None:
+        if not self.copy and self.ostream is not None:
+            try:
+                for out in self.ostream.encode(None):
+                    self.container.mux(out)
+            except Exception:  # noqa: BLE001 - the video is complete; a last audio frame is not worth an error
+                pass
+        self.input.close()
+        self.ostream = None
+
+
+def frame_times(path: Union[str, os.PathLike]) -> List[float]:
+    """The presentation times (s) of a video file's frames (for tests and benchmarks)."""
+    av = _av()
+    with av.open(os.fspath(path)) as container:
+        stream = container.streams.video[0]
+        return [float(f.pts * stream.time_base) for f in container.decode(stream)]

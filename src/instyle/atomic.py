@@ -11,7 +11,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Optional
 
 from .errors import InstyleError, one_line
 
@@ -120,3 +120,14 @@ def write_bytes(dst: str | os.PathLike, data: bytes, *, overwrite: bool = False,
 def write_text(dst: str | os.PathLike, text: str, *, overwrite: bool = False, what: str = "file") -> Path:
     """Atomically write UTF-8 ``text`` to ``dst``."""
     return write_bytes(dst, text.encode("utf-8"), overwrite=overwrite, what=what)
+
+
+def first_missing(path: Path) -> Optional[Path]:
+    """The outermost of ``path`` and its parents that does not exist (None if ``path`` exists): what
+    creating ``path`` with its parents would create, and what removing it undoes."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            break
+        missing = p
+    return missing

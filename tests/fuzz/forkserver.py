@@ -108,6 +108,8 @@ def _preload() -> None:
     from PIL import Image
 
     Image.init()
+    import av  # noqa: F401
+    import cv2  # noqa: F401
     import onnx  # noqa: F401
     import onnxruntime  # noqa: F401
 
@@ -121,6 +123,7 @@ def _preload() -> None:
     import instyle.stylize  # noqa: F401
     import instyle.train  # noqa: F401
     import instyle.train.fast  # noqa: F401
+    import instyle.video  # noqa: F401
     from instyle.shipped import builtin_styles
     from instyle.vgg import load_vgg19_weights
 

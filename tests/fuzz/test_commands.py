@@ -126,7 +126,8 @@ class Variant:
     out_option: Optional[str] = "-o"
     slow: bool = False
     env: Callable[[Ctx], Dict[str, str]] = lambda ctx: {}
-    images_are_inputs: bool = True  # False: the command takes a network, so every image is refused
+    # whether the command must accept the entry (True), refuse it (False) or may do either (None)
+    accepts: Callable[[Entry], Optional[bool]] = lambda entry: entry.readable
 
 
 def _same(size):
@@ -200,7 +201,17 @@ VARIANTS = [
         "image",
         size=_same,
     ),
-    Variant("export-given-an-image", lambda c: ["export", c.inp, "-o", c.out], "onnx", images_are_inputs=False),
+    Variant("export-given-an-image", lambda c: ["export", c.inp, "-o", c.out], "onnx", accepts=lambda e: False),
+    # a still image is not a video; an animation may be one (FFmpeg decodes GIF and APNG, not animated WebP)
+    Variant(
+        "video-given-an-image",
+        lambda c: ["video", c.inp, "--style", "candy", "-o", c.out],
+        "video",
+        accepts=lambda e: None if e.readable and e.frames > 1 else False,
+    ),
+    Variant(
+        "video-frames-folder", lambda c: ["video", c.inp, "--style", "candy", "-o", c.out], "video", given="folder"
+    ),
     Variant(
         "stylize-stdin", lambda c: ["stylize", "-", "--style", "candy", "-o", c.out], "image", given="stdin", size=_same
     ),
@@ -295,6 +306,7 @@ def _output_path(v: Variant, work: Path) -> Path:
         "preset": base / "home",
         "run": base / "run",
         "onnx": base / "net ✓.onnx",
+        "video": base / "clip ✓.mp4",
     }[v.output]
 
 
@@ -379,6 +391,10 @@ def _check_success(
         from instyle.onnx_runtime import OnnxFastStylizer
 
         assert OnnxFastStylizer(out).styles is not None, f"{what}: the ONNX file does not load"
+    elif v.output == "video":
+        from instyle.video.io import frame_times
+
+        assert frame_times(out), f"{what}: the video has no frames"
     else:  # pragma: no cover
         raise AssertionError(v.output)
 
@@ -407,10 +423,11 @@ def test_corpus(server, res, tmp_path, variant_id, entry_id):
     what = f"{variant_id} on {entry_id}"
     assert not r.timed_out, f"{what}: hung"
     assert "Traceback" not in r.stderr, f"{what}: {r.stderr}"
-    if entry.readable and v.images_are_inputs:
+    accepts = v.accepts(entry)
+    if accepts or (accepts is None and r.rc == 0):
         assert r.rc == 0, f"{what}: refused a legal image: {r.stderr!r}"
         _check_success(v, ctx, r, entry.size, what)
-        if entry.frames > 1:
+        if entry.frames > 1 and v.output != "video":
             assert "first frame" in r.stderr, f"{what}: used one frame of {entry.frames} without saying so"
     else:
         _check_refusal(r, before, ctx, what)
@@ -524,6 +541,7 @@ OPTION_BASES = {
     "demo": (("demo",), None),
     "export": (("export",), "export-builtin"),
     "stylize-onnxruntime": (("stylize",), "stylize-onnxruntime"),
+    "video": (("video",), "video-frames-folder"),
 }
 
 

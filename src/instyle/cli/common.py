@@ -70,6 +70,15 @@ def positive_float(text: str) -> float:
     return _number(text, float, minimum=0.0, strict=True)
 
 
+def float_between(low: float, high: float):
+    """An argparse type: a number > ``low`` and <= ``high``."""
+
+    def parse(text: str) -> float:
+        return _number(text, float, minimum=low, strict=True, maximum=high)
+
+    return parse
+
+
 def int_between(low: int, high: int):
     """An argparse type: an integer from ``low`` to ``high``."""
 

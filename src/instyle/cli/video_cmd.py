@@ -56,8 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--blend",
         type=common.unit_float,
-        default=0.6,
-        help="weight of the previous output along the flow, in [0, 1) (default 0.6)",
+        default=0.5,
+        help="weight of the previous output along the flow, in [0, 1) (default 0.5): more is steadier, "
+        "less keeps more texture",
     )
     g = p.add_argument_group("segment and size")
     g.add_argument("--start", type=common.non_negative_float, default=None, help="start at this second")
@@ -68,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=1920,
         help="frames whose longer side is larger are shrunk to it (default 1920)",
     )
-    g.add_argument("--fps", type=common.positive_float, default=24.0, help="frame rate of a folder of images")
+    g.add_argument("--fps", type=common.float_between(0, 1000), default=24.0, help="frame rate of a folder of images")
     g = p.add_argument_group("output")
     g.add_argument("--codec", choices=VIDEO_CODECS, default="libx264", help="video codec (default libx264: H.264)")
     g.add_argument(

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from ..atomic import first_missing
 from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
 from ..device import describe_hardware, precision_dtype, resolve_device, resolve_precision
@@ -113,7 +114,7 @@ def train(
     call created there (config, log, samples, the folder itself) is removed, as nothing is resumable.
     """
     run_dir = Path(out_dir)
-    new_top = _first_missing(run_dir)  # the outermost folder this call will create, if any
+    new_top = first_missing(run_dir)  # the outermost folder this call will create, if any
     before = set(run_dir.rglob("*")) if run_dir.is_dir() else set()
     try:
         return _train(
@@ -131,16 +132,6 @@ def train(
         if not resume and not (run_dir / LATEST).exists() and int(os.environ.get("RANK", "0")) == 0:
             _remove_new(run_dir, new_top, before)
         raise
-
-
-def _first_missing(path: Path) -> Optional[Path]:
-    """The outermost of ``path`` and its parents that does not exist (None if ``path`` exists)."""
-    missing = None
-    for p in (path, *path.parents):
-        if p.exists() or p.is_symlink():
-            break
-        missing = p
-    return missing
 
 
 def _remove_new(run_dir: Path, new_top: Optional[Path], before: set) -> None:

@@ -18,6 +18,7 @@ codec FFmpeg cannot decode) is one :class:`~instyle.errors.InstyleError` line.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,6 +27,7 @@ from typing import Iterator, List, Optional, Union
 
 import numpy as np
 
+from ..atomic import first_missing
 from ..choices import VIDEO_CODECS, check
 from ..errors import InstyleError, UsageError, one_line, quoted
 from ..sizes import target_size
@@ -92,10 +94,8 @@ class VideoSource:
         open_regular(self.path, lambda reason: InstyleError(f"cannot read video {name}: {reason}")).close()
         try:
             container = av.open(self.path, metadata_errors="ignore")
-        except Exception as exc:  # noqa: BLE001 - FFmpeg's errors: invalid data, EOF, …
-            raise InstyleError(
-                f"cannot read video {name}: not a video file, or corrupt ({one_line(exc)[:80]})"
-            ) from None
+        except Exception:  # noqa: BLE001 - FFmpeg's errors: invalid data, EOF, … (their text repeats the path)
+            raise InstyleError(f"cannot read video {name}: not a video file, or corrupt or truncated") from None
         try:
             videos = [s for s in container.streams.video]
             if not videos:
@@ -104,12 +104,11 @@ class VideoSource:
             stream = videos[0]
             if stream.codec_context is None or not stream.codec_context.name:
                 raise InstyleError(f"cannot read video {name}: its video codec is not supported")
-            if (
-                container.format.name in ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif")
-                and (stream.frames or 1) <= 1
-                and not stream.duration
-            ):
-                raise InstyleError(f"cannot read video {name}: it is a still image, not a video; use `instyle stylize`")
+            if _still(container, stream):
+                raise InstyleError(
+                    f"cannot read video {name}: it is a still image (or an animation FFmpeg cannot decode), not a "
+                    "video; use `instyle stylize`"
+                )
             rate = stream.average_rate or stream.guessed_rate or Fraction(int(DEFAULT_FPS))
             self.fps = float(rate)
             self.time_base = stream.time_base
@@ -208,6 +207,22 @@ class VideoSource:
         return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
 
 
+def _still(container, stream) -> bool:
+    """Whether an image format (PNG, JPEG, GIF, …, FFmpeg's ``image2`` and ``*_pipe`` demuxers) holds
+    a single frame: an animation (GIF, APNG) is a video, a photo is not."""
+    if not (container.format.name in ("image2", "gif", "apng") or container.format.name.endswith("_pipe")):
+        return False
+    frames = 0
+    try:
+        for _ in container.decode(stream):
+            frames += 1
+            if frames > 1:
+                break
+    except Exception:  # noqa: BLE001 - an image that does not even decode is no video either
+        return True
+    return frames <= 1  # (the caller reopens the file to read it)
+
+
 class VideoSink:
     """Writes frames as a video file (atomically) or a folder of PNGs.
 
@@ -236,6 +251,7 @@ class VideoSink:
         self.audio_mode = "none"  # or "copied", "re-encoded to AAC"
         self._container = self._stream = self._audio = None
         self._tmp: Optional[Path] = None
+        self._made: Optional[Path] = None
         check(codec, VIDEO_CODECS, "codec", UsageError)
         if self.folder:
             if self.path.exists() and any(self.path.glob("frame_*.png")) and not overwrite:
@@ -248,6 +264,12 @@ class VideoSink:
             )
         if self.path.exists() and not overwrite:
             raise UsageError(f"{self.path} already exists; pass --overwrite to replace it")
+
+    def _open(self, width: int, height: int) -> None:
+        """The encoder, on a hidden temporary file next to the destination (made at the first frame,
+        so a command that fails before it leaves nothing behind)."""
+        av = _av()
+        self._made = first_missing(self.path.parent)  # folders this sink creates (removed again by abort)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name[:60]}.", suffix=self.path.suffix, dir=self.path.parent)
@@ -257,13 +279,10 @@ class VideoSink:
                 f"cannot write video {quoted(str(self.path))}: {one_line(exc.strerror or exc)}"
             ) from None
         self._tmp = Path(tmp)
-
-    def _open(self, width: int, height: int) -> None:
-        av = _av()
         container = av.open(str(self._tmp), "w")
         rate = Fraction(self.source.fps).limit_denominator(1001)
         stream = container.add_stream(self.codec, rate=rate)
-        stream.width, stream.height = width - width % 2, height - height % 2  # 4:2:0 needs even sides
+        stream.width, stream.height = width + width % 2, height + height % 2  # 4:2:0: even sides (edge-padded)
         stream.pix_fmt = "yuv420p"
         # frame times in the input's own time base (a variable frame rate is kept as it is)
         stream.time_base = Fraction(1, 90000) if self.source.folder else self.source.time_base
@@ -291,7 +310,9 @@ class VideoSink:
         if self._container is None:
             self._open(rgb.shape[1], rgb.shape[0])
         h, w = self._stream.height, self._stream.width
-        data = np.round(np.clip(rgb[:h, :w], 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+        if rgb.shape[:2] != (h, w):  # an odd side: its last row / column repeated
+            rgb = np.pad(rgb, ((0, h - rgb.shape[0]), (0, w - rgb.shape[1]), (0, 0)), mode="edge")
+        data = np.round(np.clip(rgb, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
         out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
         out.pts = round(frame.time / self._stream.time_base)
         if self._audio is not None:
@@ -333,6 +354,9 @@ class VideoSink:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
             self._tmp = None
+        if self._made is not None:
+            shutil.rmtree(self._made, ignore_errors=True)
+            self._made = None
 
 
 class _AudioCopier:

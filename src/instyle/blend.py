@@ -5,7 +5,7 @@ runtime (torch and onnxruntime)."""
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from .choices import FAST_COLOR_MODES, check
 from .errors import UsageError
@@ -32,6 +32,69 @@ def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
         raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {w}")
     total = sum(w)
     return [x / total for x in w]
+
+
+def split_style_spec(spec: str, *, whole: Callable[[str], bool] = lambda spec: False) -> Tuple[str, Optional[float]]:
+    """A style spec ``NAME[:WEIGHT]`` -> ``(NAME, WEIGHT or None)``.
+
+    A suffix counts as a weight only if it parses as a number and ``whole(spec)`` is false (the
+    command line passes ``os.path.exists``, so odd file names with colons still work; the web
+    server takes names only and passes nothing). A weight must be finite and >= 0.
+
+    Example:
+        >>> split_style_spec("wave:0.3"), split_style_spec("wave"), split_style_spec("a:b")
+        (('wave', 0.3), ('wave', None), ('a:b', None))
+    """
+    if ":" in spec and not whole(spec):
+        head, _, tail = spec.rpartition(":")
+        try:
+            w = float(tail)
+        except ValueError:
+            return spec, None
+        if not w >= 0 or w == float("inf"):
+            raise UsageError(f"style weight must be a finite number >= 0 in {spec!r}")
+        return head, w
+    return spec, None
+
+
+def spec_weights(weights: Sequence[Optional[float]], what: str = "style") -> List[float]:
+    """The weights of specs (None where a spec gave none) normalized to sum to 1: unweighted
+    entries share what the weighted ones leave (equally, 1 each when none are given).
+
+    Example:
+        >>> spec_weights([0.6, None, None])
+        [0.6, 0.2, 0.2]
+    """
+    given = [w for w in weights if w is not None]
+    if not weights:
+        raise UsageError(f"give at least one {what}")
+    if len(given) == len(weights):
+        total = sum(given)
+        if total <= 0:
+            raise UsageError(f"{what} weights must not all be zero")
+        return [w / total for w in given]
+    if given and sum(given) > 1:
+        raise UsageError(f"{what} weights add up to more than 1 while some {what}s have no weight")
+    rest = (1.0 - sum(given)) / (len(weights) - len(given)) if given else 1.0 / len(weights)
+    filled = [w if w is not None else rest for w in weights]
+    total = sum(filled)
+    if total <= 0:
+        raise UsageError(f"{what} weights must not all be zero")
+    return [w / total for w in filled]
+
+
+def parse_style_specs(
+    specs: Sequence[str], *, what: str = "style", whole: Callable[[str], bool] = lambda spec: False
+) -> Tuple[List[str], List[float]]:
+    """Specs ``NAME[:WEIGHT]`` -> names and weights summing to 1 (:func:`split_style_spec`,
+    :func:`spec_weights`): the one parser of ``--style`` values and of the web API's ``style`` fields.
+
+    Example:
+        >>> parse_style_specs(["starry_night:3", "wave:1"])
+        (['starry_night', 'wave'], [0.75, 0.25])
+    """
+    split = [split_style_spec(s, whole=whole) for s in specs]
+    return [name for name, _ in split], spec_weights([w for _, w in split], what)
 
 
 def style_vector(

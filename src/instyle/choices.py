@@ -67,6 +67,11 @@ OPTIMIZERS = ("lbfgs", "adam")
 #: (zero as trained; reflect, no dark borders).
 VGG_POOLING = ("max", "avg")
 VGG_PADDING = ("zero", "reflect")
+#: Image formats ``instyle serve`` returns (``format`` of ``POST /api/stylize``): PNG keeps an alpha
+#: channel, JPEG and WebP are smaller.
+WEB_FORMATS = ("png", "jpeg", "webp")
+#: Output sizes (longer side, px) the web page offers; the API takes any size up to its limit.
+WEB_PAGE_SIZES = (256, 384, 512, 768, 1024)
 
 
 def check(value: object, options: Iterable[str], what: str, error: Type[Exception] = ValueError) -> str:

@@ -13,6 +13,11 @@ class UsageError(InstyleError):
     exit_code = 2
 
 
+class ImageTooLargeError(InstyleError):
+    """An image over the pixel limit, found from its header before decoding (a decompression bomb
+    among them); the web server answers it with 413."""
+
+
 class WeightsError(InstyleError):
     """Pretrained weights are missing, corrupt or do not match the model."""
 

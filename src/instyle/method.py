@@ -15,7 +15,7 @@ from .choices import METHODS, check
 from .errors import UsageError
 
 
-def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] = ()) -> str:
+def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] = (), *, files: bool = True) -> str:
     """``"fast"`` or ``"adain"`` for ``method`` ``auto``, ``fast`` or ``adain``.
 
     Args:
@@ -24,7 +24,9 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
             ``["--mask"]``); ``fast`` with any of them is an error naming the first.
 
     A file path, or a preset the user saved under a built-in name, is an AdaIN style, never the
-    network's. ``fast`` with a style the network lacks is a :class:`~instyle.errors.UsageError`.
+    network's. ``files=False`` (the web server: a request never names a server path) treats every
+    style as a name, whatever files exist. ``fast`` with a style the network lacks is a
+    :class:`~instyle.errors.UsageError`.
     """
     from .presets import is_user_preset
     from .shipped import builtin_model_path, builtin_styles
@@ -33,7 +35,7 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
     if method == "adain":
         return "adain"
     known = builtin_styles()
-    fast = [s for s in styles if s in known and not os.path.exists(s) and not is_user_preset(s)]
+    fast = [s for s in styles if s in known and not (files and os.path.exists(s)) and not is_user_preset(s)]
     if method == "fast":
         if not known:
             builtin_model_path()  # raises WeightsError with the explanation

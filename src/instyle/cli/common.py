@@ -108,44 +108,22 @@ def split_weight(spec: str) -> Tuple[str, Optional[float]]:
     """``"path:0.7"`` -> ``("path", 0.7)``; ``"path"`` -> ``("path", None)``.
 
     A suffix counts as a weight only if it parses as a number and the whole spec is not an
-    existing file (so odd file names with colons still work).
+    existing file (so odd file names with colons still work): :func:`instyle.blend.split_style_spec`.
     """
-    if ":" in spec and not os.path.exists(spec):
-        head, _, tail = spec.rpartition(":")
-        try:
-            w = float(tail)
-        except ValueError:
-            return spec, None
-        if not w >= 0 or w == float("inf"):
-            raise UsageError(f"style weight must be a finite number >= 0 in {spec!r}")
-        return head, w
-    return spec, None
+    from ..blend import split_style_spec
+
+    return split_style_spec(spec, whole=os.path.exists)
 
 
 def parse_weighted(specs: List[str], what: str) -> Tuple[List[str], List[float]]:
     """Names with optional ``:weight`` suffixes -> names and weights normalized to sum to 1.
 
-    Unweighted entries share what the weighted ones leave (equally, 1 each when none are given).
+    Unweighted entries share what the weighted ones leave (equally, 1 each when none are given);
+    :func:`instyle.blend.parse_style_specs`, with existing files taken whole.
     """
-    names, weights = [], []
-    for spec in specs:
-        name, w = split_weight(spec)
-        names.append(name)
-        weights.append(w)
-    given = [w for w in weights if w is not None]
-    if len(given) == len(weights):
-        total = sum(given)
-        if total <= 0:
-            raise UsageError(f"{what} weights must not all be zero")
-        return names, [w / total for w in given]
-    if given and sum(given) > 1:
-        raise UsageError(f"{what} weights add up to more than 1 while some {what}s have no weight")
-    rest = (1.0 - sum(given)) / (len(weights) - len(given)) if given else 1.0 / len(weights)
-    filled = [w if w is not None else rest for w in weights]
-    total = sum(filled)
-    if total <= 0:
-        raise UsageError(f"{what} weights must not all be zero")
-    return names, [w / total for w in filled]
+    from ..blend import parse_style_specs
+
+    return parse_style_specs(specs, what=what, whole=os.path.exists)
 
 
 def comma_list(text: str) -> List[str]:

@@ -48,9 +48,10 @@ from .decode import (
     load_image,
     read_array,
     read_image,
+    sniff_format,
 )
 from .modes import image_to_tensor
-from .save import SAVE_EXTENSIONS, save_image, tensor_to_image
+from .save import SAVE_EXTENSIONS, encode_image, save_image, tensor_to_image
 from .streams import MAX_STDIN_BYTES
 
 __all__ = [
@@ -61,11 +62,13 @@ __all__ = [
     "SAVE_EXTENSIONS",
     "ImageArray",
     "ImageData",
+    "encode_image",
     "image_to_tensor",
     "list_images",
     "load_image",
     "read_array",
     "read_image",
     "save_image",
+    "sniff_format",
     "tensor_to_image",
 ]

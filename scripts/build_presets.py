@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from instyle.imageio import load_image
-from instyle.presets import BUILTIN_FILE, make_preset, save_builtin_file
+from instyle.presets import BUILTIN_FILE, make_preset, save_builtin_file, shipped_light_preset
 
 # preset name -> file in shared/images/style (names follow the paintings, as peers name them)
 PRESETS = {
@@ -48,12 +48,16 @@ def main() -> None:
     p.add_argument("--images", default=str(root.parent / "shared" / "images" / "style"))
     p.add_argument("--out", default=str(root / "src" / "instyle" / "assets" / BUILTIN_FILE))
     args = p.parse_args()
-    presets = {}
+    presets, light, encoder = {}, {}, None
     for name, file in PRESETS.items():
-        stats = make_preset(load_image(Path(args.images) / file), style_size=STYLE_SIZE)
-        presets[name] = (stats, file, STYLE_SIZE)
+        image = load_image(Path(args.images) / file)
+        presets[name] = (make_preset(image, style_size=STYLE_SIZE), file, STYLE_SIZE)
+        got = shipped_light_preset(image, style_size=STYLE_SIZE)  # the light network's statistics
+        if got is not None:
+            encoder, light[name] = got
         print(f"{name:<22} {file}")
-    print(f"wrote {save_builtin_file(args.out, presets)}")
+    written = save_builtin_file(args.out, presets, light=None if encoder is None else (encoder, light))
+    print(f"wrote {written}" + (f" (with the light network's statistics, {encoder})" if encoder else ""))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "src" / "instyle" / "assets"
 MAX_BYTES = 10 * 2**20
 # model kind -> shipped file stem
-TARGETS = {"adain_decoder": "adain_decoder", "johnson": "builtin_styles", "texture_net": "builtin_styles"}
+TARGETS = {
+    "adain_decoder": "adain_decoder",
+    "adain_light": "light_adain",
+    "johnson": "builtin_styles",
+    "texture_net": "builtin_styles",
+}
+#: kinds trained on folders of style images (no named styles)
+ARBITRARY = ("adain_decoder", "adain_light")
 
 
 def portable(command: str) -> str:
@@ -52,6 +59,20 @@ def describe(kind: str, model, kc: dict, size: int) -> list:
             "reflection padding, nearest upsampling, no normalization). fp16 safetensors with its config in the "
             f"metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.",
         ]
+    if kind == "adain_light":
+        n_infer = sum(t.numel() for k, t in model.state_dict().items() if not k.startswith("project."))
+        return [
+            "# Model card: instyle light AdaIN network (`light_adain.safetensors`)",
+            "",
+            f"Arbitrary style transfer in one pass with a small encoder and decoder (width ×{model.config.width:g} "
+            f"of VGG-19's channels: {'/'.join(map(str, model.config.widths))} at relu1_1…relu4_1), distilled from "
+            "VGG-19 (collaborative distillation, Wang et al. CVPR 2020) and trained with AdaIN's losses judged by "
+            "the full VGG-19 (Huang & Belongie 2017); `src/instyle/models/light.py`. fp16 safetensors with its "
+            f"config in the metadata; {size / 2**20:.2f} MB, {n_infer:,} parameters at inference (encoder and "
+            f"decoder; {n_params - n_infer:,} more in the 1×1 projections onto VGG-19's features, used in "
+            "training only). Its ONNX copy (`light_adain/encoder.onnx`, `decoder.onnx`, made by `instyle export "
+            "adain --arch light --for-onnxruntime`) runs on onnxruntime without torch.",
+        ]
     cfg = model.config
     return [
         "# Model card: instyle built-in styles (`builtin_styles.safetensors`)",
@@ -68,6 +89,14 @@ def describe(kind: str, model, kc: dict, size: int) -> list:
 
 
 def losses_line(kind: str, kc: dict) -> str:
+    if kind == "adain_light":
+        return (
+            f"- Losses of the last segment: distillation (student features through 1×1 projections vs VGG-19's "
+            f"at relu1_1…relu4_1, each at unit RMS) × {kc['distill_weight']:g} + L1 reconstruction × "
+            f"{kc['recon_weight']:g} + content (VGG-19 relu4_1 of the output vs VGG-19's own AdaIN target) × "
+            f"{kc['content_weight']:g} + mean/std style loss at {', '.join(kc['style_layers'])} × "
+            f"{kc['style_weight']:g}" + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "") + "."
+        )
     if kind == "adain_decoder":
         return (
             f"- Losses: content (relu4_1, against the AdaIN target) × {kc['content_weight']:g} + mean/std style "
@@ -128,7 +157,7 @@ def main() -> None:
     tail = rows[-10:]
     final = {
         k: statistics.mean(r[k] for r in tail if k in r)
-        for k in ("loss", "content", "style", "tv")
+        for k in ("loss", "distill", "recon", "content", "style", "tv")
         if any(k in r for r in tail)
     }
     tc, kc = ckpt["train_config"], ckpt["task_config"]
@@ -138,6 +167,13 @@ def main() -> None:
     starts = []  # how earlier segments of another task (distillation) began the network
     for earlier in args.earlier:  # segments that ended early and were continued with --init-from
         e = torch.load(Path(earlier) / "checkpoint.pt", map_location="cpu", weights_only=True)
+        if e["task"] == "adain_light":
+            t, c = e["task_config"], e["train_config"]
+            starts.append(
+                f"- Start: {e['step']:,} steps of distillation and reconstruction alone (batch {c['batch_size']}, "
+                f"{c['crop']} px crops, lr {c['lr']:g} {c['schedule']}; distillation × {t['distill_weight']:g}, "
+                f"reconstruction × {t['recon_weight']:g}), then the segment below."
+            )
         if e["task"] == "distill":
             t = e["task_config"]
             starts.append(
@@ -172,7 +208,7 @@ def main() -> None:
         *starts,
         "- Data: "
         + ", ".join(f"{n:,} {k} images" for k, n in (ckpt.get("data") or {}).items())
-        + (f", {len(kc['styles'])} style images" if kind != "adain_decoder" else "")
+        + (f", {len(kc['styles'])} style images" if kind not in ARBITRARY else "")
         + f". {args.data_note}".rstrip(),
         f"- Steps: {steps:,} optimizer steps of batch {tc['batch_size']} × accumulation {tc['grad_accum']} "
         f"× {ckpt.get('world', 1)} process(es) in the last segment; {images:,} training images seen in all.",

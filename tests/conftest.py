@@ -35,3 +35,46 @@ def builtin_net(tmp_path_factory, monkeypatch):
 
     monkeypatch.setattr(onnx_runtime, "builtin_onnx_path", no_onnx)
     return path
+
+
+@pytest.fixture
+def light_net(tmp_path_factory, monkeypatch):
+    """A tiny seeded light AdaIN network standing in for the shipped one (``Stylizer(arch="light")``,
+    ``--arch light``), with its ONNX copy (``OnnxAdaIN()``) when onnx is installed; the built-in
+    presets get statistics for its encoder. Returns the model file's path."""
+    from instyle import export, onnx_runtime, presets, shipped, stylize
+    from instyle.checkpoint import save_model
+    from instyle.models import LightAdaIN, LightAdaINConfig
+
+    torch.manual_seed(0)
+    net = LightAdaIN(LightAdaINConfig(width=0.125)).eval()
+    folder = tmp_path_factory.mktemp("light_net")
+    path = save_model(folder / "light.safetensors", net)
+    real_default = shipped.default_decoder_path
+    for module in (shipped, stylize, export):  # every module that holds the function
+        monkeypatch.setattr(
+            module, "default_decoder_path", lambda arch="vgg": str(path) if arch == "light" else real_default(arch)
+        )
+    try:
+        from instyle.export import export_adain
+
+        export_adain(folder / "onnx", net)
+        monkeypatch.setattr(onnx_runtime, "light_onnx_path", lambda file: str(folder / "onnx" / file))
+    except Exception:  # noqa: BLE001 - no onnx package: the torch runtime only
+        pass
+    encoder = net.encoder_id()
+    monkeypatch.setattr(presets, "shipped_light_encoder", lambda: encoder)
+    found = presets._find
+
+    def find(name):  # built-in presets with this stand-in's statistics (its encoder of a random image)
+        stats = dict(found(name))
+        if encoder not in stats and name in presets._builtin() and not presets.is_user_preset(name):
+            g = torch.Generator().manual_seed(len(name))
+            stats[encoder] = (
+                torch.rand(1, 64, 1, 1, generator=g).numpy(),
+                (torch.rand(1, 64, 1, 1, generator=g) + 0.1).numpy(),
+            )
+        return stats
+
+    monkeypatch.setattr(presets, "_find", find)
+    return path

@@ -172,3 +172,38 @@ def test_bad_requests_and_files(tmp_path):
     path = export_fast("builtin", tmp_path / "n.onnx")
     with pytest.raises(Exception, match="exists"):
         export_fast("builtin", path)
+
+
+def test_light_adain_agrees_with_torch(tmp_path, rng, light_net):
+    onnx_adain = OnnxAdaIN(export_adain(tmp_path / "light", light_net)[0].parent)
+    assert onnx_adain.arch == "light"
+    st = Stylizer(light_net, precision="fp32", style_size=None)
+    assert onnx_adain.encoder_id == st.encoder_id
+    style = rng.random((120, 90, 3), dtype=np.float32)
+    stats, ref_stats = onnx_adain.style_stats(style), st.style_stats(_t(style))
+    for got, want in zip(stats, ref_stats):
+        assert got.shape == (1, 64, 1, 1)
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)
+    for hw in [(3, 200), (16, 300), (100, 140), (512, 384)]:
+        x = rng.random((*hw, 3), dtype=np.float32)
+        for alpha in (1.0, 0.4):
+            got = onnx_adain(x, stats, alpha=alpha)
+            assert got.shape == (*hw, 3)
+            if min(hw) >= 16:  # under 16 px the runtime pads outside the graph (as for every network)
+                assert np.abs(got - _torch(st(_t(x), ref_stats, alpha=alpha))).max() <= TOL, (hw, alpha)
+
+
+def test_light_style_files_and_presets_give_the_torch_statistics(tmp_path, rng, light_net):
+    from instyle.imageio import save_image
+
+    onnx_adain = OnnxAdaIN()  # the shipped light network (here: the fixture's stand-in)
+    st = Stylizer(arch="light", precision="fp32", style_size=128)
+    path = tmp_path / "style.png"
+    save_image(path, rng.random((300, 210, 3), dtype=np.float32))
+    for got, want in zip(onnx_adain.style_stats_of(str(path), style_size=128), st.style_stats(str(path))):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-3, atol=1e-3)  # Pillow's bilinear = torch's
+    from instyle.presets import list_presets
+
+    name = list_presets()[0].name
+    for got, want in zip(onnx_adain.style_stats_of(name), st.style_stats(name)):
+        np.testing.assert_array_equal(got, want.numpy())

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -281,10 +282,14 @@ def test_shipped_builtin_presets_are_valid():
     try:
         shipped = presets._builtin()
         assert shipped
-        for name, ((mean, std), info) in shipped.items():
+        light = presets.shipped_light_encoder()
+        for name, (by_encoder, info) in shipped.items():
             assert presets.NAME_RE.match(name) and info.name == name and info.builtin
-            assert mean.shape == std.shape == (1, 512, 1, 1)
-            assert torch.isfinite(mean).all() and torch.isfinite(std).all() and (std > 0).all()
+            assert set(by_encoder) == {presets.ENCODER_ID} | ({light} if light else set())
+            for encoder, (mean, std) in by_encoder.items():
+                c = 512 if encoder == presets.ENCODER_ID else 128
+                assert mean.shape == std.shape == (1, c, 1, 1)
+                assert np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()
             assert json.dumps(info.source) and info.style_size > 0
     finally:
         presets._builtin.cache_clear()
@@ -302,3 +307,54 @@ def test_make_preset_is_what_the_stylizer_takes_from_the_image(hw):
     mean, std = presets.make_preset(image, style_size=128)
     ref_mean, ref_std = stylizer.style_stats(image)
     assert torch.allclose(mean, ref_mean, rtol=1e-4, atol=1e-4) and torch.allclose(std, ref_std, rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- the light network's statistics
+
+LIGHT = "light/0123456789abcdef"
+
+
+def test_a_preset_holds_the_light_networks_statistics_too(no_builtins):
+    vgg, light = _stats(7), _stats(8, c=128)
+    presets.save_preset("both", vgg, light=(LIGHT, light), source="x.jpg", style_size=512)
+    for got, want in ((presets.load_preset("both"), vgg), (presets.load_preset("both", LIGHT), light)):
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    assert presets.has_statistics("both", LIGHT) and presets.has_statistics("both", presets.ENCODER_ID)
+    assert not presets.has_statistics("both", "light/ffffffffffffffff")
+    assert not presets.has_statistics("missing", LIGHT)
+    mean, std = presets.load_preset_array("both", LIGHT)  # no torch on the onnxruntime path
+    assert isinstance(mean, np.ndarray) and mean.shape == (1, 128, 1, 1) and np.array_equal(std, light[1].numpy())
+
+
+def test_a_preset_without_light_statistics_says_how_to_fix_it(tmp_path, monkeypatch):
+    root = tmp_path / "pkg_light"
+    (root / "assets").mkdir(parents=True)
+    presets.save_builtin_file(
+        root / "assets" / presets.BUILTIN_FILE,
+        BUILTINS,
+        light=(LIGHT, {n: _stats(i, c=128) for i, n in enumerate(BUILTINS)}),
+    )
+    monkeypatch.setattr(presets, "resources", SimpleNamespace(files=lambda package: root))
+    presets._builtin.cache_clear()
+    try:
+        assert presets.shipped_light_encoder() == LIGHT
+        assert presets.load_preset("wave", LIGHT)[0].shape == (1, 128, 1, 1)
+        presets.save_preset("old", _stats(3))  # saved before the light network: VGG-19's only
+        with pytest.raises(InstyleError, match="saved before the light network.*styles save.*--arch vgg"):
+            presets.load_preset("old", LIGHT)
+        with pytest.raises(InstyleError, match="not for this light network.*as an image"):
+            presets.load_preset("wave", "light/ffffffffffffffff")  # a light network the user trained
+    finally:
+        presets._builtin.cache_clear()
+
+
+def test_version_1_files_still_load(no_builtins, home):
+    from safetensors.torch import save
+
+    mean, std = _stats(5)
+    meta = {"format": presets.PRESET_FORMAT, "format_version": "1", "encoder": presets.ENCODER_ID}
+    home_styles = presets.user_dir()
+    home_styles.mkdir(parents=True)
+    (home_styles / "v1.safetensors").write_bytes(save({"mean": mean.flatten(), "std": std.flatten()}, metadata=meta))
+    assert torch.equal(presets.load_preset("v1")[0], mean)
+    assert not presets.has_statistics("v1", LIGHT)

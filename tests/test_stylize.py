@@ -459,3 +459,57 @@ def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
 
 def test_a_tuple_of_images_is_several_styles(st, content, style_a, style_b):
     torch.testing.assert_close(st(content, (style_a, style_b)), st(content, [style_a, style_b]), rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- the light network
+
+
+def test_light_network_runs_every_control(light_net):
+    st = Stylizer(light_net, precision="fp32", style_size=64)
+    assert st.arch == "light" and st.encoder_id.startswith("light/")
+    content, a, b = _image(H, W, 1), _image(40, 56, 2), _image(56, 40, 3)
+    assert st.encode(content).shape == (1, 64, H // 8, W // 8)  # width 0.125: 64 channels
+    for kw in (
+        dict(alpha=0.5),
+        dict(weights=[0.3, 0.7]),
+        dict(color="luminance"),
+        dict(color="match"),
+        dict(masks=[torch.ones(1, 1, H, W), torch.zeros(1, 1, H, W)]),
+    ):
+        styles = [a, b] if ("weights" in kw or "masks" in kw) else a
+        out = st(content, styles, **kw)
+        assert out.shape == (1, 3, H, W) and 0 <= out.min() and out.max() <= 1, kw
+    torch.testing.assert_close(st(content, a, weights=None), st(content, [a, a]))
+
+
+def test_light_by_arch_name_and_tiled(light_net):
+    st = Stylizer(arch="light", precision="fp32", style_size=64, tile=64, max_pixels=64 * 64)
+    whole = Stylizer(arch="light", precision="fp32", style_size=64)
+    content, a = _image(120, 136, 4), _image(40, 56, 2)
+    torch.testing.assert_close(st(content, a), whole(content, a), atol=1e-4, rtol=1e-4)
+
+
+def test_light_presets_use_the_light_statistics(light_net):
+    st = Stylizer(arch="light", precision="fp32")
+    name = presets.list_presets()[0].name
+    mean, std = st.style_stats(name)
+    assert mean.shape == (1, 64, 1, 1)
+    torch.testing.assert_close((mean, std), presets.load_preset(name, st.encoder_id))
+
+
+def test_arch_and_file_must_agree(light_net, dec, tmp_path):
+    with pytest.raises(UsageError, match="is a light AdaIN network, not vgg"):
+        Stylizer(light_net, arch="vgg", precision="fp32")
+    vgg_file = save_model(tmp_path / "dec.safetensors", dec)
+    with pytest.raises(UsageError, match="is a vgg AdaIN network, not light"):
+        Stylizer(vgg_file, arch="light", precision="fp32")
+    with pytest.raises(UsageError, match="arch"):
+        Stylizer(arch="tiny", precision="fp32")
+
+
+def test_no_shipped_light_network_says_what_to_do(monkeypatch):
+    from instyle import shipped
+
+    monkeypatch.setattr(shipped, "LIGHT_MODEL", "no_such_light.safetensors")
+    with pytest.raises(WeightsError, match="--arch vgg"):
+        Stylizer(arch="light", precision="fp32")

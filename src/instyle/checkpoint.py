@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -190,17 +190,21 @@ def _read_training_checkpoint(p: Path, name: str):
 
 
 def load_model(
-    path: str | os.PathLike, *, expect: Optional[str] = None, device: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    *,
+    expect: Union[None, str, Tuple[str, ...]] = None,
+    device: str | torch.device = "cpu",
 ) -> Tuple[nn.Module, Dict[str, str]]:
     """Rebuild a model from a model file or training checkpoint: ``(model in eval mode, metadata)``.
 
-    ``expect`` names the kind the caller needs (e.g. ``"adain_decoder"``); another kind is an
-    error that says what the file holds. Weights are cast to float32.
+    ``expect`` names the kind (or kinds) the caller needs (e.g. ``"adain_decoder"``); another kind
+    is an error that says what the file holds. Weights are cast to float32.
     """
     name = os.fsdecode(os.fspath(path))
     kind, config_dict, state, meta = read_model_file(path)
-    if expect is not None and kind != expect:
-        raise WeightsError(f"{name} holds a {kind} model, not the {expect} this needs")
+    kinds = (expect,) if isinstance(expect, str) else expect
+    if kinds is not None and kind not in kinds:
+        raise WeightsError(f"{name} holds a {kind} model, not the {' or '.join(kinds)} this needs")
     model = build_model(kind, config_from_dict(kind, config_dict, name))
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:

@@ -27,6 +27,11 @@ GRAM_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 ADAIN_STYLE_LAYERS = GRAM_STYLE_LAYERS[:4]
 #: AdaIN's encoder output and content layer.
 ADAIN_LAYER = "relu4_1"
+#: AdaIN networks: the light distilled encoder and decoder (models/light.py), or VGG-19 and its
+#: mirrored decoder (the paper's).
+ADAIN_ARCHS = ("light", "vgg")
+#: The AdaIN network used when none is named.
+DEFAULT_ADAIN_ARCH = "vgg"
 
 # --------------------------------------------------------------------------- options
 

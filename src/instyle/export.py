@@ -7,10 +7,11 @@
   noise ``z0`` … ``z{K-1}``. H and W are dynamic but must be what
   :func:`instyle.sizes.padded_side` gives (multiples of 4, at least 16): the runtime pads and crops,
   so no reflection pad ever meets a map smaller than itself, and no shape rule is baked in.
-* **AdaIN**: two graphs. ``encoder.onnx``: ``image`` (N, 3, H, W), H, W >= 16 -> ``features``
-  (N, 512, ⌈H/8⌉, ⌈W/8⌉) and their per-channel ``mean`` and ``std`` (a style's statistics).
+* **AdaIN** (VGG-19 and its decoder, or the light network): two graphs. ``encoder.onnx``:
+  ``image`` (N, 3, H, W), H, W >= 16 -> ``features`` (N, C, ⌈H/8⌉, ⌈W/8⌉) (C: 512 for VGG-19,
+  128 for the light encoder) and their per-channel ``mean`` and ``std`` (a style's statistics).
   ``decoder.onnx``: ``features``, ``style_mean`` and ``style_std``
-  (N, 512, 1, 1) and ``alpha`` () -> ``stylized`` (N, 3, 8h, 8w) in [0, 1], AdaIN inside. Style
+  (N, C, 1, 1) and ``alpha`` () -> ``stylized`` (N, 3, 8h, 8w) in [0, 1], AdaIN inside. Style
   statistics are an input, so presets and blends (mixed statistics) work as with torch.
 
 Instance norm is traced on its exact two-pass path (no data-dependent branch), in inference form
@@ -38,13 +39,15 @@ from torch import Tensor, nn
 
 from .atomic import write_bytes
 from .checkpoint import config_to_dict, load_model, model_kind
+from .choices import DEFAULT_ADAIN_ARCH
 from .color import combine_luminance
 from .errors import InstyleError, UsageError
-from .models import AdaINDecoder, JohnsonNet, TextureNet
+from .models import AdaINDecoder, JohnsonNet, LightAdaIN, TextureNet
 from .models.adain import ENCODER_LAYER, make_encoder
 from .models.inference import for_inference
 from .nn.functional import adain, alpha_blend, calc_mean_std
 from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
+from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .shipped import default_decoder_path, resolve_model
 from .sizes import MIN_SIDE
 from .version import __version__
@@ -86,16 +89,16 @@ class AdaINDecoderGraph(nn.Module):
 
 
 class EncoderGraph(nn.Module):
-    """The AdaIN encoder: VGG-19 to relu4_1, and the features' per-channel (mean, std), which a
-    style image is reduced to."""
+    """The AdaIN encoder (VGG-19 or the light one) to relu4_1, and the features' per-channel
+    (mean, std), which a style image is reduced to."""
 
-    def __init__(self):
+    def __init__(self, encoder: nn.Module):
         super().__init__()
-        self.encoder = make_encoder()
+        self.encoder = encoder.eval()
 
     def forward(self, image: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        features = self.encoder.encode(image, ENCODER_LAYER)  # (N, 512, h, w)
-        return (features, *calc_mean_std(features))  # + (N, 512, 1, 1) twice
+        features = self.encoder.encode(image, ENCODER_LAYER)  # (N, C, h, w)
+        return (features, *calc_mean_std(features))  # + (N, C, 1, 1) twice
 
 
 def _check_opset(opset: int) -> int:
@@ -215,19 +218,30 @@ def export_fast(
 
 def export_adain(
     folder: Union[str, os.PathLike],
-    decoder: Union[None, str, os.PathLike, AdaINDecoder] = None,
+    decoder: Union[None, str, os.PathLike, AdaINDecoder, LightAdaIN] = None,
     *,
+    arch: str = DEFAULT_ADAIN_ARCH,
     opset: int = MIN_OPSET,
     overwrite: bool = False,
+    onnxruntime: bool = False,
 ) -> Tuple[Path, Path]:
-    """Write the AdaIN encoder and decoder (default: the shipped one) as ``encoder.onnx`` and
-    ``decoder.onnx`` in ``folder``."""
+    """Write an AdaIN network's encoder and decoder as ``encoder.onnx`` and ``decoder.onnx`` in
+    ``folder``: ``decoder`` (a VGG decoder or a light network, a file or module), or the shipped
+    network of ``arch``; ``onnxruntime``: pre-optimized (:func:`for_onnxruntime`)."""
     opset = _check_opset(opset)
-    if not isinstance(decoder, AdaINDecoder):
+    if not isinstance(decoder, (AdaINDecoder, LightAdaIN)):
         decoder, _ = load_model(
-            decoder if decoder is not None else default_decoder_path(), expect="adain_decoder", device="cpu"
+            decoder if decoder is not None else default_decoder_path(arch),
+            expect=("adain_decoder", "adain_light"),
+            device="cpu",
         )
-    decoder = decoder.float()
+    if isinstance(decoder, LightAdaIN):
+        net = decoder.float()
+        encoder, decoder, arch_meta = net.encoder, net.decoder, {"arch": "light", "encoder_id": net.encoder_id()}
+    else:
+        encoder, decoder = make_encoder(), decoder.float()
+        arch_meta = {"arch": "vgg", "encoder_id": VGG_ENCODER_ID}
+    channels = decoder.config.in_channels
     folder = Path(folder)
     enc_path, dec_path = folder / "encoder.onnx", folder / "decoder.onnx"
     for p in (enc_path, dec_path):
@@ -235,10 +249,11 @@ def export_adain(
             raise InstyleError(f"{p} already exists; pass --overwrite to replace it")
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
-    encoder = EncoderGraph()
+    encoder = EncoderGraph(encoder)
     with torch.no_grad():
         features = encoder(image)[0]
     common = {
+        **arch_meta,
         "config": json.dumps(config_to_dict(decoder.config)),
         "styles": "[]",
         "min_side": str(MIN_SIDE),
@@ -258,7 +273,7 @@ def export_adain(
         {"kind": "adain_encoder", **common, "inputs": f"image (N, 3, H, W) RGB in [0, 1], H, W >= {MIN_SIDE}"},
         opset,
     )
-    stats = (torch.rand(_TRACE_BATCH, 512, 1, 1), torch.rand(_TRACE_BATCH, 512, 1, 1) + 0.5)
+    stats = (torch.rand(_TRACE_BATCH, channels, 1, 1), torch.rand(_TRACE_BATCH, channels, 1, 1) + 0.5)
     dec = _to_onnx(
         AdaINDecoderGraph(decoder),
         (features, *stats, torch.tensor(1.0)),
@@ -273,10 +288,13 @@ def export_adain(
         {
             "kind": "adain_decoder",
             **common,
-            "inputs": "features (N, 512, h, w) relu4_1; style_mean, style_std (N, 512, 1, 1); alpha () in [0, 1]",
+            "inputs": f"features (N, {channels}, h, w) relu4_1; style_mean, style_std (N, {channels}, 1, 1); "
+            "alpha () in [0, 1]",
         },
         opset,
     )
+    if onnxruntime:
+        enc, dec = for_onnxruntime(enc), for_onnxruntime(dec)
     return (
         write_bytes(enc_path, enc, overwrite=overwrite, what="ONNX file"),
         write_bytes(dec_path, dec, overwrite=overwrite, what="ONNX file"),

@@ -9,7 +9,7 @@ under a built-in name, or an AdaIN-only control (α, masks, colour matching, a d
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Optional, Sequence
 
 from .choices import METHODS, check
 from .errors import UsageError
@@ -48,3 +48,26 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
             raise UsageError(f"{adain_only[0]} works with --method adain, not with the fast network")
         return "fast"
     return "fast" if known and len(fast) == len(styles) and not adain_only else "adain"
+
+
+def choose_arch(arch: Optional[str], styles: Sequence[str], *, files: bool = True) -> str:
+    """The AdaIN network, ``"light"`` or ``"vgg"``, for ``arch`` (None: the library's choice).
+
+    None gives :data:`~instyle.choices.DEFAULT_ADAIN_ARCH`, except that a preset without
+    statistics for the shipped light network (saved before it shipped) goes to ``vgg``, and so
+    does every request when no light network is shipped. ``light`` with such a preset fails when
+    the preset is loaded, with the fix.
+    """
+    from .choices import ADAIN_ARCHS, DEFAULT_ADAIN_ARCH
+    from .presets import has_statistics, is_preset, shipped_light_encoder
+
+    if arch is not None:
+        check(arch, ADAIN_ARCHS, "arch", UsageError)
+        return arch
+    if DEFAULT_ADAIN_ARCH == "vgg":
+        return "vgg"
+    encoder = shipped_light_encoder()
+    if encoder is None:
+        return "vgg"
+    stale = [s for s in styles if not (files and os.path.exists(s)) and is_preset(s) and not has_statistics(s, encoder)]
+    return "vgg" if stale else "light"

@@ -26,11 +26,14 @@ import numpy as np
 
 from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .errors import InstyleError, UsageError, WeightsError, one_line
-from .shipped import BUILTIN_ONNX, shipped_path
+from .shipped import BUILTIN_ONNX, LIGHT_ONNX_DIR, shipped_path
 from .sizes import MIN_SIDE, can_reflect, padded_side, texture_sizes
 
 ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
 ONNX_FORMAT_VERSION = 1
+#: Longest side :class:`OnnxAdaIN` is asked for by the command line: a square of it is its
+#: ``max_pixels`` (larger images go to torch, which tiles).
+ONNX_ADAIN_MAX_SIDE = 1536
 
 
 def available() -> bool:
@@ -44,6 +47,15 @@ def builtin_onnx_path() -> str:
         BUILTIN_ONNX,
         "this instyle ships no ONNX copy of the built-in network; "
         "make one with `instyle export builtin -o FILE` and pass it with --model",
+    )
+
+
+def light_onnx_path(file: str) -> str:
+    """A file of the shipped light AdaIN network as ONNX (WeightsError if this instyle has none)."""
+    return shipped_path(
+        f"{LIGHT_ONNX_DIR}/{file}",
+        "this instyle ships no ONNX copy of the light AdaIN network; make one with "
+        "`instyle export adain --arch light -o FOLDER`",
     )
 
 
@@ -157,21 +169,47 @@ class OnnxFastStylizer:
 
 
 class OnnxAdaIN:
-    """AdaIN (``instyle export adain``: ``encoder.onnx`` and ``decoder.onnx`` in a folder) on
-    onnxruntime, for deployment: any style image or statistics (presets: ``instyle.presets``),
-    blends by mixed statistics, α. Images up to ``max_pixels`` in one piece (the torch
-    :class:`instyle.Stylizer` tiles larger ones).
+    """AdaIN (``instyle export adain``: ``encoder.onnx`` and ``decoder.onnx`` in a folder; None:
+    the light network shipped with instyle) on onnxruntime, without torch: any style image or
+    statistics (presets: :meth:`style_stats_of`), blends by mixed statistics, α. Images up to
+    ``max_pixels`` in one piece (the torch :class:`instyle.Stylizer` tiles larger ones).
+
+    Example:
+        >>> net = OnnxAdaIN()                                                    # doctest: +SKIP
+        >>> stats = net.style_stats_of("starry.jpg")                             # doctest: +SKIP
+        >>> out = net(read_array("photo.jpg", max_size=1024).rgb, stats, alpha=0.8)  # doctest: +SKIP
     """
 
     def __init__(
-        self, folder: Union[str, os.PathLike], *, threads: Optional[int] = None, max_pixels: int = 1536 * 1536
+        self,
+        folder: Union[None, str, os.PathLike] = None,
+        *,
+        threads: Optional[int] = None,
+        max_pixels: int = ONNX_ADAIN_MAX_SIDE**2,
     ):
+        if folder is None:
+            folder = Path(light_onnx_path("encoder.onnx")).parent
         folder = Path(folder)
         self.encoder, enc_meta = _open(folder / "encoder.onnx", threads)
         self.decoder, dec_meta = _open(folder / "decoder.onnx", threads)
         if (enc_meta.get("kind"), dec_meta.get("kind")) != ("adain_encoder", "adain_decoder"):
             raise WeightsError(f"{folder} does not hold an exported AdaIN encoder and decoder")
+        self.arch = enc_meta.get("arch", "vgg")
+        self.encoder_id = enc_meta.get("encoder_id", "")  # whose statistics presets must hold
         self.max_pixels = max_pixels
+
+    def style_stats_of(self, style: str, *, style_size: Optional[int] = 512) -> Tuple[np.ndarray, np.ndarray]:
+        """(mean, std) of a style image file (longer side resized to ``style_size`` as the torch
+        runtime does, :func:`instyle.imageio.modes.resize_longer_array`) or a preset name."""
+        from .imageio import read_array
+        from .imageio.modes import resize_longer_array
+
+        if not os.path.exists(style) and style != "-":
+            from .presets import load_preset_array
+
+            return load_preset_array(style, self.encoder_id)
+        rgb = read_array(style).rgb
+        return self.style_stats(rgb if style_size is None else resize_longer_array(rgb, style_size))
 
     def _encode(self, rgb: np.ndarray, outputs: Sequence[str]) -> list:
         h, w = rgb.shape[:2]
@@ -184,11 +222,11 @@ class OnnxAdaIN:
         return self.encoder.run(list(outputs), {"image": _nchw(x)})
 
     def encode(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) -> relu4_1 features (1, 512, ⌈H/8⌉, ⌈W/8⌉)."""
+        """(H, W, 3) -> relu4_1 features (1, C, ⌈H/8⌉, ⌈W/8⌉)."""
         return self._encode(rgb, ["features"])[0]
 
     def style_stats(self, rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """A style image's relu4_1 (mean, std), each (1, 512, 1, 1), computed in the graph as the
+        """A style image's relu4_1 (mean, std), each (1, C, 1, 1), computed in the graph as the
         torch runtime computes them (:func:`instyle.nn.calc_mean_std`). Resize the image to the
         style size first (``read_array(path, size=512)``), as ``Stylizer`` does."""
         mean, std = self._encode(rgb, ["mean", "std"])

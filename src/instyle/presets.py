@@ -1,7 +1,9 @@
 """Style presets: a style stored as its relu4_1 per-channel mean and std, no image file needed.
 
 AdaIN only uses a style through these 2×512 numbers, so a preset stylizes exactly like its
-image did (at the size it was saved with). Built-in presets ship inside the package; a user's
+image did (at the size it was saved with). The light AdaIN network (models/light.py) has an
+encoder of its own, so a preset may also hold that encoder's 2×128 numbers, with the encoder's id
+(format version 2); files of version 1 hold VGG-19's only. Built-in presets ship inside the package; a user's
 own are saved in ``$INSTYLE_HOME/styles`` (default ``~/.local/share/instyle/styles``), one
 ``NAME.safetensors`` file each, and shadow built-ins of the same name.
 """
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+import numpy as np
 
 from .atomic import write_bytes
 from .errors import InstyleError, UsageError, one_line
@@ -27,11 +31,12 @@ if TYPE_CHECKING:
     from .nn.functional import Stats
 
 PRESET_FORMAT = "instyle.style_preset"
-PRESET_VERSION = 1
+PRESET_VERSION = 2
 BUILTIN_FILE = "style_presets.safetensors"
 HOME_ENV = "INSTYLE_HOME"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")  # \Z: "$" would let a trailing newline in
 ENCODER_ID = "vgg19-caffe/relu4_1/reflect/ceil"  # features the statistics were taken from
+LIGHT_KEY = "light"  # tensor-name prefix of the light encoder's statistics; its id in the metadata
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,9 @@ def check_name(name: str) -> str:
     return name
 
 
-def _read(data: bytes, where: str) -> tuple[Dict[str, Tensor], Dict[str, str]]:
+def _read(data: bytes, where: str) -> tuple[Dict[str, np.ndarray], Dict[str, str]]:
     from safetensors import SafetensorError
-    from safetensors.torch import load
+    from safetensors.numpy import load  # no torch: the onnxruntime path reads presets too
 
     try:
         tensors = load(data)
@@ -79,8 +84,24 @@ def _read(data: bytes, where: str) -> tuple[Dict[str, Tensor], Dict[str, str]]:
     return tensors, meta
 
 
+ArrayStats = Tuple[np.ndarray, np.ndarray]
+
+
+def _stats_by_encoder(tensors: Dict[str, np.ndarray], meta: Dict[str, str], prefix: str) -> Dict[str, ArrayStats]:
+    """{encoder id: (mean, std) each (1, C, 1, 1) float32} of one preset, its tensors named
+    ``prefix``mean… (VGG-19's) and ``prefix``light.mean… (the light encoder's, when the file has them)."""
+
+    def pair(p: str) -> ArrayStats:
+        return tuple(tensors[f"{p}{k}"].astype(np.float32).reshape(1, -1, 1, 1) for k in ("mean", "std"))
+
+    out = {ENCODER_ID: pair(prefix)}
+    if meta.get("light_encoder") and f"{prefix}{LIGHT_KEY}.mean" in tensors:
+        out[meta["light_encoder"]] = pair(f"{prefix}{LIGHT_KEY}.")
+    return out
+
+
 @lru_cache(maxsize=1)
-def _builtin() -> Dict[str, tuple[Stats, PresetInfo]]:
+def _builtin() -> Dict[str, tuple[Dict[str, ArrayStats], PresetInfo]]:
     ref = resources.files("instyle") / "assets" / BUILTIN_FILE
     if not ref.is_file():
         return {}
@@ -88,12 +109,12 @@ def _builtin() -> Dict[str, tuple[Stats, PresetInfo]]:
     infos = json.loads(meta.get("presets", "{}"))
     out = {}
     for name, info in infos.items():
-        stats = (tensors[f"{name}.mean"].float().view(1, -1, 1, 1), tensors[f"{name}.std"].float().view(1, -1, 1, 1))
+        stats = _stats_by_encoder(tensors, meta, f"{name}.")
         out[name] = (stats, PresetInfo(name, True, info.get("source", ""), int(info.get("style_size", 0))))
     return out
 
 
-def _user(name: str) -> Optional[tuple[Stats, PresetInfo]]:
+def _user(name: str) -> Optional[tuple[Dict[str, ArrayStats], PresetInfo]]:
     path = user_dir() / f"{name}.safetensors"
     if not path.is_file():
         return None
@@ -103,7 +124,7 @@ def _user(name: str) -> Optional[tuple[Stats, PresetInfo]]:
         raise InstyleError(f"cannot read style preset {path}: {exc.strerror or exc}") from None
     tensors, meta = _read(data, str(path))
     try:
-        stats = (tensors["mean"].float().view(1, -1, 1, 1), tensors["std"].float().view(1, -1, 1, 1))
+        stats = _stats_by_encoder(tensors, meta, "")
     except KeyError:
         raise InstyleError(f"style preset {path} lacks its mean/std tensors") from None
     try:
@@ -129,14 +150,54 @@ def list_presets() -> List[PresetInfo]:
     return [found[n] for n in sorted(found)]
 
 
-def load_preset(name: str) -> Stats:
-    """relu4_1 ``(mean, std)`` of a preset, each (1, 512, 1, 1) float32."""
+def _find(name: str) -> Dict[str, ArrayStats]:
     got = _user(name) if NAME_RE.match(name) else None
     if got is None:
         got = _builtin().get(name)
     if got is None:
         raise InstyleError(f"no style image or preset named {name!r}; run `instyle styles` to list presets")
     return got[0]
+
+
+def load_preset(name: str, encoder: str = ENCODER_ID) -> Stats:
+    """relu4_1 ``(mean, std)`` of a preset for ``encoder`` (:data:`ENCODER_ID`: VGG-19's, each
+    (1, 512, 1, 1); a light network's id, :meth:`LightAdaIN.encoder_id`: (1, 128, 1, 1)), float32."""
+    import torch
+
+    return tuple(torch.from_numpy(a.copy()) for a in load_preset_array(name, encoder))
+
+
+def load_preset_array(name: str, encoder: str = ENCODER_ID) -> ArrayStats:
+    """:func:`load_preset` as numpy arrays, without torch."""
+    stats = _find(name).get(encoder)
+    if stats is None:
+        if encoder != shipped_light_encoder():
+            raise InstyleError(
+                f"presets hold statistics for VGG-19 and the shipped light network, not for this light "
+                f"network; give the style {name!r} as an image, or use the shipped network"
+            )
+        raise InstyleError(
+            f"preset {name!r} was saved before the light network shipped; save it again with "
+            "`instyle styles save`, or use --arch vgg"
+        )
+    return stats
+
+
+def shipped_light_encoder() -> Optional[str]:
+    """Id of the light encoder the built-in presets hold statistics for (the shipped light
+    network's: a test keeps the two in step), or None."""
+    ref = resources.files("instyle") / "assets" / BUILTIN_FILE
+    if not ref.is_file():
+        return None
+    return _read(ref.read_bytes(), BUILTIN_FILE)[1].get("light_encoder") or None
+
+
+def has_statistics(name: str, encoder: str) -> bool:
+    """True when preset ``name`` exists and holds statistics for ``encoder``."""
+    try:
+        return encoder in _find(name)
+    except InstyleError:
+        return False
 
 
 def is_user_preset(name: str) -> bool:
@@ -148,23 +209,60 @@ def is_preset(name: str) -> bool:
     return bool(NAME_RE.match(name)) and (name in _builtin() or is_user_preset(name))
 
 
-def make_preset(image: Tensor, *, style_size: int = 512) -> Stats:
+def make_preset(image: Tensor, *, style_size: int = 512, network: Optional[object] = None) -> Stats:
     """A style image (1, 3, H, W) in [0, 1] -> the statistics a preset stores: exactly what
     :class:`~instyle.Stylizer` takes from that image at ``style_size`` (in float32), through
-    :func:`instyle.stylize.style_statistics`. Used by ``instyle styles save`` and to build the
-    built-in presets."""
+    :func:`instyle.stylize.style_statistics`, with VGG-19 (``network`` None) or a
+    :class:`~instyle.models.LightAdaIN`'s encoder. Used by ``instyle styles save`` and to build
+    the built-in presets."""
     import torch
 
     from .models.adain import ENCODER_LAYER, make_encoder
     from .stylize import style_statistics
 
-    encoder = make_encoder()
+    encoder = make_encoder() if network is None else network.encoder.float().eval()
     with torch.no_grad():
         return style_statistics(image, lambda x: encoder.encode(x, ENCODER_LAYER), style_size=style_size)
 
 
-def save_preset(name: str, stats: Stats, *, source: str = "", style_size: int = 0, overwrite: bool = False) -> Path:
-    """Store ``stats`` as the user's preset ``name``; refuses to replace one unless ``overwrite``."""
+def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> Optional[tuple[str, Stats]]:
+    """``(encoder id, stats)`` of a style image for the shipped light AdaIN network, as
+    :func:`make_preset` takes them; None when this instyle ships no light network."""
+    from .checkpoint import load_model
+    from .errors import WeightsError
+    from .shipped import default_decoder_path
+
+    try:
+        path = default_decoder_path("light")
+    except WeightsError:
+        return None
+    network, _ = load_model(path, expect="adain_light")
+    return network.encoder_id(), make_preset(image, style_size=style_size, network=network)
+
+
+def _light_tensors(light: Optional[tuple[str, Stats]], prefix: str, meta: Dict[str, str]) -> Dict[str, Tensor]:
+    """The light statistics' tensors (and its id into ``meta``) of ``light = (encoder id, stats)``."""
+    if light is None:
+        return {}
+    encoder, (mean, std) = light
+    meta["light_encoder"] = encoder
+    return {
+        f"{prefix}{LIGHT_KEY}.mean": mean.detach().float().reshape(-1).contiguous().cpu(),
+        f"{prefix}{LIGHT_KEY}.std": std.detach().float().reshape(-1).contiguous().cpu(),
+    }
+
+
+def save_preset(
+    name: str,
+    stats: Stats,
+    *,
+    light: Optional[tuple[str, Stats]] = None,
+    source: str = "",
+    style_size: int = 0,
+    overwrite: bool = False,
+) -> Path:
+    """Store ``stats`` (VGG-19's) as the user's preset ``name``, with ``light = (encoder id,
+    stats)`` of a light network if given; refuses to replace a preset unless ``overwrite``."""
     from safetensors.torch import save
 
     check_name(name)
@@ -178,10 +276,11 @@ def save_preset(name: str, stats: Stats, *, source: str = "", style_size: int = 
         "source": os.path.basename(source),
         "style_size": str(style_size),
     }
+    tensors = {"mean": mean, "std": std, **_light_tensors(light, "", meta)}
     path = user_dir() / f"{name}.safetensors"
     if path.exists() and not overwrite:
         raise InstyleError(f"a preset named {name!r} already exists ({path}); pass --overwrite to replace it")
-    return write_bytes(path, save({"mean": mean, "std": std}, metadata=meta), overwrite=overwrite, what="style preset")
+    return write_bytes(path, save(tensors, metadata=meta), overwrite=overwrite, what="style preset")
 
 
 def remove_preset(name: str) -> Path:
@@ -194,20 +293,30 @@ def remove_preset(name: str) -> Path:
     return path
 
 
-def save_builtin_file(path: str | os.PathLike, presets: Dict[str, tuple[Stats, str, int]]) -> Path:
-    """Write the package's built-in preset file: ``{name: (stats, source, style_size)}``."""
+def save_builtin_file(
+    path: str | os.PathLike,
+    presets: Dict[str, tuple[Stats, str, int]],
+    *,
+    light: Optional[tuple[str, Dict[str, Stats]]] = None,
+) -> Path:
+    """Write the package's built-in preset file: ``{name: (stats, source, style_size)}``, and
+    ``light = (encoder id, {name: stats})`` of the shipped light network."""
     from safetensors.torch import save
 
-    tensors, infos = {}, {}
+    tensors, infos, meta = {}, {}, {}
     for name, (stats, source, size) in sorted(presets.items()):
         check_name(name)
         tensors[f"{name}.mean"] = stats[0].detach().float().reshape(-1).contiguous()
         tensors[f"{name}.std"] = stats[1].detach().float().reshape(-1).contiguous()
+        if light is not None:
+            tensors.update(_light_tensors((light[0], light[1][name]), f"{name}.", meta))
         infos[name] = {"source": os.path.basename(source), "style_size": size}
-    meta = {
-        "format": PRESET_FORMAT,
-        "format_version": str(PRESET_VERSION),
-        "encoder": ENCODER_ID,
-        "presets": json.dumps(infos),
-    }
+    meta.update(
+        {
+            "format": PRESET_FORMAT,
+            "format_version": str(PRESET_VERSION),
+            "encoder": ENCODER_ID,
+            "presets": json.dumps(infos),
+        }
+    )
     return write_bytes(path, save(tensors, metadata=meta), overwrite=True, what="preset file")

@@ -18,8 +18,11 @@ BUILTIN_MODEL = "builtin_styles.safetensors"
 LARGE_MODEL = "builtin_styles_large.safetensors"
 #: The built-in network as ONNX, for onnxruntime (``instyle export``).
 BUILTIN_ONNX = "builtin_styles.onnx"
-#: The AdaIN decoder.
+#: The AdaIN decoder (behind VGG-19) and the light AdaIN network (its own encoder and decoder).
 DEFAULT_DECODER = "adain_decoder.safetensors"
+LIGHT_MODEL = "light_adain.safetensors"
+#: The light AdaIN network as ONNX (encoder.onnx, decoder.onnx), for onnxruntime.
+LIGHT_ONNX_DIR = "light_adain"
 #: Names a user may give instead of a fast-network file.
 SHIPPED_NETWORKS = ("builtin", "builtin-large")
 
@@ -81,8 +84,15 @@ def builtin_styles() -> Tuple[str, ...]:
     return tuple(config.get("styles") or ())
 
 
-def default_decoder_path() -> str:
-    """Path of the shipped AdaIN decoder."""
+def default_decoder_path(arch: str = "vgg") -> str:
+    """Path of the shipped AdaIN network of ``arch``: ``vgg`` (the decoder behind VGG-19) or
+    ``light`` (models/light.py)."""
+    if arch == "light":
+        return shipped_path(
+            LIGHT_MODEL,
+            "this instyle has no shipped light AdaIN network; use --arch vgg, or train one with "
+            "`instyle train adain --arch light` and pass it with --decoder",
+        )
     return shipped_path(
         DEFAULT_DECODER,
         "this instyle has no shipped AdaIN decoder; train one with `instyle train adain` and pass it with --decoder",

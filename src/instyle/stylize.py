@@ -16,11 +16,13 @@ from torch import Tensor, nn
 
 from . import color as colour
 from .checkpoint import load_model
-from .choices import COLOR_MODES, check
+from .choices import ADAIN_ARCHS, COLOR_MODES, DEFAULT_ADAIN_ARCH, check
 from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError
 from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
+from .models.light import LightAdaIN
 from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_std, mix_stats, normalize_weights
+from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .presets import load_preset
 from .resize import resize_longer, resize_to
 from .shipped import default_decoder_path
@@ -49,7 +51,7 @@ def style_statistics(
     style_size: Optional[int] = 512,
     match_to: Optional[Tensor] = None,
 ) -> Stats:
-    """relu4_1 ``(mean, std)``, each (1, 512, 1, 1) float32, of a style image (1, 3, H, W), as AdaIN
+    """relu4_1 ``(mean, std)``, each (1, C, 1, 1) float32, of a style image (1, 3, H, W), as AdaIN
     takes them: longer side resized to ``style_size`` (None: as given) with instyle's one resize
     (:mod:`instyle.resize`), recoloured to ``match_to`` first if given (CORAL), then ``encode``d.
 
@@ -71,8 +73,11 @@ class Stylizer:
     """Stylize any content image with any style, in one forward pass.
 
     Args:
-        decoder: a model file / training checkpoint path, an :class:`AdaINDecoder`, or None for
-            the decoder shipped with instyle.
+        decoder: a model file / training checkpoint path of an AdaIN decoder (behind VGG-19) or
+            a light AdaIN network, an :class:`AdaINDecoder` or :class:`LightAdaIN`, or None for
+            the network shipped with instyle.
+        arch: ``"light"`` or ``"vgg"``: which shipped network when ``decoder`` is None (default
+            :data:`instyle.choices.DEFAULT_ADAIN_ARCH`); given with a file, the file must be one.
         device: ``"cpu"``, ``"cuda"``…
         precision: ``"auto"`` (bf16 where the hardware has native bf16, else fp32), ``"fp32"``, ``"bf16"``.
         channels_last: NHWC layout for the convolutions.
@@ -92,6 +97,7 @@ class Stylizer:
         self,
         decoder: Union[str, os.PathLike, nn.Module, None] = None,
         *,
+        arch: Optional[str] = None,
         device: str = "cpu",
         precision: str = "auto",
         channels_last: bool = True,
@@ -103,23 +109,35 @@ class Stylizer:
         self.precision = resolve_precision(precision, self.device)
         if tile % STRIDE or tile < 64:
             raise ValueError(f"tile must be a multiple of {STRIDE} and >= 64, got {tile}")
+        if arch is not None:
+            check(arch, ADAIN_ARCHS, "arch", UsageError)
         self.tile, self.max_pixels, self.style_size = tile, max_pixels, style_size
         self.channels_last = channels_last
         if decoder is None:
-            decoder = default_decoder_path()
+            decoder = default_decoder_path(arch or DEFAULT_ADAIN_ARCH)
         if isinstance(decoder, nn.Module):
-            if not isinstance(decoder, AdaINDecoder):
-                raise TypeError(f"decoder must be an AdaINDecoder, got {type(decoder).__name__}")
-            self.decoder = copy.deepcopy(decoder)  # converted below: the caller's module stays as it is
+            if not isinstance(decoder, (AdaINDecoder, LightAdaIN)):
+                raise TypeError(f"decoder must be an AdaINDecoder or LightAdaIN, got {type(decoder).__name__}")
+            net = copy.deepcopy(decoder)  # converted below: the caller's module stays as it is
         else:
-            self.decoder, _ = load_model(decoder, expect="adain_decoder")
-        self.decoder = self.decoder.to(self.device).eval()
-        self.encoder = make_encoder().to(self.device)
+            net, _ = load_model(decoder, expect=("adain_decoder", "adain_light"))
+        if isinstance(net, LightAdaIN):
+            # the light network: its own encoder and decoder (models/light.py), its own statistics
+            self.arch, self.encoder_id = "light", net.encoder_id()
+            self.encoder, self.decoder = net.encoder, net.decoder
+        else:
+            self.arch, self.encoder_id = "vgg", VGG_ENCODER_ID
+            self.encoder, self.decoder = make_encoder(), net
+        if arch is not None and arch != self.arch:
+            raise UsageError(
+                f"{os.fspath(decoder) if not isinstance(decoder, nn.Module) else 'the network'} "
+                f"is a {self.arch} AdaIN network, not {arch}"
+            )
         # bf16: weights converted once (autocast would re-cast every weight on every call).
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
-        self.decoder = self.decoder.to(dtype=self.dtype, memory_format=fmt)
-        self.encoder = self.encoder.to(dtype=self.dtype, memory_format=fmt)
+        self.decoder = self.decoder.to(self.device, dtype=self.dtype, memory_format=fmt).eval()
+        self.encoder = self.encoder.to(self.device, dtype=self.dtype, memory_format=fmt).eval()
 
     # -- building blocks
 
@@ -140,7 +158,8 @@ class Stylizer:
 
     @torch.no_grad()
     def encode(self, img: Tensor) -> Tensor:
-        """(1, 3, H, W) RGB [0, 1] -> relu4_1 features (1, 512, ⌈H/8⌉, ⌈W/8⌉), tiled when large."""
+        """(1, 3, H, W) RGB [0, 1] -> relu4_1 features (1, C, ⌈H/8⌉, ⌈W/8⌉), tiled when large
+        (C: 512 for VGG-19, 128 for the light encoder)."""
         img = self._prep(img)
         if img.shape[-2] * img.shape[-1] > self.max_pixels:
             return encode_tiled(self._encode_one, img, self.tile)
@@ -148,7 +167,7 @@ class Stylizer:
 
     @torch.no_grad()
     def decode(self, t: Tensor, size: Optional[Sequence[int]] = None) -> Tensor:
-        """Features (1, 512, h, w) -> image (1, 3, 8h, 8w) float32, cropped to ``size`` (H, W) if given."""
+        """Features (1, C, h, w) -> image (1, 3, 8h, 8w) float32, cropped to ``size`` (H, W) if given."""
         h, w = t.shape[-2:]
         if h * w * STRIDE * STRIDE > self.max_pixels:
             out = decode_tiled(self._decode_one, t, self.tile // STRIDE)
@@ -160,7 +179,7 @@ class Stylizer:
 
     @torch.no_grad()
     def style_stats(self, style: StyleSpec, *, match_to: Optional[Tensor] = None) -> Stats:
-        """relu4_1 ``(mean, std)`` (each (1, 512, 1, 1)) of a style image, stats pair, preset name or
+        """relu4_1 ``(mean, std)`` (each (1, C, 1, 1)) of a style image, stats pair, preset name or
         image path. ``match_to``: recolour the style image to this content first (CORAL)."""
         if isinstance(style, (tuple, list)):
             if match_to is not None:
@@ -176,7 +195,7 @@ class Stylizer:
             name = os.fspath(style)
             if not os.path.exists(name) and name != "-":
                 if is_preset(name) or not (os.sep in name or os.path.splitext(name)[1]):
-                    return self.style_stats(load_preset(name), match_to=match_to)  # or: no such preset
+                    return self.style_stats(load_preset(name, self.encoder_id), match_to=match_to)  # or: no such preset
             from .imageio import load_image
 
             style = load_image(name)
@@ -228,7 +247,7 @@ class Stylizer:
                 s = colour.luminance_only(load_image(os.fspath(s)).to(self.device), reference=content)
             stats.append(self.style_stats(s, match_to=content if color == "match" else None))
 
-        fc = self.encode(source).float()  # (1, 512, h, w)
+        fc = self.encode(source).float()  # (1, C, h, w)
         if masks is None:
             t = adain(fc, mix_stats(stats, w), key=ENCODER_LAYER)  # keyed: video shares its statistics
         else:

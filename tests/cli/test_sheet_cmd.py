@@ -37,7 +37,12 @@ def three_presets(monkeypatch):
     g = torch.Generator().manual_seed(0)
     table = {
         n: (
-            (torch.randn(1, 512, 1, 1, generator=g), torch.rand(1, 512, 1, 1, generator=g) + 0.1),
+            {
+                presets.ENCODER_ID: (
+                    torch.randn(1, 512, 1, 1, generator=g).numpy(),
+                    (torch.rand(1, 512, 1, 1, generator=g) + 0.1).numpy(),
+                )
+            },
             presets.PresetInfo(n, True, f"{n}.jpg", 512),
         )
         for n in ("alpha", "beta", "gamma")

@@ -592,3 +592,84 @@ def test_method_fast_without_a_shipped_network(files, tmp_path, capsys, monkeypa
     assert code == 1
     assert_one_line_error(err)
     assert "no built-in style network" in err
+
+
+# --------------------------------------------------------------------------- the light network (--arch)
+
+
+def _light(files, capsys, out, *extra, style=None):
+    style = ["--style", files["style.png"]] if style is None else style
+    return run_cli(
+        ["stylize", files["content.png"], *style, "-o", out, "--style-size", "64", "-q", "--json", *extra], capsys
+    )
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_arch_light_on_both_backends(files, tmp_path, capsys, light_net, backend):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / f"{backend}.png"
+    code, stdout, err = _light(
+        files,
+        capsys,
+        out,
+        "--arch",
+        "light",
+        "--backend",
+        backend,
+        "--alpha",
+        "0.7",
+        style=["--style", f"{files['style.png']}:0.6", "--style", f"{files['style2.jpg']}:0.4"],
+    )
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["backend"] == backend and summary["method"] == "adain"
+    assert _size(out) == (48, 36)
+
+
+def test_both_backends_give_the_same_image(files, tmp_path, capsys, light_net):
+    pytest.importorskip("onnxruntime")
+    arrays = []
+    for backend in ("torch", "onnxruntime"):
+        out = tmp_path / f"{backend}.png"
+        code, _, err = _light(files, capsys, out, "--arch", "light", "--backend", backend, "--precision", "fp32")
+        assert code == 0, err
+        arrays.append(np.asarray(Image.open(out), dtype=np.int16))
+    assert np.abs(arrays[0] - arrays[1]).max() <= 1  # within one level of 255
+
+
+@pytest.mark.parametrize(
+    "extra, blocker",
+    [
+        (["--color", "luminance"], "--color luminance"),
+        (["--arch", "vgg"], "--arch vgg"),
+        (["--keep-size"], "--keep-size"),
+        (["--size", "2000"], "--size over 1536"),
+    ],
+)
+def test_onnxruntime_adain_names_what_blocks_it(files, tmp_path, capsys, light_net, extra, blocker):
+    pytest.importorskip("onnxruntime")
+    code, _, err = _light(files, capsys, tmp_path / "x.png", "--backend", "onnxruntime", "--arch", "light", *extra)
+    assert code == 2  # a usage error
+    assert_one_line_error(err)
+    assert blocker in err and "--backend torch" in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_auto_backend_picks_onnxruntime_for_the_light_network_and_torch_otherwise(files, tmp_path, capsys, light_net):
+    pytest.importorskip("onnxruntime")
+    for extra, want in ((["--arch", "light"], "onnxruntime"), (["--arch", "light", "--color", "luminance"], "torch")):
+        code, stdout, err = _light(files, capsys, tmp_path / f"{want}.png", *extra)
+        assert code == 0, err
+        assert json.loads(stdout)["backend"] == want
+
+
+def test_a_preset_saved_before_the_light_network_goes_to_vgg(files, tmp_path, capsys, light_net, monkeypatch):
+    from instyle import choices, method, presets
+
+    monkeypatch.setattr(choices, "DEFAULT_ADAIN_ARCH", "light")
+    presets.save_preset("old_style", presets.load_preset(presets.list_presets()[0].name))  # VGG-19's only
+    assert method.choose_arch(None, ["old_style"]) == "vgg"
+    assert method.choose_arch(None, [str(files["style.png"])]) == "light"
+    code, _, err = _light(files, capsys, tmp_path / "x.png", "--arch", "light", style=["--style", "old_style"])
+    assert code == 1 and "saved before the light network" in err
+    assert_one_line_error(err)

@@ -112,6 +112,11 @@ def test_train_end_to_end(folders, tmp_path, capsys):
         (["--width", "5"], 2, "width"),
         (["--max-minutes", "0"], 2, "--max-minutes"),
         (["--resume"], 1, "nothing to resume"),
+        (["--distill-weight", "1"], 2, "--distill-weight trains the light network: add --arch light"),
+        (["--recon-weight", "2"], 2, "--recon-weight trains the light network"),
+        (["--arch", "light", "--distill-weight", "-1"], 2, "--distill-weight"),
+        (["--arch", "light", "--width", "1.5"], 2, "width"),
+        (["--arch", "tiny"], 2, "--arch"),
     ],
 )
 def test_bad_values(folders, tmp_path, capsys, extra, code, message):
@@ -123,6 +128,30 @@ def test_bad_values(folders, tmp_path, capsys, extra, code, message):
     _one_error_line(err)
     assert message in err
     assert not out.exists()
+
+
+def test_train_light_end_to_end_and_stylize_with_it(folders, tmp_path, capsys):
+    out = tmp_path / "light"
+    distil = ["--arch", "light", "--style-weight", "0", "--content-weight", "0"]
+    code, stdout, err = run_cli(_argv(folders, out, "--steps", "2", "--json", *distil), capsys)
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert set(res["losses"]) == {"loss", "distill", "recon", "content", "style", "tv"}
+    model, _ = load_model(res["model"], expect="adain_light")
+    assert model.config.width == 0.25
+    # the second segment starts from the first
+    code, stdout, err = run_cli(
+        _argv(folders, tmp_path / "light2", "--steps", "1", "--json", "--arch", "light", "--init-from", res["model"]),
+        capsys,
+    )
+    assert code == 0, err
+    # and the network stylizes (a file says what it is: no --arch needed)
+    photo = next((folders / "content").iterdir())
+    style = next((folders / "style").iterdir())
+    code, _, err = run_cli(
+        ["stylize", photo, "--style", style, "--decoder", res["model"], "-o", tmp_path / "o.png", "-q"], capsys
+    )
+    assert code == 0, err and (tmp_path / "o.png").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..choices import BACKENDS, DEFAULT_PNG_COMPRESS
+from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS
 from ..errors import UsageError
 
 #: --backend auto uses onnxruntime for jobs of at most this many images. It starts 1.2 s sooner
@@ -234,27 +234,68 @@ METHOD_HELP = (
 )
 
 
+def add_adain_network_options(g) -> None:
+    """``--arch`` and ``--decoder``: which AdaIN network (stylize, sheet, video)."""
+    g.add_argument(
+        "--arch",
+        choices=ADAIN_ARCHS,
+        default=None,
+        help=f"AdaIN network: light (distilled, fast) or vgg (VGG-19 and its decoder, the paper's); "
+        f"default {DEFAULT_ADAIN_ARCH}",
+    )
+    g.add_argument(
+        "--decoder",
+        default=None,
+        help="AdaIN network file: a decoder or light network you trained (model.safetensors or checkpoint.pt; "
+        "default: the shipped one of --arch)",
+    )
+
+
+def adain_network_options(args) -> list:
+    """The AdaIN-network options the user set, as named on the command line (AdaIN-only controls)."""
+    return [opt for opt, on in (("--decoder", args.decoder is not None), ("--arch", args.arch is not None)) if on]
+
+
 def add_backend_option(g) -> None:
     g.add_argument(
         "--backend",
         choices=BACKENDS,
         default="auto",
-        help="torch, onnxruntime (the fast networks exported to ONNX: the built-in one ships so; no "
-        "torch is loaded), or auto (default): onnxruntime for the built-in network when it is "
-        "installed and the job is small enough that start-up dominates, else torch",
+        help="torch, onnxruntime (networks exported to ONNX: the built-in one and the light AdaIN network "
+        "ship so; no torch is loaded), or auto (default): onnxruntime for those when it is installed and "
+        "the job is small enough that start-up dominates, else torch",
     )
 
 
-def choose_backend(backend: str, method: str, *, model: Optional[str], device: str, precision: str, images: int) -> str:
-    """``torch`` or ``onnxruntime`` for ``--backend`` (see :func:`add_backend_option`)."""
-    from ..onnx_runtime import available
+def choose_backend(
+    backend: str,
+    method: str,
+    *,
+    model: Optional[str],
+    device: str,
+    precision: str,
+    images: int,
+    adain_blocker: Optional[str] = "this command",
+) -> str:
+    """``torch`` or ``onnxruntime`` for ``--backend`` (see :func:`add_backend_option`).
+
+    AdaIN runs on onnxruntime with the shipped light network only; ``adain_blocker`` names what
+    keeps this request from it (an option, or the command), None when nothing does.
+    """
+    from ..errors import WeightsError
+    from ..onnx_runtime import available, builtin_onnx_path, light_onnx_path
 
     onnx_model = model is None or model == "builtin" or str(model).lower().endswith(".onnx")
     if backend == "onnxruntime":
-        if method != "fast" or not onnx_model:
+        if method == "adain" and adain_blocker is not None:
+            raise UsageError(
+                f"--backend onnxruntime runs AdaIN with the shipped light network, without {adain_blocker}; "
+                "use --backend torch"
+            )
+        if method == "fast" and not onnx_model:
             raise UsageError(
                 "--backend onnxruntime runs the built-in network or an exported .onnx fast network "
-                "(`instyle export MODEL -o FILE.onnx`); AdaIN and .safetensors models run on torch"
+                "(`instyle export MODEL -o FILE.onnx`); .safetensors models run on torch"
             )
         if device != "cpu" or precision not in ("auto", "fp32"):
             raise UsageError("--backend onnxruntime runs on the CPU in fp32")
@@ -265,20 +306,12 @@ def choose_backend(backend: str, method: str, *, model: Optional[str], device: s
         return "torch"
     if model is not None and str(model).lower().endswith(".onnx"):
         return "onnxruntime"
-    wanted = (
-        method == "fast"
-        and onnx_model
-        and device == "cpu"
-        and precision in ("auto", "fp32")
-        and images <= ONNX_AUTO_MAX_IMAGES
-    )
+    runnable = adain_blocker is None if method == "adain" else onnx_model
+    wanted = runnable and device == "cpu" and precision in ("auto", "fp32") and images <= ONNX_AUTO_MAX_IMAGES
     if not (wanted and available()):
         return "torch"
-    from ..errors import WeightsError
-    from ..onnx_runtime import builtin_onnx_path
-
     try:
-        builtin_onnx_path()
+        light_onnx_path("encoder.onnx") if method == "adain" else builtin_onnx_path()
     except WeightsError:
         return "torch"
     return "onnxruntime"

@@ -111,11 +111,10 @@ def _one_pass(content_path: Path, args: argparse.Namespace):
                 raise InstyleError(f"no built-in style named {s!r}; run `instyle styles` to list them")
         render = lambda s: net(content, s)  # noqa: E731
     else:
-        from ..presets import load_preset
         from ..stylize import Stylizer
 
-        stats = {s: load_preset(s) for s in styles}
         stylizer = Stylizer()
+        stats = {s: stylizer.style_stats(s) for s in styles}
         render = lambda s: stylizer(content, stats[s])  # noqa: E731
     bar = common.progress(len(styles), "demo", args.quiet)
     outs = []

@@ -14,6 +14,7 @@ EPILOG = """examples:
   instyle export runs/starry/model.safetensors -o starry.onnx
   instyle stylize photo.jpg --model starry.onnx -o out.png    # runs on onnxruntime, no torch
   instyle export adain -o adain_onnx/                        # encoder.onnx + decoder.onnx (Python: OnnxAdaIN)
+  instyle export adain --arch vgg -o vgg_adain/              # VGG-19 and its decoder instead of the light network
   instyle export adain --decoder runs/adain/model.safetensors -o my_adain/
 
 The fast networks' graphs take the image (H, W padded to multiples of 4, at least 16 px: the runtime
@@ -38,13 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="the .onnx file (a folder for adain: encoder.onnx and decoder.onnx are written in it)",
     )
-    p.add_argument("--decoder", default=None, help="with adain: the AdaIN decoder to export (default: the shipped one)")
+    common.add_adain_network_options(p.add_argument_group("with adain"))
     p.add_argument("--opset", type=common.int_between(17, 30), default=17, help="ONNX opset, 17 or newer (default 17)")
     p.add_argument(
         "--for-onnxruntime",
         action="store_true",
-        help="a fast network pre-optimized for onnxruntime: loads ~3x faster there (the shipped built-in "
-        "network is made so)",
+        help="pre-optimized for onnxruntime: loads ~3x faster there (the shipped ONNX files are made so)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -60,12 +60,21 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     if args.network == "adain":
-        if args.for_onnxruntime:
-            raise UsageError("--for-onnxruntime is for fast networks")
-        written = list(export_adain(args.output, args.decoder, opset=args.opset, overwrite=args.overwrite))
+        from ..choices import DEFAULT_ADAIN_ARCH
+
+        written = list(
+            export_adain(
+                args.output,
+                args.decoder,
+                arch=args.arch or DEFAULT_ADAIN_ARCH,
+                opset=args.opset,
+                overwrite=args.overwrite,
+                onnxruntime=args.for_onnxruntime,
+            )
+        )
     else:
-        if args.decoder is not None:
-            raise UsageError("--decoder goes with `instyle export adain`")
+        if common.adain_network_options(args):
+            raise UsageError(f"{common.adain_network_options(args)[0]} goes with `instyle export adain`")
         if not args.output.lower().endswith(".onnx"):
             raise UsageError(f"give the ONNX file a .onnx name, got {args.output!r}")
         common.check_output_free(args.output, args.overwrite)

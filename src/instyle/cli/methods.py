@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import List
+from typing import List, Optional
+
+from . import common
 
 
 def choose(args: argparse.Namespace, styles: List[str]) -> str:
@@ -16,10 +18,9 @@ def choose(args: argparse.Namespace, styles: List[str]) -> str:
     from ..method import choose_method
 
     masks = getattr(args, "mask", None)
-    adain_only = [
+    adain_only = common.adain_network_options(args) + [
         opt
         for opt, on in (
-            ("--decoder", args.decoder is not None),
             ("--mask", bool(masks)),
             ("--alpha", args.alpha != 1.0),
             ("--color match", args.color == "match"),
@@ -71,13 +72,53 @@ def fast(args: argparse.Namespace, backend: str, styles: List[str], weights: Lis
     return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision
 
 
-def adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision) for AdaIN (torch)."""
-    from ..imageio import load_image
+def adain_stylizer(args: argparse.Namespace, styles: List[str], **kw):
+    """The :class:`~instyle.Stylizer` of ``--decoder`` / ``--arch`` for these styles (a file says
+    which network it is; otherwise :func:`instyle.method.choose_arch`)."""
+    from ..method import choose_arch
     from ..stylize import Stylizer
 
-    stylizer = Stylizer(
-        args.decoder,
+    arch = args.arch if args.decoder is not None else choose_arch(args.arch, styles)
+    return Stylizer(args.decoder, arch=arch, **kw)
+
+
+def adain_onnx_blocker(args: argparse.Namespace, styles: List[str]) -> Optional[str]:
+    """What keeps this AdaIN request from onnxruntime (the shipped light network in one piece,
+    statistics and α only), as the user named it; None when nothing does."""
+    from ..method import choose_arch
+    from ..onnx_runtime import ONNX_ADAIN_MAX_SIDE
+
+    if args.decoder is not None:
+        return "--decoder"
+    if choose_arch(args.arch, styles) != "light":
+        return "--arch vgg" if args.arch == "vgg" else "a preset saved before the light network"
+    if args.color != "none":
+        return f"--color {args.color}"
+    if getattr(args, "mask", None):
+        return "--mask"
+    if args.keep_size:
+        return "--keep-size"
+    if args.size and args.size > ONNX_ADAIN_MAX_SIDE:
+        return f"--size over {ONNX_ADAIN_MAX_SIDE}"
+    return None
+
+
+def adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
+    """(stylize(ImageArray) -> output, precision) for AdaIN (torch, or the light network on onnxruntime)."""
+    if backend == "onnxruntime":
+        from ..blend import blend_weights
+        from ..onnx_runtime import OnnxAdaIN
+
+        net = OnnxAdaIN()
+        stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
+        w = blend_weights(weights or None, len(stats))
+        mixed = tuple(sum(wk * st[i] for wk, st in zip(w, stats)) for i in (0, 1))  # (1, C, 1, 1) each
+        return (lambda data: net(data.rgb, mixed, alpha=args.alpha)), "fp32"
+    from ..imageio import load_image
+
+    stylizer = adain_stylizer(
+        args,
+        styles,
         device=args.device,
         precision=args.precision,
         channels_last=not args.no_channels_last,

@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
     p.add_argument("--size", type=common.image_size, default=256, help="longer side of each cell (default 256)")
     p.add_argument("--columns", type=common.positive_int, default=5, help="cells per row (default 5)")
-    p.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
+    common.add_adain_network_options(p)
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
     common.add_backend_option(p)
     common.add_output_options(p, images=True)
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
     common.check_image_output(args.output, args.overwrite)
     names = common.comma_list(args.styles) if args.styles else None
-    adain_only = ["--decoder"] if args.decoder is not None else []
+    adain_only = common.adain_network_options(args)
     if names is None:
         from ..shipped import builtin_styles
 
@@ -80,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
         render = lambda name: net(x, name)  # noqa: E731
     else:
         from ..imageio.modes import hwc_to_tensor
-        from ..stylize import Stylizer
+        from .methods import adain_stylizer
 
-        stylizer, x = Stylizer(args.decoder, precision=args.precision), hwc_to_tensor(photo)
+        stylizer, x = adain_stylizer(args, names, precision=args.precision), hwc_to_tensor(photo)
         stats = {n: stylizer.style_stats(n) for n in names}  # every name checked before the slow part
         render = lambda name: stylizer(x, stats[name])  # noqa: E731
     bar = common.progress(len(names), "sheet", args.quiet)

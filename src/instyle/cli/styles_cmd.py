@@ -79,14 +79,18 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_save(args: argparse.Namespace) -> int:
     from ..imageio import load_image
-    from ..presets import check_name, make_preset, save_preset, user_dir
+    from ..presets import check_name, make_preset, save_preset, shipped_light_preset, user_dir
 
     check_name(args.name)
     path = user_dir() / f"{args.name}.safetensors"
     if path.exists() and not args.overwrite:
         raise common.UsageError(f"a preset named {args.name!r} already exists; pass --overwrite to replace it")
-    stats = make_preset(load_image(args.image), style_size=args.style_size)
-    written = save_preset(args.name, stats, source=args.image, style_size=args.style_size, overwrite=args.overwrite)
+    image = load_image(args.image)
+    stats = make_preset(image, style_size=args.style_size)
+    light = shipped_light_preset(image, style_size=args.style_size)  # the light network's statistics too
+    written = save_preset(
+        args.name, stats, light=light, source=args.image, style_size=args.style_size, overwrite=args.overwrite
+    )
     if args.json:
         common.emit_json({"name": args.name, "path": str(written)})
     else:

@@ -82,9 +82,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g = p.add_argument_group("model and hardware")
     g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
-    g.add_argument(
-        "--decoder", default=None, help="AdaIN decoder (model.safetensors or checkpoint.pt; default: the shipped one)"
-    )
+    common.add_adain_network_options(g)
     g.add_argument(
         "--model",
         default=None,
@@ -161,7 +159,13 @@ def run(args: argparse.Namespace) -> int:
     method = methods.choose(args, styles)
     jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
     backend = common.choose_backend(
-        args.backend, method, model=args.model, device=args.device, precision=args.precision, images=len(jobs)
+        args.backend,
+        method,
+        model=args.model,
+        device=args.device,
+        precision=args.precision,
+        images=len(jobs),
+        adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
     )
     stylize, precision = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
     read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}

@@ -7,6 +7,7 @@ import os
 import sys
 
 from ..choices import (
+    ADAIN_ARCHS,
     ADAIN_STYLE_LAYERS,
     DISTILL_LOSSES,
     FAST_MODELS,
@@ -19,12 +20,18 @@ from . import common
 
 HELP = "train a network on your own images (AdaIN decoder, fast per-style nets)"
 
-ADAIN_HELP = "train an AdaIN decoder for arbitrary style transfer (Huang & Belongie 2017)"
+ADAIN_HELP = "train an AdaIN network for arbitrary style transfer (Huang & Belongie 2017): light or VGG-19"
 ADAIN_EPILOG = """examples:
   instyle train adain --content photos/ --style paintings/ --out runs/adain
   instyle train adain --content photos/ --style paintings/ --out runs/adain --resume
   torchrun --nproc_per_node 4 -m instyle train adain --content photos/ --style paintings/ --out runs/adain
   instyle train adain ... --image-size 256 --crop 128 --cache-features     # a reduced CPU recipe
+  instyle train adain --arch light ... --style-weight 0 --content-weight 0  # light: distil from VGG-19,
+  instyle train adain --arch light ... --init-from RUN/model.safetensors    # then the AdaIN losses
+
+--arch vgg (default) trains the paper's decoder behind the frozen VGG-19; --arch light trains a
+small encoder and decoder together (collaborative distillation; src/instyle/assets/light_adain.md),
+judged by the full VGG-19.
 
 The run folder gets checkpoint.pt (resume with --resume), model.safetensors (use it with
 `instyle stylize --decoder`), log.csv, loss.png and samples/.
@@ -197,7 +204,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=",".join(ADAIN_STYLE_LAYERS),
         help="mean/std style loss layers (default relu1_1…relu4_1)",
     )
-    g.add_argument("--width", type=common.positive_float, default=1.0, help="decoder channel multiplier (default 1)")
+    g.add_argument(
+        "--arch",
+        choices=ADAIN_ARCHS,
+        default="vgg",
+        help="vgg: the paper's decoder (default); light: distilled network",
+    )
+    g.add_argument(
+        "--width",
+        type=common.positive_float,
+        default=None,
+        help="channel multiplier (default 1 for vgg's decoder, 0.25 for light)",
+    )
+    g.add_argument(
+        "--distill-weight",
+        type=common.non_negative_float,
+        default=None,
+        help="light: weight of student features projected onto VGG-19's (default 1)",
+    )
+    g.add_argument(
+        "--recon-weight",
+        type=common.non_negative_float,
+        default=None,
+        help="light: weight of the L1 reconstruction through the student (default 10)",
+    )
     g.add_argument(
         "--cache-features",
         action="store_true",
@@ -300,20 +330,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_adain(args: argparse.Namespace) -> int:
-    from ..train import AdaINTask, AdaINTrainConfig
+    from ..train import AdaINTask, AdaINTrainConfig, LightAdaINTask, LightTrainConfig
 
-    layers = tuple(common.comma_list(args.style_layers))
-    task_cfg = AdaINTrainConfig(
+    common_cfg = dict(
         style_weight=args.style_weight,
         content_weight=args.content_weight,
         tv_weight=args.tv_weight,
-        style_layers=layers,
+        style_layers=tuple(common.comma_list(args.style_layers)),
         cache_features=args.cache_features,
         crops_per_image=args.crops_per_image,
         cache_gb=args.cache_gb,
-        width=args.width,
     )
-    return _run(AdaINTask(args.content, args.style, task_cfg), args)
+    light_only = {"--distill-weight": args.distill_weight, "--recon-weight": args.recon_weight}
+    if args.arch == "light":
+        defaults = LightTrainConfig()
+        cfg = LightTrainConfig(
+            **common_cfg,
+            width=defaults.width if args.width is None else args.width,
+            distill_weight=defaults.distill_weight if args.distill_weight is None else args.distill_weight,
+            recon_weight=defaults.recon_weight if args.recon_weight is None else args.recon_weight,
+        )
+        return _run(LightAdaINTask(args.content, args.style, cfg), args)
+    given = [opt for opt, value in light_only.items() if value is not None]
+    if given:
+        raise common.UsageError(f"{given[0]} trains the light network: add --arch light")
+    cfg = AdaINTrainConfig(**common_cfg, width=1.0 if args.width is None else args.width)
+    return _run(AdaINTask(args.content, args.style, cfg), args)
 
 
 def run_fast(args: argparse.Namespace) -> int:

@@ -77,7 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g = p.add_argument_group("model and hardware")
     g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
-    g.add_argument("--decoder", default=None, help="AdaIN decoder (default: the shipped one)")
+    common.add_adain_network_options(g)
     g.add_argument("--model", default=None, help="a trained fast network (as for stylize)")
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")

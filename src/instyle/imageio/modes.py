@@ -159,3 +159,25 @@ def resize_plane(plane: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     how images (and their alpha) are resized as they are read."""
     out = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F").resize(wh, Image.Resampling.LANCZOS)
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+
+
+def resize_longer_array(rgb: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 3) -> longer side ``size``, aspect kept, each side >= 1 px, with Pillow's bilinear
+    filter in float mode: antialiased like :func:`instyle.resize.resize_longer` (torch's
+    antialiased bilinear follows Pillow's), so style images give the torch runtime's statistics
+    without torch."""
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    wh = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if wh == (w, h):
+        return rgb
+    planes = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32), mode="F").resize(
+                wh, Image.Resampling.BILINEAR
+            ),
+            dtype=np.float32,
+        )
+        for c in range(3)
+    ]
+    return np.stack(planes, axis=2)  # (h, w, 3)

@@ -1,5 +1,5 @@
-"""Style transfer networks: the AdaIN decoder (arbitrary style) and the fast feed-forward nets
-(Johnson's residual net, Ulyanov's texture net; with ``norm="conditional_instance"`` both are
+"""Style transfer networks: the AdaIN decoder and the light AdaIN network (arbitrary style), and
+the fast feed-forward nets (Johnson's residual net, Ulyanov's texture net; with ``norm="conditional_instance"`` both are
 multi-style networks).
 
 ``MODEL_KINDS`` maps the kind stored in model files to (config dataclass, model class).
@@ -7,10 +7,12 @@ multi-style networks).
 
 from .adain import AdaINConfig, AdaINDecoder, make_encoder
 from .johnson import JohnsonConfig, JohnsonNet
+from .light import LightAdaIN, LightAdaINConfig
 from .texture_net import TextureNet, TextureNetConfig
 
 MODEL_KINDS = {
     "adain_decoder": (AdaINConfig, AdaINDecoder),
+    "adain_light": (LightAdaINConfig, LightAdaIN),
     "johnson": (JohnsonConfig, JohnsonNet),
     "texture_net": (TextureNetConfig, TextureNet),
 }
@@ -21,6 +23,8 @@ __all__ = [
     "AdaINDecoder",
     "JohnsonConfig",
     "JohnsonNet",
+    "LightAdaIN",
+    "LightAdaINConfig",
     "TextureNet",
     "TextureNetConfig",
     "make_encoder",

@@ -4,6 +4,7 @@ from .adain import AdaINTask, AdaINTrainConfig
 from .config import TrainConfig
 from .distill import DistillConfig, DistillTask
 from .fast import FastTask, FastTrainConfig
+from .light import LightAdaINTask, LightTrainConfig
 from .loop import MODEL_FILE, Task, TrainResult, train
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "DistillTask",
     "FastTask",
     "FastTrainConfig",
+    "LightAdaINTask",
+    "LightTrainConfig",
     "MODEL_FILE",
     "Task",
     "TrainConfig",

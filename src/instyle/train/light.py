@@ -1,0 +1,140 @@
+"""Training the light AdaIN network (:mod:`instyle.models.light`): collaborative distillation from
+VGG-19 (Wang et al. CVPR 2020), then the usual AdaIN losses, always judged by the full VGG-19.
+
+With f the frozen VGG-19 (teacher), e, d the student encoder and decoder and P_l the 1×1
+projections of student features into VGG's (l = relu1_1 … relu4_1):
+
+    L_distil = Σ_l ‖P_l(e_l(x)) − f_l(x)/rms(f_l(x))‖²          student features carry the teacher's (eq. 3)
+    L_recon  = ‖d(e(x)) − x‖₁                                  the decoder inverts the student encoder
+    g        = d(AdaIN(e(c), e(s)))                            the student stylizes
+    L_content = ‖f(g) − AdaIN(f(c), f(s))‖²  (relu4_1)          the teacher's AdaIN target
+    L_style  = Σ_l ‖μ(f_l(g)) − μ(f_l(s))‖² + ‖σ(f_l(g)) − σ(f_l(s))‖²
+
+    L = λ_d·L_distil + λ_r·L_recon + λ_c·L_content + λ_s·L_style (+ λ_tv·TV(g))
+
+The student is never its own judge: content and style losses come from VGG-19, so the numbers
+stay comparable with the VGG decoder's and the peer's (``instyle evaluate``). The shipped recipe
+runs in two segments (model card ``light_adain.md``): distillation and reconstruction alone
+(cheap steps: VGG-19 only encodes), then ``--init-from`` with the AdaIN losses added. x in the
+distillation terms is the batch's photos and paintings together, so the encoder learns both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Mapping, Optional, Tuple
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from ..losses import content_loss, mean_std_loss, target_energy, tv_loss
+from ..models.adain import ENCODER_LAYER
+from ..models.light import LightAdaIN, LightAdaINConfig
+from ..nn.functional import adain, calc_mean_std
+from ..sheet import contact_sheet
+from .adain import AdaINTask, AdaINTrainConfig
+
+
+@dataclass
+class LightTrainConfig(AdaINTrainConfig):
+    """Loss settings of light AdaIN training: AdaIN's (λ_s, λ_c, λ_tv, style layers, feature
+    cache, ``width``: the student's channel multiplier) plus the distillation terms.
+
+    Attributes:
+        distill_weight: λ_d, student features projected onto VGG-19's (all four layers).
+        recon_weight: λ_r, the decoder reconstructing the input from the student's relu4_1.
+    """
+
+    width: float = 0.25
+    distill_weight: float = 1.0
+    recon_weight: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("distill_weight", "recon_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
+        if self.distill_weight + self.recon_weight + self.content_weight + self.style_weight <= 0:
+            raise ValueError("every loss weight is 0: nothing to train")
+        super().__post_init__()
+        LightAdaINConfig(width=self.width)  # validates the width
+
+
+class LightAdaINTask(AdaINTask):
+    """The light network as a :class:`instyle.train.loop.Task`.
+
+    Example:
+        >>> cfg = LightTrainConfig(style_weight=0, content_weight=0)              # distillation only
+        >>> task = LightAdaINTask("photos/", "paintings/", cfg)                   # doctest: +SKIP
+        >>> train(task, TrainConfig(steps=2000, crop=128), "runs/light-distil")   # doctest: +SKIP
+    """
+
+    name = "adain_light"
+    loss_names = ("distill", "recon", "content", "style", "tv")
+    config: LightTrainConfig
+
+    def __init__(self, content_dir: str, style_dir: str, config: LightTrainConfig = LightTrainConfig(), **kw):
+        super().__init__(content_dir, style_dir, config, **kw)
+
+    def build_model(self) -> nn.Module:
+        return LightAdaIN(LightAdaINConfig(width=self.config.width))
+
+    def _distill_terms(self, model: LightAdaIN, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """L_distil and L_recon on images x (B, 3, c, c)."""
+        cfg = self.config
+        layers = model.encoder.layer_names
+        with torch.no_grad():
+            teacher = self.encoder(x, layers)  # {relu_l: (B, C_l, c/2^(l-1), …)}
+        student = model.encoder(x, layers)
+        # targets at unit RMS (VGG's Caffe-scale features reach the hundreds): the same relative
+        # error as ‖P·e − f‖²/‖f‖², without asking the 1×1 projections for large weights
+        ld = sum(
+            content_loss(model.project[n](student[n]), teacher[n] / target_energy(teacher[n]).sqrt()) for n in layers
+        ) / len(layers)
+        if cfg.recon_weight > 0:
+            r = model.decoder(student[ENCODER_LAYER])[..., : x.shape[-2], : x.shape[-1]]
+            lr = (r.float() - x.float()).abs().mean()
+        else:
+            lr = ld.new_zeros(())
+        return ld, lr
+
+    def loss(self, model: nn.Module, batch: Mapping[str, object]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        cfg = self.config
+        c, s = batch["content"], batch["style"]  # (B, 3, crop, crop) each
+        zero = c.new_zeros((), dtype=torch.float32)
+        ld = lr = lc = ls = ltv = zero
+        if cfg.distill_weight > 0 or cfg.recon_weight > 0:
+            ld, lr = self._distill_terms(model, torch.cat([c, s]))
+        if cfg.content_weight > 0 or cfg.style_weight > 0:
+            with torch.no_grad():
+                fc = self._content_features(c, batch.get("content_key"))  # VGG relu4_1 (B, 512, h, w)
+                stats = self._style_stats(s, batch.get("style_key"))  # VGG {layer: (mean, std)}
+                t = adain(fc, stats[ENCODER_LAYER])  # the teacher's AdaIN target
+            g = model.decoder(adain(model.encoder.encode(c), model.encoder.encode(s)))  # (B, 3, crop, crop)
+            fg = self.encoder(g, self.stat_layers)
+            lc = content_loss(fg[ENCODER_LAYER], t)
+            ls = sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)
+            if cfg.tv_weight > 0:
+                ltv = tv_loss(g)
+        total = (
+            cfg.distill_weight * ld
+            + cfg.recon_weight * lr
+            + cfg.content_weight * lc
+            + cfg.style_weight * ls
+            + cfg.tv_weight * ltv
+        )
+        return total, {"distill": ld, "recon": lr, "content": lc, "style": ls, "tv": ltv}
+
+    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+        contents, styles = self._load_samples()
+        if not contents or not styles:
+            return None
+        dev = next(model.parameters()).device
+        stats = [calc_mean_std(model.encoder.encode(s.to(dev)).float()) for s in styles]
+        rows = []
+        for c in contents:
+            fc = model.encoder.encode(c.to(dev)).float()
+            recon = model.decoder(fc)
+            outs = [model.decoder(adain(fc, st)) for st in stats]
+            rows.append([c] + [o[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1).cpu() for o in [recon] + outs])
+        return contact_sheet(rows, header=[None, None] + styles, cell=192)

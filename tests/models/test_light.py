@@ -1,0 +1,103 @@
+"""The light AdaIN network (models/light.py): shapes, sizes, parameters, its encoder id, and the
+exact tiling it shares with VGG-19's encoder."""
+
+import pytest
+import torch
+
+from instyle.choices import ADAIN_STYLE_LAYERS
+from instyle.models import MODEL_KINDS, LightAdaIN, LightAdaINConfig
+from instyle.tiling import decode_tiled, encode_tiled
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return LightAdaIN(LightAdaINConfig()).eval()
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_registered_as_a_model_kind():
+    assert MODEL_KINDS["adain_light"] == (LightAdaINConfig, LightAdaIN)
+
+
+def test_under_a_million_parameters_for_encoder_and_decoder(net):
+    # the issue's budget: encoder + decoder <= 1 M (the training-only projections are extra)
+    assert count(net.encoder) + count(net.decoder) <= 1_000_000
+    assert count(net.encoder) + count(net.decoder) == 439_459
+
+
+def test_widths_follow_the_multiplier():
+    assert LightAdaINConfig(width=0.25).widths == (16, 32, 64, 128)
+    assert LightAdaINConfig(width=0.5).widths == (32, 64, 128, 256)
+    assert LightAdaINConfig(width=0.05).widths == (8, 8, 13, 26)  # at least 8 channels
+    for bad in (0.0, -1.0, 1.5):
+        with pytest.raises(ValueError, match="width"):
+            LightAdaINConfig(width=bad)
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (67, 45), (1, 1), (2, 300), (300, 3), (17, 9)])
+def test_feature_and_output_shapes(net, hw):
+    h, w = hw
+    x = torch.rand(2, 3, h, w)
+    with torch.no_grad():
+        f = net.encoder.encode(x)
+        out = net.decoder(f)
+    fh, fw = -(-h // 8), -(-w // 8)  # ceil-mode pooling keeps every pixel
+    assert f.shape == (2, 128, fh, fw)
+    assert out.shape == (2, 3, 8 * fh, 8 * fw)
+    assert torch.isfinite(out).all()
+
+
+def test_forward_returns_the_layers_asked_for(net):
+    x = torch.rand(1, 3, 32, 40)
+    feats = net.encoder(x, ADAIN_STYLE_LAYERS)
+    assert list(feats) == list(ADAIN_STYLE_LAYERS)
+    assert [f.shape[1] for f in feats.values()] == [16, 32, 64, 128]
+    assert [f.shape[-1] for f in feats.values()] == [40, 20, 10, 5]
+    assert list(net.encoder(x, "relu2_1")) == ["relu2_1"]
+    torch.testing.assert_close(net.encoder(x, ["relu4_1"])["relu4_1"], feats["relu4_1"])
+    with pytest.raises(ValueError, match="light encoder has layers"):
+        net.encoder(x, ["relu5_1"])
+    with pytest.raises(ValueError):
+        net.encoder(x, [])
+
+
+def test_projections_map_to_vgg_channels(net):
+    feats = net.encoder(torch.rand(1, 3, 32, 32), ADAIN_STYLE_LAYERS)
+    assert [net.project[n](f).shape[1] for n, f in feats.items()] == [64, 128, 256, 512]
+
+
+def test_forward_is_adain_between_encoder_and_decoder(net):
+    from instyle.nn.functional import adain
+
+    c, s = torch.rand(1, 3, 48, 40), torch.rand(1, 3, 32, 56)
+    with torch.no_grad():
+        want = net.decoder(adain(net.encoder.encode(c), net.encoder.encode(s)))
+        torch.testing.assert_close(net(c, s), want)
+
+
+def test_encoder_id_names_the_weights(net):
+    a = net.encoder_id()
+    assert a.startswith("light/") and len(a) == len("light/") + 16
+    assert net.encoder_id() == a  # stable
+    other = LightAdaIN(LightAdaINConfig())
+    other.load_state_dict(net.state_dict())
+    assert other.encoder_id() == a
+    other.decoder.layers[0][1].bias.data += 1  # the decoder does not change the statistics
+    assert other.encoder_id() == a
+    with torch.no_grad():
+        other.encoder.stages[0][0][1].bias += 1
+    assert other.encoder_id() != a
+
+
+def test_tiling_is_exact_for_the_light_encoder_and_decoder(net):
+    # same stride and receptive field as VGG-19 to relu4_1: instyle.tiling's halos apply unchanged
+    x = torch.rand(1, 3, 200, 264)
+    with torch.no_grad():
+        whole = net.encoder.encode(x)
+        tiled = encode_tiled(net.encoder.encode, x, 64)
+        torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(decode_tiled(net.decoder, whole, 8), net.decoder(whole), atol=1e-5, rtol=1e-4)

@@ -21,6 +21,7 @@ from . import (
     evaluate_cmd,
     export_cmd,
     optimize_cmd,
+    serve_cmd,
     sheet_cmd,
     styles_cmd,
     stylize_cmd,
@@ -28,7 +29,18 @@ from . import (
     video_cmd,
 )
 
-COMMANDS = (stylize_cmd, video_cmd, styles_cmd, sheet_cmd, optimize_cmd, train_cmd, evaluate_cmd, export_cmd, demo_cmd)
+COMMANDS = (
+    stylize_cmd,
+    video_cmd,
+    styles_cmd,
+    sheet_cmd,
+    optimize_cmd,
+    train_cmd,
+    evaluate_cmd,
+    export_cmd,
+    demo_cmd,
+    serve_cmd,
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,597 @@
+"""The web app: the page, the HTTP API and live mode, on FastAPI (:func:`create_app`).
+
+Routes: ``GET /`` (the page; its script and style sheet under ``/static/``), ``POST /api/stylize``,
+``GET /api/styles`` and each style's thumbnail, ``GET /api/health``, the ``/api/live`` WebSocket,
+and FastAPI's OpenAPI schema (``/openapi.json``) and its viewer (``/docs``).
+
+Every error is JSON, ``{"error": {"status": 413, "code": "too_large", "message": "…"}}``:
+400 unreadable image, 413 too many bytes or pixels, 415 not an image type the server takes (sniffed
+from the bytes), 422 bad field value or unknown style, 429 busy (all slots taken), 503 time-out or a
+model that is not available. Nothing is written to disk but the upload's spooled temporary file
+(Starlette rolls a part over 1 MiB into an unnamed temporary file, removed when it is closed).
+"""
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Annotated, Any, Dict, List, Literal, Optional
+
+from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.websockets import WebSocketDisconnect
+
+from ..blend import parse_style_specs
+from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
+from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
+from ..imageio import sniff_format
+from ..version import __version__
+from .config import ServeConfig
+from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
+from .work import BACKGROUND, LIVE, Busy, Ticket, TimedOut, WorkPool
+
+ColorMode = Literal[COLOR_MODES]  # type: ignore[valid-type]
+WebFormat = Literal[WEB_FORMATS]  # type: ignore[valid-type]
+
+#: The page's files: name -> media type (nothing else under /static/ is served).
+STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
+#: Most style specs in one request.
+MAX_STYLES = 8
+#: Largest live frame (bytes): a 640×480 JPEG is ~60 KB.
+MAX_LIVE_FRAME_BYTES = 4 * 2**20
+
+ERROR_CODES = {
+    400: "bad_image",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_type",
+    422: "invalid",
+    429: "busy",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, message: str, code: Optional[str] = None, headers: Optional[Dict] = None) -> Response:
+    """The JSON body of every error."""
+    body = {"error": {"status": status, "code": code or ERROR_CODES.get(status, "error"), "message": one_line(message)}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def classify(exc: BaseException) -> Response:
+    """An exception of a request -> its JSON error response."""
+    if isinstance(exc, Busy):
+        return error_response(429, str(exc), headers={"Retry-After": "1"})
+    if isinstance(exc, TimedOut):
+        return error_response(503, str(exc), "timeout")
+    if isinstance(exc, Unavailable):
+        return error_response(503, str(exc))
+    if isinstance(exc, ImageTooLargeError):
+        return error_response(413, str(exc))
+    if isinstance(exc, UnknownImage):
+        return error_response(422, str(exc), "unknown_image")
+    if isinstance(exc, (UsageError, ValueError)):
+        return error_response(422, str(exc))
+    if isinstance(exc, InstyleError):
+        return error_response(400, str(exc))
+    if isinstance(exc, MemoryError):
+        return error_response(503, "out of memory; try a smaller size", "out_of_memory")
+    raise exc
+
+
+# --------------------------------------------------------------------------- the upload gate
+
+
+class UploadGate:
+    """ASGI middleware in front of ``POST /api/stylize``: refuses a body over the limit (413)
+    from its Content-Length, admits the request into the work pool (or 429), then reads the body
+    into memory under the limit and the request's deadline (413, 503) before FastAPI parses it.
+
+    Admission comes before reading, so at most ``workers + queue`` bodies are held at once. A
+    refused upload is still read (and thrown away, up to :attr:`DRAIN_BYTES`): a client that is
+    cut off mid-upload sees a broken connection, not the 413 or 429.
+    """
+
+    DRAIN_BYTES = 64 * 2**20
+
+    def __init__(self, app: Any, path: str = "/api/stylize"):
+        self.app, self.path = app, path
+
+    async def __call__(self, scope: Dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        config: ServeConfig = state.config
+        limit = config.max_request_bytes
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            what = "an invalid Content-Length" if not length.isdigit() else f"{int(length):,} bytes"
+            await _drain(receive, self.DRAIN_BYTES, config.timeout)
+            await _answer(scope, receive, send, error_response(413, f"request of {what}; the limit is {limit:,}"))
+            return
+        try:
+            ticket: Ticket = state.pool.admit()
+        except Busy as exc:
+            await _drain(receive, limit, config.timeout)
+            await _answer(scope, receive, send, classify(exc))
+            return
+        try:
+            try:
+                body = await asyncio.wait_for(_read_body(receive, limit), max(0.001, ticket.remaining()))
+            except asyncio.TimeoutError:
+                await _answer(scope, receive, send, error_response(503, "the upload took too long", "timeout"))
+                return
+            if body is None:
+                await _drain(receive, self.DRAIN_BYTES, config.timeout)
+                await _answer(scope, receive, send, error_response(413, f"request over {limit:,} bytes"))
+                return
+            scope.setdefault("state", {})["ticket"] = ticket
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            ticket.release()
+
+
+async def _read_body(receive: Any, limit: int) -> Optional[bytes]:
+    """The whole body, or None past ``limit`` bytes (the rest left unread)."""
+    chunks: List[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _drain(receive: Any, cap: int, timeout: float) -> None:
+    """Read and drop up to ``cap`` bytes of a refused body (see :class:`UploadGate`)."""
+
+    async def drain() -> None:
+        total = 0
+        while total <= cap:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                return
+            total += len(message.get("body", b""))
+
+    try:
+        await asyncio.wait_for(drain(), timeout)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that hands over ``body`` once, then the client's own (its disconnect)."""
+    sent = False
+
+    async def replay() -> Dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _answer(scope: Dict, receive: Any, send: Any, response: Response) -> None:
+    await response(scope, receive, send)
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine] = None) -> FastAPI:
+    """The web app for ``config`` (default :class:`ServeConfig()`); models load when it starts
+    (its lifespan), so creating it is cheap. ``engine``: an :class:`~instyle.serve.engine.Engine`
+    to use instead of a new one (tests).
+
+    Example:
+        >>> from fastapi.testclient import TestClient                              # doctest: +SKIP
+        >>> with TestClient(create_app(ServeConfig(adain=False))) as client:        # doctest: +SKIP
+        ...     png = client.post("/api/stylize", files={"image": open("photo.jpg", "rb")},
+        ...                       data={"style": ["candy:0.7", "wave:0.3"], "size": 512}).content
+    """
+    config = config or ServeConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        import torch
+
+        threads = torch.get_num_threads()
+        per_worker = config.threads_per_worker
+        torch.set_num_threads(per_worker)
+        app.state.config = config
+        app.state.engine = engine if engine is not None else await asyncio.to_thread(Engine, config)
+        # torch's thread count is per calling thread under OpenMP: each worker sets its own
+        app.state.pool = WorkPool(
+            config.worker_count, config.queue, config.timeout, lambda: torch.set_num_threads(per_worker)
+        )
+        app.state.live = 0
+        try:
+            yield
+        finally:
+            app.state.pool.close(wait=False)
+            torch.set_num_threads(threads)
+
+    app = FastAPI(
+        title="instyle",
+        version=__version__,
+        description="Neural style transfer: built-in styles (one pass of a small network) and any style image "
+        '(AdaIN). Errors are JSON: `{"error": {"status", "code", "message"}}`.',
+        lifespan=lifespan,
+    )
+    app.add_middleware(UploadGate)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return error_response(422, f"{where}: {first.get('msg', 'invalid value')}" if where else "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        return error_response(500, f"internal error ({type(exc).__name__}); please report it")
+
+    # -- the page
+
+    static: Dict[str, bytes] = {}
+
+    def static_file(name: str) -> bytes:
+        if name not in static:
+            static[name] = (resources.files("instyle.serve") / "static" / name).read_bytes()
+        return static[name]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> Response:
+        return HTMLResponse(static_file("index.html"))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static_route(name: str) -> Response:
+        if name not in STATIC_FILES:  # a fixed list: no request names a file of the server
+            return error_response(404, f"no static file {name[:64]!r}")
+        return Response(static_file(name), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
+
+    # -- the API
+
+    @app.get("/api/health", summary="Whether the server is up, and how busy")
+    async def health(request: Request) -> Dict[str, Any]:
+        state = request.app.state
+        return {
+            "status": "ok",
+            "version": __version__,
+            "adain": state.engine.adain_state,
+            "live_connections": state.live,
+            "work": state.pool.status(),
+        }
+
+    @app.get("/api/styles", summary="The styles, controls and limits the server offers")
+    async def styles(request: Request) -> Dict[str, Any]:
+        eng: Engine = request.app.state.engine
+        return {
+            "styles": [
+                {
+                    "name": n,
+                    "label": n.replace("_", " ").capitalize(),
+                    "fast": n in eng.fast_styles,
+                    "preset": n in eng.presets,
+                    "thumbnail": f"/api/styles/{n}/thumbnail.png",
+                }
+                for n in eng.names
+            ],
+            "colors": list(COLOR_MODES),
+            "fast_colors": list(FAST_COLOR_MODES),
+            "formats": list(WEB_FORMATS),
+            "sizes": [s for s in WEB_PAGE_SIZES if s <= config.max_size],
+            "stabilize": list(STABILIZE_MODES),
+            "live_stabilize": config.live_stabilize,
+            "adain": config.adain,
+            "limits": {
+                "max_upload_bytes": config.max_upload_bytes,
+                "max_pixels": config.max_pixels,
+                "max_size": config.max_size,
+                "default_size": config.default_size,
+                "max_styles": MAX_STYLES,
+                "live_max_size": config.live_max_size,
+                "timeout_s": config.timeout,
+            },
+        }
+
+    @app.get(
+        "/api/styles/{name}/thumbnail.png",
+        summary="A style's gallery thumbnail (PNG)",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, 404: {"description": "no such style"}},
+    )
+    async def thumbnail(request: Request, name: str) -> Response:
+        eng: Engine = request.app.state.engine
+        if name not in eng.names:
+            return error_response(404, f"no style {name[:64]!r}")
+        try:
+            if name not in eng.fast_styles:
+                await asyncio.to_thread(eng.adain, 120)
+            data = await asyncio.wait_for(
+                request.app.state.pool.run_now(eng.thumbnail, name, priority=BACKGROUND), config.timeout * 4
+            )
+        except asyncio.TimeoutError:
+            return error_response(503, "the thumbnail is still being drawn", "timeout")
+        except (InstyleError, ValueError, MemoryError) as exc:
+            return classify(exc)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+    image_hash = "SHA-256 (hex) of an image sent before, from the response's X-Image-Id header"
+
+    @app.post(
+        "/api/stylize",
+        summary="Stylize a photo; returns the image",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+                "description": "The stylized image. Headers: X-Image-Id (send it as image_id next time instead of "
+                "the file), X-Style-Image-Id, X-Method (fast or adain), X-Size, X-Seconds.",
+            },
+            400: {"description": "unreadable image (empty, truncated, corrupt)"},
+            413: {"description": "a file over the byte limit, or an image over the pixel limit"},
+            415: {"description": "not an image type the server takes (sniffed from the bytes)"},
+            422: {"description": "a bad field value, an unknown style, or an image_id the server does not hold"},
+            429: {"description": "busy: every worker and queue slot is taken; retry"},
+            503: {"description": "the request timed out, or a model is not available"},
+        },
+    )
+    async def stylize(
+        request: Request,
+        image: Annotated[Optional[UploadFile], File(description="the photo (PNG, JPEG, WebP, GIF, BMP, TIFF)")] = None,
+        image_id: Annotated[Optional[str], Form(description=image_hash, pattern=HASH_PATTERN)] = None,
+        style: Annotated[
+            List[str],
+            Form(description="style names (GET /api/styles) with optional :weight, e.g. candy:0.7; repeat to blend"),
+        ] = [],  # noqa: B006 - FastAPI copies defaults
+        style_image: Annotated[Optional[UploadFile], File(description="any style image (AdaIN)")] = None,
+        style_image_id: Annotated[Optional[str], Form(description=image_hash, pattern=HASH_PATTERN)] = None,
+        style_image_weight: Annotated[
+            Optional[float], Form(ge=0, le=1e30, allow_inf_nan=False, description="the style image's blend weight")
+        ] = None,
+        alpha: Annotated[
+            float, Form(ge=0, le=1, allow_inf_nan=False, description="content-style trade-off (below 1: AdaIN)")
+        ] = 1.0,
+        color: Annotated[ColorMode, Form(description="colour preservation")] = "none",
+        size: Annotated[
+            Optional[int], Form(ge=16, le=config.max_size, description="longer side of the output (px)")
+        ] = None,
+        format: Annotated[WebFormat, Form(description="output image format")] = "png",
+        quality: Annotated[int, Form(ge=1, le=100, description="JPEG and WebP quality")] = 90,
+    ) -> Response:
+        state = request.app.state
+        eng: Engine = state.engine
+        ticket: Optional[Ticket] = getattr(request.state, "ticket", None)
+        own_ticket = ticket is None  # reached without the gate (cannot happen through the server)
+        try:
+            if own_ticket:
+                ticket = state.pool.admit()
+            job = await _job(eng, config, image, image_id, style, style_image, style_image_id, style_image_weight)
+            job.alpha, job.color, job.size, job.format, job.quality = alpha, color, size, format, quality
+            job.method = _method(eng, job)
+            if job.method == "adain":
+                await asyncio.wait_for(asyncio.to_thread(eng.adain, None), max(0.001, ticket.remaining()))
+            result = await state.pool.run(ticket, eng.stylize, job)
+        except asyncio.TimeoutError:
+            return error_response(503, "AdaIN is still loading; try again shortly", "timeout")
+        except _Refused as exc:
+            return error_response(exc.status, str(exc))
+        except Exception as exc:  # noqa: BLE001 - mapped to its status; anything else is a 500
+            return classify(exc)
+        finally:
+            if own_ticket and ticket is not None:
+                ticket.release()
+        return Response(result.data, media_type=result.media_type, headers=result.headers)
+
+    # -- live mode
+
+    @app.websocket("/api/live")
+    async def live(ws: WebSocket) -> None:
+        state = ws.app.state
+        if state.live >= config.live_connections:
+            await ws.close(code=1013, reason="too many live connections; try again later")
+            return
+        await ws.accept()
+        state.live += 1
+        try:
+            await _live(ws, state.engine, state.pool)
+        finally:
+            state.live -= 1
+
+    return app
+
+
+class _Refused(Exception):
+    """A request refused before any work, with its status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+async def _read_upload(upload: Optional[UploadFile], what: str, config: ServeConfig) -> Optional[bytes]:
+    """The bytes of an uploaded file, checked: not over the limit (413), not empty (400), of a type
+    the server takes, sniffed from the bytes (415)."""
+    if upload is None:
+        return None
+    try:
+        if upload.size is not None and upload.size > config.max_upload_bytes:
+            raise _Refused(413, f"{what} is {upload.size:,} bytes; the limit is {config.max_upload_bytes:,}")
+        data = await upload.read(config.max_upload_bytes + 1)
+    finally:
+        await upload.close()
+    if len(data) > config.max_upload_bytes:
+        raise _Refused(413, f"{what} is over {config.max_upload_bytes:,} bytes")
+    if not data:
+        raise _Refused(400, f"{what} is empty")
+    if sniff_format(data[:16]) is None:
+        raise _Refused(415, f"{what} is not a PNG, JPEG, WebP, GIF, BMP or TIFF image (judged by its bytes)")
+    return data
+
+
+async def _job(
+    eng: Engine,
+    config: ServeConfig,
+    image: Optional[UploadFile],
+    image_id: Optional[str],
+    style: List[str],
+    style_image: Optional[UploadFile],
+    style_image_id: Optional[str],
+    style_image_weight: Optional[float],
+) -> Job:
+    """Check a request's images and styles (no model runs): a :class:`Job`, or an error."""
+    photo = await _read_upload(image, "image", config)
+    style_bytes = await _read_upload(style_image, "style_image", config)
+    if photo is None and image_id is None:
+        raise UsageError("send the photo as image (a file), or image_id (the X-Image-Id of an earlier answer)")
+    if photo is not None and image_id is not None:
+        raise UsageError("send image or image_id, not both")
+    if style_bytes is not None and style_image_id is not None:
+        raise UsageError("send style_image or style_image_id, not both")
+    specs = [s for s in style if s.strip()]
+    if len(specs) > MAX_STYLES:
+        raise UsageError(f"at most {MAX_STYLES} styles can be blended; got {len(specs)}")
+    uploaded = style_bytes is not None or style_image_id is not None
+    if not specs and not uploaded:
+        raise UsageError("choose a style: style=NAME (GET /api/styles), or a style_image file")
+    if style_image_weight is not None and not uploaded:
+        raise UsageError("style_image_weight is given without a style_image")
+    # the uploaded image's weight is one more spec weight: blended by the one rule of instyle.blend
+    names, weights = parse_style_specs(
+        specs + ([f"upload:{style_image_weight}"] if style_image_weight is not None else ["upload"] if uploaded else [])
+    )
+    if uploaded:
+        names = names[:-1]
+    eng.check_styles(names)
+    return Job(
+        styles=names,
+        weights=weights,
+        image=photo,
+        image_id=image_id if photo is None else None,
+        style_image=style_bytes,
+        style_image_id=style_image_id if style_bytes is None else None,
+    )
+
+
+def _method(eng: Engine, job: Job) -> str:
+    """``fast`` or ``adain`` for a checked job (:func:`instyle.method.choose_method`)."""
+    from ..method import choose_method
+
+    adain_only = [opt for opt, on in (("alpha", job.alpha != 1.0), ("color match", job.color == "match")) if on]
+    if job.has_style_image:
+        method = "adain"
+    elif eng.onnx is None and not eng.fast_styles:
+        method = "adain"
+    else:
+        method = choose_method("auto", job.styles, adain_only, files=False)
+        if method == "fast" and any(s not in eng.fast_styles for s in job.styles):
+            method = "adain"  # a test's stand-in network: the shipped names are not its styles
+    if method == "adain":
+        if not eng.config.adain:
+            raise Unavailable("this server runs without AdaIN: use built-in styles, alpha 1 and no color match")
+        missing = [s for s in job.styles if s not in eng.presets]
+        if missing:
+            raise UsageError(f"{missing[0]!r} has no AdaIN preset; alpha, color match and style images need one")
+    return method
+
+
+async def _live(ws: WebSocket, eng: Engine, pool: WorkPool) -> None:
+    """One live connection. The client sends camera frames (binary: JPEG, PNG or WebP) and settings
+    (text: JSON ``{"style": [...], "color": ..., "stabilize": ...}``); the server answers each frame
+    with the stylized frame (binary JPEG), and each settings message with the settings in force
+    (``{"settings": ...}``) or ``{"error": ...}``. A frame that arrives while another waits replaces
+    it and the replaced one is answered ``{"dropped": 1}``: frames are dropped, never queued."""
+    session = eng.live_session()
+    send_lock = asyncio.Lock()
+    latest: Optional[bytes] = None
+    settings: Optional[Dict[str, Any]] = None
+    wake = asyncio.Event()
+    closed = False
+
+    async def send(message: Any) -> None:
+        async with send_lock:
+            if isinstance(message, bytes):
+                await ws.send_bytes(message)
+            else:
+                await ws.send_text(json.dumps(message))
+
+    async def reader() -> None:
+        nonlocal latest, settings, closed
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data, text = message.get("bytes"), message.get("text")
+                if data is not None:
+                    if len(data) > MAX_LIVE_FRAME_BYTES:
+                        await send({"error": f"frame over {MAX_LIVE_FRAME_BYTES:,} bytes", "dropped": 1})
+                        continue
+                    if latest is not None:
+                        await send({"dropped": 1})
+                    latest = data
+                elif text is not None:
+                    try:
+                        parsed = json.loads(text)
+                        if not isinstance(parsed, dict):
+                            raise ValueError("settings must be a JSON object")
+                    except ValueError as exc:
+                        await send({"error": f"bad settings: {one_line(exc)}"})
+                        continue
+                    settings = {**(settings or {}), **parsed}
+                wake.set()
+        finally:
+            closed = True
+            wake.set()
+
+    async def worker() -> None:
+        nonlocal latest, settings
+        while True:
+            await wake.wait()
+            wake.clear()
+            if closed:
+                return
+            if settings is not None:
+                wanted, settings = settings, None
+                try:
+                    await send({"settings": session.configure(wanted)})
+                except (InstyleError, ValueError) as exc:
+                    await send({"error": one_line(exc)})
+            if latest is None:
+                continue
+            frame, latest = latest, None
+            try:
+                out = await pool.run_now(session.frame, frame, priority=LIVE)
+            except (InstyleError, ValueError, MemoryError) as exc:
+                await send({"error": one_line(exc), "dropped": 1})
+                continue
+            await send(out)
+            if latest is not None or settings is not None:
+                wake.set()
+
+    tasks = [asyncio.create_task(reader()), asyncio.create_task(worker())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,371 @@
+// instyle's page: plain JavaScript, no build step, nothing loaded from elsewhere.
+// Photo mode posts the photo once; later changes send its hash (X-Image-Id) instead of the file.
+// Live mode streams camera frames over a WebSocket, at most two in flight: a frame the camera
+// makes while two are out is dropped here, never queued.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  info: null,            // GET /api/styles
+  photo: null,           // the photo (Blob) as chosen
+  photoId: null,         // its hash on the server, once sent
+  styleFile: null,       // an uploaded style image (Blob)
+  styleId: null,
+  style: null,           // the gallery style chosen
+  controller: null,      // aborts a render that a newer one replaces
+  timer: 0,
+  resultUrl: null,
+  beforeUrl: null,
+};
+
+function status(text, error = false) {
+  const el = $("status");
+  el.textContent = text;
+  el.classList.toggle("error", error);
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return body.error ? body.error.message : response.statusText;
+  } catch (e) {
+    return response.statusText;
+  }
+}
+
+// ---------------------------------------------------------------- set-up
+
+async function init() {
+  const response = await fetch("/api/styles");
+  state.info = await response.json();
+  const gallery = $("gallery");
+  const second = $("style2");
+  for (const s of state.info.styles) {
+    const label = document.createElement("label");
+    const radio = document.createElement("input");
+    radio.type = "radio";
+    radio.name = "style";
+    radio.value = s.name;
+    const img = document.createElement("img");
+    img.src = s.thumbnail;
+    img.alt = "";
+    img.loading = "lazy";
+    label.append(radio, img, document.createTextNode(s.label));
+    label.title = s.fast ? s.label + " (built-in network)" : s.label + " (AdaIN preset)";
+    gallery.append(label);
+    radio.addEventListener("change", () => { state.style = s.name; render(); });
+    second.append(new Option(s.label, s.name));
+  }
+  const first = gallery.querySelector("input");
+  if (first) { first.checked = true; state.style = first.value; }
+  for (const size of state.info.sizes) $("size").append(new Option(size + " px", String(size)));
+  $("size").value = state.info.sizes.includes(512) ? "512" : String(state.info.sizes[0]);
+  for (const f of state.info.formats) $("format").append(new Option(f.toUpperCase(), f));
+  for (const m of state.info.stabilize) $("stabilize").append(new Option(m, m));
+  $("stabilize").value = state.info.live_stabilize;
+  if (!state.info.adain) {
+    for (const id of ["alpha", "style-file"]) $(id).disabled = true;
+    $("color").querySelector("option[value=match]").disabled = true;
+  }
+  wire();
+  status("Ready: choose a photo.");
+}
+
+function wire() {
+  const drop = $("drop");
+  drop.addEventListener("click", () => $("photo-file").click());
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("photo-file").click(); }
+  });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const file = [...e.dataTransfer.files].find((f) => f.type.startsWith("image/")) || e.dataTransfer.files[0];
+    if (file) setPhoto(file);
+  });
+  document.addEventListener("paste", (e) => {
+    const item = [...(e.clipboardData || {}).items || []].find((i) => i.type.startsWith("image/"));
+    if (item) setPhoto(item.getAsFile());
+  });
+  $("photo-file").addEventListener("change", (e) => { if (e.target.files[0]) setPhoto(e.target.files[0]); });
+  $("snap").addEventListener("click", snapshot);
+  $("style-file").addEventListener("change", (e) => {
+    if (!e.target.files[0]) return;
+    state.styleFile = e.target.files[0];
+    state.styleId = null;
+    $("clear-style").hidden = false;
+    $("gallery").classList.add("off");
+    render();
+  });
+  $("clear-style").addEventListener("click", () => {
+    state.styleFile = null;
+    state.styleId = null;
+    $("style-file").value = "";
+    $("clear-style").hidden = true;
+    $("gallery").classList.remove("off");
+    render();
+  });
+  $("alpha").addEventListener("input", () => { $("alpha-out").textContent = Number($("alpha").value).toFixed(2); render(); });
+  $("mix").addEventListener("input", () => { $("mix-out").textContent = Number($("mix").value).toFixed(2); render(); });
+  $("style2").addEventListener("change", () => { $("mix").disabled = !$("style2").value; render(); });
+  for (const id of ["color", "size", "format"]) $(id).addEventListener("change", render);
+  $("split").addEventListener("input", split);
+  split();
+  for (const tab of document.querySelectorAll("[role=tab]")) {
+    tab.addEventListener("click", () => selectTab(tab));
+    tab.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      const tabs = [...document.querySelectorAll("[role=tab]")];
+      const next = tabs[(tabs.indexOf(tab) + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      selectTab(next);
+      next.focus();
+    });
+  }
+  $("live-start").addEventListener("click", startLive);
+  $("live-stop").addEventListener("click", stopLive);
+  for (const id of ["stabilize", "style2", "color", "gallery"]) $(id).addEventListener("change", sendSettings);
+  $("mix").addEventListener("input", sendSettings);
+}
+
+function selectTab(tab) {
+  for (const t of document.querySelectorAll("[role=tab]")) {
+    const on = t === tab;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    $(t.getAttribute("aria-controls")).hidden = !on;
+  }
+  if (tab.id !== "tab-live") stopLive();
+  else sendSettings();
+}
+
+function split() {
+  const v = $("split").value;
+  $("compare").style.setProperty("--split", v + "%");
+  $("split").setAttribute("aria-valuetext", v + "% before");
+}
+
+function setPhoto(blob) {
+  state.photo = blob;
+  state.photoId = null;
+  if (state.beforeUrl) URL.revokeObjectURL(state.beforeUrl);
+  state.beforeUrl = URL.createObjectURL(blob);
+  $("before").src = state.beforeUrl;
+  $("compare").classList.add("has-photo");
+  render(0);
+}
+
+async function snapshot() {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+  } catch (e) {
+    status("No camera: " + e.message, true);
+    return;
+  }
+  const video = $("snap-video");
+  video.srcObject = stream;
+  await video.play();
+  await new Promise((r) => setTimeout(r, 400)); // let the exposure settle
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  stream.getTracks().forEach((t) => t.stop());
+  canvas.toBlob((blob) => setPhoto(blob), "image/jpeg", 0.92);
+}
+
+// ---------------------------------------------------------------- photo mode
+
+function styleSpecs() {
+  // [specs, weight of the uploaded style image or null]
+  const second = $("style2").value;
+  const mix = Number($("mix").value);
+  if (state.styleFile) return [second ? [second + ":" + mix] : [], second ? 1 - mix : null];
+  if (!state.style) return [[], null];
+  if (!second || second === state.style) return [[state.style], null];
+  return [[state.style + ":" + (1 - mix), second + ":" + mix], null];
+}
+
+function render(delay = 150) {
+  clearTimeout(state.timer);
+  if (!state.photo) return;
+  state.timer = setTimeout(() => send(false), delay);
+}
+
+async function send(retried) {
+  if (state.controller) state.controller.abort();
+  const controller = new AbortController();
+  state.controller = controller;
+  const form = new FormData();
+  if (state.photoId) form.append("image_id", state.photoId);
+  else form.append("image", state.photo, "photo");
+  const [specs, uploadWeight] = styleSpecs();
+  for (const s of specs) form.append("style", s);
+  if (state.styleFile) {
+    if (state.styleId) form.append("style_image_id", state.styleId);
+    else form.append("style_image", state.styleFile, "style");
+    if (uploadWeight !== null) form.append("style_image_weight", String(uploadWeight));
+  }
+  form.append("alpha", $("alpha").value);
+  form.append("color", $("color").value);
+  form.append("size", $("size").value);
+  form.append("format", $("format").value);
+  status("Stylizing…");
+  const t0 = performance.now();
+  let response;
+  try {
+    response = await fetch("/api/stylize", { method: "POST", body: form, signal: controller.signal });
+  } catch (e) {
+    if (e.name !== "AbortError") status("The server cannot be reached: " + e.message, true);
+    return;
+  }
+  if (controller !== state.controller) return; // a newer render replaced this one
+  if (response.status === 422 && !retried) {
+    const body = await response.clone().json().catch(() => ({}));
+    if (body.error && body.error.code === "unknown_image") { // the server forgot it: send the files
+      state.photoId = null;
+      state.styleId = null;
+      return send(true);
+    }
+  }
+  if (response.status === 429 && !retried) {
+    status("The server is busy; trying again…");
+    setTimeout(() => send(true), 1000);
+    return;
+  }
+  if (!response.ok) {
+    status(`${response.status}: ${await errorText(response)}`, true);
+    return;
+  }
+  state.photoId = response.headers.get("X-Image-Id") || state.photoId;
+  state.styleId = response.headers.get("X-Style-Image-Id") || state.styleId;
+  const blob = await response.blob();
+  if (controller !== state.controller) return;
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = URL.createObjectURL(blob);
+  $("after").src = state.resultUrl;
+  $("compare").classList.add("ready");
+  const link = $("download");
+  const ext = $("format").value === "jpeg" ? "jpg" : $("format").value;
+  link.href = state.resultUrl;
+  link.download = "instyle." + ext;
+  link.setAttribute("aria-disabled", "false");
+  const ms = Math.round(performance.now() - t0);
+  const method = response.headers.get("X-Method") === "adain" ? "AdaIN" : "built-in network";
+  $("timing").textContent = `${response.headers.get("X-Size")} · ${method} · ${ms} ms`;
+  status(`Done in ${ms} ms.`);
+}
+
+// ---------------------------------------------------------------- live mode
+
+const live = { ws: null, stream: null, inflight: [], shown: [], dropped: 0, busy: false, canvas: null };
+
+function liveSettings() {
+  const fast = new Set(state.info.styles.filter((s) => s.fast).map((s) => s.name));
+  const first = fast.has(state.style) ? state.style : [...fast][0];
+  const second = $("style2").value;
+  const mix = Number($("mix").value);
+  const style = second && fast.has(second) && second !== first ? [first + ":" + (1 - mix), second + ":" + mix] : [first];
+  const color = $("color").value === "luminance" ? "luminance" : "none";
+  return { style, color, stabilize: $("stabilize").value };
+}
+
+function sendSettings() {
+  if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(JSON.stringify(liveSettings()));
+}
+
+async function startLive() {
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+  } catch (e) {
+    status("No camera: " + e.message, true);
+    return;
+  }
+  const video = $("cam");
+  video.srcObject = live.stream;
+  await video.play();
+  live.canvas = document.createElement("canvas");
+  live.canvas.width = 320;
+  live.canvas.height = Math.round(320 * (video.videoHeight || 240) / (video.videoWidth || 320));
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const ws = new WebSocket(scheme + location.host + "/api/live");
+  ws.binaryType = "blob";
+  live.ws = ws;
+  live.inflight = [];
+  live.shown = [];
+  live.dropped = 0;
+  ws.onopen = () => {
+    sendSettings();
+    $("live-start").disabled = true;
+    $("live-stop").disabled = false;
+    status("Live.");
+    pump();
+  };
+  ws.onclose = (e) => {
+    if (live.ws === ws) { status(e.reason ? "Live mode ended: " + e.reason : "Live mode ended.", !!e.reason); stopLive(); }
+  };
+  ws.onmessage = onLiveMessage;
+}
+
+function pump() {
+  if (!live.ws) return;
+  const video = $("cam");
+  const next = () => {
+    if (!live.ws) return;
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(pump);
+    else setTimeout(pump, 15);
+  };
+  if (live.inflight.length >= 2 || live.busy || video.readyState < 2) {
+    if (live.inflight.length >= 2) { live.dropped += 1; $("dropped").textContent = live.dropped + " dropped"; }
+    next();
+    return;
+  }
+  live.busy = true;
+  live.canvas.getContext("2d").drawImage(video, 0, 0, live.canvas.width, live.canvas.height);
+  live.canvas.toBlob((blob) => {
+    live.busy = false;
+    if (blob && live.ws && live.ws.readyState === WebSocket.OPEN) {
+      live.inflight.push(performance.now());
+      live.ws.send(blob);
+    }
+  }, "image/jpeg", 0.8);
+  next();
+}
+
+async function onLiveMessage(e) {
+  if (typeof e.data === "string") {
+    const msg = JSON.parse(e.data);
+    if (msg.dropped) { live.inflight.shift(); live.dropped += msg.dropped; $("dropped").textContent = live.dropped + " dropped"; }
+    if (msg.error) status("Live: " + msg.error, true);
+    return;
+  }
+  const sent = live.inflight.shift();
+  const now = performance.now();
+  const bitmap = await createImageBitmap(e.data);
+  const out = $("live-out");
+  if (out.width !== bitmap.width || out.height !== bitmap.height) { out.width = bitmap.width; out.height = bitmap.height; }
+  out.getContext("2d").drawImage(bitmap, 0, 0);
+  bitmap.close();
+  live.shown.push(now);
+  while (live.shown.length && live.shown[0] < now - 2000) live.shown.shift();
+  const span = (now - live.shown[0]) / 1000;
+  const fps = live.shown.length > 1 && span > 0 ? (live.shown.length - 1) / span : 0;
+  $("fps").textContent = fps.toFixed(1) + " fps";
+  $("fps").dataset.fps = fps.toFixed(2);
+  $("fps").dataset.frames = String((Number($("fps").dataset.frames) || 0) + 1);
+  if (sent !== undefined) $("latency").textContent = Math.round(now - sent) + " ms";
+}
+
+function stopLive() {
+  const ws = live.ws;
+  live.ws = null;
+  if (ws) ws.close();
+  if (live.stream) live.stream.getTracks().forEach((t) => t.stop());
+  live.stream = null;
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+}
+
+init().catch((e) => status("The page could not start: " + e.message, true));

@@ -12,11 +12,6 @@ pytest.importorskip("fastapi", reason="instyle serve needs fastapi: pip install 
 pytest.importorskip("multipart", reason="instyle serve needs python-multipart")
 
 
-def pytest_configure(config):
-    # Starlette 1.x asks for its httpx fork; the test client works as it is with httpx
-    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
-
-
 def image_bytes(w: int = 48, h: int = 32, fmt: str = "PNG", mode: str = "RGB", seed: int = 0) -> bytes:
     """A small image with structure (gradients and noise), encoded as ``fmt``."""
     rng = np.random.default_rng(seed)

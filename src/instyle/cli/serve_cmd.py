@@ -140,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
+    import warnings
+
+    from ..errors import InstyleWarning
+
+    # "only the first frame of an animation was used" reaches the client as a header (X-Note)
+    warnings.filterwarnings("ignore", category=InstyleWarning)
+
     def ready(url: str) -> None:
         print(f"instyle serve: {url} (Ctrl-C stops it)", flush=True)
 

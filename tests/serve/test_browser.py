@@ -1,0 +1,157 @@
+"""The page end to end in a real browser: Playwright for Python driving Debian's ``chromium``
+(installed by ``.ci/run``; never ``playwright install``), against a real server on 127.0.0.1.
+
+Skipped, with the reason, where Playwright or chromium is missing. ``INSTYLE_SCREENSHOTS=DIR``
+keeps the screenshots (docs/serve.md's pictures come from here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Headless, no network of its own, a fake camera that needs no permission prompt.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if CHROMIUM is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium; .ci/run does it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="no Playwright for Python: pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            accept_downloads=True,
+            viewport={"width": 1280, "height": 860},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    from instyle.serve import ServeConfig
+    from instyle.serve.server import running
+
+    with running(ServeConfig(workers=2, max_size=1024)) as (url, _):
+        yield url
+
+
+def shot(page, name: str) -> None:
+    folder = os.environ.get("INSTYLE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name))
+
+
+def result_hash(page) -> str:
+    """Hash of the result image's bytes, as the page holds them."""
+    data = page.evaluate(
+        """async () => {
+            const r = await fetch(document.getElementById('after').src);
+            return Array.from(new Uint8Array(await r.arrayBuffer()));
+        }"""
+    )
+    return hashlib.sha256(bytes(data)).hexdigest()
+
+
+def wait_result(page, previous: str | None, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.get_attribute("#after", "src"):
+            h = result_hash(page)
+            if h != previous:
+                return h
+        time.sleep(0.1)
+    raise AssertionError(f"the result did not change; status: {page.inner_text('#status')}")
+
+
+def test_photo_style_alpha_download(browser, server, tmp_path):
+    from skimage import data as skdata
+
+    photo = tmp_path / "cat.png"
+    Image.fromarray(skdata.chelsea()).save(photo)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.set_input_files("#photo-file", str(photo))
+    first = wait_result(page, None)
+    assert page.get_attribute("#download", "aria-disabled") == "false"
+
+    # another style from the gallery, with the keyboard: the radio group moves with the arrow keys
+    page.focus("#gallery input:checked")
+    page.keyboard.press("ArrowRight")
+    second = wait_result(page, first)
+
+    # α down by four steps of 0.05, with the keyboard too: AdaIN
+    page.focus("#alpha")
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    assert page.input_value("#alpha") == "0.8"
+    third = wait_result(page, second)
+    assert "AdaIN" in page.inner_text("#timing")
+    page.evaluate(
+        "() => { const s = document.getElementById('split'); s.value = 30; s.dispatchEvent(new Event('input')); }"
+    )
+    shot(page, "serve-photo.png")
+
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / "download.png"
+    info.value.save_as(saved)
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == third
+    img = Image.open(io.BytesIO(saved.read_bytes()))
+    assert img.format == "PNG" and max(img.size) == 512
+    assert not errors
+
+
+def test_live_mode_with_the_fake_camera(browser, server):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.click("#tab-live")
+    page.click("#live-start")
+    page.wait_for_function("Number(document.getElementById('fps').dataset.frames || 0) >= 20", timeout=60_000)
+    fps = float(page.get_attribute("#fps", "data-fps"))
+    assert fps > 0 and page.inner_text("#fps").endswith("fps")
+    assert page.inner_text("#latency").endswith("ms")
+    # the output canvas shows stylized frames (not a blank canvas)
+    lit = page.evaluate(
+        """() => { const c = document.getElementById('live-out');
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+                   return s / (d.length / 4) / 765; }"""
+    )
+    assert lit > 0.05
+    shot(page, "serve-live.png")
+    page.click("#live-stop")
+    assert not errors

@@ -15,7 +15,7 @@ import torch
 
 from instyle import FastStylizer, GatysOptimizer, OptimizeConfig, Stylizer
 from instyle.errors import UsageError
-from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet
+from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, LightAdaIN, LightAdaINConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19 (AdaIN, Gatys)
 
@@ -28,12 +28,18 @@ def callables() -> Dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     style = torch.rand(1, 3, 30, 30, generator=torch.Generator().manual_seed(1))
     fast = FastStylizer(JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1)).eval(), precision="fp32")
     adain = Stylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", style_size=32)
+    light = Stylizer(LightAdaIN(LightAdaINConfig(width=0.125)).eval(), precision="fp32", style_size=32)
     gatys = GatysOptimizer(OptimizeConfig(steps=2, precision="fp32"))
-    return {"FastStylizer": fast, "Stylizer": lambda x: adain(x, style), "GatysOptimizer": lambda x: gatys(x, [style])}
+    return {
+        "FastStylizer": fast,
+        "Stylizer": lambda x: adain(x, style),
+        "Stylizer light": lambda x: light(x, style),
+        "GatysOptimizer": lambda x: gatys(x, [style]),
+    }
 
 
-NAMES = ["FastStylizer", "Stylizer", "GatysOptimizer"]
-BATCHES = {"FastStylizer": True, "Stylizer": True, "GatysOptimizer": False}
+NAMES = ["FastStylizer", "Stylizer", "Stylizer light", "GatysOptimizer"]
+BATCHES = {"FastStylizer": True, "Stylizer": True, "Stylizer light": True, "GatysOptimizer": False}
 
 
 def _image(h: int, w: int, seed: int = 0, n: int = 1) -> torch.Tensor:

@@ -207,3 +207,23 @@ def test_light_style_files_and_presets_give_the_torch_statistics(tmp_path, rng, 
     name = list_presets()[0].name
     for got, want in zip(onnx_adain.style_stats_of(name), st.style_stats(name)):
         np.testing.assert_array_equal(got, want.numpy())
+
+
+def test_the_shipped_light_onnx_files_are_the_shipped_light_network(rng):
+    """assets/light_adain/{encoder,decoder}.onnx were exported from assets/light_adain.safetensors,
+    and the built-in presets hold statistics of its encoder."""
+    from instyle import presets
+    from instyle.onnx_runtime import light_onnx_path
+
+    try:
+        light_onnx_path("encoder.onnx")
+    except WeightsError:
+        pytest.skip("no light network shipped")
+    onnx_adain, st = OnnxAdaIN(), Stylizer(arch="light", precision="fp32")
+    assert onnx_adain.arch == "light" and onnx_adain.encoder_id == st.encoder_id == presets.shipped_light_encoder()
+    x, style = rng.random((96, 128, 3), dtype=np.float32), rng.random((80, 60, 3), dtype=np.float32)
+    stats = onnx_adain.style_stats(style)
+    assert np.abs(onnx_adain(x, stats) - _torch(st(_t(x), tuple(torch.from_numpy(s) for s in stats)))).max() <= TOL
+    for info in presets.list_presets():
+        if info.builtin:
+            assert presets.has_statistics(info.name, st.encoder_id), info.name

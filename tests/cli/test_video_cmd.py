@@ -66,7 +66,8 @@ def test_frames_folder_in_and_out(tmp_path, capsys):
     assert written == [f"frame_{i:06d}.png" for i in range(1, 6)]
 
 
-def test_adain_video(tmp_path, capsys):
+@pytest.mark.parametrize("arch", ["vgg", "light"])
+def test_adain_video(tmp_path, capsys, light_net, arch):
     from PIL import Image
 
     style = tmp_path / "style.png"
@@ -87,6 +88,8 @@ def test_adain_video(tmp_path, capsys):
             "--json",
             "--precision",
             "fp32",
+            "--arch",
+            arch,
         ],
         capsys,
     )

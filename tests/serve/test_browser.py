@@ -2,7 +2,7 @@
 (installed by ``.ci/run``; never ``playwright install``), against a real server on 127.0.0.1.
 
 Skipped, with the reason, where Playwright or chromium is missing. ``INSTYLE_SCREENSHOTS=DIR``
-keeps the screenshots (docs/serve.md's pictures come from here).
+keeps the screenshots as JPEGs (docs/serve.md's pictures: ``INSTYLE_SCREENSHOTS=docs``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def shot(page, name: str) -> None:
     folder = os.environ.get("INSTYLE_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
+        page.screenshot(path=str(Path(folder) / name), type="jpeg", quality=80)
 
 
 def result_hash(page) -> str:
@@ -120,7 +120,7 @@ def test_photo_style_alpha_download(browser, server, tmp_path):
     page.evaluate(
         "() => { const s = document.getElementById('split'); s.value = 30; s.dispatchEvent(new Event('input')); }"
     )
-    shot(page, "serve-photo.png")
+    shot(page, "serve_photo.jpg")
 
     with page.expect_download() as info:
         page.click("#download")
@@ -152,6 +152,6 @@ def test_live_mode_with_the_fake_camera(browser, server):
                    return s / (d.length / 4) / 765; }"""
     )
     assert lit > 0.05
-    shot(page, "serve-live.png")
+    shot(page, "serve_live.jpg")
     page.click("#live-stop")
     assert not errors

@@ -18,7 +18,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = ("adain_quality", "fast", "in_vs_bn", "int8", "optimize", "serve", "startup", "stylize", "train_step", "video")
+SCRIPTS = (
+    "adain_quality",
+    "fast",
+    "in_vs_bn",
+    "int8",
+    "optimize",
+    "serve",
+    "startup",
+    "stylize",
+    "train_step",
+    "video",
+)
 SHARED_MODULES = ("__init__", "inputs", "peers", "runner")
 TABLE_RULE = re.compile(r"^-+(?:  -+)+$", re.MULTILINE)  # the dashes under a table's header
 

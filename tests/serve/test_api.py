@@ -338,3 +338,12 @@ def test_adain_controls(adain_client):
     assert post(adain_client, {"image": photo}, style=preset_only).headers["x-method"] == "adain"
     assert adain_client.get(f"/api/styles/{preset_only}/thumbnail.png").status_code == 200
     assert_error(post(adain_client, {"image": photo, "style_image": b"plain text"}), 415)
+
+
+def test_onnxruntime_backend_agrees_with_torch(fast_client):
+    photo = image_bytes(40, 30, seed=7)
+    torch_png = post(fast_client, {"image": photo}, style=["candy:0.5", "wave"]).content
+    with TestClient(create_app(ServeConfig(workers=1, adain=False, backend="onnxruntime"))) as client:
+        onnx_png = post(client, {"image": photo}, style=["candy:0.5", "wave"]).content
+    a, b = (np.asarray(decode(x), dtype=np.int16) for x in (torch_png, onnx_png))
+    assert a.shape == b.shape and np.abs(a - b).max() <= 2

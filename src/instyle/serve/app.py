@@ -28,7 +28,7 @@ from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMAT
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
 from ..imageio import sniff_format
 from ..version import __version__
-from .config import ServeConfig
+from .config import ServeConfig, cores
 from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
 from .work import BACKGROUND, LIVE, Busy, Ticket, TimedOut, WorkPool
 
@@ -578,13 +578,18 @@ async def _live(ws: WebSocket, eng: Engine, pool: WorkPool) -> None:
                 continue
             frame, latest = latest, None
             try:
-                out = await pool.run_now(session.frame, frame, priority=LIVE)
+                out = await pool.run_now(live_frame, frame, priority=LIVE)
             except (InstyleError, ValueError, MemoryError) as exc:
                 await send({"error": one_line(exc), "dropped": 1})
                 continue
             await send(out)
             if latest is not None or settings is not None:
                 wake.set()
+
+    def live_frame(data: bytes) -> bytes:
+        # alone on the pool, a frame may use every core: someone is watching, and at 320x240 two
+        # threads cut the network's time by about a third; beside other work, its worker's share
+        return session.frame(data, threads=cores() if pool.running() <= 1 else None)
 
     tasks = [asyncio.create_task(reader()), asyncio.create_task(worker())]
     try:

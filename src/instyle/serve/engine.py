@@ -433,8 +433,22 @@ class LiveSession:
             )
         return self._video
 
-    def frame(self, data: bytes) -> bytes:
-        """One camera frame (JPEG, PNG or WebP bytes) -> the stylized frame as JPEG (on a worker)."""
+    def frame(self, data: bytes, threads: Optional[int] = None) -> bytes:
+        """One camera frame (JPEG, PNG or WebP bytes) -> the stylized frame as JPEG (on a worker),
+        with ``threads`` torch threads for this frame if given (this worker thread only: OpenMP's
+        thread count is per thread)."""
+        if threads is None:
+            return self._frame(data)
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return self._frame(data)
+        finally:
+            torch.set_num_threads(before)
+
+    def _frame(self, data: bytes) -> bytes:
         rgb = read_array(data, max_size=self.engine.config.live_max_size, max_pixels=self.engine.config.max_pixels).rgb
         out = self._stylizer().frame(rgb)  # (H, W, 3) float32
         return encode_image(out, "jpeg", quality=LIVE_QUALITY)

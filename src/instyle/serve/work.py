@@ -121,6 +121,11 @@ class WorkPool:
         with self._lock:
             self._admitted -= 1
 
+    def running(self) -> int:
+        """Jobs running now."""
+        with self._lock:
+            return self._running
+
     def status(self) -> Dict[str, Any]:
         """Counts for ``/api/health``: requests in progress (admitted, not yet answered), jobs running
         and waiting, and totals since start (admitted, refused, timed out, done, failed)."""

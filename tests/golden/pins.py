@@ -1,8 +1,9 @@
 """What the shipped networks output, computed the one way the pins and their test share.
 
 Every pin is a fixed input through a shipped network in fp32: the built-in network (all 16
-styles, a blend, colour kept), the large built-in network, and AdaIN (two presets, a style image,
-α 0.5, colour kept). Each records the output's per-channel means, a few pixels at fixed places,
+styles, a blend, colour kept), the large built-in network, AdaIN with the VGG decoder (two
+presets, a style image, α 0.5, colour kept) and with the light network (two presets, a style
+image, α 0.5, a blend). Each records the output's per-channel means, a few pixels at fixed places,
 and its ``Evaluator`` scores (at 64 px). Inputs are scikit-image's bundled photos, read with
 instyle's own loader: chelsea (the cat) is the content, coffee the style image.
 """
@@ -31,11 +32,12 @@ def skimage_photo(name: str) -> Path:
 def cases() -> Dict[str, Callable[[], torch.Tensor]]:
     """Pin name -> the call that makes its output (1, 3, H, W)."""
     from instyle import FastStylizer, Stylizer, load_image
+    from instyle.errors import WeightsError
 
     photo = load_image(skimage_photo("chelsea.png"), size=CONTENT_SIZE)
     style = load_image(skimage_photo("coffee.png"))
     fast, large = FastStylizer(precision="fp32"), FastStylizer("builtin-large", precision="fp32")
-    adain = Stylizer(precision="fp32")
+    adain = Stylizer(arch="vgg", precision="fp32")
     out: Dict[str, Callable[[], torch.Tensor]] = {
         f"builtin/{name}": (lambda n=name: fast(photo, n)) for name in fast.styles
     }
@@ -47,6 +49,14 @@ def cases() -> Dict[str, Callable[[], torch.Tensor]]:
     out["adain/preset candy, alpha 0.5"] = lambda: adain(photo, "candy", alpha=0.5)
     out["adain/style image"] = lambda: adain(photo, style)
     out["adain/style image, luminance"] = lambda: adain(photo, style, color="luminance")
+    try:
+        light = Stylizer(arch="light", precision="fp32")
+    except WeightsError:  # no light network shipped
+        return out
+    out["light/preset wave"] = lambda: light(photo, "wave")
+    out["light/preset candy, alpha 0.5"] = lambda: light(photo, "candy", alpha=0.5)
+    out["light/style image"] = lambda: light(photo, style)
+    out["light/style image blend"] = lambda: light(photo, [style, "starry_night"], weights=[0.6, 0.4])
     return out
 
 

@@ -94,9 +94,12 @@ def current_rss_mb() -> Optional[float]:
 
 
 def worker_env(threads: Optional[int]) -> Dict[str, str]:
-    """Environment of a child process: unbuffered output, and ``threads`` OpenMP/MKL threads."""
+    """Environment of a child process: unbuffered output, ``threads`` OpenMP/MKL threads, and Python
+    caching its bytecode as it does by default (a session's ``PYTHONDONTWRITEBYTECODE`` would make
+    every run of a source checkout recompile what ``pip install`` precompiles for the peer)."""
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if threads:
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     return env

@@ -33,7 +33,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -389,7 +388,9 @@ def run_live(args, data) -> Dict[str, Any]:
 
 
 def run_browser(args) -> Dict[str, Any]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    from instyle.serve.browser import CHROMIUM_FLAGS, find_chromium
+
+    chromium = find_chromium()
     if chromium is None:
         return {"skipped": "no chromium (Debian: apt-get install chromium)"}
     try:
@@ -398,24 +399,14 @@ def run_browser(args) -> Dict[str, Any]:
         return {"skipped": "no Playwright for Python (pip install playwright)"}
     import httpx
 
-    flags = [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-    ]
     server = Server(args, "auto", ["--no-adain"])
     try:
         with httpx.Client() as client:
             server.wait_ready(client)
         with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
-            ctx = pw.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True, args=flags)
+            ctx = pw.chromium.launch_persistent_context(
+                profile, executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS)
+            )
             page = ctx.new_page()
             page.goto(server.url)
             page.wait_for_selector("#gallery input")

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from instyle.blend import blend_weights, check_fast_request, style_vector
+from instyle.blend import blend_weights, check_fast_request, mix, style_vector
 from instyle.errors import UsageError
 
 NAMES = ("a", "b", "c")
@@ -51,3 +51,20 @@ def test_check_fast_request():
         check_fast_request("match", (100, 100))
     with pytest.raises(UsageError, match="megapixels"):
         check_fast_request("none", (5000, 5000))
+
+
+def test_mix_is_one_rule_for_numpy_and_torch():
+    import numpy as np
+    import torch
+
+    from instyle.nn import mix_stats
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((1, 4, 1, 1), dtype=np.float32) for _ in range(2))
+    w = blend_weights([1, 3], 2)
+    np.testing.assert_allclose(mix([a, b], w), 0.25 * a + 0.75 * b, rtol=1e-6)
+    mean, std = mix_stats([(torch.from_numpy(a), torch.from_numpy(b)), (torch.from_numpy(b), torch.from_numpy(a))], w)
+    np.testing.assert_allclose(mean.numpy(), mix([a, b], w), rtol=1e-6)
+    np.testing.assert_allclose(std.numpy(), mix([b, a], w), rtol=1e-6)
+    with pytest.raises(ValueError):
+        mix([a], [0.5, 0.5])

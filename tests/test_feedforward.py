@@ -163,3 +163,33 @@ def test_the_stylizer_runs_the_rewritten_net_with_the_trained_nets_outputs(photo
     with torch.no_grad():
         ref = net(photo, fs.selector(["a", "b"], [0.3, 0.7])).clamp(0, 1)
     torch.testing.assert_close(fs(photo, ["a", "b"], weights=[0.3, 0.7]), ref, atol=2e-5, rtol=1e-4)
+
+
+def test_sampling_grids_video_aligns_to():
+    """Each network's ``grid`` (:class:`instyle.video.stabilize.GridAlignment`): shifting the input
+    by it shifts the output alike, away from the borders; a shift of half of it does not."""
+    torch.manual_seed(0)
+    assert FastStylizer().grid == 4  # the built-in network, converted for inference
+    assert FastStylizer(TextureNet(TextureNetConfig(scales=3))).grid == 4
+    assert FastStylizer(TextureNet(TextureNetConfig(scales=5))).grid == 16
+    net = FastStylizer(JohnsonNet(JohnsonConfig(width=0.25)))
+    x = torch.rand(1, 3, 96, 192)
+    out = net(x)
+
+    def moved(shift):  # the scene rolled right (the same pixels: the same statistics), then back
+        return torch.roll(net(torch.roll(x, shift, dims=3)), -shift, dims=3)
+
+    inner = (..., slice(40, -40), slice(56, -56))
+    on_grid, off_grid = ((moved(k) - out)[inner].abs().mean().item() for k in (4, 2))
+    assert on_grid < 0.2 * off_grid, (on_grid, off_grid)
+
+
+def test_every_runtime_names_its_grid():
+    from instyle import Stylizer
+    from instyle.sizes import ENCODER_STRIDE, SIDE_MULTIPLE
+
+    assert Stylizer(AdaINDecoder(AdaINConfig(width=0.125))).grid == ENCODER_STRIDE == 8
+    pytest.importorskip("onnxruntime")
+    from instyle.onnx_runtime import OnnxAdaIN, OnnxFastStylizer
+
+    assert OnnxFastStylizer().grid == SIDE_MULTIPLE and OnnxAdaIN().grid == ENCODER_STRIDE

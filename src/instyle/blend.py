@@ -5,7 +5,7 @@ runtime (torch and onnxruntime)."""
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from .choices import FAST_COLOR_MODES, check
 from .errors import UsageError
@@ -15,6 +15,7 @@ from .errors import UsageError
 FAST_MAX_PIXELS = 24_000_000
 
 StyleChoice = Union[None, int, str, Sequence[Union[int, str]]]
+Mixable = TypeVar("Mixable")  # numpy arrays and torch tensors alike
 
 
 def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
@@ -32,6 +33,14 @@ def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
         raise UsageError(f"style weights must be finite, >= 0 and not all 0, got {w}")
     total = sum(w)
     return [x / total for x in w]
+
+
+def mix(values: Sequence[Mixable], weights: Sequence[float]) -> Mixable:
+    """Σ_k w_k·v_k of same-shaped arrays or tensors (weights from :func:`blend_weights`): how a
+    blend mixes AdaIN style statistics, on every runtime (:func:`instyle.nn.mix_stats` for torch)."""
+    if len(values) != len(weights) or not len(values):
+        raise ValueError(f"need one weight per style, got {len(weights)} weights for {len(values)} styles")
+    return sum(float(w) * v for w, v in zip(weights, values))
 
 
 def split_style_spec(spec: str, *, whole: Callable[[str], bool] = lambda spec: False) -> Tuple[str, Optional[float]]:

@@ -60,6 +60,9 @@ DEFAULT_PNG_COMPRESS = 1
 VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
 #: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
 STABILIZE_MODES = ("full", "stats", "flow", "none")
+#: Default weight of the previous output warped along the flow (light: the grid alignment already
+#: steadies pans; benchmarks/video.py measured 0.3 against 0.4 and 0.5).
+DEFAULT_VIDEO_BLEND = 0.3
 #: Runtimes of the one-pass methods: torch, or onnxruntime for exported networks (no torch).
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: Learning-rate schedules of the training loop.

@@ -77,6 +77,11 @@ class FastStylizer:
         self.channels_last = channels_last
 
     @property
+    def grid(self) -> int:
+        """The network's sampling grid in px (4 for Johnson nets): video keeps it fixed to the scene."""
+        return self.net.grid
+
+    @property
     def styles(self) -> Tuple[str, ...]:
         """Names of the styles of a multi-style network (empty for a single-style one)."""
         return tuple(self.net.config.styles)

@@ -27,7 +27,7 @@ import numpy as np
 from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .errors import InstyleError, UsageError, WeightsError, one_line
 from .shipped import BUILTIN_ONNX, LIGHT_ONNX_DIR, shipped_path
-from .sizes import MIN_SIDE, can_reflect, padded_side, texture_sizes
+from .sizes import ENCODER_STRIDE, MIN_SIDE, SIDE_MULTIPLE, can_reflect, padded_side, texture_net_grid, texture_sizes
 
 ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
 ONNX_FORMAT_VERSION = 1
@@ -132,6 +132,13 @@ class OnnxFastStylizer:
         self._scales = sum(1 for n in self._inputs if n.startswith("z"))
 
     @property
+    def grid(self) -> int:
+        """The network's sampling grid in px, as :attr:`instyle.FastStylizer.grid`."""
+        if self.metadata.get("kind") == "texture_net":
+            return texture_net_grid(int(self.config.get("scales", 5)))
+        return SIDE_MULTIPLE
+
+    @property
     def styles(self) -> Tuple[str, ...]:
         """Names of the styles of a multi-style network (empty for a single-style one)."""
         return tuple(json.loads(self.metadata.get("styles", "[]")))
@@ -197,6 +204,7 @@ class OnnxAdaIN:
         self.arch = enc_meta.get("arch", "vgg")
         self.encoder_id = enc_meta.get("encoder_id", "")  # whose statistics presets must hold
         self.max_pixels = max_pixels
+        self.grid = ENCODER_STRIDE  # the sampling grid in px (relu4_1's step), as Stylizer.grid
 
     def style_stats_of(self, style: str, *, style_size: Optional[int] = 512) -> Tuple[np.ndarray, np.ndarray]:
         """(mean, std) of a style image file (longer side resized to ``style_size`` as the torch

@@ -10,6 +10,14 @@ from typing import List, Sequence, Tuple
 MIN_SIDE = 16
 #: The fast networks' input sides are multiples of this (two stride-2 convs, two ×2 upsamplings).
 SIDE_MULTIPLE = 4
+#: AdaIN's encoders (VGG-19 and the light one) end at relu4_1, 1/8 of the input (three 2×2 poolings).
+ENCODER_STRIDE = 8
+
+
+def texture_net_grid(scales: int) -> int:
+    """The sampling grid of a texture net with ``scales`` inputs: its coarsest input is the image
+    halved ``scales − 1`` times (:func:`texture_sizes`)."""
+    return 2 ** (scales - 1)
 
 
 def padded_side(n: int) -> int:

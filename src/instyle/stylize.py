@@ -133,6 +133,7 @@ class Stylizer:
                 f"{os.fspath(decoder) if not isinstance(decoder, nn.Module) else 'the network'} "
                 f"is a {self.arch} AdaIN network, not {arch}"
             )
+        self.grid = STRIDE  # the sampling grid in px (relu4_1's step): video keeps it fixed to the scene
         # bf16: weights converted once (autocast would re-cast every weight on every call).
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format

@@ -20,7 +20,8 @@ from typing import Callable, Iterator, Tuple
 import torch
 from torch import Tensor
 
-STRIDE = 8  # relu4_1 is 1/8 of the input resolution (three 2×2 poolings)
+from .sizes import ENCODER_STRIDE as STRIDE  # relu4_1 is 1/8 of the input resolution
+
 ENCODER_HALO = 64  # px; relu4_1's receptive field is 68 px wide (radius 34), rounded up to the stride
 DECODER_HALO = 8  # feature px; the decoder's receptive field has a radius under 4 feature px
 

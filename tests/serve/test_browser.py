@@ -10,29 +10,17 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from instyle.serve.browser import CHROMIUM_FLAGS, find_chromium
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-#: Headless, no network of its own, a fake camera that needs no permission prompt.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
+CHROMIUM = find_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +33,7 @@ def browser(tmp_path_factory):
             str(tmp_path_factory.mktemp("chromium profile")),
             executable_path=CHROMIUM,
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=list(CHROMIUM_FLAGS),
             accept_downloads=True,
             viewport={"width": 1280, "height": 860},
         )

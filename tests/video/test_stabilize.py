@@ -9,11 +9,13 @@ import torch
 pytest.importorskip("cv2")
 from instyle.nn.functional import instance_norm, statistics_filter  # noqa: E402
 from instyle.video.stabilize import (  # noqa: E402
-    FlowBlender,
+    GridAlignment,
     MotionEstimator,
     SceneCuts,
     StabilizeConfig,
     StatisticsEMA,
+    blend_warped,
+    camera_motion,
     warp,
 )
 from instyle.video.stylizer import VideoStylizer  # noqa: E402
@@ -59,11 +61,63 @@ def test_motion_is_recovered_and_occlusions_masked():
     assert mask[inner].mean() > 0.8
 
 
-def test_flow_blender_pulls_towards_the_warped_previous_output():
-    prev_in = frame_pattern(0, 96, 64).astype(np.float32) / 255
-    blender = FlowBlender(0.5)
-    out = blender(prev_in, prev_in, np.zeros_like(prev_in), np.ones_like(prev_in))
-    assert out.mean() == pytest.approx(0.5, abs=0.05)  # a still scene: half of each
+def test_blend_pulls_towards_the_warped_previous_output_where_the_motion_is_consistent():
+    h, w = 64, 96
+    flow, mask = np.zeros((h, w, 2), np.float32), np.ones((h, w), np.float32)
+    mask[:, : w // 2] = 0  # say the left half was just uncovered
+    out = blend_warped(np.ones((h, w, 3), np.float32), np.zeros((h, w, 3), np.float32), flow, mask, 0.5)
+    assert out[:, : w // 2].min() == 1.0  # uncovered: the current output alone
+    np.testing.assert_allclose(out[:, w // 2 :], 0.5)  # consistent: half of each
+
+
+def test_camera_motion_is_the_median_of_the_consistent_flow():
+    flow = np.zeros((40, 50, 2), np.float32)
+    flow[...] = (-9.0, 2.0)  # current -> previous: the scene moved 9 px right, 2 px up
+    mask = np.ones((40, 50), np.float32)
+    flow[:10] = (30.0, 30.0)  # an outlier region the check rejects
+    mask[:10] = 0
+    np.testing.assert_allclose(camera_motion(flow, mask), (9.0, -2.0))
+    np.testing.assert_allclose(camera_motion(flow, np.zeros_like(mask)), (9.0, -2.0))  # too few kept: all
+
+
+def _strided(grid):
+    """A toy network that is not shift-equivariant: each pixel gets the value of its grid cell's
+    top-left pixel (like a strided conv followed by nearest upsampling)."""
+
+    def run(rgb):
+        h, w = rgb.shape[:2]
+        cells = rgb[::grid, ::grid]
+        return np.repeat(np.repeat(cells, grid, axis=0), grid, axis=1)[:h, :w]
+
+    return run
+
+
+@pytest.mark.parametrize("grid", [4, 8])
+def test_grid_alignment_makes_a_strided_network_follow_a_pan(grid):
+    """The same scene moved by 3 px: plain stylization paints it in another phase; aligned, the
+    output moves with the scene, exactly."""
+    scene = np.random.default_rng(0).random((70, 90, 3)).astype(np.float32)
+    a, b = scene[:, 10:74], scene[:, 7:71]  # the camera panned 3 px left: the scene moved 3 px right
+    net = _strided(grid)
+    assert np.abs(net(b)[:, 3 + grid :] - net(a)[:, grid:-3]).mean() > 0.05  # plain: other phase
+    align = GridAlignment(grid)
+    out_a = align(net, a)
+    align.update(np.array([3.0, 0.0]))  # the scene moved 3 px right
+    assert align.phase == (0, -3 % grid)  # padded so the scene keeps its phase: 3 + pad ≡ 0
+    out_b = align(net, b)
+    assert out_b.shape == b.shape
+    np.testing.assert_array_equal(out_b[:, 3 + grid :], out_a[:, grid:-3])
+    align.reset()
+    assert align.phase == (0, 0)
+
+
+def test_grid_alignment_is_reset_at_a_cut_and_pads_tiny_frames():
+    align = GridAlignment(4)
+    align.shift[:] = (1.0, 2.0)
+    tiny = np.ones((2, 3, 3), np.float32)
+    assert align(lambda x: x * 2, tiny).shape == tiny.shape  # padding larger than the frame: edge mode
+    with pytest.raises(ValueError):
+        GridAlignment(0)
 
 
 def _flickering(seed=0):
@@ -106,6 +160,30 @@ def test_shared_statistics_steady_a_torch_network():
 
 
 def test_config_is_checked():
+    assert StabilizeConfig(mode="flow", blend=0.0).motion and not StabilizeConfig(mode="flow", blend=0.0).flow
+    assert not StabilizeConfig(mode="flow", blend=0.0, align=False).motion
+    assert not StabilizeConfig(mode="stats").motion
     for kw in ({"mode": "best"}, {"momentum": 1.0}, {"blend": -0.1}, {"flow_width": 8}):
         with pytest.raises(ValueError):
             StabilizeConfig(**kw)
+
+
+def test_video_stylizer_aligns_its_grid_to_the_camera_and_restarts_at_a_cut():
+    import cv2
+
+    scene = cv2.GaussianBlur(np.random.default_rng(1).random((80, 160, 3)).astype(np.float32), (0, 0), 1.5)
+    frames = [scene[:, 40 - 3 * t : 136 - 3 * t] for t in range(6)]  # a steady 3 px/frame pan
+    net = _strided(4)
+    config = StabilizeConfig(mode="flow", blend=0.0)
+    plain = list(VideoStylizer(net, config)(frames))  # grid 1: not aligned
+    aligned = list(VideoStylizer(net, config, grid=4)(frames))
+
+    def flicker(outs):  # frame t against frame t-1 moved by the 3 px the scene moved
+        return np.mean([np.abs(outs[t][:, 3 + 8 : -8] - outs[t - 1][:, 8:-11]).mean() for t in range(1, 6)])
+
+    assert flicker(aligned) < 0.2 * flicker(plain)
+    video = VideoStylizer(net, config, grid=4)
+    list(video(frames))
+    assert video.align.phase == (0, -15 % 4)  # the scene moved 5 × 3 px right
+    video.frame(np.zeros_like(frames[0]))  # a cut
+    assert video.align.phase == (0, 0)

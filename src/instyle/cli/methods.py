@@ -1,6 +1,8 @@
 """How ``stylize`` and ``video`` build the stylizing function from their options: the fast network
-(torch or onnxruntime) or AdaIN (torch). Each returns ``(stylize(ImageArray) -> output, precision)``,
-the output a (1, 3, H, W) tensor (torch) or a (H, W, 3) array (onnxruntime)."""
+(torch or onnxruntime) or AdaIN (torch or onnxruntime). Each returns ``(stylize(ImageArray) ->
+output, precision, grid() -> px)``, the output a (1, 3, H, W) tensor (torch) or a (H, W, 3) array
+(onnxruntime), ``grid`` the network's sampling grid (asked when needed: onnxruntime loads in the
+background)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def choose(args: argparse.Namespace, styles: List[str]) -> str:
 
 
 def fast(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision) for a fast network on ``backend``."""
+    """(stylize(ImageArray) -> output, precision, grid) for a fast network on ``backend``."""
     style = styles or None
     kw = dict(weights=weights or None, color=args.color)
     if backend == "onnxruntime":
@@ -62,14 +64,14 @@ def fast(args: argparse.Namespace, backend: str, styles: List[str], weights: Lis
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
             OnnxFastStylizer, None if builtin else args.model
         )
-        return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32"
+        return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32", (lambda: loading.result().grid)
     from ..feedforward import FastStylizer
 
     fast = FastStylizer(
         args.model, device=args.device, precision=args.precision, channels_last=not args.no_channels_last
     )
     fast.selector(style, kw["weights"])  # unknown names fail before any work
-    return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision
+    return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision, (lambda: fast.grid)
 
 
 def adain_stylizer(args: argparse.Namespace, styles: List[str], **kw):
@@ -104,16 +106,16 @@ def adain_onnx_blocker(args: argparse.Namespace, styles: List[str]) -> Optional[
 
 
 def adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision) for AdaIN (torch, or the light network on onnxruntime)."""
+    """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on onnxruntime)."""
     if backend == "onnxruntime":
-        from ..blend import blend_weights
+        from ..blend import blend_weights, mix
         from ..onnx_runtime import OnnxAdaIN
 
         net = OnnxAdaIN()
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))
-        mixed = tuple(sum(wk * st[i] for wk, st in zip(w, stats)) for i in (0, 1))  # (1, C, 1, 1) each
-        return (lambda data: net(data.rgb, mixed, alpha=args.alpha)), "fp32"
+        mixed = tuple(mix([st[i] for st in stats], w) for i in (0, 1))  # (1, C, 1, 1) each
+        return (lambda data: net(data.rgb, mixed, alpha=args.alpha)), "fp32", (lambda: net.grid)
     from ..imageio import load_image
 
     stylizer = adain_stylizer(
@@ -131,12 +133,16 @@ def adain(args: argparse.Namespace, backend: str, styles: List[str], weights: Li
         style_specs = [stylizer.style_stats(s) for s in style_specs]
     masks = [load_image(m) for m in args.mask] if getattr(args, "mask", None) else None
     return (
-        lambda data: stylizer(
-            data.to_tensors().rgb,
-            style_specs,
-            weights=None if masks else weights,
-            alpha=args.alpha,
-            masks=masks,
-            color=args.color,
-        )
-    ), stylizer.precision
+        (
+            lambda data: stylizer(
+                data.to_tensors().rgb,
+                style_specs,
+                weights=None if masks else weights,
+                alpha=args.alpha,
+                masks=masks,
+                color=args.color,
+            )
+        ),
+        stylizer.precision,
+        (lambda: stylizer.grid),
+    )

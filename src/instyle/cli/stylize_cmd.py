@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         images=len(jobs),
         adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
     )
-    stylize, precision = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
+    stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
     read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
 
     def read(src: str):

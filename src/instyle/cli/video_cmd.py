@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..choices import BACKENDS, COLOR_MODES, METHODS, PRECISIONS, STABILIZE_MODES, VIDEO_CODECS
+from ..choices import BACKENDS, COLOR_MODES, DEFAULT_VIDEO_BLEND, METHODS, PRECISIONS, STABILIZE_MODES, VIDEO_CODECS
 from . import common, methods
 
 HELP = "stylize a video without flicker: the built-in styles, any style image (AdaIN) or your own network"
@@ -56,9 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--blend",
         type=common.unit_float,
-        default=0.5,
-        help="weight of the previous output along the flow, in [0, 1) (default 0.5): more is steadier, "
-        "less keeps more texture",
+        default=DEFAULT_VIDEO_BLEND,
+        help=f"weight of the previous output along the flow, in [0, 1) (default {DEFAULT_VIDEO_BLEND}): more "
+        "is steadier, less keeps more texture",
     )
     g = p.add_argument_group("segment and size")
     g.add_argument("--start", type=common.non_negative_float, default=None, help="start at this second")
@@ -121,12 +121,12 @@ def run(args: argparse.Namespace) -> int:
     )
     source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
     sink = VideoSink(args.output, source, codec=args.codec, crf=args.crf, overwrite=args.overwrite)
-    stylize, precision = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
+    stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
 
     def as_array(out) -> np.ndarray:
         return out if isinstance(out, np.ndarray) else out[0].permute(1, 2, 0).contiguous().numpy()
 
-    video = VideoStylizer(lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config)
+    video = VideoStylizer(lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config, grid=grid())
     bar = common.progress(source.frames_hint, "video", args.quiet, unit="frame")
     t0 = time.perf_counter()
     try:

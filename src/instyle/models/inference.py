@@ -132,8 +132,9 @@ class InferenceJohnson(nn.Module):
         self.out = PhaseConv(pad, conv)
 
     # JohnsonNet's forward pass (pad to a multiple of 4, down, res, up, out, crop) over these
-    # blocks: the same attribute names, so the same code.
+    # blocks: the same attribute names, so the same code; its sampling grid likewise.
     forward = JohnsonNet.forward
+    grid = JohnsonNet.grid
 
 
 @torch.no_grad()

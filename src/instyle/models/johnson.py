@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from ..choices import NORM_LAYERS, check
 from ..nn.functional import pad_reflect
 from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
-from ..sizes import padded_side
+from ..sizes import SIDE_MULTIPLE, padded_side
 from .layers import ConvBlock, apply_norm, make_norm
 
 
@@ -104,6 +104,12 @@ class JohnsonNet(nn.Module):
             [ConvBlock(c[2], c[1], 3, upsample=2, **kw), ConvBlock(c[1], c[0], 3, upsample=2, **kw)]
         )
         self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c[0], 3, 9))
+
+    @property
+    def grid(self) -> int:
+        """Its sampling grid: an input shifted by a multiple of it gives an output shifted alike
+        (two stride-2 convs; other shifts paint textures in another phase)."""
+        return SIDE_MULTIPLE
 
     def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
         h, w = x.shape[-2:]

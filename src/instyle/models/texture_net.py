@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ..choices import NORM_LAYERS, check
 from ..nn.norm import ConditionalInstanceNorm2d, StyleSelector
-from ..sizes import texture_sizes
+from ..sizes import texture_net_grid, texture_sizes
 from .layers import ConvBlock, apply_norm, make_norm
 
 
@@ -116,6 +116,11 @@ class TextureNet(nn.Module):
 
     def _sizes(self, x: Tensor) -> List[Tuple[int, int]]:
         return texture_sizes(x.shape[-2], x.shape[-1], self.config.scales)
+
+    @property
+    def grid(self) -> int:
+        """Its sampling grid (its coarsest input's step; see :attr:`JohnsonNet.grid`)."""
+        return texture_net_grid(self.config.scales)
 
     def forward(self, x: Tensor, style: Optional[StyleSelector] = None, z: Optional[List[Tensor]] = None) -> Tensor:
         sizes = self._sizes(x)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..blend import blend_weights
+from ..blend import blend_weights, mix
 from ..sizes import can_reflect
 
 DEFAULT_EPS = 1e-5
@@ -217,11 +217,7 @@ def mix_stats(stats: Sequence[Stats], weights: Sequence[float] | Tensor) -> Stat
     Each pair: (N or 1, C, 1, 1).
     """
     w = weights.tolist() if isinstance(weights, Tensor) else [float(x) for x in weights]
-    if len(w) != len(stats) or not stats:
-        raise ValueError(f"need one weight per style, got {len(w)} weights for {len(stats)} styles")
-    mean = sum(wk * m.float() for wk, (m, _) in zip(w, stats))
-    std = sum(wk * s.float() for wk, (_, s) in zip(w, stats))
-    return mean, std
+    return mix([m.float() for m, _ in stats], w), mix([s.float() for _, s in stats], w)
 
 
 def masked_mean_std(feat: Tensor, mask: Tensor, eps: float = DEFAULT_EPS) -> Stats:

@@ -429,7 +429,9 @@ class LiveSession:
                     mode = "stats" if mode == "full" else "none"
             styles, weights, color, fast = self.styles, self.weights, self.color, self.engine.fast
             self._video = VideoStylizer(
-                on_arrays(lambda x: fast(x, styles, weights=weights, color=color)), StabilizeConfig(mode=mode)
+                on_arrays(lambda x: fast(x, styles, weights=weights, color=color)),
+                StabilizeConfig(mode=mode),
+                grid=fast.grid,
             )
         return self._video
 

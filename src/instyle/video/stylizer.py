@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Iterator, Optional
 import numpy as np
 
 from ..nn.functional import statistics_filter
-from .stabilize import FlowBlender, SceneCuts, StabilizeConfig, StatisticsEMA
+from .stabilize import GridAlignment, MotionEstimator, SceneCuts, StabilizeConfig, StatisticsEMA, blend_warped
 
 FrameFn = Callable[[np.ndarray], np.ndarray]
 
@@ -24,22 +24,26 @@ class VideoStylizer:
 
     ``stylize`` turns one frame (H, W, 3) float32 in [0, 1] into its stylized version; it runs
     inside a statistics filter, so a torch network (``FastStylizer``, ``Stylizer``) shares its
-    instance-norm statistics across frames. Feed frames from a file, a camera or anything else;
-    each stylized frame comes out as soon as its input went in (nothing is buffered).
+    instance-norm statistics across frames. ``grid`` is the network's sampling grid (its ``.grid``:
+    4 px for the fast networks, 8 for AdaIN), kept fixed to the scene as the camera moves
+    (:class:`~instyle.video.stabilize.GridAlignment`; 1: no alignment). Feed frames from a file, a
+    camera or anything else; each stylized frame comes out as soon as its input went in (nothing
+    is buffered).
 
     Example:
         >>> from instyle import FastStylizer                                     # doctest: +SKIP
         >>> net = FastStylizer()                                                 # doctest: +SKIP
-        >>> video = VideoStylizer(on_arrays(lambda x: net(x, "candy")))         # doctest: +SKIP
+        >>> video = VideoStylizer(on_arrays(lambda x: net(x, "candy")), grid=net.grid)  # doctest: +SKIP
         >>> for out in video(frames):  # frames: (H, W, 3) arrays               # doctest: +SKIP
         ...     show(out)
     """
 
-    def __init__(self, stylize: FrameFn, config: StabilizeConfig = StabilizeConfig()):
+    def __init__(self, stylize: FrameFn, config: StabilizeConfig = StabilizeConfig(), *, grid: int = 1):
         self.stylize, self.config = stylize, config
         self.cuts = SceneCuts(config.cut_threshold)
         self.ema = StatisticsEMA(config.momentum) if config.statistics else None
-        self.blender = FlowBlender(config.blend, config.flow_width) if config.flow else None
+        self.motion = MotionEstimator(config.flow_width) if config.motion else None
+        self.align = GridAlignment(grid) if self.motion is not None and config.align and grid > 1 else None
         self.previous: Optional[tuple] = None  # (input, output) of the last frame of this shot
         self.cut_count = 0
 
@@ -47,23 +51,33 @@ class VideoStylizer:
         """Forget the past: the next frame starts a new shot."""
         self.previous = None
         self.cuts.previous = None
+        self._new_shot()
+
+    def _new_shot(self) -> None:
         if self.ema is not None:
             self.ema.reset()
+        if self.align is not None:
+            self.align.reset()
 
     def frame(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize the next frame of the stream."""
         if self.cuts(rgb):
             self.cut_count += 1
             self.previous = None
-            if self.ema is not None:
-                self.ema.reset()
+            self._new_shot()
+        motion = None  # (flow current -> previous (H, W, 2), consistency mask (H, W))
+        if self.motion is not None and self.previous is not None:
+            motion = self.motion(self.previous[0], rgb)
+            if self.align is not None:
+                self.align.update(self.motion.camera(*motion))
+        stylize = self.stylize if self.align is None else (lambda x: self.align(self.stylize, x))
         if self.ema is not None:
             with statistics_filter(self.ema):
-                out = self.stylize(rgb)
+                out = stylize(rgb)
         else:
-            out = self.stylize(rgb)
-        if self.blender is not None and self.previous is not None:
-            out = self.blender(self.previous[0], rgb, self.previous[1], out)
+            out = stylize(rgb)
+        if motion is not None and self.config.flow:
+            out = blend_warped(out, self.previous[1], *motion, self.config.blend)
         self.previous = (rgb, out)
         return out
 

@@ -26,8 +26,9 @@ import numpy as np
 
 from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .errors import InstyleError, UsageError, WeightsError, one_line
+from .imageio.modes import pad_reflect_array
 from .shipped import BUILTIN_ONNX, LIGHT_ONNX_DIR, shipped_path
-from .sizes import ENCODER_STRIDE, MIN_SIDE, SIDE_MULTIPLE, can_reflect, padded_side, texture_net_grid, texture_sizes
+from .sizes import ENCODER_STRIDE, MIN_SIDE, SIDE_MULTIPLE, padded_side, texture_net_grid, texture_sizes
 
 ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
 ONNX_FORMAT_VERSION = 1
@@ -98,11 +99,7 @@ def _open(path: Union[str, os.PathLike], threads: Optional[int]):
 def pad_to(x: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
     """(H, W, C) -> (h, w, C) padded at the bottom and right: reflected, or edge-replicated where the
     image is too small to reflect (:func:`instyle.sizes.can_reflect`, the torch runtime's rule)."""
-    ph, pw = hw[0] - x.shape[0], hw[1] - x.shape[1]
-    if not (ph or pw):
-        return x
-    mode = "reflect" if can_reflect(x.shape[:2], (0, pw, 0, ph)) else "edge"
-    return np.pad(x, ((0, ph), (0, pw), (0, 0)), mode=mode)
+    return pad_reflect_array(x, (0, hw[1] - x.shape[1], 0, hw[0] - x.shape[0]))
 
 
 def _nchw(x: np.ndarray) -> np.ndarray:

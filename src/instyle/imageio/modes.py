@@ -181,3 +181,16 @@ def resize_longer_array(rgb: np.ndarray, size: int) -> np.ndarray:
         for c in range(3)
     ]
     return np.stack(planes, axis=2)  # (h, w, 3)
+
+
+def pad_reflect_array(x: np.ndarray, pad: tuple[int, int, int, int]) -> np.ndarray:
+    """(H, W, C) padded by ``pad`` = (left, right, top, bottom): reflected, or edge-replicated where
+    the image is too small to reflect (:func:`instyle.sizes.can_reflect`), the rule of torch's
+    :func:`instyle.nn.functional.pad_reflect`."""
+    from ..sizes import can_reflect
+
+    left, right, top, bottom = pad
+    if not any(pad):
+        return x
+    mode = "reflect" if can_reflect(x.shape[:2], pad) else "edge"
+    return np.pad(x, ((top, bottom), (left, right), (0, 0)), mode=mode)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..choices import DEFAULT_VIDEO_BLEND, STABILIZE_MODES, check
 from ..errors import InstyleError
-from ..sizes import can_reflect
+from ..imageio.modes import pad_reflect_array
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,6 @@ class MotionEstimator:
         """(backward flow current -> previous (H, W, 2) in px, mask (H, W) float32: 1 where the pixel
         is visible in both frames)."""
         a, b = _gray(previous, self.width), _gray(current, self.width)
-        self._pair = (a, b, current.shape[1] / a.shape[1], current.shape[0] / a.shape[0])
         backward = self.dis.calc(b, a, None)  # current -> previous, at the small size
         forward = self.dis.calc(a, b, None)
         # a pixel is consistent when going back then forward lands where it started
@@ -196,23 +195,27 @@ class MotionEstimator:
         scale = np.square(backward).sum(axis=2) + np.square(there).sum(axis=2)
         mask = (err <= 0.01 * scale + 0.5).astype(np.float32)
         hw = current.shape[:2]
+        # kept at the small size for camera(): (frames, flow, mask, full px per small px (x, y))
+        self._small = (a, b, backward, mask, np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]]))
         cv2 = _cv2()
         mask = cv2.resize(mask, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR) if mask.shape != hw else mask
         return _upscale_flow(backward, hw), mask
 
-    def camera(self, flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def camera(self) -> np.ndarray:
         """(dx, dy) the scene moved between the frames of the last call, in px: the median flow
         (:func:`camera_motion`; DIS's is a few % short) refined by ECC (Evangelidis & Psarakis 2008,
         OpenCV) to the translation of the pixels that move with it (the background, not a passing
-        object). Where fewer than a third move alike (a zoom, a rotation) or ECC fails: the median."""
+        object). Where fewer than a third move alike (a zoom, a rotation) or ECC fails: the median.
+        Computed on the small frames the flow was computed on, not on its full-size copy."""
         cv2 = _cv2()
-        a, b, sx, sy = self._pair
-        guess = camera_motion(flow, mask)
-        inliers = (mask > 0.5) & (np.abs(flow + guess).max(axis=2) <= max(1.0, 0.1 * np.abs(guess).max()))
-        inliers = cv2.resize(inliers.astype(np.uint8), (a.shape[1], a.shape[0]), interpolation=cv2.INTER_NEAREST)
+        a, b, flow, mask, scale = self._small
+        small = camera_motion(flow, mask)
+        guess = small * scale  # full-size px
+        off = np.abs((flow + small) * scale).max(axis=2)  # how far each pixel moves from it, full-size px
+        inliers = ((mask > 0.5) & (off <= max(1.0, 0.1 * np.abs(guess).max()))).astype(np.uint8)
         if inliers.mean() < 1 / 3:
             return guess
-        start = np.array([[1, 0, guess[0] / sx], [0, 1, guess[1] / sy]], np.float32)
+        start = np.array([[1, 0, small[0]], [0, 1, small[1]]], np.float32)
         try:
             _, found = cv2.findTransformECC(
                 a.astype(np.float32),
@@ -225,7 +228,7 @@ class MotionEstimator:
             )
         except cv2.error:  # no texture to lock on
             return guess
-        refined = np.array([found[0, 2] * sx, found[1, 2] * sy])
+        refined = found[:, 2] * scale
         return refined if np.abs(refined - guess).max() <= 1.0 else guess  # far from the flow: not the camera
 
 
@@ -283,6 +286,4 @@ class GridAlignment:
         top, left = self.phase
         if not (top or left):
             return stylize(rgb)
-        mode = "reflect" if can_reflect(rgb.shape[:2], (left, 0, top, 0)) else "edge"
-        out = stylize(np.pad(rgb, ((top, 0), (left, 0), (0, 0)), mode=mode))
-        return out[top:, left:]
+        return stylize(pad_reflect_array(rgb, (left, 0, top, 0)))[top:, left:]

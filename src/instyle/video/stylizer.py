@@ -69,7 +69,7 @@ class VideoStylizer:
         if self.motion is not None and self.previous is not None:
             motion = self.motion(self.previous[0], rgb)
             if self.align is not None:
-                self.align.update(self.motion.camera(*motion))
+                self.align.update(self.motion.camera())
         stylize = self.stylize if self.align is None else (lambda x: self.align(self.stylize, x))
         if self.ema is not None:
             with statistics_filter(self.ema):

@@ -65,6 +65,22 @@ def test_the_shipped_onnx_file_is_the_shipped_network(rng):
         assert np.abs(onnx_net(x, style) - _torch(net(_t(x), style))).max() <= TOL, style
 
 
+def test_phase_copies_are_exported_as_depth_to_space(tmp_path):
+    """The output-phase copies (models/inference.py) are one ``DepthToSpace`` (DCR) each in the
+    file, never a 6-D reshape and transpose (twice as slow on onnxruntime); the shipped file too."""
+    import onnx
+
+    out = export_fast(JohnsonNet(JohnsonConfig(width=0.25, residual_blocks=1)), tmp_path / "net.onnx")
+    for path in (out, builtin_onnx_path()):
+        ops = [n for n in onnx.load(str(path)).graph.node]
+        d2s = [n for n in ops if n.op_type == "DepthToSpace"]
+        assert len(d2s) >= 3 and all(
+            onnx.helper.get_attribute_value(a) == b"DCR" for n in d2s for a in n.attribute if a.name == "mode"
+        )
+        six_d = [n for n in ops if n.op_type == "Transpose" and len(n.attribute[0].ints) == 6]
+        assert not six_d, path
+
+
 def test_batches_of_any_size(tmp_path, rng):
     """Traced at batch 2, the graph takes 1 or 3: no batch size is baked in."""
     import onnxruntime as ort

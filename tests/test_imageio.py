@@ -827,6 +827,37 @@ def test_text_file(tmp_path):
     )
 
 
+def test_common_formats_need_only_their_own_plugin(tmp_path):
+    # A JPEG, PNG, TIFF or WebP is opened by its signature's plugin alone (start-up: Pillow's other
+    # plugins are not imported; checked in a fresh process).
+    import subprocess
+
+    for ext in (".jpg", ".png", ".tif", ".webp"):
+        save_pil(tmp_path / f"p{ext}", Image.fromarray(photo()))
+    code = (
+        "import sys; from instyle.imageio import read_array\n"
+        f"for e in ('.jpg', '.png', '.tif', '.webp'): read_array({str(tmp_path)!r} + '/p' + e)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('PIL.') and m.endswith('ImagePlugin')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "PIL.PsdImagePlugin" not in out and "PIL.EpsImagePlugin" not in out, out
+    assert all(f"PIL.{m}ImagePlugin" in out for m in ("Jpeg", "Png", "Tiff", "WebP")), out
+
+
+def test_file_that_only_starts_like_a_format_is_tried_by_every_plugin(tmp_path):
+    # A signature's plugin that can't open the file ("BM..." that is no BMP) hands it to all of
+    # them; one that nothing opens is "truncated or corrupt", as before.
+    from instyle.imageio import decode
+
+    buf = io.BytesIO()
+    Image.fromarray(photo(8, 6)).save(buf, format="PNG")
+    buf.seek(0)
+    assert decode._open(buf, "JPEG").format == "PNG"
+    (tmp_path / "bm.bmp").write_bytes(b"BM" + b"\0" * 64)
+    with pytest.raises(InstyleError, match="truncated or corrupt"):
+        read_image(tmp_path / "bm.bmp")
+
+
 def test_truncated_png_and_jpeg(tmp_path):
     for ext in ("png", "jpg"):
         buf = io.BytesIO()

@@ -65,6 +65,8 @@ def phase_shuffle(y: Tensor) -> Tensor:
     out[c, 2i + a, 2j + b] = y[(2a + b)·C + c, i, j]. ``pixel_shuffle`` with the phase index
     outermost: on channels-last maps each pixel's phases are then whole runs of C values, and
     this copy is ~6× faster than ``pixel_shuffle`` there (which it equals up to channel order)."""
+    if torch.onnx.is_in_onnx_export():
+        return _DepthToSpace.apply(y)
     n, c4, h, w = y.shape
     c = c4 // 4
     if y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous():
@@ -72,6 +74,22 @@ def phase_shuffle(y: Tensor) -> Tensor:
         return z.reshape(n, 2 * h, 2 * w, c).permute(0, 3, 1, 2)  # channels-last (N, C, 2H, 2W)
     z = y.reshape(n, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2)  # (N, C, H, a, W, b)
     return z.reshape(n, c, 2 * h, 2 * w)
+
+
+class _DepthToSpace(torch.autograd.Function):
+    """:func:`phase_shuffle` as ONNX writes it: ``DepthToSpace`` in DCR mode is exactly this copy
+    (ONNX spec: reshape (N, 2, 2, C, H, W), perm (0, 3, 4, 1, 5, 2)), and onnxruntime runs it in
+    half the time of the traced reshape and 6-D transpose (~15 ms of 80 for the built-in network
+    at 512²)."""
+
+    @staticmethod
+    def forward(ctx, y: Tensor) -> Tensor:
+        n, c4, h, w = y.shape
+        return y.reshape(n, 2, 2, c4 // 4, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c4 // 4, 2 * h, 2 * w)
+
+    @staticmethod
+    def symbolic(g, y):
+        return g.op("DepthToSpace", y, blocksize_i=2, mode_s="DCR")
 
 
 class PhaseUpConv(nn.Module):

@@ -169,11 +169,19 @@ def main() -> None:
         e = torch.load(Path(earlier) / "checkpoint.pt", map_location="cpu", weights_only=True)
         if e["task"] == "adain_light":
             t, c = e["task_config"], e["train_config"]
-            starts.append(
-                f"- Start: {e['step']:,} steps of distillation and reconstruction alone (batch {c['batch_size']}, "
-                f"{c['crop']} px crops, lr {c['lr']:g} {c['schedule']}; distillation × {t['distill_weight']:g}, "
-                f"reconstruction × {t['recon_weight']:g}), then the segment below."
-            )
+            setting = f"batch {c['batch_size']}, {c['crop']} px crops, lr {c['lr']:g} {c['schedule']}"
+            if t["content_weight"] == 0 and t["style_weight"] == 0:  # the distillation start
+                starts.append(
+                    f"- Start: {e['step']:,} steps of distillation and reconstruction alone ({setting}; "
+                    f"distillation × {t['distill_weight']:g}, reconstruction × {t['recon_weight']:g}), then "
+                    "the segment below."
+                )
+            else:  # a segment with AdaIN's losses (continued from an earlier one: its steps count here)
+                starts.append(
+                    f"- Then {e['step']:,} steps with AdaIN's losses ({setting}; content × "
+                    f"{t['content_weight']:g}, style × {t['style_weight']:g}, distillation × "
+                    f"{t['distill_weight']:g}, reconstruction × {t['recon_weight']:g}), then the segment below."
+                )
         if e["task"] == "distill":
             t = e["task_config"]
             starts.append(

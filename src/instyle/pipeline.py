@@ -1,13 +1,17 @@
 """Overlapping file I/O with the network: while image k is stylized, image k+1 is decoded and image
 k−1 encoded and written, each in a thread of its own (Pillow's codecs, zlib, numpy, torch and
-onnxruntime all release the GIL while they work). Memory stays bounded: one image read ahead, one
-being written.
+onnxruntime all release the GIL while they work). With ``workers`` > 1, that many images are
+stylized at once (onnxruntime on few cores: two single-threaded runs side by side get more done
+than one run on two threads). Memory stays bounded: ``workers`` images in the network, one read
+ahead, one being written.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
@@ -29,18 +33,44 @@ class Outcome(Generic[T]):
 _END = object()  # what the reading thread returns when the items run out
 
 
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def onnxruntime_workers(images: int) -> tuple[int, Optional[int]]:
+    """(images stylized at once, onnxruntime threads of each) for a run of ``images``: one image
+    gets every core (None: onnxruntime's default); several get two runs side by side on half the
+    cores each. onnxruntime's ops split poorly over threads at these sizes: the built-in network at
+    512² on 2 cores takes 0.068-0.085 s a photo on two threads and 0.058 s with two single-threaded
+    runs at once (benchmarks/startup.py's folder case)."""
+    n = cores()
+    if images < 2 or n < 2:
+        return 1, None
+    return 2, n // 2
+
+
 def pipelined(
     items: Iterable[T],
     read: Callable[[T], Any],
     compute: Callable[[Any], Any],
     write: Callable[[T, Any, Any], Any],
+    *,
+    workers: int = 1,
 ) -> Iterator[Outcome[T]]:
     """For each item, in order: ``data = read(item)``, ``out = compute(data)``,
     ``write(item, data, out)``, with the next read (and the drawing of the next item, e.g. decoding
-    the next video frame) and the previous write running alongside ``compute``. An
-    :class:`InstyleError` from ``read`` becomes the item's outcome (the caller decides whether to go
-    on); any error from ``compute`` or ``write``, or from drawing an item, stops the run.
+    the next video frame) and the previous write running alongside ``compute``; ``workers`` > 1
+    runs that many ``compute`` calls at once (in threads: ``compute`` must allow it), outcomes
+    still in order. An :class:`InstyleError` from ``read`` becomes the item's outcome (the caller
+    decides whether to go on); any error from ``compute`` or ``write``, or from drawing an item,
+    stops the run.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     source = iter(items)
 
     def fetch():
@@ -55,9 +85,13 @@ def pipelined(
     with (
         ThreadPoolExecutor(1, thread_name_prefix="instyle-read") as readers,
         ThreadPoolExecutor(1, thread_name_prefix="instyle-write") as writers,
+        ThreadPoolExecutor(workers, thread_name_prefix="instyle-compute") as computers,
     ):
         ahead = (time.perf_counter(), readers.submit(fetch))
+        # read items in order: (item, started, data, error, the compute running for it (workers > 1))
+        pending: deque = deque()
         writing: Optional[tuple] = None  # (item, started, future)
+        drawn_all = False
 
         def finish() -> Outcome[T]:
             item, started, fut = writing
@@ -65,15 +99,27 @@ def pipelined(
             return Outcome(item, value=value, seconds=time.perf_counter() - started)
 
         while True:
-            started, fut = ahead
-            item, data, error = fut.result()
-            if item is _END:
+            while not drawn_all and len(pending) < workers:  # keep `workers` items in flight
+                started, fut = ahead
+                item, data, error = fut.result()
+                if item is _END:
+                    drawn_all = True
+                    break
+                ahead = (time.perf_counter(), readers.submit(fetch))
+                running: Optional[Future] = None
+                if error is None and workers > 1:
+                    running = computers.submit(compute, data)
+                pending.append((item, started, data, error, running))
+            if not pending:
                 break
-            ahead = (time.perf_counter(), readers.submit(fetch))
+            item, started, data, error, running = pending.popleft()
             if error is not None:
+                if writing is not None:  # outcomes in order: the one before it first
+                    yield finish()
+                    writing = None
                 yield Outcome(item, error=error, seconds=time.perf_counter() - started)
                 continue
-            out = compute(data)
+            out = running.result() if running is not None else compute(data)
             if writing is not None:
                 yield finish()
             writing = (item, started, writers.submit(write, item, data, out))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from instyle.cli.common import ONNX_AUTO_MAX_IMAGES, choose_backend
+from instyle.cli.common import choose_backend
 from instyle.errors import UsageError
 
 from ._helpers import run_cli
@@ -95,12 +95,11 @@ def test_export_adain_folder_and_refusals(tmp_path, capsys):
 
 
 def test_choose_backend():
-    kw = dict(model=None, device="cpu", precision="auto", images=1)
+    kw = dict(model=None, device="cpu", precision="auto")
     assert choose_backend("torch", "fast", **kw) == "torch"
     assert choose_backend("onnxruntime", "fast", **kw) == "onnxruntime"
     assert choose_backend("auto", "fast", **kw) == "onnxruntime"
     assert choose_backend("auto", "adain", **kw) == "torch"
-    assert choose_backend("auto", "fast", **{**kw, "images": ONNX_AUTO_MAX_IMAGES + 1}) == "torch"
     assert choose_backend("auto", "fast", **{**kw, "model": "runs/x/model.safetensors"}) == "torch"
     assert choose_backend("auto", "fast", **{**kw, "precision": "bf16"}) == "torch"
     for backend, method, extra in (

@@ -12,12 +12,6 @@ from typing import Dict, List, Optional, Tuple
 from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS
 from ..errors import UsageError
 
-#: --backend auto uses onnxruntime for jobs of at most this many images. It starts 1.2 s sooner
-#: (no torch), and torch's faster network (0.099 vs 0.126 s per 512² photo, end to end) catches up
-#: at about 44 photos (benchmarks/startup.py).
-ONNX_AUTO_MAX_IMAGES = 32
-
-
 #: Largest integer any option takes (counts of steps, images, pixels…): beyond it, a value is a typo.
 MAX_INT = 2**31 - 1
 #: Largest float any option takes: weights and rates beyond it overflow float32 arithmetic.
@@ -274,7 +268,6 @@ def choose_backend(
     model: Optional[str],
     device: str,
     precision: str,
-    images: int,
     adain_blocker: Optional[str] = "this command",
 ) -> str:
     """``torch`` or ``onnxruntime`` for ``--backend`` (see :func:`add_backend_option`).
@@ -307,7 +300,7 @@ def choose_backend(
     if model is not None and str(model).lower().endswith(".onnx"):
         return "onnxruntime"
     runnable = adain_blocker is None if method == "adain" else onnx_model
-    wanted = runnable and device == "cpu" and precision in ("auto", "fp32") and images <= ONNX_AUTO_MAX_IMAGES
+    wanted = runnable and device == "cpu" and precision in ("auto", "fp32")
     if not (wanted and available()):
         return "torch"
     try:

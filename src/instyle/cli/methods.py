@@ -44,8 +44,11 @@ def choose(args: argparse.Namespace, styles: List[str]) -> str:
     return method
 
 
-def fast(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision, grid) for a fast network on ``backend``."""
+def fast(
+    args: argparse.Namespace, backend: str, styles: List[str], weights: List[float], *, threads: Optional[int] = None
+):
+    """(stylize(ImageArray) -> output, precision, grid) for a fast network on ``backend``
+    (``threads``: onnxruntime's threads per call, None: its default)."""
     style = styles or None
     kw = dict(weights=weights or None, color=args.color)
     if backend == "onnxruntime":
@@ -62,7 +65,7 @@ def fast(args: argparse.Namespace, backend: str, styles: List[str], weights: Lis
         # onnxruntime loads the network while the first photo is decoded (a file's own names are
         # checked on the first call, still before anything is written)
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
-            OnnxFastStylizer, None if builtin else args.model
+            OnnxFastStylizer, None if builtin else args.model, threads=threads
         )
         return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32", (lambda: loading.result().grid)
     from ..feedforward import FastStylizer
@@ -105,13 +108,16 @@ def adain_onnx_blocker(args: argparse.Namespace, styles: List[str]) -> Optional[
     return None
 
 
-def adain(args: argparse.Namespace, backend: str, styles: List[str], weights: List[float]):
-    """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on onnxruntime)."""
+def adain(
+    args: argparse.Namespace, backend: str, styles: List[str], weights: List[float], *, threads: Optional[int] = None
+):
+    """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on
+    onnxruntime with ``threads`` per call)."""
     if backend == "onnxruntime":
         from ..blend import blend_weights, mix
         from ..onnx_runtime import OnnxAdaIN
 
-        net = OnnxAdaIN()
+        net = OnnxAdaIN(threads=threads)
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))
         mixed = tuple(mix([st[i] for st in stats], w) for i in (0, 1))  # (1, C, 1, 1) each

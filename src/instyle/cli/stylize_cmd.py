@@ -149,7 +149,7 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InstyleError, UsageError, one_line
-    from ..pipeline import pipelined
+    from ..pipeline import onnxruntime_workers, pipelined
 
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
@@ -164,10 +164,13 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         device=args.device,
         precision=args.precision,
-        images=len(jobs),
         adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
     )
-    stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
+    # onnxruntime on a folder: two photos in the network at once, on half the cores each
+    workers, threads = onnxruntime_workers(len(jobs)) if backend == "onnxruntime" else (1, None)
+    stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(
+        args, backend, styles, weights, threads=threads
+    )
     read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
 
     def read(src: str):
@@ -186,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
     results, failed = [], []
     bar = common.progress(len(jobs), "stylize", args.quiet or len(jobs) == 1)
     t0 = time.perf_counter()
-    for outcome in pipelined(jobs, lambda job: read(job[0]), stylize, lambda job, data, out: write(job[1], data, out)):
+    for outcome in pipelined(
+        jobs, lambda job: read(job[0]), stylize, lambda job, data, out: write(job[1], data, out), workers=workers
+    ):
         bar.update(1)
         src = outcome.item[0]
         if outcome.error is not None:

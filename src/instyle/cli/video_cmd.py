@@ -115,9 +115,7 @@ def run(args: argparse.Namespace) -> int:
     backend = (
         "torch"
         if args.backend == "auto"
-        else common.choose_backend(
-            args.backend, method, model=args.model, device=args.device, precision=args.precision, images=1
-        )
+        else common.choose_backend(args.backend, method, model=args.model, device=args.device, precision=args.precision)
     )
     source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
     sink = VideoSink(args.output, source, codec=args.codec, crf=args.crf, overwrite=args.overwrite)

@@ -26,6 +26,7 @@ from ..checkpoint import config_to_dict, load_model, model_kind, save_model, sto
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
 from ..device import describe_hardware, precision_dtype, resolve_device, resolve_precision
 from ..errors import InstyleError, UsageError
+from ..pipeline import cores
 from . import distributed as D
 from .config import TrainConfig
 from .log import CsvLog, save_plot
@@ -73,8 +74,7 @@ class TrainResult:
 
 
 def _default_workers(device: torch.device, world: int) -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cpus // max(1, world) - 1)) if device.type == "cuda" else 1
+    return max(1, min(8, cores() // max(1, world) - 1)) if device.type == "cuda" else 1
 
 
 def _to_device(batch: Dict[str, Any], device: torch.device, channels_last: bool) -> Dict[str, Any]:

@@ -8,10 +8,10 @@ a busy moment of the machine hits both):
 * ``builtin``: a built-in style on one photo (512x512 and 1920x1080). instyle runs the command as
   a user types it (``--backend auto``: the shipped ONNX network on onnxruntime, no torch) and, as a
   second row, with ``--backend torch``; the peer runs ``--style N``.
-* ``arbitrary``: any style image on one photo (instyle: AdaIN as a user types it: the default
-  network on the ``auto`` backend, the light network's ONNX copy on onnxruntime where it ships;
-  then ``--backend torch``, then the VGG-19 decoder, ``--arch vgg``; the peer: its arbitrary
-  network, which works at 384 px and upscales).
+* ``arbitrary``: any style image on one photo (instyle: AdaIN as a user types it, the default
+  network (:data:`instyle.choices.DEFAULT_ADAIN_ARCH`) on the ``auto`` backend; then the other
+  network by ``--arch`` (the light one runs on onnxruntime up to 1536 px, on torch above); the
+  peer: its arbitrary network, which works at 384 px and upscales).
 * ``folder``: a folder of ``--folder-images`` 512x512 photos; per image = whole-process wall time /
   images (start-up included, spread over the folder), beside each tool's own per-image figure
   from ``--json`` (instyle: its end-to-end ``seconds_per_image``; the peer: its ``seconds``).
@@ -41,13 +41,14 @@ from typing import Any, Dict, List, Optional, Sequence
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, peers, runner  # noqa: E402
+from instyle.choices import DEFAULT_ADAIN_ARCH  # noqa: E402
 
 CASES = ("builtin", "arbitrary", "folder")
 #: instyle's commands per case, as options added to the plain command (the first: as a user types it).
 INSTYLE_VARIANTS = {
     "builtin": ((), ("--backend", "torch")),
     "folder": ((), ("--backend", "torch")),
-    "arbitrary": ((), ("--backend", "torch"), ("--arch", "vgg")),
+    "arbitrary": ((), ("--arch", "light" if DEFAULT_ADAIN_ARCH == "vgg" else "vgg")),
 }
 INSTYLE_STYLE = "candy"
 PEER_STYLE = 0

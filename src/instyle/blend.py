@@ -35,6 +35,17 @@ def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
     return [x / total for x in w]
 
 
+def check_alpha(alpha: float) -> None:
+    """The content–style trade-off α must lie in [0, 1] (a :class:`~instyle.errors.UsageError`:
+    the user typed it); every runtime checks it with this rule."""
+    try:
+        ok = 0.0 <= float(alpha) <= 1.0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(f"alpha must be in [0, 1], got {alpha}")
+
+
 def mix(values: Sequence[Mixable], weights: Sequence[float]) -> Mixable:
     """Σ_k w_k·v_k of same-shaped arrays or tensors (weights from :func:`blend_weights`): how a
     blend mixes AdaIN style statistics, on every runtime (:func:`instyle.nn.mix_stats` for torch)."""

@@ -31,7 +31,7 @@ ADAIN_LAYER = "relu4_1"
 #: mirrored decoder (the paper's).
 ADAIN_ARCHS = ("light", "vgg")
 #: The AdaIN network used when none is named.
-DEFAULT_ADAIN_ARCH = "vgg"
+DEFAULT_ADAIN_ARCH = "light"
 
 # --------------------------------------------------------------------------- options
 
@@ -72,10 +72,11 @@ SCHEDULES = ("inverse", "cosine", "constant")
 DISTILL_LOSSES = ("l1", "mse")
 #: Optimizers of image optimization (Gatys): L-BFGS (fewest steps) or Adam (least memory).
 OPTIMIZERS = ("lbfgs", "adam")
-#: VGG-19 pooling (max as trained; average, Gatys et al.'s choice for synthesis) and padding
-#: (zero as trained; reflect, no dark borders).
+#: VGG-19 pooling (max as trained; average, Gatys et al.'s choice for synthesis).
 VGG_POOLING = ("max", "avg")
-VGG_PADDING = ("zero", "reflect")
+#: Padding of 3×3 convs: zero (VGG-19 as trained; the light AdaIN network: onnxruntime fuses it
+#: into the conv) or reflect (the AdaIN decoder and fast generators as trained: no dark borders).
+PADDINGS = ("zero", "reflect")
 #: Image formats ``instyle serve`` returns (``format`` of ``POST /api/stylize``): PNG keeps an alpha
 #: channel, JPEG and WebP are smaller.
 WEB_FORMATS = ("png", "jpeg", "webp")

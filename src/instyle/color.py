@@ -14,12 +14,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .luma import RGB_TO_YIQ
 from .resize import resize_to
 
 # NTSC YIQ (Gatys et al. 2017 use YIQ for luminance-only transfer).
-_RGB_TO_YIQ = torch.tensor(
-    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]], dtype=torch.float64
-)
+_RGB_TO_YIQ = torch.tensor(RGB_TO_YIQ, dtype=torch.float64)
 _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 
 

@@ -2,9 +2,10 @@
 
 * **A fast network** (the built-in one, or any trained Johnson or texture net): one graph,
   ``image`` (N, 3, H, W) RGB in [0, 1] -> ``stylized`` (N, 3, H, W) in [0, 1]. A multi-style
-  network takes ``style_weights`` (S,) (blends work: CIN γ, β mixed inside the graph), every
-  network ``keep_colors`` () (1: keep the photo's chroma, ``--color luminance``), a texture net its
-  noise ``z0`` … ``z{K-1}``. H and W are dynamic but must be what
+  network takes ``style_weights`` (S,) (blends work: CIN γ, β mixed inside the graph), a texture
+  net its noise ``z0`` … ``z{K-1}``. ``--color luminance`` is the runtime's, after the graph
+  (:func:`instyle.luma.combine_luminance_array`; format 1 files took a ``keep_colors`` input and
+  computed it in the graph on every call, ~3 % of the built-in network's time). H and W are dynamic but must be what
   :func:`instyle.sizes.padded_side` gives (multiples of 4, at least 16): the runtime pads and crops,
   so no reflection pad ever meets a map smaller than itself, and no shape rule is baked in.
 * **AdaIN** (VGG-19 and its decoder, or the light network): two graphs. ``encoder.onnx``:
@@ -40,7 +41,6 @@ from torch import Tensor, nn
 from .atomic import write_bytes
 from .checkpoint import config_to_dict, load_model, model_kind
 from .choices import DEFAULT_ADAIN_ARCH
-from .color import combine_luminance
 from .errors import InstyleError, UsageError
 from .models import AdaINDecoder, JohnsonNet, LightAdaIN, TextureNet
 from .models.adain import ENCODER_LAYER, make_encoder
@@ -61,8 +61,7 @@ _TRACE_BATCH = 2
 
 
 class FastGraph(nn.Module):
-    """What a fast network's ONNX file computes: the net, clamped, and optionally the photo's chroma
-    put back (:func:`instyle.color.combine_luminance`)."""
+    """What a fast network's ONNX file computes: the net, clamped."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
@@ -70,10 +69,10 @@ class FastGraph(nn.Module):
         self.multi = bool(net.config.styles)
         self.texture = isinstance(net, TextureNet)
 
-    def forward(self, image: Tensor, style_weights: Optional[Tensor], keep_colors: Tensor, *noise: Tensor) -> Tensor:
+    def forward(self, image: Tensor, style_weights: Optional[Tensor], *noise: Tensor) -> Tensor:
         style = style_weights if self.multi else None
-        out = (self.net(image, style, z=list(noise)) if self.texture else self.net(image, style)).clamp(0.0, 1.0)
-        return torch.where(keep_colors > 0.5, combine_luminance(out, image), out)  # (N, 3, H, W)
+        out = self.net(image, style, z=list(noise)) if self.texture else self.net(image, style)
+        return out.clamp(0.0, 1.0)  # (N, 3, H, W)
 
 
 class AdaINDecoderGraph(nn.Module):
@@ -196,8 +195,8 @@ def export_fast(
     styles = list(net.config.styles)
     weights = torch.full((len(styles),), 1.0 / len(styles)) if styles else None
     noise = net.noise(image, torch.Generator().manual_seed(0)) if isinstance(net, TextureNet) else []
-    names = ["image"] + (["style_weights"] if styles else []) + ["keep_colors"] + [f"z{k}" for k in range(len(noise))]
-    args = (image, weights, torch.tensor(0.0), *noise)
+    names = ["image"] + (["style_weights"] if styles else []) + [f"z{k}" for k in range(len(noise))]
+    args = (image, weights, *noise)
     dynamic = {
         "image": {0: "batch", 2: "height", 3: "width"},
         "stylized": {0: "batch", 2: "height", 3: "width"},
@@ -207,9 +206,8 @@ def export_fast(
         "kind": model_kind(net),
         "config": json.dumps(config_to_dict(net.config)),
         "styles": json.dumps(styles),
-        "inputs": "image (N, 3, H, W) RGB in [0, 1], H and W from instyle.sizes.padded_side; "
-        + ("style_weights (S,) summing to 1; " if styles else "")
-        + "keep_colors () 0 or 1"
+        "inputs": "image (N, 3, H, W) RGB in [0, 1], H and W from instyle.sizes.padded_side"
+        + ("; style_weights (S,) summing to 1" if styles else "")
         + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else ""),
     }
     data = _to_onnx(graph, args, names, ["stylized"], dynamic, meta, opset)

@@ -19,7 +19,7 @@ LARGE_MODEL = "builtin_styles_large.safetensors"
 #: The built-in network as ONNX, for onnxruntime (``instyle export``).
 BUILTIN_ONNX = "builtin_styles.onnx"
 #: The AdaIN decoder (behind VGG-19) and the light AdaIN network (its own encoder and decoder).
-DEFAULT_DECODER = "adain_decoder.safetensors"
+VGG_DECODER = "adain_decoder.safetensors"
 LIGHT_MODEL = "light_adain.safetensors"
 #: The light AdaIN network as ONNX (encoder.onnx, decoder.onnx), for onnxruntime.
 LIGHT_ONNX_DIR = "light_adain"
@@ -84,7 +84,7 @@ def builtin_styles() -> Tuple[str, ...]:
     return tuple(config.get("styles") or ())
 
 
-def default_decoder_path(arch: str = "vgg") -> str:
+def default_decoder_path(arch: str) -> str:
     """Path of the shipped AdaIN network of ``arch``: ``vgg`` (the decoder behind VGG-19) or
     ``light`` (models/light.py)."""
     if arch == "light":
@@ -94,6 +94,6 @@ def default_decoder_path(arch: str = "vgg") -> str:
             "`instyle train adain --arch light` and pass it with --decoder",
         )
     return shipped_path(
-        DEFAULT_DECODER,
+        VGG_DECODER,
         "this instyle has no shipped AdaIN decoder; train one with `instyle train adain` and pass it with --decoder",
     )

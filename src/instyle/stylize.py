@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from . import color as colour
+from .blend import check_alpha
 from .checkpoint import load_model
 from .choices import ADAIN_ARCHS, COLOR_MODES, DEFAULT_ADAIN_ARCH, check
 from .device import precision_dtype, resolve_device, resolve_precision
@@ -227,8 +228,7 @@ class Stylizer:
             color: ``"none"``, ``"match"`` (recolour styles to the content first) or
                 ``"luminance"`` (stylize luminance only, keep the content's colours).
         """
-        if not 0.0 <= float(alpha) <= 1.0:
-            raise UsageError(f"alpha must be in [0, 1], got {alpha}")
+        check_alpha(alpha)
         check(color, COLOR_MODES, "color", UsageError)
         styles: List[StyleSpec] = [style] if _is_single(style) else list(style)
         if not styles:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .choices import GRAM_STYLE_LAYERS, RELU_LAYERS, VGG19_BLOCKS, VGG19_LAYERS, VGG_PADDING, VGG_POOLING
+from .choices import GRAM_STYLE_LAYERS, PADDINGS, RELU_LAYERS, VGG19_BLOCKS, VGG19_LAYERS, VGG_POOLING
 from .errors import WeightsError
 from .nn.functional import pad_reflect
 
@@ -167,7 +167,7 @@ class VGG19Encoder(nn.Module):
             raise ValueError(f"unknown VGG-19 layer {last_layer!r}; choose from {', '.join(RELU_LAYERS)}")
         if pooling not in VGG_POOLING:
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
-        if padding not in VGG_PADDING:
+        if padding not in PADDINGS:
             raise ValueError(f"padding must be 'zero' or 'reflect', got {padding!r}")
         self.last_layer, self.pooling, self.padding, self.ceil_mode = last_layer, pooling, padding, ceil_mode
         weights = load_vgg19_weights(weights_path)

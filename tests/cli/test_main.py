@@ -107,6 +107,36 @@ def test_python_dash_m_runs_the_cli():
 
 
 @pytest.mark.slow
+def test_entry_exits_quickly_after_flushing_joining_and_atexit():
+    # entry() skips the interpreter's teardown (os._exit) but nothing a user sees may change:
+    # output flushed, exit status kept, atexit handlers run, running threads joined first
+    probe = (
+        "import atexit, sys, threading, time\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread joined'))).start()\n"
+        "sys.argv = ['instyle'] + sys.argv[1:]\n"
+        "from instyle.cli.main import entry\n"
+        "entry()\n"
+    )
+    ok = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines() == [f"instyle {instyle.__version__}", "thread joined", "atexit ran"]
+    bad = subprocess.run(
+        [sys.executable, "-c", probe, "stylize", "missing.png", "--style", "candy", "-o", "x.png"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 1 and "atexit ran" in bad.stdout
+    assert_one_line_error(bad.stderr)
+    # a reader that stops early: no "Exception ignored … BrokenPipeError" noise at exit
+    head = subprocess.run(
+        f"{sys.executable} -m instyle styles | head -c 1", shell=True, capture_output=True, text=True, timeout=120
+    )
+    assert "Exception ignored" not in head.stderr and "Traceback" not in head.stderr, head.stderr
+
+
+@pytest.mark.slow
 def test_subprocess_usage_error_exit_code():
     r = subprocess.run(
         [sys.executable, "-m", "instyle", "optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],

@@ -643,7 +643,7 @@ def test_both_backends_give_the_same_image(files, tmp_path, capsys, light_net):
         (["--color", "luminance"], "--color luminance"),
         (["--arch", "vgg"], "--arch vgg"),
         (["--keep-size"], "--keep-size"),
-        (["--size", "2000"], "--size over 1536"),
+        (["--size", "2100"], "--size over 2048"),
     ],
 )
 def test_onnxruntime_adain_names_what_blocks_it(files, tmp_path, capsys, light_net, extra, blocker):

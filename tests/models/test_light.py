@@ -9,10 +9,10 @@ from instyle.models import MODEL_KINDS, LightAdaIN, LightAdaINConfig
 from instyle.tiling import decode_tiled, encode_tiled
 
 
-@pytest.fixture(scope="module")
-def net():
+@pytest.fixture(scope="module", params=["reflect", "zero"])
+def net(request):
     torch.manual_seed(0)
-    return LightAdaIN(LightAdaINConfig()).eval()
+    return LightAdaIN(LightAdaINConfig(padding=request.param)).eval()
 
 
 def count(module):
@@ -36,6 +36,31 @@ def test_widths_follow_the_multiplier():
     for bad in (0.0, -1.0, 1.5):
         with pytest.raises(ValueError, match="width"):
             LightAdaINConfig(width=bad)
+
+
+def test_padding_changes_only_the_border_band():
+    # the same weights with zero instead of reflect padding: features whose 68-px receptive field
+    # stays inside the image are identical, the ones at the border are not; no pad layers remain
+    torch.manual_seed(0)
+    reflect = LightAdaIN(LightAdaINConfig(padding="reflect")).eval()
+    zero = LightAdaIN(LightAdaINConfig(padding="zero")).eval()
+    zero.load_state_dict(reflect.state_dict())  # same names and shapes
+    x = torch.rand(1, 3, 160, 160)
+    with torch.no_grad():
+        a, b = reflect.encoder.encode(x), zero.encoder.encode(x)  # (1, 128, 20, 20)
+    torch.testing.assert_close(b[..., 5:15, 5:15], a[..., 5:15, 5:15], atol=1e-5, rtol=1e-4)
+    assert (b[..., 0, :] - a[..., 0, :]).abs().max() > 1e-3
+    assert not any(isinstance(m, torch.nn.ReflectionPad2d) for m in zero.modules())
+    assert any(isinstance(m, torch.nn.ReflectionPad2d) for m in reflect.modules())
+    assert zero.encoder_id() != reflect.encoder_id()  # other statistics: presets must tell them apart
+
+
+def test_padding_is_checked_and_defaults_to_reflect_for_older_files():
+    from instyle.checkpoint import config_from_dict
+
+    assert config_from_dict("adain_light", {"width": 0.25}, "old.safetensors").padding == "reflect"
+    with pytest.raises(ValueError, match="padding must be one of zero, reflect"):
+        LightAdaINConfig(padding="same")
 
 
 @pytest.mark.parametrize("hw", [(64, 64), (67, 45), (1, 1), (2, 300), (300, 3), (17, 9)])
@@ -83,7 +108,7 @@ def test_encoder_id_names_the_weights(net):
     a = net.encoder_id()
     assert a.startswith("light/") and len(a) == len("light/") + 16
     assert net.encoder_id() == a  # stable
-    other = LightAdaIN(LightAdaINConfig())
+    other = LightAdaIN(net.config)
     other.load_state_dict(net.state_dict())
     assert other.encoder_id() == a
     other.decoder.layers[0][1].bias.data += 1  # the decoder does not change the statistics

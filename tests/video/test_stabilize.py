@@ -133,7 +133,7 @@ def test_stabilization_removes_flicker_and_keeps_nothing_across_a_cut():
     smooth = list(video(frames))
     change = lambda outs: np.mean([np.abs(outs[t] - outs[t - 1]).mean() for t in range(1, 12)])  # noqa: E731
     assert change(smooth) < 0.6 * change(plain)
-    assert video.cut_count == 2
+    assert video.cut_count == 1  # the cut, not the first frame
     np.testing.assert_array_equal(smooth[12], plain[12])  # the first frame after the cut: its own only
 
 
@@ -187,3 +187,16 @@ def test_video_stylizer_aligns_its_grid_to_the_camera_and_restarts_at_a_cut():
     assert video.align.phase == (0, -15 % 4)  # the scene moved 5 × 3 px right
     video.frame(np.zeros_like(frames[0]))  # a cut
     assert video.align.phase == (0, 0)
+
+
+def test_only_plain_mode_has_independent_frames():
+    # --stabilize none: outputs depend on their own frame only (they may be stylized several at
+    # once); every other mode carries statistics or the previous output from frame to frame
+    modes = {
+        m: VideoStylizer(lambda x: x, StabilizeConfig(mode=m)).independent for m in ("none", "stats", "flow", "full")
+    }
+    assert modes == {"none": True, "stats": False, "flow": False, "full": False}
+    video = VideoStylizer(lambda x: x, StabilizeConfig(mode="none"))
+    a, b = frame_pattern(0, 40, 30), 255 - frame_pattern(9, 40, 30)
+    assert [video.observe(f.astype(np.float32) / 255) for f in (a, a, b, b)] == [True, False, True, False]
+    assert video.cut_count == 1

@@ -9,8 +9,10 @@ internal error); warnings are one ``instyle: warning: …`` line each.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
+import threading
 import warnings
 from typing import List, NoReturn, Optional
 
@@ -125,5 +127,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(f"internal error ({what}); please report it (INSTYLE_DEBUG=1 shows the traceback)", INTERNAL_ERROR)
 
 
+def entry() -> NoReturn:
+    """The ``instyle`` program (console script and ``python -m instyle``): :func:`main`, then
+    the exit without the interpreter's teardown when nothing else runs.
+
+    Freeing every module at exit (numpy's, onnxruntime's) took ~0.03 s of a 0.55 s
+    ``instyle stylize``; it frees nothing the system would not. Output is flushed and ``atexit``
+    handlers (log files, temporary folders) run first, after the threads still alive have been
+    joined as the interpreter joins them (idle thread-pool workers are told to stop)."""
+    code = main()
+    join_threads = getattr(threading, "_shutdown", None)  # what the interpreter's exit calls first
+    if join_threads is None:
+        sys.exit(code)
+    join_threads()
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe: what was written is all the reader gets
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

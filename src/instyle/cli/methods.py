@@ -114,9 +114,10 @@ def adain(
     """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on
     onnxruntime with ``threads`` per call)."""
     if backend == "onnxruntime":
-        from ..blend import blend_weights, mix
+        from ..blend import blend_weights, check_alpha, mix
         from ..onnx_runtime import OnnxAdaIN
 
+        check_alpha(args.alpha)  # before the work
         net = OnnxAdaIN(threads=threads)
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))

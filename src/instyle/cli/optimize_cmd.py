@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..choices import COLOR_MODES, GRAM_STYLE_LAYERS, OPTIMIZERS, PRECISIONS, STYLE_LOSSES, VGG_PADDING, VGG_POOLING
+from ..choices import COLOR_MODES, GRAM_STYLE_LAYERS, OPTIMIZERS, PADDINGS, PRECISIONS, STYLE_LOSSES, VGG_POOLING
 from . import common
 
 HELP = "stylize by optimizing the image (Gatys et al.; slow, best quality, any style)"
@@ -83,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "'luminance' transfers luminance only (default none)",
     )
     g.add_argument("--pooling", choices=VGG_POOLING, default="avg")
-    g.add_argument("--padding", choices=VGG_PADDING, default="reflect")
+    g.add_argument("--padding", choices=PADDINGS, default="reflect")
     g.add_argument(
         "--precision",
         choices=PRECISIONS,

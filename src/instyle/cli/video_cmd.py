@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import UsageError
     from ..imageio import ImageArray
-    from ..pipeline import pipelined
+    from ..pipeline import onnxruntime_workers, pipelined
     from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
 
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
@@ -112,27 +112,36 @@ def run(args: argparse.Namespace) -> int:
             "shared statistics (--stabilize full or stats) need the torch backend; use --stabilize "
             "flow with --backend onnxruntime"
         )
+    # Stabilized modes carry state from frame to frame: torch, one frame after another (shared
+    # statistics exist on torch only; warping runs between frames). Plain frames are independent:
+    # --backend auto gives the built-in network to onnxruntime, two frames at once (as folders).
+    plain = config.mode == "none"
+    backend_kw = dict(model=args.model, device=args.device, precision=args.precision)
     backend = (
-        "torch"
+        ("torch" if not plain or method != "fast" else common.choose_backend("auto", method, **backend_kw))
         if args.backend == "auto"
-        else common.choose_backend(args.backend, method, model=args.model, device=args.device, precision=args.precision)
+        else common.choose_backend(args.backend, method, **backend_kw)
     )
     source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
+    workers, threads = onnxruntime_workers(source.frames_hint or 2) if backend == "onnxruntime" and plain else (1, None)
     sink = VideoSink(args.output, source, codec=args.codec, crf=args.crf, overwrite=args.overwrite)
-    stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights)
+    stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(
+        args, backend, styles, weights, threads=threads
+    )
 
     def as_array(out) -> np.ndarray:
         return out if isinstance(out, np.ndarray) else out[0].permute(1, 2, 0).contiguous().numpy()
 
     video = VideoStylizer(lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config, grid=grid())
+    if workers > 1 and video.independent:  # scene cuts noted in stream order, frames stylized two at once
+        read, compute = (lambda frame: (video.observe(frame.rgb), frame)[1]), (lambda f: (f, video.stylize(f.rgb)))
+    else:
+        read, compute = (lambda frame: frame), (lambda f: (f, video.frame(f.rgb)))
     bar = common.progress(source.frames_hint, "video", args.quiet, unit="frame")
     t0 = time.perf_counter()
     try:
         for outcome in pipelined(
-            source.frames(),
-            lambda frame: frame,
-            lambda frame: (frame, video.frame(frame.rgb)),
-            lambda frame, _, out: sink.write(*out),
+            source.frames(), read, compute, lambda frame, _, out: sink.write(*out), workers=workers
         ):
             bar.update(1)
         written = sink.close()

@@ -15,7 +15,7 @@ from typing import List
 
 from torch import Tensor, nn
 
-from ..choices import ADAIN_LAYER
+from ..choices import ADAIN_LAYER, PADDINGS, check
 from ..nn.functional import pad_reflect
 from ..vgg import VGG19Encoder
 
@@ -33,16 +33,19 @@ class AdaINConfig:
         width: channel multiplier of the decoder (1.0 = the paper's 256/128/64 channels); smaller
             decoders are faster, at some cost in detail.
         in_channels: channels of the encoder feature it decodes (relu4_1: 512).
+        padding: of its 3×3 convs, ``reflect`` (the paper's) or ``zero`` (the light network).
     """
 
     width: float = 1.0
     in_channels: int = 512
+    padding: str = "reflect"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.width <= 4.0:
             raise ValueError(f"decoder width must be in (0, 4], got {self.width}")
         if self.in_channels < 1:
             raise ValueError(f"in_channels must be positive, got {self.in_channels}")
+        check(self.padding, PADDINGS, "padding")
 
 
 class _ReflectPad(nn.ReflectionPad2d):
@@ -53,11 +56,17 @@ class _ReflectPad(nn.ReflectionPad2d):
         return pad_reflect(x, self.padding)
 
 
-class _ReflectConv(nn.Sequential):
-    """ReflectionPad(1) + 3×3 conv (+ ReLU): (N, C_in, H, W) -> (N, C_out, H, W)."""
+class _PadConv(nn.Sequential):
+    """ReflectionPad(1) + 3×3 conv (+ ReLU), or with ``padding="zero"`` the conv's own zero padding
+    (the same weights and names; onnxruntime runs it without a separate pad and layout copies):
+    (N, C_in, H, W) -> (N, C_out, H, W)."""
 
-    def __init__(self, c_in: int, c_out: int, relu: bool = True):
-        layers: List[nn.Module] = [_ReflectPad(1), nn.Conv2d(c_in, c_out, 3)]
+    def __init__(self, c_in: int, c_out: int, relu: bool = True, padding: str = "reflect"):
+        zero = padding == "zero"
+        layers: List[nn.Module] = [
+            nn.Identity() if zero else _ReflectPad(1),
+            nn.Conv2d(c_in, c_out, 3, padding=int(zero)),
+        ]
         if relu:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
@@ -82,9 +91,9 @@ class AdaINDecoder(nn.Module):
             if i > 0:
                 layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
             for c_out in stage:
-                layers.append(_ReflectConv(c_in, ch(c_out)))
+                layers.append(_PadConv(c_in, ch(c_out), padding=config.padding))
                 c_in = ch(c_out)
-        layers.append(_ReflectConv(c_in, 3, relu=False))  # conv1_1 mirrored: to RGB
+        layers.append(_PadConv(c_in, 3, relu=False, padding=config.padding))  # conv1_1 mirrored: to RGB
         self.layers = nn.Sequential(*layers)
 
     def forward(self, t: Tensor) -> Tensor:

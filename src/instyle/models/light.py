@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..choices import ADAIN_LAYER, ADAIN_STYLE_LAYERS
+from ..choices import ADAIN_LAYER, ADAIN_STYLE_LAYERS, PADDINGS, check
 from ..nn.functional import adain
-from .adain import AdaINConfig, AdaINDecoder, _ReflectConv
+from .adain import AdaINConfig, AdaINDecoder, _PadConv
 
 #: VGG-19's channels at relu1_1 … relu4_1: what the projections P_l map to.
 TEACHER_CHANNELS = (64, 128, 256, 512)
@@ -43,13 +43,18 @@ class LightAdaINConfig:
     Attributes:
         width: channel multiplier on VGG-19's 64/128/256/512 channels, for the encoder and the
             decoder alike (0.25: 16/32/64/128, 1/16 of VGG's multiply-adds).
+        padding: of every 3×3 conv: ``reflect`` (files made before this field) or ``zero``
+            (the shipped network: on onnxruntime the pads and the layout copies around them were
+            a third of its time).
     """
 
     width: float = 0.25
+    padding: str = "reflect"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.width <= 1.0:
             raise ValueError(f"width must be in (0, 1], got {self.width}")
+        check(self.padding, PADDINGS, "padding")
 
     @property
     def widths(self) -> Tuple[int, ...]:
@@ -78,7 +83,9 @@ class LightEncoder(nn.Module):
         c_in = 3
         for width, n in zip(config.widths, _STAGE_CONVS):
             # the stage's first conv gives relu{k}_1, its other convs follow it at the same width
-            self.stages.append(nn.ModuleList([_ReflectConv(c_in if i == 0 else width, width) for i in range(n)]))
+            self.stages.append(
+                nn.ModuleList([_PadConv(c_in if i == 0 else width, width, padding=config.padding) for i in range(n)])
+            )
             c_in = width
 
     def forward(self, x: Tensor, layers: Iterable[str] | str = (ADAIN_LAYER,)) -> Dict[str, Tensor]:
@@ -122,7 +129,9 @@ class LightAdaIN(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = LightEncoder(config)
-        self.decoder = AdaINDecoder(AdaINConfig(width=config.width, in_channels=config.feature_channels))
+        self.decoder = AdaINDecoder(
+            AdaINConfig(width=config.width, in_channels=config.feature_channels, padding=config.padding)
+        )
         # P_l: (N, c_l, h, w) -> (N, C_l, h, w), a linear map of student features into VGG's (Wang et al. 2020, eq. 3)
         self.project = nn.ModuleDict(
             {
@@ -135,6 +144,8 @@ class LightAdaIN(nn.Module):
         """``light/<sha256 prefix of the encoder's fp16 weights>``: the features a preset's light
         statistics were taken from (another light network's encoder gives other statistics)."""
         h = hashlib.sha256()
+        if self.config.padding != "reflect":  # other features from the same weights (reflect: ids as before)
+            h.update(f"padding={self.config.padding}".encode())
         for name, t in sorted(self.encoder.state_dict().items()):
             h.update(name.encode())
             h.update(t.detach().to("cpu", torch.float16).contiguous().numpy().tobytes())

@@ -44,11 +44,14 @@ class LightTrainConfig(AdaINTrainConfig):
     Attributes:
         distill_weight: λ_d, student features projected onto VGG-19's (all four layers).
         recon_weight: λ_r, the decoder reconstructing the input from the student's relu4_1.
+        padding: the network's conv padding (:class:`~instyle.models.light.LightAdaINConfig`);
+            new runs use zero padding, the shipped network's.
     """
 
     width: float = 0.25
     distill_weight: float = 1.0
     recon_weight: float = 10.0
+    padding: str = "zero"
 
     def __post_init__(self) -> None:
         for name in ("distill_weight", "recon_weight"):
@@ -57,7 +60,7 @@ class LightTrainConfig(AdaINTrainConfig):
         if self.distill_weight + self.recon_weight + self.content_weight + self.style_weight <= 0:
             raise ValueError("every loss weight is 0: nothing to train")
         super().__post_init__()
-        LightAdaINConfig(width=self.width)  # validates the width
+        LightAdaINConfig(width=self.width, padding=self.padding)  # validates both
 
 
 class LightAdaINTask(AdaINTask):
@@ -77,7 +80,7 @@ class LightAdaINTask(AdaINTask):
         super().__init__(content_dir, style_dir, config, **kw)
 
     def build_model(self) -> nn.Module:
-        return LightAdaIN(LightAdaINConfig(width=self.config.width))
+        return LightAdaIN(LightAdaINConfig(width=self.config.width, padding=self.config.padding))
 
     def _distill_terms(self, model: LightAdaIN, x: Tensor) -> Tuple[Tensor, Tensor]:
         """L_distil and L_recon on images x (B, 3, c, c)."""

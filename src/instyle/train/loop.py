@@ -240,12 +240,18 @@ def _model(
         model.load_state_dict(ckpt["model"])
     elif init_from is not None:
         warm, _ = load_model(init_from, expect=kind)
-        if normalize(config_to_dict(warm.config)) != normalize(config):
-            raise InstyleError(
-                f"cannot start from {init_from}: it is a {kind} {config_to_dict(warm.config)}, this run builds {config}"
-            )
+        warm_config = config_to_dict(warm.config)
+        # another config is fine when every weight fits (e.g. a network fine-tuned to zero padding)
+        shapes = {k: v.shape for k, v in model.state_dict().items()}
+        if {k: v.shape for k, v in warm.state_dict().items()} != shapes:
+            raise InstyleError(f"cannot start from {init_from}: it is a {kind} {warm_config}, this run builds {config}")
         model.load_state_dict(warm.state_dict())
-        say(f"starting from the weights of {init_from}")
+        differs = (
+            ""
+            if normalize(warm_config) == normalize(config)
+            else f" (a {warm_config} network; this run builds {config})"
+        )
+        say(f"starting from the weights of {init_from}{differs}")
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     task.prepare(hw.device, cfg.channels_last)

@@ -59,12 +59,28 @@ class VideoStylizer:
         if self.align is not None:
             self.align.reset()
 
+    @property
+    def independent(self) -> bool:
+        """Whether each output depends on its own frame alone (``--stabilize none``): then frames
+        may be stylized several at once, :meth:`observe` called on each in stream order and
+        :attr:`stylize` on each anywhere."""
+        return self.ema is None and self.motion is None
+
+    def observe(self, rgb: np.ndarray) -> bool:
+        """Take note of the next frame of the stream: True where a shot starts (the first frame,
+        and after each scene cut, where the past is forgotten; :attr:`cut_count` counts the cuts).
+        :meth:`frame` calls it."""
+        first = self.cuts.previous is None
+        if not self.cuts(rgb):
+            return False
+        self.cut_count += not first
+        self.previous = None
+        self._new_shot()
+        return True
+
     def frame(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize the next frame of the stream."""
-        if self.cuts(rgb):
-            self.cut_count += 1
-            self.previous = None
-            self._new_shot()
+        self.observe(rgb)
         motion = None  # (flow current -> previous (H, W, 2), consistency mask (H, W))
         if self.motion is not None and self.previous is not None:
             motion = self.motion(self.previous[0], rgb)

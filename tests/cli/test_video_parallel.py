@@ -1,0 +1,46 @@
+"""``instyle video --stabilize none`` with the shipped built-in network: plain frames are independent,
+so ``--backend auto`` stylizes two at once on onnxruntime; the frames come out in order and as
+torch stylizes them one by one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("av")
+pytest.importorskip("onnxruntime")
+from PIL import Image  # noqa: E402
+
+from video.clips import frame_pattern  # noqa: E402
+
+from ._helpers import run_cli  # noqa: E402
+
+pytestmark = pytest.mark.slow  # the shipped network on every frame, twice
+
+
+def test_plain_frames_run_two_at_once_in_order(tmp_path, capsys):
+    src = tmp_path / "frames"
+    src.mkdir()
+    for i in range(9):  # a moving pattern, then a hard cut to another scene
+        img = frame_pattern(i, 48, 40) if i < 6 else 255 - frame_pattern(3 * i, 48, 40)
+        Image.fromarray(img).save(src / f"f{i:03d}.png")
+    outs, cuts = {}, {}
+    for backend in ("auto", "torch"):
+        out = tmp_path / backend
+        argv = ["video", src, "--style", "candy", "--stabilize", "none", "--backend", backend]
+        code, stdout, err = run_cli([*argv, "-o", str(out) + "/", "--json", "-q"], capsys)
+        assert code == 0, err
+        res = json.loads(stdout)
+        assert res["frames"] == 9
+        cuts[backend] = res["scene_cuts"]
+        assert res["backend"] == ("onnxruntime" if backend == "auto" else "torch")
+        outs[backend] = [np.asarray(Image.open(p), np.float32) for p in sorted(out.iterdir())]
+    assert cuts["auto"] == cuts["torch"] == 1  # noted in stream order on both paths
+    a, b = outs["auto"], outs["torch"]
+    for i in range(9):  # each frame matches its own torch frame (rounding apart), not its neighbours
+        assert np.abs(a[i] - b[i]).max() <= 2, i
+        for j in (i - 1, i + 1):
+            if 0 <= j < 9:
+                assert np.abs(a[i] - b[j]).mean() > 1, (i, j)

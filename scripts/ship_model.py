@@ -6,7 +6,8 @@ Reads RUN_DIR/checkpoint.pt (step, wall time, settings, the history of commands 
 it, data counts) and RUN_DIR/log.csv (final losses). An AdaIN decoder run becomes
 src/instyle/assets/adain_decoder.safetensors, a multi-style fast network run
 src/instyle/assets/builtin_styles.safetensors (fp16, with its config), each with its model card
-(the same name, .md). Refuses weights over 10 MB.
+(the same name, .md); with ``--video``, a multi-style network fine-tuned for video becomes
+src/instyle/assets/builtin_styles_video.safetensors. Refuses weights over 10 MB.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def portable(command: str) -> str:
     return command
 
 
-def describe(kind: str, model, kc: dict, size: int) -> list:
+def describe(kind: str, model, kc: dict, size: int, video: bool = False) -> list:
     """Title and first paragraph of the card."""
     n_params = sum(t.numel() for t in model.state_dict().values())
     if kind == "adain_decoder":
@@ -74,6 +75,22 @@ def describe(kind: str, model, kc: dict, size: int) -> list:
             "adain --arch light --for-onnxruntime`) runs on onnxruntime without torch.",
         ]
     cfg = model.config
+    if video:
+        return [
+            "# Model card: instyle built-in styles for video (`builtin_styles_video.safetensors`)",
+            "",
+            f"The built-in network (`builtin_styles.safetensors`: Johnson et al. 2016's residual network, width "
+            f"×{cfg.width:g}, conditional instance normalization, Dumoulin et al. 2017; {len(cfg.styles)} styles) "
+            "fine-tuned to keep its texture in place on moving scenes: its perceptual losses plus the stability "
+            "loss of `src/instyle/train/stability.py` (the output of a photo moved by a random shift, zoom and "
+            "turn, with noise, must be its output moved alike; Gupta et al. 2017, Huang et al. 2017). "
+            "`instyle video` and the web app's live mode use it for the built-in styles (`--model builtin`: the "
+            "network for stills). Its ONNX copy `builtin_styles_video.onnx` (`instyle export builtin-video`) "
+            f"serves `--stabilize none` on onnxruntime. fp16 safetensors with its config in the metadata; "
+            f"{size / 2**20:.2f} MB, {n_params:,} parameters.",
+            "",
+            "Styles: " + ", ".join(f"`{s}`" for s in cfg.styles) + ".",
+        ]
     return [
         "# Model card: instyle built-in styles (`builtin_styles.safetensors`)",
         "",
@@ -108,6 +125,12 @@ def losses_line(kind: str, kc: dict) -> str:
         f"- Losses (each divided by its target's energy): content at {kc['content_layer']} × "
         f"{kc['content_weight']:g} + Gram style at {', '.join(kc['style_layers'])} × {kc['style_weight']:g}"
         + (f" + TV × {kc['tv_weight']:g}" if kc["tv_weight"] else "")
+        + (
+            f" + stability (L1 over the valid pixels, the photo moved by up to 4 px, 4 % zoom and 2°, noise σ "
+            f"{kc['noise']:g}) × {kc['stability']:g}"
+            if kc.get("stability")
+            else ""
+        )
         + f"; style images at {kc['style_size']} px (longer side); sample k of the run trained on style k mod "
         f"{len(kc['styles'])}."
     )
@@ -139,6 +162,11 @@ def main() -> None:
     )
     p.add_argument("--quality", default=None, help="a Markdown file whose text becomes the card's Quality section")
     p.add_argument("--limits", default=None, help="a Markdown file whose text opens the card's Limits section")
+    p.add_argument(
+        "--video",
+        action="store_true",
+        help="a multi-style fast network fine-tuned for video: ship it as builtin_styles_video",
+    )
     args = p.parse_args()
     run = Path(args.run_dir)
     ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
@@ -147,6 +175,10 @@ def main() -> None:
     if kind not in TARGETS:
         raise SystemExit(f"{run} holds a {kind} model; this script ships {', '.join(TARGETS)}")
     stem = TARGETS[kind]
+    if args.video:
+        if kind != "johnson" or len(model.config.styles) < 2:
+            raise SystemExit(f"{run} holds no multi-style Johnson network; --video ships one")
+        stem = "builtin_styles_video"
     out = save_model(ASSETS / f"{stem}.safetensors", model, overwrite=True)
     size = out.stat().st_size
     if size > MAX_BYTES:
@@ -157,7 +189,7 @@ def main() -> None:
     tail = rows[-10:]
     final = {
         k: statistics.mean(r[k] for r in tail if k in r)
-        for k in ("loss", "distill", "recon", "content", "style", "tv")
+        for k in ("loss", "distill", "recon", "content", "style", "tv", "stability")
         if any(k in r for r in tail)
     }
     tc, kc = ckpt["train_config"], ckpt["task_config"]
@@ -202,7 +234,7 @@ def main() -> None:
     commands += [h["command"] for h in ckpt.get("history") or []]
     hardware = sorted({h["hardware"] for h in history} | ({args.extra_hardware} if args.extra_hardware else set()))
     lines = [
-        *describe(kind, model, kc, size),
+        *describe(kind, model, kc, size, args.video),
         "",
         "## How it was trained",
         "",

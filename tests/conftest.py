@@ -17,7 +17,8 @@ def one_thread():
 @pytest.fixture
 def builtin_net(tmp_path_factory, monkeypatch):
     """A tiny seeded multi-style network (styles alpha, beta, gamma) standing in for the shipped
-    built-in one: ``FastStylizer()`` and ``--method auto/fast`` use it."""
+    built-in ones (for stills and for video): ``FastStylizer()``, ``--method auto/fast`` and
+    ``instyle video`` use it."""
     from instyle import onnx_runtime, shipped
     from instyle.checkpoint import save_model
     from instyle.errors import WeightsError
@@ -29,8 +30,9 @@ def builtin_net(tmp_path_factory, monkeypatch):
     path = save_model(tmp_path_factory.mktemp("builtin_net") / "builtin.safetensors", net)
     monkeypatch.setattr(shipped, "builtin_model_path", lambda: str(path))
     monkeypatch.setattr(shipped, "builtin_styles", lambda: styles)
+    monkeypatch.setattr(shipped, "has_video_model", lambda: False)  # the stand-in serves video too
 
-    def no_onnx():  # the shipped ONNX file is the real network's: this stand-in has none
+    def no_onnx(name="builtin"):  # the shipped ONNX files are the real networks': this stand-in has none
         raise WeightsError("no ONNX copy of the stand-in network")
 
     monkeypatch.setattr(onnx_runtime, "builtin_onnx_path", no_onnx)

@@ -29,6 +29,7 @@ SCRIPTS = (
     "stylize",
     "train_step",
     "video",
+    "video_long",
 )
 SHARED_MODULES = ("__init__", "inputs", "peers", "runner")
 TABLE_RULE = re.compile(r"^-+(?:  -+)+$", re.MULTILINE)  # the dashes under a table's header

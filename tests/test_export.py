@@ -57,9 +57,25 @@ def test_shipped_fast_networks_agree_with_torch(tmp_path, rng, network):
             assert np.abs(got - want).max() <= TOL, (hw, style, color)
 
 
-def test_the_shipped_onnx_file_is_the_shipped_network(rng):
-    """assets/builtin_styles.onnx was exported from assets/builtin_styles.safetensors (as is)."""
-    onnx_net, net = OnnxFastStylizer(builtin_onnx_path()), FastStylizer(precision="fp32")
+def _shipped_onnx():
+    """The shipped networks that have an ONNX copy in this instyle."""
+    from instyle.shipped import SHIPPED_FILES, SHIPPED_ONNX, shipped_path
+
+    names = []
+    for name in SHIPPED_ONNX:
+        try:
+            shipped_path(SHIPPED_FILES[name], "")
+        except WeightsError:
+            continue
+        names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", _shipped_onnx())
+def test_the_shipped_onnx_files_are_the_shipped_networks(rng, name):
+    """assets/builtin_styles.onnx was exported from assets/builtin_styles.safetensors (as is), and
+    builtin_styles_video.onnx from builtin_styles_video.safetensors."""
+    onnx_net, net = OnnxFastStylizer(builtin_onnx_path(name)), FastStylizer(name, precision="fp32")
     assert onnx_net.styles == net.styles and onnx_net.config == json.loads(json.dumps(net.net.config.__dict__))
     x = rng.random((96, 128, 3), dtype=np.float32)
     for style in net.styles:
@@ -72,7 +88,7 @@ def test_phase_copies_are_exported_as_depth_to_space(tmp_path):
     import onnx
 
     out = export_fast(JohnsonNet(JohnsonConfig(width=0.25, residual_blocks=1)), tmp_path / "net.onnx")
-    for path in (out, builtin_onnx_path()):
+    for path in (out, *map(builtin_onnx_path, _shipped_onnx())):
         ops = [n for n in onnx.load(str(path)).graph.node]
         d2s = [n for n in ops if n.op_type == "DepthToSpace"]
         assert len(d2s) >= 3 and all(

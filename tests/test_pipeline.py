@@ -11,7 +11,7 @@ import pytest
 
 from instyle import pipeline
 from instyle.errors import InstyleError
-from instyle.pipeline import onnxruntime_workers, pipelined
+from instyle.pipeline import cpu_workers, pipelined
 
 
 def _run(items, workers, *, bad=(), delay=0.0):
@@ -76,6 +76,6 @@ def test_bad_worker_counts(bad):
 @pytest.mark.parametrize(
     "cores, images, expect", [(1, 10, (1, None)), (2, 1, (1, None)), (2, 16, (2, 1)), (16, 3, (2, 8)), (3, 2, (2, 1))]
 )
-def test_onnxruntime_workers(monkeypatch, cores, images, expect):
+def test_cpu_workers(monkeypatch, cores, images, expect):
     monkeypatch.setattr(pipeline, "cores", lambda: cores)
-    assert onnxruntime_workers(images) == expect
+    assert cpu_workers(images) == expect

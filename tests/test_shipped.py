@@ -42,3 +42,17 @@ def test_reading_metadata_needs_no_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "False"]
+
+
+def test_the_network_for_video_has_the_built_in_styles():
+    import pytest
+
+    from instyle.shipped import VIDEO_MODEL, has_video_model, resolve_model
+
+    if not has_video_model():
+        with pytest.raises(WeightsError, match="builtin-video"):
+            resolve_model("builtin-video")
+        return
+    assert Path(resolve_model("builtin-video")).name == VIDEO_MODEL
+    video, stills = FastStylizer("builtin-video"), FastStylizer()
+    assert video.styles == stills.styles and video.net.config == stills.net.config

@@ -177,7 +177,7 @@ def export_fast(
     overwrite: bool = False,
     onnxruntime: bool = False,
 ) -> Path:
-    """Write a fast network (a file, ``"builtin"``, ``"builtin-large"`` or the module) as ONNX;
+    """Write a fast network (a file, ``"builtin"``, ``"builtin-large"``, ``"builtin-video"`` or the module) as ONNX;
     ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`)."""
     opset = _check_opset(opset)
     if isinstance(model, nn.Module):

@@ -29,7 +29,7 @@ from .blend import FAST_MAX_PIXELS, StyleChoice, check_alpha, check_fast_request
 from .errors import InstyleError, UsageError, WeightsError, one_line
 from .imageio.modes import pad_reflect_array
 from .luma import combine_luminance_array
-from .shipped import BUILTIN_ONNX, LIGHT_ONNX_DIR, shipped_path
+from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, shipped_path
 from .sizes import ENCODER_STRIDE, MIN_SIDE, SIDE_MULTIPLE, padded_side, texture_net_grid, texture_sizes
 
 ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
@@ -39,6 +39,11 @@ ONNX_FORMAT_VERSION = 2
 #: ``max_pixels`` (larger images go to torch, which tiles). The light network at 1920×1080 on
 #: onnxruntime: 1.4 s and 520 MiB for the whole call with its style, torch: 2.3 s and 706 MiB.
 ONNX_ADAIN_MAX_SIDE = 2048
+#: Video frames larger than this (pixels) go to torch rather than onnxruntime with ``--backend
+#: auto``: the built-in network two frames at once on onnxruntime runs a 640x360 pan at 13.5 fps
+#: whole process (torch: 12.2 fps, hand-timed), a 1080p one at 1.27 fps, where torch runs even
+#: ``--stabilize stats`` at 1.69 (benchmarks/video.py, results/video_1080p.json).
+ONNX_VIDEO_MAX_PIXELS = 1_000_000
 
 
 def available() -> bool:
@@ -46,12 +51,13 @@ def available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def builtin_onnx_path() -> str:
-    """The shipped built-in network as ONNX (WeightsError if this instyle has none)."""
+def builtin_onnx_path(name: str = "builtin") -> str:
+    """The ONNX copy of shipped network ``name`` (a key of :data:`~instyle.shipped.SHIPPED_ONNX`;
+    WeightsError if this instyle has none)."""
     return shipped_path(
-        BUILTIN_ONNX,
-        "this instyle ships no ONNX copy of the built-in network; "
-        "make one with `instyle export builtin -o FILE` and pass it with --model",
+        SHIPPED_ONNX[name],
+        f"this instyle ships no ONNX copy of the {name} network; "
+        f"make one with `instyle export {name} -o FILE` and pass it with --model",
     )
 
 
@@ -136,7 +142,8 @@ class OnnxFastStylizer:
     :class:`instyle.FastStylizer`, on numpy arrays.
 
     Args:
-        model: an ONNX file, or None for the shipped built-in network.
+        model: an ONNX file, None for the shipped built-in network, or the name of a shipped
+            network with an ONNX copy (``builtin``, ``builtin-video``).
         threads: onnxruntime's intra-op threads (None: its default, one per core).
         max_pixels: larger images are refused (see :class:`instyle.FastStylizer`).
     """
@@ -148,7 +155,8 @@ class OnnxFastStylizer:
         threads: Optional[int] = None,
         max_pixels: int = FAST_MAX_PIXELS,
     ):
-        self.path = str(model) if model is not None else builtin_onnx_path()
+        shipped = model is None or (isinstance(model, str) and model in SHIPPED_ONNX)
+        self.path = builtin_onnx_path(model or "builtin") if shipped else str(model)
         self.session, self.metadata = _open(self.path, threads)
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
             raise WeightsError(f"{self.path} holds a {self.metadata.get('kind')}, not a fast network")

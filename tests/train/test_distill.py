@@ -104,3 +104,16 @@ def test_bad_teachers_and_settings_are_refused(tmp_path, content):
         DistillConfig(teacher="x", loss="l3")
     with pytest.raises(ValueError, match="teacher"):
         DistillConfig()
+
+
+def test_stability_loss_is_trained_and_logged(tmp_path, teacher, content):
+    cfg = DistillConfig(teacher=str(teacher), width=0.25, residual_blocks=1, stability=4.0, noise=0.0)
+    train(DistillTask(content, cfg), _cfg(steps=4, log_every=2), tmp_path / "run", progress=False)
+    rows = read_log(tmp_path / "run" / "log.csv")
+    assert all(r["stability"] > 0 for r in rows)
+    assert rows[0]["loss"] == pytest.approx(rows[0]["l1"] + 4.0 * rows[0]["stability"], rel=0.05)
+    plain = DistillConfig(teacher=str(teacher), width=0.25, residual_blocks=1)
+    train(DistillTask(content, plain), _cfg(steps=2, log_every=2), tmp_path / "plain", progress=False)
+    assert read_log(tmp_path / "plain" / "log.csv")[-1]["stability"] == 0
+    with pytest.raises(ValueError, match="stability"):
+        DistillConfig(teacher="x", stability=-1.0)

@@ -192,3 +192,17 @@ def test_a_new_style_is_added_by_training_only_its_gamma_beta(tmp_path, data):
         FastTask(
             styles[2:], str(content), FastTrainConfig(style_size=32), add_to=tmp_path / "single" / "model.safetensors"
         )
+
+
+def test_stability_loss_joins_the_perceptual_losses(tmp_path, data):
+    from instyle.train.log import read_log
+
+    content, styles = data
+    task = FastTask(styles[:2], str(content), FastTrainConfig(width=0.25, style_size=32, stability=10.0))
+    train(task, _cfg(steps=2, log_every=1), tmp_path / "run", progress=False)
+    rows = read_log(tmp_path / "run" / "log.csv")
+    assert all(r["stability"] > 0 for r in rows)
+    r = rows[0]
+    assert r["loss"] == pytest.approx(r["content"] + 5.0 * r["style"] + 10.0 * r["stability"], rel=0.05)
+    with pytest.raises(ValueError, match="noise"):
+        FastTrainConfig(noise=0.9)

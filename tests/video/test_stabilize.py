@@ -26,12 +26,47 @@ from .clips import frame_pattern  # noqa: E402
 def test_statistics_ema_averages_then_resets():
     ema = StatisticsEMA(0.75)
     one, three = torch.ones(1, 2, 1, 1), torch.full((1, 2, 1, 1), 3.0)
-    assert ema("k", one, one)[0].flatten().tolist() == [1.0, 1.0]  # the first frame: its own
-    mean, std = ema("k", three, three)
-    assert mean.flatten().tolist() == [1.5, 1.5] and std.flatten().tolist() == [1.5, 1.5]
-    assert ema("other", three, three)[0].flatten().tolist() == [3.0, 3.0]  # layers kept apart
+
+    def paint(index, shot, *stats):
+        f = ema.frame(index, shot)
+        out = [f(key, mean, mean)[0].flatten().tolist() for key, mean in stats]
+        f.done()
+        return out
+
+    assert paint(0, 0, ("k", one)) == [[1.0, 1.0]]  # the first frame: its own
+    assert paint(1, 0, ("k", three), ("other", three)) == [[1.5, 1.5], [3.0, 3.0]]  # layers kept apart
+    assert paint(2, 0, ("k", three)) == [[0.75 * 1.5 + 0.75] * 2]
+    assert paint(3, 1, ("k", three)) == [[3.0, 3.0]]  # a new shot starts from its own
     ema.reset()
-    assert ema("k", three, three)[0].flatten().tolist() == [3.0, 3.0]
+    assert paint(0, 0, ("k", one)) == [[1.0, 1.0]]
+
+
+def test_frames_painted_two_at_once_average_in_stream_order():
+    """With lag 2, frame t mixes with the average through t - 2, whatever order frames finish in;
+    a frame started before t - 2 finished is refused (no waiting, no silent mix-up)."""
+    values = [1.0, 5.0, 2.0, 8.0, 4.0]
+
+    def run(order):
+        ema, outs, open_ = StatisticsEMA(0.5, lag=2), {}, {}
+        for step in order:  # ("start", t) or ("done", t)
+            kind, t = step
+            if kind == "start":
+                f = ema.frame(t, 0)
+                outs[t] = f("k", torch.full((1, 1, 1, 1), values[t]), torch.ones(1, 1, 1, 1))[0].item()
+                open_[t] = f
+            else:
+                open_.pop(t).done()
+        return outs
+
+    in_order = [("start", 0), ("start", 1), ("done", 0), ("start", 2), ("done", 1), ("start", 3), ("done", 2)]
+    swapped = [("start", 0), ("start", 1), ("done", 1), ("done", 0), ("start", 2), ("start", 3), ("done", 3)]
+    a, b = run(in_order + [("start", 4)]), run(swapped + [("done", 2), ("start", 4)])
+    assert a == b
+    assert a[0] == 1.0 and a[1] == 5.0  # nothing averaged yet
+    assert a[2] == 0.5 * 1.0 + 0.5 * 2.0  # frame 0's statistics only
+    assert a[3] == 0.5 * (0.5 * 1.0 + 0.5 * 5.0) + 0.5 * 8.0  # frames 0, 1
+    with pytest.raises(RuntimeError, match="more than 2 at a time"):
+        run([("start", 0), ("start", 1), ("start", 2)])
 
 
 def test_statistics_filter_reaches_keyed_instance_norms_only():
@@ -189,14 +224,32 @@ def test_video_stylizer_aligns_its_grid_to_the_camera_and_restarts_at_a_cut():
     assert video.align.phase == (0, 0)
 
 
-def test_only_plain_mode_has_independent_frames():
-    # --stabilize none: outputs depend on their own frame only (they may be stylized several at
-    # once); every other mode carries statistics or the previous output from frame to frame
-    modes = {
-        m: VideoStylizer(lambda x: x, StabilizeConfig(mode=m)).independent for m in ("none", "stats", "flow", "full")
-    }
-    assert modes == {"none": True, "stats": False, "flow": False, "full": False}
+def test_analysis_numbers_frames_and_shots_in_stream_order():
     video = VideoStylizer(lambda x: x, StabilizeConfig(mode="none"))
     a, b = frame_pattern(0, 40, 30), 255 - frame_pattern(9, 40, 30)
-    assert [video.observe(f.astype(np.float32) / 255) for f in (a, a, b, b)] == [True, False, True, False]
+    found = [video.analyze(f.astype(np.float32) / 255) for f in (a, a, b, b)]
+    assert [m.new_shot for m in found] == [True, False, True, False]
+    assert [(m.index, m.shot) for m in found] == [(0, 0), (1, 0), (2, 1), (3, 1)]
     assert video.cut_count == 1
+
+
+def test_two_frames_painted_at_once_differ_little_from_one_at_a_time():
+    """Shared statistics with workers=2 average over the frames up to t - 2: on a pan, the output
+    stays within a few levels of the one-at-a-time run (here a stand-in normalizing network)."""
+    from instyle.nn.functional import instance_norm
+
+    def net(rgb):  # instance norm over the frame, keyed: what the statistics filter reaches
+        x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+        return instance_norm(x, key="in")[0].permute(1, 2, 0).numpy() * 0.2 + 0.5
+
+    frames = [frame_pattern(i, 64, 48).astype(np.float32) / 255 for i in range(8)]
+    config = StabilizeConfig(mode="stats")
+    one = list(VideoStylizer(net, config)(frames))
+    video = VideoStylizer(net, config, workers=2)
+    motions = [video.analyze(f) for f in frames]
+    two = [None] * 8
+    for t in range(0, 8, 2):  # pairs painted "together": t + 1 starts before t is done
+        two[t], two[t + 1] = video.paint(frames[t], motions[t]), video.paint(frames[t + 1], motions[t + 1])
+    two = [video.finish(p, m) for p, m in zip(two, motions)]
+    assert max(np.abs(a - b).max() for a, b in zip(one, two)) < 0.02
+    assert np.abs(one[3] - two[3]).max() > 0  # but not the same average

@@ -277,8 +277,9 @@ def choose_backend(
     """
     from ..errors import WeightsError
     from ..onnx_runtime import available, builtin_onnx_path, light_onnx_path
+    from ..shipped import SHIPPED_ONNX
 
-    onnx_model = model is None or model == "builtin" or str(model).lower().endswith(".onnx")
+    onnx_model = model is None or model in SHIPPED_ONNX or str(model).lower().endswith(".onnx")
     if backend == "onnxruntime":
         if method == "adain" and adain_blocker is not None:
             raise UsageError(
@@ -304,7 +305,7 @@ def choose_backend(
     if not (wanted and available()):
         return "torch"
     try:
-        light_onnx_path("encoder.onnx") if method == "adain" else builtin_onnx_path()
+        light_onnx_path("encoder.onnx") if method == "adain" else builtin_onnx_path(model or "builtin")
     except WeightsError:
         return "torch"
     return "onnxruntime"

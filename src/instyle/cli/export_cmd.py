@@ -11,6 +11,7 @@ HELP = "export a network as ONNX (the built-in one, a trained fast network, or A
 EPILOG = """examples:
   instyle export -o styles.onnx                              # the built-in multi-style network
   instyle export builtin-large -o large.onnx
+  instyle export builtin-video -o video.onnx                 # the built-in network for video
   instyle export runs/starry/model.safetensors -o starry.onnx
   instyle stylize photo.jpg --model starry.onnx -o out.png    # runs on onnxruntime, no torch
   instyle export adain -o adain_onnx/                        # encoder.onnx + decoder.onnx (Python: OnnxAdaIN)
@@ -31,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "network",
         nargs="?",
         default="builtin",
-        help="builtin (default), builtin-large, a fast-network file (model.safetensors or checkpoint.pt), or adain",
+        help="builtin (default), builtin-large, builtin-video, a fast-network file (model.safetensors or "
+        "checkpoint.pt), or adain",
     )
     p.add_argument(
         "-o",

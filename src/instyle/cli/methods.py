@@ -56,16 +56,14 @@ def fast(
 
         from ..blend import style_vector
         from ..onnx_runtime import OnnxFastStylizer
+        from ..shipped import SHIPPED_ONNX, builtin_styles
 
-        builtin = args.model in (None, "builtin")
-        if builtin:
-            from ..shipped import builtin_styles
-
+        if args.model is None or args.model in SHIPPED_ONNX:  # the shipped networks share the styles
             style_vector(builtin_styles(), style, kw["weights"])  # unknown names fail before any work
         # onnxruntime loads the network while the first photo is decoded (a file's own names are
         # checked on the first call, still before anything is written)
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
-            OnnxFastStylizer, None if builtin else args.model, threads=threads
+            OnnxFastStylizer, args.model, threads=threads
         )
         return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32", (lambda: loading.result().grid)
     from ..feedforward import FastStylizer

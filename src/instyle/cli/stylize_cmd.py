@@ -87,7 +87,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model",
         default=None,
         help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
-        "`builtin-large` (the wider network the built-in one was distilled from); "
+        "`builtin-large` (the wider network the built-in one was distilled from) or `builtin-video` (the "
+        "built-in network fine-tuned for video); "
         "--style then names its styles (multi-style nets)",
     )
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
@@ -149,7 +150,7 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InstyleError, UsageError, one_line
-    from ..pipeline import onnxruntime_workers, pipelined
+    from ..pipeline import cpu_workers, pipelined
 
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
     )
     # onnxruntime on a folder: two photos in the network at once, on half the cores each
-    workers, threads = onnxruntime_workers(len(jobs)) if backend == "onnxruntime" else (1, None)
+    workers, threads = cpu_workers(len(jobs)) if backend == "onnxruntime" else (1, None)
     stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(
         args, backend, styles, weights, threads=threads
     )

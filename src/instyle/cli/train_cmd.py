@@ -308,6 +308,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=10.0,
         help="learning-rate multiple of the per-style γ, β of a multi-style net (default 10)",
     )
+    _add_stability_options(g, "its own output")
     f.set_defaults(run=run_fast)
 
     d = tasks.add_parser(
@@ -333,7 +334,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--residual-blocks", type=common.non_negative_int, default=5, help="student residual blocks (default 5)"
     )
     g.add_argument("--loss", choices=DISTILL_LOSSES, default="l1", help="distance to the teacher's output (default l1)")
+    _add_stability_options(g, "the teacher's output")
     d.set_defaults(run=run_distill)
+
+
+def _add_stability_options(g, target: str) -> None:
+    """``--stability`` and ``--noise`` (instyle.train.stability) for a fast-network task."""
+    g.add_argument(
+        "--stability",
+        type=common.non_negative_float,
+        default=0.0,
+        help=f"weight of the video-stability loss: the output of a photo moved a little (shift, zoom, turn, "
+        f"noise) must be {target} moved alike (default 0: off)",
+    )
+    g.add_argument(
+        "--noise",
+        type=common.non_negative_float,
+        default=0.02,
+        help="standard deviation of the noise added to the moved photo, 0-1 RGB (default 0.02)",
+    )
 
 
 def run_adain(args: argparse.Namespace) -> int:
@@ -386,6 +405,8 @@ def run_fast(args: argparse.Namespace) -> int:
         style_size=args.style_size,
         styles=tuple(args.style_name or ()),
         cin_lr_scale=args.cin_lr_scale,
+        stability=args.stability,
+        noise=args.noise,
     )
     from ..shipped import resolve_model
 
@@ -398,7 +419,12 @@ def run_distill(args: argparse.Namespace) -> int:
     from ..train import DistillConfig, DistillTask
 
     cfg = DistillConfig(
-        teacher=resolve_model(args.teacher), width=args.width, residual_blocks=args.residual_blocks, loss=args.loss
+        teacher=resolve_model(args.teacher),
+        width=args.width,
+        residual_blocks=args.residual_blocks,
+        loss=args.loss,
+        stability=args.stability,
+        noise=args.noise,
     )
     return _run(DistillTask(args.content, cfg), args)
 

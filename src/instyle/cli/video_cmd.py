@@ -19,9 +19,11 @@ EPILOG = """examples:
   instyle video clip.mp4 --style candy --stabilize none -o flicker.mp4  # plain per-frame, to compare
 
 The audio track is copied (re-encoded to AAC when the container cannot hold it), frame times are
-kept (variable frame rates too), a phone's rotation is applied to the pixels. --stabilize full
-(default) shares instance-norm statistics across frames and blends in the previous output along
-the optical flow where it is consistent; both reset at scene cuts.
+kept (variable frame rates too), a phone's rotation is applied to the pixels. The built-in styles
+run on the built-in network fine-tuned for video (builtin-video; --model builtin: the one for
+stills). --stabilize full (default) shares instance-norm statistics across frames, keeps the
+network's grid on the moving scene and blends in the previous output along the optical flow where
+it is consistent; all reset at scene cuts.
 """
 
 
@@ -78,7 +80,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("model and hardware")
     g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
     common.add_adain_network_options(g)
-    g.add_argument("--model", default=None, help="a trained fast network (as for stylize)")
+    g.add_argument(
+        "--model",
+        default=None,
+        help="a trained fast network (as for stylize); default for the built-in styles: builtin-video, the "
+        "built-in network fine-tuned to keep its texture on moving scenes (`builtin`: the one for stills)",
+    )
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     g.add_argument("--precision", choices=PRECISIONS, default="auto")
@@ -97,52 +104,86 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    # Optical flow, decoding and encoding run in threads beside the network: OpenMP threads that
+    # spin between torch's ops would take their core (full mode at 640x360: 10.7 fps passive vs
+    # 9.2 spinning). Read when torch loads, so set before; a user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
 
     from ..errors import UsageError
     from ..imageio import ImageArray
-    from ..pipeline import onnxruntime_workers, pipelined
+    from ..onnx_runtime import ONNX_VIDEO_MAX_PIXELS
+    from ..pipeline import cpu_workers, pipelined
+    from ..shipped import has_video_model
     from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
 
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
     method = methods.choose(args, styles)
+    if method == "fast" and args.model is None and has_video_model():
+        args.model = "builtin-video"
     config = StabilizeConfig(mode=args.stabilize, blend=min(args.blend, 0.95))
     if args.backend == "onnxruntime" and config.statistics:
         raise UsageError(
             "shared statistics (--stabilize full or stats) need the torch backend; use --stabilize "
             "flow with --backend onnxruntime"
         )
-    # Stabilized modes carry state from frame to frame: torch, one frame after another (shared
-    # statistics exist on torch only; warping runs between frames). Plain frames are independent:
-    # --backend auto gives the built-in network to onnxruntime, two frames at once (as folders).
-    plain = config.mode == "none"
+    # Shared statistics (--stabilize full, stats) exist on torch only, and carry state from one
+    # network call to the next: one frame after another. Otherwise the network's calls are
+    # independent (the grid's phase comes from the input frames, the blend with the previous
+    # output follows the call): --backend auto gives the built-in networks to onnxruntime, two
+    # frames at once (as folders).
+    independent = not config.statistics
+    source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
+    w, h = source.frame_size
     backend_kw = dict(model=args.model, device=args.device, precision=args.precision)
+    to_onnx = independent and method == "fast" and w * h <= ONNX_VIDEO_MAX_PIXELS
     backend = (
-        ("torch" if not plain or method != "fast" else common.choose_backend("auto", method, **backend_kw))
+        (common.choose_backend("auto", method, **backend_kw) if to_onnx else "torch")
         if args.backend == "auto"
         else common.choose_backend(args.backend, method, **backend_kw)
     )
-    source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
-    workers, threads = onnxruntime_workers(source.frames_hint or 2) if backend == "onnxruntime" and plain else (1, None)
+    # Two frames at once, each on half the cores: on onnxruntime without shared statistics, on
+    # torch (CPU, fast networks) in every mode (shared statistics then average over the frames up to
+    # t - 2 instead of t - 1: VideoStylizer's `workers`).
+    side_by_side = (backend == "onnxruntime" and independent) or (
+        backend == "torch" and method == "fast" and args.device == "cpu"
+    )
+    workers, threads = cpu_workers(source.frames_hint or 2) if side_by_side else (1, None)
     sink = VideoSink(args.output, source, codec=args.codec, crf=args.crf, overwrite=args.overwrite)
     stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(
         args, backend, styles, weights, threads=threads
     )
+    torch_threads = threads if backend == "torch" else None
+    if torch_threads:
+        import torch
 
     def as_array(out) -> np.ndarray:
         return out if isinstance(out, np.ndarray) else out[0].permute(1, 2, 0).contiguous().numpy()
 
-    video = VideoStylizer(lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config, grid=grid())
-    if workers > 1 and video.independent:  # scene cuts noted in stream order, frames stylized two at once
-        read, compute = (lambda frame: (video.observe(frame.rgb), frame)[1]), (lambda f: (f, video.stylize(f.rgb)))
-    else:
-        read, compute = (lambda frame: frame), (lambda f: (f, video.frame(f.rgb)))
+    video = VideoStylizer(
+        lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config, grid=grid(), workers=workers
+    )
+
+    # Each frame: analyzed (scene cuts, optical flow, camera motion: the input alone) in stream
+    # order in the reading thread, one frame ahead; painted by the network (`workers` at once when
+    # independent); blended with the previous output and written in stream order in the writing thread.
+    def read(frame):
+        return frame, video.analyze(frame.rgb)
+
+    def paint(data):
+        if torch_threads:  # OpenMP's thread count is per calling thread
+            torch.set_num_threads(torch_threads)
+        return video.paint(data[0].rgb, data[1])
+
+    def finish(frame, data, painted) -> None:
+        sink.write(frame, video.finish(painted, data[1]))
+
     bar = common.progress(source.frames_hint, "video", args.quiet, unit="frame")
     t0 = time.perf_counter()
     try:
-        for outcome in pipelined(
-            source.frames(), read, compute, lambda frame, _, out: sink.write(*out), workers=workers
-        ):
+        for outcome in pipelined(source.frames(), read, paint, finish, workers=workers):
             bar.update(1)
         written = sink.close()
     except BaseException:
@@ -160,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         "size": [source.width, source.height],
         "audio": sink.audio_mode,
         "method": method,
+        "model": None if method != "fast" else str(args.model or "builtin"),
         "backend": backend,
         "precision": precision,
         "stabilize": config.mode,

@@ -156,10 +156,13 @@ class Engine:
     def __init__(self, config: ServeConfig, *, fast: Any = None):
         from ..feedforward import FastStylizer
         from ..presets import list_presets
-        from ..shipped import builtin_styles
+        from ..shipped import builtin_styles, has_video_model
 
         self.config = config
-        self.fast = fast if fast is not None else FastStylizer()  # torch: requests and live frames
+        self.fast = fast if fast is not None else FastStylizer()  # torch: requests
+        # live frames: the built-in network fine-tuned for video, where shipped (its texture moves
+        # with the scene: docs/video.md); a network given here serves both
+        self.live = FastStylizer("builtin-video") if fast is None and has_video_model() else self.fast
         self.fast_styles: Tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())
         self.onnx = None
         if config.backend == "onnxruntime":
@@ -427,7 +430,7 @@ class LiveSession:
                     import cv2  # noqa: F401 - the optical flow needs OpenCV
                 except ImportError:
                     mode = "stats" if mode == "full" else "none"
-            styles, weights, color, fast = self.styles, self.weights, self.color, self.engine.fast
+            styles, weights, color, fast = self.styles, self.weights, self.color, self.engine.live
             self._video = VideoStylizer(
                 on_arrays(lambda x: fast(x, styles, weights=weights, color=color)),
                 StabilizeConfig(mode=mode),

@@ -34,6 +34,7 @@ from ..resize import resize_longer
 from ..sheet import contact_sheet
 from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
 from .content import ContentFolderTask
+from .stability import check_stability, motion_consistency
 
 
 def style_name(path: str | os.PathLike) -> str:
@@ -63,6 +64,9 @@ class FastTrainConfig:
             Each style's γ, β see only the samples of that style, and with Adam a parameter
             moves about lr per step, so at lr 1e-3 they need tens of thousands of steps to move
             from identity; 10× lets short runs tell the styles apart (docs/fast.md).
+        stability: weight of the motion-stability loss (:mod:`instyle.train.stability`; 0: off),
+            against the network's own output (detached) moved alike.
+        noise: standard deviation of the Gaussian noise added to the moved photo (0–1 RGB).
     """
 
     model: str = "johnson"
@@ -77,6 +81,8 @@ class FastTrainConfig:
     styles: Tuple[str, ...] = ()
     base_styles: Tuple[str, ...] = ()
     cin_lr_scale: float = 10.0
+    stability: float = 0.0
+    noise: float = 0.02
 
     def __post_init__(self) -> None:
         self.style_layers, self.styles = tuple(self.style_layers), tuple(self.styles)
@@ -91,6 +97,7 @@ class FastTrainConfig:
         for name in ("content_weight", "style_weight", "tv_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
+        check_stability(self.stability, self.noise)
         if self.style_size < 16:
             raise ValueError(f"style size must be >= 16, got {self.style_size}")
         if len(set(self.base_styles + self.styles)) != len(self.base_styles + self.styles):
@@ -121,7 +128,7 @@ class FastTask(ContentFolderTask):
     """
 
     name = "fast"
-    loss_names = ("content", "style", "tv")
+    loss_names = ("content", "style", "tv", "stability")
     crops_per_image = None
 
     def __init__(
@@ -236,7 +243,11 @@ class FastTask(ContentFolderTask):
             ls = ls + per_sample.mean()
         ltv = tv_loss(y) if cfg.tv_weight > 0 else ls.new_zeros(())
         total = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * ltv
-        return total, {"content": lc, "style": ls, "tv": ltv}
+        lstab = ls.new_zeros(())
+        if cfg.stability > 0:  # the photo moved a little (+ noise) -> its output moved alike
+            lstab = motion_consistency(model, x, self._selector(idx), y, cfg.noise)
+            total = total + cfg.stability * lstab
+        return total, {"content": lc, "style": ls, "tv": ltv, "stability": lstab}
 
     def samples(self, model: nn.Module) -> Optional[Image.Image]:
         previews = self.preview_images()

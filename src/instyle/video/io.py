@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, List, Optional, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -134,6 +134,11 @@ class VideoSource:
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
+
+    @property
+    def frame_size(self) -> Tuple[int, int]:
+        """(width, height) of the frames it yields (``max_size`` applied)."""
+        return self._size(self.width, self.height)
 
     def _size(self, w: int, h: int):
         if self.max_size and max(w, h) > self.max_size:

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
-from ..nn.functional import statistics_filter
 from .stabilize import GridAlignment, MotionEstimator, SceneCuts, StabilizeConfig, StatisticsEMA, blend_warped
 
 FrameFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class FrameMotion:
+    """What :meth:`VideoStylizer.analyze` found about a frame, for :meth:`~VideoStylizer.paint` and
+    :meth:`~VideoStylizer.finish`.
+
+    Attributes:
+        new_shot: the first frame, or the first after a scene cut (the past is forgotten).
+        flow: backward optical flow to the previous frame (H, W, 2) px, None at a shot's start or
+            without motion estimation.
+        mask: (H, W) 1 where the flow is consistent both ways (Ruder et al. 2016), else 0.
+        phase: (top, left) padding that keeps the network's grid fixed to the scene.
+        index: the frame's place in the stream (0, 1, …); shot: its shot's (0, 1, …).
+    """
+
+    new_shot: bool
+    flow: Optional[np.ndarray] = None
+    mask: Optional[np.ndarray] = None
+    phase: Tuple[int, int] = (0, 0)
+    index: int = 0
+    shot: int = 0
 
 
 def on_arrays(fn) -> FrameFn:
@@ -30,6 +52,11 @@ class VideoStylizer:
     camera or anything else; each stylized frame comes out as soon as its input went in (nothing
     is buffered).
 
+    A frame goes through three steps, which a pipeline may run in threads of their own:
+    :meth:`analyze` (scene cuts, optical flow, camera motion: the input frames alone, in stream
+    order), :meth:`paint` (the network; up to ``workers`` frames at once) and :meth:`finish` (the
+    blend with the previous output, in stream order). :meth:`frame` runs the three in turn.
+
     Example:
         >>> from instyle import FastStylizer                                     # doctest: +SKIP
         >>> net = FastStylizer()                                                 # doctest: +SKIP
@@ -38,64 +65,86 @@ class VideoStylizer:
         ...     show(out)
     """
 
-    def __init__(self, stylize: FrameFn, config: StabilizeConfig = StabilizeConfig(), *, grid: int = 1):
+    def __init__(
+        self, stylize: FrameFn, config: StabilizeConfig = StabilizeConfig(), *, grid: int = 1, workers: int = 1
+    ):
         self.stylize, self.config = stylize, config
         self.cuts = SceneCuts(config.cut_threshold)
-        self.ema = StatisticsEMA(config.momentum) if config.statistics else None
+        self.ema = StatisticsEMA(config.momentum, lag=workers) if config.statistics else None
         self.motion = MotionEstimator(config.flow_width) if config.motion else None
         self.align = GridAlignment(grid) if self.motion is not None and config.align and grid > 1 else None
-        self.previous: Optional[tuple] = None  # (input, output) of the last frame of this shot
+        self.previous_input: Optional[np.ndarray] = None  # the last frame analyzed, of this shot
+        self.previous_output: Optional[np.ndarray] = None  # the last frame rendered, of this shot
         self.cut_count = 0
+        self.frames = 0  # frames analyzed
 
     def reset(self) -> None:
-        """Forget the past: the next frame starts a new shot."""
-        self.previous = None
+        """Forget the past: the next frame starts a new shot (call it between streams)."""
         self.cuts.previous = None
-        self._new_shot()
-
-    def _new_shot(self) -> None:
+        self.previous_input = self.previous_output = None
+        self.frames = 0
         if self.ema is not None:
             self.ema.reset()
         if self.align is not None:
             self.align.reset()
 
-    @property
-    def independent(self) -> bool:
-        """Whether each output depends on its own frame alone (``--stabilize none``): then frames
-        may be stylized several at once, :meth:`observe` called on each in stream order and
-        :attr:`stylize` on each anywhere."""
-        return self.ema is None and self.motion is None
-
-    def observe(self, rgb: np.ndarray) -> bool:
-        """Take note of the next frame of the stream: True where a shot starts (the first frame,
-        and after each scene cut, where the past is forgotten; :attr:`cut_count` counts the cuts).
-        :meth:`frame` calls it."""
+    def analyze(self, rgb: np.ndarray) -> FrameMotion:
+        """What the next frame of the stream needs from the frames before it, from the input
+        frames alone: call it in stream order, ahead of :meth:`paint` if you like (another thread
+        may paint frame t while this looks at frame t + 1). Scene cuts forget the past
+        (:attr:`cut_count` counts them)."""
         first = self.cuts.previous is None
-        if not self.cuts(rgb):
-            return False
-        self.cut_count += not first
-        self.previous = None
-        self._new_shot()
-        return True
+        new_shot = self.cuts(rgb)
+        self.cut_count += new_shot and not first
+        if new_shot:
+            self.previous_input = None
+            if self.align is not None:
+                self.align.reset()
+        flow = mask = None
+        if self.motion is not None and self.previous_input is not None:
+            flow, mask = self.motion(self.previous_input, rgb)
+            if self.align is not None:
+                self.align.update(self.motion.camera())
+        self.previous_input = rgb if self.motion is not None else None
+        phase = self.align.phase if self.align is not None else (0, 0)
+        self.frames += 1
+        return FrameMotion(new_shot, flow, mask, phase, self.frames - 1, self.cut_count)
+
+    def paint(self, rgb: np.ndarray, motion: FrameMotion) -> np.ndarray:
+        """The network's output for the frame :meth:`analyze` gave ``motion`` for, on the grid
+        that follows the scene and with the shared statistics. Up to ``workers`` frames may be
+        painted at once (in threads), frame t starting once frame t − ``workers`` is painted;
+        shared statistics then average over the frames up to t − ``workers``
+        (:class:`~instyle.video.stabilize.StatisticsEMA`), so the output does not depend on timing."""
+        stylize = self.stylize if self.align is None else (lambda x: self.align(self.stylize, x, motion.phase))
+        if self.ema is None:
+            return stylize(rgb)
+        from ..nn.functional import statistics_filter  # torch: only the shared statistics need it
+
+        stats = self.ema.frame(motion.index, motion.shot)
+        with statistics_filter(stats):
+            out = stylize(rgb)
+        stats.done()
+        return out
+
+    def finish(self, painted: np.ndarray, motion: FrameMotion) -> np.ndarray:
+        """The painted frame blended with the previous output along the flow where it is
+        consistent; in stream order."""
+        if motion.new_shot:
+            self.previous_output = None
+        out = painted
+        if motion.flow is not None and self.config.flow and self.previous_output is not None:
+            out = blend_warped(painted, self.previous_output, motion.flow, motion.mask, self.config.blend)
+        self.previous_output = out if self.config.flow else None
+        return out
+
+    def render(self, rgb: np.ndarray, motion: FrameMotion) -> np.ndarray:
+        """:meth:`paint` then :meth:`finish`: in stream order."""
+        return self.finish(self.paint(rgb, motion), motion)
 
     def frame(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize the next frame of the stream."""
-        self.observe(rgb)
-        motion = None  # (flow current -> previous (H, W, 2), consistency mask (H, W))
-        if self.motion is not None and self.previous is not None:
-            motion = self.motion(self.previous[0], rgb)
-            if self.align is not None:
-                self.align.update(self.motion.camera())
-        stylize = self.stylize if self.align is None else (lambda x: self.align(self.stylize, x))
-        if self.ema is not None:
-            with statistics_filter(self.ema):
-                out = stylize(rgb)
-        else:
-            out = stylize(rgb)
-        if motion is not None and self.config.flow:
-            out = blend_warped(out, self.previous[1], *motion, self.config.blend)
-        self.previous = (rgb, out)
-        return out
+        return self.render(rgb, self.analyze(rgb))
 
     def __call__(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for rgb in frames:

@@ -30,8 +30,9 @@ ENV_SWITCH = "INSTYLE_MALLOPT"
 def keep_freed_memory() -> bool:
     """Ask glibc to serve blocks below 1 GiB from the heap, not to give freed heap memory back
     to the system, and to keep one heap for all threads (``mallopt``), once per process. The
-    process keeps its peak heap (which a stylizer reaches on its first call anyway). Returns True if applied; a no-op returning False
-    off Linux/glibc or with the environment variable ``INSTYLE_MALLOPT=0``.
+    process keeps its peak heap (which a stylizer reaches on its first call anyway). Returns True
+    if applied; a no-op returning False off Linux/glibc or with the environment variable
+    ``INSTYLE_MALLOPT=0``.
     """
     if not sys.platform.startswith("linux") or os.environ.get(ENV_SWITCH, "1") == "0":
         return False

@@ -98,6 +98,11 @@ def serve(
         server.run(sockets=[sock])
     finally:
         sock.close()
+    if server.should_exit:
+        # Stopped by a signal. uvicorn raises it again once it has shut down, but a SIGINT raised
+        # while its last coroutine returns only cancels asyncio's finished task and is lost (the
+        # CLI then exited 0, not 130: seen once in a CI run): Ctrl-C is an interruption.
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -90,11 +90,10 @@ def streams(path: Path) -> Dict[str, Any]:
     import av
 
     with av.open(str(path)) as c:
-        frames = sum(1 for p in c.demux(video=0) if p.size)
-    with av.open(str(path)) as c:
         audio = c.streams.audio[0] if c.streams.audio else None
         seconds = float(audio.duration * audio.time_base) if audio is not None and audio.duration else None
         codec = audio.codec_context.name if audio is not None else None
+        frames = sum(1 for p in c.demux(video=0) if p.size)
     return {"frames": frames, "audio_s": seconds, "audio_codec": codec}
 
 

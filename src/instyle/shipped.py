@@ -36,7 +36,7 @@ SHIPPED_ONNX = {"builtin": BUILTIN_ONNX, "builtin-video": VIDEO_ONNX}
 
 def shipped_path(file: str, missing: str) -> str:
     """Path of a file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent)."""
-    ref = resources.files("instyle") / "assets" / file
+    ref = _asset(file)
     if not ref.is_file():
         raise WeightsError(missing)
     return str(ref)
@@ -84,7 +84,12 @@ def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLik
 
 def has_video_model() -> bool:
     """Whether this instyle ships the built-in network fine-tuned for video."""
-    return (resources.files("instyle") / "assets" / VIDEO_MODEL).is_file()
+    return _asset(VIDEO_MODEL).is_file()
+
+
+def _asset(file: str):
+    """Where ``file`` is (or would be) in ``instyle/assets``."""
+    return resources.files("instyle") / "assets" / file
 
 
 @lru_cache(maxsize=1)

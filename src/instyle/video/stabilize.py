@@ -145,17 +145,21 @@ class StatisticsEMA:
             shot, own = self._painted.pop(k)
             if shot != self.shot:
                 self.state, self.shot = {}, shot
-            m = self.momentum
             for key, (mean, std) in own.items():
-                past = self.state.get(key)
-                if past is not None and past[0].shape == mean.shape:
-                    mean, std = m * past[0] + (1.0 - m) * mean, m * past[1] + (1.0 - m) * std
-                self.state[key] = (mean, std)
+                self.state[key] = _mix(self.state.get(key), mean, std, self.momentum)
             self.folded = k
 
     def _painted_frame(self, stats: "FrameStatistics") -> None:
         with self._lock:
             self._painted[stats.index] = (stats.shot, stats.own)
+
+
+def _mix(past: Optional[Tuple], mean, std, momentum: float) -> Tuple:
+    """``momentum · past + (1 − momentum) · (mean, std)``; (mean, std) alone without a past of
+    their shape."""
+    if past is None or past[0].shape != mean.shape:
+        return mean, std
+    return momentum * past[0] + (1.0 - momentum) * mean, momentum * past[1] + (1.0 - momentum) * std
 
 
 class FrameStatistics:
@@ -168,11 +172,7 @@ class FrameStatistics:
 
     def __call__(self, key: object, mean, std):
         self.own[key] = (mean.detach(), std.detach())
-        past = self.past.get(key)
-        if past is None or past[0].shape != mean.shape:
-            return mean, std
-        m = self.ema.momentum
-        return m * past[0] + (1.0 - m) * mean, m * past[1] + (1.0 - m) * std
+        return _mix(self.past.get(key), mean, std, self.ema.momentum)
 
     def done(self) -> None:
         """The frame is painted: its statistics join the average (in stream order)."""

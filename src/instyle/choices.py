@@ -59,11 +59,21 @@ FAST_MODELS = ("johnson", "texture_net")
 DEFAULT_PNG_COMPRESS = 1
 #: Video codecs ``instyle video --codec`` writes (H.264, MPEG-4 part 2, VP9).
 VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
+#: Pixel formats ``instyle video --pix-fmt`` writes: 4:2:0 (what players expect) or 4:4:4 (full-
+#: resolution colour, for editing: a stylized clip's fine colour texture shimmers on 4:2:0's 2-px
+#: chroma grid as the scene moves; libx264 and libvpx-vp9 only).
+VIDEO_PIXEL_FORMATS = ("yuv420p", "yuv444p")
 #: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
 STABILIZE_MODES = ("full", "stats", "flow", "none")
-#: Default weight of the previous output warped along the flow (light: the grid alignment already
-#: steadies pans; benchmarks/video.py measured 0.3 against 0.4 and 0.5).
-DEFAULT_VIDEO_BLEND = 0.3
+#: Default weight of the previous output warped along the flow where it matches the new frame's
+#: output (it falls off with their difference: :data:`DEFAULT_VIDEO_TOLERANCE`). 0.85 with
+#: tolerance 0.1 against a fixed 0.3: warping error 0.51x against 0.56x per-frame's with texture
+#: detail 0.90x against 0.86x (the mean of benchmarks/video.py's clips, uncompressed frames).
+DEFAULT_VIDEO_BLEND = 0.85
+#: Difference (mean absolute, 0-1 RGB) between the warped previous output and the new frame's at
+#: which the blend's weight has fallen to 1/e: texture that moved with the scene is kept steady,
+#: what the flow got wrong (an occlusion, a new object) is not smeared.
+DEFAULT_VIDEO_TOLERANCE = 0.1
 #: Runtimes of the one-pass methods: torch, or onnxruntime for exported networks (no torch).
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: Learning-rate schedules of the training loop.

@@ -41,6 +41,7 @@ def test_video_keeps_frames_times_and_audio(tmp_path, capsys):
         ["--stabilize", "flow"],
         ["--style", "beta:0.5", "--color", "luminance"],
         ["--start", "0.25", "--duration", "0.25", "--max-size", "32"],
+        ["--blend", "0.5", "--tolerance", "0.3", "--pix-fmt", "yuv444p"],
     ],
 )
 def test_options(tmp_path, capsys, extra):
@@ -134,7 +135,9 @@ def test_adain_video(tmp_path, capsys, light_net, arch):
     assert json.loads(stdout)["method"] == "adain"
 
 
-@pytest.mark.parametrize("case", ["audio-only", "image", "truncated", "exists", "bad-extension", "onnx-with-stats"])
+@pytest.mark.parametrize(
+    "case", ["audio-only", "image", "truncated", "exists", "bad-extension", "onnx-with-stats", "mpeg4-444"]
+)
 def test_failures_are_one_line_and_leave_nothing(tmp_path, capsys, case):
     from PIL import Image
 
@@ -163,6 +166,8 @@ def test_failures_are_one_line_and_leave_nothing(tmp_path, capsys, case):
         out.write_bytes(b"mine")
     elif case == "bad-extension":
         out = tmp_path / "out" / "o.gif"
+    elif case == "mpeg4-444":
+        extra = ["--codec", "mpeg4", "--pix-fmt", "yuv444p"]
     else:
         extra = ["--backend", "onnxruntime"]
     before = sorted(p.name for p in tmp_path.rglob("*"))

@@ -95,6 +95,30 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     assert not (tmp_path / "out").exists()  # nor the folder it made
 
 
+@pytest.mark.parametrize("codec, name", [("libx264", "o.mp4"), ("libvpx-vp9", "o.webm")])
+def test_full_resolution_colour_keeps_fine_colour_and_odd_sides(tmp_path, codec, name):
+    """yuv444p stores colour per pixel: a 1-px red/blue checker survives (4:2:0 averages it to
+    purple), and odd sides need no padding."""
+    import av
+
+    h, w = 33, 47
+    checker = ((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2).astype(np.float32)
+    rgb = np.stack([checker, np.zeros_like(checker), 1 - checker], axis=2)  # red / blue pixels
+    src = VideoSource(make_clip(tmp_path / "c.mp4", frames=3, size=(w + 1, h + 1)))  # the frames written set the size
+    results = {}
+    for pix_fmt in ("yuv420p", "yuv444p"):
+        sink = VideoSink(tmp_path / pix_fmt / name, src, codec=codec, crf=4, pix_fmt=pix_fmt)
+        for frame in src.frames():
+            sink.write(frame, rgb)
+        with av.open(str(sink.close())) as c:
+            stream = c.streams.video[0]
+            assert stream.codec_context.pix_fmt == pix_fmt
+            out = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(np.float32) / 255
+        results[pix_fmt] = (out.shape[:2], np.abs(out[:h, :w] - rgb).mean())
+    assert results["yuv444p"][0] == (h, w) and results["yuv420p"][0] == (h + 1, w + 1)
+    assert results["yuv444p"][1] < 0.05 < results["yuv420p"][1]
+
+
 def test_existing_output_and_bad_names(tmp_path):
     src = VideoSource(make_clip(tmp_path / "c.mp4", frames=2))
     (tmp_path / "o.mp4").write_bytes(b"mine")
@@ -104,6 +128,10 @@ def test_existing_output_and_bad_names(tmp_path):
         VideoSink(tmp_path / "o.gif", src)
     with pytest.raises(UsageError, match="codec"):
         VideoSink(tmp_path / "p.mp4", src, codec="h265")
+    with pytest.raises(UsageError, match="pixel format"):
+        VideoSink(tmp_path / "p.mp4", src, pix_fmt="rgb24")
+    with pytest.raises(UsageError, match="mpeg4 codec writes yuv420p only"):
+        VideoSink(tmp_path / "p.mp4", src, codec="mpeg4", pix_fmt="yuv444p")
     assert (tmp_path / "o.mp4").read_bytes() == b"mine"
 
 

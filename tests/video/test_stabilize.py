@@ -100,9 +100,24 @@ def test_blend_pulls_towards_the_warped_previous_output_where_the_motion_is_cons
     h, w = 64, 96
     flow, mask = np.zeros((h, w, 2), np.float32), np.ones((h, w), np.float32)
     mask[:, : w // 2] = 0  # say the left half was just uncovered
-    out = blend_warped(np.ones((h, w, 3), np.float32), np.zeros((h, w, 3), np.float32), flow, mask, 0.5)
-    assert out[:, : w // 2].min() == 1.0  # uncovered: the current output alone
-    np.testing.assert_allclose(out[:, w // 2 :], 0.5)  # consistent: half of each
+    current, previous = np.full((h, w, 3), 0.52, np.float32), np.full((h, w, 3), 0.48, np.float32)
+    out = blend_warped(current, previous, flow, mask, 0.5, tolerance=1.0)
+    assert out[:, : w // 2].min() == np.float32(0.52)  # uncovered: the current output alone
+    np.testing.assert_allclose(out[:, w // 2 :], 0.5 + 0.02 * (1 - np.exp(-(0.04**2))), atol=1e-6)  # ~half of each
+
+
+def test_blend_weight_falls_off_with_the_difference_between_the_outputs():
+    """The range term: where the warped previous output resembles the new one (texture that moved
+    with the scene) it is blended in at nearly full weight; where it differs by far more than the
+    tolerance (the flow was wrong, something new appeared) it is left out, so nothing trails."""
+    h, w = 8, 8
+    flow, mask = np.zeros((h, w, 2), np.float32), np.ones((h, w), np.float32)
+    current = np.full((h, w, 3), 0.5, np.float32)
+    for gap, expected in ((0.01, 0.85 * np.exp(-0.01)), (0.1, 0.85 * np.exp(-1.0)), (0.5, 0.85 * np.exp(-25.0))):
+        out = blend_warped(current, current - gap, flow, mask, 0.85, tolerance=0.1)
+        np.testing.assert_allclose((current - out) / gap, expected, rtol=1e-3, atol=1e-6)
+    with pytest.raises(ValueError, match="tolerance"):
+        StabilizeConfig(tolerance=0.0)
 
 
 def test_camera_motion_is_the_median_of_the_consistent_flow():
@@ -157,7 +172,7 @@ def test_grid_alignment_is_reset_at_a_cut_and_pads_tiny_frames():
 
 def _flickering(seed=0):
     rng = np.random.default_rng(seed)
-    return lambda rgb: np.clip(rgb * 0.8 + rng.uniform(-0.15, 0.15), 0, 1).astype(np.float32)  # brightness flicker
+    return lambda rgb: np.clip(rgb * 0.8 + rng.uniform(-0.05, 0.05), 0, 1).astype(np.float32)  # brightness flicker
 
 
 def test_stabilization_removes_flicker_and_keeps_nothing_across_a_cut():

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..choices import BACKENDS, COLOR_MODES, DEFAULT_VIDEO_BLEND, METHODS, PRECISIONS, STABILIZE_MODES, VIDEO_CODECS
+from ..choices import (
+    BACKENDS,
+    COLOR_MODES,
+    DEFAULT_VIDEO_BLEND,
+    DEFAULT_VIDEO_TOLERANCE,
+    METHODS,
+    PRECISIONS,
+    STABILIZE_MODES,
+    VIDEO_CODECS,
+    VIDEO_PIXEL_FORMATS,
+)
 from . import common, methods
 
 HELP = "stylize a video without flicker: the built-in styles, any style image (AdaIN) or your own network"
@@ -59,8 +69,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--blend",
         type=common.unit_float,
         default=DEFAULT_VIDEO_BLEND,
-        help=f"weight of the previous output along the flow, in [0, 1) (default {DEFAULT_VIDEO_BLEND}): more "
-        "is steadier, less keeps more texture",
+        help=f"weight of the previous output along the flow where it matches, in [0, 1) (default "
+        f"{DEFAULT_VIDEO_BLEND}): more is steadier, less keeps more texture",
+    )
+    g.add_argument(
+        "--tolerance",
+        type=common.float_between(0.0, 1.0),
+        default=DEFAULT_VIDEO_TOLERANCE,
+        help=f"how far (0-1 RGB) the previous output may differ from the new one and still be blended in "
+        f"(default {DEFAULT_VIDEO_TOLERANCE}): more is steadier, less leaves fewer trails",
     )
     g = p.add_argument_group("segment and size")
     g.add_argument("--start", type=common.non_negative_float, default=None, help="start at this second")
@@ -76,6 +93,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--codec", choices=VIDEO_CODECS, default="libx264", help="video codec (default libx264: H.264)")
     g.add_argument(
         "--crf", type=common.int_between(0, 51), default=18, help="quality, lower is better and larger (default 18)"
+    )
+    g.add_argument(
+        "--pix-fmt",
+        choices=VIDEO_PIXEL_FORMATS,
+        default="yuv420p",
+        help="yuv420p (default: plays everywhere) or yuv444p (colour at full resolution, steadier "
+        "fine colour texture; for editing, not every player reads it)",
     )
     g = p.add_argument_group("model and hardware")
     g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)
@@ -123,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     method = methods.choose(args, styles)
     if method == "fast" and args.model is None and has_video_model():
         args.model = "builtin-video"
-    config = StabilizeConfig(mode=args.stabilize, blend=min(args.blend, 0.95))
+    config = StabilizeConfig(mode=args.stabilize, blend=min(args.blend, 0.95), tolerance=args.tolerance)
     if args.backend == "onnxruntime" and config.statistics:
         raise UsageError(
             "shared statistics (--stabilize full or stats) need the torch backend; use --stabilize "
@@ -151,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
         backend == "torch" and method == "fast" and args.device == "cpu"
     )
     workers, threads = cpu_workers(source.frames_hint or 2) if side_by_side else (1, None)
-    sink = VideoSink(args.output, source, codec=args.codec, crf=args.crf, overwrite=args.overwrite)
+    sink = VideoSink(
+        args.output, source, codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, overwrite=args.overwrite
+    )
     stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(
         args, backend, styles, weights, threads=threads
     )

@@ -28,7 +28,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from ..atomic import first_missing
-from ..choices import VIDEO_CODECS, check
+from ..choices import VIDEO_CODECS, VIDEO_PIXEL_FORMATS, check
 from ..errors import InstyleError, UsageError, one_line, quoted
 from ..sizes import target_size
 
@@ -237,6 +237,8 @@ class VideoSink:
         source: the input, whose frame times, size and audio the output keeps.
         codec, crf: the video codec (:data:`~instyle.choices.VIDEO_CODECS`) and its quality (lower:
             better and larger; x264's 18 is visually lossless).
+        pix_fmt: :data:`~instyle.choices.VIDEO_PIXEL_FORMATS`: ``yuv420p`` (plays everywhere) or
+            ``yuv444p`` (colour at full resolution; not with ``mpeg4``).
         overwrite: replace an existing output.
     """
 
@@ -247,10 +249,11 @@ class VideoSink:
         *,
         codec: str = "libx264",
         crf: int = 18,
+        pix_fmt: str = "yuv420p",
         overwrite: bool = False,
     ):
         self.path = Path(os.fsdecode(os.fspath(path)))
-        self.source, self.codec, self.crf, self.overwrite = source, codec, crf, overwrite
+        self.source, self.codec, self.crf, self.pix_fmt, self.overwrite = source, codec, crf, pix_fmt, overwrite
         self.folder = str(path).endswith(os.sep) or self.path.is_dir()
         self.count = 0
         self.audio_mode = "none"  # or "copied", "re-encoded to AAC"
@@ -258,6 +261,9 @@ class VideoSink:
         self._tmp: Optional[Path] = None
         self._made: Optional[Path] = None
         check(codec, VIDEO_CODECS, "codec", UsageError)
+        check(pix_fmt, VIDEO_PIXEL_FORMATS, "pixel format", UsageError)
+        if pix_fmt != "yuv420p" and codec == "mpeg4":
+            raise UsageError(f"the mpeg4 codec writes yuv420p only; use --codec libx264 or libvpx-vp9 for {pix_fmt}")
         if self.folder:
             if self.path.exists() and any(self.path.glob("frame_*.png")) and not overwrite:
                 raise InstyleError(f"{self.path} already holds frames; pass --overwrite to replace them")
@@ -287,8 +293,9 @@ class VideoSink:
         container = av.open(str(self._tmp), "w")
         rate = Fraction(self.source.fps).limit_denominator(1001)
         stream = container.add_stream(self.codec, rate=rate)
-        stream.width, stream.height = width + width % 2, height + height % 2  # 4:2:0: even sides (edge-padded)
-        stream.pix_fmt = "yuv420p"
+        even = self.pix_fmt == "yuv420p"  # 4:2:0: even sides (edge-padded)
+        stream.width, stream.height = (width + width % 2, height + height % 2) if even else (width, height)
+        stream.pix_fmt = self.pix_fmt
         # frame times in the input's own time base (a variable frame rate is kept as it is)
         stream.time_base = Fraction(1, 90000) if self.source.folder else self.source.time_base
         stream.codec_context.time_base = stream.time_base

@@ -48,6 +48,7 @@ from typing import Any, Dict, List, Optional, Sequence
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, peers, runner  # noqa: E402
+from instyle.choices import VIDEO_PIXEL_FORMATS  # noqa: E402
 
 CLIPS = ("pan", "zoom", "object", "cut")
 MODES = ("none", "stats", "flow", "full")
@@ -74,6 +75,12 @@ def parse_args(argv: Optional[Sequence[str]] = None):
         "--model",
         default=None,
         help="instyle's network for the video runs (default: what `instyle video` uses, the built-in video network)",
+    )
+    p.add_argument(
+        "--pix-fmt",
+        choices=VIDEO_PIXEL_FORMATS,
+        default="yuv420p",
+        help="`instyle video --pix-fmt` of every instyle run (the peer writes 4:2:0)",
     )
     peers.add_peer_args(p)
     runner.add_run_args(p, smoke=SMOKE, threads="OMP/MKL threads of every process (default: theirs)")
@@ -198,9 +205,10 @@ def instyle_video_cmd(clip: Path, out: Path, *options: str) -> List[str]:
     return [sys.executable, "-m", "instyle", "video", str(clip), "--style", STYLE, "-q", "-o", str(out), *options]
 
 
-def run_instyle(clip: Path, out: Path, mode: str, threads: Optional[int], model: Optional[str]) -> Dict[str, Any]:
-    cmd = instyle_video_cmd(clip, out, "--stabilize", mode, "--overwrite", *(["--model", model] if model else []))
-    proc = runner.run_process(cmd, runner.worker_env(threads))
+def run_instyle(clip: Path, out: Path, mode: str, args, model: Optional[str]) -> Dict[str, Any]:
+    options = ["--stabilize", mode, "--pix-fmt", args.pix_fmt, "--overwrite", *(["--model", model] if model else [])]
+    cmd = instyle_video_cmd(clip, out, *options)
+    proc = runner.run_process(cmd, runner.worker_env(args.threads))
     return {
         "process_s": proc["wall_s"],
         "peak_rss_mb": proc["peak_rss_mb"],
@@ -250,6 +258,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "width": args.width,
             "style": STYLE,
             "peer_style": PEER_STYLE,
+            "pix_fmt": args.pix_fmt,
             "smoke": args.smoke,
         },
     )
@@ -274,11 +283,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cut_at = [args.frames // 2] if kind == "cut" else []
             rows.append({"clip": kind, "method": "input clip", "warping error": warping_error(source, motion, cut_at)})
             methods = [
-                (f"instyle --stabilize {m}", lambda out, m=m: run_instyle(clip, out, m, args.threads, args.model))
+                (f"instyle --stabilize {m}", lambda out, m=m: run_instyle(clip, out, m, args, args.model))
                 for m in MODES
             ]
             if args.model != "builtin":  # the naive baseline: the network for stills, frame by frame
-                methods.append((STILLS, lambda out: run_instyle(clip, out, "none", args.threads, "builtin")))
+                methods.append((STILLS, lambda out: run_instyle(clip, out, "none", args, "builtin")))
             if peer:
                 methods += [
                     (

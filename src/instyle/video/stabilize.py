@@ -22,7 +22,8 @@ cuts so nothing carries over into a new shot:
   its place on the network's sampling grid; the output is cropped back. On a pan this alone
   removes two thirds of the flicker without touching texture detail (benchmarks/video.py's pan
   clip, ``--stabilize flow --blend 0``: warping error 0.32× per-frame's, texture 1.01×); the
-  blend above then mostly steadies zooms and moving objects.
+  blend above then mostly steadies zooms (a moving object, painted in a new phase of the grid
+  each frame, differs from its warped past by more than the blend accepts).
 
 What none of these can reach, a zoom or an object moving on its own (one shift cannot align
 both), the network itself learns: the built-in network for video (``builtin-video``) was

@@ -48,7 +48,7 @@ from typing import Any, Dict, List, Optional, Sequence
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, peers, runner  # noqa: E402
-from instyle.choices import VIDEO_PIXEL_FORMATS  # noqa: E402
+from instyle.choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_PIXEL_FORMATS  # noqa: E402
 
 CLIPS = ("pan", "zoom", "object", "cut")
 MODES = ("none", "stats", "flow", "full")
@@ -79,7 +79,7 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     p.add_argument(
         "--pix-fmt",
         choices=VIDEO_PIXEL_FORMATS,
-        default="yuv420p",
+        default=DEFAULT_VIDEO_PIXEL_FORMAT,
         help="`instyle video --pix-fmt` of every instyle run (the peer writes 4:2:0)",
     )
     peers.add_peer_args(p)

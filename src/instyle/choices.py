@@ -63,6 +63,8 @@ VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
 #: resolution colour, for editing: a stylized clip's fine colour texture shimmers on 4:2:0's 2-px
 #: chroma grid as the scene moves; libx264 and libvpx-vp9 only).
 VIDEO_PIXEL_FORMATS = ("yuv420p", "yuv444p")
+#: The default of ``instyle video --pix-fmt``.
+DEFAULT_VIDEO_PIXEL_FORMAT = VIDEO_PIXEL_FORMATS[0]
 #: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
 STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Default weight of the previous output warped along the flow where it matches the new frame's

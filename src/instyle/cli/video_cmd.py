@@ -9,6 +9,7 @@ from ..choices import (
     BACKENDS,
     COLOR_MODES,
     DEFAULT_VIDEO_BLEND,
+    DEFAULT_VIDEO_PIXEL_FORMAT,
     DEFAULT_VIDEO_TOLERANCE,
     METHODS,
     PRECISIONS,
@@ -97,8 +98,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--pix-fmt",
         choices=VIDEO_PIXEL_FORMATS,
-        default="yuv420p",
-        help="yuv420p (default: plays everywhere) or yuv444p (colour at full resolution, steadier "
+        default=DEFAULT_VIDEO_PIXEL_FORMAT,
+        help=f"{VIDEO_PIXEL_FORMATS[0]} (default: plays everywhere) or yuv444p (colour at full resolution, steadier "
         "fine colour texture; for editing, not every player reads it)",
     )
     g = p.add_argument_group("model and hardware")

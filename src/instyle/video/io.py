@@ -28,7 +28,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from ..atomic import first_missing
-from ..choices import VIDEO_CODECS, VIDEO_PIXEL_FORMATS, check
+from ..choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_CODECS, VIDEO_PIXEL_FORMATS, check
 from ..errors import InstyleError, UsageError, one_line, quoted
 from ..sizes import target_size
 
@@ -249,7 +249,7 @@ class VideoSink:
         *,
         codec: str = "libx264",
         crf: int = 18,
-        pix_fmt: str = "yuv420p",
+        pix_fmt: str = DEFAULT_VIDEO_PIXEL_FORMAT,
         overwrite: bool = False,
     ):
         self.path = Path(os.fsdecode(os.fspath(path)))

@@ -129,13 +129,14 @@ def make_clip(kind: str, n: int, w: int, tmp: Path) -> List[Any]:
     return frames
 
 
-def write_clip(frames, path: Path, fps: int = 24) -> None:
+def write_clip(frames, path: Path, fps: int = 24, *, crf: int = 12, pix_fmt: str = "yuv420p") -> None:
+    """uint8 (H, W, 3) frames as an H.264 file."""
     import av
 
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        s.options = {"crf": "12", "preset": "veryfast"}
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
+        s.options = {"crf": str(crf), "preset": "veryfast"}
         for f in frames:
             for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
                 c.mux(p)
@@ -160,6 +161,16 @@ def fit(frames, hw):
     if frames.shape[1:3] == tuple(hw):
         return frames
     return np.stack([cv2.resize(f, (hw[1], hw[0]), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def prepare_clip(kind: str, n: int, w: int, tmp: Path):
+    """Clip ``kind`` written to ``tmp`` as a user's file (H.264, CRF 12) and read back: (its path,
+    its decoded frames (N, H, W, 3) float32, their motion (:func:`input_motion`), the frames where
+    a new shot starts (the cut clip's second half))."""
+    clip = tmp / f"{kind}.mp4"
+    write_clip(make_clip(kind, n, w, tmp), clip)
+    source = read_clip(clip)
+    return clip, source, input_motion(source), ([n // 2] if kind == "cut" else [])
 
 
 # --------------------------------------------------------------------------- metrics
@@ -275,12 +286,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             2, 0, 1
         )[None]
         for kind in args.clips:
-            frames = make_clip(kind, args.frames, args.width, tmp)
-            clip = tmp / f"{kind}.mp4"
-            write_clip(frames, clip)
-            source = read_clip(clip)
-            motion = input_motion(source)
-            cut_at = [args.frames // 2] if kind == "cut" else []
+            clip, source, motion, cut_at = prepare_clip(kind, args.frames, args.width, tmp)
             rows.append({"clip": kind, "method": "input clip", "warping error": warping_error(source, motion, cut_at)})
             methods = [
                 (f"instyle --stabilize {m}", lambda out, m=m: run_instyle(clip, out, m, args, args.model))

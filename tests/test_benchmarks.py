@@ -29,6 +29,7 @@ SCRIPTS = (
     "stylize",
     "train_step",
     "video",
+    "video_blend",
     "video_long",
 )
 SHARED_MODULES = ("__init__", "inputs", "peers", "runner")

@@ -69,8 +69,9 @@ DEFAULT_VIDEO_PIXEL_FORMAT = VIDEO_PIXEL_FORMATS[0]
 STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Default weight of the previous output warped along the flow where it matches the new frame's
 #: output (it falls off with their difference: :data:`DEFAULT_VIDEO_TOLERANCE`). 0.85 with
-#: tolerance 0.1 against a fixed 0.3: warping error 0.51x against 0.56x per-frame's with texture
-#: detail 0.90x against 0.86x (the mean of benchmarks/video.py's clips, uncompressed frames).
+#: tolerance 0.1 against a near-fixed 0.3 (tolerance 1): warping error 0.51x against 0.56x per-frame's with texture
+#: detail 0.90x against 0.86x (the mean of benchmarks/video.py's clips before encoding;
+#: benchmarks/video_blend.py).
 DEFAULT_VIDEO_BLEND = 0.85
 #: Difference (mean absolute, 0-1 RGB) between the warped previous output and the new frame's at
 #: which the blend's weight has fallen to 1/e: texture that moved with the scene is kept steady,

@@ -99,8 +99,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--pix-fmt",
         choices=VIDEO_PIXEL_FORMATS,
         default=DEFAULT_VIDEO_PIXEL_FORMAT,
-        help=f"{VIDEO_PIXEL_FORMATS[0]} (default: plays everywhere) or yuv444p (colour at full resolution, steadier "
-        "fine colour texture; for editing, not every player reads it)",
+        help="4:2:0 colour (the default: plays everywhere) or 4:4:4 (colour at full resolution, steadier fine "
+        "colour texture; for editing, not every player reads it)",
     )
     g = p.add_argument_group("model and hardware")
     g.add_argument("--method", choices=METHODS, default="auto", help=common.METHOD_HELP)

@@ -82,6 +82,104 @@ def test_the_shipped_onnx_files_are_the_shipped_networks(rng, name):
         assert np.abs(onnx_net(x, style) - _torch(net(_t(x), style))).max() <= TOL, style
 
 
+def _shipped_shared():
+    from instyle.shipped import SHIPPED_SHARED_ONNX
+
+    return [name for name in _shipped_onnx() if name in SHIPPED_SHARED_ONNX]
+
+
+@pytest.mark.parametrize("name", _shipped_shared())
+def test_the_shipped_shared_statistics_files_are_the_shipped_networks(rng, name):
+    """builtin_styles_video_shared.onnx is builtin_styles_video.safetensors with shared statistics."""
+    onnx_net = OnnxFastStylizer(name, shared_statistics=True)
+    net = FastStylizer(name, precision="fp32")
+    assert onnx_net.styles == net.styles and len(onnx_net.shared_layers) == 3 + 2 * net.net.config.residual_blocks + 2
+    frames = _frames(rng, (72, 128))
+    for style in (net.styles[0], net.styles[-1]):
+        got, want = _shared_run(onnx_net, frames, style), _shared_run(net, frames, style)
+        assert all(np.abs(g - w).max() <= TOL for g, w in zip(got, want)), style
+
+
+def _shared_run(net, frames, style, momentum=0.8):
+    """Each frame's output with statistics shared over ``frames`` (a moving average, as video
+    keeps it): on onnxruntime (``net`` an OnnxFastStylizer with shared statistics) or through
+    torch's statistics filter (``net`` a FastStylizer)."""
+    from instyle.nn.functional import statistics_filter
+    from instyle.video.stabilize import StatisticsEMA
+
+    ema, outs = StatisticsEMA(momentum), []
+    for i, x in enumerate(frames):
+        stats = ema.frame(i, 0)
+        if isinstance(net, OnnxFastStylizer):
+            outs.append(net(x, style, statistics=stats))
+        else:
+            with statistics_filter(stats):
+                outs.append(_torch(net(_t(x), style)))
+        stats.done()
+    return outs
+
+
+def _frames(rng, hw):
+    """Three frames whose statistics differ a lot (a darker, a contrastier, a squared copy)."""
+    base = rng.random((*hw, 3), dtype=np.float32)
+    return [base, 0.3 + 0.4 * base, base**2]
+
+
+def test_shared_statistics_graph_mixes_as_torch_does(tmp_path, rng):
+    """``export --shared-statistics``: each norm layer takes the past average and returns its own
+    statistics; frame after frame it gives what torch's statistics filter gives, and the plain
+    network where there is no past (a shot's first frame, or a call without statistics)."""
+    import onnx
+
+    torch.manual_seed(0)
+    config = JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=2, styles=("a", "b"))
+    net = JohnsonNet(config).eval()
+    for p in net.cin_layers():  # distinct γ, β per style
+        p.weight.data.uniform_(0.5, 1.5), p.bias.data.uniform_(-0.5, 0.5)
+    path = export_fast(net, tmp_path / "s.onnx", shared_statistics=True)
+    onnx_net, torch_net = OnnxFastStylizer(path, shared_statistics=True), FastStylizer(net, precision="fp32")
+    assert onnx_net.shared_layers == (4, 8, 16, 16, 16, 16, 16, 8, 4)  # down, 2 residual blocks × 2, up
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert "ReduceSumSquare" in ops and not ops & {"If", "Loop", "InstanceNormalization"}, ops
+    for hw in [(37, 51), (64, 96)]:
+        frames = _frames(rng, hw)
+        got, want = _shared_run(onnx_net, frames, "b"), _shared_run(torch_net, frames, "b")
+        plain = [_torch(torch_net(_t(x), "b")) for x in frames]
+        for i in range(3):
+            assert np.abs(got[i] - want[i]).max() <= TOL, (hw, i)
+        assert np.abs(got[0] - plain[0]).max() <= TOL  # no past: the frame's own statistics
+        assert np.abs(got[2] - plain[2]).mean() > 10 * TOL  # the past moved frame 2
+        assert np.abs(onnx_net(frames[2], "b") - plain[2]).max() <= TOL  # no statistics: plain
+
+
+def test_shared_statistics_keep_their_precision_on_a_flat_frame(tmp_path, rng):
+    """The graph's one-pass variance (shifted by each map's first pixel) is as close to a float64
+    reference as torch's float32 on a nearly flat frame (unshifted, E[x²] − μ² was 4x further off)."""
+    torch.manual_seed(0)
+    net = JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1)).eval()
+    onnx_net = OnnxFastStylizer(export_fast(net, tmp_path / "s.onnx", shared_statistics=True), shared_statistics=True)
+    x = (0.9 + 0.001 * rng.random((40, 40, 3))).astype(np.float32)
+    with torch.no_grad():
+        exact = _torch(net.double()(_t(x).double()).clamp(0, 1).float())
+        fp32 = _torch(FastStylizer(net.float(), precision="fp32")(_t(x)))
+    assert np.abs(onnx_net(x) - exact).max() <= max(TOL, 1.5 * np.abs(fp32 - exact).max())
+
+
+def test_shared_statistics_refusals(tmp_path, rng):
+    plain = OnnxFastStylizer(builtin_onnx_path("builtin"))
+    assert plain.shared_layers == ()
+    with pytest.raises(WeightsError, match="without shared statistics"):
+        OnnxFastStylizer(plain.path, shared_statistics=True)
+    with pytest.raises(WeightsError, match="no ONNX copy of the builtin network with shared statistics"):
+        OnnxFastStylizer("builtin", shared_statistics=True)
+    from instyle.video.stabilize import StatisticsEMA
+
+    with pytest.raises(ValueError, match="does not share statistics"):
+        plain(np.zeros((8, 8, 3), np.float32), "candy", statistics=StatisticsEMA(0.9).frame(0, 0))
+    with pytest.raises(UsageError, match="only Johnson networks"):
+        export_fast(TextureNet(TextureNetConfig()), tmp_path / "t.onnx", shared_statistics=True)
+
+
 def test_phase_copies_are_exported_as_depth_to_space(tmp_path):
     """The output-phase copies (models/inference.py) are one ``DepthToSpace`` (DCR) each in the
     file, never a 6-D reshape and transpose (twice as slow on onnxruntime); the shipped file too."""

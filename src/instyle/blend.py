@@ -54,6 +54,13 @@ def mix(values: Sequence[Mixable], weights: Sequence[float]) -> Mixable:
     return sum(float(w) * v for w, v in zip(weights, values))
 
 
+def moving_average(past: Mixable, value: Mixable, momentum) -> Mixable:
+    """``momentum · past + (1 − momentum) · value``, of arrays or tensors (``momentum`` a number or
+    a tensor): how video's shared statistics move from frame to frame, on every runtime
+    (:class:`instyle.video.stabilize.StatisticsEMA`, :class:`instyle.export.SharedStatisticsGraph`)."""
+    return momentum * past + (1 - momentum) * value
+
+
 def split_style_spec(spec: str, *, whole: Callable[[str], bool] = lambda spec: False) -> Tuple[str, Optional[float]]:
     """A style spec ``NAME[:WEIGHT]`` -> ``(NAME, WEIGHT or None)``.
 

@@ -15,8 +15,10 @@
   (N, C, 1, 1) and ``alpha`` () -> ``stylized`` (N, 3, 8h, 8w) in [0, 1], AdaIN inside. Style
   statistics are an input, so presets and blends (mixed statistics) work as with torch.
 
-Instance norm is traced on its exact two-pass path (no data-dependent branch), in inference form
-(there are no running statistics to freeze: the statistics are the sample's own). Every graph
+Instance norm is written as one ``InstanceNormalization`` node (there are no running statistics to
+freeze: the statistics are the sample's own). With ``shared_statistics`` (``--shared-statistics``)
+a Johnson network's graph is the one video needs: each norm layer's statistics are mixed with a
+past average given as input, and each layer's own come out (:class:`SharedStatisticsGraph`). Every graph
 takes a batch of any size (N, …), traced at 2 so that no size is baked in.
 Every file carries its kind, config, styles and format version in the ONNX metadata, and is
 checked with ``onnx.checker`` before it is written (atomically). Needs the ``onnx`` package
@@ -39,13 +41,14 @@ import torch
 from torch import Tensor, nn
 
 from .atomic import write_bytes
+from .blend import moving_average
 from .checkpoint import config_to_dict, load_model, model_kind
 from .choices import DEFAULT_ADAIN_ARCH
 from .errors import InstyleError, UsageError
 from .models import AdaINDecoder, JohnsonNet, LightAdaIN, TextureNet
 from .models.adain import ENCODER_LAYER, make_encoder
 from .models.inference import for_inference
-from .nn.functional import adain, alpha_blend, calc_mean_std
+from .nn.functional import Stats, adain, alpha_blend, calc_mean_std, statistics_filter
 from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .shipped import default_decoder_path, resolve_model
@@ -73,6 +76,51 @@ class FastGraph(nn.Module):
         style = style_weights if self.multi else None
         out = self.net(image, style, z=list(noise)) if self.texture else self.net(image, style)
         return out.clamp(0.0, 1.0)  # (N, 3, H, W)
+
+
+class SharedStatisticsGraph(nn.Module):
+    """A Johnson network's ONNX graph for video with shared statistics
+    (:class:`instyle.video.stabilize.StatisticsEMA`): every instance norm k normalizes with
+    ``momentum · past_k + (1 − momentum) · own_k`` (:func:`instyle.blend.moving_average`) for its
+    per-channel mean and std, and the graph returns each layer's own, which the runtime folds into
+    the average. ``momentum`` 0 gives the plain network.
+
+    Inputs: ``image``, ``style_weights`` as :class:`FastGraph`; ``momentum`` (1,);
+    ``past_mean_k``, ``past_std_k`` (N, C_k, 1, 1) for the K layers in call order. Outputs:
+    ``stylized``, then ``mean_k``, ``std_k`` (N, C_k, 1, 1)."""
+
+    def __init__(self, net: JohnsonNet):
+        super().__init__()
+        self.graph = FastGraph(net)
+        self.layers = _normalized_layers(self.graph)  # [(key, channels)] in call order
+
+    def forward(self, image: Tensor, style_weights: Optional[Tensor], momentum: Tensor, *past: Tensor):
+        index = {id(key): k for k, (key, _) in enumerate(self.layers)}
+        own: List[Optional[Tensor]] = [None] * (2 * len(self.layers))
+
+        def shared(key, mean: Tensor, std: Tensor) -> Stats:
+            k = index[id(key)]
+            own[2 * k], own[2 * k + 1] = mean, std
+            return moving_average(past[2 * k], mean, momentum), moving_average(past[2 * k + 1], std, momentum)
+
+        with statistics_filter(shared):
+            stylized = self.graph(image, style_weights)
+        return (stylized, *own)
+
+
+def _normalized_layers(graph: FastGraph) -> List[Tuple[object, int]]:
+    """The statistics-filtered norm layers of ``graph``'s network as (key, channels), in call order."""
+    found: List[Tuple[object, int]] = []
+
+    def record(key, mean: Tensor, std: Tensor) -> Stats:
+        found.append((key, int(mean.shape[1])))
+        return mean, std
+
+    image = torch.rand(1, 3, MIN_SIDE, MIN_SIDE, generator=torch.Generator().manual_seed(0))
+    styles = graph.net.config.styles
+    with torch.no_grad(), statistics_filter(record):
+        graph(image, torch.full((len(styles),), 1.0 / len(styles)) if styles else None)
+    return found
 
 
 class AdaINDecoderGraph(nn.Module):
@@ -176,9 +224,12 @@ def export_fast(
     opset: int = MIN_OPSET,
     overwrite: bool = False,
     onnxruntime: bool = False,
+    shared_statistics: bool = False,
 ) -> Path:
     """Write a fast network (a file, ``"builtin"``, ``"builtin-large"``, ``"builtin-video"`` or the module) as ONNX;
-    ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`)."""
+    ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`); ``shared_statistics``: the
+    graph for video with statistics shared across frames (:class:`SharedStatisticsGraph`; Johnson
+    networks)."""
     opset = _check_opset(opset)
     if isinstance(model, nn.Module):
         net = model
@@ -189,7 +240,9 @@ def export_fast(
             f"{model} is not a fast network (a Johnson or texture net); export an AdaIN decoder "
             "with `instyle export adain`"
         )
-    graph = FastGraph(net.float())
+    if shared_statistics and not isinstance(net, JohnsonNet):
+        raise UsageError("only Johnson networks export with shared statistics (a texture net's noise differs per frame)")
+    graph = SharedStatisticsGraph(net.float()) if shared_statistics else FastGraph(net.float())
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
     styles = list(net.config.styles)
@@ -202,15 +255,27 @@ def export_fast(
         "stylized": {0: "batch", 2: "height", 3: "width"},
         **{f"z{k}": {0: "batch", 2: f"height_{k}", 3: f"width_{k}"} for k in range(len(noise))},
     }
+    outputs = ["stylized"]
+    if shared_statistics:
+        layers = [c for _, c in graph.layers]
+        stats = [(f"{what}_{k}", c) for k, c in enumerate(layers) for what in ("mean", "std")]
+        names += ["momentum"] + [f"past_{name}" for name, _ in stats]
+        outputs += [name for name, _ in stats]
+        args += (torch.tensor([0.9]),) + tuple(torch.rand(_TRACE_BATCH, c, 1, 1) + 0.5 for _, c in stats)
+        dynamic.update({name: {0: "batch"} for name, _ in stats})
+        dynamic.update({f"past_{name}": {0: "batch"} for name, _ in stats})
     meta = {
         "kind": model_kind(net),
         "config": json.dumps(config_to_dict(net.config)),
         "styles": json.dumps(styles),
         "inputs": "image (N, 3, H, W) RGB in [0, 1], H and W from instyle.sizes.padded_side"
         + ("; style_weights (S,) summing to 1" if styles else "")
-        + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else ""),
+        + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else "")
+        + ("; momentum (1,), past_mean_k, past_std_k (N, C_k, 1, 1)" if shared_statistics else ""),
     }
-    data = _to_onnx(graph, args, names, ["stylized"], dynamic, meta, opset)
+    if shared_statistics:
+        meta["shared_statistics"] = json.dumps(layers)  # C_k of each layer
+    data = _to_onnx(graph, args, names, outputs, dynamic, meta, opset)
     return write_bytes(path, for_onnxruntime(data) if onnxruntime else data, overwrite=overwrite, what="ONNX file")
 
 

@@ -29,7 +29,7 @@ from .blend import FAST_MAX_PIXELS, StyleChoice, check_alpha, check_fast_request
 from .errors import InstyleError, UsageError, WeightsError, one_line
 from .imageio.modes import pad_reflect_array
 from .luma import combine_luminance_array
-from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, shipped_path
+from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, SHIPPED_SHARED_ONNX, shipped_path
 from .sizes import ENCODER_STRIDE, MIN_SIDE, SIDE_MULTIPLE, padded_side, texture_net_grid, texture_sizes
 
 ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
@@ -51,13 +51,20 @@ def available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def builtin_onnx_path(name: str = "builtin") -> str:
-    """The ONNX copy of shipped network ``name`` (a key of :data:`~instyle.shipped.SHIPPED_ONNX`;
-    WeightsError if this instyle has none)."""
+def builtin_onnx_path(name: str = "builtin", *, shared_statistics: bool = False) -> str:
+    """The ONNX copy of shipped network ``name`` (a key of :data:`~instyle.shipped.SHIPPED_ONNX`,
+    or with ``shared_statistics`` of :data:`~instyle.shipped.SHIPPED_SHARED_ONNX`; WeightsError if
+    this instyle has none)."""
+    files, flag = (SHIPPED_SHARED_ONNX, " --shared-statistics") if shared_statistics else (SHIPPED_ONNX, "")
+    if name not in files:
+        raise WeightsError(
+            f"this instyle ships no ONNX copy of the {name} network"
+            + (" with shared statistics (--stabilize full or stats): use --backend torch" if flag else "")
+        )
     return shipped_path(
-        SHIPPED_ONNX[name],
+        files[name],
         f"this instyle ships no ONNX copy of the {name} network; "
-        f"make one with `instyle export {name} -o FILE` and pass it with --model",
+        f"make one with `instyle export {name}{flag} -o FILE` and pass it with --model",
     )
 
 
@@ -146,6 +153,9 @@ class OnnxFastStylizer:
             network with an ONNX copy (``builtin``, ``builtin-video``).
         threads: onnxruntime's intra-op threads (None: its default, one per core).
         max_pixels: larger images are refused (see :class:`instyle.FastStylizer`).
+        shared_statistics: the network's graph for video with statistics shared across frames
+            (``instyle export --shared-statistics``; a shipped network's copy, or ``model`` must
+            be one): calls then take ``statistics``.
     """
 
     def __init__(
@@ -154,9 +164,11 @@ class OnnxFastStylizer:
         *,
         threads: Optional[int] = None,
         max_pixels: int = FAST_MAX_PIXELS,
+        shared_statistics: bool = False,
     ):
         shipped = model is None or (isinstance(model, str) and model in SHIPPED_ONNX)
-        self.path = builtin_onnx_path(model or "builtin") if shipped else str(model)
+        name = model or "builtin"
+        self.path = builtin_onnx_path(name, shared_statistics=shared_statistics) if shipped else str(model)
         self.session, self.metadata = _open(self.path, threads)
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
             raise WeightsError(f"{self.path} holds a {self.metadata.get('kind')}, not a fast network")
@@ -164,6 +176,12 @@ class OnnxFastStylizer:
         self.max_pixels = max_pixels
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._scales = sum(1 for n in self._inputs if n.startswith("z"))
+        #: Channels of each norm layer whose statistics the graph shares (empty: a plain graph).
+        self.shared_layers: Tuple[int, ...] = tuple(json.loads(self.metadata.get("shared_statistics", "[]")))
+        if shared_statistics and not self.shared_layers:
+            raise WeightsError(
+                f"{self.path} was exported without shared statistics (`instyle export --shared-statistics`)"
+            )
 
     @property
     def grid(self) -> int:
@@ -185,12 +203,18 @@ class OnnxFastStylizer:
         weights: Optional[Sequence[float]] = None,
         color: str = "none",
         seed: int = 0,
+        statistics=None,
     ) -> np.ndarray:
         """Stylize ``rgb`` (H, W, 3) float32 in [0, 1] -> (H, W, 3) float32 in [0, 1].
 
         ``style``, ``weights``, ``color`` as for :class:`instyle.FastStylizer`; ``seed`` draws a
         texture net's noise (numpy's generator: the same seed gives other noise than torch's).
+        ``statistics``: a video frame's :class:`~instyle.video.stabilize.FrameStatistics` (a graph
+        with :attr:`shared_layers` only): layer k's statistics are mixed with its ``past[k]``, and
+        its own are recorded; without it the graph runs as the plain network.
         """
+        if statistics is not None and not self.shared_layers:
+            raise ValueError(f"{self.path} does not share statistics (`instyle export --shared-statistics`)")
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an image array of shape (H, W, 3), got {rgb.shape}")
         h, w = rgb.shape[:2]
@@ -208,9 +232,27 @@ class OnnxFastStylizer:
             channels = int(self.config.get("noise_channels", 3))
             for k, (zh, zw) in enumerate(texture_sizes(image.shape[2], image.shape[3], self._scales)):
                 feeds[f"z{k}"] = rng.random((1, channels, zh, zw), dtype=np.float32)
-        out = self.session.run(["stylized"], feeds)[0]  # (1, 3, H', W')
+        if self.shared_layers:
+            feeds.update(_shared_feeds(self.shared_layers, statistics))
+        outs = self.session.run(None, feeds) if self.shared_layers else self.session.run(["stylized"], feeds)
+        if statistics is not None:
+            for k in range(len(self.shared_layers)):  # outputs: stylized, mean_0, std_0, mean_1, …
+                statistics.record(k, outs[1 + 2 * k], outs[2 + 2 * k])
+        out = outs[0]  # (1, 3, H', W')
         out = np.ascontiguousarray(out[0, :, :h, :w].transpose(1, 2, 0))  # (H, W, 3)
         return combine_luminance_array(out, rgb) if color == "luminance" and not in_graph else out
+
+
+def _shared_feeds(channels: Sequence[int], statistics) -> Dict[str, np.ndarray]:
+    """``momentum`` and every layer's ``past_mean_k``, ``past_std_k`` (1, C_k, 1, 1): the frame's
+    past average, or momentum 0 (the frame's own statistics) at a shot's start or without one."""
+    past = statistics.past if statistics is not None else {}
+    have = all(k in past and past[k][0].shape == (1, c, 1, 1) for k, c in enumerate(channels))
+    feeds = {"momentum": np.array([statistics.momentum if have else 0.0], dtype=np.float32)}
+    for k, c in enumerate(channels):
+        mean, std = past[k] if have else (np.zeros((1, c, 1, 1), np.float32),) * 2
+        feeds[f"past_mean_{k}"], feeds[f"past_std_{k}"] = mean, std
+    return feeds
 
 
 class OnnxAdaIN:

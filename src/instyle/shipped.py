@@ -9,7 +9,7 @@ import json
 import os
 from functools import lru_cache
 from importlib import resources
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 from .errors import WeightsError
 
@@ -22,6 +22,9 @@ VIDEO_MODEL = "builtin_styles_video.safetensors"
 #: The built-in networks as ONNX, for onnxruntime (``instyle export``).
 BUILTIN_ONNX = "builtin_styles.onnx"
 VIDEO_ONNX = "builtin_styles_video.onnx"
+#: The network for video as ONNX with statistics shared across frames (``instyle export
+#: --shared-statistics``), for ``instyle video --stabilize full`` on onnxruntime.
+VIDEO_SHARED_ONNX = "builtin_styles_video_shared.onnx"
 #: The AdaIN decoder (behind VGG-19) and the light AdaIN network (its own encoder and decoder).
 VGG_DECODER = "adain_decoder.safetensors"
 LIGHT_MODEL = "light_adain.safetensors"
@@ -32,6 +35,8 @@ SHIPPED_FILES = {"builtin": BUILTIN_MODEL, "builtin-large": LARGE_MODEL, "builti
 SHIPPED_NETWORKS = tuple(SHIPPED_FILES)
 #: The shipped networks that have an ONNX copy, and its file.
 SHIPPED_ONNX = {"builtin": BUILTIN_ONNX, "builtin-video": VIDEO_ONNX}
+#: The shipped networks that have an ONNX copy with shared statistics, and its file.
+SHIPPED_SHARED_ONNX = {"builtin-video": VIDEO_SHARED_ONNX}
 
 
 def shipped_path(file: str, missing: str) -> str:
@@ -85,6 +90,11 @@ def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLik
 def has_video_model() -> bool:
     """Whether this instyle ships the built-in network fine-tuned for video."""
     return _asset(VIDEO_MODEL).is_file()
+
+
+def has_shared_onnx(model: Optional[str]) -> bool:
+    """Whether shipped network ``model`` has an ONNX copy with shared statistics in this instyle."""
+    return isinstance(model, str) and model in SHIPPED_SHARED_ONNX and _asset(SHIPPED_SHARED_ONNX[model]).is_file()
 
 
 def _asset(file: str):

@@ -77,6 +77,29 @@ def test_backends_write_the_same_image(tmp_path, photo, capsys):
     assert np.abs(outs["torch"] - outs["onnxruntime"]).max() <= 1  # 1e-3 before rounding to 8 bits
 
 
+def test_export_with_shared_statistics_then_video_with_it(tmp_path, capsys):
+    """A user's network exported with --shared-statistics runs `instyle video --stabilize stats`
+    on onnxruntime; a plain export is refused there in one line."""
+    pytest.importorskip("av")
+    from video.clips import frame_pattern
+
+    src = tmp_path / "frames"
+    src.mkdir()
+    for i in range(4):
+        Image.fromarray(frame_pattern(i, 40, 32)).save(src / f"f{i}.png")
+    for flag, code_wanted in (["--shared-statistics"], 0), ([], 1):
+        onnx_file = tmp_path / f"net{len(flag)}.onnx"
+        code, _, err = run_cli(["export", "builtin-video", *flag, "-o", onnx_file], capsys)
+        assert code == 0, err
+        argv = ["video", src, "--model", onnx_file, "--style", "wave", "--stabilize", "stats"]
+        code, out, err = run_cli([*argv, "-o", str(tmp_path / f"out{len(flag)}") + "/", "--json", "-q"], capsys)
+        assert code == code_wanted, err
+        if code == 0:
+            assert json.loads(out)["backend"] == "onnxruntime" and json.loads(out)["frames"] == 4
+        else:
+            assert "without shared statistics" in err and err.count("\n") == 1
+
+
 def test_export_adain_folder_and_refusals(tmp_path, capsys):
     code, out, err = run_cli(["export", "adain", "-o", tmp_path / "adain", "--json"], capsys)
     assert code == 0, err
@@ -88,6 +111,7 @@ def test_export_adain_folder_and_refusals(tmp_path, capsys):
         (["export", "-o", tmp_path / "x.onnx", "--opset", "12"], "--opset"),
         (["export", "nope.safetensors", "-o", tmp_path / "x.onnx"], "not found"),
         (["export", "-o", tmp_path / "x.onnx", "--decoder", "d.safetensors"], "--decoder"),
+        (["export", "adain", "-o", tmp_path / "x", "--shared-statistics"], "goes with a fast network"),
     ):
         code, _, err = run_cli(argv, capsys)
         assert code in (1, 2) and message in err and err.count("\n") == 1, (argv, err)

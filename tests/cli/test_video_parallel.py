@@ -1,6 +1,7 @@
-"""``instyle video --stabilize none`` or ``flow`` with the shipped built-in network: without shared
-statistics the network's calls are independent, so ``--backend auto`` paints two frames at once on
-onnxruntime; the frames come out in order and as torch makes them one by one."""
+"""``instyle video`` with the shipped network for video: ``--backend auto`` paints two frames at once
+on onnxruntime (``--stabilize none``, ``flow``; and ``stats`` with the copy that shares statistics,
+averaged through frame t − 2 as torch's side-by-side frames do); the frames come out in order and as
+torch makes them."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ._helpers import run_cli  # noqa: E402
 pytestmark = pytest.mark.slow  # the shipped network on every frame, twice
 
 
-@pytest.mark.parametrize("mode", ["none", "flow"])
+@pytest.mark.parametrize("mode", ["none", "flow", "stats"])
 def test_frames_run_two_at_once_in_order(tmp_path, capsys, mode):
     src = tmp_path / "frames"
     src.mkdir()

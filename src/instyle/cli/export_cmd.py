@@ -48,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="pre-optimized for onnxruntime: loads ~3x faster there (the shipped ONNX files are made so)",
     )
+    p.add_argument(
+        "--shared-statistics",
+        action="store_true",
+        help="a Johnson network's graph for video: instance-norm statistics shared across frames "
+        "(inputs: the past average; outputs: each frame's own), as `instyle video --stabilize full` runs it",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(run=run)
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if args.network == "adain":
         from ..choices import DEFAULT_ADAIN_ARCH
 
+        if args.shared_statistics:
+            raise UsageError("--shared-statistics goes with a fast network, not adain")
         written = list(
             export_adain(
                 args.output,
@@ -82,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
         common.check_output_free(args.output, args.overwrite)
         written = [
             export_fast(
-                args.network, args.output, opset=args.opset, overwrite=args.overwrite, onnxruntime=args.for_onnxruntime
+                args.network,
+                args.output,
+                opset=args.opset,
+                overwrite=args.overwrite,
+                onnxruntime=args.for_onnxruntime,
+                shared_statistics=args.shared_statistics,
             )
         ]
     result = {

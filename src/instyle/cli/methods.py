@@ -45,10 +45,18 @@ def choose(args: argparse.Namespace, styles: List[str]) -> str:
 
 
 def fast(
-    args: argparse.Namespace, backend: str, styles: List[str], weights: List[float], *, threads: Optional[int] = None
+    args: argparse.Namespace,
+    backend: str,
+    styles: List[str],
+    weights: List[float],
+    *,
+    threads: Optional[int] = None,
+    shared_statistics: bool = False,
 ):
     """(stylize(ImageArray) -> output, precision, grid) for a fast network on ``backend``
-    (``threads``: onnxruntime's threads per call, None: its default)."""
+    (``threads``: onnxruntime's threads per call, None: its default). ``shared_statistics``
+    (video): on onnxruntime, the network's graph that shares them, and ``stylize`` takes the
+    frame's ``statistics=``; torch shares them through its statistics filter."""
     style = styles or None
     kw = dict(weights=weights or None, color=args.color)
     if backend == "onnxruntime":
@@ -63,9 +71,13 @@ def fast(
         # onnxruntime loads the network while the first photo is decoded (a file's own names are
         # checked on the first call, still before anything is written)
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
-            OnnxFastStylizer, args.model, threads=threads
+            OnnxFastStylizer, args.model, threads=threads, shared_statistics=shared_statistics
         )
-        return (lambda data: loading.result()(data.rgb, style, **kw)), "fp32", (lambda: loading.result().grid)
+        return (
+            (lambda data, **stats: loading.result()(data.rgb, style, **kw, **stats)),
+            "fp32",
+            (lambda: loading.result().grid),
+        )
     from ..feedforward import FastStylizer
 
     fast = FastStylizer(
@@ -107,11 +119,22 @@ def adain_onnx_blocker(args: argparse.Namespace, styles: List[str]) -> Optional[
 
 
 def adain(
-    args: argparse.Namespace, backend: str, styles: List[str], weights: List[float], *, threads: Optional[int] = None
+    args: argparse.Namespace,
+    backend: str,
+    styles: List[str],
+    weights: List[float],
+    *,
+    threads: Optional[int] = None,
+    shared_statistics: bool = False,
 ):
     """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on
-    onnxruntime with ``threads`` per call)."""
+    onnxruntime with ``threads`` per call). ``shared_statistics`` (video): torch only, through its
+    statistics filter."""
     if backend == "onnxruntime":
+        if shared_statistics:
+            from ..errors import UsageError
+
+            raise UsageError("AdaIN on onnxruntime cannot share statistics across frames: use --backend torch")
         from ..blend import blend_weights, check_alpha, mix
         from ..onnx_runtime import OnnxAdaIN
 

@@ -119,8 +119,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--backend",
         choices=BACKENDS,
         default="auto",
-        help="torch (default for video: shared statistics need it), or onnxruntime for the fast "
-        "networks with --stabilize flow or none",
+        help="auto (default): onnxruntime for the fast networks that have an ONNX copy (with shared "
+        "statistics for --stabilize full or stats: the built-in network for video) up to 1 MP, else torch",
     )
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -137,11 +137,10 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
 
-    from ..errors import UsageError
     from ..imageio import ImageArray
     from ..onnx_runtime import ONNX_VIDEO_MAX_PIXELS
     from ..pipeline import cpu_workers, pipelined
-    from ..shipped import has_video_model
+    from ..shipped import has_shared_onnx, has_video_model
     from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
 
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
@@ -149,39 +148,34 @@ def run(args: argparse.Namespace) -> int:
     if method == "fast" and args.model is None and has_video_model():
         args.model = "builtin-video"
     config = StabilizeConfig(mode=args.stabilize, blend=min(args.blend, 0.95), tolerance=args.tolerance)
-    if args.backend == "onnxruntime" and config.statistics:
-        raise UsageError(
-            "shared statistics (--stabilize full or stats) need the torch backend; use --stabilize "
-            "flow with --backend onnxruntime"
-        )
-    # Shared statistics (--stabilize full, stats) exist on torch only, and carry state from one
-    # network call to the next: one frame after another. Otherwise the network's calls are
-    # independent (the grid's phase comes from the input frames, the blend with the previous
-    # output follows the call): --backend auto gives the built-in networks to onnxruntime, two
-    # frames at once (as folders).
-    independent = not config.statistics
+    # Shared statistics (--stabilize full, stats) carry state from one network call to the next:
+    # torch's statistics filter, or an ONNX graph that takes the past average and returns the
+    # frame's own (`instyle export --shared-statistics`; the built-in network for video ships
+    # one). --backend auto gives the fast networks with such a copy to onnxruntime up to 1 MP.
+    shared = config.statistics
     source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
     w, h = source.frame_size
     backend_kw = dict(model=args.model, device=args.device, precision=args.precision)
-    to_onnx = independent and method == "fast" and w * h <= ONNX_VIDEO_MAX_PIXELS
+    onnx_file = str(args.model).lower().endswith(".onnx")  # runs on onnxruntime only, at any size
+    to_onnx = onnx_file or (
+        method == "fast" and w * h <= ONNX_VIDEO_MAX_PIXELS and (not shared or has_shared_onnx(args.model))
+    )
     backend = (
         (common.choose_backend("auto", method, **backend_kw) if to_onnx else "torch")
         if args.backend == "auto"
         else common.choose_backend(args.backend, method, **backend_kw)
     )
-    # Two frames at once, each on half the cores: on onnxruntime without shared statistics, on
-    # torch (CPU, fast networks) in every mode (shared statistics then average over the frames up to
-    # t - 2 instead of t - 1: VideoStylizer's `workers`).
-    side_by_side = (backend == "onnxruntime" and independent) or (
-        backend == "torch" and method == "fast" and args.device == "cpu"
-    )
+    # Two frames at once, each on half the cores, for the fast networks on the CPU: shared
+    # statistics then average over the frames up to t - 2 instead of t - 1 (VideoStylizer's `workers`).
+    side_by_side = method == "fast" and (backend == "onnxruntime" or args.device == "cpu")
     workers, threads = cpu_workers(source.frames_hint or 2) if side_by_side else (1, None)
     sink = VideoSink(
         args.output, source, codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, overwrite=args.overwrite
     )
     stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(
-        args, backend, styles, weights, threads=threads
+        args, backend, styles, weights, threads=threads, shared_statistics=shared
     )
+    in_call = backend == "onnxruntime" and shared  # the graph mixes the statistics itself
     torch_threads = threads if backend == "torch" else None
     if torch_threads:
         import torch
@@ -190,7 +184,11 @@ def run(args: argparse.Namespace) -> int:
         return out if isinstance(out, np.ndarray) else out[0].permute(1, 2, 0).contiguous().numpy()
 
     video = VideoStylizer(
-        lambda rgb: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)))), config, grid=grid(), workers=workers
+        lambda rgb, **stats: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)), **stats)),
+        config,
+        grid=grid(),
+        workers=workers,
+        statistics_in_call=in_call,
     )
 
     # Each frame: analyzed (scene cuts, optical flow, camera motion: the input alone) in stream

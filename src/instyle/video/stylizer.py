@@ -46,7 +46,9 @@ class VideoStylizer:
 
     ``stylize`` turns one frame (H, W, 3) float32 in [0, 1] into its stylized version; it runs
     inside a statistics filter, so a torch network (``FastStylizer``, ``Stylizer``) shares its
-    instance-norm statistics across frames. ``grid`` is the network's sampling grid (its ``.grid``:
+    instance-norm statistics across frames. A ``stylize`` that mixes them itself (onnxruntime's
+    :class:`~instyle.onnx_runtime.OnnxFastStylizer` with ``shared_statistics``) is called with the
+    frame's ``statistics=`` instead: give ``statistics_in_call=True``. ``grid`` is the network's sampling grid (its ``.grid``:
     4 px for the fast networks, 8 for AdaIN), kept fixed to the scene as the camera moves
     (:class:`~instyle.video.stabilize.GridAlignment`; 1: no alignment). Feed frames from a file, a
     camera or anything else; each stylized frame comes out as soon as its input went in (nothing
@@ -66,9 +68,15 @@ class VideoStylizer:
     """
 
     def __init__(
-        self, stylize: FrameFn, config: StabilizeConfig = StabilizeConfig(), *, grid: int = 1, workers: int = 1
+        self,
+        stylize: FrameFn,
+        config: StabilizeConfig = StabilizeConfig(),
+        *,
+        grid: int = 1,
+        workers: int = 1,
+        statistics_in_call: bool = False,
     ):
-        self.stylize, self.config = stylize, config
+        self.stylize, self.config, self.statistics_in_call = stylize, config, statistics_in_call
         self.cuts = SceneCuts(config.cut_threshold)
         self.ema = StatisticsEMA(config.momentum, lag=workers) if config.statistics else None
         self.motion = MotionEstimator(config.flow_width) if config.motion else None
@@ -116,16 +124,21 @@ class VideoStylizer:
         painted at once (in threads), frame t starting once frame t − ``workers`` is painted;
         shared statistics then average over the frames up to t − ``workers``
         (:class:`~instyle.video.stabilize.StatisticsEMA`), so the output does not depend on timing."""
-        stylize = self.stylize if self.align is None else (lambda x: self.align(self.stylize, x, motion.phase))
         if self.ema is None:
-            return stylize(rgb)
-        from ..nn.functional import statistics_filter  # torch: only the shared statistics need it
-
+            return self._on_grid(self.stylize, rgb, motion)
         stats = self.ema.frame(motion.index, motion.shot)
-        with statistics_filter(stats):
-            out = stylize(rgb)
+        if self.statistics_in_call:
+            out = self._on_grid(lambda x: self.stylize(x, statistics=stats), rgb, motion)
+        else:
+            from ..nn.functional import statistics_filter  # torch: only its statistics filter needs it
+
+            with statistics_filter(stats):
+                out = self._on_grid(self.stylize, rgb, motion)
         stats.done()
         return out
+
+    def _on_grid(self, stylize: FrameFn, rgb: np.ndarray, motion: FrameMotion) -> np.ndarray:
+        return stylize(rgb) if self.align is None else self.align(stylize, rgb, motion.phase)
 
     def finish(self, painted: np.ndarray, motion: FrameMotion) -> np.ndarray:
         """The painted frame blended with the previous output along the flow where it is

@@ -98,11 +98,23 @@ def test_resume_is_exact_for_the_texture_net_with_noise(tmp_path, data):
         dict(style_weight=-1),
         dict(style_size=4),
         dict(styles=("a", "a")),
+        dict(model="texture_net", residual_blocks=3),
+        dict(residual_blocks=-1),
     ],
 )
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         FastTrainConfig(**bad)
+
+
+def test_residual_blocks_shape_the_johnson_net(tmp_path, data):
+    """``--residual-blocks``: a narrower, shallower network for video trains like any other (the
+    distilled student's perceptual fine-tune starts from the student)."""
+    content, styles = data
+    task = FastTask(styles[:1], str(content), FastTrainConfig(width=0.125, residual_blocks=2, style_size=32))
+    train(task, _cfg(steps=1), tmp_path / "r", progress=False)
+    net, _ = load_model(tmp_path / "r" / "model.safetensors")
+    assert net.config.residual_blocks == 2 and len(net.res) == 2 and net.config.width == 0.125
 
 
 def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, data):
@@ -114,9 +126,10 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, data):
     second = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
     assert second["step"] == 1
     assert all(torch.allclose(first[k].float(), second["model"][k].float(), atol=1e-6) for k in first)
-    other = lambda: FastTask(styles[:1], str(content), FastTrainConfig(width=0.5, style_size=32))  # noqa: E731
-    with pytest.raises(Exception, match="cannot start from"):
-        train(other(), _cfg(steps=1), tmp_path / "c", progress=False, init_from=tmp_path / "a" / "checkpoint.pt")
+    for other_config in (FastTrainConfig(width=0.5, style_size=32), FastTrainConfig(width=0.25, residual_blocks=2)):
+        other = FastTask(styles[:1], str(content), other_config)
+        with pytest.raises(Exception, match="cannot start from"):
+            train(other, _cfg(steps=1), tmp_path / "c", progress=False, init_from=tmp_path / "a" / "checkpoint.pt")
     with pytest.raises(Exception, match="--resume"):
         train(
             make(),

@@ -65,6 +65,15 @@ sharpen them, as the built-in network was made. Compare networks with benchmarks
 """
 
 
+def _add_residual_blocks(group, what: str) -> None:
+    group.add_argument(
+        "--residual-blocks",
+        type=common.non_negative_int,
+        default=5,
+        help=f"{what} (default 5, as in Johnson et al. 2016; narrower/fewer: faster)",
+    )
+
+
 def _add_loop_options(
     p: argparse.ArgumentParser,
     *,
@@ -283,6 +292,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="norm layers of a single-style net (default instance; several styles use conditional IN)",
     )
     g.add_argument("--width", type=common.positive_float, default=1.0, help="channel multiplier (default 1)")
+    _add_residual_blocks(g, "residual blocks of the johnson net")
     g.add_argument("--content-layer", default="relu3_1", help="content loss layer (default relu3_1)")
     g.add_argument(
         "--style-layers", default=",".join(GRAM_STYLE_LAYERS), help="Gram style layers (default relu1_1…relu5_1)"
@@ -330,9 +340,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--width", type=common.positive_float, default=0.25, help="student channel multiplier (default 0.25)"
     )
-    g.add_argument(
-        "--residual-blocks", type=common.non_negative_int, default=5, help="student residual blocks (default 5)"
-    )
+    _add_residual_blocks(g, "student residual blocks")
     g.add_argument("--loss", choices=DISTILL_LOSSES, default="l1", help="distance to the teacher's output (default l1)")
     _add_stability_options(g, "the teacher's output")
     d.set_defaults(run=run_distill)
@@ -397,6 +405,7 @@ def run_fast(args: argparse.Namespace) -> int:
         model=args.model,
         norm=args.norm,
         width=args.width,
+        residual_blocks=args.residual_blocks,
         content_layer=args.content_layer,
         style_layers=layers,
         content_weight=args.content_weight,

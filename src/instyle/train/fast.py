@@ -53,6 +53,7 @@ class FastTrainConfig:
         norm: norm layer of a single-style net (``instance``, ``batch``, ``group``, ``layer``,
             ``none``); several styles always use conditional instance norm.
         width: channel multiplier.
+        residual_blocks: residual blocks of a Johnson net (5 in the paper).
         content_layer: ``relu3_1`` by default (see docs/fast.md for why), or e.g. ``relu2_2``.
         style_layers: Gram layers.
         content_weight, style_weight, tv_weight: weights of the normalized terms.
@@ -72,6 +73,7 @@ class FastTrainConfig:
     model: str = "johnson"
     norm: str = "instance"
     width: float = 1.0
+    residual_blocks: int = 5
     content_layer: str = "relu3_1"
     style_layers: Tuple[str, ...] = GRAM_STYLE_LAYERS
     content_weight: float = 1.0
@@ -98,10 +100,13 @@ class FastTrainConfig:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
         check_stability(self.stability, self.noise)
+        if self.residual_blocks != 5 and self.model != "johnson":
+            raise ValueError("residual blocks are a Johnson network's; a texture net has none")
         if self.style_size < 16:
             raise ValueError(f"style size must be >= 16, got {self.style_size}")
         if len(set(self.base_styles + self.styles)) != len(self.base_styles + self.styles):
             raise ValueError("style names must be unique")
+        self.model_config()  # the network's own rules (width, residual blocks)
 
     def model_config(self):
         """The network's config: conditional IN over all its styles when there are several."""
@@ -109,7 +114,7 @@ class FastTrainConfig:
         norm = "conditional_instance" if len(every) > 1 else self.norm
         styles = every if len(every) > 1 else ()
         if self.model == "johnson":
-            return JohnsonConfig(norm=norm, width=self.width, styles=styles)
+            return JohnsonConfig(norm=norm, width=self.width, residual_blocks=self.residual_blocks, styles=styles)
         return TextureNetConfig(norm=norm, width=self.width, styles=styles)
 
 

@@ -241,7 +241,9 @@ def export_fast(
             "with `instyle export adain`"
         )
     if shared_statistics and not isinstance(net, JohnsonNet):
-        raise UsageError("only Johnson networks export with shared statistics (a texture net's noise differs per frame)")
+        raise UsageError(
+            "only Johnson networks export with shared statistics (a texture net's noise differs per frame)"
+        )
     graph = SharedStatisticsGraph(net.float()) if shared_statistics else FastGraph(net.float())
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))

@@ -366,14 +366,14 @@ def blend_warped(
 def camera_motion(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(dx, dy): how far the scene moved between two frames, the median of ``-flow`` (the backward
     flow current -> previous) over the pixels the forward–backward check keeps (all if too few)."""
-    keep = mask > 0.5
+    step = max(1, int((mask.size / _MEDIAN_SAMPLES) ** 0.5))  # an even grid of samples: < 0.01 px off
+    flow, keep = flow[::step, ::step], mask[::step, ::step] > 0.5
     vectors = flow[keep] if keep.sum() >= 0.05 * keep.size else flow.reshape(-1, 2)
-    step = max(1, len(vectors) // _MEDIAN_SAMPLES)  # an even sample: the median moves by < 0.01 px
-    return -np.median(vectors[::step], axis=0)
+    return -np.median(vectors, axis=0)
 
 
-#: Flow vectors :func:`camera_motion` takes its median over (a 320x180 flow has 57,600; all of
-#: them took 2 ms a frame, this many 0.3 ms).
+#: About how many flow vectors :func:`camera_motion` takes its median over (a 320x180 flow has
+#: 57,600: all of them took 2.8 ms, every second row and column 0.6 ms; random flow, one thread).
 _MEDIAN_SAMPLES = 8192
 
 

@@ -48,8 +48,8 @@ class VideoStylizer:
     inside a statistics filter, so a torch network (``FastStylizer``, ``Stylizer``) shares its
     instance-norm statistics across frames. A ``stylize`` that mixes them itself (onnxruntime's
     :class:`~instyle.onnx_runtime.OnnxFastStylizer` with ``shared_statistics``) is called with the
-    frame's ``statistics=`` instead: give ``statistics_in_call=True``. ``grid`` is the network's sampling grid (its ``.grid``:
-    4 px for the fast networks, 8 for AdaIN), kept fixed to the scene as the camera moves
+    frame's ``statistics=`` instead: give ``statistics_in_call=True``. ``grid`` is the network's
+    sampling grid (its ``.grid``: 4 px for the fast networks, 8 for AdaIN), kept fixed to the scene as the camera moves
     (:class:`~instyle.video.stabilize.GridAlignment`; 1: no alignment). Feed frames from a file, a
     camera or anything else; each stylized frame comes out as soon as its input went in (nothing
     is buffered).

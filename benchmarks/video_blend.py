@@ -30,14 +30,17 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
 from benchmarks import runner, video  # noqa: E402
 from instyle.choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE  # noqa: E402
 
-#: (blend, tolerance) settings: none (grid alignment alone), nearly fixed weights (tolerance 1: the
-#: range term stays near 1 for the differences seen), the default, a wider tolerance.
+#: (blend, tolerance, fall-off) settings: none (grid alignment alone), nearly fixed weights
+#: (tolerance 1: the range term stays near 1 for the differences seen), the previous default (a
+#: Gaussian fall-off), the default, the default rule with a narrower and a wider tolerance.
 SETTINGS = (
-    (0.0, DEFAULT_VIDEO_TOLERANCE),
-    (0.3, 1.0),
-    (0.5, 1.0),
-    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE),
-    (DEFAULT_VIDEO_BLEND, 0.2),
+    (0.0, DEFAULT_VIDEO_TOLERANCE, 4.0),
+    (0.3, 1.0, 2.0),
+    (0.5, 1.0, 2.0),
+    (0.85, 0.1, 2.0),
+    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, 4.0),
+    (DEFAULT_VIDEO_BLEND, 0.1, 4.0),
+    (DEFAULT_VIDEO_BLEND, 0.2, 4.0),
 )
 #: (label, CRF, pixel format) of the encoded variants.
 ENCODINGS = (
@@ -125,13 +128,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             rows.append(row("per frame (--stabilize none)", plain))
             default = None
-            for blend, tolerance in SETTINGS:
-                finisher = VideoStylizer(
-                    stylize, StabilizeConfig(mode="flow", blend=blend, tolerance=tolerance), grid=grid
-                )
+            for blend, tolerance, falloff in SETTINGS:
+                config = StabilizeConfig(mode="flow", blend=blend, tolerance=tolerance, falloff=falloff)
+                finisher = VideoStylizer(stylize, config, grid=grid)
                 outs = [finisher.finish(p, m) for p, m in zip(painted, analyzed)]
-                rows.append(row(f"blend {blend:g}, tolerance {tolerance:g}", outs))
-                if (blend, tolerance) == (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE):
+                rows.append(row(f"blend {blend:g}, tolerance {tolerance:g}, fall-off {falloff:g}", outs))
+                if config == StabilizeConfig(mode="flow"):
                     default = outs
             for label, crf, pix_fmt in ENCODINGS:
                 outs = encoded(default, tmp / "default.mp4", crf, pix_fmt)

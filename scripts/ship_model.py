@@ -79,14 +79,16 @@ def describe(kind: str, model, kc: dict, size: int, video: bool = False) -> list
         return [
             "# Model card: instyle built-in styles for video (`builtin_styles_video.safetensors`)",
             "",
-            f"The built-in network (`builtin_styles.safetensors`: Johnson et al. 2016's residual network, width "
-            f"×{cfg.width:g}, conditional instance normalization, Dumoulin et al. 2017; {len(cfg.styles)} styles) "
-            "fine-tuned to keep its texture in place on moving scenes: its perceptual losses plus the stability "
-            "loss of `src/instyle/train/stability.py` (the output of a photo moved by a random shift, zoom and "
-            "turn, with noise, must be its output moved alike; Gupta et al. 2017, Huang et al. 2017). "
-            "`instyle video` and the web app's live mode use it for the built-in styles (`--model builtin`: the "
-            "network for stills). Its ONNX copy `builtin_styles_video.onnx` (`instyle export builtin-video`) "
-            f"serves `--stabilize none` on onnxruntime. fp16 safetensors with its config in the metadata; "
+            f"A multi-style network for moving scenes: Johnson et al. 2016's residual network, width ×{cfg.width:g}, "
+            f"{cfg.residual_blocks} residual blocks, conditional instance normalization (Dumoulin et al. 2017), "
+            f"{len(cfg.styles)} styles, trained with the perceptual losses plus the stability loss of "
+            "`src/instyle/train/stability.py` (the output of a photo moved by a random shift, zoom and turn, with "
+            "noise, must be its output moved alike; Gupta et al. 2017, Huang et al. 2017). `instyle video` and "
+            "the web app's live mode use it for the built-in styles (`--model builtin`: the network for stills). "
+            "Its ONNX copies serve it on onnxruntime: `builtin_styles_video.onnx` (`instyle export builtin-video "
+            "--for-onnxruntime`) for `--stabilize none` and `flow`, `builtin_styles_video_shared.onnx` (`instyle "
+            "export builtin-video --shared-statistics --for-onnxruntime`: statistics shared across frames) for "
+            "`full` and `stats`. fp16 safetensors with its config in the metadata; "
             f"{size / 2**20:.2f} MB, {n_params:,} parameters.",
             "",
             "Styles: " + ", ".join(f"`{s}`" for s in cfg.styles) + ".",

@@ -55,4 +55,7 @@ def test_the_network_for_video_has_the_built_in_styles():
         return
     assert Path(resolve_model("builtin-video")).name == VIDEO_MODEL
     video, stills = FastStylizer("builtin-video"), FastStylizer()
-    assert video.styles == stills.styles and video.net.config == stills.net.config
+    assert video.styles == stills.styles and video.grid == stills.grid
+    # a narrower, deeper network than the one for stills (its model card): faster per frame
+    assert video.net.config.width < stills.net.config.width
+    assert sum(t.numel() for t in video.net.parameters()) < sum(t.numel() for t in stills.net.parameters())

@@ -68,15 +68,16 @@ DEFAULT_VIDEO_PIXEL_FORMAT = VIDEO_PIXEL_FORMATS[0]
 #: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
 STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Default weight of the previous output warped along the flow where it matches the new frame's
-#: output (it falls off with their difference: :data:`DEFAULT_VIDEO_TOLERANCE`). 0.85 with
-#: tolerance 0.1 against a near-fixed 0.3 (tolerance 1): warping error 0.51x against 0.56x per-frame's with texture
-#: detail 0.90x against 0.86x (the mean of benchmarks/video.py's clips before encoding;
-#: benchmarks/video_blend.py).
-DEFAULT_VIDEO_BLEND = 0.85
+#: output (it falls off with their difference: :data:`DEFAULT_VIDEO_TOLERANCE`, steeply: see
+#: instyle.video.stabilize.blend_warped). 0.95 at tolerance 0.13 gives 0.48x the per-frame warping
+#: error with 0.91x its texture detail, where the previous default, 0.85 at 0.1 with a Gaussian
+#: fall-off, gave 0.50x with 0.90x and a near-fixed 0.3 (tolerance 1) 0.56x with 0.87x (means over
+#: benchmarks/video.py's clips before encoding; benchmarks/video_blend.py).
+DEFAULT_VIDEO_BLEND = 0.95
 #: Difference (mean absolute, 0-1 RGB) between the warped previous output and the new frame's at
 #: which the blend's weight has fallen to 1/e: texture that moved with the scene is kept steady,
 #: what the flow got wrong (an occlusion, a new object) is not smeared.
-DEFAULT_VIDEO_TOLERANCE = 0.1
+DEFAULT_VIDEO_TOLERANCE = 0.13
 #: Runtimes of the one-pass methods: torch, or onnxruntime for exported networks (no torch).
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: Learning-rate schedules of the training loop.

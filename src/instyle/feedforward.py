@@ -28,8 +28,8 @@ class FastStylizer:
         model: a model file / training checkpoint of a ``johnson`` or ``texture_net`` network,
             the module itself, or None (or ``"builtin"``) for the multi-style network shipped
             with instyle (its styles: :func:`builtin_styles`); ``"builtin-large"`` for the wider,
-            slower network it was distilled from, ``"builtin-video"`` for the one fine-tuned for
-            video (same styles).
+            slower network it was distilled from, ``"builtin-video"`` for the one trained for
+            video (same styles; narrower and deeper, twice as fast per frame).
         device, channels_last: as for :class:`instyle.Stylizer`.
         precision: ``fp32``, ``bf16``, or ``auto``: bf16 on GPUs that support it, fp32 on CPUs
             (these narrow nets gain nothing from bf16 even with native bf16 instructions: the

@@ -16,7 +16,7 @@ from .errors import WeightsError
 #: The built-in multi-style network (16 styles, conditional IN) and the wider one it was distilled from.
 BUILTIN_MODEL = "builtin_styles.safetensors"
 LARGE_MODEL = "builtin_styles_large.safetensors"
-#: The built-in network fine-tuned for video (same styles; its texture moves with the scene:
+#: The built-in styles' network for video (same styles; its texture moves with the scene:
 #: ``instyle train fast --stability``), used by ``instyle video`` and the web app's live mode.
 VIDEO_MODEL = "builtin_styles_video.safetensors"
 #: The built-in networks as ONNX, for onnxruntime (``instyle export``).
@@ -78,8 +78,8 @@ def builtin_model_path() -> str:
 def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
     """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
     built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md),
-    ``builtin-video`` (the built-in network fine-tuned for video, its model card
-    ``builtin_styles_video.md``)."""
+    ``builtin-video`` (the built-in styles' network for video: narrower, deeper and trained for
+    stability, its model card ``builtin_styles_video.md``)."""
     if model is None or model == "builtin":
         return builtin_model_path()
     if isinstance(model, str) and model in SHIPPED_FILES:
@@ -88,7 +88,7 @@ def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLik
 
 
 def has_video_model() -> bool:
-    """Whether this instyle ships the built-in network fine-tuned for video."""
+    """Whether this instyle ships the built-in styles' network for video."""
     return _asset(VIDEO_MODEL).is_file()
 
 

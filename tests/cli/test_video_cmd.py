@@ -136,7 +136,8 @@ def test_adain_video(tmp_path, capsys, light_net, arch):
 
 
 @pytest.mark.parametrize(
-    "case", ["audio-only", "image", "truncated", "exists", "bad-extension", "onnx-with-stats", "mpeg4-444"]
+    "case",
+    ["audio-only", "image", "truncated", "exists", "bad-extension", "onnx-with-stats", "mpeg4-444", "blend-1"],
 )
 def test_failures_are_one_line_and_leave_nothing(tmp_path, capsys, case):
     from PIL import Image
@@ -168,6 +169,8 @@ def test_failures_are_one_line_and_leave_nothing(tmp_path, capsys, case):
         out = tmp_path / "out" / "o.gif"
     elif case == "mpeg4-444":
         extra = ["--codec", "mpeg4", "--pix-fmt", "yuv444p"]
+    elif case == "blend-1":  # the past alone would never let the present in: refused, not clamped
+        extra = ["--blend", "1"]
     else:  # the network for stills has no ONNX copy that shares statistics (--stabilize full)
         extra = ["--backend", "onnxruntime", "--model", "builtin"]
     before = sorted(p.name for p in tmp_path.rglob("*"))

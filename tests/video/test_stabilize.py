@@ -103,7 +103,7 @@ def test_blend_pulls_towards_the_warped_previous_output_where_the_motion_is_cons
     current, previous = np.full((h, w, 3), 0.52, np.float32), np.full((h, w, 3), 0.48, np.float32)
     out = blend_warped(current, previous, flow, mask, 0.5, tolerance=1.0)
     assert out[:, : w // 2].min() == np.float32(0.52)  # uncovered: the current output alone
-    np.testing.assert_allclose(out[:, w // 2 :], 0.5 + 0.02 * (1 - np.exp(-(0.04**2))), atol=1e-6)  # ~half of each
+    np.testing.assert_allclose(out[:, w // 2 :], 0.5 + 0.02 * (1 - np.exp(-(0.04**4))), atol=1e-6)  # ~half of each
 
 
 def test_blend_weight_falls_off_with_the_difference_between_the_outputs():
@@ -113,11 +113,18 @@ def test_blend_weight_falls_off_with_the_difference_between_the_outputs():
     h, w = 8, 8
     flow, mask = np.zeros((h, w, 2), np.float32), np.ones((h, w), np.float32)
     current = np.full((h, w, 3), 0.5, np.float32)
-    for gap, expected in ((0.01, 0.85 * np.exp(-0.01)), (0.1, 0.85 * np.exp(-1.0)), (0.5, 0.85 * np.exp(-25.0))):
-        out = blend_warped(current, current - gap, flow, mask, 0.85, tolerance=0.1)
-        np.testing.assert_allclose((current - out) / gap, expected, rtol=1e-3, atol=1e-6)
+    for falloff in (2.0, 4.0):
+        for gap in (0.01, 0.1, 0.5):
+            expected = 0.85 * np.exp(-((gap / 0.1) ** falloff))
+            out = blend_warped(current, current - gap, flow, mask, 0.85, tolerance=0.1, falloff=falloff)
+            np.testing.assert_allclose((current - out) / gap, expected, rtol=1e-3, atol=1e-6)
+    # the steep fall-off: nearly the full weight up to half the tolerance, where a Gaussian has lost a fifth
+    half = [blend_warped(current, current - 0.05, flow, mask, 1.0, 0.1, f)[0, 0, 0] for f in (2.0, 4.0)]
+    assert (0.5 - half[1]) / 0.05 > 0.93 > 0.8 > (0.5 - half[0]) / 0.05
     with pytest.raises(ValueError, match="tolerance"):
         StabilizeConfig(tolerance=0.0)
+    with pytest.raises(ValueError, match="falloff"):
+        StabilizeConfig(falloff=0.5)
 
 
 def test_camera_motion_is_the_median_of_the_consistent_flow():

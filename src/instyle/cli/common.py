@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS
+from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS, PRECISIONS
 from ..errors import UsageError
 
 #: Largest integer any option takes (counts of steps, images, pixels…): beyond it, a value is a typo.
@@ -85,6 +85,14 @@ def int_between(low: int, high: int):
 def unit_float(text: str) -> float:
     """A number in [0, 1] (e.g. α)."""
     return _number(text, float, minimum=0.0, strict=False, maximum=1.0)
+
+
+def below_one(text: str) -> float:
+    """A number in [0, 1) (a weight of the past, which must leave room for the present)."""
+    v = _number(text, float, minimum=0.0, strict=False, maximum=1.0)
+    if v == 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 and < 1, got {text!r}")
+    return v
 
 
 def image_size(text: str) -> int:
@@ -248,6 +256,19 @@ def add_adain_network_options(g) -> None:
 def adain_network_options(args) -> list:
     """The AdaIN-network options the user set, as named on the command line (AdaIN-only controls)."""
     return [opt for opt, on in (("--decoder", args.decoder is not None), ("--arch", args.arch is not None)) if on]
+
+
+def add_inference_device_options(g) -> None:
+    """--device, --precision and --no-channels-last of the commands that run a trained network."""
+    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    g.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto = bf16 where the hardware has native bf16, else fp32 (the fast network: "
+        "fp32 on CPUs, where bf16 does not pay off at its width)",
+    )
+    g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
 
 
 def add_backend_option(g) -> None:

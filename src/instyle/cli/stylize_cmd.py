@@ -9,7 +9,7 @@ import sys
 import time
 from typing import List, Tuple
 
-from ..choices import COLOR_MODES, METHODS, PRECISIONS
+from ..choices import COLOR_MODES, METHODS
 from . import common, methods
 
 HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
@@ -88,18 +88,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
         "`builtin-large` (the wider network the built-in one was distilled from) or `builtin-video` (the "
-        "built-in network fine-tuned for video); "
+        "built-in styles' network trained for video); "
         "--style then names its styles (multi-style nets)",
     )
-    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    g.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="auto = bf16 where the hardware has native bf16, else fp32 (the fast network: "
-        "fp32 on CPUs, where bf16 does not pay off at its width)",
-    )
-    g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
+    common.add_inference_device_options(g)
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
     common.add_backend_option(g)
     common.add_output_options(p, images=True)

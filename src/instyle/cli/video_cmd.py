@@ -12,7 +12,6 @@ from ..choices import (
     DEFAULT_VIDEO_PIXEL_FORMAT,
     DEFAULT_VIDEO_TOLERANCE,
     METHODS,
-    PRECISIONS,
     STABILIZE_MODES,
     VIDEO_CODECS,
     VIDEO_PIXEL_FORMATS,
@@ -31,7 +30,7 @@ EPILOG = """examples:
 
 The audio track is copied (re-encoded to AAC when the container cannot hold it), frame times are
 kept (variable frame rates too), a phone's rotation is applied to the pixels. The built-in styles
-run on the built-in network fine-tuned for video (builtin-video; --model builtin: the one for
+run on the built-in styles' network trained for video (builtin-video; --model builtin: the one for
 stills). --stabilize full (default) shares instance-norm statistics across frames, keeps the
 network's grid on the moving scene and blends in the previous output along the optical flow where
 it is consistent; all reset at scene cuts.
@@ -68,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--blend",
-        type=common.unit_float,
+        type=common.below_one,
         default=DEFAULT_VIDEO_BLEND,
         help=f"weight of the previous output along the flow where it matches, in [0, 1) (default "
         f"{DEFAULT_VIDEO_BLEND}): more is steadier, less keeps more texture",
@@ -109,12 +108,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model",
         default=None,
         help="a trained fast network (as for stylize); default for the built-in styles: builtin-video, the "
-        "built-in network fine-tuned to keep its texture on moving scenes (`builtin`: the one for stills)",
+        "built-in styles' network trained to keep its texture on moving scenes (`builtin`: the one for stills)",
     )
     g.add_argument("--style-size", type=common.image_size, default=512, help="longer side of style images")
-    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    g.add_argument("--precision", choices=PRECISIONS, default="auto")
-    g.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
+    common.add_inference_device_options(g)
     g.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -147,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     method = methods.choose(args, styles)
     if method == "fast" and args.model is None and has_video_model():
         args.model = "builtin-video"
-    config = StabilizeConfig(mode=args.stabilize, blend=min(args.blend, 0.95), tolerance=args.tolerance)
+    config = StabilizeConfig(mode=args.stabilize, blend=args.blend, tolerance=args.tolerance)
     # Shared statistics (--stabilize full, stats) carry state from one network call to the next:
     # torch's statistics filter, or an ONNX graph that takes the past average and returns the
     # frame's own (`instyle export --shared-statistics`; the built-in network for video ships

@@ -160,7 +160,7 @@ class Engine:
 
         self.config = config
         self.fast = fast if fast is not None else FastStylizer()  # torch: requests
-        # live frames: the built-in network fine-tuned for video, where shipped (its texture moves
+        # live frames: the built-in styles' network for video, where shipped (its texture moves
         # with the scene: its model card, assets/builtin_styles_video.md); a network given here serves both
         self.live = FastStylizer("builtin-video") if fast is None and has_video_model() else self.fast
         self.fast_styles: Tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())

@@ -20,14 +20,14 @@ cuts so nothing carries over into a new shot:
 * **Grid alignment** (:class:`GridAlignment`): the camera's motion (the median flow, refined by
   ECC) is summed over the shot, and each frame is padded at its top and left so the scene keeps
   its place on the network's sampling grid; the output is cropped back. On a pan this alone
-  removes two thirds of the flicker without touching texture detail (benchmarks/video.py's pan
-  clip, ``--stabilize flow --blend 0``: warping error 0.32× per-frame's, texture 1.01×); the
+  removes three fifths of the flicker without touching texture detail (benchmarks/video_blend.py's
+  pan clip, blend 0, before encoding: warping error 0.41× per-frame's, texture 1.01×); the
   blend above then mostly steadies zooms (a moving object, painted in a new phase of the grid
   each frame, differs from its warped past by more than the blend accepts).
 
 What none of these can reach, a zoom or an object moving on its own (one shift cannot align
-both), the network itself learns: the built-in network for video (``builtin-video``) was
-fine-tuned with a stability loss (:mod:`instyle.train.stability`), so its texture moves with the
+both), the network itself learns: the built-in styles' network for video (``builtin-video``)
+was trained with a stability loss (:mod:`instyle.train.stability`), so its texture moves with the
 scene under shifts of any phase, zooms and small turns.
 
 Scene cuts (:class:`SceneCuts`) are frames whose small grayscale thumbnail differs from the
@@ -48,6 +48,10 @@ from ..choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, STABILIZE_MO
 from ..errors import InstyleError
 from ..imageio.modes import pad_reflect_array
 
+#: The blend's fall-off: the exponent p of its range weight ``exp(−(d / tolerance)^p)``
+#: (:func:`blend_warped`; 2 would be a Gaussian).
+BLEND_FALLOFF = 4.0
+
 
 @dataclass(frozen=True)
 class StabilizeConfig:
@@ -60,6 +64,7 @@ class StabilizeConfig:
             outputs agree (0: none); see :func:`blend_warped`.
         tolerance: difference between the two outputs (mean absolute, 0–1 RGB) at which that
             weight has fallen to 1/e of ``blend``.
+        falloff: how steeply it falls: the exponent p of ``exp(−(d / tolerance)^p)`` (2: Gaussian).
         align: keep the network's sampling grid fixed to the scene (:class:`GridAlignment`).
         cut_threshold: mean absolute difference (0–1) of consecutive 64-px grayscale thumbnails
             above which a frame starts a new shot.
@@ -73,6 +78,7 @@ class StabilizeConfig:
     momentum: float = 0.9
     blend: float = DEFAULT_VIDEO_BLEND
     tolerance: float = DEFAULT_VIDEO_TOLERANCE
+    falloff: float = BLEND_FALLOFF
     align: bool = True
     cut_threshold: float = 0.25
     flow_width: int = 320
@@ -84,6 +90,8 @@ class StabilizeConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 < self.tolerance <= 1.0:
             raise ValueError(f"tolerance must be in (0, 1], got {self.tolerance}")
+        if not 1.0 <= self.falloff <= 16.0:
+            raise ValueError(f"falloff must be in [1, 16], got {self.falloff}")
         if self.flow_width < 32:
             raise ValueError(f"flow width must be at least 32 px, got {self.flow_width}")
 
@@ -347,18 +355,22 @@ def blend_warped(
     mask: np.ndarray,
     weight: float,
     tolerance: float = DEFAULT_VIDEO_TOLERANCE,
+    falloff: float = BLEND_FALLOFF,
 ) -> np.ndarray:
     """``stylized`` (H, W, 3) blended with ``previous_out`` warped onto it by ``flow``:
     ``out = stylized + w·(warped − stylized)`` with, per pixel,
-    ``w = weight · mask · exp(−(d / tolerance)²)``, d the mean absolute difference of the two over
-    the channels. ``mask`` (1 where the motion is consistent both ways) keeps occlusions out; the
-    range term keeps out what the flow got wrong and a texture painted anew, so a strong ``weight``
-    steadies what did move with the scene without ghosts (benchmarks/video.py: at the same texture
-    detail, a lower warping error than any fixed weight). The result is clipped to [0, 1]."""
+    ``w = weight · mask · exp(−(d / tolerance)^falloff)``, d the mean absolute difference of the two
+    over the channels. ``mask`` (1 where the motion is consistent both ways) keeps occlusions out;
+    the range term keeps out what the flow got wrong and a texture painted anew, so a strong
+    ``weight`` steadies what did move with the scene without ghosts (benchmarks/video_blend.py: at
+    the same texture detail, a lower warping error than any fixed weight). A steep fall-off (4
+    rather than a Gaussian's 2) blends fewer pixels half-way: half of two textures out of phase is
+    a blur, so at the same warping error it keeps more texture detail. The result is clipped to
+    [0, 1]."""
     warped = warp(previous_out, flow)
     diff = warped - stylized  # (H, W, 3)
     d = _channel_sum(np.abs(diff), 1.0 / (diff.shape[2] * tolerance))  # (H, W): mean |diff| / tolerance
-    w = weight * mask * np.exp(-np.square(d))
+    w = weight * mask * np.exp(-np.power(d, falloff))
     # kept in [0, 1]: bicubic sampling overshoots at edges, and the output is warped again next frame
     return np.clip(stylized + w[..., None] * diff, 0.0, 1.0)
 

@@ -147,9 +147,8 @@ class VideoStylizer:
             self.previous_output = None
         out = painted
         if motion.flow is not None and self.config.flow and self.previous_output is not None:
-            out = blend_warped(
-                painted, self.previous_output, motion.flow, motion.mask, self.config.blend, self.config.tolerance
-            )
+            c = self.config
+            out = blend_warped(painted, self.previous_output, motion.flow, motion.mask, c.blend, c.tolerance, c.falloff)
         self.previous_output = out if self.config.flow else None
         return out
 

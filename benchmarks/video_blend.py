@@ -29,18 +29,19 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import runner, video  # noqa: E402
 from instyle.choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE  # noqa: E402
+from instyle.video.stabilize import BLEND_FALLOFF  # noqa: E402
 
 #: (blend, tolerance, fall-off) settings: none (grid alignment alone), nearly fixed weights
 #: (tolerance 1: the range term stays near 1 for the differences seen), the previous default (a
 #: Gaussian fall-off), the default, the default rule with a narrower and a wider tolerance.
 SETTINGS = (
-    (0.0, DEFAULT_VIDEO_TOLERANCE, 4.0),
+    (0.0, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF),
     (0.3, 1.0, 2.0),
     (0.5, 1.0, 2.0),
     (0.85, 0.1, 2.0),
-    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, 4.0),
-    (DEFAULT_VIDEO_BLEND, 0.1, 4.0),
-    (DEFAULT_VIDEO_BLEND, 0.2, 4.0),
+    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF),
+    (DEFAULT_VIDEO_BLEND, 0.1, BLEND_FALLOFF),
+    (DEFAULT_VIDEO_BLEND, 0.2, BLEND_FALLOFF),
 )
 #: (label, CRF, pixel format) of the encoded variants.
 ENCODINGS = (

@@ -7,9 +7,11 @@ and decoded, as a user's file is) is painted once by the built-in network for vi
 that follows the scene (``instyle video --stabilize flow``'s network calls), and once frame by frame
 without alignment (``--stabilize none``: the baseline). The painted frames are then finished by
 :meth:`instyle.video.VideoStylizer.finish` under several blend settings, and measured as they are
-(no encoding) with :mod:`benchmarks.video`'s warping error and texture detail, relative to the
-baseline's. The default setting is also measured after writing both it and the baseline as H.264
-at CRF 18 (``instyle video``'s default) in 4:2:0 and 4:4:4 (``--pix-fmt``), and at CRF 8 in 4:2:0.
+(no encoding) with :mod:`benchmarks.video`'s warping error (by the clips' true motion) and texture
+detail, relative to the baseline's. The default setting is also measured after writing both it and
+the baseline as H.264 at CRF 18 (``instyle video``'s default) in 4:2:0 (with ``instyle video``'s
+low-passed colour planes, and with FFmpeg's conversion) and 4:4:4 (``--pix-fmt``), and at CRF 8 in
+4:2:0.
 One process, no peer: this isolates the blend and the file format from the network and the runtime.
 
 Usage (from the repository root)::
@@ -29,6 +31,7 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import runner, video  # noqa: E402
 from instyle.choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE  # noqa: E402
+from instyle.video.chroma import CHROMA_SIGMA  # noqa: E402
 from instyle.video.stabilize import BLEND_FALLOFF  # noqa: E402
 
 #: (blend, tolerance, fall-off) settings: none (grid alignment alone), nearly fixed weights
@@ -43,11 +46,13 @@ SETTINGS = (
     (DEFAULT_VIDEO_BLEND, 0.1, BLEND_FALLOFF),
     (DEFAULT_VIDEO_BLEND, 0.2, BLEND_FALLOFF),
 )
-#: (label, CRF, pixel format) of the encoded variants.
+#: (label, CRF, pixel format, colour planes' low-pass sigma or None: FFmpeg's conversion) of the
+#: encoded variants; 4:2:0 as ``instyle video`` writes it, and as FFmpeg would.
 ENCODINGS = (
-    ("H.264 CRF 18 4:2:0", 18, "yuv420p"),
-    ("H.264 CRF 18 4:4:4", 18, "yuv444p"),
-    ("H.264 CRF 8 4:2:0", 8, "yuv420p"),
+    ("H.264 CRF 18 4:2:0", 18, "yuv420p", CHROMA_SIGMA),
+    ("H.264 CRF 18 4:2:0, FFmpeg's colour planes", 18, "yuv420p", None),
+    ("H.264 CRF 18 4:4:4", 18, "yuv444p", None),
+    ("H.264 CRF 8 4:2:0", 8, "yuv420p", CHROMA_SIGMA),
 )
 SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"]}
 SUMMARY = ("warp vs per-frame", "texture vs per-frame")
@@ -79,12 +84,16 @@ def network(threads: Optional[int]):
     return on_arrays(lambda x: fast(x, video.STYLE)), fast.grid
 
 
-def encoded(frames, path: Path, crf: int, pix_fmt: str):
+def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[float]):
     """``frames`` (0–1 float) written as H.264 and decoded again."""
     import numpy as np
 
     video.write_clip(
-        [np.round(np.clip(f, 0, 1) * 255).astype(np.uint8) for f in frames], path, crf=crf, pix_fmt=pix_fmt
+        [np.round(np.clip(f, 0, 1) * 255).astype(np.uint8) for f in frames],
+        path,
+        crf=crf,
+        pix_fmt=pix_fmt,
+        chroma_sigma=chroma_sigma,
     )
     return video.read_clip(path)
 
@@ -136,9 +145,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 rows.append(row(f"blend {blend:g}, tolerance {tolerance:g}, fall-off {falloff:g}", outs))
                 if config == StabilizeConfig(mode="flow"):
                     default = outs
-            for label, crf, pix_fmt in ENCODINGS:
-                outs = encoded(default, tmp / "default.mp4", crf, pix_fmt)
-                base = encoded(plain, tmp / "plain.mp4", crf, pix_fmt)
+            for label, crf, pix_fmt, sigma in ENCODINGS:
+                outs = encoded(default, tmp / "default.mp4", crf, pix_fmt, sigma)
+                base = encoded(plain, tmp / "plain.mp4", crf, pix_fmt, sigma)
                 r = row(f"default, {label}", outs)
                 r["warp vs per-frame, same encoding"] = r["warping error"] / video.warping_error(base, motion, skip)
                 r["texture vs per-frame, same encoding"] = video.texture(outs) / video.texture(base)

@@ -33,7 +33,8 @@ kept (variable frame rates too), a phone's rotation is applied to the pixels. Th
 run on the built-in styles' network trained for video (builtin-video; --model builtin: the one for
 stills). --stabilize full (default) shares instance-norm statistics across frames, keeps the
 network's grid on the moving scene and blends in the previous output along the optical flow where
-it is consistent; all reset at scene cuts.
+it holds; all reset at scene cuts. 4:2:0 files get their colour planes low-passed before they are
+halved, so fine colour texture does not shimmer as the scene moves (--pix-fmt yuv444p: full colour).
 """
 
 

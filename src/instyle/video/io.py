@@ -31,6 +31,7 @@ from ..atomic import first_missing
 from ..choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_CODECS, VIDEO_PIXEL_FORMATS, check
 from ..errors import InstyleError, UsageError, one_line, quoted
 from ..sizes import target_size
+from .chroma import rgb_to_yuv420
 
 #: The frame rate given to a folder of images (``--fps``).
 DEFAULT_FPS = 24.0
@@ -237,7 +238,8 @@ class VideoSink:
         source: the input, whose frame times, size and audio the output keeps.
         codec, crf: the video codec (:data:`~instyle.choices.VIDEO_CODECS`) and its quality (lower:
             better and larger; x264's 18 is visually lossless).
-        pix_fmt: :data:`~instyle.choices.VIDEO_PIXEL_FORMATS`: ``yuv420p`` (plays everywhere) or
+        pix_fmt: :data:`~instyle.choices.VIDEO_PIXEL_FORMATS`: ``yuv420p`` (plays everywhere; its
+            colour planes are low-passed before they are halved, :mod:`instyle.video.chroma`) or
             ``yuv444p`` (colour at full resolution; not with ``mpeg4``).
         overwrite: replace an existing output.
     """
@@ -324,8 +326,11 @@ class VideoSink:
         h, w = self._stream.height, self._stream.width
         if rgb.shape[:2] != (h, w):  # an odd side: its last row / column repeated
             rgb = np.pad(rgb, ((0, h - rgb.shape[0]), (0, w - rgb.shape[1]), (0, 0)), mode="edge")
-        data = np.round(np.clip(rgb, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
-        out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
+        if self.pix_fmt == "yuv420p":  # colour planes low-passed before they are halved (no shimmer)
+            out = av.VideoFrame.from_ndarray(rgb_to_yuv420(np.clip(rgb, 0.0, 1.0)), format="yuv420p")
+        else:
+            data = np.round(np.clip(rgb, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+            out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
         out.pts = round(frame.time / self._stream.time_base)
         if self._audio is not None:
             self._audio.until(frame.time)

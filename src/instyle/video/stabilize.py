@@ -12,18 +12,20 @@ cuts so nothing carries over into a new shot:
   Style statistics are computed once; a texture net's noise is fixed. Cheap, and it removes the
   global "breathing" of colours and contrast.
 * **Motion** (:class:`MotionEstimator`, :func:`blend_warped`): OpenCV's DIS optical flow between
-  consecutive input frames warps the previous output onto the current frame, and it is blended in
-  where a forward–backward check says the pixel is visible in both frames (Ruder et al. 2016's
-  occlusion test) and only as far as it resembles the new output (a range weight, as in a
-  bilateral filter over time), so moving edges, uncovered areas and whatever the flow got wrong
-  are never smeared, while texture that moved with the scene is held steady.
+  consecutive input frames, refined down to single pixels, warps the previous output onto the
+  current frame, and it is blended in where the flow holds (the previous input frame, brought over
+  by it, matches the current one: uncovered background does not) and only as far as it resembles
+  the new output (a range weight, as in a bilateral filter over time), so moving edges, uncovered
+  areas and whatever the flow got wrong are never smeared, while texture that moved with the scene
+  is held steady.
 * **Grid alignment** (:class:`GridAlignment`): the camera's motion (the median flow, refined by
   ECC) is summed over the shot, and each frame is padded at its top and left so the scene keeps
   its place on the network's sampling grid; the output is cropped back. On a pan this alone
-  removes three fifths of the flicker without touching texture detail (benchmarks/video_blend.py's
-  pan clip, blend 0, before encoding: warping error 0.41× per-frame's, texture 1.01×); the
-  blend above then mostly steadies zooms (a moving object, painted in a new phase of the grid
-  each frame, differs from its warped past by more than the blend accepts).
+  removes two thirds of the flicker without touching texture detail (benchmarks/video_blend.py's
+  pan clip, blend 0, before encoding, true motion: warping error 0.32× per-frame's, texture
+  1.01×); the blend above halves what is left (0.16×) and steadies what alignment cannot reach:
+  the zoom 0.27×, the moving object 0.51× (painted in a new phase of the grid each frame, it often
+  differs from its warped past by more than the blend accepts).
 
 What none of these can reach, a zoom or an object moving on its own (one shift cannot align
 both), the network itself learns: the built-in styles' network for video (``builtin-video``)
@@ -69,9 +71,8 @@ class StabilizeConfig:
         cut_threshold: mean absolute difference (0–1) of consecutive 64-px grayscale thumbnails
             above which a frame starts a new shot.
         flow_width: the flow is computed on frames shrunk to this width, or to a third of theirs
-            if that is larger (speed: at 640x360, DIS both ways takes ~7 ms at 320 px and ~26 ms
-            at 480, and the camera motion found on it is the same within 0.02 px; 1080p frames get
-            640 px, where 320 missed a fast pan's detail).
+            if that is larger (speed: ~11 ms a 640x360 frame at 320 px, one thread; 1080p frames
+            get 640 px, where 320 missed a fast pan's detail).
     """
 
     mode: str = "full"
@@ -110,11 +111,12 @@ class StabilizeConfig:
         return self.mode in ("full", "flow") and (self.blend > 0 or self.align)
 
 
-def _cv2():
+def require_cv2():
+    """OpenCV, or a one-line error that says how to install it."""
     try:
         import cv2
     except ImportError:
-        raise InstyleError("video stabilization needs OpenCV: pip install 'instyle[video]'") from None
+        raise InstyleError("video needs OpenCV (optical flow, colour planes): pip install 'instyle[video]'") from None
     return cv2
 
 
@@ -218,7 +220,7 @@ class SceneCuts:
 
     def __call__(self, rgb: np.ndarray) -> bool:
         """Whether ``rgb`` (H, W, 3) starts a new shot (the first frame does)."""
-        cv2 = _cv2()
+        cv2 = require_cv2()
         h, w = rgb.shape[:2]
         # shrink, then average the channels: the same numbers as the other way round (both are
         # averages), 10x faster (a float frame's last-axis mean is a slow strided reduction)
@@ -245,7 +247,7 @@ _MIN_FLOW_SIDE = 32
 
 def _gray(rgb: np.ndarray, width: int) -> np.ndarray:
     """8-bit luma at most ``width`` wide (and at least :data:`_MIN_FLOW_SIDE` on each side)."""
-    cv2 = _cv2()
+    cv2 = require_cv2()
     h, w = rgb.shape[:2]
     scale = min(1.0, width / w) if min(h, w) * min(1.0, width / w) >= _MIN_FLOW_SIDE else _MIN_FLOW_SIDE / min(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -259,7 +261,7 @@ def _gray(rgb: np.ndarray, width: int) -> np.ndarray:
 
 def _upscale_flow(flow: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
     """A (h, w, 2) flow of a resized frame as the (H, W, 2) flow of the full frame."""
-    cv2 = _cv2()
+    cv2 = require_cv2()
     if flow.shape[:2] == tuple(hw):
         return flow
     sy, sx = hw[0] / flow.shape[0], hw[1] / flow.shape[1]
@@ -274,7 +276,7 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     brought onto the current one with the backward flow (current -> previous). Bicubic rather than
     bilinear: frames are warped again and again, and bilinear sampling blurs each time (texture
     detail 0.52 vs 0.45 of per-frame's at blend 0.5, benchmarks/video.py's pan)."""
-    cv2 = _cv2()
+    cv2 = require_cv2()
     gx, gy = _pixel_grid(*flow.shape[:2])
     return cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
@@ -288,31 +290,58 @@ def _pixel_grid(h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-class MotionEstimator:
-    """DIS optical flow (Kroeger et al. 2016, OpenCV) between consecutive frames, both ways, with the
-    forward–backward consistency mask of Ruder et al. 2016."""
+#: How a :class:`MotionEstimator` tells where its flow holds (both ways: the forward–backward
+#: check; by colour: the previous frame brought over by the flow matches the current one).
+FLOW_CHECKS = ("colour", "both-ways")
 
-    def __init__(self, width: int = 320):
-        cv2 = _cv2()
-        self.width = width
+#: The colour check's limit: mean absolute difference of the (slightly blurred) 8-bit luma, px of
+#: the flow's frame, where the flow is taken to hold (0.06 on 0–1).
+_MATCH = 0.06 * 255
+
+
+class MotionEstimator:
+    """DIS optical flow (Kroeger et al. 2016, OpenCV) from each frame back to the one before, and
+    where it holds (``validity``):
+
+    * ``"colour"`` (the default): the previous frame, brought over by the flow, matches the current
+      one in luma. Uncovered background, and whatever the flow got wrong, does not match.
+    * ``"both-ways"``: the forward–backward check of Ruder et al. 2016 (the flow back, then the
+      flow forward, lands where it started), which costs a second flow.
+
+    On benchmarks/video_blend.py's clips (true motion, before encoding) the blend's warping error
+    is the same with either, 0.27x and 0.28x per-frame's, and the colour check saves ~8 ms a
+    640x360 frame."""
+
+    def __init__(self, width: int = 320, validity: str = "colour"):
+        cv2 = require_cv2()
+        self.width, self.validity = width, check(validity, FLOW_CHECKS, "flow validity check")
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        # The preset stops at a quarter of the frame it is given; refining down to the frame's own
+        # pixels (finest scale 0) brings the flow within a fraction of a pixel of the true motion,
+        # which the blend needs. benchmarks/video_blend.py's clips, measured with their true motion,
+        # before encoding: warping error 0.48x per-frame's at the preset, 0.28x at finest scale 0
+        # with 2 variational refinement iterations (5: 0.27x), for ~10 ms more per 640x360 frame.
+        self.dis.setFinestScale(0)
+        self.dis.setVariationalRefinementIterations(2)
 
     def __call__(self, previous: np.ndarray, current: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """(backward flow current -> previous (H, W, 2) in px, mask (H, W) float32: 1 where the pixel
-        is visible in both frames)."""
+        """(backward flow current -> previous (H, W, 2) in px, mask (H, W) float32: 1 where the flow
+        holds: the pixel was visible in the previous frame, where the flow says)."""
+        cv2 = require_cv2()
         width = max(self.width, current.shape[1] // 3)  # large frames: a third of their width
         a, b = _gray(previous, width), _gray(current, width)
         backward = self.dis.calc(b, a, None)  # current -> previous, at the small size
-        forward = self.dis.calc(a, b, None)
-        # a pixel is consistent when going back then forward lands where it started
-        there = warp(forward, backward)  # forward flow at x + backward(x)
-        err = _channel_sum(np.square(backward + there))
-        scale = _channel_sum(np.square(backward)) + _channel_sum(np.square(there))
-        mask = (err <= 0.01 * scale + 0.5).astype(np.float32)
+        if self.validity == "colour":
+            diff = cv2.absdiff(warp(a, backward), b).astype(np.float32)
+            mask = (cv2.GaussianBlur(diff, (0, 0), 1.0) <= _MATCH).astype(np.float32)
+        else:  # consistent: going back, then forward, lands where it started
+            there = warp(self.dis.calc(a, b, None), backward)  # forward flow at x + backward(x)
+            err = _channel_sum(np.square(backward + there))
+            scale = _channel_sum(np.square(backward)) + _channel_sum(np.square(there))
+            mask = (err <= 0.01 * scale + 0.5).astype(np.float32)
         hw = current.shape[:2]
         # kept at the small size for camera(): (frames, flow, mask, full px per small px (x, y))
         self._small = (a, b, backward, mask, np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]]))
-        cv2 = _cv2()
         mask = cv2.resize(mask, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR) if mask.shape != hw else mask
         return _upscale_flow(backward, hw), mask
 
@@ -322,7 +351,7 @@ class MotionEstimator:
         OpenCV) to the translation of the pixels that move with it (the background, not a passing
         object). Where fewer than a third move alike (a zoom, a rotation) or ECC fails: the median.
         Computed on the small frames the flow was computed on, not on its full-size copy."""
-        cv2 = _cv2()
+        cv2 = require_cv2()
         a, b, flow, mask, scale = self._small
         small = camera_motion(flow, mask)
         guess = small * scale  # full-size px
@@ -360,7 +389,7 @@ def blend_warped(
     """``stylized`` (H, W, 3) blended with ``previous_out`` warped onto it by ``flow``:
     ``out = stylized + w·(warped − stylized)`` with, per pixel,
     ``w = weight · mask · exp(−(d / tolerance)^falloff)``, d the mean absolute difference of the two
-    over the channels. ``mask`` (1 where the motion is consistent both ways) keeps occlusions out;
+    over the channels. ``mask`` (1 where the flow holds, :class:`MotionEstimator`) keeps occlusions out;
     the range term keeps out what the flow got wrong and a texture painted anew, so a strong
     ``weight`` steadies what did move with the scene without ghosts (benchmarks/video_blend.py: at
     the same texture detail, a lower warping error than any fixed weight). A steep fall-off (4
@@ -377,7 +406,7 @@ def blend_warped(
 
 def camera_motion(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(dx, dy): how far the scene moved between two frames, the median of ``-flow`` (the backward
-    flow current -> previous) over the pixels the forward–backward check keeps (all if too few)."""
+    flow current -> previous) over the pixels where it holds (``mask``; all if too few)."""
     step = max(1, int((mask.size / _MEDIAN_SAMPLES) ** 0.5))  # an even grid of samples: < 0.01 px off
     flow, keep = flow[::step, ::step], mask[::step, ::step] > 0.5
     vectors = flow[keep] if keep.sum() >= 0.05 * keep.size else flow.reshape(-1, 2)

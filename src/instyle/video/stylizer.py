@@ -21,7 +21,7 @@ class FrameMotion:
         new_shot: the first frame, or the first after a scene cut (the past is forgotten).
         flow: backward optical flow to the previous frame (H, W, 2) px, None at a shot's start or
             without motion estimation.
-        mask: (H, W) 1 where the flow is consistent both ways (Ruder et al. 2016), else 0.
+        mask: (H, W) 1 where the flow holds (:class:`~instyle.video.stabilize.MotionEstimator`), else 0.
         phase: (top, left) padding that keeps the network's grid fixed to the scene.
         index: the frame's place in the stream (0, 1, …); shot: its shot's (0, 1, …).
     """

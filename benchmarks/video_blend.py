@@ -11,7 +11,8 @@ without alignment (``--stabilize none``: the baseline). The painted frames are t
 detail, relative to the baseline's. The default setting is also measured after writing both it and
 the baseline as H.264 at CRF 18 (``instyle video``'s default) in 4:2:0 (with ``instyle video``'s
 low-passed colour planes, and with FFmpeg's conversion) and 4:4:4 (``--pix-fmt``), and at CRF 8 in
-4:2:0.
+4:2:0; decoded as a player shows them (colour planes interpolated) and, once, as PyAV's plain
+conversion does (each colour sample repeated over its 2x2 pixels).
 One process, no peer: this isolates the blend and the file format from the network and the runtime.
 
 Usage (from the repository root)::
@@ -32,27 +33,31 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
 from benchmarks import runner, video  # noqa: E402
 from instyle.choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE  # noqa: E402
 from instyle.video.chroma import CHROMA_SIGMA  # noqa: E402
-from instyle.video.stabilize import BLEND_FALLOFF  # noqa: E402
+from instyle.video.stabilize import BLEND_FALLOFF, STILL_TOLERANCE  # noqa: E402
 
-#: (blend, tolerance, fall-off) settings: none (grid alignment alone), nearly fixed weights
-#: (tolerance 1: the range term stays near 1 for the differences seen), the previous default (a
-#: Gaussian fall-off), the default, the default rule with a narrower and a wider tolerance.
+#: (blend, tolerance, fall-off, still) settings: none (grid alignment alone), nearly fixed weights
+#: (tolerance 1: the range term stays near 1 for the differences seen), an earlier default (a
+#: Gaussian fall-off), the default, the default without its wider tolerance where the scene stands
+#: still, the default rule with a narrower and a wider tolerance.
 SETTINGS = (
-    (0.0, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF),
-    (0.3, 1.0, 2.0),
-    (0.5, 1.0, 2.0),
-    (0.85, 0.1, 2.0),
-    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF),
-    (DEFAULT_VIDEO_BLEND, 0.1, BLEND_FALLOFF),
-    (DEFAULT_VIDEO_BLEND, 0.2, BLEND_FALLOFF),
+    (0.0, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF, STILL_TOLERANCE),
+    (0.3, 1.0, 2.0, 1.0),
+    (0.5, 1.0, 2.0, 1.0),
+    (0.85, 0.1, 2.0, 1.0),
+    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF, STILL_TOLERANCE),
+    (DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, BLEND_FALLOFF, 1.0),
+    (DEFAULT_VIDEO_BLEND, 0.1, BLEND_FALLOFF, STILL_TOLERANCE),
+    (DEFAULT_VIDEO_BLEND, 0.2, BLEND_FALLOFF, STILL_TOLERANCE),
 )
-#: (label, CRF, pixel format, colour planes' low-pass sigma or None: FFmpeg's conversion) of the
-#: encoded variants; 4:2:0 as ``instyle video`` writes it, and as FFmpeg would.
+#: (label, CRF, pixel format, colour planes' low-pass sigma or None: FFmpeg's conversion, how they
+#: are decoded: :data:`benchmarks.video.CHROMA_DECODING`) of the encoded variants; 4:2:0 as
+#: ``instyle video`` writes it, and as FFmpeg would.
 ENCODINGS = (
-    ("H.264 CRF 18 4:2:0", 18, "yuv420p", CHROMA_SIGMA),
-    ("H.264 CRF 18 4:2:0, FFmpeg's colour planes", 18, "yuv420p", None),
-    ("H.264 CRF 18 4:4:4", 18, "yuv444p", None),
-    ("H.264 CRF 8 4:2:0", 8, "yuv420p", CHROMA_SIGMA),
+    ("H.264 CRF 18 4:2:0", 18, "yuv420p", CHROMA_SIGMA, "interpolated"),
+    ("H.264 CRF 18 4:2:0, nearest-chroma decoding", 18, "yuv420p", CHROMA_SIGMA, "nearest"),
+    ("H.264 CRF 18 4:2:0, FFmpeg's colour planes", 18, "yuv420p", None, "interpolated"),
+    ("H.264 CRF 18 4:4:4", 18, "yuv444p", None, "interpolated"),
+    ("H.264 CRF 8 4:2:0", 8, "yuv420p", CHROMA_SIGMA, "interpolated"),
 )
 SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"]}
 SUMMARY = ("warp vs per-frame", "texture vs per-frame")
@@ -84,8 +89,9 @@ def network(threads: Optional[int]):
     return on_arrays(lambda x: fast(x, video.STYLE)), fast.grid
 
 
-def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[float]):
-    """``frames`` (0–1 float) written as H.264 and decoded again."""
+def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[float], decoding: str):
+    """``frames`` (0–1 float) written as H.264 and decoded again (``decoding``:
+    :data:`benchmarks.video.CHROMA_DECODING`)."""
     import numpy as np
 
     video.write_clip(
@@ -95,7 +101,7 @@ def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[f
         pix_fmt=pix_fmt,
         chroma_sigma=chroma_sigma,
     )
-    return video.read_clip(path)
+    return video.read_clip(path, decoding)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -138,16 +144,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             rows.append(row("per frame (--stabilize none)", plain))
             default = None
-            for blend, tolerance, falloff in SETTINGS:
-                config = StabilizeConfig(mode="flow", blend=blend, tolerance=tolerance, falloff=falloff)
+            for blend, tolerance, falloff, still in SETTINGS:
+                config = StabilizeConfig(mode="flow", blend=blend, tolerance=tolerance, falloff=falloff, still=still)
                 finisher = VideoStylizer(stylize, config, grid=grid)
                 outs = [finisher.finish(p, m) for p, m in zip(painted, analyzed)]
-                rows.append(row(f"blend {blend:g}, tolerance {tolerance:g}, fall-off {falloff:g}", outs))
+                rows.append(
+                    row(f"blend {blend:g}, tolerance {tolerance:g}, fall-off {falloff:g}, still x{still:g}", outs)
+                )
                 if config == StabilizeConfig(mode="flow"):
                     default = outs
-            for label, crf, pix_fmt, sigma in ENCODINGS:
-                outs = encoded(default, tmp / "default.mp4", crf, pix_fmt, sigma)
-                base = encoded(plain, tmp / "plain.mp4", crf, pix_fmt, sigma)
+            for label, crf, pix_fmt, sigma, decoding in ENCODINGS:
+                outs = encoded(default, tmp / "default.mp4", crf, pix_fmt, sigma, decoding)
+                base = encoded(plain, tmp / "plain.mp4", crf, pix_fmt, sigma, decoding)
                 r = row(f"default, {label}", outs)
                 r["warp vs per-frame, same encoding"] = r["warping error"] / video.warping_error(base, motion, skip)
                 r["texture vs per-frame, same encoding"] = video.texture(outs) / video.texture(base)

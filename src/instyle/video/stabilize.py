@@ -12,19 +12,22 @@ cuts so nothing carries over into a new shot:
   Style statistics are computed once; a texture net's noise is fixed. Cheap, and it removes the
   global "breathing" of colours and contrast.
 * **Motion** (:class:`MotionEstimator`, :func:`blend_warped`): OpenCV's DIS optical flow between
-  consecutive input frames, refined down to single pixels, warps the previous output onto the
-  current frame, and it is blended in where the flow holds (the previous input frame, brought over
-  by it, matches the current one: uncovered background does not) and only as far as it resembles
-  the new output (a range weight, as in a bilateral filter over time), so moving edges, uncovered
-  areas and whatever the flow got wrong are never smeared, while texture that moved with the scene
-  is held steady.
+  consecutive input frames, refined down to single pixels and fused with the camera's own motion
+  (DIS's smooth flow drags the still background beside a moving object along; where the camera's
+  motion explains a pixel better, it takes its place), warps the previous output onto the current
+  frame, and it is blended in where the flow holds (the previous input frame, brought over by it,
+  matches the current one: uncovered background does not) and only as far as it resembles the new
+  output (a range weight, as in a bilateral filter over time), so moving edges, uncovered areas
+  and whatever the flow got wrong are never smeared, while texture that moved with the scene is
+  held steady. Where the scene stands still the range is twice as wide: the input there did not
+  change, and the network paints it differently only because something moved nearby.
 * **Grid alignment** (:class:`GridAlignment`): the camera's motion (the median flow, refined by
   ECC) is summed over the shot, and each frame is padded at its top and left so the scene keeps
   its place on the network's sampling grid; the output is cropped back. On a pan this alone
   removes two thirds of the flicker without touching texture detail (benchmarks/video_blend.py's
-  pan clip, blend 0, before encoding, true motion: warping error 0.32× per-frame's, texture
-  1.01×); the blend above halves what is left (0.16×) and steadies what alignment cannot reach:
-  the zoom 0.27×, the moving object 0.51× (painted in a new phase of the grid each frame, it often
+  pan clip, blend 0, before encoding, true motion: warping error 0.30× per-frame's, texture
+  1.01×); the blend above halves what is left (0.15×) and steadies what alignment cannot reach:
+  the zoom 0.27×, the moving object 0.43× (painted in a new phase of the grid each frame, it often
   differs from its warped past by more than the blend accepts).
 
 What none of these can reach, a zoom or an object moving on its own (one shift cannot align
@@ -54,6 +57,18 @@ from ..imageio.modes import pad_reflect_array
 #: (:func:`blend_warped`; 2 would be a Gaussian).
 BLEND_FALLOFF = 4.0
 
+#: How many times the blend's tolerance is widened where the scene stands still (the flow moves
+#: the pixel by less than :data:`STILL_MOTION`): the input there did not change, so whatever the
+#: network paints differently comes from farther off (an object moving nearby changes what its
+#: receptive field sees), and holding the previous output costs no texture (it is not resampled).
+#: benchmarks/video_blend.py's moving object over a still background, before encoding: 0.49x the
+#: per-frame warping error at 1, 0.43x at 2, at the same texture detail (0.99x); 4 (hand-run on
+#: the same frames) gave 0.41x with 0.96x.
+STILL_TOLERANCE = 2.0
+
+#: Motion under which a pixel counts as still (px, on either axis).
+STILL_MOTION = 0.25
+
 
 @dataclass(frozen=True)
 class StabilizeConfig:
@@ -67,6 +82,8 @@ class StabilizeConfig:
         tolerance: difference between the two outputs (mean absolute, 0–1 RGB) at which that
             weight has fallen to 1/e of ``blend``.
         falloff: how steeply it falls: the exponent p of ``exp(−(d / tolerance)^p)`` (2: Gaussian).
+        still: how many times ``tolerance`` is widened where the scene stands still
+            (:data:`STILL_TOLERANCE`; 1: not at all).
         align: keep the network's sampling grid fixed to the scene (:class:`GridAlignment`).
         cut_threshold: mean absolute difference (0–1) of consecutive 64-px grayscale thumbnails
             above which a frame starts a new shot.
@@ -80,6 +97,7 @@ class StabilizeConfig:
     blend: float = DEFAULT_VIDEO_BLEND
     tolerance: float = DEFAULT_VIDEO_TOLERANCE
     falloff: float = BLEND_FALLOFF
+    still: float = STILL_TOLERANCE
     align: bool = True
     cut_threshold: float = 0.25
     flow_width: int = 320
@@ -93,6 +111,8 @@ class StabilizeConfig:
             raise ValueError(f"tolerance must be in (0, 1], got {self.tolerance}")
         if not 1.0 <= self.falloff <= 16.0:
             raise ValueError(f"falloff must be in [1, 16], got {self.falloff}")
+        if not 1.0 <= self.still <= 16.0:
+            raise ValueError(f"still must be in [1, 16], got {self.still}")
         if self.flow_width < 32:
             raise ValueError(f"flow width must be at least 32 px, got {self.flow_width}")
 
@@ -271,6 +291,13 @@ def _upscale_flow(flow: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
     return big
 
 
+def _colour_error(previous: np.ndarray, current: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """(h, w) float32: how far ``previous`` (8-bit luma), brought over by the backward ``flow``,
+    is from ``current``: the absolute difference, slightly blurred (a Gaussian of 1 px)."""
+    cv2 = require_cv2()
+    return cv2.GaussianBlur(cv2.absdiff(warp(previous, flow), current).astype(np.float32), (0, 0), 1.0)
+
+
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``image`` (H, W, C) sampled at x + flow(x) (bicubic, edges replicated): the previous frame
     brought onto the current one with the backward flow (current -> previous). Bicubic rather than
@@ -332,17 +359,32 @@ class MotionEstimator:
         width = max(self.width, current.shape[1] // 3)  # large frames: a third of their width
         a, b = _gray(previous, width), _gray(current, width)
         backward = self.dis.calc(b, a, None)  # current -> previous, at the small size
+        hw = current.shape[:2]
+        scale = np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]])  # full px per small px (x, y)
+        self._small = (a, b, backward, None, scale)
+        self._camera: Optional[np.ndarray] = None
         if self.validity == "colour":
-            diff = cv2.absdiff(warp(a, backward), b).astype(np.float32)
-            mask = (cv2.GaussianBlur(diff, (0, 0), 1.0) <= _MATCH).astype(np.float32)
+            error = _colour_error(a, b, backward)  # (h, w)
+            self._small = (a, b, backward, (error <= _MATCH).astype(np.float32), scale)
+            self._camera, fits = self._find_camera()
+            if fits:
+                # Flow fusion: DIS's flow is smooth, so a moving object drags the still background
+                # next to it along (benchmarks/video.py's object clip, hand-run: 89% of the
+                # background within 8 px of the object off by over half a pixel, 49% within 8-16
+                # px). Where the camera's own motion explains a pixel better, it replaces the flow
+                # (60% and 13%). ~1 ms a 640x360 frame.
+                camera = np.empty_like(backward)  # (h, w, 2): the scene's backward flow
+                camera[...] = -(self._camera / scale).astype(np.float32)
+                camera_error = _colour_error(a, b, camera)
+                backward = np.where((camera_error < error)[..., None], camera, backward)
+                error = np.minimum(error, camera_error)
+            mask = (error <= _MATCH).astype(np.float32)
         else:  # consistent: going back, then forward, lands where it started
             there = warp(self.dis.calc(a, b, None), backward)  # forward flow at x + backward(x)
             err = _channel_sum(np.square(backward + there))
-            scale = _channel_sum(np.square(backward)) + _channel_sum(np.square(there))
-            mask = (err <= 0.01 * scale + 0.5).astype(np.float32)
-        hw = current.shape[:2]
-        # kept at the small size for camera(): (frames, flow, mask, full px per small px (x, y))
-        self._small = (a, b, backward, mask, np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]]))
+            size = _channel_sum(np.square(backward)) + _channel_sum(np.square(there))
+            mask = (err <= 0.01 * size + 0.5).astype(np.float32)
+            self._small = (a, b, backward, mask, scale)
         mask = cv2.resize(mask, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR) if mask.shape != hw else mask
         return _upscale_flow(backward, hw), mask
 
@@ -352,6 +394,12 @@ class MotionEstimator:
         OpenCV) to the translation of the pixels that move with it (the background, not a passing
         object). Where fewer than a third move alike (a zoom, a rotation) or ECC fails: the median.
         Computed on the small frames the flow was computed on, not on its full-size copy."""
+        if self._camera is None:
+            self._camera = self._find_camera()[0]
+        return self._camera
+
+    def _find_camera(self) -> Tuple[np.ndarray, bool]:
+        """(:meth:`camera`'s (dx, dy), whether a translation fits the scene: ECC found it)."""
         cv2 = require_cv2()
         a, b, flow, mask, scale = self._small
         small = camera_motion(flow, mask)
@@ -360,7 +408,7 @@ class MotionEstimator:
         off = np.maximum(np.abs(rel[..., 0]) * scale[0], np.abs(rel[..., 1]) * scale[1])  # full-size px
         inliers = ((mask > 0.5) & (off <= max(1.0, 0.1 * np.abs(guess).max()))).astype(np.uint8)
         if inliers.mean() < 1 / 3:
-            return guess
+            return guess, False
         start = np.array([[1, 0, small[0]], [0, 1, small[1]]], np.float32)
         try:
             _, found = cv2.findTransformECC(
@@ -373,9 +421,11 @@ class MotionEstimator:
                 3,
             )
         except cv2.error:  # no texture to lock on
-            return guess
+            return guess, False
         refined = found[:, 2] * scale
-        return refined if np.abs(refined - guess).max() <= 1.0 else guess  # far from the flow: not the camera
+        if np.abs(refined - guess).max() > 1.0:  # far from the flow: not the camera
+            return guess, False
+        return refined, True
 
 
 def blend_warped(
@@ -386,6 +436,7 @@ def blend_warped(
     weight: float,
     tolerance: float = DEFAULT_VIDEO_TOLERANCE,
     falloff: float = BLEND_FALLOFF,
+    still: float = STILL_TOLERANCE,
 ) -> np.ndarray:
     """``stylized`` (H, W, 3) blended with ``previous_out`` warped onto it by ``flow``:
     ``out = stylized + w·(warped − stylized)`` with, per pixel,
@@ -395,11 +446,15 @@ def blend_warped(
     ``weight`` steadies what did move with the scene without ghosts (benchmarks/video_blend.py: at
     the same texture detail, a lower warping error than any fixed weight). A steep fall-off (4
     rather than a Gaussian's 2) blends fewer pixels half-way: half of two textures out of phase is
-    a blur, so at the same warping error it keeps more texture detail. The result is clipped to
-    [0, 1]."""
+    a blur, so at the same warping error it keeps more texture detail. Where the scene stands still
+    (``flow`` under :data:`STILL_MOTION` px) the tolerance is ``still`` times wider
+    (:data:`STILL_TOLERANCE`). The result is clipped to [0, 1]."""
     warped = warp(previous_out, flow)
     diff = warped - stylized  # (H, W, 3)
     d = _channel_sum(np.abs(diff), 1.0 / (diff.shape[2] * tolerance))  # (H, W): mean |diff| / tolerance
+    if still != 1.0:  # (max over the last axis of (H, W, 2) is a slow strided reduction: 8 ms against 0.1)
+        moved = np.maximum(np.abs(flow[..., 0]), np.abs(flow[..., 1]))  # (H, W) px
+        d = np.where(moved < STILL_MOTION, d * np.float32(1.0 / still), d)
     w = weight * mask * np.exp(-np.power(d, falloff))
     # kept in [0, 1]: bicubic sampling overshoots at edges, and the output is warped again next frame
     return np.clip(stylized + w[..., None] * diff, 0.0, 1.0)

@@ -148,7 +148,9 @@ class VideoStylizer:
         out = painted
         if motion.flow is not None and self.config.flow and self.previous_output is not None:
             c = self.config
-            out = blend_warped(painted, self.previous_output, motion.flow, motion.mask, c.blend, c.tolerance, c.falloff)
+            out = blend_warped(
+                painted, self.previous_output, motion.flow, motion.mask, c.blend, c.tolerance, c.falloff, c.still
+            )
         self.previous_output = out if self.config.flow else None
         return out
 

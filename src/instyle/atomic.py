@@ -30,6 +30,15 @@ def _umask() -> int:
     return mask
 
 
+def file_mode(path: Path) -> int:
+    """The permissions a file written to ``path`` gets: a file it replaces keeps its own, a new one
+    gets ``0666 & ~umask`` (what ``open`` would give it; ``mkstemp``'s temporary files are 0600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     """Best effort: make a rename in ``folder`` durable (POSIX only)."""
     try:
@@ -65,10 +74,7 @@ def write_with(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InstyleError(f"cannot create folder {str(folder)!r}: {one_line(exc.strerror or exc)}") from None
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
-    except OSError:
-        mode = 0o666 & ~_umask()
+    mode = file_mode(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
     except OSError as exc:

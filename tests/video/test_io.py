@@ -119,6 +119,24 @@ def test_full_resolution_colour_keeps_fine_colour_and_odd_sides(tmp_path, codec,
     assert results["yuv444p"][1] < 0.05 < results["yuv420p"][1]
 
 
+def test_written_file_gets_the_usual_permissions(tmp_path):
+    """The file is encoded into a temporary (``mkstemp``: 0600) and renamed: a new one must still get
+    ``0666 & ~umask``, as any program's output does, and one it replaces keeps its own."""
+    import os
+    import stat
+
+    src = VideoSource(make_clip(tmp_path / "c.mp4", frames=2))
+    old = os.umask(0o022)
+    try:
+        _, out = _copy(src, tmp_path / "new.mp4")
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        os.chmod(out, 0o640)
+        _, out = _copy(src, out, overwrite=True)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_existing_output_and_bad_names(tmp_path):
     src = VideoSource(make_clip(tmp_path / "c.mp4", frames=2))
     (tmp_path / "o.mp4").write_bytes(b"mine")

@@ -27,7 +27,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..atomic import first_missing
+from ..atomic import file_mode, first_missing
 from ..choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_CODECS, VIDEO_PIXEL_FORMATS, check
 from ..errors import InstyleError, UsageError, one_line, quoted
 from ..sizes import target_size
@@ -356,6 +356,10 @@ class VideoSink:
         if self.path.exists() and not self.overwrite:
             self.abort()
             raise InstyleError(f"{self.path} already exists; pass --overwrite to replace it")
+        try:
+            os.chmod(self._tmp, file_mode(self.path))  # mkstemp made it 0600
+        except OSError:
+            pass
         os.replace(self._tmp, self.path)
         self._tmp = None
         return self.path

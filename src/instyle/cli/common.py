@@ -18,6 +18,14 @@ MAX_INT = 2**31 - 1
 MAX_FLOAT = 1e30
 
 
+def add_command(sub, name: str, summary: str, epilog: Optional[str] = None) -> argparse.ArgumentParser:
+    """A subcommand's parser: ``summary`` is its line in the list of commands and its description;
+    ``epilog`` (examples, notes) is printed as written."""
+    return sub.add_parser(
+        name, help=summary, description=summary, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
 def _number(text: str, kind: type, *, minimum: float, strict: bool, maximum: Optional[float] = None) -> float:
     """Parse an int/float option that must be finite, >= (or >, if ``strict``) ``minimum`` and
     <= ``maximum`` (default :data:`MAX_INT` / :data:`MAX_FLOAT`)."""

@@ -20,9 +20,7 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "evaluate", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "evaluate", HELP, EPILOG)
     p.add_argument("outputs", nargs="*", help="stylized images to score (all against --content/--style)")
     p.add_argument("--content", help="the content image the outputs were made from")
     p.add_argument("--style", help="the style image the outputs were made with")

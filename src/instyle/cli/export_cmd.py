@@ -25,9 +25,7 @@ style statistics (presets, blends) and alpha. Metadata in each file names its ki
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "export", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "export", HELP, EPILOG)
     p.add_argument(
         "network",
         nargs="?",

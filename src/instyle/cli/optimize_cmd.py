@@ -19,9 +19,7 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "optimize", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "optimize", HELP, EPILOG)
     p.add_argument("content", help="content image (a file, or - for stdin)")
     p.add_argument(
         "styles",

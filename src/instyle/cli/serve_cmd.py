@@ -34,9 +34,7 @@ def _megapixels(text: str) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..serve import limits as d  # plain constants: building the parser imports nothing else
 
-    p = sub.add_parser(
-        "serve", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "serve", HELP, EPILOG)
     g = p.add_argument_group("listening")
     g.add_argument("--host", default=d.HOST, help=f"address to listen on (default {d.HOST}: this machine only)")
     g.add_argument(

@@ -18,9 +18,7 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sheet", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "sheet", HELP, EPILOG)
     p.add_argument("content", help="the photo (a file, or - for stdin)")
     p.add_argument("-o", "--output", required=True, help="the sheet image (.png/.jpg/…, or - for PNG on stdout)")
     p.add_argument(

@@ -16,9 +16,7 @@ EPILOG = """examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "styles", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "styles", HELP, EPILOG)
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(run=run_list)
     acts = p.add_subparsers(dest="action", metavar="ACTION")

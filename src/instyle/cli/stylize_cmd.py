@@ -32,9 +32,7 @@ MAX_DEFAULT = 1024
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "stylize", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "stylize", HELP, EPILOG)
     p.add_argument("content", nargs="+", help="content image(s) or folder(s); - reads standard input")
     p.add_argument(
         "-s",

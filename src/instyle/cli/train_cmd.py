@@ -193,13 +193,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tasks = p.add_subparsers(dest="task", metavar="TASK")
     p.set_defaults(run=lambda args: p.error("choose what to train: adain, fast or distill"))
 
-    a = tasks.add_parser(
-        "adain",
-        help=ADAIN_HELP,
-        description=ADAIN_HELP,
-        epilog=ADAIN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    a = common.add_command(tasks, "adain", ADAIN_HELP, ADAIN_EPILOG)
     a.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
     a.add_argument("--style", required=True, help="folder of style images (searched recursively)")
     _add_loop_options(a, steps=160_000)
@@ -255,13 +249,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--cache-gb", type=common.positive_float, default=4.0, help="memory for the cache (default 4 GB)")
     a.set_defaults(run=run_adain)
 
-    f = tasks.add_parser(
-        "fast",
-        help=FAST_HELP,
-        description=FAST_HELP,
-        epilog=FAST_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    f = common.add_command(tasks, "fast", FAST_HELP, FAST_EPILOG)
     f.add_argument(
         "--style",
         action="append",
@@ -321,13 +309,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_stability_options(g, "its own output")
     f.set_defaults(run=run_fast)
 
-    d = tasks.add_parser(
-        "distill",
-        help=DISTILL_HELP,
-        description=DISTILL_HELP,
-        epilog=DISTILL_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    d = common.add_command(tasks, "distill", DISTILL_HELP, DISTILL_EPILOG)
     d.add_argument(
         "--teacher",
         required=True,

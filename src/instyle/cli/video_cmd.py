@@ -39,9 +39,7 @@ halved, so fine colour texture does not shimmer as the scene moves (--pix-fmt yu
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "video", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = common.add_command(sub, "video", HELP, EPILOG)
     p.add_argument("input", help="a video file, or a folder of images (frames, in name order)")
     p.add_argument(
         "-s",

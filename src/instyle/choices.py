@@ -65,6 +65,11 @@ VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
 VIDEO_PIXEL_FORMATS = ("yuv420p", "yuv444p")
 #: The default of ``instyle video --pix-fmt``.
 DEFAULT_VIDEO_PIXEL_FORMAT = VIDEO_PIXEL_FORMATS[0]
+#: ``instyle video --flow-check``: how the optical flow's validity is told (instyle.video.stabilize.
+#: MotionEstimator): colour (the previous frame, brought over by the flow, matches the current one;
+#: the flow is also fused with the camera's motion) or both-ways (the forward-backward check of
+#: Ruder et al. 2016: a second flow, ~6 ms more a 640x360 frame).
+FLOW_CHECKS = ("colour", "both-ways")
 #: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
 STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Default weight of the previous output warped along the flow where it matches the new frame's

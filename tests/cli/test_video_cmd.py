@@ -42,6 +42,7 @@ def test_video_keeps_frames_times_and_audio(tmp_path, capsys):
         ["--style", "beta:0.5", "--color", "luminance"],
         ["--start", "0.25", "--duration", "0.25", "--max-size", "32"],
         ["--blend", "0.5", "--tolerance", "0.3", "--pix-fmt", "yuv444p"],
+        ["--flow-check", "both-ways"],
     ],
 )
 def test_options(tmp_path, capsys, extra):

@@ -175,6 +175,9 @@ def test_blend_tolerance_is_wider_where_the_scene_stands_still():
     np.testing.assert_allclose(same[:, 0], same[:, w // 2 + 4], atol=1e-6)
     with pytest.raises(ValueError, match="still"):
         StabilizeConfig(still=0.5)
+    with pytest.raises(ValueError, match="flow check"):
+        StabilizeConfig(flow_check="forward")
+    assert VideoStylizer(lambda x: x, StabilizeConfig(flow_check="both-ways")).motion.validity == "both-ways"
 
 
 def test_camera_motion_is_the_median_of_the_consistent_flow():

@@ -11,6 +11,7 @@ from ..choices import (
     DEFAULT_VIDEO_BLEND,
     DEFAULT_VIDEO_PIXEL_FORMAT,
     DEFAULT_VIDEO_TOLERANCE,
+    FLOW_CHECKS,
     METHODS,
     STABILIZE_MODES,
     VIDEO_CODECS,
@@ -78,6 +79,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"how far (0-1 RGB) the previous output may differ from the new one and still be blended in "
         f"(default {DEFAULT_VIDEO_TOLERANCE}): more is steadier, less leaves fewer trails",
     )
+    g.add_argument(
+        "--flow-check",
+        choices=FLOW_CHECKS,
+        default=FLOW_CHECKS[0],
+        help="where the flow is trusted: colour (default: the previous frame moved by the flow matches "
+        "this one; the flow is fused with the camera's motion) or both-ways (forward-backward check)",
+    )
     g = p.add_argument_group("segment and size")
     g.add_argument("--start", type=common.non_negative_float, default=None, help="start at this second")
     g.add_argument("--duration", type=common.positive_float, default=None, help="seconds to stylize")
@@ -143,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
     method = methods.choose(args, styles)
     if method == "fast" and args.model is None and has_video_model():
         args.model = "builtin-video"
-    config = StabilizeConfig(mode=args.stabilize, blend=args.blend, tolerance=args.tolerance)
+    config = StabilizeConfig(
+        mode=args.stabilize, blend=args.blend, tolerance=args.tolerance, flow_check=args.flow_check
+    )
     # Shared statistics (--stabilize full, stats) carry state from one network call to the next:
     # torch's statistics filter, or an ONNX graph that takes the past average and returns the
     # frame's own (`instyle export --shared-statistics`; the built-in network for video ships

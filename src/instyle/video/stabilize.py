@@ -49,7 +49,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from ..blend import moving_average
-from ..choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, STABILIZE_MODES, check
+from ..choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE, FLOW_CHECKS, STABILIZE_MODES, check
 from ..errors import InstyleError
 from ..imageio.modes import pad_reflect_array
 
@@ -87,6 +87,8 @@ class StabilizeConfig:
         align: keep the network's sampling grid fixed to the scene (:class:`GridAlignment`).
         cut_threshold: mean absolute difference (0–1) of consecutive 64-px grayscale thumbnails
             above which a frame starts a new shot.
+        flow_check: how the flow's validity is told (:data:`~instyle.choices.FLOW_CHECKS`,
+            :class:`MotionEstimator`'s ``validity``).
         flow_width: the flow is computed on frames shrunk to this width, or to a third of theirs
             if that is larger (speed: ~11 ms a 640x360 frame at 320 px, one thread; 1080p frames
             get 640 px, where 320 missed a fast pan's detail).
@@ -101,9 +103,11 @@ class StabilizeConfig:
     align: bool = True
     cut_threshold: float = 0.25
     flow_width: int = 320
+    flow_check: str = FLOW_CHECKS[0]
 
     def __post_init__(self) -> None:
         check(self.mode, STABILIZE_MODES, "stabilize")
+        check(self.flow_check, FLOW_CHECKS, "flow check")
         for name in ("momentum", "blend", "cut_threshold"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
@@ -316,10 +320,6 @@ def _pixel_grid(h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
     gx.flags.writeable = gy.flags.writeable = False
     return gx, gy
 
-
-#: How a :class:`MotionEstimator` tells where its flow holds (both ways: the forward–backward
-#: check; by colour: the previous frame brought over by the flow matches the current one).
-FLOW_CHECKS = ("colour", "both-ways")
 
 #: The colour check's limit: mean absolute difference of the (slightly blurred) 8-bit luma, px of
 #: the flow's frame, where the flow is taken to hold (0.06 on 0–1).

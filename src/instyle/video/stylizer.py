@@ -79,7 +79,7 @@ class VideoStylizer:
         self.stylize, self.config, self.statistics_in_call = stylize, config, statistics_in_call
         self.cuts = SceneCuts(config.cut_threshold)
         self.ema = StatisticsEMA(config.momentum, lag=workers) if config.statistics else None
-        self.motion = MotionEstimator(config.flow_width) if config.motion else None
+        self.motion = MotionEstimator(config.flow_width, config.flow_check) if config.motion else None
         self.align = GridAlignment(grid) if self.motion is not None and config.align and grid > 1 else None
         self.previous_input: Optional[np.ndarray] = None  # the last frame analyzed, of this shot
         self.previous_output: Optional[np.ndarray] = None  # the last frame rendered, of this shot

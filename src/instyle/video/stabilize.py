@@ -361,8 +361,7 @@ class MotionEstimator:
         backward = self.dis.calc(b, a, None)  # current -> previous, at the small size
         hw = current.shape[:2]
         scale = np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]])  # full px per small px (x, y)
-        self._small = (a, b, backward, None, scale)
-        self._camera: Optional[np.ndarray] = None
+        self._camera: Optional[np.ndarray] = None  # found below (colour check) or on demand by camera()
         if self.validity == "colour":
             error = _colour_error(a, b, backward)  # (h, w)
             self._small = (a, b, backward, (error <= _MATCH).astype(np.float32), scale)

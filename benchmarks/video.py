@@ -220,19 +220,27 @@ CHROMA_DECODING = ("interpolated", "nearest")
 def read_clip(path: Path, chroma: str = CHROMA_DECODING[0]):
     """(N, H, W, 3) float32 frames of a video file, their colour planes decoded as ``chroma`` says
     (:data:`CHROMA_DECODING`)."""
+    return read_clip_as(path, (chroma,))[chroma]
+
+
+def read_clip_as(path: Path, decodings: Sequence[str] = CHROMA_DECODING) -> Dict[str, Any]:
+    """The frames of a video file decoded once, turned into RGB each way of ``decodings``:
+    {decoding: (N, H, W, 3) float32}."""
     import av
     import numpy as np
     from av.video.reformatter import Interpolation
 
     flags = Interpolation.BILINEAR | Interpolation.FULL_CHR_H_INT | Interpolation.ACCURATE_RND
+    convert = {
+        "interpolated": lambda f: f.reformat(format="rgb24", interpolation=flags).to_ndarray(),
+        "nearest": lambda f: f.to_ndarray(format="rgb24"),
+    }
+    frames: Dict[str, List[Any]] = {d: [] for d in decodings}
     with av.open(str(path)) as c:
-        frames = [
-            f.reformat(format="rgb24", interpolation=flags).to_ndarray()
-            if chroma == "interpolated"
-            else f.to_ndarray(format="rgb24")
-            for f in c.decode(video=0)
-        ]
-    return np.stack(frames).astype(np.float32) / 255.0
+        for f in c.decode(video=0):
+            for d in decodings:
+                frames[d].append(convert[d](f))
+    return {d: np.stack(fs).astype(np.float32) / 255.0 for d, fs in frames.items()}
 
 
 def fit(frames, hw):
@@ -420,7 +428,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 }
                 row = {"clip": kind, "method": name, **res}
                 if res["error"] is None:
-                    outs = fit(read_clip(out), source.shape[1:3])
+                    decoded = {d: fit(frames, source.shape[1:3]) for d, frames in read_clip_as(out).items()}
+                    outs = decoded["interpolated"]
                     outputs[name] = outs
                     sampled = np.linspace(0, len(outs) - 1, args.style_frames).round().astype(int)
                     scores = [
@@ -435,7 +444,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         {
                             "frames": len(outs),
                             "fps": len(outs) / res["process_s"],
-                            **warps(outs, fit(read_clip(out, "nearest"), source.shape[1:3])),
+                            **warps(outs, decoded["nearest"]),
                             "texture": texture(outs),
                             "style mean/std": float(np.mean([s["style_mean_std"] for s in scores])),
                         }

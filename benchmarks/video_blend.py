@@ -90,17 +90,18 @@ def network(threads: Optional[int]):
 
 
 def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[float], decoding: str):
-    """``frames`` (0–1 float) written as H.264 and decoded again (``decoding``:
-    :data:`benchmarks.video.CHROMA_DECODING`)."""
+    """``frames`` (0–1 float) written as H.264 to ``path`` (once: a file already there is the same
+    frames, written alike) and decoded again (``decoding``: :data:`benchmarks.video.CHROMA_DECODING`)."""
     import numpy as np
 
-    video.write_clip(
-        [np.round(np.clip(f, 0, 1) * 255).astype(np.uint8) for f in frames],
-        path,
-        crf=crf,
-        pix_fmt=pix_fmt,
-        chroma_sigma=chroma_sigma,
-    )
+    if not path.is_file():
+        video.write_clip(
+            [np.round(np.clip(f, 0, 1) * 255).astype(np.uint8) for f in frames],
+            path,
+            crf=crf,
+            pix_fmt=pix_fmt,
+            chroma_sigma=chroma_sigma,
+        )
     return video.read_clip(path, decoding)
 
 
@@ -154,8 +155,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 if config == StabilizeConfig(mode="flow"):
                     default = outs
             for label, crf, pix_fmt, sigma, decoding in ENCODINGS:
-                outs = encoded(default, tmp / "default.mp4", crf, pix_fmt, sigma, decoding)
-                base = encoded(plain, tmp / "plain.mp4", crf, pix_fmt, sigma, decoding)
+                name = f"{kind}_crf{crf}_{pix_fmt}_{sigma}.mp4"  # one file per encoding, decoded each way
+                outs = encoded(default, tmp / f"default_{name}", crf, pix_fmt, sigma, decoding)
+                base = encoded(plain, tmp / f"plain_{name}", crf, pix_fmt, sigma, decoding)
                 r = row(f"default, {label}", outs)
                 r["warp vs per-frame, same encoding"] = r["warping error"] / video.warping_error(base, motion, skip)
                 r["texture vs per-frame, same encoding"] = video.texture(outs) / video.texture(base)

@@ -20,6 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = (
     "adain_quality",
+    "blind",
     "fast",
     "in_vs_bn",
     "int8",

@@ -1,4 +1,4 @@
-"""Tests for instyle.color: YIQ conversion, CORAL colour matching, luminance-only transfer."""
+"""Tests for instyle.color: YIQ and CIELAB conversion, CORAL colour matching, luminance-only transfer."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from instyle.color import (
     luminance,
     luminance_only,
     match_colors,
+    rgb_to_lab,
     rgb_to_yiq,
     yiq_to_rgb,
 )
@@ -83,6 +84,62 @@ def test_luminance_values():
     y = luminance(x)
     assert y.shape == (2, 1, 4, 5)
     torch.testing.assert_close(y[:, 0], 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])
+
+
+# --------------------------------------------------------------------------- CIELAB
+
+
+def _lab_of(r, g, b):
+    return rgb_to_lab(torch.tensor([r, g, b], dtype=torch.float32).view(1, 3, 1, 1)).flatten()
+
+
+@pytest.mark.parametrize(
+    "rgb, lab",
+    [
+        ((1, 1, 1), (100.0, 0.0, 0.0)),  # the D65 white
+        ((0, 0, 0), (0.0, 0.0, 0.0)),
+        ((1, 0, 0), (53.24, 80.09, 67.20)),  # the sRGB primaries' textbook values
+        ((0, 1, 0), (87.73, -86.18, 83.18)),
+        ((0, 0, 1), (32.30, 79.19, -107.86)),
+        ((0.5, 0.5, 0.5), (53.39, 0.0, 0.0)),  # sRGB mid-grey: not L 50 (the transfer curve)
+    ],
+)
+def test_lab_known_values(rgb, lab):
+    torch.testing.assert_close(_lab_of(*rgb), torch.tensor(lab), atol=0.05, rtol=0)
+
+
+def test_lab_matches_scikit_image():
+    skcolor = pytest.importorskip("skimage.color")
+    x = torch.rand(2, 3, 5, 7, generator=_gen(30))
+    got = rgb_to_lab(x)
+    assert got.shape == x.shape and got.dtype == torch.float32
+    for xi, gi in zip(x, got):
+        want = torch.from_numpy(skcolor.rgb2lab(xi.permute(1, 2, 0).double().numpy())).permute(2, 0, 1).float()
+        torch.testing.assert_close(gi, want, atol=0.01, rtol=0)
+
+
+def test_lab_is_per_pixel_clamped_and_greys_have_no_chroma():
+    grey = torch.linspace(0, 1, 11).view(1, 1, 1, 11).expand(1, 3, 2, 11)
+    lab = rgb_to_lab(grey)
+    assert lab[:, 1:].abs().max() < 1e-3
+    assert (lab[0, 0, 0].diff() > 0).all()  # L rises with the grey level
+    # out-of-range values are clamped first
+    torch.testing.assert_close(_lab_of(1.5, -0.2, 0.0), _lab_of(1.0, 0.0, 0.0))
+    # each pixel on its own: a pixel's value does not depend on its neighbours
+    img = torch.zeros(1, 3, 2, 3)
+    img[0, :, 1, 2] = torch.tensor([1.0, 0.0, 0.0])
+    torch.testing.assert_close(rgb_to_lab(img)[0, :, 1, 2], _lab_of(1, 0, 0))
+    assert rgb_to_lab(img)[0, :, 0, 0].abs().max() < 1e-5
+
+
+def test_lab_gradient_is_finite_at_black_and_white():
+    x = torch.tensor([0.0, 1.0, 1e-4, 0.5]).view(1, 1, 2, 2).repeat(1, 3, 1, 1).requires_grad_()
+    rgb_to_lab(x)[:, 0].sum().backward()  # L
+    assert torch.isfinite(x.grad).all()
+    assert (x.grad > 0).all()  # brighter in any channel: lighter, even at 0 and at 1
+    x.grad = None
+    rgb_to_lab(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
 
 
 # --------------------------------------------------------------------------- colour matching

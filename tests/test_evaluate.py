@@ -13,18 +13,26 @@ import torch
 import torch.nn.functional as F
 
 from helpers import to_tensor
+from instyle.color import match_colors
 from instyle.evaluate import (
+    BALANCED_METRICS,
     CONTENT_LAYER,
     EVAL_SIZE,
     GRAM_LAYERS,
     MEAN_STD_LAYERS,
     METRICS,
+    RAW_METRICS,
     Evaluator,
     format_table,
     resize_longer,
     summarize,
 )
-from instyle.losses import content_loss, gram_loss, mean_std_loss
+from instyle.losses import (
+    color_distance,
+    content_loss,
+    gram_loss,
+    mean_std_loss,
+)
 from instyle.nn.functional import calc_mean_std, gram_matrix
 from instyle.vgg import VGG19Encoder
 
@@ -56,8 +64,13 @@ def noise() -> torch.Tensor:
     return torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
 
 
+ZERO = dict.fromkeys(METRICS, 0.0)
+
+
 def test_constants():
-    assert METRICS == ("content", "style_mean_std", "style_gram")
+    assert BALANCED_METRICS == ("style", "color", "content", "gram")
+    assert RAW_METRICS == ("content_raw", "style_mean_std", "style_gram")
+    assert METRICS == BALANCED_METRICS + RAW_METRICS  # balanced first: they are the targets
     assert CONTENT_LAYER == "relu4_1" and EVAL_SIZE == 512
     assert MEAN_STD_LAYERS == ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
     assert GRAM_LAYERS == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -73,25 +86,26 @@ def test_evaluator_setup(encoder):
 def test_identical_images_score_zero(ev, content):
     scores = ev(content, content, content)
     assert set(scores) == set(METRICS) and all(isinstance(v, float) for v in scores.values())
-    assert scores == {"content": 0.0, "style_mean_std": 0.0, "style_gram": 0.0}
+    assert scores == ZERO
 
 
 def test_output_equal_to_content(ev, content, style):
     scores = ev(content, content, style)
-    assert scores["content"] == 0.0
-    assert scores["style_mean_std"] > 0 and scores["style_gram"] > 0
+    assert scores["content"] == scores["content_raw"] == 0.0
+    for m in ("style", "color", "gram", "style_mean_std", "style_gram"):
+        assert scores[m] > 0, m
 
 
 def test_output_equal_to_style(ev, content, style):
     # the style image's own style scores zero (same-size images, so no resampling differences)
     square_style = to_tensor(skimage.data.coffee(), 64, 64)
     scores = ev(square_style, content, square_style)
-    assert scores["style_mean_std"] == pytest.approx(0.0, abs=1e-6)
-    assert scores["style_gram"] == pytest.approx(0.0, abs=1e-6)
-    assert scores["content"] > 0  # it is not the content
+    for m in ("style", "color", "gram", "style_mean_std", "style_gram"):
+        assert scores[m] == pytest.approx(0.0, abs=1e-6), m
+    assert scores["content"] > 0 and scores["content_raw"] > 0  # it is not the content
     # and with the content the same image, everything is zero; a different style is not
     scores = ev(style, style, style)
-    assert scores == {"content": 0.0, "style_mean_std": 0.0, "style_gram": 0.0}
+    assert scores == ZERO
     assert ev(style, style, content)["style_gram"] > 0
 
 
@@ -100,12 +114,24 @@ def test_scores_match_the_definitions(ev, encoder, content, style, noise):
     with torch.no_grad():
         layers = sorted(set(GRAM_LAYERS) | set(MEAN_STD_LAYERS))
         fo, fc, fs = encoder(noise, layers), encoder(content, layers), encoder(style, layers)
+    # raw sums
     expected_content = content_loss(fo["relu4_1"], fc["relu4_1"]).item()
     expected_ms = sum(mean_std_loss(fo[n], calc_mean_std(fs[n])).item() for n in MEAN_STD_LAYERS)
     expected_gram = sum(gram_loss(fo[n], gram_matrix(fs[n])).item() for n in GRAM_LAYERS)
-    assert scores["content"] == pytest.approx(expected_content, rel=1e-4)
+    assert scores["content_raw"] == pytest.approx(expected_content, rel=1e-4)
     assert scores["style_mean_std"] == pytest.approx(expected_ms, rel=1e-4)
     assert scores["style_gram"] == pytest.approx(expected_gram, rel=1e-4)
+    # balanced: each term over its target's energy; style and gram layers averaged, not summed
+    energy_c = fc["relu4_1"].pow(2).mean().item()
+    assert scores["content"] == pytest.approx(expected_content / energy_c, rel=1e-4)
+    ms = []
+    for n in MEAN_STD_LAYERS:
+        m, s = calc_mean_std(fs[n])
+        ms.append(mean_std_loss(fo[n], (m, s)).item() / (m.pow(2) + s.pow(2)).mean().item())
+    assert scores["style"] == pytest.approx(sum(ms) / len(ms), rel=1e-4)
+    grams = [gram_loss(fo[n], gram_matrix(fs[n])).item() / gram_matrix(fs[n]).pow(2).mean().item() for n in GRAM_LAYERS]
+    assert scores["gram"] == pytest.approx(sum(grams) / len(grams), rel=1e-4)
+    assert scores["color"] == pytest.approx(color_distance(noise, style).item(), rel=1e-4)
 
 
 def test_scores_grow_with_distance(ev, content, style, noise):
@@ -155,14 +181,40 @@ def test_resize_longer():
     torch.testing.assert_close(resize_longer(flat, 17), torch.full((1, 3, 8, 17), 0.25))
 
 
+def _row(content, style_mean_std, style_gram, **extra):
+    """A score row with every metric: the given raw-style values under their old names, the other
+    metrics derived from them (so each column differs)."""
+    row = {m: None for m in METRICS}
+    row.update(content=content, style_mean_std=style_mean_std, style_gram=style_gram, **extra)
+    for m, v in zip(("style", "color", "gram", "content_raw"), (style_mean_std, style_gram, style_gram, content)):
+        row[m] = None if v is None else 2.0 * v
+    return row
+
+
 def test_summarize():
     rows = [
         {"content": 1.0, "style_mean_std": 2.0, "style_gram": 10.0, "name": "a"},
         {"content": 3.0, "style_mean_std": 4.0, "style_gram": 20.0, "name": "b"},
         {"content": 5.0, "style_mean_std": 0.0, "style_gram": 60.0, "name": "c"},
     ]
-    assert summarize(rows) == {"content": 3.0, "style_mean_std": 2.0, "style_gram": 30.0}
-    assert summarize(rows[:1]) == {"content": 1.0, "style_mean_std": 2.0, "style_gram": 10.0}
+    means = summarize(rows)
+    assert set(means) == set(METRICS)
+    assert {m: means[m] for m in ("content", "style_mean_std", "style_gram")} == {
+        "content": 3.0,
+        "style_mean_std": 2.0,
+        "style_gram": 30.0,
+    }
+    assert all(math.isnan(means[m]) for m in ("style", "color", "gram", "content_raw"))  # no row has them
+    full = summarize([_row(1.0, 2.0, 10.0), _row(3.0, 4.0, 20.0)])
+    assert full == {
+        "style": 6.0,
+        "color": 30.0,
+        "content": 2.0,
+        "gram": 30.0,
+        "content_raw": 4.0,
+        "style_mean_std": 3.0,
+        "style_gram": 15.0,
+    }
     empty = summarize([])
     assert set(empty) == set(METRICS) and all(math.isnan(v) for v in empty.values())
 
@@ -236,24 +288,75 @@ def test_win_counts():
     from instyle.evaluate import win_counts
 
     ours = [
-        {"content": 1.0, "style_mean_std": 1.0, "style_gram": 5.0},
-        {"content": 3.0, "style_mean_std": 1.0, "style_gram": 1.0},
-        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
-        {"content": 1.0, "style_mean_std": 1.0, "style_gram": 1.0},
-        {"content": None, "style_mean_std": 1.0, "style_gram": 1.0},
+        _row(1.0, 1.0, 5.0),
+        _row(3.0, 1.0, 1.0),
+        _row(2.0, 2.0, 2.0),
+        _row(1.0, 1.0, 1.0),
+        _row(None, 1.0, 1.0),
     ]
     theirs = [
-        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
-        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
-        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},  # ties are not wins
+        _row(2.0, 2.0, 2.0),
+        _row(2.0, 2.0, 2.0),
+        _row(2.0, 2.0, 2.0),  # ties are not wins
         {"error": "the peer failed"},  # not scored: left out
-        {"content": 2.0, "style_mean_std": 2.0, "style_gram": 2.0},
+        _row(2.0, 2.0, 2.0),
     ]
-    assert win_counts(zip(ours, theirs)) == {"content": 1, "style_mean_std": 2, "style_gram": 1, "all": 0, "pairs": 3}
+    # _row: style follows style_mean_std, color and gram style_gram, content_raw content
+    assert win_counts(zip(ours, theirs)) == {
+        "style": 2,
+        "color": 1,
+        "content": 1,
+        "gram": 1,
+        "content_raw": 1,
+        "style_mean_std": 2,
+        "style_gram": 1,
+        "all": 0,
+        "pairs": 3,
+    }
     assert win_counts(zip(ours, theirs), ("content", "style_mean_std")) == {
         "content": 1,
         "style_mean_std": 2,
         "all": 1,
         "pairs": 3,
     }
-    assert win_counts([]) == {"content": 0, "style_mean_std": 0, "style_gram": 0, "all": 0, "pairs": 0}
+    assert win_counts([]) == {**dict.fromkeys(METRICS, 0), "all": 0, "pairs": 0}
+    # the default metrics are all of METRICS: a row with the old three scores only is not compared
+    old = {"content": 1.0, "style_mean_std": 1.0, "style_gram": 1.0}
+    assert win_counts([(old, old)])["pairs"] == 0
+
+
+def test_balanced_style_and_color_of_the_style_itself_are_zero(ev, content):
+    square_style = to_tensor(skimage.data.coffee(), 64, 64)
+    own = ev(square_style, content, square_style)
+    assert own["style"] == pytest.approx(0.0, abs=1e-6) and own["color"] == pytest.approx(0.0, abs=1e-6)
+    # a colour cast (blue channel gone) hardly moves the structure but ruins the palette
+    cast = ev(square_style * torch.tensor([1.0, 1.0, 0.0]).view(1, 3, 1, 1), content, square_style)
+    assert cast["color"] > 3.0  # ΔE units: a plainly visible difference
+    assert cast["color"] > 100 * max(own["color"], 1e-3)
+    assert cast["style"] > 0.01
+
+
+def test_balanced_style_score_sees_colour(ev, content, style):
+    """relu1_1 has a real say in the balanced style score: recolouring the content toward the
+    style's palette (and nothing else) lowers it far more, relatively, than it lowers the raw sum,
+    where relu4_1 dominates."""
+    plain = ev(content, content, style)
+    recoloured = ev(match_colors(content, style), content, style)
+    assert recoloured["color"] < 0.5 * plain["color"]
+    assert recoloured["style"] < 0.6 * plain["style"]
+    raw_gain = recoloured["style_mean_std"] / plain["style_mean_std"]
+    balanced_gain = recoloured["style"] / plain["style"]
+    assert balanced_gain < raw_gain - 0.2, (balanced_gain, raw_gain)
+
+
+def test_reference_cache_follows_in_place_changes(encoder, content, style, noise):
+    # The photo and painting are encoded once per object and version: an in-place change, or another
+    # object with the same pixels, gives the same scores as a fresh evaluator.
+    ev = Evaluator(size=64, encoder=encoder)
+    photo = content.clone()
+    first = ev(noise, photo, style)
+    assert ev(noise, photo, style) == first  # served from the cache
+    photo.mul_(0.5)  # same object, new pixels
+    changed = ev(noise, photo, style)
+    assert changed == Evaluator(size=64, encoder=encoder)(noise, photo.clone(), style)
+    assert changed["content"] != first["content"]

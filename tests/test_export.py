@@ -326,6 +326,54 @@ def test_light_adain_agrees_with_torch(tmp_path, rng, light_net):
                 assert np.abs(got - _torch(st(_t(x), ref_stats, alpha=alpha))).max() <= TOL, (hw, alpha)
 
 
+@pytest.mark.parametrize("padding", ["reflect", "zero"])
+def test_bilinear_light_adain_agrees_with_torch(tmp_path, rng, padding):
+    """Bilinear ×2 stages export as ONNX Resize (linear, half_pixel), whose borders onnxruntime
+    clamps as torch does: the output agrees at sizes down to a 2-px feature map, pre-optimized too."""
+    import onnx
+
+    from instyle.models import LightAdaIN, LightAdaINConfig
+
+    torch.manual_seed(0)
+    net = LightAdaIN(LightAdaINConfig(width=0.125, padding=padding, upsample="bilinear")).eval()
+    _, dec_path = export_adain(tmp_path / "light", net, onnxruntime=True)
+    resizes = [n for n in onnx.load(str(dec_path)).graph.node if n.op_type == "Resize"]
+    assert len(resizes) == 3
+    for node in resizes:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        assert attrs["mode"] == b"linear" and attrs["coordinate_transformation_mode"] == b"half_pixel"
+    onnx_adain = OnnxAdaIN(dec_path.parent)
+    st = Stylizer(net, precision="fp32", style_size=None)
+    assert onnx_adain.arch == "light" and onnx_adain.encoder_id == st.encoder_id
+    style = rng.random((120, 90, 3), dtype=np.float32)
+    stats, ref_stats = onnx_adain.style_stats(style), st.style_stats(_t(style))
+    for got, want in zip(stats, ref_stats):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)
+    for hw in [(16, 300), (17, 23), (100, 140), (512, 384)]:
+        x = rng.random((*hw, 3), dtype=np.float32)
+        for alpha in (1.0, 0.4):
+            got = onnx_adain(x, stats, alpha=alpha)
+            assert got.shape == (*hw, 3)
+            assert np.abs(got - _torch(st(_t(x), ref_stats, alpha=alpha))).max() <= TOL, (hw, alpha)
+    # the decoder graph alone (α 0: the features as they are), closer than TOL, which a random
+    # network's dim output (at most ~0.04 here) would meet with nearest stages too (measured: 3e-3 off)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(dec_path), providers=["CPUExecutionProvider"])
+    near = LightAdaIN(LightAdaINConfig(width=0.125, padding=padding)).eval()
+    near.load_state_dict(net.state_dict())
+    zero = np.zeros((1, 64, 1, 1), np.float32)
+    for fhw in [(2, 38), (3, 3), (13, 18)]:
+        feat = torch.relu(torch.randn(1, 64, *fhw, generator=torch.Generator().manual_seed(1))) * 4
+        feed = {"features": feat.numpy(), "style_mean": zero, "style_std": zero + 1, "alpha": np.array(0, np.float32)}
+        (got,) = session.run(None, feed)
+        with torch.no_grad():
+            want, nearest = (m.decoder(feat).clamp(0, 1).numpy() for m in (net, near))
+        scale = np.abs(want).max()
+        assert scale > 0 and np.abs(got - want).max() <= 1e-5 * scale, fhw  # measured: 1e-6
+        assert np.abs(got - nearest).max() > 1e-2 * scale, fhw  # measured: 8e-2
+
+
 def test_light_style_files_and_presets_give_the_torch_statistics(tmp_path, rng, light_net):
     from instyle.imageio import save_image
 

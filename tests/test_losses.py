@@ -1,5 +1,6 @@
-"""Tests for instyle.losses: per-layer losses, the Gram <-> MMD equivalence, targets, blending,
-LossWeights and perceptual_terms. No VGG here: features are random tensors or a tiny fixed conv net."""
+"""Tests for instyle.losses: per-layer losses and their energy-balanced forms, the palette distance,
+the Gram <-> MMD equivalence, targets, blending, LossWeights and perceptual_terms. No VGG here:
+features are random tensors or a tiny fixed conv net."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from instyle.losses import (
     STYLE_LOSSES,
     LossWeights,
     StyleTarget,
+    balanced_content_loss,
+    balanced_gram_loss,
+    balanced_mean_std_loss,
     blend_targets,
+    color_distance,
     content_loss,
     gram_loss,
     mean_std_loss,
@@ -177,6 +182,143 @@ def test_mmd_unknown_kernel():
     x = _randn((1, 2, 3, 3))
     with pytest.raises(ValueError, match="kernel"):
         mmd_loss(x, x, "cubic")
+
+
+# --------------------------------------------------------------------------- energy-balanced terms
+
+
+def _stats_energy(stats) -> float:
+    m, s = stats
+    return (m.double().pow(2) + s.double().pow(2)).mean().item()
+
+
+def test_balanced_mean_std_loss_is_the_raw_term_over_the_target_energy():
+    f = _relu_feats((1, 6, 8, 5), seed=40) * 30  # Caffe-scale-ish
+    t = calc_mean_std(_relu_feats((1, 6, 9, 7), seed=41) * 50)
+    got = balanced_mean_std_loss(f, t).item()
+    assert got == pytest.approx(mean_std_loss(f, t).item() / _stats_energy(t), rel=1e-5)
+    assert got > 0
+    assert balanced_mean_std_loss(f, calc_mean_std(f)).item() == pytest.approx(0.0, abs=1e-12)
+    # all-zero output statistics score 1 (up to the std's eps)
+    assert balanced_mean_std_loss(torch.zeros(1, 6, 4, 4), t).item() == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("scale", [7.0, 1000.0])
+def test_balanced_terms_are_scale_free(scale):
+    # (upward: calc_mean_std's eps floor on the std breaks exact invariance for tiny features)
+    f = _relu_feats((2, 6, 8, 5), seed=42) * 3
+    other = _relu_feats((2, 6, 8, 5), seed=43) * 5
+    ms = balanced_mean_std_loss(f, calc_mean_std(other))
+    ms_scaled = balanced_mean_std_loss(scale * f, calc_mean_std(scale * other))
+    assert ms_scaled.item() == pytest.approx(ms.item(), rel=1e-4)
+    gram = balanced_gram_loss(f, gram_matrix(other))
+    assert balanced_gram_loss(scale * f, gram_matrix(scale * other)).item() == pytest.approx(gram.item(), rel=1e-4)
+    content = balanced_content_loss(f, other)
+    assert balanced_content_loss(scale * f, scale * other).item() == pytest.approx(content.item(), rel=1e-5)
+    # the raw terms are not
+    assert mean_std_loss(scale * f, calc_mean_std(scale * other)).item() != pytest.approx(
+        mean_std_loss(f, calc_mean_std(other)).item(), rel=0.5
+    )
+    assert all(v.item() > 0 for v in (ms, gram, content))
+
+
+def test_balanced_losses_normalise_each_sample_on_its_own():
+    """A dim sample (energy ~1) and a bright one (energy ~1e6) count alike: the batch's balanced
+    loss is the mean of the samples' own, not the batch's raw loss over the batch's energy."""
+    f = torch.cat([_relu_feats((1, 4, 6, 6), seed=44), 1000 * _relu_feats((1, 4, 6, 6), seed=45)])
+    other = torch.cat([_relu_feats((1, 4, 6, 6), seed=46), 1000 * _relu_feats((1, 4, 6, 6), seed=47)])
+    t = calc_mean_std(other)
+    cases = [
+        (balanced_mean_std_loss, t, lambda i: (t[0][i : i + 1], t[1][i : i + 1])),
+        (balanced_gram_loss, gram_matrix(other), lambda i: gram_matrix(other[i : i + 1])),
+        (balanced_content_loss, other, lambda i: other[i : i + 1]),
+    ]
+    for loss, target, target_of in cases:
+        each = [loss(f[i : i + 1], target_of(i)).item() for i in range(2)]
+        assert loss(f, target).item() == pytest.approx(sum(each) / 2, rel=1e-5), loss.__name__
+    # the batch-wide normalisation would be almost all the bright sample's error
+    batch_wide = mean_std_loss(f, t).item() / _stats_energy(t)
+    each = [balanced_mean_std_loss(f[i : i + 1], (t[0][i : i + 1], t[1][i : i + 1])).item() for i in range(2)]
+    assert batch_wide == pytest.approx(each[1], rel=0.01)
+    assert balanced_mean_std_loss(f, t).item() != pytest.approx(batch_wide, rel=0.05)
+    assert abs(each[0] - each[1]) > 0.1 * max(each)  # the two samples really differ
+
+
+def test_balanced_gram_and_content_match_their_raw_terms_for_one_sample():
+    f = _relu_feats((1, 5, 7, 6), seed=48) * 20
+    other = _relu_feats((1, 5, 9, 4), seed=49) * 40
+    tg = gram_matrix(other)
+    assert balanced_gram_loss(f, tg).item() == pytest.approx(
+        gram_loss(f, tg).item() / tg.double().pow(2).mean().item(), rel=1e-5
+    )
+    assert balanced_gram_loss(f, gram_matrix(f)).item() == pytest.approx(0.0, abs=1e-12)
+    tc = _relu_feats((1, 5, 7, 6), seed=50) * 40
+    assert balanced_content_loss(f, tc).item() == pytest.approx(
+        content_loss(f, tc).item() / tc.double().pow(2).mean().item(), rel=1e-5
+    )
+    # one target Gram matrix for a whole batch
+    batch = torch.cat([f, 2 * f])
+    expected = (balanced_gram_loss(f, tg) + balanced_gram_loss(2 * f, tg)) / 2
+    torch.testing.assert_close(balanced_gram_loss(batch, tg), expected)
+
+
+# --------------------------------------------------------------------------- palette distance
+
+
+def _from_lab(lab) -> torch.Tensor:
+    """(H, W, 3) CIELAB -> (1, 3, H, W) sRGB, with scikit-image's inverse conversion."""
+    skcolor = pytest.importorskip("skimage.color")
+    return torch.from_numpy(skcolor.lab2rgb(lab)).permute(2, 0, 1)[None].float()
+
+
+def _mean_abs_cos(seed=0, k=64) -> float:
+    """mean_k |d_k[0]|: the sliced distance of a unit L shift, over color_distance's directions."""
+    d = torch.randn(3, k, generator=torch.Generator().manual_seed(seed))
+    return (d[0] / d.norm(dim=0)).abs().mean().item()
+
+
+def test_color_distance_zero_for_itself_and_pixel_order_free():
+    img = torch.rand(2, 3, 30, 40, generator=torch.Generator().manual_seed(51))
+    d0 = color_distance(img, img)
+    assert d0.shape == (2,) and d0.tolist() == [0.0, 0.0]
+    perm = torch.randperm(30 * 40, generator=torch.Generator().manual_seed(52))
+    shuffled = img.flatten(2)[:, :, perm].view_as(img)
+    assert not torch.equal(shuffled, img)
+    torch.testing.assert_close(color_distance(shuffled, img), torch.zeros(2), atol=1e-4, rtol=0)
+    # another image with the same pixels in another shape: the same palette
+    other = torch.rand(2, 3, 30, 40, generator=torch.Generator().manual_seed(53)) * 0.5
+    torch.testing.assert_close(
+        color_distance(shuffled.reshape(2, 3, 60, 20), other), color_distance(img, other), atol=1e-4, rtol=0
+    )
+
+
+def test_color_distance_of_a_uniform_lab_shift():
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(0)
+    lab = np.stack([rng.uniform(35, 60, (20, 24)), rng.uniform(-15, 15, (20, 24)), rng.uniform(-15, 15, (20, 24))], -1)
+    brighter = lab.copy()
+    brighter[..., 0] += 10  # every pixel 10 ΔE lighter
+    d = color_distance(_from_lab(lab), _from_lab(brighter)).item()
+    grey = color_distance(_from_lab(np.full((4, 4, 3), [40.0, 0, 0])), _from_lab(np.full((4, 4, 3), [50.0, 0, 0])))
+    assert d > 1
+    assert d == pytest.approx(grey.item(), abs=0.02)  # a shift is a shift, whatever the palette
+    # the sliced W1 of a shift v is mean_k |v·d_k|: ΔE times the directions' mean |cos| (~1/2 in 3-D)
+    assert d == pytest.approx(10 * _mean_abs_cos(), abs=0.02)
+    # a larger shift: proportionally larger
+    brighter[..., 0] += 10
+    assert color_distance(_from_lab(lab), _from_lab(brighter)).item() == pytest.approx(2 * d, rel=0.01)
+
+
+def test_color_distance_batch_single_target_and_gradient():
+    g = torch.Generator().manual_seed(54)
+    img = torch.rand(3, 3, 12, 10, generator=g).requires_grad_()
+    target = torch.rand(1, 3, 16, 16, generator=g)
+    d = color_distance(img, target)
+    assert d.shape == (3,) and (d > 0).all()
+    each = [color_distance(img[i : i + 1], target).item() for i in range(3)]
+    assert d.tolist() == pytest.approx(each, abs=1e-5)
+    d.sum().backward()
+    assert torch.isfinite(img.grad).all() and img.grad.abs().sum() > 0
 
 
 # --------------------------------------------------------------------------- mean/std, tv

@@ -492,6 +492,30 @@ def test_light_by_arch_name_and_tiled(light_net):
     torch.testing.assert_close(st(content, a), whole(content, a), atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("padding", ["zero", "reflect"])
+def test_bilinear_light_network_tiled_equals_untiled(padding):
+    from instyle.models import LightAdaIN, LightAdaINConfig
+
+    torch.manual_seed(0)
+    net = LightAdaIN(LightAdaINConfig(padding=padding, upsample="bilinear")).eval()
+    tiled = Stylizer(net, precision="fp32", style_size=64, tile=64, max_pixels=64 * 64)
+    whole = Stylizer(net, precision="fp32", style_size=64)
+    assert tiled.decoder.layers[1].mode == "bilinear"
+    calls = []
+    handle = tiled.decoder.register_forward_pre_hook(lambda m, a: calls.append(a[0].shape))
+    content, a = _image(120, 136, 4), _image(40, 56, 2)
+    try:
+        out_tiled = tiled(content, a)
+    finally:
+        handle.remove()
+    assert len(calls) > 1  # really decoded in tiles
+    out = whole(content, a)
+    assert out_tiled.shape == out.shape == (1, 3, 120, 136)
+    # relative to the output (a random network's is at most ~0.04): 1e-4 absolute would hide a seam
+    scale = out.abs().max()
+    assert scale > 0 and (out_tiled - out).abs().max() <= 1e-5 * scale
+
+
 def test_light_presets_use_the_light_statistics(light_net):
     st = Stylizer(arch="light", precision="fp32")
     name = presets.list_presets()[0].name

@@ -70,6 +70,50 @@ def test_decode_tiled_matches_whole_map(decoder, fhw, tile):
     _assert_close_rel(tiled, whole)
 
 
+def _seeded_decoder(kind, padding, upsample):
+    """(decoder, its input channels): the VGG one (width 0.25) or a light network's, seeded."""
+    from instyle.models import LightAdaIN, LightAdaINConfig
+
+    torch.manual_seed(0)
+    if kind == "vgg":
+        return AdaINDecoder(AdaINConfig(width=0.25, padding=padding, upsample=upsample)).eval(), 512
+    return LightAdaIN(LightAdaINConfig(padding=padding, upsample=upsample)).eval().decoder, 128
+
+
+@pytest.mark.parametrize("kind, padding", [("light", "zero"), ("light", "reflect"), ("vgg", "reflect")])
+@pytest.mark.parametrize("fhw, tile", [((19, 29), 8), ((10, 17), 8), ((7, 5), 16)])
+def test_decode_tiled_matches_whole_map_with_bilinear_upsampling(kind, padding, fhw, tile):
+    # bilinear ×2 reads a neighbour on each side: a wider receptive field, still inside the halo
+    dec, channels = _seeded_decoder(kind, padding, "bilinear")
+    g = torch.Generator().manual_seed(3)
+    feat = torch.relu(torch.randn(1, channels, *fhw, generator=g)) * 4
+    with torch.no_grad():
+        whole = dec(feat)
+        tiled = decode_tiled(dec, feat, tile)
+    assert tiled.shape == (1, 3, fhw[0] * STRIDE, fhw[1] * STRIDE)
+    _assert_close_rel(tiled, whole)
+
+
+def _receptive_radius(dec, channels):
+    """The farthest feature px (Chebyshev distance) that one feature px's 8×8 output block reads."""
+    g = torch.Generator().manual_seed(1)
+    feat = (torch.relu(torch.randn(1, channels, 21, 21, generator=g)) * 4).requires_grad_()
+    dec(feat)[..., 10 * STRIDE : 11 * STRIDE, 10 * STRIDE : 11 * STRIDE].sum().backward()
+    ys, xs = torch.nonzero(feat.grad.abs().sum(dim=(0, 1)), as_tuple=True)
+    return max((ys - 10).abs().max().item(), (xs - 10).abs().max().item())
+
+
+@pytest.mark.parametrize("kind", ["light", "vgg"])
+def test_decoder_halo_covers_both_upsamplings(kind):
+    """DECODER_HALO against the receptive field the decoders have: 4 feature px with nearest ×2
+    stages, 5 with bilinear (the halo that tiling needs at least; measured with halos 0-8)."""
+    from instyle.tiling import DECODER_HALO
+
+    assert _receptive_radius(*_seeded_decoder(kind, "zero", "nearest")) == 4
+    assert _receptive_radius(*_seeded_decoder(kind, "zero", "bilinear")) == 5
+    assert DECODER_HALO > 5
+
+
 def test_encode_then_decode_tiled_matches_whole_pipeline(encode, decoder):
     """The width-0.25 decoder on real relu4_1 features of an odd-sized image, both passes tiled."""
     img = _image(150, 230, seed=4)

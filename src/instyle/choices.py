@@ -87,12 +87,20 @@ DEFAULT_VIDEO_TOLERANCE = 0.13
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: Learning-rate schedules of the training loop.
 SCHEDULES = ("inverse", "cosine", "constant")
+#: How AdaIN training weighs its VGG-19 loss terms: ``raw`` (the paper's sum of per-layer MSEs; on
+#: an unnormalised VGG-19 almost all relu4_1) or ``energy`` (each term divided by its target's
+#: energy and the style layers averaged, instyle.losses.balanced_mean_std_loss: every layer counts).
+LOSS_BALANCES = ("raw", "energy")
 #: Distances of a distilled student's output to its teacher's.
 DISTILL_LOSSES = ("l1", "mse")
 #: Optimizers of image optimization (Gatys): L-BFGS (fewest steps) or Adam (least memory).
 OPTIMIZERS = ("lbfgs", "adam")
 #: VGG-19 pooling (max as trained; average, Gatys et al.'s choice for synthesis).
 VGG_POOLING = ("max", "avg")
+#: Upsampling of the AdaIN decoders' ×2 stages: nearest (the paper's; files made before this option)
+#: or bilinear (no block grid: nearest ×2 then a 3×3 conv leaves a period-8 lattice in the light
+#: network's output, visible on flat areas; docs/quality.md).
+UPSAMPLINGS = ("nearest", "bilinear")
 #: Padding of 3×3 convs: zero (VGG-19 as trained; the light AdaIN network: onnxruntime fuses it
 #: into the conv) or reflect (the AdaIN decoder and fast generators as trained: no dark borders).
 PADDINGS = ("zero", "reflect")

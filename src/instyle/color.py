@@ -7,6 +7,9 @@ Two methods, both on RGB images (N, 3, H, W) in [0, 1]:
   histogram matching" in Gatys et al.);
 * **luminance-only transfer** (``luminance_only`` + ``combine_luminance``): transfer style on
   the luminance channel only and keep the content's chroma (YIQ).
+
+``rgb_to_lab`` gives CIELAB (D65), where distances roughly follow perceived colour differences:
+the palette scores of :mod:`instyle.evaluate` and the colour loss of AdaIN training use it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,30 @@ def rgb_to_yiq(img: Tensor) -> Tensor:
 def yiq_to_rgb(img: Tensor) -> Tensor:
     """(N, 3, H, W) YIQ -> RGB (not clamped)."""
     return _apply_3x3(_YIQ_TO_RGB, img)
+
+
+# sRGB (linear) -> CIE XYZ, D65 white (IEC 61966-2-1), and the D65 reference white.
+_RGB_TO_XYZ = torch.tensor(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
+    dtype=torch.float64,
+)
+_D65_WHITE = (0.95047, 1.0, 1.08883)
+
+
+def rgb_to_lab(img: Tensor) -> Tensor:
+    """(N, 3, H, W) sRGB in [0, 1] -> CIELAB (D65): L in [0, 100], a and b roughly in [-110, 110].
+
+    Differentiable (the cube root is linearised near 0, as the standard does, so its gradient stays
+    finite); values outside [0, 1] are clamped first.
+    """
+    x = img.float().clamp(0, 1)
+    lin = torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(1e-8) ** 2.4)
+    xyz = _apply_3x3(_RGB_TO_XYZ, lin)
+    xyz = xyz / xyz.new_tensor(_D65_WHITE).view(1, 3, 1, 1)
+    delta = 6.0 / 29.0
+    f = torch.where(xyz > delta**3, xyz.clamp_min(delta**3) ** (1.0 / 3.0), xyz / (3 * delta**2) + 4.0 / 29.0)
+    fx, fy, fz = f[:, 0:1], f[:, 1:2], f[:, 2:3]
+    return torch.cat([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=1)
 
 
 def luminance(img: Tensor) -> Tensor:

@@ -23,7 +23,7 @@ from torch import Tensor
 from .sizes import ENCODER_STRIDE as STRIDE  # relu4_1 is 1/8 of the input resolution
 
 ENCODER_HALO = 64  # px; relu4_1's receptive field is 68 px wide (radius 34), rounded up to the stride
-DECODER_HALO = 8  # feature px; the decoder's receptive field has a radius under 4 feature px
+DECODER_HALO = 8  # feature px; the decoder reads 4 feature px away (5 with bilinear upsampling)
 
 
 def _spans(length: int, tile: int) -> Iterator[Tuple[int, int]]:

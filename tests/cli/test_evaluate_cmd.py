@@ -13,7 +13,9 @@ from ._helpers import run_cli
 
 pytestmark = pytest.mark.slow  # VGG-19
 
-HEADER = "method  content  style_mean_std  style_gram"
+HEADER = "method  style  color  content  gram  content_raw  style_mean_std  style_gram"
+METRICS = HEADER.split()[1:]
+CONTENT = HEADER.split().index("content")  # the balanced content score's column
 
 
 def assert_one_line_error(err: str) -> None:
@@ -54,14 +56,14 @@ def test_content_against_itself_scores_zero(imgs, capsys):
     assert err == ""
     rep = json.loads(out)
     assert rep["size"] == 32
-    assert rep["metrics"] == ["content", "style_mean_std", "style_gram"]
+    assert rep["metrics"] == METRICS
     (row,) = rep["rows"]
     assert row["method"] == "content"
     # Both the content path and the content score survive in the row (neither overwrites the other).
     assert row["output"] == row["content_image"] == str(imgs["content.png"])
     assert row["style_image"] == str(imgs["style.png"])
-    assert row["content"] == 0.0
-    assert row["style_mean_std"] > 0 and row["style_gram"] > 0
+    assert row["content"] == row["content_raw"] == 0.0
+    assert all(row[m] > 0 for m in ("style", "color", "gram", "style_mean_std", "style_gram"))
     assert rep["mean"]["content"] == 0.0
 
 
@@ -86,8 +88,9 @@ def test_table_and_json_file_not_overwritten(imgs, tmp_path, capsys):
     assert lines[0].split() == HEADER.split()  # column widths follow the values
     assert set(lines[1]) <= {"-", " "}
     assert [ln.split()[0] for ln in lines[2:5]] == ["out", "other", "mean"]
-    assert float(lines[2].split()[1]) == 0.0
-    assert float(lines[3].split()[1]) > 0.0  # the inverted image is far from the content
+    assert float(lines[2].split()[CONTENT]) == 0.0
+    assert float(lines[3].split()[CONTENT]) > 0.0  # the inverted image is far from the content
+    assert all(len(ln.split()) == 1 + len(METRICS) for ln in lines[2:5])  # every score in the table
     assert lines[-1] == f"wrote {dst}"
     rep = json.loads(dst.read_text())
     assert [r["method"] for r in rep["rows"]] == ["out", "other"]
@@ -212,4 +215,4 @@ def test_small_evaluation_size(imgs, capsys):
     )
     assert code == 0, err
     row = json.loads(out)["rows"][0]
-    assert all(row[m] > 0 and row[m] < float("inf") for m in ("content", "style_mean_std", "style_gram"))
+    assert all(row[m] > 0 and row[m] < float("inf") for m in METRICS)

@@ -70,7 +70,7 @@ def test_train_end_to_end(folders, tmp_path, capsys):
     res = json.loads(stdout)
     assert res["step"] == 2 and res["run_dir"] == str(out) and res["stopped_early"] is False
     assert res["model"] == str(out / "model.safetensors")
-    assert set(res["losses"]) == {"loss", "content", "style", "tv"} and res["losses"]["loss"] > 0
+    assert set(res["losses"]) == {"loss", "content", "style", "tv", "color"} and res["losses"]["loss"] > 0
     model, _ = load_model(res["model"], expect="adain_decoder")
     assert model.config.width == 0.25
     assert (out / "samples" / "step_00000002.jpg").exists() and (out / "loss.png").exists()
@@ -117,6 +117,11 @@ def test_train_end_to_end(folders, tmp_path, capsys):
         (["--arch", "light", "--distill-weight", "-1"], 2, "--distill-weight"),
         (["--arch", "light", "--width", "1.5"], 2, "width"),
         (["--arch", "tiny"], 2, "--arch"),
+        (["--upsample", "bilinear"], 2, "--upsample trains the light network: add --arch light"),
+        (["--upsample", "nearest"], 2, "--upsample trains the light network: add --arch light"),
+        (["--arch", "light", "--upsample", "sideways"], 2, "--upsample"),
+        (["--balance", "bogus"], 2, "--balance"),
+        (["--color-weight", "-1"], 2, "--color-weight"),
     ],
 )
 def test_bad_values(folders, tmp_path, capsys, extra, code, message):
@@ -130,15 +135,31 @@ def test_bad_values(folders, tmp_path, capsys, extra, code, message):
     assert not out.exists()
 
 
+def test_train_energy_balance_with_colour_term(folders, tmp_path, capsys):
+    out = tmp_path / "energy"
+    extra = ["--steps", "1", "--json", "--balance", "energy", "--color-weight", "0.5"]
+    code, stdout, err = run_cli(_argv(folders, out, *extra), capsys)
+    assert code == 0, err
+    losses = json.loads(stdout)["losses"]
+    assert losses["color"] > 0 and 0 < losses["style"] < 10  # balanced: scale-free, not Caffe-scale
+    task_config = json.loads((out / "config.json").read_text())["task_config"]
+    assert task_config["balance"] == "energy" and task_config["color_weight"] == 0.5
+    # the balance is part of the run: it cannot change on resume
+    code, _, err = run_cli(_argv(folders, out, "--steps", "2", "--resume", "--color-weight", "0.5"), capsys)
+    assert code == 1 and "cannot resume" in err and "balance" in err
+    _one_error_line(err)
+
+
 def test_train_light_end_to_end_and_stylize_with_it(folders, tmp_path, capsys):
     out = tmp_path / "light"
     distil = ["--arch", "light", "--style-weight", "0", "--content-weight", "0"]
     code, stdout, err = run_cli(_argv(folders, out, "--steps", "2", "--json", *distil), capsys)
     assert code == 0, err
     res = json.loads(stdout)
-    assert set(res["losses"]) == {"loss", "distill", "recon", "content", "style", "tv"}
+    assert set(res["losses"]) == {"loss", "distill", "recon", "content", "style", "tv", "color"}
     model, _ = load_model(res["model"], expect="adain_light")
     assert model.config.width == 0.25
+    assert model.config.padding == "zero" and model.config.upsample == "bilinear"  # new runs' defaults
     # the second segment starts from the first
     code, stdout, err = run_cli(
         _argv(folders, tmp_path / "light2", "--steps", "1", "--json", "--arch", "light", "--init-from", res["model"]),
@@ -152,6 +173,21 @@ def test_train_light_end_to_end_and_stylize_with_it(folders, tmp_path, capsys):
         ["stylize", photo, "--style", style, "--decoder", res["model"], "-o", tmp_path / "o.png", "-q"], capsys
     )
     assert code == 0, err and (tmp_path / "o.png").exists()
+
+
+def test_train_light_with_nearest_upsampling(folders, tmp_path, capsys):
+    out = tmp_path / "nearest"
+    light = ["--arch", "light", "--style-weight", "0", "--content-weight", "0", "--upsample", "nearest"]
+    code, stdout, err = run_cli(_argv(folders, out, "--steps", "1", "--json", *light), capsys)
+    assert code == 0, err
+    model, _ = load_model(json.loads(stdout)["model"], expect="adain_light")
+    assert model.config.upsample == "nearest"
+    assert [m.mode for m in model.decoder.modules() if isinstance(m, torch.nn.Upsample)] == ["nearest"] * 3
+    assert json.loads((out / "config.json").read_text())["task_config"]["upsample"] == "nearest"
+    # the upsampling is part of the run: it cannot change on resume (the default is bilinear)
+    code, _, err = run_cli(_argv(folders, out, "--steps", "2", "--resume", *light[:-2]), capsys)
+    assert code == 1 and "cannot resume" in err and "upsample" in err
+    _one_error_line(err)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

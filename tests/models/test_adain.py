@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from instyle.choices import UPSAMPLINGS
 from instyle.models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from instyle.nn.functional import adain, alpha_blend, calc_mean_std
 
@@ -39,9 +40,10 @@ def images():
 # --------------------------------------------------------------------------- the decoder
 
 
+@pytest.mark.parametrize("upsample", UPSAMPLINGS)
 @pytest.mark.parametrize("h, w", [(4, 4), (3, 5), (1, 2)])
-def test_decoder_output_is_8x_the_feature_size(h, w):
-    dec = AdaINDecoder(AdaINConfig(width=0.25))
+def test_decoder_output_is_8x_the_feature_size(h, w, upsample):
+    dec = AdaINDecoder(AdaINConfig(width=0.25, upsample=upsample))
     with torch.no_grad():
         out = dec(torch.randn(2, 512, h, w))
     assert out.shape == (2, 3, 8 * h, 8 * w)
@@ -63,14 +65,38 @@ def test_width_changes_the_parameter_count():
     assert min(m.out_channels for m in tiny.modules() if isinstance(m, torch.nn.Conv2d) and m.out_channels != 3) == 8
 
 
-@pytest.mark.parametrize("kwargs", [{"width": 0.0}, {"width": -1.0}, {"width": 4.01}, {"in_channels": 0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"width": 0.0}, {"width": -1.0}, {"width": 4.01}, {"in_channels": 0}, {"upsample": "bicubic"}, {"upsample": ""}],
+)
 def test_config_validation(kwargs):
-    with pytest.raises(ValueError, match="width|in_channels"):
+    with pytest.raises(ValueError, match="width|in_channels|upsample must be one of nearest, bilinear"):
         AdaINConfig(**kwargs)
 
 
 def test_config_accepts_the_range_ends():
     assert AdaINConfig(width=4.0).width == 4.0 and AdaINConfig(width=0.01).width == 0.01
+
+
+def test_upsample_defaults_to_nearest_also_for_older_files():
+    from instyle.checkpoint import config_from_dict
+
+    assert AdaINConfig().upsample == "nearest"
+    old = config_from_dict("adain_decoder", {"width": 1.0, "in_channels": 512, "padding": "reflect"}, "old.safetensors")
+    assert old == AdaINConfig()
+
+
+def test_bilinear_decoder_differs_from_nearest_on_the_same_weights():
+    torch.manual_seed(0)
+    near = AdaINDecoder(AdaINConfig(width=0.25)).eval()
+    bil = AdaINDecoder(AdaINConfig(width=0.25, upsample="bilinear")).eval()
+    bil.load_state_dict(near.state_dict())  # no weights in the upsampling: the same names and shapes
+    assert [m.mode for m in bil.modules() if isinstance(m, torch.nn.Upsample)] == ["bilinear"] * 3
+    feat = torch.relu(torch.randn(1, 512, 5, 3, generator=torch.Generator().manual_seed(1)))
+    with torch.no_grad():
+        a, b = near(feat), bil(feat)
+    assert a.shape == b.shape == (1, 3, 40, 24)
+    assert (a - b).abs().max() > 1e-3 * (a - a.mean()).abs().max()
 
 
 # --------------------------------------------------------------------------- encoder and decoder together

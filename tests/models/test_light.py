@@ -1,18 +1,35 @@
-"""The light AdaIN network (models/light.py): shapes, sizes, parameters, its encoder id, and the
-exact tiling it shares with VGG-19's encoder."""
+"""The light AdaIN network (models/light.py): shapes, sizes, parameters, its encoder id, its
+decoder's upsampling, and the exact tiling it shares with VGG-19's encoder."""
+
+import dataclasses
+import json
 
 import pytest
 import torch
 
+from instyle.checkpoint import config_from_dict, load_model, read_model_file, save_model
 from instyle.choices import ADAIN_STYLE_LAYERS
+from instyle.errors import WeightsError
 from instyle.models import MODEL_KINDS, LightAdaIN, LightAdaINConfig
 from instyle.tiling import decode_tiled, encode_tiled
 
 
-@pytest.fixture(scope="module", params=["reflect", "zero"])
+@pytest.fixture(
+    scope="module",
+    params=[("reflect", "nearest"), ("zero", "nearest"), ("zero", "bilinear")],  # bilinear: new training runs
+    ids="-".join,
+)
 def net(request):
+    padding, upsample = request.param
     torch.manual_seed(0)
-    return LightAdaIN(LightAdaINConfig(padding=request.param)).eval()
+    return LightAdaIN(LightAdaINConfig(padding=padding, upsample=upsample)).eval()
+
+
+def _twin(net, **changes):
+    """A network with ``net``'s weights and its config changed by ``changes``."""
+    other = LightAdaIN(dataclasses.replace(net.config, **changes)).eval()
+    other.load_state_dict(net.state_dict())
+    return other
 
 
 def count(module):
@@ -56,11 +73,100 @@ def test_padding_changes_only_the_border_band():
 
 
 def test_padding_is_checked_and_defaults_to_reflect_for_older_files():
-    from instyle.checkpoint import config_from_dict
-
     assert config_from_dict("adain_light", {"width": 0.25}, "old.safetensors").padding == "reflect"
     with pytest.raises(ValueError, match="padding must be one of zero, reflect"):
         LightAdaINConfig(padding="same")
+
+
+def test_upsample_is_checked_and_defaults_to_nearest_for_older_files():
+    assert LightAdaINConfig().upsample == "nearest"  # a config built in code: as before the field
+    old = config_from_dict("adain_light", {"width": 0.25, "padding": "zero"}, "old.safetensors")
+    assert old.upsample == "nearest" and old.padding == "zero"
+    with pytest.raises(ValueError, match="upsample must be one of nearest, bilinear, got 'bicubic'"):
+        LightAdaINConfig(upsample="bicubic")
+    with pytest.raises(WeightsError, match="new.safetensors: invalid adain_light config: upsample"):
+        config_from_dict("adain_light", {"width": 0.25, "upsample": "bicubic"}, "new.safetensors")
+
+
+def test_upsample_changes_the_decoder_only():
+    # the same weights with bilinear instead of nearest ×2 stages: the same encoder (and so the
+    # same statistics and presets), another output of the same shape
+    torch.manual_seed(0)
+    near = LightAdaIN(LightAdaINConfig(padding="zero")).eval()
+    bil = _twin(near, upsample="bilinear")
+    modes = [m.mode for m in bil.decoder.modules() if isinstance(m, torch.nn.Upsample)]
+    assert modes == ["bilinear"] * 3
+    assert [m.mode for m in near.decoder.modules() if isinstance(m, torch.nn.Upsample)] == ["nearest"] * 3
+    assert bil.encoder_id() == near.encoder_id()
+    c, s = torch.rand(1, 3, 67, 45), torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(bil.encoder.encode(c), near.encoder.encode(c), rtol=0, atol=0)
+        a, b = near(c, s), bil(c, s)
+    assert a.shape == b.shape == (1, 3, 72, 48)
+    spread = (a - a.mean()).abs().max()
+    assert (a - b).abs().max() > 1e-3 * spread  # measured: 1.6e-2 of the spread
+
+
+def _lattice(out, margin=40):
+    """How much of ``out``'s horizontal curvature repeats every 8 px (the decoder's stride), as a
+    fraction of its mean horizontal gradient: the strongest phase of the second difference averaged
+    over rows and 8-px periods, ``margin`` px from the borders."""
+    o = out[..., margin:-margin, margin:-margin]
+    d1 = o[..., 1:] - o[..., :-1]
+    d2 = d1[..., 1:] - d1[..., :-1]
+    w = d2.shape[-1] // 8 * 8
+    per_phase = d2[..., :w].reshape(*d2.shape[:-1], -1, 8).mean(dim=(0, 2, 3))  # (3, 8)
+    return (per_phase.abs().amax(dim=1) / d1.abs().mean(dim=(0, 2, 3))).max().item()
+
+
+def test_bilinear_leaves_no_block_lattice_on_a_ramp():
+    """Why bilinear exists: nearest ×2 turns a smooth ramp of features into a staircase, and the
+    convs after it make each step's edges into a pattern that repeats every 8 output px; bilinear
+    ×2 of a ramp is a ramp, so the output varies smoothly (what is left is the ReLUs' kinks).
+    float64, so that rounding does not hide a gradient of 1e-7 per px (random weights)."""
+    torch.manual_seed(0)
+    near = LightAdaIN(LightAdaINConfig(padding="zero")).eval().double()
+    bil = _twin(near, upsample="bilinear").double()
+    g = torch.Generator().manual_seed(0)
+    level = torch.rand(1, 128, 1, 1, generator=g, dtype=torch.float64) + 0.5
+    slope = 0.1 * torch.randn(1, 128, 1, 1, generator=g, dtype=torch.float64)
+    x = torch.arange(24, dtype=torch.float64)
+    feat = (level + slope * x).expand(1, 128, 16, 24).contiguous()  # every channel a ramp along x
+    with torch.no_grad():
+        blocky, smooth = _lattice(near.decoder(feat)), _lattice(bil.decoder(feat))
+    # measured over 6 seeds and slopes 0.01-1: nearest 2.1-4.5, bilinear 0.02-0.16
+    assert blocky > 1.0
+    assert smooth < 0.5
+
+
+def test_a_bilinear_network_keeps_its_upsampling_through_a_file(tmp_path):
+    torch.manual_seed(0)
+    net = LightAdaIN(LightAdaINConfig(padding="zero", upsample="bilinear")).half().float().eval()  # fp16 weights
+    path = save_model(tmp_path / "bilinear.safetensors", net)
+    loaded, _ = load_model(path, expect="adain_light")
+    assert loaded.config == net.config and loaded.config.upsample == "bilinear"
+    c, s = torch.rand(1, 3, 67, 45), torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(c, s), net(c, s), rtol=0, atol=0)
+
+
+def test_a_file_from_before_the_upsample_field_loads_as_nearest(tmp_path):
+    from safetensors.torch import save
+
+    torch.manual_seed(0)
+    near = LightAdaIN(LightAdaINConfig(padding="zero")).half().float().eval()
+    path = save_model(tmp_path / "new.safetensors", near)
+    _, config, state, meta = read_model_file(path)
+    assert config["upsample"] == "nearest"  # written by this instyle
+    del config["upsample"]
+    old = tmp_path / "old.safetensors"
+    old.write_bytes(save(state, metadata={**meta, "config": json.dumps(config)}))
+    loaded, _ = load_model(old, expect="adain_light")
+    assert loaded.config == near.config and loaded.config.upsample == "nearest"
+    c, s = torch.rand(1, 3, 40, 48), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(c, s), near(c, s), rtol=0, atol=0)
+        assert (loaded(c, s) - _twin(near, upsample="bilinear")(c, s)).abs().max() > 0
 
 
 @pytest.mark.parametrize("hw", [(64, 64), (67, 45), (1, 1), (2, 300), (300, 3), (17, 9)])

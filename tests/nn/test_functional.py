@@ -1,4 +1,5 @@
-"""Tests for instyle.nn.functional: calc_mean_std, instance_norm, adain, gram_matrix, total_variation."""
+"""Tests for instyle.nn.functional: calc_mean_std, instance_norm, adain, gram_matrix, total_variation,
+sliced_wasserstein."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from instyle.nn import functional
-from instyle.nn.functional import DEFAULT_EPS, adain, calc_mean_std, gram_matrix, instance_norm, total_variation
+from instyle.nn.functional import (
+    DEFAULT_EPS,
+    adain,
+    calc_mean_std,
+    gram_matrix,
+    instance_norm,
+    sliced_wasserstein,
+    total_variation,
+)
 
 SHAPES = [(1, 1, 1, 2), (2, 3, 5, 7), (4, 8, 16, 16), (3, 16, 9, 4), (1, 64, 32, 32)]
 HYP = settings(max_examples=50, deadline=None, derandomize=True)
@@ -343,3 +352,95 @@ def test_gram_matrix_under_bf16_autocast_is_float32_and_close():
     assert fast.dtype == torch.float32
     torch.testing.assert_close(fast, exact, rtol=2e-2, atol=1e-3)
     assert not torch.equal(fast, exact)  # really computed in bf16
+
+
+# --------------------------------------------------------------------------- sliced_wasserstein
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def _mean_abs_projection(v: torch.Tensor, k: int, seed: int) -> float:
+    """mean_k |v · d_k| over the unit directions sliced_wasserstein draws with ``seed``."""
+    dirs = torch.randn(v.numel(), k, generator=_gen(seed))
+    dirs = dirs / dirs.norm(dim=0, keepdim=True)
+    return (v.view(1, -1) @ dirs).abs().mean().item()
+
+
+def test_sliced_wasserstein_zero_for_identical_and_permuted_clouds():
+    x = torch.rand(2, 300, 3, generator=_gen(0)) * 100
+    assert sliced_wasserstein(x, x.clone(), 16, generator=_gen(1)).tolist() == [0.0, 0.0]
+    perm = x[:, torch.randperm(300, generator=_gen(2))]
+    assert not torch.equal(perm, x)
+    torch.testing.assert_close(sliced_wasserstein(x, perm, 16, generator=_gen(1)), torch.zeros(2), atol=1e-5, rtol=0)
+    # a different cloud is not at distance 0
+    assert (sliced_wasserstein(x, torch.rand(2, 300, 3, generator=_gen(3)) * 100, 16, generator=_gen(1)) > 1).all()
+
+
+@pytest.mark.parametrize("line", [True, False], ids=["1d-like", "3d"])
+def test_sliced_wasserstein_of_a_shift_is_the_mean_projected_shift(line):
+    g = _gen(4)
+    if line:  # points along one direction, with a little spread off it
+        u = torch.rand(1, 200, 1, generator=g)
+        x = u * torch.tensor([1.0, 2.0, -0.5]) + 0.01 * torch.randn(1, 200, 3, generator=g)
+    else:
+        x = torch.randn(1, 200, 3, generator=g)
+    v = torch.tensor([3.0, -1.0, 2.0])
+    got = sliced_wasserstein(x + v, x, 32, generator=_gen(7))
+    assert got.shape == (1,)
+    assert got.item() == pytest.approx(_mean_abs_projection(v, 32, 7), abs=1e-4)
+    # symmetric, and another seed draws other directions (another average of |v·d|)
+    assert sliced_wasserstein(x, x + v, 32, generator=_gen(7)).item() == pytest.approx(got.item(), abs=1e-4)
+    other = sliced_wasserstein(x + v, x, 32, generator=_gen(8)).item()
+    assert other == pytest.approx(_mean_abs_projection(v, 32, 8), abs=1e-4)
+    # many directions: the average |v·d| over the sphere, |v|/2 in 3-D
+    many = sliced_wasserstein(x + v, x, 4096, generator=_gen(9)).item()
+    assert many == pytest.approx(v.norm().item() / 2, rel=0.03)
+
+
+def test_sliced_wasserstein_clouds_of_different_sizes():
+    # the same segment, sampled at 600 and at 250 evenly spaced points: nearly no distance
+    a = torch.linspace(0, 1, 600).view(1, 600, 1) * torch.tensor([1.0, 2.0, 2.0])
+    b = torch.linspace(0, 1, 250).view(1, 250, 1) * torch.tensor([1.0, 2.0, 2.0])
+    near = sliced_wasserstein(a, b, 16, generator=_gen(5)).item()
+    v = torch.tensor([0.0, 0.0, 1.5])
+    shifted = sliced_wasserstein(a, b + v, 16, generator=_gen(5)).item()
+    assert near < 0.01
+    assert shifted == pytest.approx(_mean_abs_projection(v, 16, 5), abs=0.01)
+    # clouds smaller than the quantile count (10 vs 300 points) still compare
+    few = sliced_wasserstein(a[:, ::60], b, 16, generator=_gen(5))
+    assert few.shape == (1,) and torch.isfinite(few).all() and few.item() < 0.2
+
+
+def test_sliced_wasserstein_single_target_broadcasts_over_the_batch():
+    x = torch.rand(3, 80, 3, generator=_gen(6))
+    y = torch.rand(1, 50, 3, generator=_gen(7)) + 0.5
+    got = sliced_wasserstein(x, y, 8, generator=_gen(0))
+    assert got.shape == (3,) and got.dtype == torch.float32
+    each = [sliced_wasserstein(x[i : i + 1], y, 8, generator=_gen(0)).item() for i in range(3)]
+    assert got.tolist() == pytest.approx(each, abs=1e-6)
+
+
+def test_sliced_wasserstein_gradient_moves_x_toward_y():
+    x = torch.zeros(1, 40, 3, requires_grad=True)
+    y = torch.ones(1, 40, 3)
+    d = sliced_wasserstein(x, y, 32, generator=_gen(0))
+    d.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    step = x.detach() - 0.5 * x.grad
+    assert sliced_wasserstein(step, y, 32, generator=_gen(0)).item() < d.item()
+
+
+@pytest.mark.parametrize(
+    "x, y",
+    [
+        (torch.rand(50, 3), torch.rand(1, 40, 3)),  # 2-D
+        (torch.rand(2, 50, 3), torch.rand(40, 3)),
+        (torch.rand(2, 50, 3), torch.rand(2, 40, 4)),  # different point dimensions
+        (torch.rand(2, 5, 50, 3), torch.rand(2, 40, 3)),  # 4-D
+    ],
+)
+def test_sliced_wasserstein_rejects_bad_shapes(x, y):
+    with pytest.raises(ValueError, match="point clouds"):
+        sliced_wasserstein(x, y)

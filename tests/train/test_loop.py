@@ -30,7 +30,7 @@ from instyle.train.log import read_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
-LOG_COLUMNS = ["step", "lr", "loss", "content", "style", "tv", "sec_per_step", "images_per_sec", "elapsed_s"]
+LOG_COLUMNS = ["step", "lr", "loss", "content", "style", "tv", "color", "sec_per_step", "images_per_sec", "elapsed_s"]
 SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import common
 
-HELP = "score stylized images: content loss (relu4_1), style loss by mean/std and by Gram"
+HELP = "score stylized images: balanced style, colour, content and Gram scores (and the raw VGG sums)"
 
 EPILOG = """examples:
   instyle evaluate out.png --content photo.jpg --style starry.jpg

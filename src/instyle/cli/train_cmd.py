@@ -12,10 +12,12 @@ from ..choices import (
     DISTILL_LOSSES,
     FAST_MODELS,
     GRAM_STYLE_LAYERS,
+    LOSS_BALANCES,
     PADDINGS,
     SCHEDULES,
     SINGLE_STYLE_NORMS,
     TRAIN_PRECISIONS,
+    UPSAMPLINGS,
 )
 from . import common
 
@@ -209,6 +211,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="mean/std style loss layers (default relu1_1…relu4_1)",
     )
     g.add_argument(
+        "--balance",
+        choices=LOSS_BALANCES,
+        default=LOSS_BALANCES[0],
+        help="raw: the paper's sum of per-layer terms (default; on this VGG-19 almost all relu4_1); energy: each "
+        "term over its target's energy, style layers averaged, so colour and brushwork count",
+    )
+    g.add_argument(
+        "--color-weight",
+        type=common.non_negative_float,
+        default=0.0,
+        help="weight of the palette term: sliced Wasserstein distance of pixel colours (CIELAB, ΔE) to the "
+        "style crop's (default 0: off)",
+    )
+    g.add_argument(
         "--arch",
         choices=ADAIN_ARCHS,
         default="vgg",
@@ -237,6 +253,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=PADDINGS,
         default=None,
         help="light: padding of its 3x3 convs (default zero: faster on onnxruntime; reflect: as before)",
+    )
+    g.add_argument(
+        "--upsample",
+        choices=UPSAMPLINGS,
+        default=None,
+        help="light: the decoder's x2 upsampling (default bilinear: no block lattice; nearest: as before)",
     )
     g.add_argument(
         "--cache-features",
@@ -356,11 +378,14 @@ def run_adain(args: argparse.Namespace) -> int:
         cache_features=args.cache_features,
         crops_per_image=args.crops_per_image,
         cache_gb=args.cache_gb,
+        balance=args.balance,
+        color_weight=args.color_weight,
     )
     light_only = {
         "--distill-weight": args.distill_weight,
         "--recon-weight": args.recon_weight,
         "--padding": args.padding,
+        "--upsample": args.upsample,
     }
     if args.arch == "light":
         defaults = LightTrainConfig()
@@ -370,6 +395,7 @@ def run_adain(args: argparse.Namespace) -> int:
             distill_weight=defaults.distill_weight if args.distill_weight is None else args.distill_weight,
             recon_weight=defaults.recon_weight if args.recon_weight is None else args.recon_weight,
             padding=defaults.padding if args.padding is None else args.padding,
+            upsample=defaults.upsample if args.upsample is None else args.upsample,
         )
         return _run(LightAdaINTask(args.content, args.style, cfg), args)
     given = [opt for opt, value in light_only.items() if value is not None]

@@ -4,8 +4,9 @@ with Adaptive Instance Normalization").
     t = AdaIN(f(c), f(s))            f: frozen VGG-19 up to relu4_1
     T(c, s) = g((1 − α)·f(c) + α·t)  g: the decoder, trained
 
-The decoder mirrors the encoder: reflection padding, nearest-neighbour ×2 upsampling, no
-normalization layers and no output activation (the caller clamps when saving).
+The decoder mirrors the encoder: reflection padding, nearest-neighbour ×2 upsampling (or
+bilinear: ``upsample``), no normalization layers and no output activation (the caller clamps when
+saving).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import List
 
 from torch import Tensor, nn
 
-from ..choices import ADAIN_LAYER, PADDINGS, check
+from ..choices import ADAIN_LAYER, PADDINGS, UPSAMPLINGS, check
 from ..nn.functional import pad_reflect
 from ..vgg import VGG19Encoder
 
@@ -34,11 +35,13 @@ class AdaINConfig:
             decoders are faster, at some cost in detail.
         in_channels: channels of the encoder feature it decodes (relu4_1: 512).
         padding: of its 3×3 convs, ``reflect`` (the paper's) or ``zero`` (the light network).
+        upsample: of its ×2 stages, ``nearest`` (the paper's) or ``bilinear`` (no block lattice).
     """
 
     width: float = 1.0
     in_channels: int = 512
     padding: str = "reflect"
+    upsample: str = "nearest"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.width <= 4.0:
@@ -46,6 +49,7 @@ class AdaINConfig:
         if self.in_channels < 1:
             raise ValueError(f"in_channels must be positive, got {self.in_channels}")
         check(self.padding, PADDINGS, "padding")
+        check(self.upsample, UPSAMPLINGS, "upsample")
 
 
 class _ReflectPad(nn.ReflectionPad2d):
@@ -89,7 +93,7 @@ class AdaINDecoder(nn.Module):
         c_in = config.in_channels
         for i, stage in enumerate(_STAGES):
             if i > 0:
-                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+                layers.append(nn.Upsample(scale_factor=2, mode=config.upsample))
             for c_out in stage:
                 layers.append(_PadConv(c_in, ch(c_out), padding=config.padding))
                 c_in = ch(c_out)

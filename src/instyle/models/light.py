@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..choices import ADAIN_LAYER, ADAIN_STYLE_LAYERS, PADDINGS, check
+from ..choices import ADAIN_LAYER, ADAIN_STYLE_LAYERS, PADDINGS, UPSAMPLINGS, check
 from ..nn.functional import adain
 from .adain import AdaINConfig, AdaINDecoder, _PadConv
 
@@ -46,15 +46,19 @@ class LightAdaINConfig:
         padding: of every 3×3 conv: ``reflect`` (files made before this field) or ``zero``
             (the shipped network: on onnxruntime the pads and the layout copies around them were
             a third of its time).
+        upsample: the decoder's ×2 upsampling, ``nearest`` (files made before this field) or
+            ``bilinear`` (the shipped network: nearest left a block lattice in flat areas).
     """
 
     width: float = 0.25
     padding: str = "reflect"
+    upsample: str = "nearest"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.width <= 1.0:
             raise ValueError(f"width must be in (0, 1], got {self.width}")
         check(self.padding, PADDINGS, "padding")
+        check(self.upsample, UPSAMPLINGS, "upsample")
 
     @property
     def widths(self) -> Tuple[int, ...]:
@@ -130,7 +134,12 @@ class LightAdaIN(nn.Module):
         self.config = config
         self.encoder = LightEncoder(config)
         self.decoder = AdaINDecoder(
-            AdaINConfig(width=config.width, in_channels=config.feature_channels, padding=config.padding)
+            AdaINConfig(
+                width=config.width,
+                in_channels=config.feature_channels,
+                padding=config.padding,
+                upsample=config.upsample,
+            )
         )
         # P_l: (N, c_l, h, w) -> (N, C_l, h, w), a linear map of student features into VGG's (Wang et al. 2020, eq. 3)
         self.project = nn.ModuleDict(

@@ -358,3 +358,59 @@ def total_variation(img: Tensor) -> Tensor:
     if img.shape[2] > 1:
         tv = tv + (img[:, :, 1:, :] - img[:, :, :-1, :]).abs().mean()
     return tv
+
+
+def _sort_last(x: Tensor) -> Tensor:
+    """``torch.sort(x, dim=-1).values``, differentiable; on the CPU through NumPy's argsort and a
+    gather (torch 2.13's CPU sort took ~3x NumPy's argsort on (8, 64, 4096) float32 here)."""
+    if x.device.type != "cpu":
+        return torch.sort(x, dim=-1).values
+    import numpy as np
+
+    order = torch.from_numpy(np.argsort(x.detach().numpy(), axis=-1))
+    return x.gather(-1, order)
+
+
+def sliced_wasserstein(
+    x: Tensor, y: Tensor, n_projections: int = 64, *, quantiles: int = 256, generator: Optional[torch.Generator] = None
+) -> Tensor:
+    """Sliced Wasserstein-1 distance between two point clouds, per sample (Rabin et al. 2011).
+
+    Both clouds are projected on the same ``n_projections`` random unit directions; in 1-D the
+    Wasserstein-1 distance is the mean gap between sorted values, compared at ``quantiles``
+    evenly spaced quantiles so the clouds may have different sizes. Differentiable in ``x`` (sort
+    passes gradients to the values it moved). Used on pixel colours (CIELAB): a palette distance in
+    the units of the points (ΔE for Lab).
+
+    Args:
+        x: (N, P, D) points; y: (N or 1, Q, D).
+        generator: draws the directions (the same directions for every sample).
+
+    Returns:
+        (N,) distances, float32.
+    """
+    if x.dim() != 3 or y.dim() != 3 or x.shape[-1] != y.shape[-1] or y.shape[0] not in (1, x.shape[0]):
+        raise ValueError(
+            f"point clouds must be (N, P, D) and (N or 1, Q, D), got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if x.shape[1] == 0 or y.shape[1] == 0:
+        raise ValueError("point clouds must not be empty")
+    d = x.shape[-1]
+    dirs = torch.randn(d, n_projections, generator=generator, dtype=torch.float32).to(x.device)
+    dirs = dirs / dirs.norm(dim=0, keepdim=True)
+
+    def sorted_quantiles(points: Tensor) -> Tensor:
+        # (N, P, D) -> (N, K, q): each projection's values at the centres of q equal-mass bins; sorted
+        # along the last, contiguous dimension (sorting along P of an (N, P, K) view is ~10x slower)
+        proj = _sort_last((points.float() @ dirs).transpose(1, 2).contiguous())
+        p = proj.shape[2]
+        q = min(quantiles, p)
+        idx = ((torch.arange(q, device=x.device, dtype=torch.float32) + 0.5) * p / q).long().clamp_max(p - 1)
+        return proj[:, :, idx]
+
+    qx, qy = sorted_quantiles(x), sorted_quantiles(y)
+    if qx.shape[2] != qy.shape[2]:  # a cloud smaller than ``quantiles``: compare at the smaller count
+        q = min(qx.shape[2], qy.shape[2])
+        qx = qx[:, :, torch.linspace(0, qx.shape[2] - 1, q).round().long()]
+        qy = qy[:, :, torch.linspace(0, qy.shape[2] - 1, q).round().long()]
+    return (qx - qy.expand_as(qx)).abs().mean(dim=(1, 2))

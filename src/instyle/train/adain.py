@@ -2,7 +2,14 @@
 
     t = AdaIN(f(c), f(s)),  g = decoder(t)
     L = λ_c·‖f(g) − t‖²  (relu4_1)  +  λ_s·Σ_l ‖μ(φ_l(g)) − μ(φ_l(s))‖² + ‖σ(φ_l(g)) − σ(φ_l(s))‖²
-        (l = relu1_1…relu4_1)  +  λ_tv·TV(g)
+        (l = relu1_1…relu4_1)  +  λ_tv·TV(g)  +  λ_col·SW(Lab(g), Lab(s))
+
+With ``balance="energy"`` each term is divided by its target's energy and the style layers are
+averaged instead of summed (:func:`instyle.losses.balanced_mean_std_loss`): on the unnormalised
+VGG-19 the raw sum is ~85 % relu4_1 and ~0.2 % relu1_1, so colour and brushwork hardly count (the
+authors' VGG was normalised per filter, so their weight 10 meant something else). The colour term
+is the sliced Wasserstein distance between the output's and the style crop's pixel colours in
+CIELAB (:func:`instyle.losses.color_distance`), in ΔE units.
 
 The encoder is frozen, so f(c) and the style statistics of a given crop never change: with
 ``cache_features`` (and a fixed number of crops per image) they are computed once per crop and
@@ -18,13 +25,22 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from ..choices import ADAIN_STYLE_LAYERS
+from ..choices import ADAIN_STYLE_LAYERS, LOSS_BALANCES, check
 from ..data import CropSpec, ImageFolder
-from ..losses import content_loss, mean_std_loss, tv_loss
+from ..losses import (
+    balanced_content_loss,
+    balanced_mean_std_loss,
+    color_distance,
+    content_loss,
+    mean_std_loss,
+    tv_loss,
+)
 from ..models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from ..nn.functional import Stats, adain, calc_mean_std
 from ..sheet import contact_sheet
 from ..vgg import RELU_LAYERS, deepest
+
+COLOR_LOSS_PIXELS = 4096  # pixels per image the training palette term compares
 
 
 @dataclass
@@ -40,6 +56,9 @@ class AdaINTrainConfig:
         crops_per_image: fixed crops per image when caching.
         cache_gb: memory the cache may use; beyond it, features are recomputed.
         width: decoder channel multiplier (1.0 = the paper's decoder).
+        balance: ``raw`` (the paper's sum) or ``energy`` (each term over its target's energy,
+            style layers averaged): see the module docstring.
+        color_weight: λ_col, the palette term (ΔE units; 0: off).
     """
 
     style_weight: float = 10.0
@@ -50,10 +69,13 @@ class AdaINTrainConfig:
     crops_per_image: int = 4
     cache_gb: float = 4.0
     width: float = 1.0
+    balance: str = "raw"
+    color_weight: float = 0.0
 
     def __post_init__(self) -> None:
         self.style_layers = tuple(self.style_layers)
-        for name in ("style_weight", "content_weight", "tv_weight", "cache_gb"):
+        check(self.balance, LOSS_BALANCES, "loss balance")
+        for name in ("style_weight", "content_weight", "tv_weight", "cache_gb", "color_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
         if not self.style_layers:
@@ -103,7 +125,7 @@ class AdaINTask:
     """
 
     name = "adain"
-    loss_names = ("content", "style", "tv")
+    loss_names = ("content", "style", "tv", "color")
     resumable_fields = ("cache_gb",)  # may change on --resume without changing the run
 
     def __init__(
@@ -179,18 +201,41 @@ class AdaINTask:
     # -- the loss
 
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
-        cfg = self.config
         with torch.no_grad():
             fc = self._content_features(batch["content"], batch.get("content_key"))  # (B, 512, h, w)
             stats = self._style_stats(batch["style"], batch.get("style_key"))
             t = adain(fc, stats[ENCODER_LAYER])  # the AdaIN target, (B, 512, h, w)
         g = model(t)  # (B, 3, H, W), unclamped
+        terms = self.stylization_terms(g, t, stats, batch["style"])
+        return self.weighted(terms), terms
+
+    def stylization_terms(self, g: Tensor, t: Tensor, stats: Mapping[str, Stats], style: Tensor) -> Dict[str, Tensor]:
+        """The terms that judge a stylized batch ``g`` (B, 3, H, W) with the frozen VGG-19: content
+        against the AdaIN target ``t`` (relu4_1), style against the style crops' statistics, TV,
+        and the palette against the style crops ``style`` (B, 3, h, w); weighed as ``balance`` says."""
+        cfg = self.config
         fg = self.encoder(g, self.stat_layers)
-        lc = content_loss(fg[ENCODER_LAYER], t)
-        ls = sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)
-        ltv = tv_loss(g) if cfg.tv_weight > 0 else lc.new_zeros(())
-        total = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * ltv
-        return total, {"content": lc, "style": ls, "tv": ltv}
+        zero = g.new_zeros((), dtype=torch.float32)
+        if cfg.balance == "energy":
+            lc = balanced_content_loss(fg[ENCODER_LAYER], t)
+            ls = sum(balanced_mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers) / len(cfg.style_layers)
+        else:
+            lc = content_loss(fg[ENCODER_LAYER], t)
+            ls = sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)
+        ltv = tv_loss(g) if cfg.tv_weight > 0 else zero
+        # a quarter of a 128-px crop's pixels suffices for a palette, at a quarter of the sorting
+        lcol = color_distance(g, style, max_pixels=COLOR_LOSS_PIXELS).mean() if cfg.color_weight > 0 else zero
+        return {"content": lc, "style": ls, "tv": ltv, "color": lcol}
+
+    def weighted(self, terms: Mapping[str, Tensor]) -> Tensor:
+        """Σ λ·term over the stylization terms."""
+        cfg = self.config
+        return (
+            cfg.content_weight * terms["content"]
+            + cfg.style_weight * terms["style"]
+            + cfg.tv_weight * terms["tv"]
+            + cfg.color_weight * terms["color"]
+        )
 
     # -- sample grids
 

@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from ..losses import content_loss, mean_std_loss, target_energy, tv_loss
+from ..losses import content_loss, target_energy
 from ..models.adain import ENCODER_LAYER
 from ..models.light import LightAdaIN, LightAdaINConfig
 from ..nn.functional import adain, calc_mean_std
@@ -46,21 +46,23 @@ class LightTrainConfig(AdaINTrainConfig):
         recon_weight: λ_r, the decoder reconstructing the input from the student's relu4_1.
         padding: the network's conv padding (:class:`~instyle.models.light.LightAdaINConfig`);
             new runs use zero padding, the shipped network's.
+        upsample: the decoder's ×2 upsampling; new runs use bilinear, the shipped network's.
     """
 
     width: float = 0.25
     distill_weight: float = 1.0
     recon_weight: float = 10.0
     padding: str = "zero"
+    upsample: str = "bilinear"
 
     def __post_init__(self) -> None:
         for name in ("distill_weight", "recon_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
-        if self.distill_weight + self.recon_weight + self.content_weight + self.style_weight <= 0:
+        if self.distill_weight + self.recon_weight + self.content_weight + self.style_weight + self.color_weight <= 0:
             raise ValueError("every loss weight is 0: nothing to train")
         super().__post_init__()
-        LightAdaINConfig(width=self.width, padding=self.padding)  # validates both
+        LightAdaINConfig(width=self.width, padding=self.padding, upsample=self.upsample)  # validates them
 
 
 class LightAdaINTask(AdaINTask):
@@ -73,14 +75,15 @@ class LightAdaINTask(AdaINTask):
     """
 
     name = "adain_light"
-    loss_names = ("distill", "recon", "content", "style", "tv")
+    loss_names = ("distill", "recon", "content", "style", "tv", "color")
     config: LightTrainConfig
 
     def __init__(self, content_dir: str, style_dir: str, config: LightTrainConfig = LightTrainConfig(), **kw):
         super().__init__(content_dir, style_dir, config, **kw)
 
     def build_model(self) -> nn.Module:
-        return LightAdaIN(LightAdaINConfig(width=self.config.width, padding=self.config.padding))
+        cfg = self.config
+        return LightAdaIN(LightAdaINConfig(width=cfg.width, padding=cfg.padding, upsample=cfg.upsample))
 
     def _distill_terms(self, model: LightAdaIN, x: Tensor) -> Tuple[Tensor, Tensor]:
         """L_distil and L_recon on images x (B, 3, c, c)."""
@@ -105,28 +108,19 @@ class LightAdaINTask(AdaINTask):
         cfg = self.config
         c, s = batch["content"], batch["style"]  # (B, 3, crop, crop) each
         zero = c.new_zeros((), dtype=torch.float32)
-        ld = lr = lc = ls = ltv = zero
+        ld = lr = zero
+        terms = {"content": zero, "style": zero, "tv": zero, "color": zero}
         if cfg.distill_weight > 0 or cfg.recon_weight > 0:
             ld, lr = self._distill_terms(model, torch.cat([c, s]))
-        if cfg.content_weight > 0 or cfg.style_weight > 0:
+        if cfg.content_weight > 0 or cfg.style_weight > 0 or cfg.color_weight > 0:
             with torch.no_grad():
                 fc = self._content_features(c, batch.get("content_key"))  # VGG relu4_1 (B, 512, h, w)
                 stats = self._style_stats(s, batch.get("style_key"))  # VGG {layer: (mean, std)}
                 t = adain(fc, stats[ENCODER_LAYER])  # the teacher's AdaIN target
             g = model.decoder(adain(model.encoder.encode(c), model.encoder.encode(s)))  # (B, 3, crop, crop)
-            fg = self.encoder(g, self.stat_layers)
-            lc = content_loss(fg[ENCODER_LAYER], t)
-            ls = sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)
-            if cfg.tv_weight > 0:
-                ltv = tv_loss(g)
-        total = (
-            cfg.distill_weight * ld
-            + cfg.recon_weight * lr
-            + cfg.content_weight * lc
-            + cfg.style_weight * ls
-            + cfg.tv_weight * ltv
-        )
-        return total, {"distill": ld, "recon": lr, "content": lc, "style": ls, "tv": ltv}
+            terms = self.stylization_terms(g, t, stats, s)
+        total = cfg.distill_weight * ld + cfg.recon_weight * lr + self.weighted(terms)
+        return total, {"distill": ld, "recon": lr, **terms}
 
     def samples(self, model: nn.Module) -> Optional[Image.Image]:
         contents, styles = self._load_samples()

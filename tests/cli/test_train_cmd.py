@@ -159,7 +159,7 @@ def test_train_light_end_to_end_and_stylize_with_it(folders, tmp_path, capsys):
     assert set(res["losses"]) == {"loss", "distill", "recon", "content", "style", "tv", "color"}
     model, _ = load_model(res["model"], expect="adain_light")
     assert model.config.width == 0.25
-    assert model.config.padding == "zero" and model.config.upsample == "bilinear"  # new runs' defaults
+    assert model.config.padding == "reflect" and model.config.upsample == "bilinear"  # new runs' defaults
     # the second segment starts from the first
     code, stdout, err = run_cli(
         _argv(folders, tmp_path / "light2", "--steps", "1", "--json", "--arch", "light", "--init-from", res["model"]),

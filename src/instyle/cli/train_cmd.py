@@ -252,7 +252,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--padding",
         choices=PADDINGS,
         default=None,
-        help="light: padding of its 3x3 convs (default zero: faster on onnxruntime; reflect: as before)",
+        help="light: padding of its 3x3 convs (default reflect: no dark frame; zero: faster on onnxruntime)",
     )
     g.add_argument(
         "--upsample",

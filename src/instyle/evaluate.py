@@ -16,7 +16,7 @@ The **raw** sums stay as secondary columns (never targets): ``content_raw`` (rel
 ``style_mean_std`` (Σ of AdaIN's per-layer terms) and ``style_gram`` (Σ of H·W-normalised Gram
 MSEs). On the Caffe-scale VGG-19 here relu4_1 carries ~85 % of the raw mean/std sum and relu1_1
 ~0.2 %, so the raw sums are blind to colour and fine texture, and AdaIN sets relu4_1's statistics by
-construction: they agreed with no blind preference (issue 28).
+construction: they agreed with about a quarter of the blind overall choices (docs/quality.md).
 
 All three images are resized so their longer side is ``size`` pixels (the output to exactly the
 content's evaluation size), so scores are comparable across methods and output resolutions.

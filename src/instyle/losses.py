@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .choices import GRAM_STYLE_LAYERS, STYLE_LOSSES
+from .color import rgb_to_lab
 from .nn.functional import Stats, calc_mean_std, gram_matrix, sliced_wasserstein, total_variation
 
 
@@ -58,9 +59,12 @@ def mean_std_loss(feat: Tensor, target: Stats) -> Tensor:
     return F.mse_loss(mean, t_mean.float().expand_as(mean)) + F.mse_loss(std, t_std.float().expand_as(std))
 
 
-def _per_sample_mean(x: Tensor) -> Tensor:
-    # (N, …) -> (N,)
-    return x.flatten(1).mean(1)
+def _relative_mse(x: Tensor, target: Tensor) -> Tensor:
+    """Per sample, mean((x − target)²) over the target's energy (:func:`target_energy`), then the
+    batch mean: the one rule of every balanced term. (N, …) and (N or 1, …) -> ()."""
+    t = target.float().expand_as(x)
+    dims = tuple(range(1, x.dim()))
+    return ((x.float() - t).pow(2).mean(dim=dims) / target_energy(t, dims)).mean()
 
 
 def balanced_mean_std_loss(feat: Tensor, target: Stats) -> Tensor:
@@ -75,21 +79,17 @@ def balanced_mean_std_loss(feat: Tensor, target: Stats) -> Tensor:
     """
     mean, std = calc_mean_std(feat)
     t_mean, t_std = (t.float().expand_as(mean) for t in target)
-    err = _per_sample_mean((mean - t_mean).pow(2) + (std - t_std).pow(2))
-    return (err / _per_sample_mean(t_mean.pow(2) + t_std.pow(2)).clamp_min(1e-12)).mean()
+    return _relative_mse(torch.cat([mean, std], dim=1), torch.cat([t_mean, t_std], dim=1))
 
 
 def balanced_gram_loss(feat: Tensor, target_gram: Tensor) -> Tensor:
     """:func:`gram_loss` divided by the target Gram matrix's mean square, per sample."""
-    g = gram_matrix(feat)
-    t = target_gram.float().expand_as(g)
-    return (_per_sample_mean((g - t).pow(2)) / _per_sample_mean(t.pow(2)).clamp_min(1e-12)).mean()
+    return _relative_mse(gram_matrix(feat), target_gram)
 
 
 def balanced_content_loss(feat: Tensor, target: Tensor) -> Tensor:
     """:func:`content_loss` divided by the target's mean square, per sample."""
-    t = target.float()
-    return (_per_sample_mean((feat.float() - t).pow(2)) / _per_sample_mean(t.pow(2)).clamp_min(1e-12)).mean()
+    return _relative_mse(feat, target)
 
 
 def color_distance(
@@ -103,7 +103,6 @@ def color_distance(
     palette, its cheapest and most noticed trait. Images over ``max_pixels`` are compared on an
     evenly strided subset of their pixels. Fixed directions (``seed``), so scores are repeatable.
     """
-    from .color import rgb_to_lab
 
     def points(x: Tensor) -> Tensor:
         lab = rgb_to_lab(x).flatten(2).transpose(1, 2)  # (N, H·W, 3)

@@ -197,3 +197,29 @@ def test_file_system_without_hard_links(tmp_path, monkeypatch):
         write_bytes(dst, b"again")
     assert dst.read_bytes() == b"ok"
     assert listing(tmp_path) == ["nolink.bin"]
+
+
+def test_temporaries_of_processes_gone_are_swept_on_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from instyle import atomic
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    left = [
+        tmp_path / f".o.png.{dead}.abcd_123.tmp",  # SIGKILLed while writing o.png
+        tmp_path / f".v.mp4.{dead}.k2j4h5g6.mp4",  # ... while encoding v.mp4
+    ]
+    left_dir = tmp_path / f".frames.{dead}.zzzzzzzz.d"
+    kept = [
+        tmp_path / f".o.png.{os.getppid()}.abcdefgh.tmp",  # a live process's
+        tmp_path / ".o.png.abcdefgh.tmp",  # not ours (no process id)
+        tmp_path / "notes.txt",
+    ]
+    for p in left + kept:
+        p.write_bytes(b"x")
+    left_dir.mkdir()
+    (left_dir / "frame_000001.png").write_bytes(b"x")
+    atomic.write_bytes(tmp_path / "new.bin", b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in kept] + ["new.bin"])

@@ -9,6 +9,7 @@ that checks the shipped file itself).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,6 +87,13 @@ def test_save_load_round_trip(no_builtins, home):
     assert presets.is_preset("my_style")
     [info] = presets.list_presets()
     assert info == presets.PresetInfo("my_style", False, "painting.jpg", 384)  # file name only
+
+
+def test_a_source_name_that_is_not_utf8_is_stored(no_builtins, home):
+    source = os.fsdecode(b"/photos/caf\xe9.jpg")  # Latin-1 bytes on a UTF-8 system: a surrogate escape
+    presets.save_preset("latin", _stats(1), source=source)
+    [info] = presets.list_presets()
+    assert info.source == "caf\ufffd.jpg"
 
 
 def test_save_accepts_flat_and_half_stats(no_builtins):

@@ -7,11 +7,15 @@ so there is no check-then-replace race). Used for images, checkpoints, JSON and 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import re
+import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional
+from typing import BinaryIO, Callable, Iterator, Optional, Set
 
 from .errors import InstyleError, one_line
 
@@ -37,6 +41,65 @@ def file_mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
     except OSError:
         return 0o666 & ~_umask()
+
+
+#: A temporary file or folder of ours: hidden, the output's name, the writing process's id,
+#: mkstemp's 8 random characters, then .tmp (images, JSON, checkpoints), the video's suffix, or .d
+#: (a frames folder).
+_TEMP = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}(\.tmp|\.mp4|\.mkv|\.mov|\.webm|\.avi|\.d)$")
+_swept: Set[str] = set()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's process, alive
+        return True
+    return True
+
+
+def temp_prefix(folder: Path, name: str) -> str:
+    """The prefix of a temporary file for the output ``name`` in ``folder`` (``.name.PID.``),
+    after sweeping, once per process and folder, the temporaries that processes no longer
+    running left there (SIGKILL, a power cut): the next run of the same command cleans up after
+    the one that could not. Temporaries of live processes, and files not named like ours, stay."""
+    key = os.path.abspath(folder)
+    if key not in _swept:
+        _swept.add(key)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            entries = []
+        for entry in entries:
+            m = _TEMP.match(entry.name)
+            if m and not _alive(int(m.group(1))):
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+    return f".{name[:60]}.{os.getpid()}."
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether ``folder``'s file system has (next to) no space left: what a writer that reports
+    errors in its own words (torch.save) most likely ran into."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
+
+
+def folder_mode() -> int:
+    """The permissions of a new folder: ``0777 & ~umask`` (``mkdtemp``'s are 0700)."""
+    return 0o777 & ~_umask()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -76,7 +139,7 @@ def write_with(
         raise InstyleError(f"cannot create folder {str(folder)!r}: {one_line(exc.strerror or exc)}") from None
     mode = file_mode(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(folder, path.name), suffix=".tmp", dir=folder)
     except OSError as exc:
         raise InstyleError(f"cannot write {what} {name!r}: {one_line(exc.strerror or exc)}") from None
     try:
@@ -112,6 +175,10 @@ def write_with(
             reason = (
                 exc.strerror if isinstance(exc, OSError) and exc.strerror else (one_line(exc) or type(exc).__name__)
             )
+            if not isinstance(exc, OSError) and _disk_full(
+                folder
+            ):  # torch.save's "[enforce fail at ...] unexpected pos"
+                reason = os.strerror(errno.ENOSPC)
             raise InstyleError(f"cannot write {what} {name!r}: {one_line(reason)}") from None
         raise
     _fsync_dir(folder)
@@ -137,3 +204,35 @@ def first_missing(path: Path) -> Optional[Path]:
             break
         missing = p
     return missing
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, what: str) -> Iterator[None]:
+    """Hold an advisory lock on ``folder`` (``folder/.lock``, ``flock``) while the block runs, so a
+    second process on the same folder (two ``train --resume`` on one run) stops at once with one
+    line instead of both writing it. The lock goes with the process, however it ends; where the
+    OS has no ``flock`` (Windows) the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InstyleError(f"cannot use {what} {str(folder)!r}: {one_line(exc.strerror or exc)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            raise InstyleError(
+                f"{what} {str(folder)!r} is in use by another process{f' (pid {holder})' if holder.isdigit() else ''}; "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

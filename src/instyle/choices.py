@@ -59,6 +59,24 @@ FAST_MODELS = ("johnson", "texture_net")
 DEFAULT_PNG_COMPRESS = 1
 #: Video codecs ``instyle video --codec`` writes (H.264, MPEG-4 part 2, VP9).
 VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
+#: Video files ``instyle video`` writes: suffix -> the codecs that container holds, its default
+#: first (FFmpeg's muxers refuse the others: WebM takes VP9 only, QuickTime no VP9).
+VIDEO_CONTAINERS = {
+    ".mp4": ("libx264", "mpeg4", "libvpx-vp9"),
+    ".mkv": ("libx264", "mpeg4", "libvpx-vp9"),
+    ".mov": ("libx264", "mpeg4"),
+    ".webm": ("libvpx-vp9",),
+    ".avi": ("mpeg4", "libx264", "libvpx-vp9"),
+}
+#: Audio a video output carries over: suffix -> (codecs copied packet for packet, None: any; the
+#: codec everything else is re-encoded to). WebM holds only Opus and Vorbis.
+CONTAINER_AUDIO = {
+    ".mp4": (("aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"), "aac"),
+    ".mov": (("aac", "mp3", "alac", "ac3", "eac3"), "aac"),
+    ".mkv": (None, "aac"),
+    ".webm": (("opus", "vorbis"), "libopus"),
+    ".avi": (("mp3", "ac3", "pcm_s16le"), "mp3"),
+}
 #: Pixel formats ``instyle video --pix-fmt`` writes: 4:2:0 (what players expect) or 4:4:4 (full-
 #: resolution colour, for editing: a stylized clip's fine colour texture shimmers on 4:2:0's 2-px
 #: chroma grid as the scene moves; libx264 and libvpx-vp9 only).

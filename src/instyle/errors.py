@@ -22,6 +22,19 @@ class WeightsError(InstyleError):
     """Pretrained weights are missing, corrupt or do not match the model."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``timeout``, systemd, ``docker stop``, a closed terminal), raised where
+    the program is, like Ctrl-C: every clean-up that Ctrl-C runs (temporary files, a last training
+    checkpoint) runs for it too. The CLI exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
 class InstyleWarning(UserWarning):
     """Something the user should know that did not stop the work (e.g. only the first frame of an
     animation was used). The CLI prints it as one ``instyle: warning: …`` line."""

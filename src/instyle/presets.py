@@ -273,7 +273,8 @@ def save_preset(
         "format": PRESET_FORMAT,
         "format_version": str(PRESET_VERSION),
         "encoder": ENCODER_ID,
-        "source": os.path.basename(source),
+        # a file name may hold bytes that are not UTF-8 (surrogate-escaped by Python); the metadata is JSON
+        "source": os.path.basename(source).encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
         "style_size": str(style_size),
     }
     tensors = {"mean": mean, "std": std, **_light_tensors(light, "", meta)}

@@ -202,6 +202,23 @@ def test_folder_with_an_unreadable_photo_does_the_rest(files, tmp_path, capsys):
     assert len(res["outputs"]) == 2 and _no_tmp(outdir)
 
 
+def test_skip_existing_resumes_a_folder_run(files, tmp_path, capsys):
+    outdir = tmp_path / "styled"
+    outdir.mkdir()
+    (outdir / "b.jpg").write_bytes(b"done before the run was stopped")
+    code, _, err = stylize(files, capsys, files["photos"], outdir)
+    assert code == 2 and "--skip-existing" in err  # refused as before, and told how to resume
+    code, stdout, err = stylize(files, capsys, files["photos"], outdir, "--skip-existing", "--json")
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["skipped"] == 1 and [Path(o["output"]).name for o in res["outputs"]] == ["a.png", "c.png"]
+    assert (outdir / "b.jpg").read_bytes() == b"done before the run was stopped"
+    code, stdout, err = stylize(files, capsys, files["photos"], outdir, "--skip-existing", "--json")
+    assert code == 0 and json.loads(stdout) == {"outputs": [], "failed": [], "skipped": 3}, err
+    code, _, err = stylize(files, capsys, files["photos"], outdir, "--skip-existing", "--overwrite")
+    assert code == 2 and "pick one" in err
+
+
 def test_several_files_to_folder(files, tmp_path, capsys):
     outdir = tmp_path / "many"
     code, stdout, err = stylize(files, capsys, [files["content.png"], files["odd.png"]], outdir)

@@ -138,7 +138,20 @@ def test_adain_video(tmp_path, capsys, light_net, arch):
 
 @pytest.mark.parametrize(
     "case",
-    ["audio-only", "image", "truncated", "exists", "bad-extension", "onnx-with-stats", "mpeg4-444", "blend-1"],
+    [
+        "audio-only",
+        "image",
+        "truncated",
+        "truncated-faststart",
+        "truncated-mkv",
+        "exists",
+        "bad-extension",
+        "webm-h264",
+        "mov-vp9",
+        "onnx-with-stats",
+        "mpeg4-444",
+        "blend-1",
+    ],
 )
 def test_failures_are_one_line_and_leave_nothing(tmp_path, capsys, case):
     from PIL import Image
@@ -163,6 +176,23 @@ def test_failures_are_one_line_and_leave_nothing(tmp_path, capsys, case):
         data = clip.read_bytes()
         clip = tmp_path / "t.mp4"
         clip.write_bytes(data[: len(data) // 2])
+    elif case in ("truncated-faststart", "truncated-mkv"):  # the demuxer just stops: told by the header's length
+        import av
+
+        whole = tmp_path / ("w.mkv" if case == "truncated-mkv" else "w.mp4")
+        with av.open(str(clip)) as i, av.open(str(whole), "w", options={"movflags": "faststart"}) as o:
+            stream = o.add_stream_from_template(i.streams.video[0])
+            for packet in i.demux(i.streams.video[0]):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    o.mux(packet)
+        data = whole.read_bytes()
+        whole.unlink()
+        clip = tmp_path / f"t{whole.suffix}"
+        clip.write_bytes(data[: len(data) // 2])
+    elif case in ("webm-h264", "mov-vp9"):  # refused before any work, not by the muxer at the end
+        out = tmp_path / "out" / ("o.webm" if case == "webm-h264" else "o.mov")
+        extra = ["--codec", "libx264" if case == "webm-h264" else "libvpx-vp9"]
     elif case == "exists":
         out.parent.mkdir()
         out.write_bytes(b"mine")

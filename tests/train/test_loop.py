@@ -265,6 +265,21 @@ def test_ctrl_c_saves_a_checkpoint(images, tmp_path):
     assert _train(images, run, resume=True).step == 4
 
 
+def test_a_second_process_on_one_run_folder_is_refused(images, finished_run, tmp_path):
+    from instyle.atomic import folder_lock
+
+    run = _copy(finished_run, tmp_path / "run")
+    live_tmp = run / f".checkpoint.pt.{os.getpid()}.abcdefgh.tmp"  # the running one, mid-write
+    live_tmp.write_bytes(b"x")
+    log = (run / "log.csv").read_text()
+    with folder_lock(run, "run folder"):  # another run holds it (flock: one per open file)
+        with pytest.raises(InstyleError, match=r"run folder .* is in use by another process \(pid \d+\)"):
+            _train(images, run, resume=True)
+    assert live_tmp.exists() and (run / "log.csv").read_text() == log
+    live_tmp.unlink()
+    assert _train(images, run, _cfg(steps=3), resume=True).step == 3  # free again once it ends
+
+
 # --------------------------------------------------------------------------- unreadable images
 
 

@@ -22,35 +22,41 @@ def make_clip(
     frames: int = 24,
     size=(64, 48),
     fps: int = 24,
-    audio: bool = False,
+    audio: int = 0,
     times: Optional[Sequence[float]] = None,
     codec: str = "libx264",
+    time_base: int = 1000,
 ) -> Path:
-    """Write a clip; ``times``: the frames' presentation times in seconds (a variable frame rate)."""
+    """Write a clip. ``audio``: how many audio tracks (True: one); ``times``: the frames'
+    presentation times in seconds (a variable frame rate); ``time_base``: ticks per second asked of
+    the container (MKV keeps 1000, MOV and MP4 take it as their timescale, MPEG-TS is 90000)."""
     from fractions import Fraction
 
     import av
 
     w, h = size
-    with av.open(str(path), "w") as c:
+    # MP4/MOV muxers pick their own timescale unless told (phone clips use 600)
+    options = {"video_track_timescale": str(time_base)} if str(path).endswith((".mov", ".mp4")) else {}
+    with av.open(str(path), "w", options=options) as c:
         v = c.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
-        a = c.add_stream("aac", rate=44100) if audio else None
+        v.time_base = v.codec_context.time_base = Fraction(1, time_base)
+        rate = 48000 if str(path).endswith(".webm") else 44100  # WebM holds Opus, which runs at 48 kHz
+        tracks = [c.add_stream("libopus" if rate == 48000 else "aac", rate=rate) for _ in range(int(audio))]
         for i in range(frames):
             f = av.VideoFrame.from_ndarray(frame_pattern(i, w, h), format="rgb24")
-            f.pts = round((times[i] if times else i / fps) * 1000)
+            f.pts = round((times[i] if times else i / fps) * time_base)
             for p in v.encode(f):
                 c.mux(p)
         for p in v.encode():
             c.mux(p)
-        if a is not None:
-            n = int(44100 * frames / fps)
-            t = np.arange(n) / 44100
-            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        for k, a in enumerate(tracks):  # a tone (440 Hz, then 660 Hz for a second track...)
+            n = int(rate * frames / fps)
+            t = np.arange(n) / rate
+            tone = (0.3 * np.sin(2 * np.pi * 440 * (1 + k / 2) * t)).astype(np.float32)
             for start in range(0, n, 1024):
                 af = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="flt", layout="mono")
-                af.sample_rate = 44100
+                af.sample_rate = rate
                 for p in a.encode(af):
                     c.mux(p)
             for p in a.encode():

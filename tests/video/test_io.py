@@ -79,7 +79,7 @@ def test_rotation_is_applied_to_the_pixels():
             return np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
 
     src = VideoSource.__new__(VideoSource)
-    src.max_size = None
+    src.max_size, src.width, src.height, src.path = None, 4, 2, "r.mp4"
     rgb = src._rgb(Rotated())
     assert rgb.shape == (4, 2, 3)  # upright: portrait
     np.testing.assert_allclose(rgb * 255, np.rot90(np.arange(24).reshape(2, 4, 3), k=3), atol=1e-4)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import signal
 import sys
 import threading
 import warnings
 from typing import List, NoReturn, Optional
 
-from ..errors import one_line
+from ..errors import one_line, quoted
 from ..version import __version__
 from . import (
     demo_cmd,
@@ -102,11 +103,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
-    from ..errors import InstyleError
+    from ..errors import InstyleError, Terminated
 
     warnings.showwarning = _show_warning
+    # `serve` leaves SIGTERM to uvicorn, which finishes the requests in flight first
+    restore = _terminate_on_signals() if args.command != "serve" else {}
     try:
         return args.run(args)
+    except Terminated as e:
+        sys.stderr.write(f"instyle: terminated ({e.name})\n")
+        return 128 + e.signum
     except InstyleError as e:
         return _fail(str(e), e.exit_code)
     except ValueError as e:  # option values rejected by a config dataclass
@@ -120,11 +126,37 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:  # the system's, not a bug: a full disk, a name too long, a lost mount
+        where = f" ({quoted(os.fsdecode(e.filename))})" if e.filename else ""
+        return _fail(f"{e.strerror or e}{where}", 1)
     except Exception as e:  # noqa: BLE001 - a bug: one line for the user, the traceback on request
         if os.environ.get("INSTYLE_DEBUG"):
             raise
         what = f"{type(e).__name__}: {e}"[:300]
         return _fail(f"internal error ({what}); please report it (INSTYLE_DEBUG=1 shows the traceback)", INTERNAL_ERROR)
+    finally:
+        for signum, handler in restore.items():
+            signal.signal(signum, handler)
+
+
+def _terminate_on_signals() -> dict:
+    """SIGTERM and SIGHUP raise :class:`~instyle.errors.Terminated` (a KeyboardInterrupt) in the
+    main thread, so they clean up as Ctrl-C does instead of ending the process on the spot with
+    temporary files left behind. Returns the handlers they replaced."""
+    from ..errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def terminate(signum, frame):
+        raise Terminated(signum)
+
+    restore = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            restore[signum] = signal.signal(signum, terminate)
+    return restore
 
 
 def entry() -> NoReturn:

@@ -93,6 +93,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
     common.add_backend_option(g)
     common.add_output_options(p, images=True)
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="with a folder of photos: leave outputs that already exist as they are and stylize the rest "
+        "(each output is written whole or not at all, so this resumes a run that was stopped)",
+    )
     p.set_defaults(run=run)
 
 
@@ -103,8 +109,11 @@ def _tile(text: str) -> int:
     return v
 
 
-def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[str, str]], bool]:
-    """(input, output) pairs, and whether the output is a folder; all checked before any work."""
+def _jobs(
+    inputs: List[str], output: str, overwrite: bool, skip_existing: bool = False
+) -> Tuple[List[Tuple[str, str]], bool, int]:
+    """(input, output) pairs, whether the output is a folder, and how many were skipped as done
+    (``skip_existing``); all checked before any work."""
     from ..errors import UsageError
     from ..imageio import SAVE_EXTENSIONS, list_images
 
@@ -118,13 +127,15 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
     if "-" in expanded and len(expanded) > 1:
         raise UsageError("standard input (-) can only be stylized on its own")
     if not many:
+        if skip_existing and output != "-" and os.path.isfile(output):
+            return [], False, 1
         common.check_image_output(output, overwrite)
-        return [(expanded[0], output)], False
+        return [(expanded[0], output)], False, 0
     if output == "-":
         raise UsageError("several images cannot all go to standard output; give a folder with -o")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError(f"{output} is a file; give a folder with -o for several images")
-    jobs, seen = [], set()
+    jobs, seen, skipped = [], set(), 0
     for src in expanded:
         stem, ext = os.path.splitext(os.path.basename(src))
         ext = ext.lower() if ext.lower() in SAVE_EXTENSIONS else ".png"
@@ -132,10 +143,13 @@ def _jobs(inputs: List[str], output: str, overwrite: bool) -> Tuple[List[Tuple[s
         if dst in seen:
             raise UsageError(f"two inputs would both be written to {dst}; stylize them separately")
         seen.add(dst)
+        if skip_existing and os.path.isfile(dst):
+            skipped += 1
+            continue
         if os.path.exists(dst) and not overwrite:
-            raise UsageError(f"{dst} already exists; pass --overwrite to replace it")
+            raise UsageError(f"{dst} already exists; pass --overwrite to replace it, or --skip-existing to keep it")
         jobs.append((src, dst))
-    return jobs, True
+    return jobs, True, skipped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,8 +161,16 @@ def run(args: argparse.Namespace) -> int:
     if args.keep_size and args.size:
         raise UsageError("--size and --keep-size cannot be used together")
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
+    if args.skip_existing and args.overwrite:
+        raise UsageError("--skip-existing keeps existing outputs and --overwrite replaces them; pick one")
     method = methods.choose(args, styles)
-    jobs, to_folder = _jobs(args.content, args.output, args.overwrite)
+    jobs, to_folder, skipped = _jobs(args.content, args.output, args.overwrite, args.skip_existing)
+    if not jobs:
+        if args.json:
+            common.emit_json({"outputs": [], "failed": [], "skipped": skipped})
+        elif not args.quiet:
+            print(f"nothing to do: all {skipped} output{'s' if skipped != 1 else ''} already exist")
+        return 0
     backend = common.choose_backend(
         args.backend,
         method,
@@ -200,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "outputs": results,
         "failed": failed,
+        "skipped": skipped,
         "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
         "alpha": args.alpha,
         "color": args.color,
@@ -213,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         common.emit_json(summary)
     elif results and args.output != "-" and not args.quiet:
         where = args.output if to_folder else results[0]["output"]
-        print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({wall:.1f} s)")
+        kept = f"; {skipped} already there, kept" if skipped else ""
+        print(f"wrote {len(results)} image{'s' if len(results) != 1 else ''} to {where} ({wall:.1f} s{kept})")
     if failed and len(jobs) > 1:
         raise InstyleError(
             f"{len(failed)} of {len(jobs)} images could not be read (named above); "

@@ -15,6 +15,7 @@ from ..choices import (
     METHODS,
     STABILIZE_MODES,
     VIDEO_CODECS,
+    VIDEO_CONTAINERS,
     VIDEO_PIXEL_FORMATS,
 )
 from . import common, methods
@@ -97,7 +98,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--fps", type=common.float_between(0, 1000), default=24.0, help="frame rate of a folder of images")
     g = p.add_argument_group("output")
-    g.add_argument("--codec", choices=VIDEO_CODECS, default="libx264", help="video codec (default libx264: H.264)")
+    g.add_argument(
+        "--codec",
+        choices=VIDEO_CODECS,
+        default=None,
+        help="video codec (default: the container's: "
+        + ", ".join(f"{c[0]} for {k}" for k, c in VIDEO_CONTAINERS.items())
+        + ")",
+    )
     g.add_argument(
         "--crf", type=common.int_between(0, 51), default=18, help="quality, lower is better and larger (default 18)"
     )

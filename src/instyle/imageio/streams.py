@@ -4,6 +4,7 @@ standard output."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -80,7 +81,12 @@ def write_stdout(pil: Image.Image, **options) -> None:
     buf = io.BytesIO()
     pil.save(buf, format="PNG", **options)
     try:
-        out.write(buf.getvalue())
+        data = memoryview(buf.getvalue())
+        while data:  # unbuffered (PYTHONUNBUFFERED=1), stdout is a raw file whose write() may be short
+            written = out.write(data)
+            if not written:
+                raise OSError(errno.EIO, "nothing more could be written")
+            data = data[written:]
         out.flush()
     except OSError as exc:
         raise InstyleError(f"cannot write image to standard output: {one_line(exc.strerror or exc)}") from None

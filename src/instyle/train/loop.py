@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from ..atomic import first_missing
+from ..atomic import first_missing, folder_lock
 from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
 from ..device import describe_hardware, precision_dtype, resolve_device, resolve_precision
@@ -116,20 +116,26 @@ def train(
     run_dir = Path(out_dir)
     new_top = first_missing(run_dir)  # the outermost folder this call will create, if any
     before = set(run_dir.rglob("*")) if run_dir.is_dir() else set()
+    main = int(os.environ.get("RANK", "0")) == 0
+    # one process (one DDP job) per run folder: a second would log every step twice, and its
+    # --resume would sweep the first one's temporary files
+    # (a --resume of a folder that is not there fails below without creating it)
+    lock = folder_lock(run_dir, "run folder") if main and (run_dir.is_dir() or not resume) else nullcontext()
     try:
-        return _train(
-            task,
-            cfg,
-            run_dir,
-            resume=resume,
-            overwrite=overwrite,
-            progress=progress,
-            stop_at=stop_at,
-            init_from=init_from,
-            say=say,
-        )
+        with lock:
+            return _train(
+                task,
+                cfg,
+                run_dir,
+                resume=resume,
+                overwrite=overwrite,
+                progress=progress,
+                stop_at=stop_at,
+                init_from=init_from,
+                say=say,
+            )
     except BaseException:
-        if not resume and not (run_dir / LATEST).exists() and int(os.environ.get("RANK", "0")) == 0:
+        if not resume and not (run_dir / LATEST).exists() and main:
             _remove_new(run_dir, new_top, before)
         raise
 

@@ -20,16 +20,24 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..atomic import file_mode, first_missing
-from ..choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_CODECS, VIDEO_PIXEL_FORMATS, check
-from ..errors import InstyleError, UsageError, one_line, quoted
+from ..atomic import file_mode, first_missing, folder_mode, temp_prefix
+from ..choices import (
+    CONTAINER_AUDIO,
+    DEFAULT_VIDEO_PIXEL_FORMAT,
+    VIDEO_CODECS,
+    VIDEO_CONTAINERS,
+    VIDEO_PIXEL_FORMATS,
+    check,
+)
+from ..errors import InstyleError, InstyleWarning, UsageError, one_line, quoted
 from ..sizes import target_size
 from .chroma import rgb_to_yuv420
 
@@ -78,6 +86,11 @@ class VideoSource:
         self.folder = os.path.isdir(self.path)
         self.audio_codec: Optional[str] = None
         self.rotation = 0
+        # the first frame's time in the file (MPEG-TS often starts at 1.4 s): frame times, --start
+        # and the audio are counted from it, so every output starts at 0
+        self.origin = 0.0
+        self._warned_size = False
+        self.extra_streams: Dict[str, int] = {}  # kind -> count of streams no output keeps
         if self.folder:
             from ..imageio import list_images
 
@@ -100,8 +113,8 @@ class VideoSource:
         try:
             videos = [s for s in container.streams.video]
             if not videos:
-                what = "an audio file" if container.streams.audio else "no video stream"
-                raise InstyleError(f"cannot read video {name}: it has no video stream ({what})")
+                what = " (it is an audio file)" if container.streams.audio else ""
+                raise InstyleError(f"cannot read video {name}: it has no video stream{what}")
             stream = videos[0]
             if stream.codec_context is None or not stream.codec_context.name:
                 raise InstyleError(f"cannot read video {name}: its video codec is not supported")
@@ -115,14 +128,17 @@ class VideoSource:
             self.time_base = stream.time_base
             self.width, self.height = stream.codec_context.width, stream.codec_context.height
             self.audio_codec = container.streams.audio[0].codec_context.name if container.streams.audio else None
-            total = (
-                float(stream.duration * stream.time_base)
-                if stream.duration
-                else (float(container.duration) / 1e6 if container.duration else None)
-            )
+            # what an output leaves out: audio after the first, subtitles, data (chapters, GPS, timecodes)
+            kinds = [s.type for s in container.streams if s.type in ("audio", "subtitle", "data")][
+                1 if self.audio_codec else 0 :
+            ]
+            self.extra_streams = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+            total, self._exact = _header_duration(container, stream)
+            self.origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
             length = max(0.0, (total or 0.0) - self.start) if total else None
             if self.duration is not None and length is not None:
                 length = min(length, self.duration)
+            self.length = length  # seconds the header promises for the segment (None: unknown)
             self.frames_hint = round(length * self.fps) if length else None
         finally:
             container.close()
@@ -176,34 +192,63 @@ class VideoSource:
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            begin = self.origin + self.start
             if self.start:
-                container.seek(int(self.start / stream.time_base), stream=stream, backward=True, any_frame=False)
-            end = self.start + self.duration if self.duration is not None else None
-            index = 0
+                container.seek(int(begin / stream.time_base), stream=stream, backward=True, any_frame=False)
+            end = begin + self.duration if self.duration is not None else None
+            index, t, ended = 0, 0.0, True
+            clock = _Clock(1.0 / self.fps)
             try:
                 for frame in container.decode(stream):
-                    t = float(frame.pts * stream.time_base) if frame.pts is not None else index / self.fps
-                    if t < self.start - 1e-6:
+                    t = clock(float(frame.pts * stream.time_base) if frame.pts is not None else index / self.fps)
+                    if t < begin - 1e-6:
                         continue
                     if end is not None and t >= end - 1e-6:
+                        ended = False
                         break
-                    yield Frame(rgb=self._rgb(frame), time=t - self.start, index=index)
+                    yield Frame(rgb=self._rgb(frame), time=t - begin, index=index)
                     index += 1
             except av.error.FFmpegError as exc:
                 raise InstyleError(
-                    f"cannot read video {name}: corrupt or truncated at frame {index} ({one_line(exc)[:80]})"
+                    f"cannot read video {name}: corrupt or truncated at frame {index} ({one_line(exc)})"
                 ) from None
             if index == 0:
                 raise InstyleError(
                     f"cannot read video {name}: it has no frames"
                     + (" in the segment asked for" if self.start or self.duration else "")
                 )
+            if ended:
+                self._check_complete(t - begin + 1.0 / self.fps)
         finally:
             container.close()
 
+    def _check_complete(self, got: float) -> None:
+        """Refuse a file whose frames end well before the length its header gives (a download or
+        copy cut short: the demuxer just stops, and frame-threaded decoding drops its last error).
+        MPEG-TS has no length in its header: a TS cut between packets reads as a shorter clip."""
+        if not self.length:
+            return
+        # a stream's own duration is exact to a frame or two; the container's may include audio
+        # that runs on past the last picture
+        slack = max(3.0 / self.fps, 0.25) if self._exact else max(1.0, 0.1 * self.length)
+        if got < self.length - slack:
+            raise InstyleError(
+                f"cannot read video {quoted(self.path)}: truncated: its frames end at {got:.2f} s of the "
+                f"{self.length:.2f} s its header gives"
+            )
+
     def _rgb(self, frame) -> np.ndarray:
-        """(H, W, 3) float32 upright, at most ``max_size``."""
-        w, h = self._size(frame.width, frame.height)
+        """(H, W, 3) float32 upright, at most ``max_size``; a frame whose size differs from the
+        stream's (a clip joined from two) is scaled to it, as FFmpeg does, with a warning."""
+        w, h = self._size(self.width, self.height)
+        if (frame.width, frame.height) != (self.width, self.height) and not self._warned_size:
+            self._warned_size = True
+            warnings.warn(
+                f"{quoted(self.path)} changes its frame size mid-stream ({self.width}x{self.height} to "
+                f"{frame.width}x{frame.height}); such frames are scaled to {self.width}x{self.height}",
+                InstyleWarning,
+                stacklevel=2,
+            )
         if (w, h) != (frame.width, frame.height):
             frame = frame.reformat(width=w, height=h, interpolation="AREA")
         rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
@@ -211,6 +256,42 @@ class VideoSource:
         if turns:
             rgb = np.rot90(rgb, k=(4 - turns) % 4)
         return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
+
+
+class _Clock:
+    """Frame or packet times made to run forward: where a stream's times start again (files
+    joined with ``cat a.ts b.ts``), the later part is shifted to follow on one ``step`` after the
+    time before it, so the output plays through instead of its muxer refusing the times."""
+
+    def __init__(self, step: float):
+        self.step, self.shift, self.last = step, 0.0, None
+
+    def __call__(self, t: float) -> float:
+        t += self.shift
+        if self.last is not None and t < self.last + 1e-6:  # not after the time before: a restart
+            self.shift += self.last + self.step - t
+            t = self.last + self.step
+        self.last = t
+        return t
+
+
+def _header_duration(container, stream) -> Tuple[Optional[float], bool]:
+    """(seconds, exact) the file's header gives for its video: the stream's own duration (MP4,
+    MOV; Matroska's DURATION tag) is exact, the container's (the longest stream) is not; (None, False)
+    when there is none (MPEG-TS, where FFmpeg guesses from the file's size)."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base), True
+    meta = stream.metadata or {}
+    tag = meta.get("DURATION") or meta.get("duration")
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec), True
+        except ValueError:
+            pass
+    if container.duration and container.format.name != "mpegts":
+        return float(container.duration) / 1e6, False
+    return None, False
 
 
 def _still(container, stream) -> bool:
@@ -236,8 +317,9 @@ class VideoSink:
         path: the output file (.mp4, .mkv, .mov, .webm) or a folder (ends with a separator, or
             exists as one) for PNG frames.
         source: the input, whose frame times, size and audio the output keeps.
-        codec, crf: the video codec (:data:`~instyle.choices.VIDEO_CODECS`) and its quality (lower:
-            better and larger; x264's 18 is visually lossless).
+        codec, crf: the video codec (:data:`~instyle.choices.VIDEO_CODECS`; None: the container's
+            default, :data:`~instyle.choices.VIDEO_CONTAINERS`) and its quality (lower: better and
+            larger; x264's 18 is visually lossless).
         pix_fmt: :data:`~instyle.choices.VIDEO_PIXEL_FORMATS`: ``yuv420p`` (plays everywhere; its
             colour planes are low-passed before they are halved, :mod:`instyle.video.chroma`) or
             ``yuv444p`` (colour at full resolution; not with ``mpeg4``).
@@ -249,16 +331,19 @@ class VideoSink:
         path: Union[str, os.PathLike],
         source: VideoSource,
         *,
-        codec: str = "libx264",
+        codec: Optional[str] = None,
         crf: int = 18,
         pix_fmt: str = DEFAULT_VIDEO_PIXEL_FORMAT,
         overwrite: bool = False,
     ):
         self.path = Path(os.fsdecode(os.fspath(path)))
-        self.source, self.codec, self.crf, self.pix_fmt, self.overwrite = source, codec, crf, pix_fmt, overwrite
         self.folder = str(path).endswith(os.sep) or self.path.is_dir()
+        suffix = self.path.suffix.lower()
+        if codec is None:
+            codec = VIDEO_CONTAINERS.get(suffix, VIDEO_CODECS)[0]
+        self.source, self.codec, self.crf, self.pix_fmt, self.overwrite = source, codec, crf, pix_fmt, overwrite
         self.count = 0
-        self.audio_mode = "none"  # or "copied", "re-encoded to AAC"
+        self.audio_mode = "none"  # or "copied", "re-encoded to aac" (the codec's name)
         self._container = self._stream = self._audio = None
         self._tmp: Optional[Path] = None
         self._made: Optional[Path] = None
@@ -270,13 +355,25 @@ class VideoSink:
             if self.path.exists() and any(self.path.glob("frame_*.png")) and not overwrite:
                 raise InstyleError(f"{self.path} already holds frames; pass --overwrite to replace them")
             return
-        if self.path.suffix.lower() not in (".mp4", ".mkv", ".mov", ".webm", ".avi"):
+        if suffix not in VIDEO_CONTAINERS:
             raise UsageError(
-                f"cannot write video {quoted(str(self.path))}: use .mp4, .mkv, .mov, .webm or .avi, or "
+                f"cannot write video {quoted(str(self.path))}: use {', '.join(VIDEO_CONTAINERS)}, or "
                 "a folder (ending in /) for PNG frames"
+            )
+        if codec not in VIDEO_CONTAINERS[suffix]:  # checked before any work: the muxer refuses it at the end
+            raise UsageError(
+                f"a {suffix} file cannot hold {codec} video; use --codec {' or '.join(VIDEO_CONTAINERS[suffix])}"
             )
         if self.path.exists() and not overwrite:
             raise UsageError(f"{self.path} already exists; pass --overwrite to replace it")
+        if source.extra_streams:
+            what = ", ".join(f"{n} {kind} stream{'s' if n > 1 else ''}" for kind, n in source.extra_streams.items())
+            warnings.warn(
+                f"{quoted(source.path)} has more streams than the output keeps (the picture and the first "
+                f"audio): {what} left out",
+                InstyleWarning,
+                stacklevel=2,
+            )
 
     def _open(self, width: int, height: int) -> None:
         """The encoder, on a hidden temporary file next to the destination (made at the first frame,
@@ -285,7 +382,8 @@ class VideoSink:
         self._made = first_missing(self.path.parent)  # folders this sink creates (removed again by abort)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name[:60]}.", suffix=self.path.suffix, dir=self.path.parent)
+            prefix = temp_prefix(self.path.parent, self.path.name)
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=self.path.suffix.lower(), dir=self.path.parent)
             os.close(fd)
         except OSError as exc:
             raise InstyleError(
@@ -298,9 +396,12 @@ class VideoSink:
         even = self.pix_fmt == "yuv420p"  # 4:2:0: even sides (edge-padded)
         stream.width, stream.height = (width + width % 2, height + height % 2) if even else (width, height)
         stream.pix_fmt = self.pix_fmt
-        # frame times in the input's own time base (a variable frame rate is kept as it is)
-        stream.time_base = Fraction(1, 90000) if self.source.folder else self.source.time_base
-        stream.codec_context.time_base = stream.time_base
+        # frame times in the input's own time base (a variable frame rate is kept as it is);
+        # MPEG-4 part 2 caps the denominator at 65535 (2^16 - 1), so 1/90000 becomes 1/60000
+        tb = Fraction(1, 90000) if self.source.folder else self.source.time_base
+        if self.codec == "mpeg4" and tb.denominator > 65535:
+            tb = Fraction(1, 60000)
+        stream.time_base = stream.codec_context.time_base = tb
         if self.codec == "libx264":
             stream.options = {"crf": str(self.crf), "preset": "veryfast"}
         elif self.codec == "libvpx-vp9":
@@ -308,16 +409,34 @@ class VideoSink:
         else:
             stream.options = {"qscale": str(max(1, min(31, self.crf // 2)))}
         self._container, self._stream = container, stream
+        # Frame times are counted in the encoder's time base, kept apart from the stream's: MP4/MOV
+        # muxers replace stream.time_base when the header is written (1/1000 -> 1/16000), and pts
+        # computed with the new one after that are off by that factor (issue 30).
+        self._time_base = stream.codec_context.time_base
         if self.source.has_audio and not self.source.folder:
-            self._audio = _AudioCopier(self.source, container)
-            self.audio_mode = "copied" if self._audio.copy else "re-encoded to AAC"
+            self._audio = _AudioCopier(self.source, container, self.path.suffix.lower())
+            self.audio_mode = (
+                "copied" if self._audio.copy else f"re-encoded to {CONTAINER_AUDIO[self.path.suffix.lower()][1]}"
+            )
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Write ``rgb`` (H, W, 3) in [0, 1] at ``frame``'s time."""
         if self.folder:
             from ..imageio import save_image
 
-            save_image(self.path / f"frame_{frame.index + 1:06d}.png", rgb, overwrite=self.overwrite)
+            if self._tmp is None:  # frames go to a hidden folder beside the destination, moved in by close()
+                parent = self.path.parent
+                self._made = first_missing(parent)
+                try:
+                    parent.mkdir(parents=True, exist_ok=True)
+                    self._tmp = Path(
+                        tempfile.mkdtemp(prefix=temp_prefix(parent, self.path.name), suffix=".d", dir=parent)
+                    )
+                except OSError as exc:
+                    raise InstyleError(
+                        f"cannot write frames to {quoted(str(self.path))}: {one_line(exc.strerror or exc)}"
+                    ) from None
+            save_image(self._tmp / f"frame_{frame.index + 1:06d}.png", rgb)
             self.count += 1
             return
         av = _av()
@@ -332,26 +451,37 @@ class VideoSink:
         else:
             data = np.round(rgb * np.float32(255.0)).astype(np.uint8)
             out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
-        out.pts = round(frame.time / self._stream.time_base)
-        if self._audio is not None:
-            self._audio.until(frame.time)
-        for packet in self._stream.encode(out):
-            self._container.mux(packet)
+        out.pts = round(frame.time / self._time_base)
+        try:
+            if self._audio is not None:
+                self._audio.until(frame.time)
+            for packet in self._stream.encode(out):
+                self._container.mux(packet)
+        except OSError as exc:  # FFmpeg's errors are OSErrors naming the hidden temporary file
+            raise self._error(exc) from None
         self.count += 1
+
+    def _error(self, exc: OSError) -> InstyleError:
+        """An encoder or disk error as one line about the destination, not the temporary file."""
+        return InstyleError(f"cannot write video {quoted(str(self.path))}: {one_line(exc.strerror or exc)}")
 
     def close(self) -> Optional[Path]:
         """Finish the file and move it into place; returns its path (None for a folder)."""
         if self.folder:
+            self._close_folder()
             return None
         if self._container is None:
             self.abort()
             raise InstyleError("no frames were written")
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        if self._audio is not None:
-            self._audio.until(float("inf"))
-            self._audio.close()
-        self._container.close()
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._audio.until(float("inf"))
+                self._audio.close()
+            self._container.close()
+        except OSError as exc:
+            raise self._error(exc) from None
         self._container = None
         if self.path.exists() and not self.overwrite:
             self.abort()
@@ -364,6 +494,36 @@ class VideoSink:
         self._tmp = None
         return self.path
 
+    def _close_folder(self) -> None:
+        """Move the finished frames into the destination: the whole folder at once where it did not
+        exist (or was empty); else the old run's frames are removed first (--overwrite), so a
+        shorter clip never leaves a longer one's last frames behind."""
+        if self._tmp is None:
+            return
+        tmp, self._tmp = self._tmp, None
+        try:
+            os.chmod(tmp, folder_mode())  # mkdtemp makes it 0700
+            if self.path.is_dir() and not any(self.path.iterdir()):
+                self.path.rmdir()
+            if not self.path.exists():
+                os.rename(tmp, self.path)
+                self._made = None
+                return
+            old = sorted(self.path.glob("frame_*.png"))
+            if old and not self.overwrite:
+                raise InstyleError(f"{self.path} already holds frames; pass --overwrite to replace them")
+            for f in old:
+                f.unlink()
+            for f in sorted(tmp.iterdir()):
+                os.replace(f, self.path / f.name)
+        except OSError as exc:
+            raise InstyleError(
+                f"cannot write frames to {quoted(str(self.path))}: {one_line(exc.strerror or exc)}"
+            ) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._made = None
+
     def abort(self) -> None:
         """Drop a half-written file (after an error or Ctrl-C)."""
         for closable in (self._audio, self._container):
@@ -374,7 +534,10 @@ class VideoSink:
                 pass
         self._audio = self._container = None
         if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
+            if self._tmp.is_dir():
+                shutil.rmtree(self._tmp, ignore_errors=True)
+            else:
+                self._tmp.unlink(missing_ok=True)
             self._tmp = None
         if self._made is not None:
             shutil.rmtree(self._made, ignore_errors=True)
@@ -384,38 +547,35 @@ class VideoSink:
 class _AudioCopier:
     """The source's audio, trimmed to the segment, muxed alongside the video as it is written (so
     the muxer never holds more than a moment of either): copied packet by packet where the output
-    container takes the codec, re-encoded to AAC otherwise."""
+    container takes the codec (:data:`~instyle.choices.CONTAINER_AUDIO`), re-encoded to the codec it
+    takes otherwise (AAC; Opus for WebM)."""
 
-    def __init__(self, source: VideoSource, container):
+    def __init__(self, source: VideoSource, container, suffix: str):
         av = _av()
         self.source, self.container = source, container
         self.input = av.open(source.path, metadata_errors="ignore")
         self.istream = self.input.streams.audio[0]
+        self.begin = source.origin + source.start  # the video's first frame's time (s, in the file)
         if source.start:
-            self.input.seek(int(source.start / self.istream.time_base), stream=self.istream, backward=True)
-        self.end = source.start + source.duration if source.duration is not None else None
-        self.copy = True
-        try:
-            self.ostream = container.add_stream_from_template(self.istream)
-            # probe: can this container hold this codec?
-            if container.format.name in ("mp4", "mov") and self.istream.codec_context.name not in (
-                "aac",
-                "mp3",
-                "alac",
-                "opus",
-                "ac3",
-                "eac3",
-                "flac",
-            ):
-                raise ValueError("codec not allowed")
-        except Exception:  # noqa: BLE001 - fall back to re-encoding
-            self.copy = False
-            self.ostream = container.add_stream("aac", rate=self.istream.codec_context.sample_rate or 44100)
-            self.resampler = av.AudioResampler(
-                format="fltp", layout="stereo", rate=self.istream.codec_context.sample_rate or 44100
-            )
+            self.input.seek(int(self.begin / self.istream.time_base), stream=self.istream, backward=True)
+        self.end = self.begin + source.duration if source.duration is not None else None
+        copyable, fallback = CONTAINER_AUDIO[suffix]
+        self.copy = copyable is None or self.istream.codec_context.name in copyable
+        self.ostream = None
+        if self.copy:
+            try:
+                self.ostream = container.add_stream_from_template(self.istream)
+            except Exception:  # noqa: BLE001 - FFmpeg refuses this codec here after all: re-encode
+                self.copy = False
+        if not self.copy:
+            rate = self.istream.codec_context.sample_rate or 44100
+            if fallback == "libopus":  # Opus runs at 48, 24, 16, 12 or 8 kHz only
+                rate = 48000
+            self.ostream = container.add_stream(fallback, rate=rate)
+            fmt = self.ostream.codec_context.codec.audio_formats[0].name
+            self.resampler = av.AudioResampler(format=fmt, layout="stereo", rate=rate)
         self.packets = self.input.demux(self.istream)
-        self.offset = round(source.start / self.istream.time_base) if source.start else 0
+        self.clock = _Clock(1024 / (self.istream.codec_context.sample_rate or 44100))  # ~ one AAC frame
         self.done = False
 
     def until(self, t: float) -> None:
@@ -428,20 +588,21 @@ class _AudioCopier:
                 break
             if packet.pts is None:
                 continue
-            pt = float(packet.pts * self.istream.time_base)
-            if pt < self.source.start - 1e-6:
+            pt = self.clock(float(packet.pts * self.istream.time_base))
+            if pt < self.begin - 1e-6:
                 continue
             if self.end is not None and pt >= self.end:
                 self.done = True
                 break
-            self._write(packet)
-            if pt - self.source.start > t:
+            self._write(packet, pt)
+            if pt - self.begin > t:
                 break
 
-    def _write(self, packet) -> None:
-        if self.copy:
-            packet.pts -= self.offset
-            packet.dts = packet.pts if packet.dts is None else packet.dts - self.offset
+    def _write(self, packet, pt: float) -> None:
+        if self.copy:  # times counted from the video's first frame, run forward (_Clock)
+            delay = packet.pts - packet.dts if packet.dts is not None else 0
+            packet.pts = round((pt - self.begin) / self.istream.time_base)
+            packet.dts = packet.pts - delay
             if packet.dts < 0:
                 return
             packet.stream = self.ostream

@@ -1,0 +1,44 @@
+"""SIGTERM and SIGHUP (``timeout``, systemd, ``docker stop``, a closed terminal) mid-run: one line,
+exit 128 + the signal's number, and nothing left behind, like Ctrl-C (issue 30)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("av")
+from video.clips import make_clip  # noqa: E402
+
+
+def _hidden(folder):
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+@pytest.mark.slow  # a real process on the shipped network
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["TERM", "HUP"])
+@pytest.mark.parametrize("output", ["o.mp4", "frames/"])
+def test_a_signal_mid_run_cleans_up(tmp_path, signum, code, output):
+    clip = make_clip(tmp_path / "c.mp4", frames=480, size=(160, 120))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "instyle", "video", clip, "--style", "candy", "-o", f"{out}/{output}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.exists() and _hidden(out)):  # the run is writing its temporary file
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == f"instyle: terminated ({signal.Signals(signum).name})", err
+    assert "Traceback" not in err
+    assert not out.exists() or not any(out.rglob("*")), sorted(out.rglob("*"))

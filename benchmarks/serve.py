@@ -16,6 +16,10 @@ Runs, each against a fresh server:
   does) for ``--live-seconds``: frames per second back and latency, end to end.
 * ``browser`` (where Playwright and Debian's chromium are installed): the page itself in headless
   Chromium with the fake camera, live mode, its own fps reading.
+* ``abuse``: single requests while ``--slow-clients`` raw sockets each upload a body at 1 byte/s
+  (reconnecting whenever cut off), then while ``--live-clients`` WebSocket clients send frames at
+  full rate (two in flight each, as the page does); each against the idle latency of the same
+  server. The targets of issue 31: slow uploads at most 2x idle latency, live clients at most 1 s.
 
 Inputs: a photo from ``../shared/images/content`` and a painting from ``../shared/images/style``;
 scikit-image's cat and a generated painting without them.
@@ -46,20 +50,22 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, runner  # noqa: E402
 
-RUNS = ("idle", "burst", "live", "browser")
+RUNS = ("idle", "burst", "live", "browser", "abuse")
 BACKENDS = ("torch", "onnxruntime")
 DEFAULT_CONTENT = "adain_golden_gate.jpg"
 DEFAULT_PAINTING = "jcfast_starry_night_crop.jpg"
 STYLES = ("candy", "mosaic", "wave", "starry_night", "udnie")
 ALLOWED = {200, 413, 429, 503}
 SMOKE = {
-    "runs": ["idle", "burst", "live"],
+    "runs": ["idle", "burst", "live", "abuse"],
     "backends": ["torch"],
     "size": 64,
     "idle_requests": 3,
     "concurrency": 8,
     "live_seconds": 2.0,
     "max_upload_mb": 1.0,
+    "slow_clients": 4,
+    "live_clients": 2,
 }
 
 
@@ -74,6 +80,8 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     p.add_argument("--workers", type=int, default=None, help="server worker threads (default: its own, one per core)")
     p.add_argument("--queue", type=int, default=None, help="server queue (default: its own)")
     p.add_argument("--max-upload-mb", type=float, default=16.0, help="the server's upload limit")
+    p.add_argument("--slow-clients", type=int, default=20, help="abuse: clients uploading at 1 byte/s")
+    p.add_argument("--live-clients", type=int, default=4, help="abuse: live clients at full rate")
     runner.add_run_args(p, smoke=SMOKE, threads="OMP/MKL threads of the server (default: its own choice)")
     return runner.parse_args(p, argv, "serve", SMOKE, positive=("size", "idle_requests", "concurrency"))
 
@@ -387,6 +395,94 @@ def run_live(args, data) -> Dict[str, Any]:
         server.stop()
 
 
+def run_abuse(args, data) -> Dict[str, Any]:
+    import socket
+
+    import httpx
+    from websockets.sync.client import connect
+
+    server = Server(args, "auto", ["--no-adain"])
+    host, port = server.url.split("//")[1].rstrip("/").rsplit(":", 1)
+    stop = threading.Event()
+    form = {"style": "candy", "size": str(args.size)}
+    photos = iter(data["variants"][1:] * 4)
+
+    def requests(client, n: int = 5) -> List[Dict[str, Any]]:
+        return [post(client, server.url, {"image": next(photos)}, form) for _ in range(n)]
+
+    def slow_upload() -> None:  # slowloris on the body: 1 byte a second, forever
+        while not stop.is_set():
+            try:
+                with socket.create_connection((host, int(port)), timeout=5) as sock:
+                    sock.sendall(
+                        b"POST /api/stylize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                        b"boundary=x\r\nContent-Length: 100000\r\n\r\n"
+                    )
+                    while not stop.is_set():
+                        sock.sendall(b"x")
+                        stop.wait(1.0)
+            except OSError:
+                stop.wait(0.1)  # cut off: come back
+
+    def live_client() -> None:
+        with connect(server.url.replace("http://", "ws://") + "api/live", max_size=16 * 2**20) as ws:
+            ws.send(json.dumps({"style": ["candy"]}))
+            ws.recv()
+            k = 0
+            for _ in range(2):
+                ws.send(data["frames"][k % len(data["frames"])])
+                k += 1
+            while not stop.is_set():
+                ws.recv()
+                ws.send(data["frames"][k % len(data["frames"])])
+                k += 1
+
+    def under(target, n: int) -> List[Dict[str, Any]]:
+        stop.clear()
+        threads = [threading.Thread(target=target, daemon=True) for _ in range(n)]
+        for t in threads:
+            t.start()
+        time.sleep(2.0)  # the attack is on
+        try:
+            with httpx.Client() as client:
+                return requests(client)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=10)
+
+    try:
+        with httpx.Client() as client:
+            server.wait_ready(client)
+            requests(client, 1)  # warm-up
+            idle = requests(client)
+        slow = under(slow_upload, args.slow_clients)
+        live = under(live_client, args.live_clients)
+        rows = []
+        idle_p50 = runner.median([r["seconds"] for r in idle if r["status"] == 200])
+        for name, rs, target in (
+            ("idle", idle, None),
+            (f"{args.slow_clients} uploads at 1 B/s", slow, 2 * idle_p50),
+            (f"{args.live_clients} live clients at full rate", live, 1.0),
+        ):
+            ok = [r["seconds"] for r in rs if r["status"] == 200]
+            p = percentiles(ok)
+            rows.append(
+                {
+                    "while": name,
+                    "ok": f"{len(ok)}/{len(rs)}",
+                    **p,
+                    "target_s": target,
+                    "met": None if target is None else bool(len(ok) == len(rs) and p["max_s"] <= target),
+                    "statuses": sorted({str(r["status"]) for r in rs}),
+                }
+            )
+        return {"rows": rows, **server.memory_mb()}
+    finally:
+        stop.set()
+        server.stop()
+
+
 def run_browser(args) -> Dict[str, Any]:
     from instyle.serve.browser import CHROMIUM_FLAGS, find_chromium
 
@@ -449,6 +545,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "workers": args.workers,
             "queue": args.queue,
             "max_upload_mb": args.max_upload_mb,
+            "slow_clients": args.slow_clients,
+            "live_clients": args.live_clients,
             "threads": args.threads,
         },
         results={},
@@ -478,6 +576,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if "live" in args.runs:
             results["live"] = runner.run_job(
                 "live", "WebSocket client, 320x240", lambda: run_live(args, data), lambda r: f"{r['fps']:.1f} fps"
+            )
+        if "abuse" in args.runs:
+            results["abuse"] = runner.run_job(
+                "abuse",
+                f"{args.slow_clients} slow uploads, then {args.live_clients} live clients",
+                lambda: run_abuse(args, data),
+                lambda r: " ".join(str(row["met"]) for row in r["rows"][1:]),
             )
         if "browser" in args.runs:
             results["browser"] = runner.run_job(
@@ -548,7 +653,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 ],
             )
         )
-    for key in ("idle", "live", "browser"):
+    abuse = results.get("abuse")
+    if abuse and "rows" in abuse:
+        print(f"\nRequests of {args.size}² under abuse (one server; target: the slowest of 5 answers):\n")
+        print(
+            runner.format_table(
+                abuse["rows"],
+                [
+                    ("while", "while"),
+                    ("ok", "ok"),
+                    ("p50_s", "p50 s", ".3f"),
+                    ("max_s", "max s", ".3f"),
+                    ("target_s", "target s", lambda v: "" if v is None else f"{v:.3f}"),
+                    ("met", "met", lambda v: "" if v is None else "yes" if v else "NO"),
+                ],
+            )
+        )
+    for key in ("idle", "live", "browser", "abuse"):
         items = results.get(key)
         for item in items if isinstance(items, list) else [items] if items else []:
             if "error" in item:

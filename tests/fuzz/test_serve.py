@@ -16,6 +16,8 @@ from PIL import Image
 
 from .corpus import build_corpus
 
+LOCAL = "http://127.0.0.1"  # a loopback Host (tests/serve/conftest.py)
+
 pytest.importorskip("fastapi", reason="instyle serve needs fastapi: pip install 'instyle[serve]'")
 pytest.importorskip("multipart", reason="instyle serve needs python-multipart")
 
@@ -30,7 +32,7 @@ def client():
     from instyle.serve import ServeConfig, create_app
 
     # small style size: AdaIN on every corpus file as a style stays quick
-    with TestClient(create_app(ServeConfig(workers=2, style_size=32))) as c:
+    with TestClient(create_app(ServeConfig(workers=2, style_size=32)), base_url=LOCAL) as c:
         yield c
 
 

@@ -12,6 +12,11 @@ pytest.importorskip("fastapi", reason="instyle serve needs fastapi: pip install 
 pytest.importorskip("multipart", reason="instyle serve needs python-multipart")
 
 
+#: The test client's base URL: a loopback name, as a browser on this machine sends (the server
+#: answers only those when bound to loopback; TestClient's own default, testserver, is refused).
+LOCAL = "http://127.0.0.1"
+
+
 def image_bytes(w: int = 48, h: int = 32, fmt: str = "PNG", mode: str = "RGB", seed: int = 0) -> bytes:
     """A small image with structure (gradients and noise), encoded as ``fmt``."""
     rng = np.random.default_rng(seed)
@@ -39,5 +44,7 @@ def fast_client():
 
     from instyle.serve import ServeConfig, create_app
 
-    with TestClient(create_app(ServeConfig(workers=2, adain=False, max_size=512, default_size=256))) as client:
+    with TestClient(
+        create_app(ServeConfig(workers=2, adain=False, max_size=512, default_size=256)), base_url=LOCAL
+    ) as client:
         yield client

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from instyle.serve import ServeConfig, create_app
 
-from .conftest import decode, image_bytes
+from .conftest import LOCAL, decode, image_bytes
 
 DOCUMENTED = {400, 413, 415, 422, 429, 503}
 
@@ -182,7 +182,7 @@ def test_a_png_named_jpg_is_a_png(fast_client):
 
 def test_limits():
     config = ServeConfig(workers=1, adain=False, max_upload_bytes=20_000, max_pixels=10_000)
-    with TestClient(create_app(config)) as client:
+    with TestClient(create_app(config), base_url=LOCAL) as client:
         assert_error(post(client, {"image": image_bytes(120, 90)}, style="candy"), 413, "too_large")  # pixels
         noise = image_bytes(110, 90, seed=1)  # under the pixel limit, random noise: large file
         noise = noise + b"\0" * (25_000 - len(noise))
@@ -216,7 +216,7 @@ class _Gate:
 
 
 def test_busy_is_429_and_health_still_answers():
-    with TestClient(create_app(ServeConfig(workers=1, queue=1, adain=False))) as client:
+    with TestClient(create_app(ServeConfig(workers=1, queue=1, adain=False)), base_url=LOCAL) as client:
         gate = _Gate(client.app.state.engine)
         results = []
         threads = [
@@ -242,7 +242,7 @@ def test_busy_is_429_and_health_still_answers():
 
 
 def test_time_out_is_503_and_the_slot_returns_when_the_job_ends():
-    with TestClient(create_app(ServeConfig(workers=1, queue=0, timeout=0.5, adain=False))) as client:
+    with TestClient(create_app(ServeConfig(workers=1, queue=0, timeout=0.5, adain=False)), base_url=LOCAL) as client:
         gate = _Gate(client.app.state.engine)
         assert_error(post(client, {"image": image_bytes()}, style="candy"), 503, "timeout")
         # the job still runs: its slot is taken until it ends
@@ -261,7 +261,7 @@ def test_uploads_leave_no_files(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    with TestClient(create_app(ServeConfig(workers=1, adain=False, max_size=64))) as client:
+    with TestClient(create_app(ServeConfig(workers=1, adain=False, max_size=64)), base_url=LOCAL) as client:
         big = image_bytes(1200, 900, seed=5)  # over Starlette's 1 MiB in-memory spool: a temporary file
         assert len(big) > 2**20
         assert post(client, {"image": big}, style="candy").status_code == 200
@@ -277,7 +277,7 @@ def frame_bytes(w=64, h=48, seed=0) -> bytes:
 
 
 def test_live_frames(fast_client):
-    with fast_client.websocket_connect("/api/live") as ws:
+    with fast_client.websocket_connect(LOCAL.replace("http", "ws") + "/api/live") as ws:
         ws.send_text(json.dumps({"style": ["candy:0.5", "wave"], "stabilize": "stats"}))
         settings = json.loads(ws.receive_text())["settings"]
         assert settings["style"] == ["candy", "wave"] and settings["weights"] == [0.5, 0.5]
@@ -302,9 +302,9 @@ def test_live_frames(fast_client):
 def test_live_connections_are_bounded():
     from starlette.websockets import WebSocketDisconnect
 
-    with TestClient(create_app(ServeConfig(workers=1, adain=False, live_connections=0))) as client:
+    with TestClient(create_app(ServeConfig(workers=1, adain=False, live_connections=0)), base_url=LOCAL) as client:
         with pytest.raises(WebSocketDisconnect) as info:
-            with client.websocket_connect("/api/live") as ws:
+            with client.websocket_connect(LOCAL.replace("http", "ws") + "/api/live") as ws:
                 ws.receive_text()
         assert info.value.code == 1013
 
@@ -314,7 +314,9 @@ def test_live_connections_are_bounded():
 
 @pytest.fixture(scope="module")
 def adain_client():
-    with TestClient(create_app(ServeConfig(workers=2, max_size=256, default_size=64, style_size=64))) as client:
+    with TestClient(
+        create_app(ServeConfig(workers=2, max_size=256, default_size=64, style_size=64)), base_url=LOCAL
+    ) as client:
         yield client
 
 
@@ -343,7 +345,7 @@ def test_adain_controls(adain_client):
 def test_onnxruntime_backend_agrees_with_torch(fast_client):
     photo = image_bytes(40, 30, seed=7)
     torch_png = post(fast_client, {"image": photo}, style=["candy:0.5", "wave"]).content
-    with TestClient(create_app(ServeConfig(workers=1, adain=False, backend="onnxruntime"))) as client:
+    with TestClient(create_app(ServeConfig(workers=1, adain=False, backend="onnxruntime")), base_url=LOCAL) as client:
         onnx_png = post(client, {"image": photo}, style=["candy:0.5", "wave"]).content
     a, b = (np.asarray(decode(x), dtype=np.int16) for x in (torch_png, onnx_png))
     assert a.shape == b.shape and np.abs(a - b).max() <= 2

@@ -128,7 +128,7 @@ def test_live_mode_with_the_fake_camera(browser, server):
     page.wait_for_selector("#gallery input")
     page.click("#tab-live")
     page.click("#live-start")
-    page.wait_for_function("Number(document.getElementById('fps').dataset.frames || 0) >= 20", timeout=60_000)
+    page.wait_for_function("() => Number(document.getElementById('fps').dataset.frames || 0) >= 20", timeout=60_000)
     fps = float(page.get_attribute("#fps", "data-fps"))
     assert fps > 0 and page.inner_text("#fps").endswith("fps")
     assert page.inner_text("#latency").endswith("ms")

@@ -41,6 +41,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--port", type=common.int_between(0, 65535), default=d.PORT, help=f"TCP port (default {d.PORT}; 0: any free)"
     )
     g.add_argument("--access-log", action="store_true", help="log every request on stderr")
+    g.add_argument(
+        "--allowed-hosts",
+        default=None,
+        metavar="NAMES",
+        help="Host names the server answers, comma-separated (default: on a loopback address only "
+        "127.0.0.1, localhost and ::1, so a web page cannot reach it by rebinding its DNS name; elsewhere any; *: any)",
+    )
+    g.add_argument(
+        "--allowed-origins",
+        default=None,
+        metavar="ORIGINS",
+        help="other sites (scheme://host[:port], comma-separated; *: any) whose pages may send work or open "
+        "live mode (default: the server's own page only)",
+    )
     g = p.add_argument_group("work and limits")
     g.add_argument(
         "--workers",
@@ -85,6 +99,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=common.int_between(0, 2**20),
         default=d.CACHE_BYTES // 2**20,
         help=f"memory for decoded photos kept by content hash (default {d.CACHE_BYTES // 2**20})",
+    )
+    g.add_argument(
+        "--per-client",
+        type=common.int_between(0, 4096),
+        default=d.PER_CLIENT,
+        help=f"requests one client address may have in progress at once (default {d.PER_CLIENT}; 0: no cap)",
     )
     g = p.add_argument_group("models")
     g.add_argument(
@@ -134,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
             cache_bytes=args.cache_mb * 2**20,
             live_connections=args.live_connections,
             live_stabilize=args.live_stabilize,
+            allowed_hosts=args.allowed_hosts or "",
+            allowed_origins=args.allowed_origins or "",
+            per_client=args.per_client,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -13,9 +13,10 @@ model that is not available. Nothing is written to disk but the upload's spooled
 
 import asyncio
 import json
+import time
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Annotated, Any, Dict, List, Literal, Optional
+from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +32,7 @@ from ..pipeline import cores
 from ..version import __version__
 from .config import ServeConfig
 from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
-from .work import BACKGROUND, LIVE, Busy, Ticket, TimedOut, WorkPool
+from .work import BACKGROUND, LIVE, Busy, Gone, Ticket, TimedOut, WorkPool
 
 ColorMode = Literal[COLOR_MODES]  # type: ignore[valid-type]
 WebFormat = Literal[WEB_FORMATS]  # type: ignore[valid-type]
@@ -42,6 +43,8 @@ STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg
 MAX_STYLES = 8
 #: Largest live frame (bytes): a 640×480 JPEG is ~60 KB.
 MAX_LIVE_FRAME_BYTES = 4 * 2**20
+#: Longest live settings message (characters): a few style names and options.
+MAX_SETTINGS_CHARS = 16 * 1024
 
 ERROR_CODES = {
     400: "bad_image",
@@ -68,6 +71,8 @@ def classify(exc: BaseException) -> Response:
         return error_response(429, str(exc), headers={"Retry-After": "1"})
     if isinstance(exc, TimedOut):
         return error_response(503, str(exc), "timeout")
+    if isinstance(exc, Gone):  # nobody reads it
+        return error_response(499, str(exc), "client_gone")
     if isinstance(exc, Unavailable):
         return error_response(503, str(exc))
     if isinstance(exc, ImageTooLargeError):
@@ -87,12 +92,16 @@ def classify(exc: BaseException) -> Response:
 
 
 class UploadGate:
-    """ASGI middleware in front of ``POST /api/stylize``: refuses a body over the limit (413)
-    from its Content-Length, admits the request into the work pool (or 429), then reads the body
-    into memory under the limit and the request's deadline (413, 503) before FastAPI parses it.
+    """ASGI middleware in front of ``POST /api/stylize``: refuses a body over the limit (413) from
+    its Content-Length, reads the body into memory under the limit, the request's deadline (503)
+    and an upload-rate floor (408), and only then admits the request into the work pool (429 when
+    its slots or the client's share are taken) before FastAPI parses it.
 
-    Admission comes before reading, so at most ``workers + queue`` bodies are held at once. A
-    refused upload is still read (and thrown away, up to :attr:`DRAIN_BYTES`): a client that is
+    Reading comes before admission, so clients that upload slowly hold no work slot: they hold a
+    share of the upload buffer (bodies being read, counted by their Content-Length), and after
+    ``upload_grace`` seconds must keep up ``min_upload_rate`` bytes/s on average. While the job
+    waits, the client's disconnect cancels it (:meth:`~instyle.serve.work.Ticket.cancel`).
+    A refused upload is still read (and thrown away, up to :attr:`DRAIN_BYTES`): a client that is
     cut off mid-upload sees a broken connection, not the 413 or 429.
     """
 
@@ -114,34 +123,154 @@ class UploadGate:
             await _drain(receive, self.DRAIN_BYTES, config.timeout)
             await _answer(scope, receive, send, error_response(413, f"request of {what}; the limit is {limit:,}"))
             return
-        try:
-            ticket: Ticket = state.pool.admit()
-        except Busy as exc:
+        deadline = time.monotonic() + config.timeout
+        reserved = int(length) if length is not None else limit
+        if not state.uploads.take(reserved):
             await _drain(receive, limit, config.timeout)
-            await _answer(scope, receive, send, classify(exc))
+            busy = Busy("the server is receiving too many uploads; try again shortly")
+            await _answer(scope, receive, send, classify(busy))
             return
         try:
-            try:
-                body = await asyncio.wait_for(_read_body(receive, limit), max(0.001, ticket.remaining()))
-            except asyncio.TimeoutError:
-                await _answer(scope, receive, send, error_response(503, "the upload took too long", "timeout"))
-                return
-            if body is None:
-                await _drain(receive, self.DRAIN_BYTES, config.timeout)
-                await _answer(scope, receive, send, error_response(413, f"request over {limit:,} bytes"))
-                return
-            scope.setdefault("state", {})["ticket"] = ticket
-            await self.app(scope, _replay(body, receive), send)
+            body = await _read_body(receive, limit, deadline, config.min_upload_rate, config.upload_grace)
+        except _Refused as exc:
+            await _answer(scope, receive, send, error_response(exc.status, str(exc), "timeout"))
+            return
         finally:
+            state.uploads.give(reserved)
+        if body is None:
+            await _drain(receive, self.DRAIN_BYTES, config.timeout)
+            await _answer(scope, receive, send, error_response(413, f"request over {limit:,} bytes"))
+            return
+        client = (scope.get("client") or ("",))[0] or ""
+        try:
+            ticket: Ticket = state.pool.admit(client, deadline)
+        except Busy as exc:
+            await _answer(scope, receive, send, classify(exc))
+            return
+        # the client's own receive now only ever says it left: then its job is dropped
+        gone = asyncio.ensure_future(receive())
+        gone.add_done_callback(lambda f: f.cancelled() or f.exception() or ticket.cancel())
+        try:
+            scope.setdefault("state", {})["ticket"] = ticket
+            await self.app(scope, _replay(body, gone), send)
+        finally:
+            gone.cancel()
             ticket.release()
 
 
-async def _read_body(receive: Any, limit: int) -> Optional[bytes]:
-    """The whole body, or None past ``limit`` bytes (the rest left unread)."""
+class SecurityGate:
+    """ASGI middleware in front of everything: the Host allow-list (:attr:`ServeConfig.hosts`: a
+    page on another site that rebinds its DNS name to 127.0.0.1 sends its own name as Host and gets
+    400), the Origin check on work (``POST``) and live mode (a page of another site may not make a
+    visitor's browser post photos to the local server: 403, or close code 1008), and the headers
+    every answer carries: ``nosniff``, no framing, no referrer, the page's Content-Security-Policy,
+    and ``no-store`` on stylized results (private pictures are not cached)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Dict, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        config: ServeConfig = scope["app"].state.config
+        headers = dict(scope["headers"])
+        host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+        refusal = _foreign(scope, headers, host, config)
+        if refusal is not None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008, "reason": refusal[1][:120]})
+            else:
+                await _answer(scope, receive, send, error_response(*refusal, code="forbidden"))
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        extra = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if scope["path"] == "/":
+            ws = f"ws://{host} wss://{host}".encode("latin-1")
+            extra.append(
+                (
+                    b"content-security-policy",
+                    b"default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' blob: "
+                    + ws
+                    + b"; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                )
+            )
+        if scope["path"].startswith("/api/") and scope["method"] == "POST":
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Dict) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), *(h for h in extra if h[0] not in names)],
+                }
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _foreign(scope: Dict, headers: Dict[bytes, bytes], host: str, config: ServeConfig) -> Optional[Tuple[int, str]]:
+    """(status, message) refusing a request from a host name or a foreign origin; None: allowed."""
+    hosts = config.hosts
+    if hosts is not None:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.strip("[]") not in hosts:
+            return (
+                400,
+                f"this server answers to {', '.join(sorted(hosts))} only (Host: {host[:64]!r}); see --allowed-hosts",
+            )
+    origin = headers.get(b"origin")
+    if origin is None or (scope["type"] == "http" and scope["method"] in ("GET", "HEAD", "OPTIONS")):
+        return None  # not a browser's cross-site write (curl and scripts send no Origin)
+    origin_text = origin.decode("latin-1").strip().rstrip("/").lower()
+    same = origin_text.split("://", 1)[-1] == host
+    allowed = config.origins
+    if same or allowed is None or origin_text in allowed:
+        return None
+    return 403, f"requests from pages of {origin_text[:80]!r} are refused; see --allowed-origins"
+
+
+class UploadBuffer:
+    """Bytes of request bodies being read at once, bounded (:class:`UploadGate`)."""
+
+    def __init__(self, capacity: int):
+        self.capacity, self.used = capacity, 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.capacity and self.used:  # one body alone always fits
+            return False
+        self.used += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.used -= n
+
+
+async def _read_body(receive: Any, limit: int, deadline: float, rate: float, grace: float) -> Optional[bytes]:
+    """The whole body, or None past ``limit`` bytes (the rest left unread). :class:`_Refused` 408
+    when it falls behind ``rate`` bytes/s after ``grace`` s, 503 at ``deadline`` (monotonic)."""
     chunks: List[bytes] = []
     total = 0
+    start = time.monotonic()
     while True:
-        message = await receive()
+        # the moment the bytes so far fall behind the floor, or the deadline, whichever is first
+        behind = start + grace + total / rate if rate > 0 else deadline
+        wait = min(behind, deadline) - time.monotonic()
+        try:
+            message = await asyncio.wait_for(receive(), max(0.001, wait))
+        except asyncio.TimeoutError:
+            if time.monotonic() >= deadline - 0.01:
+                raise _Refused(503, "the upload took too long") from None
+            raise _Refused(
+                408, f"the upload is too slow ({total:,} bytes in {time.monotonic() - start:.0f} s)"
+            ) from None
         if message["type"] == "http.disconnect":
             return b"".join(chunks)
         chunk = message.get("body", b"")
@@ -170,8 +299,9 @@ async def _drain(receive: Any, cap: int, timeout: float) -> None:
         pass
 
 
-def _replay(body: bytes, receive: Any) -> Any:
-    """A ``receive`` that hands over ``body`` once, then the client's own (its disconnect)."""
+def _replay(body: bytes, gone: "asyncio.Future") -> Any:
+    """A ``receive`` that hands over ``body`` once, then the client's own next message (its
+    disconnect), which ``gone`` is already waiting for."""
     sent = False
 
     async def replay() -> Dict:
@@ -179,7 +309,7 @@ def _replay(body: bytes, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        return await asyncio.shield(gone)
 
     return replay
 
@@ -215,8 +345,13 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         app.state.engine = engine if engine is not None else await asyncio.to_thread(Engine, config)
         # torch's thread count is per calling thread under OpenMP: each worker sets its own
         app.state.pool = WorkPool(
-            config.worker_count, config.queue, config.timeout, lambda: torch.set_num_threads(per_worker)
+            config.worker_count,
+            config.queue,
+            config.timeout,
+            lambda: torch.set_num_threads(per_worker),
+            per_client=config.per_client,
         )
+        app.state.uploads = UploadBuffer(config.upload_buffer_bytes)
         app.state.live = 0
         try:
             yield
@@ -232,6 +367,7 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         lifespan=lifespan,
     )
     app.add_middleware(UploadGate)
+    app.add_middleware(SecurityGate)  # added last: runs first
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -406,13 +542,13 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         state = ws.app.state
+        await ws.accept()  # then closed with a code the page can tell apart (a refused handshake is a bare 403)
         if state.live >= config.live_connections:
             await ws.close(code=1013, reason="too many live connections; try again later")
             return
-        await ws.accept()
         state.live += 1
         try:
-            await _live(ws, state.engine, state.pool)
+            await _live(ws, state.engine, state.pool, config.live_idle)
         finally:
             state.live -= 1
 
@@ -513,12 +649,14 @@ def _method(eng: Engine, job: Job) -> str:
     return method
 
 
-async def _live(ws: WebSocket, eng: Engine, pool: WorkPool) -> None:
+async def _live(ws: WebSocket, eng: Engine, pool: WorkPool, idle: float) -> None:
     """One live connection. The client sends camera frames (binary: JPEG, PNG or WebP) and settings
     (text: JSON ``{"style": [...], "color": ..., "stabilize": ...}``); the server answers each frame
     with the stylized frame (binary JPEG), and each settings message with the settings in force
     (``{"settings": ...}``) or ``{"error": ...}``. A frame that arrives while another waits replaces
-    it and the replaced one is answered ``{"dropped": 1}``: frames are dropped, never queued."""
+    it and the replaced one is answered ``{"dropped": 1}``: frames are dropped, never queued. A
+    connection silent for ``idle`` seconds is closed (code 1000, "idle"), so idle tabs do not hold
+    the live slots."""
     session = eng.live_session()
     send_lock = asyncio.Lock()
     latest: Optional[bytes] = None
@@ -537,7 +675,11 @@ async def _live(ws: WebSocket, eng: Engine, pool: WorkPool) -> None:
         nonlocal latest, settings, closed
         try:
             while True:
-                message = await ws.receive()
+                try:
+                    message = await asyncio.wait_for(ws.receive(), idle)
+                except asyncio.TimeoutError:
+                    await ws.close(code=1000, reason="idle")
+                    return
                 if message["type"] == "websocket.disconnect":
                     return
                 data, text = message.get("bytes"), message.get("text")
@@ -550,11 +692,13 @@ async def _live(ws: WebSocket, eng: Engine, pool: WorkPool) -> None:
                     latest = data
                 elif text is not None:
                     try:
+                        if len(text) > MAX_SETTINGS_CHARS:
+                            raise ValueError(f"over {MAX_SETTINGS_CHARS:,} characters")
                         parsed = json.loads(text)
                         if not isinstance(parsed, dict):
                             raise ValueError("settings must be a JSON object")
-                    except ValueError as exc:
-                        await send({"error": f"bad settings: {one_line(exc)}"})
+                    except (ValueError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
+                        await send({"error": f"bad settings: {one_line(exc) or type(exc).__name__}"})
                         continue
                     settings = {**(settings or {}), **parsed}
                 wake.set()

@@ -10,6 +10,9 @@ from ..choices import BACKENDS, STABILIZE_MODES, check
 from ..pipeline import cores
 from . import limits
 
+#: Names of this machine: a server bound to one of them answers only requests naming one of them.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 @dataclass(frozen=True)
 class ServeConfig:
@@ -33,7 +36,17 @@ class ServeConfig:
             get 422.
         cache_bytes: memory for decoded photos kept by content hash (least recently used out).
         style_cache: style statistics kept by content hash.
+        min_upload_rate, upload_grace: a body must arrive at this average rate (bytes/s) after the
+            grace (s), or the request ends with 408.
+        upload_buffer_bytes: bytes of request bodies read at once (by Content-Length); more: 429.
+        per_client: requests one client address may have admitted at once (0: no cap).
+        allowed_hosts: Host header values (without port) the server answers, comma-separated; by
+            default, bound to a loopback address, only the loopback names (so a DNS-rebinding page
+            cannot read it); bound elsewhere, any ("*").
+        allowed_origins: Origins (scheme://host[:port]) besides the server's own whose pages may post
+            work to it or open live mode, comma-separated ("*": any).
         live_connections: live (webcam) connections at once; more are closed with code 1013.
+        live_idle: seconds a live connection may stay silent before it is closed.
         live_max_size: live frames are shrunk to this longer side.
         live_stabilize: default stabilization of live frames (:data:`~instyle.choices.STABILIZE_MODES`).
         thumbnail_size: side of the square gallery thumbnails.
@@ -57,7 +70,14 @@ class ServeConfig:
     adain: bool = True
     cache_bytes: int = limits.CACHE_BYTES
     style_cache: int = 64
+    min_upload_rate: int = limits.MIN_UPLOAD_RATE
+    upload_grace: float = limits.UPLOAD_GRACE
+    upload_buffer_bytes: int = limits.UPLOAD_BUFFER_BYTES
+    per_client: int = limits.PER_CLIENT
+    allowed_hosts: str = ""
+    allowed_origins: str = ""
     live_connections: int = limits.LIVE_CONNECTIONS
+    live_idle: float = limits.LIVE_IDLE
     live_max_size: int = 640
     live_stabilize: str = limits.LIVE_STABILIZE
     thumbnail_size: int = 128
@@ -80,6 +100,9 @@ class ServeConfig:
             "cache_bytes": (0, 2**44),
             "style_cache": (0, 2**20),
             "live_connections": (0, 1024),
+            "min_upload_rate": (0, 2**40),
+            "upload_buffer_bytes": (1, 2**44),
+            "per_client": (0, 4096),
             "live_max_size": (16, 4096),
             "thumbnail_size": (16, 1024),
         }
@@ -87,8 +110,12 @@ class ServeConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name.replace('_', ' ')} must be an integer from {low} to {high}, got {value!r}")
-        if not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and 0 < self.timeout <= 86400):
-            raise ValueError(f"timeout must be a number of seconds > 0 and <= 86400, got {self.timeout!r}")
+        for name in ("timeout", "upload_grace", "live_idle"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 86400):
+                raise ValueError(
+                    f"{name.replace('_', ' ')} must be a number of seconds > 0 and <= 86400, got {value!r}"
+                )
 
     @property
     def worker_count(self) -> int:
@@ -99,6 +126,24 @@ class ServeConfig:
     def threads_per_worker(self) -> int:
         """torch / onnxruntime threads of each worker: the cores shared out, at least 1."""
         return max(1, cores() // self.worker_count)
+
+    @property
+    def hosts(self) -> Optional[frozenset]:
+        """Host names the server answers (lower case, no port); None: any."""
+        names = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if "*" in names:
+            return None
+        if not names:
+            if self.host not in LOOPBACK:
+                return None
+            names = list(LOOPBACK)
+        return frozenset(h.strip("[]") for h in names)
+
+    @property
+    def origins(self) -> Optional[frozenset]:
+        """Origins, besides the server's own, allowed to post work and open live mode; None: any."""
+        names = [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
+        return None if "*" in names else frozenset(names)
 
     @property
     def slots(self) -> int:

@@ -27,6 +27,7 @@ from ..blend import style_vector
 from ..choices import FAST_COLOR_MODES, WEB_FORMATS
 from ..errors import InstyleError, UsageError
 from ..imageio import ImageArray, encode_image, read_array
+from . import limits
 from .config import ServeConfig
 
 #: A content hash as the API shows it: SHA-256, 64 lower-case hex digits (a JSON-schema pattern).
@@ -266,7 +267,9 @@ class Engine:
 
             from ..resize import resize_longer
 
-            img = read_array(data, max_pixels=self.config.max_pixels).to_tensors().rgb  # (1, 3, H, W)
+            # shrunk while decoding (a 24-MP painting is not decoded at full size to become 512 px)
+            img = read_array(data, max_size=self.config.style_size, max_pixels=self.config.max_pixels)
+            img = img.to_tensors().rgb  # (1, 3, H, W)
             img = resize_longer(img, self.config.style_size) if max(img.shape[-2:]) != self.config.style_size else img
             pixels = (img.clamp(0, 1) * 255).round().to(torch.uint8)  # (1, 3, h, w)
             cached = StyleImage(pixels)
@@ -283,7 +286,9 @@ class Engine:
         t0 = time.perf_counter()
         image_id, photo = self.photo(job.image, job.image_id)
         size = job.size or min(max(photo.original_size), self.config.default_size)
-        size = min(size, self.config.max_size)
+        # the work a request may cause counts upscaling: a 69-byte 1x1 PNG does not buy a 2048² result
+        budget = max(limits.MAX_UPSCALE * max(photo.original_size), limits.UPSCALE_FLOOR)
+        size = min(size, self.config.max_size, budget)
         content = photo.resized(size)
         headers = {"X-Image-Id": image_id, "X-Method": job.method}
         if job.method == "fast":
@@ -295,8 +300,13 @@ class Engine:
         data = encode_image(out, job.format, alpha=content.alpha, quality=job.quality)
         headers["X-Size"] = f"{content.size[0]}x{content.size[1]}"
         headers["X-Seconds"] = f"{time.perf_counter() - t0:.3f}"
+        notes = []
         if photo.frames > 1:
-            headers["X-Note"] = f"the image has {photo.frames} frames; the first was used"
+            notes.append(f"the image has {photo.frames} frames; the first was used")
+        if job.size and size < min(job.size, self.config.max_size):
+            notes.append(f"the output is {size} px, {limits.MAX_UPSCALE}x the photo at most (asked: {job.size})")
+        if notes:
+            headers["X-Note"] = "; ".join(notes)
         return Result(data, media_type(job.format), headers)
 
     def _fast(self, rgb: np.ndarray, styles: List[str], weights: List[float], color: str) -> Any:

@@ -23,3 +23,18 @@ CACHE_BYTES = 256 * 2**20
 #: Live (webcam) connections at once, and the stabilization of their frames.
 LIVE_CONNECTIONS = 4
 LIVE_STABILIZE = "full"
+#: Uploads: after a grace period a body must keep arriving at this average rate (bytes/s; a phone
+#: on a poor link sends 100 KB/s and more), or the request ends with 408: a slow client cannot
+#: hold a slot for the whole timeout. Bodies are read before admission into the work slots, and
+#: the bytes of bodies being read at once are bounded.
+MIN_UPLOAD_RATE = 16 * 1024
+UPLOAD_GRACE = 5.0
+UPLOAD_BUFFER_BYTES = 256 * 2**20
+#: Requests one client (address) may have in the work slots at once.
+PER_CLIENT = 8
+#: Seconds a live connection may stay silent before it is closed.
+LIVE_IDLE = 60.0
+#: A request's output may be at most this many times its photo's longer side, or this many px:
+#: the work counts upscaling (a 1x1 upload asking for 2048² would cost seconds for 69 bytes).
+MAX_UPSCALE = 4
+UPSCALE_FLOOR = 512

@@ -9,9 +9,13 @@ busy with one copy of each model in memory (processes would hold one copy each).
   past it the job is cancelled if it has not started and :class:`TimedOut` (HTTP 503) is raised.
   A job that did start keeps its admission slot until it ends, so a slow model can never let more
   work in than the bound.
-* Jobs have priorities: live frames first (a person is watching), then requests, then gallery
-  thumbnails. Live frames and thumbnails are not admitted one by one: each live connection has at
-  most one frame in flight and their number is bounded (:class:`~instyle.serve.ServeConfig`).
+* Jobs have classes: live frames (a person is watching), requests, gallery thumbnails. Live
+  frames and requests take turns when both wait (a request never waits behind more than one live
+  frame per worker, however many cameras stream); thumbnails run when neither waits. Live frames
+  and thumbnails are not admitted one by one: each live connection has at most one frame in flight
+  and their number is bounded (:class:`~instyle.serve.ServeConfig`).
+* A request whose client went away (:meth:`Ticket.cancel`) has its job dropped if it has not
+  started: superseded slider requests and closed tabs do not keep the cores busy.
 
 Example:
     >>> import asyncio
@@ -27,12 +31,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import itertools
-import queue
+import collections
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 #: Job priorities (lower runs first).
 LIVE, REQUEST, BACKGROUND = 0, 1, 2
@@ -46,18 +49,31 @@ class TimedOut(Exception):
     """The request's time ran out (HTTP 503)."""
 
 
+class Gone(Exception):
+    """The request's client went away before its job started: nobody waits for an answer."""
+
+
 class Ticket:
     """One admitted request: its slot and deadline. The slot is given back when the request is
     answered and its job (if one started) has ended, whichever is later."""
 
-    def __init__(self, pool: "WorkPool", deadline: float):
-        self.pool, self.deadline = pool, deadline
+    def __init__(self, pool: "WorkPool", deadline: float, client: str = ""):
+        self.pool, self.deadline, self.client = pool, deadline, client
         self._holds = 1  # the request itself
         self._lock = threading.Lock()
+        self.cancelled = False
+        self.future: Optional[Future] = None
 
     def remaining(self) -> float:
         """Seconds until the deadline (<= 0: past it)."""
         return self.deadline - time.monotonic()
+
+    def cancel(self) -> None:
+        """The client went away: drop the job if it has not started (or is not yet submitted)."""
+        self.cancelled = True
+        if self.future is not None and self.future.cancel():
+            with self.pool._lock:
+                self.pool.counts["cancelled"] += 1
 
     def hold(self) -> None:
         with self._lock:
@@ -68,7 +84,7 @@ class Ticket:
             self._holds -= 1
             done = self._holds == 0
         if done:
-            self.pool._leave()
+            self.pool._leave(self.client)
 
     def __enter__(self) -> "Ticket":
         return self
@@ -78,27 +94,49 @@ class Ticket:
 
 
 class WorkPool:
-    """``workers`` threads taking jobs by priority; at most ``workers + queue`` requests admitted.
+    """``workers`` threads taking jobs by class; at most ``workers + queue`` requests admitted, at
+    most ``per_client`` of them from one client.
 
     Args:
         workers: threads (one per core is right for CPU inference).
         queue: requests admitted beyond the running ones.
         timeout: seconds a request may take from admission to answer.
         initializer: run once in each worker thread before its first job (e.g. thread settings).
+        per_client: requests one client (address) may have admitted at once (0: no cap).
     """
 
-    def __init__(self, workers: int, queue: int, timeout: float, initializer: Optional[Callable[[], None]] = None):
-        if workers < 1 or queue < 0 or not timeout > 0:
-            raise ValueError(f"need workers >= 1, queue >= 0, timeout > 0; got {workers}, {queue}, {timeout}")
-        self.workers, self.queue_size, self.timeout = workers, queue, timeout
+    def __init__(
+        self,
+        workers: int,
+        queue: int,
+        timeout: float,
+        initializer: Optional[Callable[[], None]] = None,
+        per_client: int = 0,
+    ):
+        if workers < 1 or queue < 0 or not timeout > 0 or per_client < 0:
+            raise ValueError(
+                f"need workers >= 1, queue >= 0, timeout > 0, per_client >= 0; got {workers}, {queue}, {timeout}, "
+                f"{per_client}"
+            )
+        self.workers, self.queue_size, self.timeout, self.per_client = workers, queue, timeout, per_client
         self.slots = workers + queue
         self._admitted = 0
+        self._by_client: Dict[str, int] = collections.Counter()
         self._running = 0
         self._lock = threading.Lock()
-        self._jobs: "queue.PriorityQueue[tuple]" = _new_queue()
-        self._order = itertools.count()
+        self._ready = threading.Condition(self._lock)
+        # one queue per class (LIVE, REQUEST, BACKGROUND) of (future, fn, args)
+        self._jobs: Tuple[Deque[tuple], ...] = (collections.deque(), collections.deque(), collections.deque())
+        self._last = REQUEST  # the class taken last, for the turns of LIVE and REQUEST
         self._closed = False
-        self.counts: Dict[str, int] = {"admitted": 0, "refused": 0, "timed_out": 0, "done": 0, "failed": 0}
+        self.counts: Dict[str, int] = {
+            "admitted": 0,
+            "refused": 0,
+            "timed_out": 0,
+            "cancelled": 0,
+            "done": 0,
+            "failed": 0,
+        }
         self._threads: List[threading.Thread] = []
         for i in range(workers):
             t = threading.Thread(target=self._work, args=(initializer,), name=f"instyle-serve-{i}", daemon=True)
@@ -107,19 +145,30 @@ class WorkPool:
 
     # -- admission
 
-    def admit(self) -> Ticket:
-        """A :class:`Ticket` for a new request, or :class:`Busy` when all slots are taken."""
+    def admit(self, client: str = "", deadline: Optional[float] = None) -> Ticket:
+        """A :class:`Ticket` for a new request from ``client``, or :class:`Busy` when all slots, or
+        the client's share of them, are taken. ``deadline``: its time.monotonic() deadline (default
+        ``timeout`` from now)."""
         with self._lock:
             if self._closed or self._admitted >= self.slots:
                 self.counts["refused"] += 1
                 raise Busy(f"the server is busy ({self._admitted} requests in progress); try again shortly")
+            if self.per_client and client and self._by_client[client] >= self.per_client:
+                self.counts["refused"] += 1
+                raise Busy(f"{self.per_client} requests of yours are in progress; wait for one to finish")
             self._admitted += 1
+            if client:
+                self._by_client[client] += 1
             self.counts["admitted"] += 1
-        return Ticket(self, time.monotonic() + self.timeout)
+        return Ticket(self, deadline if deadline is not None else time.monotonic() + self.timeout, client)
 
-    def _leave(self) -> None:
+    def _leave(self, client: str = "") -> None:
         with self._lock:
             self._admitted -= 1
+            if client:
+                self._by_client[client] -= 1
+                if not self._by_client[client]:
+                    del self._by_client[client]
 
     def running(self) -> int:
         """Jobs running now."""
@@ -135,7 +184,7 @@ class WorkPool:
                 "slots": self.slots,
                 "in_progress": self._admitted,
                 "running": self._running,
-                "waiting": self._jobs.qsize(),
+                "waiting": sum(not job[0].cancelled() for jobs in self._jobs for job in jobs),
                 **self.counts,
             }
 
@@ -144,17 +193,23 @@ class WorkPool:
     def submit(self, fn: Callable[..., Any], *args: Any, priority: int = REQUEST) -> Future:
         """Run ``fn(*args)`` on a worker; a :class:`concurrent.futures.Future` of its result."""
         future: Future = Future()
-        if self._closed:
-            future.set_exception(RuntimeError("the server is shutting down"))
-            return future
-        self._jobs.put((priority, next(self._order), future, fn, args))
+        with self._ready:
+            if self._closed:
+                future.set_exception(RuntimeError("the server is shutting down"))
+                return future
+            self._jobs[priority].append((future, fn, args))
+            self._ready.notify()
         return future
 
     async def run(self, ticket: Ticket, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)`` on a worker for an admitted request; :class:`TimedOut` at its deadline."""
+        """``fn(*args)`` on a worker for an admitted request; :class:`TimedOut` at its deadline,
+        :class:`Gone` if its client left before the job started."""
+        if ticket.cancelled:
+            raise Gone("the client went away")
         ticket.hold()
         future = self.submit(fn, *args)
         future.add_done_callback(lambda _: ticket.release())
+        ticket.future = future
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), max(0.0, ticket.remaining()))
         except asyncio.TimeoutError:
@@ -162,18 +217,40 @@ class WorkPool:
             with self._lock:
                 self.counts["timed_out"] += 1
             raise TimedOut(f"the request took longer than {self.timeout:g} s") from None
+        except asyncio.CancelledError:
+            if future.cancelled() and ticket.cancelled:
+                raise Gone("the client went away") from None
+            raise
 
     async def run_now(self, fn: Callable[..., Any], *args: Any, priority: int = LIVE) -> Any:
         """``fn(*args)`` on a worker without admission (live frames, thumbnails)."""
         return await asyncio.wrap_future(self.submit(fn, *args, priority=priority))
 
+    def _next(self) -> Optional[tuple]:
+        """The next job (None: closed and nothing left), waiting for one. Live frames and requests
+        take turns; thumbnails go when neither waits. Called with the lock held."""
+        while True:
+            live, request, background = self._jobs
+            if live and request:
+                cls = REQUEST if self._last == LIVE else LIVE
+            else:
+                cls = LIVE if live else REQUEST if request else BACKGROUND if background else None
+            if cls is not None:
+                self._last = cls if cls != BACKGROUND else self._last
+                return self._jobs[cls].popleft()
+            if self._closed:
+                return None
+            self._ready.wait()
+
     def _work(self, initializer: Optional[Callable[[], None]]) -> None:
         if initializer is not None:
             initializer()
         while True:
-            _, _, future, fn, args = self._jobs.get()
-            if future is None:  # close()
+            with self._ready:
+                job = self._next()
+            if job is None:  # closed
                 return
+            future, fn, args = job
             if not future.set_running_or_notify_cancel():
                 continue  # cancelled while waiting (its request timed out)
             with self._lock:
@@ -192,16 +269,11 @@ class WorkPool:
 
     def close(self, wait: bool = True) -> None:
         """Stop taking work; the threads end after the jobs already queued."""
-        with self._lock:
+        with self._ready:
             if self._closed:
                 return
             self._closed = True
-        for _ in self._threads:
-            self._jobs.put((BACKGROUND + 1, next(self._order), None, None, ()))
+            self._ready.notify_all()
         if wait:
             for t in self._threads:
                 t.join(timeout=60)
-
-
-def _new_queue() -> "queue.PriorityQueue[tuple]":
-    return queue.PriorityQueue()

@@ -143,3 +143,55 @@ def test_live_mode_with_the_fake_camera(browser, server):
     shot(page, "serve_live.jpg")
     page.click("#live-stop")
     assert not errors
+
+
+@pytest.mark.parametrize("viewport", [(390, 844), (1280, 800)], ids=["phone", "desktop"])
+def test_the_result_and_its_controls_are_in_view(browser, server, tmp_path, viewport):
+    from skimage import data as skdata
+
+    photo = tmp_path / "cat.png"
+    Image.fromarray(skdata.chelsea()).save(photo)
+    page = browser.new_page()
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.select_option("#size", "512")
+    page.set_input_files("#photo-file", str(photo))
+    first = wait_result(page, None)
+    time.sleep(0.8)  # the smooth scroll
+    for sel in ("#after", "#download", "#split"):
+        box = page.locator(sel).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= viewport[1] + 1, (sel, box, viewport)
+    shot(page, f"serve_{'phone' if viewport[0] < 500 else 'desktop'}.jpg")
+
+    # the divider drags on the picture
+    box = page.locator("#compare").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.mouse.up()
+    assert abs(int(page.input_value("#split")) - 30) <= 1
+
+    # a refused upload leaves no stale result and no stale download
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    page.set_input_files("#photo-file", str(bad))
+    page.wait_for_function("() => document.getElementById('status').classList.contains('error')", timeout=30_000)
+    assert page.get_attribute("#download", "aria-disabled") == "true"
+    assert not page.get_attribute("#after", "src") and first
+    assert not errors
+
+
+def test_a_large_photo_is_shrunk_before_it_is_sent(browser, server, tmp_path):
+    big = tmp_path / "big.jpg"
+    Image.new("RGB", (6000, 4500), (90, 140, 60)).save(big, quality=95)
+    page = browser.new_page()
+    sizes = []
+    page.on("request", lambda r: sizes.append(len(r.post_data_buffer or b"")) if r.url.endswith("/api/stylize") else None)
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.set_input_files("#photo-file", str(big))
+    wait_result(page, None)
+    assert sizes and max(sizes) < big.stat().st_size  # shrunk to the server's largest output first

@@ -229,3 +229,29 @@ def test_live_mode_survives_nesting_and_closes_when_idle():
             with pytest.raises(WebSocketDisconnect) as info:
                 ws.receive_text()  # nothing more is sent: closed after 0.5 s of silence
             assert info.value.code == 1000
+
+
+# --------------------------------------------------------------------------- texts
+
+
+def test_the_api_reference_works_offline(client):
+    r = client.get("/api")
+    assert r.status_code == 200 and "POST /api/stylize" in r.text and "style_image_weight" in r.text
+    assert "cdn" not in r.text.lower() and "<script" not in r.text
+    assert 'href="/api"' in client.get("/").text  # the page's API link
+
+
+def test_errors_name_the_field_and_the_form(client):
+    files = {"image": ("a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "image/png")}
+    err = client.post("/api/stylize", files=files, data={"style": "candy"}).json()["error"]
+    assert err["code"] == "bad_image" and "(the image upload)" in err["message"] and "<bytes>" not in err["message"]
+    broken = client.post(
+        "/api/stylize", content=b"--x\r\nContent-Disposition: form-data", headers={"content-type": "multipart/form-data"}
+    )
+    assert broken.status_code in (400, 422) and broken.json()["error"]["code"] != "bad_image"
+
+
+def test_a_tiny_upload_does_not_buy_a_large_result(client):
+    files = {"image": ("p.png", image_bytes(4, 3), "image/png")}
+    r = client.post("/api/stylize", files=files, data={"style": "candy", "size": "2048"})
+    assert r.status_code == 200 and r.headers["x-size"] == "512x384" and "4x the photo" in r.headers["x-note"]

@@ -378,7 +378,9 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+        # a 400 from here is the request's form (a broken multipart body), not an image
+        code = "bad_request" if exc.status_code == 400 else None
+        return error_response(exc.status_code, str(exc.detail), code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
@@ -402,6 +404,12 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         if name not in STATIC_FILES:  # a fixed list: no request names a file of the server
             return error_response(404, f"no static file {name[:64]!r}")
         return Response(static_file(name), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
+    async def api_page() -> Response:
+        # the page's "API" link: the OpenAPI schema as one HTML page drawn here (FastAPI's /docs
+        # loads Swagger UI from a CDN and is blank offline)
+        return HTMLResponse(api_reference(app.openapi()))
 
     # -- the API
 
@@ -553,6 +561,46 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
             state.live -= 1
 
     return app
+
+
+def api_reference(schema: Dict[str, Any]) -> str:
+    """The OpenAPI ``schema`` as a plain HTML page (no script): each route, its fields and answers."""
+    from html import escape
+
+    def fields(op: Dict[str, Any]) -> List[Tuple[str, str, str]]:
+        rows = [(p["name"], p.get("in", ""), p.get("description", "")) for p in op.get("parameters", [])]
+        for media in op.get("requestBody", {}).get("content", {}).values():
+            ref = media.get("schema", {}).get("$ref", "")
+            body = schema.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], media.get("schema", {}))
+            for name, prop in body.get("properties", {}).items():
+                rows.append((name, "form", prop.get("description", "")))
+        return rows
+
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>instyle API</title>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<link rel="stylesheet" href="/static/app.css"></head><body><main class="api">',
+        f"<div><h1>{escape(schema['info']['title'])} API {escape(schema['info']['version'])}</h1>",
+        f"<p>{escape(schema['info'].get('description', ''))}</p>",
+        '<p>The schema: <a href="/openapi.json">/openapi.json</a>. Back to <a href="/">the page</a>.</p>',
+    ]
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
+            parts.append(f"<h2><code>{method.upper()} {escape(path)}</code></h2><p>{escape(op.get('summary', ''))}</p>")
+            rows = fields(op)
+            if rows:
+                parts.append("<table><tr><th>field</th><th>in</th><th>meaning</th></tr>")
+                parts += [
+                    f"<tr><td><code>{escape(n)}</code></td><td>{w}</td><td>{escape(d)}</td></tr>" for n, w, d in rows
+                ]
+                parts.append("</table>")
+            answers = [
+                f"<li><b>{escape(str(k))}</b> {escape(v.get('description', ''))}</li>"
+                for k, v in op["responses"].items()
+            ]
+            parts.append("<ul>" + "".join(answers) + "</ul>")
+    parts.append("</div></main></body></html>")
+    return "\n".join(parts)
 
 
 class _Refused(Exception):

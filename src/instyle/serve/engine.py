@@ -248,7 +248,7 @@ class Engine:
         key = content_hash(data)
         cached = self.photos.get(key)
         if cached is None:
-            cached = read_array(data, max_size=self.config.max_size, max_pixels=self.config.max_pixels)
+            cached = _named(read_array, "image", data, max_size=self.config.max_size, max_pixels=self.config.max_pixels)
             cached.source = "upload"
             self.photos.put(key, cached)
         return key, cached
@@ -268,7 +268,9 @@ class Engine:
             from ..resize import resize_longer
 
             # shrunk while decoding (a 24-MP painting is not decoded at full size to become 512 px)
-            img = read_array(data, max_size=self.config.style_size, max_pixels=self.config.max_pixels)
+            img = _named(
+                read_array, "style_image", data, max_size=self.config.style_size, max_pixels=self.config.max_pixels
+            )
             img = img.to_tensors().rgb  # (1, 3, H, W)
             img = resize_longer(img, self.config.style_size) if max(img.shape[-2:]) != self.config.style_size else img
             pixels = (img.clamp(0, 1) * 255).round().to(torch.uint8)  # (1, 3, h, w)
@@ -365,6 +367,14 @@ class Engine:
 
     def live_session(self) -> "LiveSession":
         return LiveSession(self)
+
+
+def _named(read: Callable[..., Any], field: str, data: bytes, **kw: Any) -> Any:
+    """``read(data, **kw)`` with its errors naming the form field, not ``'<bytes>'``."""
+    try:
+        return read(data, **kw)
+    except InstyleError as exc:
+        raise type(exc)(str(exc).replace("'<bytes>'", f"(the {field} upload)")) from None
 
 
 def media_type(fmt: str) -> str:

@@ -113,6 +113,16 @@ function wire() {
   for (const id of ["color", "size", "format"]) $(id).addEventListener("change", render);
   $("split").addEventListener("input", split);
   split();
+  // the divider drags on the picture itself (mouse, pen, touch), the range input stays for the keyboard
+  const compare = $("compare");
+  const drag = (e) => {
+    if (!compare.classList.contains("ready") || (e.type === "pointermove" && !e.buttons)) return;
+    const box = compare.getBoundingClientRect();
+    $("split").value = String(Math.round(Math.min(100, Math.max(0, (100 * (e.clientX - box.left)) / box.width))));
+    split();
+  };
+  compare.addEventListener("pointerdown", (e) => { compare.setPointerCapture(e.pointerId); drag(e); });
+  compare.addEventListener("pointermove", drag);
   for (const tab of document.querySelectorAll("[role=tab]")) {
     tab.addEventListener("click", () => selectTab(tab));
     tab.addEventListener("keydown", (e) => {
@@ -146,14 +156,51 @@ function split() {
   $("split").setAttribute("aria-valuetext", v + "% before");
 }
 
-function setPhoto(blob) {
+async function setPhoto(blob) {
+  blob = await shrink(blob);
   state.photo = blob;
   state.photoId = null;
   if (state.beforeUrl) URL.revokeObjectURL(state.beforeUrl);
   state.beforeUrl = URL.createObjectURL(blob);
   $("before").src = state.beforeUrl;
   $("compare").classList.add("has-photo");
+  clearResult(); // the last photo's result is not this one's: no stale "after", no stale download
   render(0);
+}
+
+function clearResult() {
+  if (state.controller) state.controller.abort();
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = null;
+  $("after").removeAttribute("src");
+  $("compare").classList.remove("ready");
+  const link = $("download");
+  link.removeAttribute("href");
+  link.setAttribute("aria-disabled", "true");
+  $("timing").textContent = "";
+}
+
+// A photo larger than anything the server makes of it (a 48-MP phone photo) is shrunk here to the
+// largest output size before it is sent: faster to upload, and under the server's byte and pixel
+// limits. EXIF orientation is applied by createImageBitmap.
+async function shrink(blob) {
+  const limits = state.info.limits;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
+  } catch (e) {
+    return blob; // not decodable here: let the server say what is wrong with it
+  }
+  const longer = Math.max(bitmap.width, bitmap.height);
+  const big = longer > limits.max_size || bitmap.width * bitmap.height > limits.max_pixels || blob.size > limits.max_upload_bytes;
+  if (!big) { bitmap.close(); return blob; }
+  const scale = Math.min(1, limits.max_size / longer);
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return await new Promise((resolve) => canvas.toBlob((b) => resolve(b || blob), "image/jpeg", 0.92));
 }
 
 async function snapshot() {
@@ -256,6 +303,9 @@ async function send(retried) {
   const method = response.headers.get("X-Method") === "adain" ? "AdaIN" : "built-in network";
   $("timing").textContent = `${response.headers.get("X-Size")} · ${method} · ${ms} ms`;
   status(`Done in ${ms} ms.`);
+  // on a phone the controls may be in view instead: bring the picture and its Download up
+  const box = $("result").getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) $("result").scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
 // ---------------------------------------------------------------- live mode

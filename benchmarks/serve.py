@@ -309,6 +309,8 @@ def run_burst(args, data) -> Dict[str, Any]:
             after = client.get(server.url + "api/health").json()
             memory = server.memory_mb()
             again = post(client, server.url, {"image": data["variants"][1]}, {"style": "wave", "size": str(args.size)})
+            time.sleep(3.5)  # idle: the server gives freed memory back after 2 s without work
+            idle_memory = server.memory_mb()
         rows = []
         for kind in ("builtin", "style_upload", "oversized"):
             rs = [r for r in results if r["kind"] == kind]
@@ -332,6 +334,7 @@ def run_burst(args, data) -> Dict[str, Any]:
             "health_max_s": max((h["seconds"] for h in health), default=None),
             "peak_rss_mb": memory["peak_rss_mb"],
             "rss_after_mb": memory["rss_mb"],
+            "rss_idle_mb": idle_memory["rss_mb"],
             "healthy_after": after["status"] == "ok" and after["work"]["in_progress"] == 0,
             "works_after": again["status"] == 200,
             "work_after": after["work"],
@@ -629,7 +632,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
         print(
             f"\nhealth polls: {burst['health_polls']}, failed: {burst['health_failures']}, "
-            f"slowest {burst['health_max_s']:.3f} s; server peak RSS {burst['peak_rss_mb']:.0f} MiB; "
+            f"slowest {burst['health_max_s']:.3f} s; server peak RSS {burst['peak_rss_mb']:.0f} MiB, "
+            f"{burst['rss_after_mb']:.0f} right after, {burst['rss_idle_mb']:.0f} once idle; "
             f"healthy after: {burst['healthy_after']}; unexpected statuses: {len(burst['unexpected'])}"
         )
         ok &= not burst["unexpected"] and burst["health_failures"] == 0 and burst["healthy_after"]

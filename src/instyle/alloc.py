@@ -47,3 +47,18 @@ def keep_freed_memory() -> bool:
     ok = mallopt(_M_TOP_PAD, 64 << 20) == 1 and ok
     ok = mallopt(_M_ARENA_MAX, 1) == 1 and ok
     return ok
+
+
+def release_freed_memory() -> bool:
+    """Give the heap's free memory back to the system now (glibc ``malloc_trim``), whatever
+    :func:`keep_freed_memory` asked: for a long-running process (``instyle serve``) once it is
+    idle, so a burst of large requests does not leave its peak resident for good. The next
+    request faults its pages in again (a few ms at 512²). Returns True if memory was released."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim(0) == 1

@@ -255,3 +255,17 @@ def test_a_tiny_upload_does_not_buy_a_large_result(client):
     files = {"image": ("p.png", image_bytes(4, 3), "image/png")}
     r = client.post("/api/stylize", files=files, data={"style": "candy", "size": "2048"})
     assert r.status_code == 200 and r.headers["x-size"] == "512x384" and "4x the photo" in r.headers["x-note"]
+
+
+def test_the_pool_runs_its_idle_hook_once_after_work():
+    calls = []
+    pool = WorkPool(workers=1, queue=1, timeout=10, on_idle=lambda: calls.append(time.monotonic()))
+    pool.idle_after = 0.2
+    try:
+        time.sleep(0.5)
+        assert calls == []  # nothing done yet: nothing to give back
+        pool.submit(sum, [1, 2]).result(timeout=5)
+        time.sleep(0.8)
+        assert len(calls) == 1  # once, not every 0.2 s
+    finally:
+        pool.close()

@@ -103,8 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--per-client",
         type=common.int_between(0, 4096),
-        default=d.PER_CLIENT,
-        help=f"requests one client address may have in progress at once (default {d.PER_CLIENT}; 0: no cap)",
+        default=None,
+        help=f"requests one client address may have in progress at once (default {d.PER_CLIENT}, none on a "
+        "loopback address where every client is this machine; 0: no cap)",
     )
     g = p.add_argument_group("models")
     g.add_argument(

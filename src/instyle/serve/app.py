@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.websockets import WebSocketDisconnect
 
+from ..alloc import release_freed_memory
 from ..blend import parse_style_specs
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
@@ -349,7 +350,8 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
             config.queue,
             config.timeout,
             lambda: torch.set_num_threads(per_worker),
-            per_client=config.per_client,
+            per_client=config.client_cap,
+            on_idle=release_freed_memory,  # a burst's peak is not kept resident once the server is idle
         )
         app.state.uploads = UploadBuffer(config.upload_buffer_bytes)
         app.state.live = 0

@@ -39,7 +39,8 @@ class ServeConfig:
         min_upload_rate, upload_grace: a body must arrive at this average rate (bytes/s) after the
             grace (s), or the request ends with 408.
         upload_buffer_bytes: bytes of request bodies read at once (by Content-Length); more: 429.
-        per_client: requests one client address may have admitted at once (0: no cap).
+        per_client: requests one client address may have admitted at once (0: no cap; None: 8,
+            or no cap on a loopback address, where every client is this machine).
         allowed_hosts: Host header values (without port) the server answers, comma-separated; by
             default, bound to a loopback address, only the loopback names (so a DNS-rebinding page
             cannot read it); bound elsewhere, any ("*").
@@ -73,7 +74,7 @@ class ServeConfig:
     min_upload_rate: int = limits.MIN_UPLOAD_RATE
     upload_grace: float = limits.UPLOAD_GRACE
     upload_buffer_bytes: int = limits.UPLOAD_BUFFER_BYTES
-    per_client: int = limits.PER_CLIENT
+    per_client: Optional[int] = None
     allowed_hosts: str = ""
     allowed_origins: str = ""
     live_connections: int = limits.LIVE_CONNECTIONS
@@ -102,7 +103,6 @@ class ServeConfig:
             "live_connections": (0, 1024),
             "min_upload_rate": (0, 2**40),
             "upload_buffer_bytes": (1, 2**44),
-            "per_client": (0, 4096),
             "live_max_size": (16, 4096),
             "thumbnail_size": (16, 1024),
         }
@@ -110,6 +110,10 @@ class ServeConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name.replace('_', ' ')} must be an integer from {low} to {high}, got {value!r}")
+        if self.per_client is not None and (
+            isinstance(self.per_client, bool) or not isinstance(self.per_client, int) or not 0 <= self.per_client <= 4096
+        ):
+            raise ValueError(f"per client must be an integer from 0 to 4096, got {self.per_client!r}")
         for name in ("timeout", "upload_grace", "live_idle"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 86400):
@@ -126,6 +130,13 @@ class ServeConfig:
     def threads_per_worker(self) -> int:
         """torch / onnxruntime threads of each worker: the cores shared out, at least 1."""
         return max(1, cores() // self.worker_count)
+
+    @property
+    def client_cap(self) -> int:
+        """Requests one client may have admitted at once (0: no cap)."""
+        if self.per_client is not None:
+            return self.per_client
+        return 0 if self.host in LOOPBACK else limits.PER_CLIENT
 
     @property
     def hosts(self) -> Optional[frozenset]:

@@ -11,8 +11,9 @@ QUEUE = 16
 TIMEOUT = 30.0
 #: Largest uploaded file: a 24-megapixel JPEG straight from a camera is 8–15 MB.
 MAX_UPLOAD_BYTES = 16 * 2**20
-#: Largest image, checked from the header before decoding: 6000×4000. A decoded photo holds 12 bytes
-#: per pixel (float32 RGB), so two workers decoding at once stay under 0.6 GB.
+#: Largest image, checked from the header before decoding: 6000×4000. Decoding shrinks while it
+#: reads (JPEG draft, 8-bit box reduction) to the output size, so a worker never holds the photo
+#: at full size in float32 (12 bytes a pixel); docs/serve.md gives the server's measured memory.
 MAX_PIXELS = 24_000_000
 #: Largest output a request may ask for (longer side), and the size when it names none (the
 #: photo's own when smaller).

@@ -103,7 +103,11 @@ class WorkPool:
         timeout: seconds a request may take from admission to answer.
         initializer: run once in each worker thread before its first job (e.g. thread settings).
         per_client: requests one client (address) may have admitted at once (0: no cap).
+        on_idle: called (on a worker thread) once the pool has had no work for ``idle_after``
+            seconds since its last job: the server returns freed memory to the system then.
     """
+
+    idle_after = 2.0
 
     def __init__(
         self,
@@ -112,6 +116,7 @@ class WorkPool:
         timeout: float,
         initializer: Optional[Callable[[], None]] = None,
         per_client: int = 0,
+        on_idle: Optional[Callable[[], Any]] = None,
     ):
         if workers < 1 or queue < 0 or not timeout > 0 or per_client < 0:
             raise ValueError(
@@ -128,6 +133,7 @@ class WorkPool:
         # one queue per class (LIVE, REQUEST, BACKGROUND) of (future, fn, args)
         self._jobs: Tuple[Deque[tuple], ...] = (collections.deque(), collections.deque(), collections.deque())
         self._last = REQUEST  # the class taken last, for the turns of LIVE and REQUEST
+        self._on_idle, self._dirty = on_idle, False  # dirty: work done since on_idle last ran
         self._closed = False
         self.counts: Dict[str, int] = {
             "admitted": 0,
@@ -240,7 +246,9 @@ class WorkPool:
                 return self._jobs[cls].popleft()
             if self._closed:
                 return None
-            self._ready.wait()
+            if not self._ready.wait(self.idle_after) and self._dirty and self._running == 0 and self._on_idle:
+                self._dirty = False
+                return (None, self._on_idle, ())
 
     def _work(self, initializer: Optional[Callable[[], None]]) -> None:
         if initializer is not None:
@@ -251,6 +259,12 @@ class WorkPool:
             if job is None:  # closed
                 return
             future, fn, args = job
+            if future is None:  # the idle hook
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001 - housekeeping must not end a worker
+                    pass
+                continue
             if not future.set_running_or_notify_cancel():
                 continue  # cancelled while waiting (its request timed out)
             with self._lock:
@@ -265,6 +279,7 @@ class WorkPool:
                 ok = True
             with self._lock:
                 self._running -= 1
+                self._dirty = True
                 self.counts["done" if ok else "failed"] += 1
 
     def close(self, wait: bool = True) -> None:

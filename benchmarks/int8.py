@@ -12,7 +12,7 @@ paintings from ``train/style``). Then, on ``--pairs`` held-out photos from
 ``../shared/images/content`` (at ``--size`` px) with the built-in styles or paintings from
 ``shared/images/style``: the median of ``--repeats`` warm calls, the max and mean absolute pixel
 difference (0-255 scale), and the mean Evaluator scores (content, mean/std style, Gram style) of
-each output. The decision rule (the README's): int8 ships only if it is faster and every mean
+each output. The decision rule (docs/benchmarks.md): int8 ships only if it is faster and every mean
 score stays within 5 % of fp32's.
 
 Usage (from the repository root; ``python -m benchmarks.int8`` works too)::

@@ -26,7 +26,7 @@ scikit-image's cat and a generated painting without them.
 
 Usage (from the repository root; ``python -m benchmarks.serve`` works too)::
 
-    python benchmarks/serve.py                       # the README's numbers
+    python benchmarks/serve.py                       # docs/serve.md's numbers
     python benchmarks/serve.py --runs burst --concurrency 100
     python benchmarks/serve.py --smoke               # seconds
 """

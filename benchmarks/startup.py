@@ -24,7 +24,7 @@ painting ``jcfast_starry_night_crop.jpg``; generated stand-ins without ``../shar
 
 Usage (from the repository root; ``python -m benchmarks.startup`` works too)::
 
-    python benchmarks/startup.py                      # the README's tables
+    python benchmarks/startup.py                      # docs/benchmarks.md's tables
     python benchmarks/startup.py --repeats 3 --cases builtin
     python benchmarks/startup.py --smoke              # seconds: tiny sizes, no peer
 """

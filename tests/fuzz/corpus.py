@@ -5,7 +5,7 @@ mode or orientation) or refuse with one line (not an image, cut short, a bomb, n
 here is committed as a file: :func:`build_corpus` makes the bytes, :meth:`Entry.make` puts one entry
 (a file, a folder, a FIFO, a symlink loop, or nothing) at a path.
 
-The classes, as the README's "Input and output rules" list them:
+The classes, as docs/cli.md's "Input and output rules" list them:
 
 * sizes 1×1 … 8×8, 1×N and N×1 strips, aspect 1:1000 both ways;
 * every Pillow mode: 1, L, LA, P, P with per-entry alpha (PA), I, I;16, F, RGB, RGBA, CMYK

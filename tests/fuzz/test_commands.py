@@ -648,7 +648,7 @@ def test_fork_server_matches_a_fresh_process(server, res, tmp_path, variant_id, 
 
 
 def test_corpus_is_complete():
-    """The corpus holds every class the README's "Input and output rules" promise."""
+    """The corpus holds every class docs/cli.md's "Input and output rules" promise."""
     ids = set(ENTRIES)
     modes = {"1", "L", "LA", "P", "PA", "I", "I16", "F", "RGB", "RGBA", "CMYK", "YCbCr"}
     assert {f"mode-{m}" for m in modes} <= ids

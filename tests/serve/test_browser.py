@@ -195,3 +195,38 @@ def test_a_large_photo_is_shrunk_before_it_is_sent(browser, server, tmp_path):
     page.set_input_files("#photo-file", str(big))
     wait_result(page, None)
     assert sizes and max(sizes) < big.stat().st_size  # shrunk to the server's largest output first
+
+
+def test_photo_mode_on_the_device_matches_onnxruntime_and_uploads_nothing(browser, server, tmp_path):
+    import numpy as np
+
+    from instyle.onnx_runtime import OnnxFastStylizer
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:150, 0:200]
+    arr = np.clip(np.stack([xx, yy, xx + yy], 2) + rng.integers(-30, 31, (150, 200, 3)), 0, 255).astype(np.uint8)
+    photo = tmp_path / "p.png"
+    Image.fromarray(arr).save(photo)
+    page = browser.new_page()
+    errors, posts = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    assert page.evaluate("() => self.crossOriginIsolated")  # COOP + COEP: WebAssembly threads
+    page.check("#local")
+    page.set_input_files("#photo-file", str(photo))
+    wait_result(page, None)
+    assert "on this device" in page.inner_text("#timing") and not posts, posts
+    data = page.evaluate(
+        """async () => {
+            const r = await fetch(document.getElementById('after').src);
+            return Array.from(new Uint8Array(await r.arrayBuffer()));
+        }"""
+    )
+    got = np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"), dtype=np.float32)
+    first = page.get_attribute("#gallery input:checked", "value")
+    want = OnnxFastStylizer()(arr.astype(np.float32) / 255, first) * 255
+    diff = np.abs(got - np.round(np.clip(want, 0, 255)))
+    assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
+    assert not errors

@@ -269,3 +269,21 @@ def test_the_pool_runs_its_idle_hook_once_after_work():
         assert len(calls) == 1  # once, not every 0.2 s
     finally:
         pool.close()
+
+
+def test_the_page_can_run_the_network_on_the_device(client):
+    import onnxruntime as ort
+
+    page = client.get("/")
+    assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+    assert "'wasm-unsafe-eval'" in page.headers["content-security-policy"]
+    wasm = client.get("/static/ort/ort-wasm-simd-threaded.wasm")
+    assert wasm.status_code == 200 and wasm.headers["content-type"] == "application/wasm"
+    assert wasm.headers["cross-origin-embedder-policy"] == "require-corp"  # its worker needs it too
+    assert client.get("/static/ort/../app.py").status_code == 404
+    local = client.get("/api/styles").json()["local"]
+    model = client.get(local["model"])
+    session = ort.InferenceSession(model.content, providers=["CPUExecutionProvider"])
+    # the page maps style names to the network's inputs by this order
+    assert json.loads(session.get_modelmeta().custom_metadata_map["styles"]) == local["styles"]
+    assert client.get("/models/other.onnx").status_code == 404

@@ -39,7 +39,20 @@ ColorMode = Literal[COLOR_MODES]  # type: ignore[valid-type]
 WebFormat = Literal[WEB_FORMATS]  # type: ignore[valid-type]
 
 #: The page's files: name -> media type (nothing else under /static/ is served).
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
+STATIC_FILES = {
+    "app.js": "text/javascript",
+    "local.js": "text/javascript",
+    "app.css": "text/css",
+    "favicon.svg": "image/svg+xml",
+}
+#: ONNX Runtime Web, vendored (static/ort/README.md): name -> media type.
+ORT_FILES = {
+    "ort.wasm.min.mjs": "text/javascript",
+    "ort-wasm-simd-threaded.mjs": "text/javascript",
+    "ort-wasm-simd-threaded.wasm": "application/wasm",
+}
+#: Networks the page may run on the visitor's device: URL name -> the shipped network's name.
+LOCAL_MODELS = {"builtin_styles.onnx": "builtin"}
 #: Most style specs in one request.
 MAX_STYLES = 8
 #: Largest live frame (bytes): a 640×480 JPEG is ~60 KB.
@@ -194,14 +207,23 @@ class SecurityGate:
         ]
         if scope["path"] == "/":
             ws = f"ws://{host} wss://{host}".encode("latin-1")
-            extra.append(
+            extra += [
                 (
                     b"content-security-policy",
-                    b"default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' blob: "
+                    b"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
+                    b"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' blob: "
                     + ws
                     + b"; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-                )
-            )
+                ),
+            ]
+        if scope["path"] == "/" or scope["path"].startswith("/static/"):
+            # cross-origin isolation: WebAssembly threads (SharedArrayBuffer) for the networks the
+            # page runs on the device; its worker scripts need the same headers as the page
+            extra += [
+                (b"cross-origin-opener-policy", b"same-origin"),
+                (b"cross-origin-embedder-policy", b"require-corp"),
+                (b"cross-origin-resource-policy", b"same-origin"),
+            ]
         if scope["path"].startswith("/api/") and scope["method"] == "POST":
             extra.append((b"cache-control", b"no-store"))
 
@@ -413,6 +435,23 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         # loads Swagger UI from a CDN and is blank offline)
         return HTMLResponse(api_reference(app.openapi()))
 
+    @app.get("/static/ort/{name}", include_in_schema=False)
+    async def ort_route(name: str) -> Response:
+        if name not in ORT_FILES:
+            return error_response(404, f"no static file {name[:64]!r}")
+        data = (resources.files("instyle.serve") / "static" / "ort" / name).read_bytes()
+        return Response(data, media_type=ORT_FILES[name], headers={"Cache-Control": "max-age=604800"})
+
+    @app.get("/models/{name}", include_in_schema=False)
+    async def model_route(name: str) -> Response:
+        # a shipped network as ONNX, for the page to run on the visitor's device
+        if name not in LOCAL_MODELS:
+            return error_response(404, f"no model {name[:64]!r}")
+        from ..onnx_runtime import builtin_onnx_path
+
+        data = await asyncio.to_thread(lambda: open(builtin_onnx_path(LOCAL_MODELS[name]), "rb").read())
+        return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=86400"})
+
     # -- the API
 
     @app.get("/api/health", summary="Whether the server is up, and how busy")
@@ -447,6 +486,8 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
             "stabilize": list(STABILIZE_MODES),
             "live_stabilize": config.live_stabilize,
             "adain": config.adain,
+            # the built-in network as the page can run it on the device: its file and style order
+            "local": {"model": "/models/builtin_styles.onnx", "styles": list(eng.fast_styles)},
             "limits": {
                 "max_upload_bytes": config.max_upload_bytes,
                 "max_pixels": config.max_pixels,

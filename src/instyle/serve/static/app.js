@@ -110,7 +110,7 @@ function wire() {
   $("alpha").addEventListener("input", () => { $("alpha-out").textContent = Number($("alpha").value).toFixed(2); render(); });
   $("mix").addEventListener("input", () => { $("mix-out").textContent = Number($("mix").value).toFixed(2); render(); });
   $("style2").addEventListener("change", () => { $("mix").disabled = !$("style2").value; render(); });
-  for (const id of ["color", "size", "format"]) $(id).addEventListener("change", render);
+  for (const id of ["color", "size", "format", "local"]) $(id).addEventListener("change", render);
   $("split").addEventListener("input", split);
   split();
   // the divider drags on the picture itself (mouse, pen, touch), the range input stays for the keyboard
@@ -241,7 +241,72 @@ function render(delay = 150) {
   state.timer = setTimeout(() => send(false), delay);
 }
 
+// Whether this request can run on the device: built-in styles only, α 1, the style's colours.
+function localWeights() {
+  if (!$("local").checked || state.styleFile || Number($("alpha").value) !== 1 || $("color").value !== "none") return null;
+  const names = state.info.local.styles;
+  const w = new Float32Array(names.length);
+  for (const spec of styleSpecs()[0]) {
+    const [name, weight] = spec.split(":");
+    const k = names.indexOf(name);
+    if (k < 0) return null;
+    w[k] += weight === undefined ? 1 : Number(weight);
+  }
+  const total = w.reduce((a, b) => a + b, 0);
+  return total > 0 ? w.map((v) => v / total) : null;
+}
+
+async function sendLocal(weights) {
+  if (state.controller) state.controller.abort();
+  const controller = new AbortController();
+  state.controller = controller;
+  status("Stylizing on this device…");
+  const t0 = performance.now();
+  try {
+    const bitmap = await createImageBitmap(state.photo, { imageOrientation: "from-image" });
+    const longer = Math.max(bitmap.width, bitmap.height);
+    const scale = Math.min(1, Number($("size").value) / longer);
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const local = await import("/static/local.js");
+    const out = await local.stylize(state.info.local.model, ctx.getImageData(0, 0, canvas.width, canvas.height), weights);
+    if (controller !== state.controller) return;
+    ctx.putImageData(out, 0, 0);
+    const fmt = $("format").value;
+    const blob = await new Promise((r) => canvas.toBlob(r, "image/" + fmt, fmt === "png" ? undefined : 0.9));
+    if (controller !== state.controller) return;
+    const ms = Math.round(performance.now() - t0);
+    showResult(blob, `${canvas.width}x${canvas.height} · on this device (${local.threads()} threads) · ${ms} ms`);
+  } catch (e) {
+    status("This browser could not run the network: " + e.message + "; untick “on this device” to use the server", true);
+  }
+}
+
+function showResult(blob, timing) {
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = URL.createObjectURL(blob);
+  $("after").src = state.resultUrl;
+  $("compare").classList.add("ready");
+  const link = $("download");
+  const ext = $("format").value === "jpeg" ? "jpg" : $("format").value;
+  link.href = state.resultUrl;
+  link.download = "instyle." + ext;
+  link.setAttribute("aria-disabled", "false");
+  $("timing").textContent = timing;
+  status(`Done: ${timing}.`);
+  // on a phone the controls may be in view instead: bring the picture and its Download up
+  const box = $("result").getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) $("result").scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
 async function send(retried) {
+  const weights = localWeights();
+  if (weights) return sendLocal(weights);
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
   state.controller = controller;
@@ -290,22 +355,9 @@ async function send(retried) {
   state.styleId = response.headers.get("X-Style-Image-Id") || state.styleId;
   const blob = await response.blob();
   if (controller !== state.controller) return;
-  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
-  state.resultUrl = URL.createObjectURL(blob);
-  $("after").src = state.resultUrl;
-  $("compare").classList.add("ready");
-  const link = $("download");
-  const ext = $("format").value === "jpeg" ? "jpg" : $("format").value;
-  link.href = state.resultUrl;
-  link.download = "instyle." + ext;
-  link.setAttribute("aria-disabled", "false");
   const ms = Math.round(performance.now() - t0);
   const method = response.headers.get("X-Method") === "adain" ? "AdaIN" : "built-in network";
-  $("timing").textContent = `${response.headers.get("X-Size")} · ${method} · ${ms} ms`;
-  status(`Done in ${ms} ms.`);
-  // on a phone the controls may be in view instead: bring the picture and its Download up
-  const box = $("result").getBoundingClientRect();
-  if (box.top < 0 || box.bottom > window.innerHeight) $("result").scrollIntoView({ block: "nearest", behavior: "smooth" });
+  showResult(blob, `${response.headers.get("X-Size")} · ${method} on the server · ${ms} ms`);
 }
 
 // ---------------------------------------------------------------- live mode

@@ -1,0 +1,65 @@
+// Runs the built-in network on the visitor's own device with ONNX Runtime Web (WebAssembly, vendored
+// under /static/ort/): the photo never leaves the browser. The same file and the same size rules
+// as instyle's onnxruntime path in Python (instyle/onnx_runtime.py, instyle/sizes.py), so the
+// pictures agree with it (tests/serve/test_browser.py).
+import * as ort from "/static/ort/ort.wasm.min.mjs";
+
+ort.env.wasm.wasmPaths = "/static/ort/";
+// threads need a cross-origin isolated page (the server sends COOP and COEP)
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+
+const MIN_SIDE = 16; // instyle.sizes.MIN_SIDE
+const SIDE_MULTIPLE = 4; // instyle.sizes.SIDE_MULTIPLE
+const sessions = new Map();
+
+export function paddedSide(n) {
+  return Math.max(MIN_SIDE, Math.ceil(n / SIDE_MULTIPLE) * SIDE_MULTIPLE);
+}
+
+async function session(url) {
+  if (!sessions.has(url)) sessions.set(url, ort.InferenceSession.create(url, { executionProviders: ["wasm"] }));
+  return sessions.get(url);
+}
+
+// ImageData (w x h, RGBA bytes) -> (1, 3, H', W') float32 in [0, 1], padded at the bottom and right
+// by reflection, or by repeating the edge where the image is too small to reflect (can_reflect)
+function toTensor(img) {
+  const { width: w, height: h, data } = img;
+  const H = paddedSide(h), W = paddedSide(w), plane = H * W;
+  const reflect = H - h < h && W - w < w;
+  const src = (i, n) => (i < n ? i : reflect ? 2 * (n - 1) - i : n - 1);
+  const x = new Float32Array(3 * plane);
+  for (let y = 0; y < H; y++) {
+    const sy = src(y, h);
+    for (let c = 0; c < W; c++) {
+      const p = (sy * w + src(c, w)) * 4, q = y * W + c;
+      x[q] = data[p] / 255;
+      x[plane + q] = data[p + 1] / 255;
+      x[2 * plane + q] = data[p + 2] / 255;
+    }
+  }
+  return new ort.Tensor("float32", x, [1, 3, H, W]);
+}
+
+// Stylize ImageData with the style weights (one per style of the network, summing to 1).
+export async function stylize(url, img, weights) {
+  const s = await session(url);
+  const input = toTensor(img);
+  const [, , H, W] = input.dims;
+  const out = await s.run({ image: input, style_weights: new ort.Tensor("float32", Float32Array.from(weights), [weights.length]) });
+  const o = out.stylized.data, plane = H * W;
+  const { width: w, height: h } = img;
+  const res = new ImageData(w, h);
+  for (let y = 0; y < h; y++) {
+    for (let c = 0; c < w; c++) {
+      const q = y * W + c, p = (y * w + c) * 4;
+      for (let k = 0; k < 3; k++) res.data[p + k] = Math.max(0, Math.min(255, Math.round(o[k * plane + q] * 255)));
+      res.data[p + 3] = 255;
+    }
+  }
+  return res;
+}
+
+export function threads() {
+  return ort.env.wasm.numThreads;
+}

@@ -189,7 +189,9 @@ def test_a_large_photo_is_shrunk_before_it_is_sent(browser, server, tmp_path):
     Image.new("RGB", (6000, 4500), (90, 140, 60)).save(big, quality=95)
     page = browser.new_page()
     sizes = []
-    page.on("request", lambda r: sizes.append(len(r.post_data_buffer or b"")) if r.url.endswith("/api/stylize") else None)
+    page.on(
+        "request", lambda r: sizes.append(len(r.post_data_buffer or b"")) if r.url.endswith("/api/stylize") else None
+    )
     page.goto(server)
     page.wait_for_selector("#gallery input")
     page.set_input_files("#photo-file", str(big))

@@ -246,7 +246,9 @@ def test_errors_name_the_field_and_the_form(client):
     err = client.post("/api/stylize", files=files, data={"style": "candy"}).json()["error"]
     assert err["code"] == "bad_image" and "(the image upload)" in err["message"] and "<bytes>" not in err["message"]
     broken = client.post(
-        "/api/stylize", content=b"--x\r\nContent-Disposition: form-data", headers={"content-type": "multipart/form-data"}
+        "/api/stylize",
+        content=b"--x\r\nContent-Disposition: form-data",
+        headers={"content-type": "multipart/form-data"},
     )
     assert broken.status_code in (400, 422) and broken.json()["error"]["code"] != "bad_image"
 

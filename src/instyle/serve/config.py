@@ -111,7 +111,9 @@ class ServeConfig:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name.replace('_', ' ')} must be an integer from {low} to {high}, got {value!r}")
         if self.per_client is not None and (
-            isinstance(self.per_client, bool) or not isinstance(self.per_client, int) or not 0 <= self.per_client <= 4096
+            isinstance(self.per_client, bool)
+            or not isinstance(self.per_client, int)
+            or not 0 <= self.per_client <= 4096
         ):
             raise ValueError(f"per client must be an integer from 0 to 4096, got {self.per_client!r}")
         for name in ("timeout", "upload_grace", "live_idle"):

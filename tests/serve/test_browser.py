@@ -232,3 +232,41 @@ def test_photo_mode_on_the_device_matches_onnxruntime_and_uploads_nothing(browse
     diff = np.abs(got - np.round(np.clip(want, 0, 255)))
     assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
     assert not errors
+
+
+def test_any_style_image_on_the_device_matches_onnxruntime(browser, server, tmp_path):
+    import numpy as np
+
+    from instyle.onnx_runtime import OnnxAdaIN
+
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:150, 0:200]
+    photo_arr = np.clip(np.stack([xx, yy, xx + yy], 2) + rng.integers(-30, 31, (150, 200, 3)), 0, 255).astype(np.uint8)
+    style_arr = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    style_arr[:, :, 0] = np.minimum(255, style_arr[:, :, 0] // 2 + 120)  # a reddish, noisy painting
+    photo, style = tmp_path / "p.png", tmp_path / "s.png"
+    Image.fromarray(photo_arr).save(photo)
+    Image.fromarray(style_arr).save(style)
+    page = browser.new_page()
+    errors, posts = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.check("#local")
+    page.set_input_files("#style-file", str(style))
+    page.set_input_files("#photo-file", str(photo))
+    wait_result(page, None)
+    assert "AdaIN on this device" in page.inner_text("#timing") and not posts, posts
+    data = page.evaluate(
+        """async () => {
+            const r = await fetch(document.getElementById('after').src);
+            return Array.from(new Uint8Array(await r.arrayBuffer()));
+        }"""
+    )
+    got = np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"), dtype=np.float32)
+    net = OnnxAdaIN()
+    want = net(photo_arr.astype(np.float32) / 255, net.style_stats(style_arr.astype(np.float32) / 255)) * 255
+    diff = np.abs(got - np.round(np.clip(want, 0, 255)))
+    assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
+    assert not errors

@@ -51,8 +51,13 @@ ORT_FILES = {
     "ort-wasm-simd-threaded.mjs": "text/javascript",
     "ort-wasm-simd-threaded.wasm": "application/wasm",
 }
-#: Networks the page may run on the visitor's device: URL name -> the shipped network's name.
-LOCAL_MODELS = {"builtin_styles.onnx": "builtin"}
+#: Networks the page may run on the visitor's device: URL name -> (ONNX locator, its argument):
+#: the built-in network, and the light AdaIN network's encoder and decoder.
+LOCAL_MODELS = {
+    "builtin_styles.onnx": ("builtin_onnx_path", "builtin"),
+    "light_encoder.onnx": ("light_onnx_path", "encoder.onnx"),
+    "light_decoder.onnx": ("light_onnx_path", "decoder.onnx"),
+}
 #: Most style specs in one request.
 MAX_STYLES = 8
 #: Largest live frame (bytes): a 640×480 JPEG is ~60 KB.
@@ -447,9 +452,14 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         # a shipped network as ONNX, for the page to run on the visitor's device
         if name not in LOCAL_MODELS:
             return error_response(404, f"no model {name[:64]!r}")
-        from ..onnx_runtime import builtin_onnx_path
+        from .. import onnx_runtime
 
-        data = await asyncio.to_thread(lambda: open(builtin_onnx_path(LOCAL_MODELS[name]), "rb").read())
+        locate, arg = LOCAL_MODELS[name]
+        try:
+            path = getattr(onnx_runtime, locate)(arg)
+        except InstyleError as exc:  # a package without it
+            return error_response(404, str(exc))
+        data = await asyncio.to_thread(lambda: open(path, "rb").read())
         return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=86400"})
 
     # -- the API
@@ -487,7 +497,12 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
             "live_stabilize": config.live_stabilize,
             "adain": config.adain,
             # the built-in network as the page can run it on the device: its file and style order
-            "local": {"model": "/models/builtin_styles.onnx", "styles": list(eng.fast_styles)},
+            "local": {
+                "model": "/models/builtin_styles.onnx",
+                "styles": list(eng.fast_styles),
+                "adain": {"encoder": "/models/light_encoder.onnx", "decoder": "/models/light_decoder.onnx"},
+                "style_size": config.style_size,
+            },
             "limits": {
                 "max_upload_bytes": config.max_upload_bytes,
                 "max_pixels": config.max_pixels,

@@ -241,9 +241,17 @@ function render(delay = 150) {
   state.timer = setTimeout(() => send(false), delay);
 }
 
-// Whether this request can run on the device: built-in styles only, α 1, the style's colours.
+// What this request runs on the device, or null (the server): an uploaded style image alone (the
+// light AdaIN network, any α), or built-in styles at α 1; the style's colours either way.
+function localPlan() {
+  if (!$("local").checked || $("color").value !== "none") return null;
+  if (state.styleFile) return $("style2").value ? null : { adain: true };
+  const weights = localWeights();
+  return weights ? { weights } : null;
+}
+
 function localWeights() {
-  if (!$("local").checked || state.styleFile || Number($("alpha").value) !== 1 || $("color").value !== "none") return null;
+  if (Number($("alpha").value) !== 1) return null;
   const names = state.info.local.styles;
   const w = new Float32Array(names.length);
   for (const spec of styleSpecs()[0]) {
@@ -256,32 +264,43 @@ function localWeights() {
   return total > 0 ? w.map((v) => v / total) : null;
 }
 
-async function sendLocal(weights) {
+async function draw(blob, longest) {
+  const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
+  const scale = Math.min(1, longest / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return [canvas, ctx, ctx.getImageData(0, 0, canvas.width, canvas.height)];
+}
+
+async function sendLocal(plan) {
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
   state.controller = controller;
   status("Stylizing on this device…");
   const t0 = performance.now();
   try {
-    const bitmap = await createImageBitmap(state.photo, { imageOrientation: "from-image" });
-    const longer = Math.max(bitmap.width, bitmap.height);
-    const scale = Math.min(1, Number($("size").value) / longer);
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    bitmap.close();
+    const [canvas, ctx, photo] = await draw(state.photo, Number($("size").value));
     const local = await import("/static/local.js");
-    const out = await local.stylize(state.info.local.model, ctx.getImageData(0, 0, canvas.width, canvas.height), weights);
+    let out;
+    if (plan.adain) {
+      const [, , style] = await draw(state.styleFile, state.info.local.style_size);
+      out = await local.adain(state.info.local.adain, photo, style, Number($("alpha").value));
+    } else {
+      out = await local.stylize(state.info.local.model, photo, plan.weights);
+    }
     if (controller !== state.controller) return;
     ctx.putImageData(out, 0, 0);
     const fmt = $("format").value;
     const blob = await new Promise((r) => canvas.toBlob(r, "image/" + fmt, fmt === "png" ? undefined : 0.9));
     if (controller !== state.controller) return;
     const ms = Math.round(performance.now() - t0);
-    showResult(blob, `${canvas.width}x${canvas.height} · on this device (${local.threads()} threads) · ${ms} ms`);
+    const what = plan.adain ? "AdaIN" : "built-in network";
+    showResult(blob, `${canvas.width}x${canvas.height} · ${what} on this device (${local.threads()} threads) · ${ms} ms`);
   } catch (e) {
     status("This browser could not run the network: " + e.message + "; untick “on this device” to use the server", true);
   }
@@ -305,8 +324,8 @@ function showResult(blob, timing) {
 }
 
 async function send(retried) {
-  const weights = localWeights();
-  if (weights) return sendLocal(weights);
+  const plan = localPlan();
+  if (plan) return sendLocal(plan);
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
   state.controller = controller;

@@ -21,11 +21,11 @@ async function session(url) {
   return sessions.get(url);
 }
 
-// ImageData (w x h, RGBA bytes) -> (1, 3, H', W') float32 in [0, 1], padded at the bottom and right
+// ImageData (w x h, RGBA bytes) -> (1, 3, H, W) float32 in [0, 1], padded at the bottom and right
 // by reflection, or by repeating the edge where the image is too small to reflect (can_reflect)
-function toTensor(img) {
+function toTensor(img, H, W) {
   const { width: w, height: h, data } = img;
-  const H = paddedSide(h), W = paddedSide(w), plane = H * W;
+  const plane = H * W;
   const reflect = H - h < h && W - w < w;
   const src = (i, n) => (i < n ? i : reflect ? 2 * (n - 1) - i : n - 1);
   const x = new Float32Array(3 * plane);
@@ -44,11 +44,31 @@ function toTensor(img) {
 // Stylize ImageData with the style weights (one per style of the network, summing to 1).
 export async function stylize(url, img, weights) {
   const s = await session(url);
-  const input = toTensor(img);
-  const [, , H, W] = input.dims;
+  const input = toTensor(img, paddedSide(img.height), paddedSide(img.width));
   const out = await s.run({ image: input, style_weights: new ort.Tensor("float32", Float32Array.from(weights), [weights.length]) });
-  const o = out.stylized.data, plane = H * W;
-  const { width: w, height: h } = img;
+  return toImageData(out.stylized, img.width, img.height);
+}
+
+// Any style image with the light AdaIN network: its encoder gives the style's relu4_1 mean and std
+// and the photo's features, its decoder the picture (instyle.onnx_runtime.OnnxAdaIN).
+export async function adain(urls, img, style, alpha) {
+  const [enc, dec] = await Promise.all([session(urls.encoder), session(urls.decoder)]);
+  const pad = (im) => toTensor(im, Math.max(im.height, MIN_SIDE), Math.max(im.width, MIN_SIDE));
+  const stats = await enc.run({ image: pad(style) }, ["mean", "std"]);
+  const { features } = await enc.run({ image: pad(img) }, ["features"]);
+  const out = await dec.run({
+    features,
+    style_mean: stats.mean,
+    style_std: stats.std,
+    alpha: new ort.Tensor("float32", Float32Array.of(alpha), []),
+  });
+  return toImageData(out.stylized, img.width, img.height);
+}
+
+// (1, 3, H, W) float32 -> ImageData w x h (the top-left corner), rounded to bytes
+function toImageData(tensor, w, h) {
+  const [, , H, W] = tensor.dims;
+  const o = tensor.data, plane = H * W;
   const res = new ImageData(w, h);
   for (let y = 0; y < h; y++) {
     for (let c = 0; c < w; c++) {

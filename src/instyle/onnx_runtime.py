@@ -68,6 +68,11 @@ def builtin_onnx_path(name: str = "builtin", *, shared_statistics: bool = False)
     )
 
 
+def shared_onnx_path(name: str) -> str:
+    """:func:`builtin_onnx_path` of ``name`` with shared statistics (the graph video and live mode run)."""
+    return builtin_onnx_path(name, shared_statistics=True)
+
+
 def light_onnx_path(file: str) -> str:
     """A file of the shipped light AdaIN network as ONNX (WeightsError if this instyle has none)."""
     return shipped_path(

@@ -270,3 +270,29 @@ def test_any_style_image_on_the_device_matches_onnxruntime(browser, server, tmp_
     diff = np.abs(got - np.round(np.clip(want, 0, 255)))
     assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
     assert not errors
+
+
+def test_live_mode_on_the_device_sends_no_frame(browser, server):
+    page = browser.new_page()
+    errors, sockets, posts = [], [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.check("#local")
+    page.click("#tab-live")
+    page.click("#live-start")
+    page.wait_for_function("() => Number(document.getElementById('fps').dataset.frames || 0) >= 20", timeout=90_000)
+    fps = float(page.get_attribute("#fps", "data-fps"))
+    lit = page.evaluate(
+        """() => { const c = document.getElementById('live-out');
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+                   return s / (d.length / 4) / 765; }"""
+    )
+    page.click("#live-stop")
+    assert fps > 0 and lit > 0.05 and "on this device" in page.inner_text("#status")
+    assert not sockets and not posts, (sockets, posts)  # no frame left the browser
+    assert not errors
+    print(f"live on the device: {fps:.1f} fps")

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..alloc import release_freed_memory
 from ..blend import parse_style_specs
+from ..video.stabilize import StabilizeConfig
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
 from ..imageio import sniff_format
@@ -57,6 +58,7 @@ LOCAL_MODELS = {
     "builtin_styles.onnx": ("builtin_onnx_path", "builtin"),
     "light_encoder.onnx": ("light_onnx_path", "encoder.onnx"),
     "light_decoder.onnx": ("light_onnx_path", "decoder.onnx"),
+    "builtin_styles_video_shared.onnx": ("shared_onnx_path", "builtin-video"),
 }
 #: Most style specs in one request.
 MAX_STYLES = 8
@@ -502,6 +504,8 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
                 "styles": list(eng.fast_styles),
                 "adain": {"encoder": "/models/light_encoder.onnx", "decoder": "/models/light_decoder.onnx"},
                 "style_size": config.style_size,
+                "video": "/models/builtin_styles_video_shared.onnx",
+                "momentum": StabilizeConfig().momentum,
             },
             "limits": {
                 "max_upload_bytes": config.max_upload_bytes,

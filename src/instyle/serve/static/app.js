@@ -251,17 +251,7 @@ function localPlan() {
 }
 
 function localWeights() {
-  if (Number($("alpha").value) !== 1) return null;
-  const names = state.info.local.styles;
-  const w = new Float32Array(names.length);
-  for (const spec of styleSpecs()[0]) {
-    const [name, weight] = spec.split(":");
-    const k = names.indexOf(name);
-    if (k < 0) return null;
-    w[k] += weight === undefined ? 1 : Number(weight);
-  }
-  const total = w.reduce((a, b) => a + b, 0);
-  return total > 0 ? w.map((v) => v / total) : null;
+  return Number($("alpha").value) === 1 ? liveWeights() : null;
 }
 
 async function draw(blob, longest) {
@@ -410,6 +400,8 @@ async function startLive() {
   live.canvas = document.createElement("canvas");
   live.canvas.width = 320;
   live.canvas.height = Math.round(320 * (video.videoHeight || 240) / (video.videoWidth || 320));
+  live.shown = [];
+  if ($("local").checked && state.info.local.video) return startLocalLive();
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const ws = new WebSocket(scheme + location.host + "/api/live");
   ws.binaryType = "blob";
@@ -469,6 +461,58 @@ async function onLiveMessage(e) {
   if (out.width !== bitmap.width || out.height !== bitmap.height) { out.width = bitmap.width; out.height = bitmap.height; }
   out.getContext("2d").drawImage(bitmap, 0, 0);
   bitmap.close();
+  shown(now, sent);
+}
+
+// Live mode on the device: camera -> the network for video (ONNX Runtime Web) -> canvas; no frame
+// leaves the browser. One frame at a time: the next is taken when the last is painted.
+async function startLocalLive() {
+  const local = await import("/static/local.js");
+  const net = new local.LiveNetwork(state.info.local.video, state.info.local.momentum);
+  live.local = net;
+  live.localStyle = "";
+  $("live-start").disabled = true;
+  $("live-stop").disabled = false;
+  status("Live, on this device: no frame leaves the browser.");
+  const ctx = live.canvas.getContext("2d", { willReadFrequently: true });
+  const out = $("live-out");
+  const video = $("cam");
+  while (live.local === net) {
+    const weights = liveWeights();
+    if (!weights) { status("Live on this device runs the built-in styles; pick one in the gallery.", true); break; }
+    const key = weights.join(",");
+    if (key !== live.localStyle) { net.reset(); live.localStyle = key; } // a new style: a new average
+    const t0 = performance.now();
+    ctx.drawImage(video, 0, 0, live.canvas.width, live.canvas.height);
+    let img;
+    try {
+      img = await net.frame(ctx.getImageData(0, 0, live.canvas.width, live.canvas.height), weights);
+    } catch (e) {
+      status("This browser could not run the network: " + e.message, true);
+      break;
+    }
+    if (live.local !== net) break;
+    if (out.width !== img.width || out.height !== img.height) { out.width = img.width; out.height = img.height; }
+    out.getContext("2d").putImageData(img, 0, 0);
+    shown(performance.now(), t0);
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+}
+
+// the gallery style (and the second style's share) as weights over the network's styles
+function liveWeights() {
+  const names = state.info.local.styles;
+  const w = new Float32Array(names.length);
+  for (const spec of styleSpecs()[0]) {
+    const [name, weight] = spec.split(":");
+    if (names.indexOf(name) < 0) return null;
+    w[names.indexOf(name)] += weight === undefined ? 1 : Number(weight);
+  }
+  const total = w.reduce((a, b) => a + b, 0);
+  return total > 0 ? w.map((v) => v / total) : null;
+}
+
+function shown(now, sent) {
   live.shown.push(now);
   while (live.shown.length && live.shown[0] < now - 2000) live.shown.shift();
   const span = (now - live.shown[0]) / 1000;
@@ -480,6 +524,7 @@ async function onLiveMessage(e) {
 }
 
 function stopLive() {
+  live.local = null;
   const ws = live.ws;
   live.ws = null;
   if (ws) ws.close();

@@ -83,3 +83,53 @@ function toImageData(tensor, w, h) {
 export function threads() {
   return ort.env.wasm.numThreads;
 }
+
+// Live mode on the device: the network for video with shared statistics (the graph instyle
+// exports with --shared-statistics): each layer's instance-norm statistics are mixed with their
+// moving average over the frames before, momentum 0.9 as `instyle video` (instyle.video.stabilize.
+// StatisticsEMA), so the picture does not pump from frame to frame. reset() at a style change.
+export class LiveNetwork {
+  constructor(url, momentum = 0.9) {
+    this.url = url;
+    this.momentum = momentum;
+    this.state = null; // [[mean, std] per layer] averages (Float32Array each)
+  }
+
+  reset() {
+    this.state = null;
+  }
+
+  async frame(img, weights) {
+    const s = await session(this.url);
+    const input = toTensor(img, paddedSide(img.height), paddedSide(img.width));
+    const feeds = {
+      image: input,
+      style_weights: new ort.Tensor("float32", Float32Array.from(weights), [weights.length]),
+      momentum: new ort.Tensor("float32", Float32Array.of(this.state ? this.momentum : 0), [1]),
+    };
+    const layers = s.inputNames.filter((n) => n.startsWith("past_mean_")).length;
+    for (let k = 0; k < layers; k++) {
+      const c = this.state ? this.state[k][0].length : channels(s, k);
+      const [mean, std] = this.state ? this.state[k] : [new Float32Array(c), new Float32Array(c)];
+      feeds[`past_mean_${k}`] = new ort.Tensor("float32", mean, [1, c, 1, 1]);
+      feeds[`past_std_${k}`] = new ort.Tensor("float32", std, [1, c, 1, 1]);
+    }
+    const out = await s.run(feeds);
+    const m = this.momentum;
+    const next = [];
+    for (let k = 0; k < layers; k++) {
+      const own = [out[`mean_${k}`].data, out[`std_${k}`].data];
+      const past = this.state && this.state[k];
+      next.push(own.map((v, i) => (past ? past[i].map((p, j) => m * p + (1 - m) * v[j]) : Float32Array.from(v))));
+    }
+    this.state = next;
+    return toImageData(out.stylized, img.width, img.height);
+  }
+}
+
+// channels of layer k's statistics, from the graph's input shapes (1, C, 1, 1)
+function channels(s, k) {
+  const meta = (s.inputMetadata || []).find((m) => m.name === `past_mean_${k}`);
+  if (!meta || typeof meta.shape[1] !== "number") throw new Error("this runtime does not give input shapes");
+  return meta.shape[1];
+}

@@ -26,12 +26,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..alloc import release_freed_memory
 from ..blend import parse_style_specs
-from ..video.stabilize import StabilizeConfig
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
 from ..imageio import sniff_format
 from ..pipeline import cores
 from ..version import __version__
+from ..video.stabilize import StabilizeConfig
 from .config import ServeConfig
 from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
 from .work import BACKGROUND, LIVE, Busy, Gone, Ticket, TimedOut, WorkPool

@@ -296,3 +296,66 @@ def test_live_mode_on_the_device_sends_no_frame(browser, server):
     assert not sockets and not posts, (sockets, posts)  # no frame left the browser
     assert not errors
     print(f"live on the device: {fps:.1f} fps")
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory):
+    """`instyle web export` served by a plain `python -m http.server`: no Python of ours behind it."""
+    import socket
+    import subprocess
+    import sys
+
+    from instyle.serve.site import export_site
+
+    site = export_site(tmp_path_factory.mktemp("web") / "site", say=lambda m: None)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    yield url
+    proc.kill()
+    proc.wait()
+
+
+def test_the_static_export_works_without_a_server_and_offline(browser, static_site, tmp_path):
+    from skimage import data as skdata
+
+    photo = tmp_path / "cat.png"
+    Image.fromarray(skdata.chelsea()).save(photo)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(static_site)
+    page.wait_for_selector("#gallery input")
+    assert page.is_checked("#local") and page.is_disabled("#local")
+    page.set_input_files("#photo-file", str(photo))
+    first = wait_result(page, None)
+    assert "on this device" in page.inner_text("#timing")
+    page.wait_for_function(
+        "() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready", timeout=30_000
+    )
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    browser.set_offline(True)
+    try:
+        page.reload()
+        page.wait_for_selector("#gallery input", timeout=30_000)
+        page.focus("#gallery input:checked")
+        page.keyboard.press("ArrowRight")
+        page.set_input_files("#photo-file", str(photo))
+        assert wait_result(page, first) != first  # another style, painted offline
+    finally:
+        browser.set_offline(False)
+    assert not errors

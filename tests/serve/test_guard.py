@@ -238,7 +238,7 @@ def test_the_api_reference_works_offline(client):
     r = client.get("/api")
     assert r.status_code == 200 and "POST /api/stylize" in r.text and "style_image_weight" in r.text
     assert "cdn" not in r.text.lower() and "<script" not in r.text
-    assert 'href="/api"' in client.get("/").text  # the page's API link
+    assert 'href="api"' in client.get("/").text  # the page's API link
 
 
 def test_errors_name_the_field_and_the_form(client):

@@ -30,6 +30,7 @@ from . import (
     stylize_cmd,
     train_cmd,
     video_cmd,
+    web_cmd,
 )
 
 COMMANDS = (
@@ -43,6 +44,7 @@ COMMANDS = (
     export_cmd,
     demo_cmd,
     serve_cmd,
+    web_cmd,
 )
 
 

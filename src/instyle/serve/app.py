@@ -26,42 +26,20 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..alloc import release_freed_memory
 from ..blend import parse_style_specs
-from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
+from ..choices import COLOR_MODES, WEB_FORMATS
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
 from ..imageio import sniff_format
 from ..pipeline import cores
 from ..version import __version__
-from ..video.stabilize import StabilizeConfig
 from .config import ServeConfig
 from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
+from .page import LOCAL_MODELS, MAX_STYLES, ORT_FILES, STATIC_FILES, local_model_path, manifest, styles_info
 from .work import BACKGROUND, LIVE, Busy, Gone, Ticket, TimedOut, WorkPool
 
 ColorMode = Literal[COLOR_MODES]  # type: ignore[valid-type]
 WebFormat = Literal[WEB_FORMATS]  # type: ignore[valid-type]
 
-#: The page's files: name -> media type (nothing else under /static/ is served).
-STATIC_FILES = {
-    "app.js": "text/javascript",
-    "local.js": "text/javascript",
-    "app.css": "text/css",
-    "favicon.svg": "image/svg+xml",
-}
-#: ONNX Runtime Web, vendored (static/ort/README.md): name -> media type.
-ORT_FILES = {
-    "ort.wasm.min.mjs": "text/javascript",
-    "ort-wasm-simd-threaded.mjs": "text/javascript",
-    "ort-wasm-simd-threaded.wasm": "application/wasm",
-}
-#: Networks the page may run on the visitor's device: URL name -> (ONNX locator, its argument):
-#: the built-in network, and the light AdaIN network's encoder and decoder.
-LOCAL_MODELS = {
-    "builtin_styles.onnx": ("builtin_onnx_path", "builtin"),
-    "light_encoder.onnx": ("light_onnx_path", "encoder.onnx"),
-    "light_decoder.onnx": ("light_onnx_path", "decoder.onnx"),
-    "builtin_styles_video_shared.onnx": ("shared_onnx_path", "builtin-video"),
-}
-#: Most style specs in one request.
-MAX_STYLES = 8
+
 #: Largest live frame (bytes): a 640×480 JPEG is ~60 KB.
 MAX_LIVE_FRAME_BYTES = 4 * 2**20
 #: Longest live settings message (characters): a few style names and options.
@@ -442,6 +420,10 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         # loads Swagger UI from a CDN and is blank offline)
         return HTMLResponse(api_reference(app.openapi()))
 
+    @app.get("/manifest.webmanifest", include_in_schema=False)
+    async def manifest_route() -> Response:
+        return JSONResponse(manifest(), media_type="application/manifest+json")
+
     @app.get("/static/ort/{name}", include_in_schema=False)
     async def ort_route(name: str) -> Response:
         if name not in ORT_FILES:
@@ -454,11 +436,8 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         # a shipped network as ONNX, for the page to run on the visitor's device
         if name not in LOCAL_MODELS:
             return error_response(404, f"no model {name[:64]!r}")
-        from .. import onnx_runtime
-
-        locate, arg = LOCAL_MODELS[name]
         try:
-            path = getattr(onnx_runtime, locate)(arg)
+            path = local_model_path(name)
         except InstyleError as exc:  # a package without it
             return error_response(404, str(exc))
         data = await asyncio.to_thread(lambda: open(path, "rb").read())
@@ -479,44 +458,7 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
 
     @app.get("/api/styles", summary="The styles, controls and limits the server offers")
     async def styles(request: Request) -> Dict[str, Any]:
-        eng: Engine = request.app.state.engine
-        return {
-            "styles": [
-                {
-                    "name": n,
-                    "label": n.replace("_", " ").capitalize(),
-                    "fast": n in eng.fast_styles,
-                    "preset": n in eng.presets,
-                    "thumbnail": f"/api/styles/{n}/thumbnail.png",
-                }
-                for n in eng.names
-            ],
-            "colors": list(COLOR_MODES),
-            "fast_colors": list(FAST_COLOR_MODES),
-            "formats": list(WEB_FORMATS),
-            "sizes": [s for s in WEB_PAGE_SIZES if s <= config.max_size],
-            "stabilize": list(STABILIZE_MODES),
-            "live_stabilize": config.live_stabilize,
-            "adain": config.adain,
-            # the built-in network as the page can run it on the device: its file and style order
-            "local": {
-                "model": "/models/builtin_styles.onnx",
-                "styles": list(eng.fast_styles),
-                "adain": {"encoder": "/models/light_encoder.onnx", "decoder": "/models/light_decoder.onnx"},
-                "style_size": config.style_size,
-                "video": "/models/builtin_styles_video_shared.onnx",
-                "momentum": StabilizeConfig().momentum,
-            },
-            "limits": {
-                "max_upload_bytes": config.max_upload_bytes,
-                "max_pixels": config.max_pixels,
-                "max_size": config.max_size,
-                "default_size": config.default_size,
-                "max_styles": MAX_STYLES,
-                "live_max_size": config.live_max_size,
-                "timeout_s": config.timeout,
-            },
-        }
+        return styles_info(request.app.state.engine, config)
 
     @app.get(
         "/api/styles/{name}/thumbnail.png",

@@ -36,8 +36,13 @@ async function errorText(response) {
 // ---------------------------------------------------------------- set-up
 
 async function init() {
-  const response = await fetch("/api/styles");
+  // every URL is relative to the page: the same files work from the server and from a static
+  // export (`instyle web export`) at any path of any host
+  const response = await fetch("api/styles");
   state.info = await response.json();
+  for (const key of ["model", "video"]) state.info.local[key] = new URL(state.info.local[key], document.baseURI).href;
+  for (const key of ["encoder", "decoder"]) state.info.local.adain[key] = new URL(state.info.local.adain[key], document.baseURI).href;
+  if (state.info.static) staticMode();
   const gallery = $("gallery");
   const second = $("style2");
   for (const s of state.info.styles) {
@@ -69,6 +74,17 @@ async function init() {
   }
   wire();
   status("Ready: choose a photo.");
+}
+
+// A static export: no server behind the page. Everything runs on the device (the box is ticked and
+// fixed); what only the server can do is switched off; the files are cached for offline use.
+function staticMode() {
+  $("local").checked = true;
+  $("local").disabled = true;
+  $("color").disabled = true;
+  $("api-link").hidden = true;
+  $("local-note").textContent = "This page runs entirely on your device: photos never leave it.";
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
 }
 
 function wire() {
@@ -275,7 +291,7 @@ async function sendLocal(plan) {
   const t0 = performance.now();
   try {
     const [canvas, ctx, photo] = await draw(state.photo, Number($("size").value));
-    const local = await import("/static/local.js");
+    const local = await import("./local.js");
     let out;
     if (plan.adain) {
       const [, , style] = await draw(state.styleFile, state.info.local.style_size);
@@ -316,6 +332,10 @@ function showResult(blob, timing) {
 async function send(retried) {
   const plan = localPlan();
   if (plan) return sendLocal(plan);
+  if (state.info.static) {
+    status("Without a server, α below 1 needs a style image; built-in styles run at α 1.", true);
+    return;
+  }
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
   state.controller = controller;
@@ -337,7 +357,7 @@ async function send(retried) {
   const t0 = performance.now();
   let response;
   try {
-    response = await fetch("/api/stylize", { method: "POST", body: form, signal: controller.signal });
+    response = await fetch("api/stylize", { method: "POST", body: form, signal: controller.signal });
   } catch (e) {
     if (e.name !== "AbortError") status("The server cannot be reached: " + e.message, true);
     return;
@@ -403,7 +423,7 @@ async function startLive() {
   live.shown = [];
   if ($("local").checked && state.info.local.video) return startLocalLive();
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const ws = new WebSocket(scheme + location.host + "/api/live");
+  const ws = new WebSocket(scheme + new URL("api/live", document.baseURI).href.replace(/^https?:\/\//, ""));
   ws.binaryType = "blob";
   live.ws = ws;
   live.inflight = [];
@@ -467,7 +487,7 @@ async function onLiveMessage(e) {
 // Live mode on the device: camera -> the network for video (ONNX Runtime Web) -> canvas; no frame
 // leaves the browser. One frame at a time: the next is taken when the last is painted.
 async function startLocalLive() {
-  const local = await import("/static/local.js");
+  const local = await import("./local.js");
   const net = new local.LiveNetwork(state.info.local.video, state.info.local.momentum);
   live.local = net;
   live.localStyle = "";

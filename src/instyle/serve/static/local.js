@@ -2,9 +2,9 @@
 // under /static/ort/): the photo never leaves the browser. The same file and the same size rules
 // as instyle's onnxruntime path in Python (instyle/onnx_runtime.py, instyle/sizes.py), so the
 // pictures agree with it (tests/serve/test_browser.py).
-import * as ort from "/static/ort/ort.wasm.min.mjs";
+import * as ort from "./ort/ort.wasm.min.mjs";
 
-ort.env.wasm.wasmPaths = "/static/ort/";
+ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
 // threads need a cross-origin isolated page (the server sends COOP and COEP)
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 

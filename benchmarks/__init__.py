@@ -9,7 +9,12 @@ Scripts (each answers one question; its docstring says how it measures):
   judges' answers (the yardstick the scores are checked against: docs/quality.md);
 * ``optimize``: Gatys optimization time per step and quality reached, vs pastiche;
 * ``train_step``: AdaIN decoder training time per step, a naive loop vs instyle's;
-* ``in_vs_bn``: instance vs batch normalization in a fast network (a paper reproduced).
+* ``in_vs_bn``: instance vs batch normalization in a fast network (a paper reproduced);
+* ``int8``: whether int8 ONNX networks are faster without losing quality;
+* ``startup``: whole-process time and memory of one command, vs the peer (first image included);
+* ``video``, ``video_blend``, ``video_long``: video speed and flicker, the flow blend, long clips;
+* ``serve``: the web server under load and abuse, live mode;
+* ``browser``: the page's networks on the visitor's device in headless Chromium.
 
 Run one from the repository root, either way::
 

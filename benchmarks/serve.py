@@ -511,7 +511,9 @@ def run_browser(args) -> Dict[str, Any]:
             page.wait_for_selector("#gallery input")
             page.click("#tab-live")
             page.click("#live-start")
-            page.wait_for_function("Number(document.getElementById('fps').dataset.frames || 0) >= 10", timeout=60_000)
+            page.wait_for_function(
+                "() => Number(document.getElementById('fps').dataset.frames || 0) >= 10", timeout=60_000
+            )
             f0, t0 = int(page.get_attribute("#fps", "data-frames")), time.perf_counter()
             time.sleep(args.live_seconds)
             f1, seconds = int(page.get_attribute("#fps", "data-frames")), time.perf_counter() - t0

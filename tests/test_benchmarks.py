@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = (
     "adain_quality",
     "blind",
+    "browser",
     "fast",
     "in_vs_bn",
     "int8",

@@ -267,7 +267,7 @@ function localPlan() {
 }
 
 function localWeights() {
-  return Number($("alpha").value) === 1 ? liveWeights() : null;
+  return Number($("alpha").value) === 1 && !state.styleFile ? liveWeights() : null;
 }
 
 async function draw(blob, longest) {
@@ -519,11 +519,14 @@ async function startLocalLive() {
   }
 }
 
-// the gallery style (and the second style's share) as weights over the network's styles
+// the gallery style (and the second style's share) as weights over the network's styles; an
+// uploaded style image is not one of them (the network for video paints its own styles)
 function liveWeights() {
   const names = state.info.local.styles;
   const w = new Float32Array(names.length);
-  for (const spec of styleSpecs()[0]) {
+  const second = $("style2").value, mix = Number($("mix").value);
+  const specs = !state.style ? [] : !second || second === state.style ? [state.style] : [state.style + ":" + (1 - mix), second + ":" + mix];
+  for (const spec of specs) {
     const [name, weight] = spec.split(":");
     if (names.indexOf(name) < 0) return null;
     w[names.indexOf(name)] += weight === undefined ? 1 : Number(weight);

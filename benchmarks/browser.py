@@ -24,13 +24,14 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import runner  # noqa: E402
-from benchmarks.serve import Server  # noqa: E402
+from benchmarks import runner
+from benchmarks.serve import Server
 
 SMOKE = {"live_seconds": 2.0, "sizes": ["320x240"]}
 TARGETS = {
@@ -42,7 +43,7 @@ TARGETS = {
 }
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser("browser", "The page's networks in headless Chromium: page weight, photo and live speed.")
     p.add_argument("--live-seconds", type=float, default=10.0, help="length of each live measurement")
     p.add_argument("--sizes", nargs="+", default=["320x240", "640x480"], help="live camera sizes")
@@ -59,7 +60,7 @@ def argparse_hide() -> str:
     return argparse.SUPPRESS
 
 
-def _pictures(folder: Path) -> Dict[str, Path]:
+def _pictures(folder: Path) -> dict[str, Path]:
     import numpy as np
     from PIL import Image
 
@@ -73,7 +74,7 @@ def _pictures(folder: Path) -> Dict[str, Path]:
     return out
 
 
-def _result_after(page, previous: Optional[str], timeout: float = 120) -> float:
+def _result_after(page, previous: str | None, timeout: float = 120) -> float:
     """Seconds until #after shows a new picture."""
     t0 = time.perf_counter()
     page.wait_for_function(
@@ -84,7 +85,7 @@ def _result_after(page, previous: Optional[str], timeout: float = 120) -> float:
     return time.perf_counter() - t0
 
 
-def measure(args, pictures) -> Dict[str, Any]:
+def measure(args, pictures) -> dict[str, Any]:
     import httpx
     from playwright.sync_api import sync_playwright
 
@@ -161,7 +162,7 @@ def measure(args, pictures) -> Dict[str, Any]:
         server.stop()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     report = runner.new_report(
         "browser",

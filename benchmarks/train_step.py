@@ -54,15 +54,16 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, runner  # noqa: E402
+from benchmarks import inputs, runner
 
 # name -> (precision, channels_last, cache_features, workers)
-VARIANTS: Dict[str, Dict[str, Any]] = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "naive": {"precision": "fp32", "channels_last": False, "cache": False, "workers": 0},
     "bf16_cl": {"precision": "bf16", "channels_last": True, "cache": False, "workers": 1},
     "cache": {"precision": "fp32", "channels_last": False, "cache": True, "workers": 0},
@@ -77,7 +78,7 @@ TRAIN_DIR = inputs.SHARED_IMAGES / "train"
 # =========================================================================== worker
 
 
-def worker_main(spec: Dict[str, Any]) -> int:
+def worker_main(spec: dict[str, Any]) -> int:
     import torch
 
     from instyle.train import AdaINTask, AdaINTrainConfig, TrainConfig, train
@@ -145,7 +146,7 @@ def worker_main(spec: Dict[str, Any]) -> int:
 # =========================================================================== parent
 
 
-def pick_images(folder: Path, n: int) -> List[Path]:
+def pick_images(folder: Path, n: int) -> list[Path]:
     files = sorted(
         p
         for p in folder.rglob("*")
@@ -166,7 +167,7 @@ def link_subset(files: Sequence[Path], dst: Path) -> None:
             target.write_bytes(f.read_bytes())
 
 
-def step_stats(res: Dict[str, Any], warmup_windows: int, images: int) -> None:
+def step_stats(res: dict[str, Any], warmup_windows: int, images: int) -> None:
     wins = [w for w in res["windows"] if w.get("sec_per_step") is not None]
     kept = wins[warmup_windows:]
     if not kept:
@@ -200,7 +201,7 @@ def step_stats(res: Dict[str, Any], warmup_windows: int, images: int) -> None:
             )
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = runner.parser("train_step", "AdaIN decoder training: ms per step, naive loop vs instyle's optimized loop.")
     p.add_argument("--batch", type=int, default=8, help="images per step")
     p.add_argument("--crop", type=int, default=128, help="square crop side")
@@ -258,14 +259,14 @@ COLUMNS = [
 ]
 
 
-def describe(v: Dict[str, Any]) -> str:
+def describe(v: dict[str, Any]) -> str:
     return (
         f"{v['precision']}, {'channels_last' if v['channels_last'] else 'NCHW'}, "
         f"{'cache' if v['cache'] else 'no cache'}, workers {v['workers']}"
     )
 
 
-def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[str, Any]) -> None:
+def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: dict[str, Any]) -> None:
     """Train every variant in its own worker on the same subset of ``data`` (linked into ``tmp``)."""
     contents, styles = pick_images(data / "content", args.images), pick_images(data / "style", args.images)
     link_subset(contents, tmp / "data" / "content")
@@ -287,7 +288,7 @@ def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[s
             "result": str(tmp / f"{variant}.json"),
         }
 
-        def job() -> Dict[str, Any]:
+        def job() -> dict[str, Any]:
             res = runner.run_worker(__file__, spec, args.threads, marker=None)
             if "error" not in res:
                 step_stats(res, args.warmup_windows, args.images)
@@ -303,7 +304,7 @@ def run_variants(args: argparse.Namespace, data: Path, tmp: Path, report: Dict[s
         runner.write_json(args.json, report)
 
 
-def table_rows(results: Sequence[Dict[str, Any]], args: argparse.Namespace, notes: List[str]) -> List[Dict[str, Any]]:
+def table_rows(results: Sequence[dict[str, Any]], args: argparse.Namespace, notes: list[str]) -> list[dict[str, Any]]:
     """One row per variant, with its speed-up vs naive (also set in its result)."""
     naive = next((r for r in results if r["variant"] == "naive" and "error" not in r), None)
     rows = []
@@ -333,7 +334,7 @@ def table_rows(results: Sequence[Dict[str, Any]], args: argparse.Namespace, note
     return rows
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args._worker:
         return worker_main(json.loads(args._worker))

@@ -52,13 +52,14 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, peers, runner  # noqa: E402
-from instyle.choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_PIXEL_FORMATS  # noqa: E402
+from benchmarks import inputs, peers, runner
+from instyle.choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_PIXEL_FORMATS
 
 CLIPS = ("pan", "zoom", "object", "cut")
 MODES = ("none", "stats", "flow", "full")
@@ -81,7 +82,7 @@ SUMMARY = (*RELATIVE, "style mean/std", "fps")
 SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"], "style_frames": 2, "repeats": 1}
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser(
         "video",
         "Temporal stability, texture, ghosting, style and speed of video stylization, "
@@ -121,7 +122,7 @@ def _photo(name: str, tmp: Path, seed: int):
     return Image.open(path).convert("RGB")
 
 
-def make_clip(kind: str, n: int, w: int, tmp: Path) -> Tuple[List[Any], List[Tuple[Any, Any]]]:
+def make_clip(kind: str, n: int, w: int, tmp: Path) -> tuple[list[Any], list[tuple[Any, Any]]]:
     """The frames (uint8 (H, W, 3)) of a synthetic clip ``kind``, and its true motion: for t >= 1,
     (backward flow t -> t−1 (H, W, 2) px, mask (H, W): 1 where the point was in view in frame t−1
     too), exact because the clip is made by moving windows and cut-outs by known amounts."""
@@ -158,7 +159,7 @@ def make_clip(kind: str, n: int, w: int, tmp: Path) -> Tuple[List[Any], List[Tup
     return frames, [_true_motion(kind, boxes[t - 1], boxes[t], (h, w)) for t in range(1, n)]
 
 
-def _true_motion(kind: str, before, now, hw) -> Tuple[Any, Any]:
+def _true_motion(kind: str, before, now, hw) -> tuple[Any, Any]:
     """(backward flow (H, W, 2), mask (H, W)) between two frames of a clip from their boxes
     (:func:`make_clip`). A window (pan, zoom) resized to the frame: pixel centre x of the frame shows
     source point ``left + (x + 0.5) · width / W``; the object clip's background stands still and its
@@ -185,7 +186,7 @@ def _true_motion(kind: str, before, now, hw) -> Tuple[Any, Any]:
 
 
 def write_clip(
-    frames, path: Path, fps: int = 24, *, crf: int = 12, pix_fmt: str = "yuv420p", chroma_sigma: Optional[float] = None
+    frames, path: Path, fps: int = 24, *, crf: int = 12, pix_fmt: str = "yuv420p", chroma_sigma: float | None = None
 ) -> None:
     """uint8 (H, W, 3) frames as an H.264 file, converted to ``pix_fmt`` by FFmpeg (as a camera or
     an editor writes them) or, given ``chroma_sigma`` and 4:2:0, as ``instyle video`` writes them
@@ -223,7 +224,7 @@ def read_clip(path: Path, chroma: str = CHROMA_DECODING[0]):
     return read_clip_as(path, (chroma,))[chroma]
 
 
-def read_clip_as(path: Path, decodings: Sequence[str] = CHROMA_DECODING) -> Dict[str, Any]:
+def read_clip_as(path: Path, decodings: Sequence[str] = CHROMA_DECODING) -> dict[str, Any]:
     """The frames of a video file decoded once, turned into RGB each way of ``decodings``:
     {decoding: (N, H, W, 3) float32}."""
     import av
@@ -235,7 +236,7 @@ def read_clip_as(path: Path, decodings: Sequence[str] = CHROMA_DECODING) -> Dict
         "interpolated": lambda f: f.reformat(format="rgb24", interpolation=flags).to_ndarray(),
         "nearest": lambda f: f.to_ndarray(format="rgb24"),
     }
-    frames: Dict[str, List[Any]] = {d: [] for d in decodings}
+    frames: dict[str, list[Any]] = {d: [] for d in decodings}
     with av.open(str(path)) as c:
         for f in c.decode(video=0):
             for d in decodings:
@@ -302,17 +303,17 @@ def texture(outputs) -> float:
 # --------------------------------------------------------------------------- runs
 
 
-def instyle_video_cmd(clip: Path, out: Path, *options: str) -> List[str]:
+def instyle_video_cmd(clip: Path, out: Path, *options: str) -> list[str]:
     """``instyle video`` with the built-in style :data:`STYLE` as a user runs it (a fresh process)."""
     return [sys.executable, "-m", "instyle", "video", str(clip), "--style", STYLE, "-q", "-o", str(out), *options]
 
 
-def run_instyle(clip: Path, out: Path, mode: str, args, model: Optional[str]) -> Dict[str, Any]:
+def run_instyle(clip: Path, out: Path, mode: str, args, model: str | None) -> dict[str, Any]:
     options = ["--stabilize", mode, "--pix-fmt", args.pix_fmt, "--overwrite", *(["--model", model] if model else [])]
     return _run(instyle_video_cmd(clip, out, *options), out, args.threads)
 
 
-def run_peer(peer: str, clip: Path, out: Path, smooth: float, width: int, threads: Optional[int]) -> Dict[str, Any]:
+def run_peer(peer: str, clip: Path, out: Path, smooth: float, width: int, threads: int | None) -> dict[str, Any]:
     cmd = [
         peer,
         "video",
@@ -331,7 +332,7 @@ def run_peer(peer: str, clip: Path, out: Path, smooth: float, width: int, thread
     return _run(cmd, out, threads)
 
 
-def _run(cmd: Sequence[str], out: Path, threads: Optional[int]) -> Dict[str, Any]:
+def _run(cmd: Sequence[str], out: Path, threads: int | None) -> dict[str, Any]:
     """One fresh process writing ``out``: its wall time, peak memory and, if it failed or wrote
     nothing, the tail of what it printed."""
     proc = runner.run_process(cmd, runner.worker_env(threads))
@@ -342,7 +343,7 @@ def _run(cmd: Sequence[str], out: Path, threads: Optional[int]) -> Dict[str, Any
     }
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     import numpy as np
     import torch
@@ -371,7 +372,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         inputs.SHARED_IMAGES / "style", next((p.source for p in list_presets() if p.name == STYLE), "")
     )
     evaluator = Evaluator(size=256)
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="instyle-bench-video-") as tmpdir:
         tmp = Path(tmpdir)
         style_img = torch.from_numpy(read_array(painting or inputs.sample_paintings(1, tmp)[0], size=256).rgb).permute(
@@ -381,7 +382,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             clip, source, motion, cut_at = prepare_clip(kind, args.frames, args.width, tmp)
             estimated = input_motion(source)
 
-            def warps(frames, nearest=None) -> Dict[str, float]:
+            def warps(frames, nearest=None) -> dict[str, float]:
                 """The warping errors of ``frames``; ``nearest``: the same file decoded with
                 repeated colour samples (:data:`CHROMA_DECODING`)."""
                 errors = {
@@ -409,7 +410,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 ]
             # every method once per round, rounds one after another: a slow spell of the machine
             # falls on all of them alike; the first round's files are the ones measured
-            runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name, _ in methods}
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in methods}
             for r in range(args.repeats):
                 for i, (name, run) in enumerate(methods):
                     out = tmp / f"{kind}_{i}_{r}.mp4"
@@ -482,7 +483,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 1 if any(r.get("error") for r in rows) else 0
 
 
-def _summary(rows: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def _summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each method's means over the clips."""
     out = []
     for method in dict.fromkeys(r["method"] for r in rows if r["method"] != "input clip"):

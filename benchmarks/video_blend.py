@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import runner, video  # noqa: E402
-from instyle.choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE  # noqa: E402
-from instyle.video.chroma import CHROMA_SIGMA  # noqa: E402
-from instyle.video.stabilize import BLEND_FALLOFF, STILL_TOLERANCE  # noqa: E402
+from benchmarks import runner, video
+from instyle.choices import DEFAULT_VIDEO_BLEND, DEFAULT_VIDEO_TOLERANCE
+from instyle.video.chroma import CHROMA_SIGMA
+from instyle.video.stabilize import BLEND_FALLOFF, STILL_TOLERANCE
 
 #: (blend, tolerance, fall-off, still) settings: none (grid alignment alone), nearly fixed weights
 #: (tolerance 1: the range term stays near 1 for the differences seen), an earlier default (a
@@ -63,7 +64,7 @@ SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"]}
 SUMMARY = ("warp vs per-frame", "texture vs per-frame")
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser("video_blend", "The flow blend's trade-off and the output format's share of the warping error.")
     p.add_argument("--clips", nargs="+", choices=video.CLIPS, action=runner.Unique, default=list(video.CLIPS))
     p.add_argument("--frames", type=int, default=72, help="frames per clip (24 fps)")
@@ -72,7 +73,7 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     return runner.parse_args(p, argv, "video_blend", SMOKE, positive=("frames", "width"))
 
 
-def network(threads: Optional[int]):
+def network(threads: int | None):
     """(frame function (H, W, 3) -> (H, W, 3), grid): the built-in network for video with the
     benchmark's style, on onnxruntime where installed (as ``instyle video --stabilize flow``)."""
     from instyle import onnx_runtime
@@ -89,7 +90,7 @@ def network(threads: Optional[int]):
     return on_arrays(lambda x: fast(x, video.STYLE)), fast.grid
 
 
-def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[float], decoding: str):
+def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: float | None, decoding: str):
     """``frames`` (0–1 float) written as H.264 to ``path`` (once: a file already there is the same
     frames, written alike) and decoded again (``decoding``: :data:`benchmarks.video.CHROMA_DECODING`)."""
     import numpy as np
@@ -105,7 +106,7 @@ def encoded(frames, path: Path, crf: int, pix_fmt: str, chroma_sigma: Optional[f
     return video.read_clip(path, decoding)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from instyle.video import StabilizeConfig, VideoStylizer
 
@@ -121,7 +122,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         },
     )
     stylize, grid = network(args.threads)
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="instyle-bench-video-blend-") as tmpdir:
         tmp = Path(tmpdir)
         for kind in args.clips:
@@ -133,7 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             plain = [stylize(f) for f in source]
             base_warp, base_tex = video.warping_error(plain, motion, skip), video.texture(plain)
 
-            def row(method: str, outs, warp_base=base_warp, tex_base=base_tex) -> Dict[str, Any]:
+            def row(method: str, outs, warp_base=base_warp, tex_base=base_tex) -> dict[str, Any]:
                 w, t = video.warping_error(outs, motion, skip), video.texture(outs)
                 return {
                     "clip": kind,

@@ -22,18 +22,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from benchmarks import inputs, runner, video  # noqa: E402
+from benchmarks import inputs, runner, video
 
 SMOKE = {"minutes": 0.05, "height": 240, "max_size": 320}
 FPS = 24
 
 
-def parse_args(argv: Optional[Sequence[str]] = None):
+def parse_args(argv: Sequence[str] | None = None):
     p = runner.parser("video_long", "Memory and output of `instyle video` on a clip of many minutes.")
     p.add_argument("--minutes", type=float, default=10.0, help="clip length (default 10)")
     p.add_argument("--height", type=int, default=1080, help="clip height, 16:9 (default 1080)")
@@ -85,7 +86,7 @@ def make_long_clip(path: Path, minutes: float, height: int, tmp: Path) -> int:
     return n
 
 
-def streams(path: Path) -> Dict[str, Any]:
+def streams(path: Path) -> dict[str, Any]:
     """Video packets (= frames) and the audio track's seconds of a file, by demuxing (no decoding)."""
     import av
 
@@ -97,7 +98,7 @@ def streams(path: Path) -> Dict[str, Any]:
     return {"frames": frames, "audio_s": seconds, "audio_codec": codec}
 
 
-def run_sampled(cmd: List[str], env: Dict[str, str], every: float = 0.5) -> Dict[str, Any]:
+def run_sampled(cmd: list[str], env: dict[str, str], every: float = 0.5) -> dict[str, Any]:
     """Run ``cmd``, sampling its RSS; (returncode, wall_s, samples [(t, MiB)], stdout, stderr tail)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -120,16 +121,16 @@ def run_sampled(cmd: List[str], env: Dict[str, str], every: float = 0.5) -> Dict
         }
 
 
-def quarters(samples, wall: float) -> Dict[str, Optional[float]]:
+def quarters(samples, wall: float) -> dict[str, float | None]:
     """RSS at 25/50/75/100 % of the run (the last sample before each point)."""
-    out: Dict[str, Optional[float]] = {}
+    out: dict[str, float | None] = {}
     for q in (25, 50, 75, 100):
         before = [mb for t, mb in samples if t <= wall * q / 100]
         out[f"rss_{q}pct_mb"] = before[-1] if before else None
     return out
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     import json
 
     args = parse_args(argv)
@@ -152,7 +153,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         options = ["--json", "--max-size", str(args.max_size), "--stabilize", args.stabilize, *duration]
         cmd = video.instyle_video_cmd(clip, out, *options)
         run = run_sampled(cmd, runner.worker_env(args.threads))
-        row: Dict[str, Any] = {
+        row: dict[str, Any] = {
             "clip": f"{source['frames']} frames, {args.height}p",
             "frames in": source["frames"],
             "frames expected": source["frames"]

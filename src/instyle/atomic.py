@@ -14,8 +14,9 @@ import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Optional, Set
+from typing import BinaryIO
 
 from .errors import InstyleError, one_line
 
@@ -47,7 +48,7 @@ def file_mode(path: Path) -> int:
 #: mkstemp's 8 random characters, then .tmp (images, JSON, checkpoints), the video's suffix, or .d
 #: (a frames folder).
 _TEMP = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}(\.tmp|\.mp4|\.mkv|\.mov|\.webm|\.avi|\.d)$")
-_swept: Set[str] = set()
+_swept: set[str] = set()
 
 
 def _alive(pid: int) -> bool:
@@ -195,7 +196,7 @@ def write_text(dst: str | os.PathLike, text: str, *, overwrite: bool = False, wh
     return write_bytes(dst, text.encode("utf-8"), overwrite=overwrite, what=what)
 
 
-def first_missing(path: Path) -> Optional[Path]:
+def first_missing(path: Path) -> Path | None:
     """The outermost of ``path`` and its parents that does not exist (None if ``path`` exists): what
     creating ``path`` with its parents would create, and what removing it undoes."""
     missing = None

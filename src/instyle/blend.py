@@ -5,7 +5,8 @@ runtime (torch and onnxruntime)."""
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Optional, Sequence, Tuple, TypeVar, Union
+from collections.abc import Callable, Sequence
+from typing import TypeVar, Union
 
 from .choices import FAST_COLOR_MODES, check
 from .errors import UsageError
@@ -14,11 +15,11 @@ from .errors import UsageError
 #: statistics are global), at about 0.4 GB per megapixel in fp32.
 FAST_MAX_PIXELS = 24_000_000
 
-StyleChoice = Union[None, int, str, Sequence[Union[int, str]]]
+StyleChoice = Union[None, int, str, Sequence[int | str]]  # noqa: UP007 - a runtime alias: None | int fails on 3.10
 Mixable = TypeVar("Mixable")  # numpy arrays and torch tensors alike
 
 
-def blend_weights(weights: Optional[Sequence[float]], n: int) -> List[float]:
+def blend_weights(weights: Sequence[float] | None, n: int) -> list[float]:
     """Blend weights of ``n`` styles summing to 1 (equal weights if None).
 
     The one rule for every blend: finite, >= 0, not all zero; anything else is a
@@ -61,7 +62,7 @@ def moving_average(past: Mixable, value: Mixable, momentum) -> Mixable:
     return momentum * past + (1 - momentum) * value
 
 
-def split_style_spec(spec: str, *, whole: Callable[[str], bool] = lambda spec: False) -> Tuple[str, Optional[float]]:
+def split_style_spec(spec: str, *, whole: Callable[[str], bool] = lambda spec: False) -> tuple[str, float | None]:
     """A style spec ``NAME[:WEIGHT]`` -> ``(NAME, WEIGHT or None)``.
 
     A suffix counts as a weight only if it parses as a number and ``whole(spec)`` is false (the
@@ -84,7 +85,7 @@ def split_style_spec(spec: str, *, whole: Callable[[str], bool] = lambda spec: F
     return spec, None
 
 
-def spec_weights(weights: Sequence[Optional[float]], what: str = "style") -> List[float]:
+def spec_weights(weights: Sequence[float | None], what: str = "style") -> list[float]:
     """The weights of specs (None where a spec gave none) normalized to sum to 1: unweighted
     entries share what the weighted ones leave (equally, 1 each when none are given).
 
@@ -112,7 +113,7 @@ def spec_weights(weights: Sequence[Optional[float]], what: str = "style") -> Lis
 
 def parse_style_specs(
     specs: Sequence[str], *, what: str = "style", whole: Callable[[str], bool] = lambda spec: False
-) -> Tuple[List[str], List[float]]:
+) -> tuple[list[str], list[float]]:
     """Specs ``NAME[:WEIGHT]`` -> names and weights summing to 1 (:func:`split_style_spec`,
     :func:`spec_weights`): the one parser of ``--style`` values and of the web API's ``style`` fields.
 
@@ -125,8 +126,8 @@ def parse_style_specs(
 
 
 def style_vector(
-    names: Sequence[str], style: StyleChoice, weights: Optional[Sequence[float]] = None
-) -> Optional[List[float]]:
+    names: Sequence[str], style: StyleChoice, weights: Sequence[float] | None = None
+) -> list[float] | None:
     """A multi-style network's style selector: weights (S,) over its ``names`` (a style by name or
     index, or several blended with ``weights``; CIN γ, β mixed, Dumoulin et al. 2017), or None for
     a single-style network."""

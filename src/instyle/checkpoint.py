@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -35,14 +36,14 @@ FORMAT_VERSION = 1
 TRAIN_FORMAT = "instyle.train"
 
 
-def _registry() -> Dict[str, Tuple[type, Callable[[Any], nn.Module]]]:
+def _registry() -> dict[str, tuple[type, Callable[[Any], nn.Module]]]:
     # kind -> (config dataclass, builder); imported lazily (models import this module's users).
     from .models import MODEL_KINDS
 
     return MODEL_KINDS
 
 
-def config_to_dict(config: Any) -> Dict[str, Any]:
+def config_to_dict(config: Any) -> dict[str, Any]:
     d = asdict(config)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
@@ -73,7 +74,7 @@ def build_model(kind: str, config: Any) -> nn.Module:
     return _registry()[kind][1](config)
 
 
-def storable_state(model: nn.Module, dtype: torch.dtype = torch.float16) -> Dict[str, Tensor]:
+def storable_state(model: nn.Module, dtype: torch.dtype = torch.float16) -> dict[str, Tensor]:
     """``model``'s state dict on the CPU with floating tensors in ``dtype``, as a model file holds it.
 
     Raises FloatingPointError when a tensor is NaN or infinite there (weights of a diverged run, or
@@ -96,7 +97,7 @@ def save_model(
     model: nn.Module,
     *,
     dtype: torch.dtype = torch.float16,
-    extra: Optional[Mapping[str, str]] = None,
+    extra: Mapping[str, str] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``model`` (a registered model with a ``config`` attribute) as a model file, atomically.
@@ -119,7 +120,7 @@ def save_model(
     return write_bytes(path, save(state, metadata=meta), overwrite=overwrite, what="model file")
 
 
-def read_model_file(path: str | os.PathLike) -> Tuple[str, Dict[str, Any], Dict[str, Tensor], Dict[str, str]]:
+def read_model_file(path: str | os.PathLike) -> tuple[str, dict[str, Any], dict[str, Tensor], dict[str, str]]:
     """(kind, config dict, state dict, metadata) of a model file or training checkpoint."""
     name = os.fsdecode(os.fspath(path))
     p = Path(name)
@@ -177,7 +178,7 @@ def _check_version(version: str, name: str) -> None:
 def _read_training_checkpoint(p: Path, name: str):
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - zip errors, unpickling errors, EOF, ...
+    except Exception as exc:
         raise WeightsError(f"{name} is not a readable checkpoint ({one_line(exc)[:120]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != TRAIN_FORMAT:
         raise WeightsError(f"{name} is a PyTorch file but not an instyle checkpoint")
@@ -192,9 +193,9 @@ def _read_training_checkpoint(p: Path, name: str):
 def load_model(
     path: str | os.PathLike,
     *,
-    expect: Union[None, str, Tuple[str, ...]] = None,
+    expect: str | tuple[str, ...] | None = None,
     device: str | torch.device = "cpu",
-) -> Tuple[nn.Module, Dict[str, str]]:
+) -> tuple[nn.Module, dict[str, str]]:
     """Rebuild a model from a model file or training checkpoint: ``(model in eval mode, metadata)``.
 
     ``expect`` names the kind (or kinds) the caller needs (e.g. ``"adain_decoder"``); another kind

@@ -7,7 +7,7 @@ validates against these, and the command line offers them as choices and default
 
 from __future__ import annotations
 
-from typing import Iterable, Type
+from collections.abc import Iterable
 
 # --------------------------------------------------------------------------- VGG-19 layers
 
@@ -129,7 +129,7 @@ WEB_FORMATS = ("png", "jpeg", "webp")
 WEB_PAGE_SIZES = (256, 384, 512, 768, 1024)
 
 
-def check(value: object, options: Iterable[str], what: str, error: Type[Exception] = ValueError) -> str:
+def check(value: object, options: Iterable[str], what: str, error: type[Exception] = ValueError) -> str:
     """``value`` if it is one of ``options``, else ``error("<what> must be one of …, got …")``."""
     options = tuple(options)
     if value not in options:

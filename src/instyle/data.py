@@ -15,10 +15,10 @@ never fatal: one bad JPEG must not end a two-day run.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -60,7 +60,7 @@ class ImageFolder:
 
     def __init__(self, root: str | Path, spec: CropSpec, *, name: str = "image"):
         self.root, self.spec, self.name = Path(root), spec, name
-        self.files: List[Path] = list_images(root, recursive=True)
+        self.files: list[Path] = list_images(root, recursive=True)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -73,7 +73,7 @@ class ImageFolder:
         size = (max(self.spec.crop, round(h * s)), max(self.spec.crop, round(w * s)))
         return resize_to(img, size)[0].clamp_(0.0, 1.0)
 
-    def preview(self, n: int, size: Optional[int] = None) -> List[Tensor]:
+    def preview(self, n: int, size: int | None = None) -> list[Tensor]:
         """Up to ``n`` images spread evenly over the folder (first and last included), longer side
         ``size`` (default: the training image size, at most 256), for sample grids; unreadable ones
         are left out. Each (1, 3, h, w)."""
@@ -88,12 +88,12 @@ class ImageFolder:
                 continue
         return out
 
-    def crop(self, index: int, seed: int) -> Tuple[Tensor, int, List[str]]:
+    def crop(self, index: int, seed: int) -> tuple[Tensor, int, list[str]]:
         """A random crop of image ``index``; if it cannot be read, of the next readable one.
 
         Returns ``(crop (3, c, c), index actually used, [skipped "file: reason", ...])``.
         """
-        skipped: List[str] = []
+        skipped: list[str] = []
         for attempt in range(len(self.files)):
             i = (index + attempt) % len(self.files)
             try:
@@ -113,7 +113,7 @@ class ImageFolder:
 
 
 @lru_cache(maxsize=64)
-def _permutation(seed: int, n: int) -> Tuple[int, ...]:
+def _permutation(seed: int, n: int) -> tuple[int, ...]:
     return tuple(torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist())
 
 
@@ -127,13 +127,13 @@ class TrainingData(Dataset):
             caching); None draws a fresh crop every epoch.
     """
 
-    def __init__(self, streams: Mapping[str, ImageFolder], *, seed: int = 0, crops_per_image: Optional[int] = None):
+    def __init__(self, streams: Mapping[str, ImageFolder], *, seed: int = 0, crops_per_image: int | None = None):
         if crops_per_image is not None and crops_per_image < 1:
             raise UsageError(f"crops per image must be >= 1, got {crops_per_image}")
         self.streams = dict(streams)
         self.seed, self.crops_per_image = seed, crops_per_image
 
-    def key(self, stream: str, k: int) -> Tuple[int, int]:
+    def key(self, stream: str, k: int) -> tuple[int, int]:
         """(image index, crop id) of sample ``k`` of ``stream``, before skipping unreadable files."""
         n = len(self.streams[stream])
         epoch, pos = divmod(k, n)
@@ -141,8 +141,8 @@ class TrainingData(Dataset):
         crop_id = epoch % self.crops_per_image if self.crops_per_image else epoch
         return image, crop_id
 
-    def __getitem__(self, k: int) -> Dict[str, object]:
-        item: Dict[str, object] = {"skipped": [], "sample": k}
+    def __getitem__(self, k: int) -> dict[str, object]:
+        item: dict[str, object] = {"skipped": [], "sample": k}
         for name, folder in self.streams.items():
             image, crop_id = self.key(name, k)
             crop, used, skipped = folder.crop(image, _seed(self.seed, name, "crop", image, crop_id))
@@ -158,10 +158,10 @@ class TrainingData(Dataset):
         return max(len(f) for f in self.streams.values())
 
 
-def collate(items: Sequence[Dict[str, object]]) -> Dict[str, object]:
+def collate(items: Sequence[dict[str, object]]) -> dict[str, object]:
     """Stack crops to (B, 3, c, c), keys to (B, 2) and sample numbers to (B,) LongTensors, concatenate
     skip reports."""
-    out: Dict[str, object] = {"skipped": [s for it in items for s in it["skipped"]]}  # type: ignore[union-attr]
+    out: dict[str, object] = {"skipped": [s for it in items for s in it["skipped"]]}  # type: ignore[union-attr]
     for name in items[0]:
         if name == "skipped":
             continue
@@ -186,7 +186,7 @@ class BatchOrder:
     rank: int = 0
     world: int = 1
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[list[int]]:
         m = self.start_step * self.grad_accum
         while True:
             base = (m * self.world + self.rank) * self.batch_size

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import platform
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import torch
 
@@ -97,7 +97,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def load_average() -> Optional[List[float]]:
+def load_average() -> list[float] | None:
     """The 1, 5 and 15-minute load averages (2 decimals); None where the OS has none."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -112,7 +112,7 @@ def describe_hardware(device: torch.device) -> str:
     return f"CPU: {cpu_model()} ({torch.get_num_threads()} threads)"
 
 
-def describe_machine() -> Dict[str, Any]:
+def describe_machine() -> dict[str, Any]:
     """What a timing depends on, as plain JSON-ready values: the date (UTC), CPU model, logical
     CPUs, load averages, platform, Python, the OpenMP/MKL thread variables set, torch's version,
     threads and CPU capability, native bf16, and the CUDA GPUs' names."""

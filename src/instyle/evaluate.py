@@ -31,7 +31,8 @@ method wins against another.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -83,13 +84,13 @@ class Evaluator:
         # The photos and paintings of the last few calls, resized and encoded: scoring many methods on
         # the same pairs encodes each reference once. Keyed by the tensor object (held, so its id is
         # not reused) and its version counter (an in-place change invalidates it).
-        self._references: "OrderedDict[Tuple[int, int], Tuple[Tensor, Tensor, Dict[str, Tensor]]]" = OrderedDict()
+        self._references: OrderedDict[tuple[int, int], tuple[Tensor, Tensor, dict[str, Tensor]]] = OrderedDict()
 
     @torch.no_grad()
-    def features(self, img: Tensor) -> Dict[str, Tensor]:
+    def features(self, img: Tensor) -> dict[str, Tensor]:
         return self.encoder(img.to(self.device).float(), self._layers)
 
-    def _reference(self, img: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def _reference(self, img: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """(``img`` resized to the evaluation size, its features), cached."""
         key = (id(img), img._version)
         hit = self._references.get(key)
@@ -102,7 +103,7 @@ class Evaluator:
         return hit[1], hit[2]
 
     @torch.no_grad()
-    def __call__(self, output: Tensor, content: Tensor, style: Tensor) -> Dict[str, float]:
+    def __call__(self, output: Tensor, content: Tensor, style: Tensor) -> dict[str, float]:
         content, fc = self._reference(content)
         style, fs = self._reference(style)
         output = resize_to(output, content.shape[-2:])
@@ -121,7 +122,7 @@ class Evaluator:
         }
 
 
-def summarize(rows: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
+def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """Mean of each metric over the rows that have it (a row without a score for a metric, or with
     None, e.g. a failed run, is left out of that mean); NaN where no row has it."""
     means = {}
@@ -131,7 +132,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
     return means
 
 
-def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int] = None) -> List[Tuple[int, int]]:
+def spread_pairs(n_contents: int, n_styles: int, limit: int | None = None) -> list[tuple[int, int]]:
     """(content, style) index pairs of an ``n_contents`` x ``n_styles`` grid, spread so that a few
     cover many images: up to the diagonal's length, evenly spaced diagonal pairs (each image at most
     once); beyond it, the diagonal then the shifted diagonals (content i with style i + 1, i + 2, ...,
@@ -142,7 +143,7 @@ def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int] = None) ->
     if n <= diagonal:
         picked = sorted({round(k * (diagonal - 1) / max(1, n - 1)) for k in range(n)})
         return [(i, i) for i in picked]
-    order: List[Tuple[int, int]] = []
+    order: list[tuple[int, int]] = []
     for shift in range(n_styles):
         for i in range(n_contents):
             pair = (i, (i + shift) % n_styles)
@@ -152,8 +153,8 @@ def spread_pairs(n_contents: int, n_styles: int, limit: Optional[int] = None) ->
 
 
 def win_counts(
-    pairs: Iterable[Tuple[Mapping[str, Any], Mapping[str, Any]]], metrics: Sequence[str] = METRICS
-) -> Dict[str, int]:
+    pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], metrics: Sequence[str] = METRICS
+) -> dict[str, int]:
     """How often one method beats another on the same (content, style) pairs.
 
     ``pairs``: (ours, theirs) score rows of the same pair; pairs where either lacks one of
@@ -174,7 +175,7 @@ def win_counts(
     return counts
 
 
-def format_table(rows: Iterable[Dict[str, object]], columns: Sequence[str]) -> str:
+def format_table(rows: Iterable[dict[str, object]], columns: Sequence[str]) -> str:
     """A plain-text table; floats in 4 significant digits."""
 
     def cell(v: object) -> str:
@@ -183,7 +184,7 @@ def format_table(rows: Iterable[Dict[str, object]], columns: Sequence[str]) -> s
         return str(v)
 
     rows = list(rows)
-    cells: List[List[str]] = [list(columns)] + [[cell(r.get(c, "")) for c in columns] for r in rows]
+    cells: list[list[str]] = [list(columns)] + [[cell(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -35,7 +35,6 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -72,7 +71,7 @@ class FastGraph(nn.Module):
         self.multi = bool(net.config.styles)
         self.texture = isinstance(net, TextureNet)
 
-    def forward(self, image: Tensor, style_weights: Optional[Tensor], *noise: Tensor) -> Tensor:
+    def forward(self, image: Tensor, style_weights: Tensor | None, *noise: Tensor) -> Tensor:
         style = style_weights if self.multi else None
         out = self.net(image, style, z=list(noise)) if self.texture else self.net(image, style)
         return out.clamp(0.0, 1.0)  # (N, 3, H, W)
@@ -94,9 +93,9 @@ class SharedStatisticsGraph(nn.Module):
         self.graph = FastGraph(net)
         self.layers = _normalized_layers(self.graph)  # [(key, channels)] in call order
 
-    def forward(self, image: Tensor, style_weights: Optional[Tensor], momentum: Tensor, *past: Tensor):
+    def forward(self, image: Tensor, style_weights: Tensor | None, momentum: Tensor, *past: Tensor):
         index = {id(key): k for k, (key, _) in enumerate(self.layers)}
-        own: List[Optional[Tensor]] = [None] * (2 * len(self.layers))
+        own: list[Tensor | None] = [None] * (2 * len(self.layers))
 
         def shared(key, mean: Tensor, std: Tensor) -> Stats:
             k = index[id(key)]
@@ -108,9 +107,9 @@ class SharedStatisticsGraph(nn.Module):
         return (stylized, *own)
 
 
-def _normalized_layers(graph: FastGraph) -> List[Tuple[object, int]]:
+def _normalized_layers(graph: FastGraph) -> list[tuple[object, int]]:
     """The statistics-filtered norm layers of ``graph``'s network as (key, channels), in call order."""
-    found: List[Tuple[object, int]] = []
+    found: list[tuple[object, int]] = []
 
     def record(key, mean: Tensor, std: Tensor) -> Stats:
         found.append((key, int(mean.shape[1])))
@@ -143,7 +142,7 @@ class EncoderGraph(nn.Module):
         super().__init__()
         self.encoder = encoder.eval()
 
-    def forward(self, image: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         features = self.encoder.encode(image, ENCODER_LAYER)  # (N, C, h, w)
         return (features, *calc_mean_std(features))  # + (N, C, 1, 1) twice
 
@@ -156,11 +155,11 @@ def _check_opset(opset: int) -> int:
 
 def _to_onnx(
     module: nn.Module,
-    args: Tuple,
-    names: List[str],
-    outputs: List[str],
-    dynamic: Dict[str, Dict[int, str]],
-    metadata: Dict[str, str],
+    args: tuple,
+    names: list[str],
+    outputs: list[str],
+    dynamic: dict[str, dict[int, str]],
+    metadata: dict[str, str],
     opset: int,
 ) -> bytes:
     """Trace ``module`` at ``args`` to ONNX bytes with ``metadata``, checked by ``onnx.checker``."""
@@ -218,8 +217,8 @@ def for_onnxruntime(data: bytes) -> bytes:
 
 
 def export_fast(
-    model: Union[str, os.PathLike, nn.Module],
-    path: Union[str, os.PathLike],
+    model: str | os.PathLike | nn.Module,
+    path: str | os.PathLike,
     *,
     opset: int = MIN_OPSET,
     overwrite: bool = False,
@@ -282,14 +281,14 @@ def export_fast(
 
 
 def export_adain(
-    folder: Union[str, os.PathLike],
-    decoder: Union[None, str, os.PathLike, AdaINDecoder, LightAdaIN] = None,
+    folder: str | os.PathLike,
+    decoder: str | os.PathLike | AdaINDecoder | LightAdaIN | None = None,
     *,
     arch: str = DEFAULT_ADAIN_ARCH,
     opset: int = MIN_OPSET,
     overwrite: bool = False,
     onnxruntime: bool = False,
-) -> Tuple[Path, Path]:
+) -> tuple[Path, Path]:
     """Write an AdaIN network's encoder and decoder as ``encoder.onnx`` and ``decoder.onnx`` in
     ``folder``: ``decoder`` (a VGG decoder or a light network, a file or module), or the shipped
     network of ``arch``; ``onnxruntime``: pre-optimized (:func:`for_onnxruntime`)."""

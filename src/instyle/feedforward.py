@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -48,7 +48,7 @@ class FastStylizer:
 
     def __init__(
         self,
-        model: Union[None, str, os.PathLike, nn.Module] = None,
+        model: str | os.PathLike | nn.Module | None = None,
         *,
         device: str = "cpu",
         precision: str = "auto",
@@ -83,11 +83,11 @@ class FastStylizer:
         return self.net.grid
 
     @property
-    def styles(self) -> Tuple[str, ...]:
+    def styles(self) -> tuple[str, ...]:
         """Names of the styles of a multi-style network (empty for a single-style one)."""
         return tuple(self.net.config.styles)
 
-    def selector(self, style: StyleChoice, weights: Optional[Sequence[float]] = None) -> Optional[Tensor]:
+    def selector(self, style: StyleChoice, weights: Sequence[float] | None = None) -> Tensor | None:
         """A CIN style selector: None (single-style net), or weights (S,) over the net's styles
         (:func:`instyle.blend.style_vector`)."""
         vec = style_vector(self.styles, style, weights)
@@ -99,7 +99,7 @@ class FastStylizer:
         content: Tensor,
         style: StyleChoice = None,
         *,
-        weights: Optional[Sequence[float]] = None,
+        weights: Sequence[float] | None = None,
         color: str = "none",
         seed: int = 0,
     ) -> Tensor:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import BinaryIO, Callable, Union
+from collections.abc import Callable
+from typing import BinaryIO
 
 from .errors import one_line
 
 
-def open_regular(path: Union[str, os.PathLike], error: Callable[[str], Exception]) -> BinaryIO:
+def open_regular(path: str | os.PathLike, error: Callable[[str], Exception]) -> BinaryIO:
     """``path`` opened for binary reading if it is a regular file; otherwise ``error(reason)`` is
     raised, with reasons such as "no such file" or "is a FIFO, not a regular file".
 

@@ -11,8 +11,8 @@ so ``gram_loss == mmd_loss(kernel="poly2") / C²`` (MSE averages over the C² en
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ from .color import rgb_to_lab
 from .nn.functional import Stats, calc_mean_std, gram_matrix, sliced_wasserstein, total_variation
 
 
-def target_energy(target: Tensor, dim: Optional[Sequence[int]] = None) -> Tensor:
+def target_energy(target: Tensor, dim: Sequence[int] | None = None) -> Tensor:
     """Mean square of a loss target (over ``dim`` only, per sample, if given), at least 1e-12.
 
     Raw losses on Caffe-scale VGG-19 features span orders of magnitude across layers (relu4_1's
@@ -126,9 +126,9 @@ def mmd_loss(
     target: Tensor,
     kernel: str = "poly2",
     *,
-    sigma: Optional[float] = None,
+    sigma: float | None = None,
     max_samples: int = 1024,
-    generator: Optional[torch.Generator] = None,
+    generator: torch.Generator | None = None,
 ) -> Tensor:
     """Squared MMD between the position-wise feature distributions of ``feat`` and ``target``.
 
@@ -162,7 +162,7 @@ def mmd_loss(
     raise ValueError(f"unknown MMD kernel {kernel!r}; choose linear, poly2 or gaussian")
 
 
-def _subsample(x: Tensor, n: int, generator: Optional[torch.Generator]) -> Tensor:
+def _subsample(x: Tensor, n: int, generator: torch.Generator | None) -> Tensor:
     # (N, P, C) -> (N, min(P, n), C), the same random positions for every sample.
     if x.shape[1] <= n:
         return x
@@ -179,9 +179,9 @@ def tv_loss(img: Tensor) -> Tensor:
 class StyleTarget:
     """Precomputed style statistics of one style image at one layer."""
 
-    gram: Optional[Tensor] = None  # (1, C, C)
-    mean_std: Optional[Stats] = None  # 2 × (1, C, 1, 1)
-    features: Optional[Tensor] = None  # (1, C, H, W), for MMD
+    gram: Tensor | None = None  # (1, C, C)
+    mean_std: Stats | None = None  # 2 × (1, C, 1, 1)
+    features: Tensor | None = None  # (1, C, H, W), for MMD
 
 
 def style_target(feat: Tensor, kind: str) -> StyleTarget:
@@ -246,8 +246,8 @@ class LossWeights:
     ``content_layers`` / ``style_layers`` map VGG-19 layer names to per-layer weights.
     """
 
-    content_layers: Dict[str, float] = field(default_factory=lambda: {"relu4_2": 1.0})
-    style_layers: Dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in GRAM_STYLE_LAYERS})
+    content_layers: dict[str, float] = field(default_factory=lambda: {"relu4_2": 1.0})
+    style_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in GRAM_STYLE_LAYERS})
     content_weight: float = 1.0
     style_weight: float = 1.0
     tv_weight: float = 0.0
@@ -286,7 +286,7 @@ def perceptual_terms(
     *,
     content_targets: Mapping[str, Tensor],
     style_targets: Mapping[str, StyleTarget],
-) -> Dict[str, Tensor]:
+) -> dict[str, Tensor]:
     """Weighted ``content``, ``style``, ``tv`` terms and their ``total`` (scalars).
 
     ``feats``: encoder features of ``img`` (N, 3, H, W) at ``weights.layers``.

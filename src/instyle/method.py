@@ -9,7 +9,7 @@ under a built-in name, or an AdaIN-only control (α, masks, colour matching, a d
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .choices import METHODS, check
 from .errors import UsageError
@@ -50,7 +50,7 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
     return "fast" if known and len(fast) == len(styles) and not adain_only else "adain"
 
 
-def choose_arch(arch: Optional[str], styles: Sequence[str], *, files: bool = True) -> str:
+def choose_arch(arch: str | None, styles: Sequence[str], *, files: bool = True) -> str:
     """The AdaIN network, ``"light"`` or ``"vgg"``, for ``arch`` (None: the library's choice).
 
     None gives :data:`~instyle.choices.DEFAULT_ADAIN_ARCH`, except that a preset without

@@ -20,8 +20,8 @@ import functools
 import importlib.util
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def light_onnx_path(file: str) -> str:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shared_arena() -> bool:
     """Register one CPU memory arena for every session of this process (once; False if
     onnxruntime refuses, e.g. another library registered one first: sessions then keep their own).
@@ -96,12 +96,12 @@ def _shared_arena() -> bool:
     try:
         info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
         ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))  # onnxruntime's defaults
-    except Exception:  # noqa: BLE001 - onnxruntime raises its own exception types
+    except Exception:
         return False
     return True
 
 
-def _open(path: Union[str, os.PathLike], threads: Optional[int]):
+def _open(path: str | os.PathLike, threads: int | None):
     """(InferenceSession, metadata) of an instyle ONNX file; one-line errors for anything else."""
     if not available():
         raise InstyleError("the onnxruntime backend needs onnxruntime: pip install onnxruntime")
@@ -122,7 +122,7 @@ def _open(path: Union[str, os.PathLike], threads: Optional[int]):
         options.add_session_config_entry("session.use_env_allocators", "1")
     try:
         session = ort.InferenceSession(name, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+    except Exception as exc:
         raise WeightsError(f"{name} is not a readable ONNX file ({one_line(exc)[:120]})") from None
     meta = dict(session.get_modelmeta().custom_metadata_map)
     if meta.get("format") != ONNX_FORMAT:
@@ -139,7 +139,7 @@ def _open(path: Union[str, os.PathLike], threads: Optional[int]):
     return session, meta
 
 
-def pad_to(x: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
+def pad_to(x: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     """(H, W, C) -> (h, w, C) padded at the bottom and right: reflected, or edge-replicated where the
     image is too small to reflect (:func:`instyle.sizes.can_reflect`, the torch runtime's rule)."""
     return pad_reflect_array(x, (0, hw[1] - x.shape[1], 0, hw[0] - x.shape[0]))
@@ -165,9 +165,9 @@ class OnnxFastStylizer:
 
     def __init__(
         self,
-        model: Union[None, str, os.PathLike] = None,
+        model: str | os.PathLike | None = None,
         *,
-        threads: Optional[int] = None,
+        threads: int | None = None,
         max_pixels: int = FAST_MAX_PIXELS,
         shared_statistics: bool = False,
     ):
@@ -177,12 +177,12 @@ class OnnxFastStylizer:
         self.session, self.metadata = _open(self.path, threads)
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
             raise WeightsError(f"{self.path} holds a {self.metadata.get('kind')}, not a fast network")
-        self.config: Dict = json.loads(self.metadata.get("config", "{}"))
+        self.config: dict = json.loads(self.metadata.get("config", "{}"))
         self.max_pixels = max_pixels
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._scales = sum(1 for n in self._inputs if n.startswith("z"))
         #: Channels of each norm layer whose statistics the graph shares (empty: a plain graph).
-        self.shared_layers: Tuple[int, ...] = tuple(json.loads(self.metadata.get("shared_statistics", "[]")))
+        self.shared_layers: tuple[int, ...] = tuple(json.loads(self.metadata.get("shared_statistics", "[]")))
         if shared_statistics and not self.shared_layers:
             raise WeightsError(
                 f"{self.path} was exported without shared statistics (`instyle export --shared-statistics`)"
@@ -196,7 +196,7 @@ class OnnxFastStylizer:
         return SIDE_MULTIPLE
 
     @property
-    def styles(self) -> Tuple[str, ...]:
+    def styles(self) -> tuple[str, ...]:
         """Names of the styles of a multi-style network (empty for a single-style one)."""
         return tuple(json.loads(self.metadata.get("styles", "[]")))
 
@@ -205,7 +205,7 @@ class OnnxFastStylizer:
         rgb: np.ndarray,
         style: StyleChoice = None,
         *,
-        weights: Optional[Sequence[float]] = None,
+        weights: Sequence[float] | None = None,
         color: str = "none",
         seed: int = 0,
         statistics=None,
@@ -248,7 +248,7 @@ class OnnxFastStylizer:
         return combine_luminance_array(out, rgb) if color == "luminance" and not in_graph else out
 
 
-def _shared_feeds(channels: Sequence[int], statistics) -> Dict[str, np.ndarray]:
+def _shared_feeds(channels: Sequence[int], statistics) -> dict[str, np.ndarray]:
     """``momentum`` and every layer's ``past_mean_k``, ``past_std_k`` (1, C_k, 1, 1): the frame's
     past average, or momentum 0 (the frame's own statistics) at a shot's start or without one."""
     past = statistics.past if statistics is not None else {}
@@ -274,9 +274,9 @@ class OnnxAdaIN:
 
     def __init__(
         self,
-        folder: Union[None, str, os.PathLike] = None,
+        folder: str | os.PathLike | None = None,
         *,
-        threads: Optional[int] = None,
+        threads: int | None = None,
         max_pixels: int = ONNX_ADAIN_MAX_SIDE**2,
     ):
         if folder is None:
@@ -291,7 +291,7 @@ class OnnxAdaIN:
         self.max_pixels = max_pixels
         self.grid = ENCODER_STRIDE  # the sampling grid in px (relu4_1's step), as Stylizer.grid
 
-    def style_stats_of(self, style: str, *, style_size: Optional[int] = 512) -> Tuple[np.ndarray, np.ndarray]:
+    def style_stats_of(self, style: str, *, style_size: int | None = 512) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of a style image file (longer side resized to ``style_size`` as the torch
         runtime does, :func:`instyle.imageio.modes.resize_longer_array`) or a preset name."""
         from .imageio import read_array
@@ -318,14 +318,14 @@ class OnnxAdaIN:
         """(H, W, 3) -> relu4_1 features (1, C, ⌈H/8⌉, ⌈W/8⌉)."""
         return self._encode(rgb, ["features"])[0]
 
-    def style_stats(self, rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def style_stats(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A style image's relu4_1 (mean, std), each (1, C, 1, 1), computed in the graph as the
         torch runtime computes them (:func:`instyle.nn.calc_mean_std`). Resize the image to the
         style size first (``read_array(path, size=512)``), as ``Stylizer`` does."""
         mean, std = self._encode(rgb, ["mean", "std"])
         return mean, std
 
-    def __call__(self, rgb: np.ndarray, stats: Tuple[np.ndarray, np.ndarray], *, alpha: float = 1.0) -> np.ndarray:
+    def __call__(self, rgb: np.ndarray, stats: tuple[np.ndarray, np.ndarray], *, alpha: float = 1.0) -> np.ndarray:
         """Stylize ``rgb`` (H, W, 3) with style statistics ``(mean, std)`` -> (H, W, 3) in [0, 1]."""
         check_alpha(alpha)
         mean, std = (np.asarray(s, dtype=np.float32).reshape(1, -1, 1, 1) for s in stats)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -76,7 +76,7 @@ class OptimizeConfig:
     channels_last: bool = True
     balance_layers: bool = True
     multiscale: tuple = ()
-    seed: Optional[int] = 0
+    seed: int | None = 0
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -103,7 +103,7 @@ class StepInfo:
 
     step: int
     total_steps: int
-    losses: Dict[str, float]
+    losses: dict[str, float]
     image: Tensor  # (1, 3, H, W) copy of the current image, detached (not clamped)
     elapsed: float
 
@@ -126,7 +126,7 @@ class GatysOptimizer:
         config: OptimizeConfig | None = None,
         *,
         encoder: VGG19Encoder | None = None,
-        device: Union[str, torch.device] = "cpu",
+        device: str | torch.device = "cpu",
     ):
         self.config = config or OptimizeConfig()
         self.device = resolve_device(device)
@@ -144,7 +144,7 @@ class GatysOptimizer:
             self.encoder = self.encoder.to(memory_format=torch.channels_last)
 
     # -- feature extraction -------------------------------------------------------------------
-    def _features(self, img: Tensor, layers: Sequence[str]) -> Dict[str, Tensor]:
+    def _features(self, img: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         # img (N, 3, H, W) -> {layer: (N, C, H', W')}, bf16 autocast if asked
         if self.config.channels_last:
             img = img.contiguous(memory_format=torch.channels_last)
@@ -157,8 +157,8 @@ class GatysOptimizer:
     def style_targets(
         self,
         styles: Sequence[Tensor],
-        style_weights: Optional[Sequence[float]] = None,
-    ) -> Dict[str, StyleTarget]:
+        style_weights: Sequence[float] | None = None,
+    ) -> dict[str, StyleTarget]:
         """Blended per-layer style statistics of one or more style images (1, 3, H, W)."""
         if not styles:
             return {}
@@ -176,10 +176,10 @@ class GatysOptimizer:
     def losses(
         self,
         img: Tensor,
-        content_targets: Dict[str, Tensor],
-        style_targets: Dict[str, StyleTarget],
-        weights: Optional[LossWeights] = None,
-    ) -> Dict[str, Tensor]:
+        content_targets: dict[str, Tensor],
+        style_targets: dict[str, StyleTarget],
+        weights: LossWeights | None = None,
+    ) -> dict[str, Tensor]:
         """Weighted loss terms (``content``, ``style``, ``tv``, ``total``) of an image."""
         weights = weights or self.config.loss
         feats = self._features(img, weights.layers)
@@ -193,9 +193,9 @@ class GatysOptimizer:
         content: Tensor,
         styles: Sequence[Tensor],
         *,
-        style_weights: Optional[Sequence[float]] = None,
-        init: Optional[Tensor] = None,
-        callback: Optional[Callable[[StepInfo], None]] = None,
+        style_weights: Sequence[float] | None = None,
+        init: Tensor | None = None,
+        callback: Callable[[StepInfo], None] | None = None,
     ) -> Tensor:
         """Stylize ``content`` (1, 3, H, W) in [0, 1] with ``styles``; returns (1, 3, H, W) in [0, 1]."""
         cfg = self.config
@@ -269,7 +269,7 @@ class GatysOptimizer:
             )
         else:
             opt = torch.optim.Adam([img], lr=cfg.lr)
-        last: Dict[str, float] = {}
+        last: dict[str, float] = {}
 
         def closure() -> Tensor:
             nonlocal done, last
@@ -303,7 +303,7 @@ class GatysOptimizer:
 
 
 def balanced_weights(
-    weights: LossWeights, content_targets: Dict[str, Tensor], style_targets: Dict[str, StyleTarget]
+    weights: LossWeights, content_targets: dict[str, Tensor], style_targets: dict[str, StyleTarget]
 ) -> LossWeights:
     """``weights`` with each layer weight divided by the mean square of that layer's target.
 
@@ -335,7 +335,7 @@ def balanced_weights(
     )
 
 
-def _split_steps(steps: int, scales: Sequence[float]) -> List[int]:
+def _split_steps(steps: int, scales: Sequence[float]) -> list[int]:
     """Steps per scale so that each stage costs about the same (cost ∝ area = scale²)."""
     if len(scales) == 1:
         return [steps]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Iterator, Optional, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import InstyleError
 
@@ -26,7 +27,7 @@ class Outcome(Generic[T]):
 
     item: T
     value: Any = None
-    error: Optional[InstyleError] = None
+    error: InstyleError | None = None
     seconds: float = 0.0  # from the start of its reading to the end of its writing
 
 
@@ -41,7 +42,7 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def cpu_workers(images: int) -> tuple[int, Optional[int]]:
+def cpu_workers(images: int) -> tuple[int, int | None]:
     """(images stylized at once, threads of each) for a run of ``images`` on the CPU: one image
     gets every core (None: the runtime's default); several get two runs side by side on half the
     cores each. onnxruntime's ops split poorly over threads at these sizes: the built-in network at
@@ -94,7 +95,7 @@ def pipelined(
         ahead = (time.perf_counter(), readers.submit(fetch))
         # read items in order: (item, started, data, error, the compute running for it (workers > 1))
         pending: deque = deque()
-        writing: Optional[tuple] = None  # (item, started, future)
+        writing: tuple | None = None  # (item, started, future)
         drawn_all = False
 
         def finish() -> Outcome[T]:
@@ -110,7 +111,7 @@ def pipelined(
                     drawn_all = True
                     break
                 ahead = (time.perf_counter(), readers.submit(fetch))
-                running: Optional[Future] = None
+                running: Future | None = None
                 if error is None and workers > 1:
                     running = computers.submit(compute, data)
                 pending.append((item, started, data, error, running))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _read(data: bytes, where: str) -> tuple[Dict[str, np.ndarray], Dict[str, str]]:
+def _read(data: bytes, where: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     from safetensors import SafetensorError
     from safetensors.numpy import load  # no torch: the onnxruntime path reads presets too
 
@@ -84,10 +84,10 @@ def _read(data: bytes, where: str) -> tuple[Dict[str, np.ndarray], Dict[str, str
     return tensors, meta
 
 
-ArrayStats = Tuple[np.ndarray, np.ndarray]
+ArrayStats = tuple[np.ndarray, np.ndarray]
 
 
-def _stats_by_encoder(tensors: Dict[str, np.ndarray], meta: Dict[str, str], prefix: str) -> Dict[str, ArrayStats]:
+def _stats_by_encoder(tensors: dict[str, np.ndarray], meta: dict[str, str], prefix: str) -> dict[str, ArrayStats]:
     """{encoder id: (mean, std) each (1, C, 1, 1) float32} of one preset, its tensors named
     ``prefix``mean… (VGG-19's) and ``prefix``light.mean… (the light encoder's, when the file has them)."""
 
@@ -101,7 +101,7 @@ def _stats_by_encoder(tensors: Dict[str, np.ndarray], meta: Dict[str, str], pref
 
 
 @lru_cache(maxsize=1)
-def _builtin() -> Dict[str, tuple[Dict[str, ArrayStats], PresetInfo]]:
+def _builtin() -> dict[str, tuple[dict[str, ArrayStats], PresetInfo]]:
     ref = resources.files("instyle") / "assets" / BUILTIN_FILE
     if not ref.is_file():
         return {}
@@ -114,7 +114,7 @@ def _builtin() -> Dict[str, tuple[Dict[str, ArrayStats], PresetInfo]]:
     return out
 
 
-def _user(name: str) -> Optional[tuple[Dict[str, ArrayStats], PresetInfo]]:
+def _user(name: str) -> tuple[dict[str, ArrayStats], PresetInfo] | None:
     path = user_dir() / f"{name}.safetensors"
     if not path.is_file():
         return None
@@ -134,9 +134,9 @@ def _user(name: str) -> Optional[tuple[Dict[str, ArrayStats], PresetInfo]]:
     return stats, PresetInfo(name, False, meta.get("source", ""), style_size)
 
 
-def list_presets() -> List[PresetInfo]:
+def list_presets() -> list[PresetInfo]:
     """Every preset, user ones first shadowing built-ins of the same name, sorted by name."""
-    found: Dict[str, PresetInfo] = {n: info for n, (_, info) in _builtin().items()}
+    found: dict[str, PresetInfo] = {n: info for n, (_, info) in _builtin().items()}
     folder = user_dir()
     if folder.is_dir():
         for p in folder.glob("*.safetensors"):
@@ -150,7 +150,7 @@ def list_presets() -> List[PresetInfo]:
     return [found[n] for n in sorted(found)]
 
 
-def _find(name: str) -> Dict[str, ArrayStats]:
+def _find(name: str) -> dict[str, ArrayStats]:
     got = _user(name) if NAME_RE.match(name) else None
     if got is None:
         got = _builtin().get(name)
@@ -183,7 +183,7 @@ def load_preset_array(name: str, encoder: str = ENCODER_ID) -> ArrayStats:
     return stats
 
 
-def shipped_light_encoder() -> Optional[str]:
+def shipped_light_encoder() -> str | None:
     """Id of the light encoder the built-in presets hold statistics for (the shipped light
     network's: a test keeps the two in step), or None."""
     ref = resources.files("instyle") / "assets" / BUILTIN_FILE
@@ -209,7 +209,7 @@ def is_preset(name: str) -> bool:
     return bool(NAME_RE.match(name)) and (name in _builtin() or is_user_preset(name))
 
 
-def make_preset(image: Tensor, *, style_size: int = 512, network: Optional[object] = None) -> Stats:
+def make_preset(image: Tensor, *, style_size: int = 512, network: object | None = None) -> Stats:
     """A style image (1, 3, H, W) in [0, 1] -> the statistics a preset stores: exactly what
     :class:`~instyle.Stylizer` takes from that image at ``style_size`` (in float32), through
     :func:`instyle.stylize.style_statistics`, with VGG-19 (``network`` None) or a
@@ -225,7 +225,7 @@ def make_preset(image: Tensor, *, style_size: int = 512, network: Optional[objec
         return style_statistics(image, lambda x: encoder.encode(x, ENCODER_LAYER), style_size=style_size)
 
 
-def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> Optional[tuple[str, Stats]]:
+def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> tuple[str, Stats] | None:
     """``(encoder id, stats)`` of a style image for the shipped light AdaIN network, as
     :func:`make_preset` takes them; None when this instyle ships no light network."""
     from .checkpoint import load_model
@@ -240,7 +240,7 @@ def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> Optional[tu
     return network.encoder_id(), make_preset(image, style_size=style_size, network=network)
 
 
-def _light_tensors(light: Optional[tuple[str, Stats]], prefix: str, meta: Dict[str, str]) -> Dict[str, Tensor]:
+def _light_tensors(light: tuple[str, Stats] | None, prefix: str, meta: dict[str, str]) -> dict[str, Tensor]:
     """The light statistics' tensors (and its id into ``meta``) of ``light = (encoder id, stats)``."""
     if light is None:
         return {}
@@ -256,7 +256,7 @@ def save_preset(
     name: str,
     stats: Stats,
     *,
-    light: Optional[tuple[str, Stats]] = None,
+    light: tuple[str, Stats] | None = None,
     source: str = "",
     style_size: int = 0,
     overwrite: bool = False,
@@ -296,9 +296,9 @@ def remove_preset(name: str) -> Path:
 
 def save_builtin_file(
     path: str | os.PathLike,
-    presets: Dict[str, tuple[Stats, str, int]],
+    presets: dict[str, tuple[Stats, str, int]],
     *,
-    light: Optional[tuple[str, Dict[str, Stats]]] = None,
+    light: tuple[str, dict[str, Stats]] | None = None,
 ) -> Path:
     """Write the package's built-in preset file: ``{name: (stats, source, style_size)}``, and
     ``light = (encoder id, {name: stats})`` of the shipped light network."""

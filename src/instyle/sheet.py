@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -29,15 +30,15 @@ def font(size: int) -> ImageFont.ImageFont:
 
 
 def contact_sheet(
-    grid: Sequence[Sequence[Optional[Tensor]]],
+    grid: Sequence[Sequence[Tensor | None]],
     *,
     row_labels: Sequence[str] = (),
     col_labels: Sequence[str] = (),
     cell: int = 256,
     pad: int = 4,
-    header: Optional[Sequence[Optional[Tensor]]] = None,
+    header: Sequence[Tensor | None] | None = None,
     corner: str = "",
-    captions: Optional[Sequence[Sequence[str]]] = None,
+    captions: Sequence[Sequence[str]] | None = None,
 ) -> Image.Image:
     """Lay out ``grid[r][c]`` images ((1, 3, H, W) tensors or (H, W, 3) arrays in [0, 1], or None for
     blank) as an RGB sheet.

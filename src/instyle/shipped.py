@@ -9,7 +9,6 @@ import json
 import os
 from functools import lru_cache
 from importlib import resources
-from typing import Dict, Optional, Tuple, Union
 
 from .errors import WeightsError
 
@@ -47,7 +46,7 @@ def shipped_path(file: str, missing: str) -> str:
     return str(ref)
 
 
-def safetensors_metadata(data: bytes) -> Dict[str, str]:
+def safetensors_metadata(data: bytes) -> dict[str, str]:
     """The string metadata of a safetensors file's bytes (ValueError/JSONDecodeError if malformed)."""
     n = int.from_bytes(data[:8], "little")
     if n <= 0 or n > len(data) - 8:
@@ -57,7 +56,7 @@ def safetensors_metadata(data: bytes) -> Dict[str, str]:
     return {str(k): str(v) for k, v in meta.items()}
 
 
-def file_metadata(path: Union[str, os.PathLike]) -> Dict[str, str]:
+def file_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The metadata of a safetensors file, reading only its header."""
     with open(path, "rb") as f:
         head = f.read(8)
@@ -75,7 +74,7 @@ def builtin_model_path() -> str:
     )
 
 
-def resolve_model(model: Union[None, str, os.PathLike]) -> Union[str, os.PathLike]:
+def resolve_model(model: str | os.PathLike | None) -> str | os.PathLike:
     """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
     built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md),
     ``builtin-video`` (the built-in styles' network for video: narrower, deeper and trained for
@@ -92,7 +91,7 @@ def has_video_model() -> bool:
     return _asset(VIDEO_MODEL).is_file()
 
 
-def has_shared_onnx(model: Optional[str]) -> bool:
+def has_shared_onnx(model: str | None) -> bool:
     """Whether shipped network ``model`` has an ONNX copy with shared statistics in this instyle."""
     return isinstance(model, str) and model in SHIPPED_SHARED_ONNX and _asset(SHIPPED_SHARED_ONNX[model]).is_file()
 
@@ -103,7 +102,7 @@ def _asset(file: str):
 
 
 @lru_cache(maxsize=1)
-def builtin_styles() -> Tuple[str, ...]:
+def builtin_styles() -> tuple[str, ...]:
     """Names of the shipped network's styles, read from its metadata (no weights loaded); empty
     when no network is shipped."""
     try:

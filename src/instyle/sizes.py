@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 #: Smallest side the fast networks compute on. Their deepest maps are a quarter of the input, and
 #: every 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1,
@@ -32,14 +32,14 @@ def can_reflect(hw: Sequence[int], pad: Sequence[int]) -> bool:
     return max(left, right) < hw[1] and max(top, bottom) < hw[0]
 
 
-def target_size(w: int, h: int, size: int) -> Tuple[int, int]:
+def target_size(w: int, h: int, size: int) -> tuple[int, int]:
     """(width, height) with the longer side equal to ``size``, aspect kept, sides >= 1."""
     if w >= h:
         return size, max(1, round(h * size / w))
     return max(1, round(w * size / h)), size
 
 
-def texture_sizes(h: int, w: int, scales: int) -> List[Tuple[int, int]]:
+def texture_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
     """(H, W) of each of a texture net's ``scales`` inputs: the image halved (rounding up, at least
     1 px) at each scale, finest first (Ulyanov et al. 2016)."""
     out = []

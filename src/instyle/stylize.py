@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Callable, List, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Union
 
 import torch
 from torch import Tensor, nn
@@ -29,28 +30,26 @@ from .resize import resize_longer, resize_to
 from .shipped import default_decoder_path
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
-StyleSpec = Union[Tensor, Stats, str]
+StyleSpec = Union[Tensor, Stats, str]  # noqa: UP007 - Stats is a typing alias: | needs 3.11
 
 
 def _is_single(style: object) -> bool:
     """One style (image, path, name, or a (mean, std) pair of (C,) or (…, C, 1, 1) tensors) vs a sequence of styles."""
     if isinstance(style, (Tensor, str, os.PathLike)):
         return True
-    if (
+    return bool(
         isinstance(style, (tuple, list))
         and len(style) == 2
         and all(isinstance(t, Tensor) and (t.dim() == 1 or tuple(t.shape[-2:]) == (1, 1)) for t in style)
-    ):
-        return True
-    return False
+    )
 
 
 def style_statistics(
     style: Tensor,
     encode: Callable[[Tensor], Tensor],
     *,
-    style_size: Optional[int] = 512,
-    match_to: Optional[Tensor] = None,
+    style_size: int | None = 512,
+    match_to: Tensor | None = None,
 ) -> Stats:
     """relu4_1 ``(mean, std)``, each (1, C, 1, 1) float32, of a style image (1, 3, H, W), as AdaIN
     takes them: longer side resized to ``style_size`` (None: as given) with instyle's one resize
@@ -96,13 +95,13 @@ class Stylizer:
 
     def __init__(
         self,
-        decoder: Union[str, os.PathLike, nn.Module, None] = None,
+        decoder: str | os.PathLike | nn.Module | None = None,
         *,
-        arch: Optional[str] = None,
+        arch: str | None = None,
         device: str = "cpu",
         precision: str = "auto",
         channels_last: bool = True,
-        style_size: Optional[int] = 512,
+        style_size: int | None = 512,
         tile: int = 1024,
         max_pixels: int = 1536 * 1536,
     ):
@@ -168,7 +167,7 @@ class Stylizer:
         return self._encode_one(img)
 
     @torch.no_grad()
-    def decode(self, t: Tensor, size: Optional[Sequence[int]] = None) -> Tensor:
+    def decode(self, t: Tensor, size: Sequence[int] | None = None) -> Tensor:
         """Features (1, C, h, w) -> image (1, 3, 8h, 8w) float32, cropped to ``size`` (H, W) if given."""
         h, w = t.shape[-2:]
         if h * w * STRIDE * STRIDE > self.max_pixels:
@@ -180,7 +179,7 @@ class Stylizer:
         return out
 
     @torch.no_grad()
-    def style_stats(self, style: StyleSpec, *, match_to: Optional[Tensor] = None) -> Stats:
+    def style_stats(self, style: StyleSpec, *, match_to: Tensor | None = None) -> Stats:
         """relu4_1 ``(mean, std)`` (each (1, C, 1, 1)) of a style image, stats pair, preset name or
         image path. ``match_to``: recolour the style image to this content first (CORAL)."""
         if isinstance(style, (tuple, list)):
@@ -195,9 +194,10 @@ class Stylizer:
             from .presets import is_preset
 
             name = os.fspath(style)
-            if not os.path.exists(name) and name != "-":
-                if is_preset(name) or not (os.sep in name or os.path.splitext(name)[1]):
-                    return self.style_stats(load_preset(name, self.encoder_id), match_to=match_to)  # or: no such preset
+            if (not os.path.exists(name) and name != "-") and (
+                is_preset(name) or not (os.sep in name or os.path.splitext(name)[1])
+            ):
+                return self.style_stats(load_preset(name, self.encoder_id), match_to=match_to)  # or: no such preset
             from .imageio import load_image
 
             style = load_image(name)
@@ -209,11 +209,11 @@ class Stylizer:
     def __call__(
         self,
         content: Tensor,
-        style: Union[StyleSpec, Sequence[StyleSpec]],
+        style: StyleSpec | Sequence[StyleSpec],
         *,
-        weights: Optional[Sequence[float]] = None,
+        weights: Sequence[float] | None = None,
         alpha: float = 1.0,
-        masks: Optional[Sequence[Tensor]] = None,
+        masks: Sequence[Tensor] | None = None,
         color: str = "none",
     ) -> Tensor:
         """Stylize ``content`` (1, 3, H, W) RGB in [0, 1]; returns (1, 3, H, W) in [0, 1].
@@ -230,7 +230,7 @@ class Stylizer:
         """
         check_alpha(alpha)
         check(color, COLOR_MODES, "color", UsageError)
-        styles: List[StyleSpec] = [style] if _is_single(style) else list(style)
+        styles: list[StyleSpec] = [style] if _is_single(style) else list(style)
         if not styles:
             raise UsageError("give at least one style")
         content = self._prep(content).float()

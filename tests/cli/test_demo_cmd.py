@@ -45,7 +45,7 @@ def test_demo_method_adain_uses_the_presets(tmp_path, capsys):
 
 
 def test_demo_unknown_style_fails_before_writing(tmp_path, capsys):
-    code, out, err = run_cli(["demo", "--style", "no_such_style", "-q", "-o", tmp_path / "d.png"], capsys)
+    code, _out, err = run_cli(["demo", "--style", "no_such_style", "-q", "-o", tmp_path / "d.png"], capsys)
     assert code == 1
     assert err.startswith("instyle: error:") and "instyle styles" in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
@@ -83,7 +83,7 @@ def test_demo_writes_and_refreshes_its_output(tmp_path, capsys):
 )
 def test_demo_bad_options(tmp_path, capsys, argv, expected):
     argv = [a.format(tmp=tmp_path) for a in argv]
-    code, out, err = run_cli(["demo", "-q", "-o", tmp_path / "d.png", *argv], capsys)
+    code, _out, err = run_cli(["demo", "-q", "-o", tmp_path / "d.png", *argv], capsys)
     assert code == expected
     assert err.startswith("instyle: error:") and err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []

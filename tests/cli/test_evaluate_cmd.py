@@ -119,7 +119,7 @@ def test_pairs_csv_method_column_stem_fallback_and_excel_bom(imgs, tmp_path, cap
             "\ufeffmethod,output,content,style\n"
             f"identity,{imgs['out.png']},{imgs['content.png']},{imgs['style.png']}\n"
             f",{imgs['other.png']},{imgs['content.png']},{imgs['style.png']}\n"
-        ).encode("utf-8")
+        ).encode()
     )
     code, out, err = run_cli(["evaluate", "--pairs", csv, "--size", "32", "--json"], capsys)
     assert code == 0, err
@@ -189,7 +189,7 @@ def test_usage_errors(imgs, capsys, argv):
 def test_bad_image_is_input_error(imgs, tmp_path, capsys):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         ["evaluate", bad, "--content", imgs["content.png"], "--style", imgs["style.png"], "--size", "32"], capsys
     )
     assert code == 1

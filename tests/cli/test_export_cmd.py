@@ -101,7 +101,7 @@ def test_export_with_shared_statistics_then_video_with_it(tmp_path, capsys):
 
 
 def test_export_adain_folder_and_refusals(tmp_path, capsys):
-    code, out, err = run_cli(["export", "adain", "-o", tmp_path / "adain", "--json"], capsys)
+    code, _out, err = run_cli(["export", "adain", "-o", tmp_path / "adain", "--json"], capsys)
     assert code == 0, err
     assert sorted(os.listdir(tmp_path / "adain")) == ["decoder.onnx", "encoder.onnx"]
     code, _, err = run_cli(["export", "adain", "-o", tmp_path / "adain"], capsys)

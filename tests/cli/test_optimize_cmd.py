@@ -105,7 +105,7 @@ def _json(out: str) -> dict:
 def test_tiny_run_default_layers_writes_png(imgs, tmp_path, capsys):
     """The real default loss (relu1_1…relu5_1) on a square 32 px image."""
     out = tmp_path / "out.png"
-    code, stdout, err = run_cli(
+    code, _stdout, err = run_cli(
         ["optimize", imgs["square.png"], imgs["style.png"], "-o", out, "--size", "32", "--steps", "2", "-q"], capsys
     )
     assert code == 0, err
@@ -187,7 +187,7 @@ def test_two_styles_weights_normalized(imgs, tmp_path, capsys, w1, w2):
 def test_existing_output_refused_then_overwritten(imgs, tmp_path, capsys):
     out = tmp_path / "out.png"
     out.write_bytes(b"precious bytes")
-    code, stdout, err = run_cli(
+    code, _stdout, err = run_cli(
         ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", *FAST], capsys
     )
     assert code in (1, 2)
@@ -195,7 +195,7 @@ def test_existing_output_refused_then_overwritten(imgs, tmp_path, capsys):
     assert "--overwrite" in err
     assert out.read_bytes() == b"precious bytes"
 
-    code, stdout, err = run_cli(
+    code, _stdout, err = run_cli(
         ["optimize", imgs["content.png"], imgs["style.png"], "-o", out, "--size", "32", "--overwrite", *FAST], capsys
     )
     assert code == 0, err

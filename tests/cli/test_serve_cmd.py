@@ -101,6 +101,6 @@ def test_serves_and_stops_cleanly(stop, code):
         assert health["status"] == "ok" and health["adain"] == "off"
     finally:
         proc.send_signal(stop)  # uvicorn finishes the requests in progress, then ends as the signal says
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert "Traceback" not in err

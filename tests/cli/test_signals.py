@@ -12,7 +12,7 @@ import time
 import pytest
 
 pytest.importorskip("av")
-from video.clips import make_clip  # noqa: E402
+from video.clips import make_clip
 
 
 def _hidden(folder):

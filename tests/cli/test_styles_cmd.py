@@ -143,7 +143,7 @@ def test_remove_plain_message(image, capsys):
 
 
 def test_remove_builtin_refused(builtins, capsys):
-    code, out, err = run_cli(["styles", "remove", "zebra"], capsys)
+    code, _out, err = run_cli(["styles", "remove", "zebra"], capsys)
     assert code == 1
     assert_one_line_error(err)
     assert "built-in" in err
@@ -153,7 +153,7 @@ def test_remove_builtin_refused(builtins, capsys):
 @pytest.mark.parametrize("action", ["save", "remove"])
 def test_invalid_name_exit_2(image, capsys, home, name, action):
     argv = ["styles", action, name] + ([image] if action == "save" else [])
-    code, out, err = run_cli(argv, capsys)
+    code, _out, err = run_cli(argv, capsys)
     assert code == 2
     assert_one_line_error(err)
     assert "invalid preset name" in err
@@ -161,7 +161,7 @@ def test_invalid_name_exit_2(image, capsys, home, name, action):
 
 
 def test_save_missing_image_exit_1(capsys, home, tmp_path):
-    code, out, err = save("nope", tmp_path / "missing.png", capsys)
+    code, _out, err = save("nope", tmp_path / "missing.png", capsys)
     assert code == 1
     assert_one_line_error(err)
     assert "missing.png" in err
@@ -169,7 +169,7 @@ def test_save_missing_image_exit_1(capsys, home, tmp_path):
 
 
 def test_save_missing_arguments_exit_2(capsys):
-    code, out, err = run_cli(["styles", "save", "only_name"], capsys)
+    code, _out, err = run_cli(["styles", "save", "only_name"], capsys)
     assert code == 2
     assert_one_line_error(err)
 

@@ -351,7 +351,7 @@ def test_saved_preset_used_by_name(files, tmp_path, capsys, home):
 def test_preset_with_color_match_is_a_clean_error(files, tmp_path, capsys):
     assert run_cli(["styles", "save", "p", files["style.png"], "--style-size", "64"], capsys)[0] == 0
     out = tmp_path / "out.png"
-    code, stdout, err = stylize(files, capsys, files["content.png"], out, "--color", "match", style=["--style", "p"])
+    code, _stdout, err = stylize(files, capsys, files["content.png"], out, "--color", "match", style=["--style", "p"])
     assert code == 2
     assert_one_line_error(err)
     assert "luminance" in err
@@ -375,7 +375,7 @@ def test_existing_output_fails_before_any_work(files, tmp_path, capsys, monkeypa
     out.write_bytes(b"precious")
     with monkeypatch.context() as m:
         _forbid_work(m)
-        code, stdout, err = stylize(files, capsys, files["content.png"], out)
+        code, _stdout, err = stylize(files, capsys, files["content.png"], out)
     assert code == 2
     assert_one_line_error(err)
     assert "--overwrite" in err

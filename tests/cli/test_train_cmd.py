@@ -128,7 +128,7 @@ def test_bad_values(folders, tmp_path, capsys, extra, code, message):
     if "--precision" in extra and torch.cuda.is_available():
         pytest.skip("fp16 is allowed where CUDA is")
     out = tmp_path / "run"
-    got, stdout, err = run_cli(_argv(folders, out, "--steps", "1", *extra), capsys)
+    got, _stdout, err = run_cli(_argv(folders, out, "--steps", "1", *extra), capsys)
     assert got == code, err
     _one_error_line(err)
     assert message in err

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("av")
 pytest.importorskip("cv2")
-from instyle.video.io import frame_times  # noqa: E402
-from video.clips import make_clip  # noqa: E402
+from instyle.video.io import frame_times
+from video.clips import make_clip
 
-from ._helpers import run_cli  # noqa: E402
+from ._helpers import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("builtin_net")]  # slow: networks on every frame
 

@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("av")
 pytest.importorskip("onnxruntime")
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from video.clips import frame_pattern  # noqa: E402
+from video.clips import frame_pattern
 
-from ._helpers import run_cli  # noqa: E402
+from ._helpers import run_cli
 
 pytestmark = pytest.mark.slow  # the shipped network on every frame, twice
 

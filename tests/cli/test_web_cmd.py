@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow  # the built-in network draws the thumbnails
 
 def test_export_writes_the_page_and_refuses_to_overwrite(tmp_path, capsys):
     site = tmp_path / "site"
-    code, out, err = run_cli(["web", "export", site], capsys)
+    code, _out, err = run_cli(["web", "export", site], capsys)
     assert code == 0, err
     info = json.loads((site / "api" / "styles").read_text())
     assert info["static"] and all((site / s["thumbnail"]).is_file() for s in info["styles"])

@@ -25,7 +25,6 @@ import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -54,7 +53,7 @@ class Entry:
     name: str
     kind: str = "file"
     data: bytes = b""
-    size: Optional[Tuple[int, int]] = None
+    size: tuple[int, int] | None = None
     frames: int = 1
 
     @property
@@ -108,7 +107,7 @@ def _rgb(w: int, h: int, seed: int = 0) -> Image.Image:
     return Image.fromarray(_pixels(w, h, 3, seed))
 
 
-def _modes() -> List[Entry]:
+def _modes() -> list[Entry]:
     w, h = 7, 5
     rgb = _rgb(w, h, 1)
     gray = rgb.convert("L")
@@ -153,7 +152,7 @@ def _modes() -> List[Entry]:
     return [Entry(f"mode-{m}", f"mode {m}.{ext}", data=data, size=(w, h)) for m, ext, data in out]
 
 
-def _sizes() -> List[Entry]:
+def _sizes() -> list[Entry]:
     dims = [
         (1, 1),
         (2, 2),
@@ -176,7 +175,7 @@ def _sizes() -> List[Entry]:
     ]
 
 
-def _orientations() -> List[Entry]:
+def _orientations() -> list[Entry]:
     w, h = 6, 4
     out = []
     for o in range(1, 9):
@@ -187,7 +186,7 @@ def _orientations() -> List[Entry]:
     return out
 
 
-def _animations() -> List[Entry]:
+def _animations() -> list[Entry]:
     frames = [_rgb(6, 5, s) for s in range(3)]
     kw = dict(save_all=True, append_images=frames[1:], duration=80, loop=0)
     return [
@@ -238,7 +237,7 @@ def _tiff_bomb() -> bytes:
     return bytes(out + struct.pack("<I", 0) + b"\x00")
 
 
-def _broken() -> List[Entry]:
+def _broken() -> list[Entry]:
     png = _save(_rgb(40, 30, 5), "PNG")
     jpg = _save(_rgb(40, 30, 6), "JPEG", quality=90)
     return [
@@ -260,7 +259,7 @@ def _broken() -> List[Entry]:
 
 
 @lru_cache(maxsize=1)
-def build_corpus() -> Tuple[Entry, ...]:
+def build_corpus() -> tuple[Entry, ...]:
     """Every entry, in a fixed order (deterministic bytes)."""
     entries = (*_sizes(), *_modes(), *_orientations(), *_animations(), *_broken())
     ids = [e.id for e in entries]

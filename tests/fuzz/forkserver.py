@@ -113,16 +113,16 @@ def _preload() -> None:
     import onnx  # noqa: F401
     import onnxruntime  # noqa: F401
 
-    import instyle.cli.main  # noqa: F401
-    import instyle.evaluate  # noqa: F401
-    import instyle.export  # noqa: F401
-    import instyle.feedforward  # noqa: F401
-    import instyle.onnx_runtime  # noqa: F401
-    import instyle.optimize  # noqa: F401
-    import instyle.sheet  # noqa: F401
-    import instyle.stylize  # noqa: F401
-    import instyle.train  # noqa: F401
-    import instyle.train.fast  # noqa: F401
+    import instyle.cli.main
+    import instyle.evaluate
+    import instyle.export
+    import instyle.feedforward
+    import instyle.onnx_runtime
+    import instyle.optimize
+    import instyle.sheet
+    import instyle.stylize
+    import instyle.train
+    import instyle.train.fast
     import instyle.video  # noqa: F401
     from instyle.shipped import builtin_styles
     from instyle.vgg import load_vgg19_weights
@@ -164,13 +164,13 @@ def _child(req: dict) -> int:
         if code is not None and not isinstance(code, int):
             sys.stderr.write(f"{code}\n")
             code = 1
-    except BaseException:  # noqa: BLE001 - what the interpreter does with anything else
+    except BaseException:
         traceback.print_exc()
         code = 1
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except Exception:  # noqa: BLE001 - e.g. a closed pipe
+        except Exception:
             pass
     return 0 if code is None else int(code) & 0xFF
 

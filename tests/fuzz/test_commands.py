@@ -17,9 +17,9 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -102,7 +102,7 @@ class Ctx:
     res: Resources
 
 
-def _target(size: Tuple[int, int], longer: int) -> Tuple[int, int]:
+def _target(size: tuple[int, int], longer: int) -> tuple[int, int]:
     w, h = size
     return (longer, max(1, round(h * longer / w))) if w >= h else (max(1, round(w * longer / h)), longer)
 
@@ -119,15 +119,15 @@ class Variant:
     """
 
     id: str
-    argv: Callable[[Ctx], List[str]]
+    argv: Callable[[Ctx], list[str]]
     output: str
     given: str = "arg"
-    size: Optional[Callable[[Tuple[int, int]], Tuple[int, int]]] = None
-    out_option: Optional[str] = "-o"
+    size: Callable[[tuple[int, int]], tuple[int, int]] | None = None
+    out_option: str | None = "-o"
     slow: bool = False
-    env: Callable[[Ctx], Dict[str, str]] = lambda ctx: {}
+    env: Callable[[Ctx], dict[str, str]] = lambda ctx: {}
     # whether the command must accept the entry (True), refuse it (False) or may do either (None)
-    accepts: Callable[[Entry], Optional[bool]] = lambda entry: entry.readable
+    accepts: Callable[[Entry], bool | None] = lambda entry: entry.readable
 
 
 def _same(size):
@@ -313,7 +313,7 @@ def _output_path(v: Variant, work: Path) -> Path:
 # --------------------------------------------------------------------------- running and checking
 
 
-def _snapshot(root: Path) -> Dict[str, Tuple[int, int]]:
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every entry under ``root`` (not following links): relative path -> (mode, size)."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -324,7 +324,7 @@ def _snapshot(root: Path) -> Dict[str, Tuple[int, int]]:
     return out
 
 
-def _prepare(v: Variant, entry: Entry, work: Path, res: Resources) -> Tuple[Ctx, Optional[Path]]:
+def _prepare(v: Variant, entry: Entry, work: Path, res: Resources) -> tuple[Ctx, Path | None]:
     inputs = work / "in put ✓"
     stdin = None
     if v.given == "folder":
@@ -340,12 +340,12 @@ def _prepare(v: Variant, entry: Entry, work: Path, res: Resources) -> Tuple[Ctx,
     return Ctx(work=work, inp=inp, out=_output_path(v, work), res=res), stdin
 
 
-def _run(server: ForkServer, v: Variant, ctx: Ctx, argv: List[str], stdin: Optional[Path]) -> Result:
+def _run(server: ForkServer, v: Variant, ctx: Ctx, argv: list[str], stdin: Path | None) -> Result:
     env = {"INSTYLE_HOME": str(ctx.work / "home"), **v.env(ctx)}
     return server.run(argv, cwd=ctx.work, env=env, stdin=stdin, timeout=60)
 
 
-def _check_refusal(r: Result, before: Dict, ctx: Ctx, what: str) -> None:
+def _check_refusal(r: Result, before: dict, ctx: Ctx, what: str) -> None:
     assert r.rc in (1, 2), f"{what}: exit status {r.rc}, stderr: {r.stderr!r}"
     lines = r.stderr.rstrip("\n").split("\n")
     assert len(lines) == 1 and lines[0].startswith("instyle: "), f"{what}: stderr is not one line: {r.stderr!r}"
@@ -354,7 +354,7 @@ def _check_refusal(r: Result, before: Dict, ctx: Ctx, what: str) -> None:
     assert not new, f"{what}: left behind after the failure: {new}"
 
 
-def _check_image(path: Path, size: Optional[Tuple[int, int]], what: str) -> None:
+def _check_image(path: Path, size: tuple[int, int] | None, what: str) -> None:
     assert path.is_file(), f"{what}: no output at {path}"
     with Image.open(path) as im:
         im.load()
@@ -363,7 +363,7 @@ def _check_image(path: Path, size: Optional[Tuple[int, int]], what: str) -> None
 
 
 def _check_success(
-    v: Variant, ctx: Ctx, r: Result, in_size: Tuple[int, int], what: str, out: Optional[Path] = None
+    v: Variant, ctx: Ctx, r: Result, in_size: tuple[int, int], what: str, out: Path | None = None
 ) -> None:
     out = out or ctx.out
     want = v.size(in_size) if v.size else None
@@ -451,7 +451,7 @@ def _occupy(v: Variant, ctx: Ctx) -> Path:
     return target
 
 
-def _redirect(v: Variant, ctx: Ctx, argv: List[str], new: Path) -> Tuple[List[str], Dict[str, str]]:
+def _redirect(v: Variant, ctx: Ctx, argv: list[str], new: Path) -> tuple[list[str], dict[str, str]]:
     """argv (and env) with the output moved to ``new``."""
     if v.output == "preset":
         return argv, {"INSTYLE_HOME": str(new)}
@@ -507,7 +507,7 @@ def test_output(server, res, tmp_path, variant_id, case):
 # --------------------------------------------------------------------------- option values
 
 
-def _subparser(parser, path: Tuple[str, ...]):
+def _subparser(parser, path: tuple[str, ...]):
     import argparse
 
     for name in path:
@@ -516,7 +516,7 @@ def _subparser(parser, path: Tuple[str, ...]):
     return parser
 
 
-def _options(path: Tuple[str, ...]) -> List[str]:
+def _options(path: tuple[str, ...]) -> list[str]:
     """The long name of every option of ``instyle *path`` that takes a value."""
     from instyle.cli.main import build_parser
 
@@ -545,7 +545,7 @@ OPTION_BASES = {
 }
 
 
-def _with_option(argv: List[str], opt: str, value: str, aliases: List[str]) -> List[str]:
+def _with_option(argv: list[str], opt: str, value: str, aliases: list[str]) -> list[str]:
     """``argv`` with every occurrence of ``opt`` (or an alias) replaced by one ``opt value``."""
     out, i = [], 0
     while i < len(argv):

@@ -12,8 +12,8 @@ instyle's own loader: chelsea (the cat) is the content, coffee the style image.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List
 
 import torch
 
@@ -27,10 +27,10 @@ def skimage_photo(name: str) -> Path:
     spec = importlib.util.find_spec("skimage")
     if spec is None:
         raise FileNotFoundError("scikit-image is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / name
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / name
 
 
-def cases() -> Dict[str, Callable[[], torch.Tensor]]:
+def cases() -> dict[str, Callable[[], torch.Tensor]]:
     """Pin name -> the call that makes its output (1, 3, H, W)."""
     from instyle import FastStylizer, Stylizer, load_image
     from instyle.errors import WeightsError
@@ -39,7 +39,7 @@ def cases() -> Dict[str, Callable[[], torch.Tensor]]:
     style = load_image(skimage_photo("coffee.png"))
     fast, large = FastStylizer(precision="fp32"), FastStylizer("builtin-large", precision="fp32")
     adain = Stylizer(arch="vgg", precision="fp32")
-    out: Dict[str, Callable[[], torch.Tensor]] = {
+    out: dict[str, Callable[[], torch.Tensor]] = {
         f"builtin/{name}": (lambda n=name: fast(photo, n)) for name in fast.styles
     }
     out["builtin/blend starry_night+wave"] = lambda: fast(photo, ["starry_night", "wave"], weights=[0.3, 0.7])
@@ -84,7 +84,7 @@ def _stabilized(net, photo: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def measure(output: torch.Tensor, evaluator, photo, style) -> Dict[str, List[float]]:
+def measure(output: torch.Tensor, evaluator, photo, style) -> dict[str, list[float]]:
     """The pinned numbers of one output."""
     return {
         "means": output.mean(dim=(0, 2, 3)).tolist(),
@@ -93,7 +93,7 @@ def measure(output: torch.Tensor, evaluator, photo, style) -> Dict[str, List[flo
     }
 
 
-def compute() -> Dict[str, Dict[str, List[float]]]:
+def compute() -> dict[str, dict[str, list[float]]]:
     from instyle import Evaluator, load_image
 
     photo = load_image(skimage_photo("chelsea.png"), size=CONTENT_SIZE)

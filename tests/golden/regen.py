@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from golden.pins import PINS, compute  # noqa: E402
+from golden.pins import PINS, compute
 
 
 def main() -> int:

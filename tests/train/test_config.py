@@ -71,7 +71,7 @@ def test_train_config_accepts_edge_values():
 
 def test_resumable_fields_exist():
     # a typo here would silently make a field "must match" on resume
-    assert RESUMABLE <= set(TrainConfig.__dataclass_fields__)
+    assert set(TrainConfig.__dataclass_fields__) >= RESUMABLE
     assert not {"batch_size", "lr", "seed", "crop", "image_size", "grad_accum"} & RESUMABLE
 
 

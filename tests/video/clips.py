@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def make_clip(
     size=(64, 48),
     fps: int = 24,
     audio: int = 0,
-    times: Optional[Sequence[float]] = None,
+    times: Sequence[float] | None = None,
     codec: str = "libx264",
     time_base: int = 1000,
 ) -> Path:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("av")
-from instyle.errors import InstyleError, UsageError  # noqa: E402
-from instyle.video.io import VideoSink, VideoSource, frame_times  # noqa: E402
+from instyle.errors import InstyleError, UsageError
+from instyle.video.io import VideoSink, VideoSource, frame_times
 
-from .clips import make_clip  # noqa: E402
+from .clips import make_clip
 
 
 def _copy(src, dst_path, **kw):
@@ -62,7 +62,7 @@ def test_audio_is_copied_and_trimmed(tmp_path):
 
 def test_folders_of_frames_in_and_out(tmp_path):
     src = VideoSource(make_clip(tmp_path / "c.mp4", frames=5))
-    sink, out = _copy(src, str(tmp_path / "frames") + "/")
+    _sink, out = _copy(src, str(tmp_path / "frames") + "/")
     assert out is None and sorted(p.name for p in (tmp_path / "frames").iterdir())[0] == "frame_000001.png"
     folder = VideoSource(tmp_path / "frames", fps=10)
     frames = list(folder.frames())

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 pytest.importorskip("cv2")
-from instyle.nn.functional import instance_norm, statistics_filter  # noqa: E402
-from instyle.video.stabilize import (  # noqa: E402
+from instyle.nn.functional import instance_norm, statistics_filter
+from instyle.video.stabilize import (
     GridAlignment,
     MotionEstimator,
     SceneCuts,
@@ -18,9 +18,9 @@ from instyle.video.stabilize import (  # noqa: E402
     camera_motion,
     warp,
 )
-from instyle.video.stylizer import VideoStylizer  # noqa: E402
+from instyle.video.stylizer import VideoStylizer
 
-from .clips import frame_pattern  # noqa: E402
+from .clips import frame_pattern
 
 
 def test_statistics_ema_averages_then_resets():

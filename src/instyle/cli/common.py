@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS, PRECISIONS
 from ..errors import UsageError
@@ -18,7 +17,7 @@ MAX_INT = 2**31 - 1
 MAX_FLOAT = 1e30
 
 
-def add_command(sub, name: str, summary: str, epilog: Optional[str] = None) -> argparse.ArgumentParser:
+def add_command(sub, name: str, summary: str, epilog: str | None = None) -> argparse.ArgumentParser:
     """A subcommand's parser: ``summary`` is its line in the list of commands and its description;
     ``epilog`` (examples, notes) is printed as written."""
     return sub.add_parser(
@@ -26,7 +25,7 @@ def add_command(sub, name: str, summary: str, epilog: Optional[str] = None) -> a
     )
 
 
-def _number(text: str, kind: type, *, minimum: float, strict: bool, maximum: Optional[float] = None) -> float:
+def _number(text: str, kind: type, *, minimum: float, strict: bool, maximum: float | None = None) -> float:
     """Parse an int/float option that must be finite, >= (or >, if ``strict``) ``minimum`` and
     <= ``maximum`` (default :data:`MAX_INT` / :data:`MAX_FLOAT`)."""
     top = maximum if maximum is not None else (MAX_INT if kind is int else MAX_FLOAT)
@@ -114,7 +113,7 @@ def image_size(text: str) -> int:
     return v
 
 
-def split_weight(spec: str) -> Tuple[str, Optional[float]]:
+def split_weight(spec: str) -> tuple[str, float | None]:
     """``"path:0.7"`` -> ``("path", 0.7)``; ``"path"`` -> ``("path", None)``.
 
     A suffix counts as a weight only if it parses as a number and the whole spec is not an
@@ -125,7 +124,7 @@ def split_weight(spec: str) -> Tuple[str, Optional[float]]:
     return split_style_spec(spec, whole=os.path.exists)
 
 
-def parse_weighted(specs: List[str], what: str) -> Tuple[List[str], List[float]]:
+def parse_weighted(specs: list[str], what: str) -> tuple[list[str], list[float]]:
     """Names with optional ``:weight`` suffixes -> names and weights normalized to sum to 1.
 
     Unweighted entries share what the weighted ones leave (equally, 1 each when none are given);
@@ -136,16 +135,16 @@ def parse_weighted(specs: List[str], what: str) -> Tuple[List[str], List[float]]
     return parse_style_specs(specs, what=what, whole=os.path.exists)
 
 
-def comma_list(text: str) -> List[str]:
+def comma_list(text: str) -> list[str]:
     """``"a, b,,c"`` -> ``["a", "b", "c"]``: the items of a comma-separated option, blanks dropped."""
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def parse_layers(text: str, default_weight: float = 1.0) -> Dict[str, float]:
+def parse_layers(text: str, default_weight: float = 1.0) -> dict[str, float]:
     """``"relu1_1,relu2_1:0.5"`` -> ``{"relu1_1": 1.0, "relu2_1": 0.5}`` (names validated)."""
     from ..vgg import RELU_LAYERS
 
-    out: Dict[str, float] = {}
+    out: dict[str, float] = {}
     for part in comma_list(text):
         name, _, w = part.partition(":")
         if name not in RELU_LAYERS:
@@ -214,7 +213,7 @@ def show_progress(quiet: bool) -> bool:
         return False
 
 
-def progress(total: Optional[int], desc: str, quiet: bool, unit: str = "step"):
+def progress(total: int | None, desc: str, quiet: bool, unit: str = "step"):
     """A tqdm bar on stderr (see :func:`show_progress`), with the rate and the time left; a no-op
     without importing tqdm (a tenth of a second) when none is drawn."""
     if not show_progress(quiet):
@@ -294,10 +293,10 @@ def choose_backend(
     backend: str,
     method: str,
     *,
-    model: Optional[str],
+    model: str | None,
     device: str,
     precision: str,
-    adain_blocker: Optional[str] = "this command",
+    adain_blocker: str | None = "this command",
 ) -> str:
     """``torch`` or ``onnxruntime`` for ``--backend`` (see :func:`add_backend_option`).
 

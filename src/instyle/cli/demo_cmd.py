@@ -54,7 +54,7 @@ def sample_image(name: str) -> Path:
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         raise InstyleError("the demo uses scikit-image's sample photos: run `pip install scikit-image`")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
     if not path.is_file():
         raise InstyleError(f"scikit-image's sample image {name} is missing: reinstall scikit-image")
     return path

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import warnings
-from typing import List, NoReturn, Optional
+from typing import NoReturn
 
 from ..errors import one_line, quoted
 from ..version import __version__
@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
     no argument that takes a file, folder or name (every argument without a type of its own) may be
     an empty string: ``-o ""`` or ``--out ""`` would otherwise mean the current folder."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(2, f"instyle: error: {one_line(message)} (see `{self.prog} --help`)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
@@ -99,7 +99,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         pass
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
@@ -131,7 +131,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError as e:  # the system's, not a bug: a full disk, a name too long, a lost mount
         where = f" ({quoted(os.fsdecode(e.filename))})" if e.filename else ""
         return _fail(f"{e.strerror or e}{where}", 1)
-    except Exception as e:  # noqa: BLE001 - a bug: one line for the user, the traceback on request
+    except Exception as e:
         if os.environ.get("INSTYLE_DEBUG"):
             raise
         what = f"{type(e).__name__}: {e}"[:300]

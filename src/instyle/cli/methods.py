@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import List, Optional
 
 from . import common
 
 
-def choose(args: argparse.Namespace, styles: List[str]) -> str:
+def choose(args: argparse.Namespace, styles: list[str]) -> str:
     """``fast`` or ``adain`` for the options (``--method``, ``--model``, the AdaIN-only controls);
     every combination that cannot work is a one-line :class:`~instyle.errors.UsageError`."""
     from ..errors import UsageError
@@ -47,10 +46,10 @@ def choose(args: argparse.Namespace, styles: List[str]) -> str:
 def fast(
     args: argparse.Namespace,
     backend: str,
-    styles: List[str],
-    weights: List[float],
+    styles: list[str],
+    weights: list[float],
     *,
-    threads: Optional[int] = None,
+    threads: int | None = None,
     shared_statistics: bool = False,
 ):
     """(stylize(ImageArray) -> output, precision, grid) for a fast network on ``backend``
@@ -87,7 +86,7 @@ def fast(
     return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision, (lambda: fast.grid)
 
 
-def adain_stylizer(args: argparse.Namespace, styles: List[str], **kw):
+def adain_stylizer(args: argparse.Namespace, styles: list[str], **kw):
     """The :class:`~instyle.Stylizer` of ``--decoder`` / ``--arch`` for these styles (a file says
     which network it is; otherwise :func:`instyle.method.choose_arch`)."""
     from ..method import choose_arch
@@ -97,7 +96,7 @@ def adain_stylizer(args: argparse.Namespace, styles: List[str], **kw):
     return Stylizer(args.decoder, arch=arch, **kw)
 
 
-def adain_onnx_blocker(args: argparse.Namespace, styles: List[str]) -> Optional[str]:
+def adain_onnx_blocker(args: argparse.Namespace, styles: list[str]) -> str | None:
     """What keeps this AdaIN request from onnxruntime (the shipped light network in one piece,
     statistics and α only), as the user named it; None when nothing does."""
     from ..method import choose_arch
@@ -121,10 +120,10 @@ def adain_onnx_blocker(args: argparse.Namespace, styles: List[str]) -> Optional[
 def adain(
     args: argparse.Namespace,
     backend: str,
-    styles: List[str],
-    weights: List[float],
+    styles: list[str],
+    weights: list[float],
     *,
-    threads: Optional[int] = None,
+    threads: int | None = None,
     shared_statistics: bool = False,
 ):
     """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on

@@ -7,7 +7,6 @@ import argparse
 import os
 import sys
 import time
-from typing import List, Tuple
 
 from ..choices import COLOR_MODES, METHODS
 from . import common, methods
@@ -110,14 +109,14 @@ def _tile(text: str) -> int:
 
 
 def _jobs(
-    inputs: List[str], output: str, overwrite: bool, skip_existing: bool = False
-) -> Tuple[List[Tuple[str, str]], bool, int]:
+    inputs: list[str], output: str, overwrite: bool, skip_existing: bool = False
+) -> tuple[list[tuple[str, str]], bool, int]:
     """(input, output) pairs, whether the output is a folder, and how many were skipped as done
     (``skip_existing``); all checked before any work."""
     from ..errors import UsageError
     from ..imageio import SAVE_EXTENSIONS, list_images
 
-    expanded: List[str] = []
+    expanded: list[str] = []
     for item in inputs:
         if item != "-" and os.path.isdir(item):
             expanded += [str(p) for p in list_images(item)]

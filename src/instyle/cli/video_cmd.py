@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     bar = common.progress(source.frames_hint, "video", args.quiet, unit="frame")
     t0 = time.perf_counter()
     try:
-        for outcome in pipelined(source.frames(), read, paint, finish, workers=workers):
+        for _outcome in pipelined(source.frames(), read, paint, finish, workers=workers):
             bar.update(1)
         written = sink.close()
     except BaseException:

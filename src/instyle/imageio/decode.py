@@ -77,7 +77,7 @@ class ImageArray:
         """(width, height) of :attr:`rgb`."""
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
-    def resized(self, size: int) -> "ImageArray":
+    def resized(self, size: int) -> ImageArray:
         """The image with its longer side ``size`` px (Lanczos, as :func:`read_array` resizes;
         aspect kept); itself when it already has that size."""
         wh = target_size(self.size[0], self.size[1], int(size))
@@ -89,7 +89,7 @@ class ImageArray:
             rgb=rgb, alpha=alpha, source=self.source, original_size=self.original_size, frames=self.frames
         )
 
-    def to_tensors(self) -> "ImageData":
+    def to_tensors(self) -> ImageData:
         """The same image as (1, 3, H, W) / (1, 1, H, W) float32 tensors."""
         import torch
 
@@ -281,7 +281,7 @@ def read_array(
         rgb, alpha = to_arrays(pil, int_max)  # (H, W, 3) float32, (H, W) float32 | None
     except MemoryError:
         raise read_error(source, "not enough memory to decode it") from None
-    except Exception as exc:  # noqa: BLE001 - Pillow can raise nearly anything here
+    except Exception as exc:
         msg = one_line(exc)
         reason = msg if msg.startswith("unsupported image mode") else f"cannot convert mode {pil.mode!r} to RGB"
         raise read_error(source, reason) from None
@@ -348,7 +348,7 @@ def _decode(
         raise read_error(source, _TRUNCATED if kind else _NOT_IMAGE) from None
     except MemoryError:
         raise read_error(source, "not enough memory to decode it") from None
-    except Exception:  # noqa: BLE001 - OSError, SyntaxError, struct.error, ValueError, ...
+    except Exception:
         raise read_error(source, _TRUNCATED if kind else _NOT_IMAGE) from None
 
     try:
@@ -370,7 +370,7 @@ def _decode(
             raise read_error(source, _bomb_reason(exc, limit, hint), ImageTooLargeError) from None
         except MemoryError:
             raise read_error(source, "not enough memory to decode it") from None
-        except Exception:  # noqa: BLE001
+        except Exception:
             raise read_error(source, _TRUNCATED) from None
         w, h = (int(v) for v in im.size)  # some formats (ICO, GIF) settle the size on load
         if w <= 0 or h <= 0:
@@ -383,7 +383,7 @@ def _decode(
             oriented = ImageOps.exif_transpose(im)  # copy, turned upright
         except MemoryError:
             raise read_error(source, "not enough memory to decode it") from None
-        except Exception:  # noqa: BLE001 - unreadable EXIF: keep the pixels as stored
+        except Exception:
             oriented = im.copy()
         if oriented is None:  # pragma: no cover - only with in_place=True
             oriented = im
@@ -391,13 +391,13 @@ def _decode(
         upright = declared[::-1] if turned else declared
         try:
             frames = max(1, int(getattr(im, "n_frames", 1)))  # after load: frame 0 is already decoded
-        except Exception:  # noqa: BLE001 - a damaged later frame: the first one is all we use
+        except Exception:
             frames = 1
         return oriented, int_max, frames, upright
     finally:
         try:
             im.close()
-        except Exception:  # noqa: BLE001 # pragma: no cover
+        except Exception:  # pragma: no cover
             pass
 
 

@@ -12,7 +12,6 @@ saving).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
 
 from torch import Tensor, nn
 
@@ -67,7 +66,7 @@ class _PadConv(nn.Sequential):
 
     def __init__(self, c_in: int, c_out: int, relu: bool = True, padding: str = "reflect"):
         zero = padding == "zero"
-        layers: List[nn.Module] = [
+        layers: list[nn.Module] = [
             nn.Identity() if zero else _ReflectPad(1),
             nn.Conv2d(c_in, c_out, 3, padding=int(zero)),
         ]
@@ -88,8 +87,8 @@ class AdaINDecoder(nn.Module):
     def __init__(self, config: AdaINConfig = AdaINConfig()):
         super().__init__()
         self.config = config
-        ch = lambda c: max(8, int(round(c * config.width)))  # noqa: E731
-        layers: List[nn.Module] = []
+        ch = lambda c: max(8, round(c * config.width))  # noqa: E731
+        layers: list[nn.Module] = []
         c_in = config.in_channels
         for i, stage in enumerate(_STAGES):
             if i > 0:

@@ -21,8 +21,6 @@ themselves (shared, not copied).
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -106,7 +104,7 @@ class PhaseUpConv(nn.Module):
         self.register_buffer("bias", conv.bias.detach().repeat(4))
         self.norm, self.act = block.norm, block.act
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None = None) -> Tensor:
         y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.weight, self.bias)  # (N, 4·Co, H, W)
         return self.act(apply_norm(self.norm, phase_shuffle(y), style))
 
@@ -134,7 +132,7 @@ class PhaseConvBlock(nn.Module):
         self.conv = PhaseConv(block.pad, block.conv)
         self.norm, self.act = block.norm, block.act
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None = None) -> Tensor:
         return self.act(apply_norm(self.norm, self.conv(x), style))
 
 
@@ -181,7 +179,7 @@ def for_inference(net: nn.Module) -> nn.Module:
         and b.conv.stride == (1, 1)
         for b in net.up
     )
-    pad, conv = net.out
+    _pad, conv = net.out
     if not standard or conv.kernel_size[0] % 2 == 0 or conv.stride != (1, 1):
         return net
     return InferenceJohnson(net).eval()

@@ -8,7 +8,6 @@ With ``norm="conditional_instance"`` it is Dumoulin et al.'s multi-style network
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 from torch import Tensor, nn
 
@@ -34,7 +33,7 @@ class JohnsonConfig:
     norm: str = "instance"
     width: float = 1.0
     residual_blocks: int = 5
-    styles: Tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
@@ -67,7 +66,7 @@ class ResidualBlock(nn.Module):
         self.conv = nn.Conv2d(channels, channels, 3)
         self.norm = make_norm(norm, channels, num_styles)
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None = None) -> Tensor:
         return x + apply_norm(self.norm, self.conv(pad_reflect(self.block(x, style), self.pad.padding)), style)
 
 
@@ -88,7 +87,7 @@ class JohnsonNet(nn.Module):
     def __init__(self, config: JohnsonConfig = JohnsonConfig()):
         super().__init__()
         self.config = config
-        c = [max(4, int(round(n * config.width))) for n in (32, 64, 128)]
+        c = [max(4, round(n * config.width)) for n in (32, 64, 128)]
         kw = dict(norm=config.norm, num_styles=config.num_styles)
         self.down = nn.ModuleList(
             [
@@ -111,7 +110,7 @@ class JohnsonNet(nn.Module):
         (two stride-2 convs; other shifts paint textures in another phase)."""
         return SIDE_MULTIPLE
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None = None) -> Tensor:
         h, w = x.shape[-2:]
         ph, pw = padded_side(h) - h, padded_side(w) - w
         if ph or pw:  # (N, 3, H, W) -> (N, 3, padded_side(H), padded_side(W))

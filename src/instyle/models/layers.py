@@ -3,8 +3,6 @@ factory, which may be conditional (CIN: the block then takes a style selector)."
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor, nn
 
 from ..nn.functional import pad_reflect
@@ -19,7 +17,7 @@ def make_norm(norm: str, num_features: int, num_styles: int) -> nn.Module:
     return layer(num_features)
 
 
-def apply_norm(layer: nn.Module, x: Tensor, style: Optional[StyleSelector]) -> Tensor:
+def apply_norm(layer: nn.Module, x: Tensor, style: StyleSelector | None) -> Tensor:
     if isinstance(layer, ConditionalInstanceNorm2d):
         return layer(x, 0 if style is None else style)
     return layer(x)
@@ -41,7 +39,7 @@ class ConvBlock(nn.Module):
         upsample: int = 1,
         norm: str = "instance",
         num_styles: int = 1,
-        act: Optional[nn.Module] = None,
+        act: nn.Module | None = None,
     ):
         super().__init__()
         self.upsample = nn.Upsample(scale_factor=upsample, mode="nearest") if upsample > 1 else None
@@ -50,7 +48,7 @@ class ConvBlock(nn.Module):
         self.norm = make_norm(norm, c_out, num_styles)
         self.act = act if act is not None else nn.ReLU(inplace=True)
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector] = None) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None = None) -> Tensor:
         if self.upsample is not None:
             x = self.upsample(x)
         if self.pad is not None:

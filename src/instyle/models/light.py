@@ -19,8 +19,8 @@ from this encoder's relu4_1, so presets have a light version of their own.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Dict, Iterable, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -61,9 +61,9 @@ class LightAdaINConfig:
         check(self.upsample, UPSAMPLINGS, "upsample")
 
     @property
-    def widths(self) -> Tuple[int, ...]:
+    def widths(self) -> tuple[int, ...]:
         """Encoder channels at relu1_1, relu2_1, relu3_1, relu4_1."""
-        return tuple(max(8, int(round(c * self.width))) for c in TEACHER_CHANNELS)
+        return tuple(max(8, round(c * self.width)) for c in TEACHER_CHANNELS)
 
     @property
     def feature_channels(self) -> int:
@@ -92,13 +92,13 @@ class LightEncoder(nn.Module):
             )
             c_in = width
 
-    def forward(self, x: Tensor, layers: Iterable[str] | str = (ADAIN_LAYER,)) -> Dict[str, Tensor]:
+    def forward(self, x: Tensor, layers: Iterable[str] | str = (ADAIN_LAYER,)) -> dict[str, Tensor]:
         wanted = [layers] if isinstance(layers, str) else list(layers)
         unknown = [n for n in wanted if n not in self.layer_names]
         if unknown or not wanted:
             raise ValueError(f"the light encoder has layers {', '.join(self.layer_names)}, got {wanted}")
         stop = max(self.layer_names.index(n) for n in wanted)
-        out: Dict[str, Tensor] = {}
+        out: dict[str, Tensor] = {}
         h = x * 2.0 - 1.0  # [0, 1] -> [-1, 1]
         for k, convs in enumerate(self.stages[: stop + 1]):
             if k > 0:

@@ -14,7 +14,6 @@ channel count grows by c at every join, so the finest scale has K·c channels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +43,7 @@ class TextureNetConfig:
     channels: int = 8
     noise_channels: int = 3
     width: float = 1.0
-    styles: Tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
@@ -77,7 +76,7 @@ class _Block(nn.Module):
             ]
         )
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector]) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None) -> Tensor:
         for conv in self.convs:
             x = conv(x, style)
         return x
@@ -95,7 +94,7 @@ class TextureNet(nn.Module):
     def __init__(self, config: TextureNetConfig = TextureNetConfig()):
         super().__init__()
         self.config = config
-        c = max(2, int(round(config.channels * config.width)))
+        c = max(2, round(config.channels * config.width))
         k, s = config.scales, config.num_styles
         self.branches = nn.ModuleList([_Block(3 + config.noise_channels, c, config.norm, s) for _ in range(k)])
         # join j merges the running path (c·(j+1) channels) with branch k−2−j (c channels)
@@ -104,7 +103,7 @@ class TextureNet(nn.Module):
         self.joins = nn.ModuleList([_Block(c * (j + 2), c * (j + 2), config.norm, s) for j in range(k - 1)])
         self.out = nn.Conv2d(c * k, 3, 1)
 
-    def noise(self, x: Tensor, generator: Optional[torch.Generator] = None) -> List[Tensor]:
+    def noise(self, x: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
         """z for every scale: U(0, 1) tensors (N, noise_channels, H_k, W_k)."""
         sizes = self._sizes(x)
         return [
@@ -114,7 +113,7 @@ class TextureNet(nn.Module):
             for h, w in sizes
         ]
 
-    def _sizes(self, x: Tensor) -> List[Tuple[int, int]]:
+    def _sizes(self, x: Tensor) -> list[tuple[int, int]]:
         return texture_sizes(x.shape[-2], x.shape[-1], self.config.scales)
 
     @property
@@ -122,13 +121,13 @@ class TextureNet(nn.Module):
         """Its sampling grid (its coarsest input's step; see :attr:`JohnsonNet.grid`)."""
         return texture_net_grid(self.config.scales)
 
-    def forward(self, x: Tensor, style: Optional[StyleSelector] = None, z: Optional[List[Tensor]] = None) -> Tensor:
+    def forward(self, x: Tensor, style: StyleSelector | None = None, z: list[Tensor] | None = None) -> Tensor:
         sizes = self._sizes(x)
         if z is None:
             z = self.noise(x) if self.config.noise_channels else [x.new_zeros(x.shape[0], 0, h, w) for h, w in sizes]
         feats = []
         xk = x
-        for k, (h, w) in enumerate(sizes):
+        for k, (_h, _w) in enumerate(sizes):
             if k > 0:  # (N, 3, H_{k−1}, W_{k−1}) -> (N, 3, H_k, W_k), ceil so 1-px maps survive
                 xk = F.avg_pool2d(xk, 2, 2, ceil_mode=True)
             feats.append(self.branches[k](torch.cat([xk, z[k].to(xk.dtype)], dim=1), style))

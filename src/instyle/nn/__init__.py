@@ -21,17 +21,17 @@ from .norm import (
 )
 
 __all__ = [
+    "NORM_LAYER_NAMES",
     "AdaIN",
     "ConditionalInstanceNorm2d",
     "InstanceNorm2d",
-    "NORM_LAYER_NAMES",
     "adain",
     "adain_regions",
     "adapt_batchnorm",
     "calc_mean_std",
     "create_norm_layer",
-    "gram_matrix",
     "get_norm_layer",
+    "gram_matrix",
     "instance_norm",
     "masked_mean_std",
     "mix_stats",

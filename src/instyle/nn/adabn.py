@@ -6,7 +6,7 @@ domain; all learned weights stay as they are.
 
 from __future__ import annotations
 
-from typing import Iterable, Union
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
@@ -16,7 +16,7 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 @torch.no_grad()
 def adapt_batchnorm(
-    model: nn.Module, images: Union[Tensor, Iterable[Tensor]], *, batch_size: int = 16, forward=None
+    model: nn.Module, images: Tensor | Iterable[Tensor], *, batch_size: int = 16, forward=None
 ) -> nn.Module:
     """Replace the statistics of every BN layer in ``model`` by those of ``images``.
 

@@ -7,9 +7,9 @@ H, W (spatial size).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ from ..sizes import can_reflect
 
 DEFAULT_EPS = 1e-5
 
-Stats = Tuple[Tensor, Tensor]
+Stats = tuple[Tensor, Tensor]
 
 
 def _check_4d(x: Tensor, name: str) -> None:
@@ -28,7 +28,7 @@ def _check_4d(x: Tensor, name: str) -> None:
         raise ValueError(f"{name} must be a 4-D tensor (N, C, H, W), got shape {tuple(x.shape)}")
 
 
-def pad_reflect(x: Tensor, pad: Union[int, Sequence[int]]) -> Tensor:
+def pad_reflect(x: Tensor, pad: int | Sequence[int]) -> Tensor:
     """Reflection padding, or edge replication where the map is too small to reflect.
 
     The one padding rule of every network in instyle (VGG with ``padding="reflect"``, the AdaIN
@@ -91,7 +91,7 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
 
 
 #: The statistics filter in force (see :func:`statistics_filter`), or None.
-_STATS_FILTER: ContextVar[Optional[Callable[[object, Tensor, Tensor], Stats]]] = ContextVar(
+_STATS_FILTER: ContextVar[Callable[[object, Tensor, Tensor], Stats] | None] = ContextVar(
     "instyle_stats_filter", default=None
 )
 
@@ -224,7 +224,7 @@ def _as_channel_param(p: Tensor, feat: Tensor) -> Tensor:
     raise ValueError(f"affine parameter must be (C,) or (N, C), got shape {tuple(p.shape)}")
 
 
-def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS, key: object = None) -> Tensor:
+def adain(content: Tensor, style: Tensor | Stats, eps: float = DEFAULT_EPS, key: object = None) -> Tensor:
     """Adaptive instance normalization (Huang & Belongie 2017, eq. 8).
 
     AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y): the content features are normalized per
@@ -253,7 +253,7 @@ def adain(content: Tensor, style: Union[Tensor, Stats], eps: float = DEFAULT_EPS
     return normalized * s_std.to(content.dtype) + s_mean.to(content.dtype)
 
 
-def alpha_blend(stylized: Tensor, content: Tensor, alpha: Union[float, Tensor]) -> Tensor:
+def alpha_blend(stylized: Tensor, content: Tensor, alpha: float | Tensor) -> Tensor:
     """The content–style trade-off (Huang & Belongie 2017, sec. 7.1): α·t + (1 − α)·f(c).
 
     Args:
@@ -268,7 +268,7 @@ def alpha_blend(stylized: Tensor, content: Tensor, alpha: Union[float, Tensor]) 
     return stylized if alpha == 1.0 else alpha * stylized + (1.0 - alpha) * content
 
 
-def normalize_weights(weights: Optional[Sequence[float]], n: int) -> Tensor:
+def normalize_weights(weights: Sequence[float] | None, n: int) -> Tensor:
     """Blend weights of ``n`` styles as a (n,) float32 tensor summing to 1 (equal weights if None),
     by the one rule of :func:`instyle.blend.blend_weights`."""
     return torch.tensor(blend_weights(weights, n), dtype=torch.float32)
@@ -372,7 +372,7 @@ def _sort_last(x: Tensor) -> Tensor:
 
 
 def sliced_wasserstein(
-    x: Tensor, y: Tensor, n_projections: int = 64, *, quantiles: int = 256, generator: Optional[torch.Generator] = None
+    x: Tensor, y: Tensor, n_projections: int = 64, *, quantiles: int = 256, generator: torch.Generator | None = None
 ) -> Tensor:
     """Sliced Wasserstein-1 distance between two point clouds, per sample (Rabin et al. 2011).
 

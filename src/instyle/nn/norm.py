@@ -6,8 +6,8 @@ Every layer takes ``num_features`` first, so a model swaps its normalization by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, Union
 
 import torch
 from torch import Tensor, nn
@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from ..choices import NORM_LAYERS
 from .functional import DEFAULT_EPS, Stats, adain, alpha_blend, instance_norm
 
-StyleSelector = Union[int, Tensor]
+StyleSelector = int | Tensor
 
 
 class InstanceNorm2d(nn.Module):
@@ -145,7 +145,7 @@ class AdaIN(nn.Module):
         super().__init__()
         self.eps = eps
 
-    def forward(self, content: Tensor, style: Union[Tensor, Stats], alpha: float = 1.0) -> Tensor:
+    def forward(self, content: Tensor, style: Tensor | Stats, alpha: float = 1.0) -> Tensor:
         return alpha_blend(adain(content, style, self.eps), content, alpha)
 
     def extra_repr(self) -> str:

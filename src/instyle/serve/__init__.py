@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["ServeConfig", "create_app"]
 
 
-def create_app(config: "ServeConfig | None" = None, **kwargs: Any) -> "FastAPI":
+def create_app(config: ServeConfig | None = None, **kwargs: Any) -> FastAPI:
     """:func:`instyle.serve.app.create_app` (imports fastapi on first use)."""
     from .app import create_app as make
 

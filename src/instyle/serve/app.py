@@ -16,7 +16,8 @@ import json
 import time
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -58,7 +59,7 @@ ERROR_CODES = {
 }
 
 
-def error_response(status: int, message: str, code: Optional[str] = None, headers: Optional[Dict] = None) -> Response:
+def error_response(status: int, message: str, code: str | None = None, headers: dict | None = None) -> Response:
     """The JSON body of every error."""
     body = {"error": {"status": status, "code": code or ERROR_CODES.get(status, "error"), "message": one_line(message)}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -109,7 +110,7 @@ class UploadGate:
     def __init__(self, app: Any, path: str = "/api/stylize"):
         self.app, self.path = app, path
 
-    async def __call__(self, scope: Dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -168,7 +169,7 @@ class SecurityGate:
     def __init__(self, app: Any):
         self.app = app
 
-    async def __call__(self, scope: Dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -212,7 +213,7 @@ class SecurityGate:
         if scope["path"].startswith("/api/") and scope["method"] == "POST":
             extra.append((b"cache-control", b"no-store"))
 
-        async def send_with_headers(message: Dict) -> None:
+        async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 message = {
@@ -224,7 +225,7 @@ class SecurityGate:
         await self.app(scope, receive, send_with_headers)
 
 
-def _foreign(scope: Dict, headers: Dict[bytes, bytes], host: str, config: ServeConfig) -> Optional[Tuple[int, str]]:
+def _foreign(scope: dict, headers: dict[bytes, bytes], host: str, config: ServeConfig) -> tuple[int, str] | None:
     """(status, message) refusing a request from a host name or a foreign origin; None: allowed."""
     hosts = config.hosts
     if hosts is not None:
@@ -261,10 +262,10 @@ class UploadBuffer:
         self.used -= n
 
 
-async def _read_body(receive: Any, limit: int, deadline: float, rate: float, grace: float) -> Optional[bytes]:
+async def _read_body(receive: Any, limit: int, deadline: float, rate: float, grace: float) -> bytes | None:
     """The whole body, or None past ``limit`` bytes (the rest left unread). :class:`_Refused` 408
     when it falls behind ``rate`` bytes/s after ``grace`` s, 503 at ``deadline`` (monotonic)."""
-    chunks: List[bytes] = []
+    chunks: list[bytes] = []
     total = 0
     start = time.monotonic()
     while True:
@@ -312,7 +313,7 @@ def _replay(body: bytes, gone: "asyncio.Future") -> Any:
     disconnect), which ``gone`` is already waiting for."""
     sent = False
 
-    async def replay() -> Dict:
+    async def replay() -> dict:
         nonlocal sent
         if not sent:
             sent = True
@@ -322,14 +323,14 @@ def _replay(body: bytes, gone: "asyncio.Future") -> Any:
     return replay
 
 
-async def _answer(scope: Dict, receive: Any, send: Any, response: Response) -> None:
+async def _answer(scope: dict, receive: Any, send: Any, response: Response) -> None:
     await response(scope, receive, send)
 
 
 # --------------------------------------------------------------------------- the app
 
 
-def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine] = None) -> FastAPI:
+def create_app(config: ServeConfig | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The web app for ``config`` (default :class:`ServeConfig()`); models load when it starts
     (its lifespan), so creating it is cheap. ``engine``: an :class:`~instyle.serve.engine.Engine`
     to use instead of a new one (tests).
@@ -397,7 +398,7 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
 
     # -- the page
 
-    static: Dict[str, bytes] = {}
+    static: dict[str, bytes] = {}
 
     def static_file(name: str) -> bytes:
         if name not in static:
@@ -440,13 +441,13 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
             path = local_model_path(name)
         except InstyleError as exc:  # a package without it
             return error_response(404, str(exc))
-        data = await asyncio.to_thread(lambda: open(path, "rb").read())
+        data = await asyncio.to_thread(Path(path).read_bytes)
         return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=86400"})
 
     # -- the API
 
     @app.get("/api/health", summary="Whether the server is up, and how busy")
-    async def health(request: Request) -> Dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
         state = request.app.state
         return {
             "status": "ok",
@@ -457,7 +458,7 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
         }
 
     @app.get("/api/styles", summary="The styles, controls and limits the server offers")
-    async def styles(request: Request) -> Dict[str, Any]:
+    async def styles(request: Request) -> dict[str, Any]:
         return styles_info(request.app.state.engine, config)
 
     @app.get(
@@ -504,30 +505,30 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
     )
     async def stylize(
         request: Request,
-        image: Annotated[Optional[UploadFile], File(description="the photo (PNG, JPEG, WebP, GIF, BMP, TIFF)")] = None,
-        image_id: Annotated[Optional[str], Form(description=image_hash, pattern=HASH_PATTERN)] = None,
+        image: Annotated[UploadFile | None, File(description="the photo (PNG, JPEG, WebP, GIF, BMP, TIFF)")] = None,
+        image_id: Annotated[str | None, Form(description=image_hash, pattern=HASH_PATTERN)] = None,
         style: Annotated[
-            List[str],
+            list[str],
             Form(description="style names (GET /api/styles) with optional :weight, e.g. candy:0.7; repeat to blend"),
         ] = [],  # noqa: B006 - FastAPI copies defaults
-        style_image: Annotated[Optional[UploadFile], File(description="any style image (AdaIN)")] = None,
-        style_image_id: Annotated[Optional[str], Form(description=image_hash, pattern=HASH_PATTERN)] = None,
+        style_image: Annotated[UploadFile | None, File(description="any style image (AdaIN)")] = None,
+        style_image_id: Annotated[str | None, Form(description=image_hash, pattern=HASH_PATTERN)] = None,
         style_image_weight: Annotated[
-            Optional[float], Form(ge=0, le=1e30, allow_inf_nan=False, description="the style image's blend weight")
+            float | None, Form(ge=0, le=1e30, allow_inf_nan=False, description="the style image's blend weight")
         ] = None,
         alpha: Annotated[
             float, Form(ge=0, le=1, allow_inf_nan=False, description="content-style trade-off (below 1: AdaIN)")
         ] = 1.0,
         color: Annotated[ColorMode, Form(description="colour preservation")] = "none",
         size: Annotated[
-            Optional[int], Form(ge=16, le=config.max_size, description="longer side of the output (px)")
+            int | None, Form(ge=16, le=config.max_size, description="longer side of the output (px)")
         ] = None,
         format: Annotated[WebFormat, Form(description="output image format")] = "png",
         quality: Annotated[int, Form(ge=1, le=100, description="JPEG and WebP quality")] = 90,
     ) -> Response:
         state = request.app.state
         eng: Engine = state.engine
-        ticket: Optional[Ticket] = getattr(request.state, "ticket", None)
+        ticket: Ticket | None = getattr(request.state, "ticket", None)
         own_ticket = ticket is None  # reached without the gate (cannot happen through the server)
         try:
             if own_ticket:
@@ -542,7 +543,7 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
             return error_response(503, "AdaIN is still loading; try again shortly", "timeout")
         except _Refused as exc:
             return error_response(exc.status, str(exc))
-        except Exception as exc:  # noqa: BLE001 - mapped to its status; anything else is a 500
+        except Exception as exc:
             return classify(exc)
         finally:
             if own_ticket and ticket is not None:
@@ -567,11 +568,11 @@ def create_app(config: Optional[ServeConfig] = None, *, engine: Optional[Engine]
     return app
 
 
-def api_reference(schema: Dict[str, Any]) -> str:
+def api_reference(schema: dict[str, Any]) -> str:
     """The OpenAPI ``schema`` as a plain HTML page (no script): each route, its fields and answers."""
     from html import escape
 
-    def fields(op: Dict[str, Any]) -> List[Tuple[str, str, str]]:
+    def fields(op: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows = [(p["name"], p.get("in", ""), p.get("description", "")) for p in op.get("parameters", [])]
         for media in op.get("requestBody", {}).get("content", {}).values():
             ref = media.get("schema", {}).get("$ref", "")
@@ -615,7 +616,7 @@ class _Refused(Exception):
         self.status = status
 
 
-async def _read_upload(upload: Optional[UploadFile], what: str, config: ServeConfig) -> Optional[bytes]:
+async def _read_upload(upload: UploadFile | None, what: str, config: ServeConfig) -> bytes | None:
     """The bytes of an uploaded file, checked: not over the limit (413), not empty (400), of a type
     the server takes, sniffed from the bytes (415)."""
     if upload is None:
@@ -638,12 +639,12 @@ async def _read_upload(upload: Optional[UploadFile], what: str, config: ServeCon
 async def _job(
     eng: Engine,
     config: ServeConfig,
-    image: Optional[UploadFile],
-    image_id: Optional[str],
-    style: List[str],
-    style_image: Optional[UploadFile],
-    style_image_id: Optional[str],
-    style_image_weight: Optional[float],
+    image: UploadFile | None,
+    image_id: str | None,
+    style: list[str],
+    style_image: UploadFile | None,
+    style_image_id: str | None,
+    style_image_weight: float | None,
 ) -> Job:
     """Check a request's images and styles (no model runs): a :class:`Job`, or an error."""
     photo = await _read_upload(image, "image", config)
@@ -684,9 +685,7 @@ def _method(eng: Engine, job: Job) -> str:
     from ..method import choose_method
 
     adain_only = [opt for opt, on in (("alpha", job.alpha != 1.0), ("color match", job.color == "match")) if on]
-    if job.has_style_image:
-        method = "adain"
-    elif eng.onnx is None and not eng.fast_styles:
+    if job.has_style_image or (eng.onnx is None and not eng.fast_styles):
         method = "adain"
     else:
         method = choose_method("auto", job.styles, adain_only, files=False)
@@ -711,8 +710,8 @@ async def _live(ws: WebSocket, eng: Engine, pool: WorkPool, idle: float) -> None
     the live slots."""
     session = eng.live_session()
     send_lock = asyncio.Lock()
-    latest: Optional[bytes] = None
-    settings: Optional[Dict[str, Any]] = None
+    latest: bytes | None = None
+    settings: dict[str, Any] | None = None
     wake = asyncio.Event()
     closed = False
 

@@ -4,7 +4,6 @@ Debian's Chromium is and the flags it runs with. No Playwright import here: call
 from __future__ import annotations
 
 import shutil
-from typing import Optional
 
 #: Headless, no network of its own, a fake camera that needs no permission prompt.
 CHROMIUM_FLAGS = (
@@ -21,6 +20,6 @@ CHROMIUM_FLAGS = (
 )
 
 
-def find_chromium() -> Optional[str]:
+def find_chromium() -> str | None:
     """The Chromium executable on PATH (Debian: ``apt-get install chromium``), or None."""
     return shutil.which("chromium") or shutil.which("chromium-browser")

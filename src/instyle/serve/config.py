@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from ..choices import BACKENDS, STABILIZE_MODES, check
 from ..pipeline import cores
@@ -74,7 +73,7 @@ class ServeConfig:
     min_upload_rate: int = limits.MIN_UPLOAD_RATE
     upload_grace: float = limits.UPLOAD_GRACE
     upload_buffer_bytes: int = limits.UPLOAD_BUFFER_BYTES
-    per_client: Optional[int] = None
+    per_client: int | None = None
     allowed_hosts: str = ""
     allowed_origins: str = ""
     live_connections: int = limits.LIVE_CONNECTIONS
@@ -141,7 +140,7 @@ class ServeConfig:
         return 0 if self.host in LOOPBACK else limits.PER_CLIENT
 
     @property
-    def hosts(self) -> Optional[frozenset]:
+    def hosts(self) -> frozenset | None:
         """Host names the server answers (lower case, no port); None: any."""
         names = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
         if "*" in names:
@@ -153,7 +152,7 @@ class ServeConfig:
         return frozenset(h.strip("[]") for h in names)
 
     @property
-    def origins(self) -> Optional[frozenset]:
+    def origins(self) -> frozenset | None:
         """Origins, besides the server's own, allowed to post work and open live mode; None: any."""
         names = [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
         return None if "*" in names else frozenset(names)
@@ -168,7 +167,7 @@ class ServeConfig:
         """Largest request body: two files (photo and style image) and the form fields."""
         return 2 * self.max_upload_bytes + 64 * 1024
 
-    def url(self, port: Optional[int] = None) -> str:
+    def url(self, port: int | None = None) -> str:
         """``http://HOST:PORT/`` (an IPv6 host in brackets)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port if port is None else port}/"

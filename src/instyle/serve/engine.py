@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -60,9 +61,9 @@ class LRU:
         ['a', 'c']
     """
 
-    def __init__(self, max_items: int, max_cost: Optional[int] = None, cost: Callable[[Any], int] = lambda v: 0):
+    def __init__(self, max_items: int, max_cost: int | None = None, cost: Callable[[Any], int] = lambda v: 0):
         self.max_items, self.max_cost, self.cost = max_items, max_cost, cost
-        self._items: "OrderedDict[str, Tuple[Any, int]]" = OrderedDict()
+        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
 
@@ -86,7 +87,7 @@ class LRU:
             while len(self._items) > self.max_items or (self.max_cost is not None and self._total > self.max_cost):
                 self._total -= self._items.popitem(last=False)[1][1]
 
-    def keys(self) -> List[str]:
+    def keys(self) -> list[str]:
         with self._lock:
             return list(self._items)
 
@@ -109,16 +110,16 @@ class Job:
     ``adain`` (:func:`instyle.method.choose_method`).
     """
 
-    styles: List[str]
-    weights: List[float]
+    styles: list[str]
+    weights: list[float]
     method: str = "fast"
-    image: Optional[bytes] = None
-    image_id: Optional[str] = None
-    style_image: Optional[bytes] = None
-    style_image_id: Optional[str] = None
+    image: bytes | None = None
+    image_id: str | None = None
+    style_image: bytes | None = None
+    style_image_id: str | None = None
     alpha: float = 1.0
     color: str = "none"
-    size: Optional[int] = None
+    size: int | None = None
     format: str = "png"
     quality: int = 90
 
@@ -133,7 +134,7 @@ class Result:
 
     data: bytes
     media_type: str
-    headers: Dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,22 +165,22 @@ class Engine:
         # live frames: the built-in styles' network for video, where shipped (its texture moves
         # with the scene: its model card, assets/builtin_styles_video.md); a network given here serves both
         self.live = FastStylizer("builtin-video") if fast is None and has_video_model() else self.fast
-        self.fast_styles: Tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())
+        self.fast_styles: tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())
         self.onnx = None
         if config.backend == "onnxruntime":
             from ..onnx_runtime import OnnxFastStylizer
 
             self.onnx = OnnxFastStylizer(threads=config.threads_per_worker)
-        self.presets: Tuple[str, ...] = tuple(p.name for p in list_presets()) if config.adain else ()
+        self.presets: tuple[str, ...] = tuple(p.name for p in list_presets()) if config.adain else ()
         # the gallery: the network's styles first, then presets it does not have
-        self.names: Tuple[str, ...] = self.fast_styles + tuple(p for p in self.presets if p not in self.fast_styles)
+        self.names: tuple[str, ...] = self.fast_styles + tuple(p for p in self.presets if p not in self.fast_styles)
         self.photos = LRU(1024, config.cache_bytes, _array_bytes)
         self.style_images = LRU(config.style_cache, max(config.cache_bytes // 4, 1), lambda s: s.pixels.numel())
-        self._preset_stats: Dict[str, Any] = {}
+        self._preset_stats: dict[str, Any] = {}
         self._adain: Any = None
-        self._adain_error: Optional[str] = None
+        self._adain_error: str | None = None
         self._adain_ready = threading.Event()
-        self._thumbnails: Dict[str, bytes] = {}
+        self._thumbnails: dict[str, bytes] = {}
         if config.adain:
             threading.Thread(target=self._load_adain, name="instyle-serve-adain", daemon=True).start()
         else:
@@ -193,12 +194,12 @@ class Engine:
             from ..stylize import Stylizer
 
             self._adain = Stylizer(style_size=self.config.style_size)
-        except Exception as exc:  # noqa: BLE001 - reported to each request that needs it
+        except Exception as exc:
             self._adain_error = f"AdaIN could not be loaded: {exc}"
         finally:
             self._adain_ready.set()
 
-    def adain(self, timeout: Optional[float] = None) -> Any:
+    def adain(self, timeout: float | None = None) -> Any:
         """The shared :class:`instyle.Stylizer`, once loaded; :class:`Unavailable` if it cannot be."""
         if not self._adain_ready.wait(timeout):
             raise Unavailable("AdaIN is still loading; try again in a few seconds")
@@ -237,7 +238,7 @@ class Engine:
 
     # -- images
 
-    def photo(self, data: Optional[bytes], image_id: Optional[str]) -> Tuple[str, ImageArray]:
+    def photo(self, data: bytes | None, image_id: str | None) -> tuple[str, ImageArray]:
         """(hash, decoded photo at most ``max_size``): decoded from ``data`` (and cached), or the
         cached photo ``image_id``."""
         if data is None:
@@ -253,7 +254,7 @@ class Engine:
             self.photos.put(key, cached)
         return key, cached
 
-    def style_image(self, data: Optional[bytes], image_id: Optional[str]) -> Tuple[str, StyleImage]:
+    def style_image(self, data: bytes | None, image_id: str | None) -> tuple[str, StyleImage]:
         """(hash, :class:`StyleImage`) of an uploaded style image, as :meth:`photo`."""
         if data is None:
             cached = self.style_images.get(image_id or "")
@@ -311,7 +312,7 @@ class Engine:
             headers["X-Note"] = "; ".join(notes)
         return Result(data, media_type(job.format), headers)
 
-    def _fast(self, rgb: np.ndarray, styles: List[str], weights: List[float], color: str) -> Any:
+    def _fast(self, rgb: np.ndarray, styles: list[str], weights: list[float], color: str) -> Any:
         """The built-in network on (H, W, 3) -> (1, 3, H, W) tensor or (H, W, 3) array."""
         if self.onnx is not None:
             return self.onnx(rgb, styles, weights=weights, color=color)
@@ -319,11 +320,11 @@ class Engine:
 
         return self.fast(hwc_to_tensor(rgb), styles, weights=weights, color=color)
 
-    def _adain_job(self, rgb: np.ndarray, job: Job) -> Tuple[Any, Optional[str]]:
+    def _adain_job(self, rgb: np.ndarray, job: Job) -> tuple[Any, str | None]:
         from ..imageio.modes import hwc_to_tensor
 
         stylizer = self.adain(timeout=60)
-        specs: List[Any] = [self.preset_stats(n) for n in job.styles]
+        specs: list[Any] = [self.preset_stats(n) for n in job.styles]
         if job.color == "match" and specs:
             raise UsageError("color match recolours style images; built-in styles are stored statistics: use luminance")
         style_id = None
@@ -365,7 +366,7 @@ class Engine:
 
     # -- live mode
 
-    def live_session(self) -> "LiveSession":
+    def live_session(self) -> LiveSession:
         return LiveSession(self)
 
 
@@ -410,13 +411,13 @@ class LiveSession:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.styles: List[str] = [engine.fast_styles[0]] if engine.fast_styles else []
-        self.weights: List[float] = [1.0]
+        self.styles: list[str] = [engine.fast_styles[0]] if engine.fast_styles else []
+        self.weights: list[float] = [1.0]
         self.color = "none"
         self.stabilize = engine.config.live_stabilize
         self._video: Any = None
 
-    def configure(self, settings: Dict[str, Any]) -> Dict[str, Any]:
+    def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Apply ``{"style": [...], "color": ..., "stabilize": ...}`` (each optional); returns the
         settings in force. Bad values raise :class:`~instyle.errors.UsageError` and change nothing."""
         from ..blend import parse_style_specs
@@ -458,7 +459,7 @@ class LiveSession:
             )
         return self._video
 
-    def frame(self, data: bytes, threads: Optional[int] = None) -> bytes:
+    def frame(self, data: bytes, threads: int | None = None) -> bytes:
         """One camera frame (JPEG, PNG or WebP bytes) -> the stylized frame as JPEG (on a worker),
         with ``threads`` torch threads for this frame if given (this worker thread only: OpenMP's
         thread count is per thread)."""

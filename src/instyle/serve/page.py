@@ -3,7 +3,7 @@ shared by the server (:mod:`instyle.serve.app`) and the static export (:mod:`ins
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
 from ..video.stabilize import StabilizeConfig
@@ -42,7 +42,7 @@ def local_model_path(name: str) -> str:
     return getattr(onnx_runtime, locate)(arg)
 
 
-def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> Dict[str, Any]:
+def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[str, Any]:
     """What ``GET /api/styles`` answers: the styles, the controls, the limits, and the networks the
     page can run on the device. Every URL is relative to the page. ``static``: for a page without a
     server (only the built-in network's styles; thumbnails as files)."""
@@ -87,7 +87,7 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> Dict[
     }
 
 
-def manifest() -> Dict[str, Any]:
+def manifest() -> dict[str, Any]:
     """The web app manifest: the page installs as an app (a static export works offline)."""
     return {
         "name": "instyle",

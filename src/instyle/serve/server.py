@@ -11,7 +11,7 @@ import contextlib
 import socket
 import threading
 import time
-from typing import Callable, Iterator, Optional, Tuple
+from collections.abc import Callable, Iterator
 
 from ..errors import InstyleError, UsageError, one_line
 from .config import ServeConfig
@@ -78,7 +78,7 @@ def serve(
     *,
     access_log: bool = False,
     log_level: str = "warning",
-    on_ready: Optional[Callable[[str], None]] = None,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the app on ``config.host``:``config.port`` until interrupted (Ctrl-C or SIGTERM);
     ``on_ready(url)`` once it listens."""
@@ -106,7 +106,7 @@ def serve(
 
 
 @contextlib.contextmanager
-def running(config: ServeConfig, *, timeout: float = 120.0) -> Iterator[Tuple[str, object]]:
+def running(config: ServeConfig, *, timeout: float = 120.0) -> Iterator[tuple[str, object]]:
     """A server on ``config.host`` and a free port in a background thread: yields ``(url, server)``
     once it answers, and stops it after the block.
 

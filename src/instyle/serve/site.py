@@ -14,9 +14,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Dict
 
 from ..errors import InstyleError, one_line, quoted
 from .config import ServeConfig
@@ -35,7 +35,7 @@ self.addEventListener("fetch", (e) =>
 """
 
 
-def site_files(config: ServeConfig | None = None) -> Dict[str, bytes]:
+def site_files(config: ServeConfig | None = None) -> dict[str, bytes]:
     """Relative path -> bytes of every file of the static page (the built-in network runs once per
     style, for the gallery's thumbnails)."""
     import hashlib
@@ -45,7 +45,7 @@ def site_files(config: ServeConfig | None = None) -> Dict[str, bytes]:
     config = config or ServeConfig(adain=False)
     eng = Engine(config)
     static = resources.files("instyle.serve") / "static"
-    files: Dict[str, bytes] = {"index.html": (static / "index.html").read_bytes()}
+    files: dict[str, bytes] = {"index.html": (static / "index.html").read_bytes()}
     files.update({f"static/{n}": (static / n).read_bytes() for n in STATIC_FILES})
     files.update({f"static/ort/{n}": (static / "ort" / n).read_bytes() for n in ORT_FILES})
     for name in LOCAL_MODELS:

@@ -34,8 +34,9 @@ import asyncio
 import collections
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any
 
 #: Job priorities (lower runs first).
 LIVE, REQUEST, BACKGROUND = 0, 1, 2
@@ -57,12 +58,12 @@ class Ticket:
     """One admitted request: its slot and deadline. The slot is given back when the request is
     answered and its job (if one started) has ended, whichever is later."""
 
-    def __init__(self, pool: "WorkPool", deadline: float, client: str = ""):
+    def __init__(self, pool: WorkPool, deadline: float, client: str = ""):
         self.pool, self.deadline, self.client = pool, deadline, client
         self._holds = 1  # the request itself
         self._lock = threading.Lock()
         self.cancelled = False
-        self.future: Optional[Future] = None
+        self.future: Future | None = None
 
     def remaining(self) -> float:
         """Seconds until the deadline (<= 0: past it)."""
@@ -86,7 +87,7 @@ class Ticket:
         if done:
             self.pool._leave(self.client)
 
-    def __enter__(self) -> "Ticket":
+    def __enter__(self) -> Ticket:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -114,9 +115,9 @@ class WorkPool:
         workers: int,
         queue: int,
         timeout: float,
-        initializer: Optional[Callable[[], None]] = None,
+        initializer: Callable[[], None] | None = None,
         per_client: int = 0,
-        on_idle: Optional[Callable[[], Any]] = None,
+        on_idle: Callable[[], Any] | None = None,
     ):
         if workers < 1 or queue < 0 or not timeout > 0 or per_client < 0:
             raise ValueError(
@@ -126,16 +127,17 @@ class WorkPool:
         self.workers, self.queue_size, self.timeout, self.per_client = workers, queue, timeout, per_client
         self.slots = workers + queue
         self._admitted = 0
-        self._by_client: Dict[str, int] = collections.Counter()
+        self._by_client: dict[str, int] = collections.Counter()
         self._running = 0
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         # one queue per class (LIVE, REQUEST, BACKGROUND) of (future, fn, args)
-        self._jobs: Tuple[Deque[tuple], ...] = (collections.deque(), collections.deque(), collections.deque())
+        classes = (LIVE, REQUEST, BACKGROUND)
+        self._jobs: tuple[collections.deque[tuple], ...] = tuple(collections.deque() for _ in classes)
         self._last = REQUEST  # the class taken last, for the turns of LIVE and REQUEST
         self._on_idle, self._dirty = on_idle, False  # dirty: work done since on_idle last ran
         self._closed = False
-        self.counts: Dict[str, int] = {
+        self.counts: dict[str, int] = {
             "admitted": 0,
             "refused": 0,
             "timed_out": 0,
@@ -143,7 +145,7 @@ class WorkPool:
             "done": 0,
             "failed": 0,
         }
-        self._threads: List[threading.Thread] = []
+        self._threads: list[threading.Thread] = []
         for i in range(workers):
             t = threading.Thread(target=self._work, args=(initializer,), name=f"instyle-serve-{i}", daemon=True)
             t.start()
@@ -151,7 +153,7 @@ class WorkPool:
 
     # -- admission
 
-    def admit(self, client: str = "", deadline: Optional[float] = None) -> Ticket:
+    def admit(self, client: str = "", deadline: float | None = None) -> Ticket:
         """A :class:`Ticket` for a new request from ``client``, or :class:`Busy` when all slots, or
         the client's share of them, are taken. ``deadline``: its time.monotonic() deadline (default
         ``timeout`` from now)."""
@@ -181,7 +183,7 @@ class WorkPool:
         with self._lock:
             return self._running
 
-    def status(self) -> Dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """Counts for ``/api/health``: requests in progress (admitted, not yet answered), jobs running
         and waiting, and totals since start (admitted, refused, timed out, done, failed)."""
         with self._lock:
@@ -232,7 +234,7 @@ class WorkPool:
         """``fn(*args)`` on a worker without admission (live frames, thumbnails)."""
         return await asyncio.wrap_future(self.submit(fn, *args, priority=priority))
 
-    def _next(self) -> Optional[tuple]:
+    def _next(self) -> tuple | None:
         """The next job (None: closed and nothing left), waiting for one. Live frames and requests
         take turns; thumbnails go when neither waits. Called with the lock held."""
         while True:
@@ -250,7 +252,7 @@ class WorkPool:
                 self._dirty = False
                 return (None, self._on_idle, ())
 
-    def _work(self, initializer: Optional[Callable[[], None]]) -> None:
+    def _work(self, initializer: Callable[[], None] | None) -> None:
         if initializer is not None:
             initializer()
         while True:
@@ -262,7 +264,7 @@ class WorkPool:
             if future is None:  # the idle hook
                 try:
                     fn()
-                except Exception:  # noqa: BLE001 - housekeeping must not end a worker
+                except Exception:
                     pass
                 continue
             if not future.set_running_or_notify_cancel():
@@ -271,7 +273,7 @@ class WorkPool:
                 self._running += 1
             try:
                 result = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+            except BaseException as exc:
                 future.set_exception(exc)
                 ok = False
             else:

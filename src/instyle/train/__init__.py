@@ -8,6 +8,7 @@ from .light import LightAdaINTask, LightTrainConfig
 from .loop import MODEL_FILE, Task, TrainResult, train
 
 __all__ = [
+    "MODEL_FILE",
     "AdaINTask",
     "AdaINTrainConfig",
     "DistillConfig",
@@ -16,7 +17,6 @@ __all__ = [
     "FastTrainConfig",
     "LightAdaINTask",
     "LightTrainConfig",
-    "MODEL_FILE",
     "Task",
     "TrainConfig",
     "TrainResult",

@@ -18,8 +18,9 @@ reused in later epochs, which removes one of the three VGG passes of each step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any
 
 import torch
 from PIL import Image
@@ -64,7 +65,7 @@ class AdaINTrainConfig:
     style_weight: float = 10.0
     content_weight: float = 1.0
     tv_weight: float = 0.0
-    style_layers: Tuple[str, ...] = ADAIN_STYLE_LAYERS
+    style_layers: tuple[str, ...] = ADAIN_STYLE_LAYERS
     cache_features: bool = False
     crops_per_image: int = 4
     cache_gb: float = 4.0
@@ -95,7 +96,7 @@ class FeatureCache:
 
     def __init__(self, max_bytes: int):
         self.max_bytes, self.bytes = max_bytes, 0
-        self.store: Dict[Tuple[int, int], Tensor] = {}
+        self.store: dict[tuple[int, int], Tensor] = {}
         self.hits = self.misses = 0
 
     def lookup(self, keys: Tensor, compute) -> Tensor:
@@ -128,20 +129,19 @@ class AdaINTask:
     loss_names = ("content", "style", "tv", "color")
     resumable_fields = ("cache_gb",)  # may change on --resume without changing the run
 
-    def __init__(
-        self, content_dir: str, style_dir: str, config: AdaINTrainConfig = AdaINTrainConfig(), *, n_samples: int = 3
-    ):
+    def __init__(self, content_dir: str, style_dir: str, config: AdaINTrainConfig | None = None, *, n_samples: int = 3):
+        config = config if config is not None else AdaINTrainConfig()  # a new one each: the config is mutable
         self.content_dir, self.style_dir, self.config = content_dir, style_dir, config
         self.crops_per_image = config.crops_per_image if config.cache_features else None
         self.stat_layers = tuple(sorted(set(config.style_layers) | {ENCODER_LAYER}, key=RELU_LAYERS.index))
         self.n_samples = n_samples
-        self.encoder: Optional[nn.Module] = None
+        self.encoder: nn.Module | None = None
         self.channels_last = False
-        self._folders: Dict[str, ImageFolder] = {}
-        self._caches: Dict[str, FeatureCache] = {}
-        self._sample_images: Optional[Tuple[List[Tensor], List[Tensor]]] = None
+        self._folders: dict[str, ImageFolder] = {}
+        self._caches: dict[str, FeatureCache] = {}
+        self._sample_images: tuple[list[Tensor], list[Tensor]] | None = None
 
-    def task_config(self) -> Dict[str, Any]:
+    def task_config(self) -> dict[str, Any]:
         d = asdict(self.config)
         d["style_layers"] = list(d["style_layers"])
         return d
@@ -167,7 +167,7 @@ class AdaINTask:
 
     # -- frozen features (optionally cached)
 
-    def _content_features(self, images: Tensor, keys: Optional[Tensor]) -> Tensor:
+    def _content_features(self, images: Tensor, keys: Tensor | None) -> Tensor:
         """(B, 3, c, c) -> relu4_1 (B, 512, c/8, c/8), in the autocast dtype."""
         encode = lambda idx: self.encoder.encode(images[idx], ENCODER_LAYER)  # noqa: E731
         if keys is None or "content" not in self._caches:
@@ -175,7 +175,7 @@ class AdaINTask:
         feats = self._caches["content"].lookup(keys, encode)
         return feats.contiguous(memory_format=torch.channels_last) if self.channels_last else feats
 
-    def _style_stats(self, images: Tensor, keys: Optional[Tensor]) -> Dict[str, Stats]:
+    def _style_stats(self, images: Tensor, keys: Tensor | None) -> dict[str, Stats]:
         """(B, 3, c, c) -> {layer: (mean, std) each (B, C, 1, 1) float32}, packed as one row when cached."""
         sizes = [self.encoder.layers[n.replace("relu", "conv")].out_channels for n in self.stat_layers]
 
@@ -200,7 +200,7 @@ class AdaINTask:
 
     # -- the loss
 
-    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
             fc = self._content_features(batch["content"], batch.get("content_key"))  # (B, 512, h, w)
             stats = self._style_stats(batch["style"], batch.get("style_key"))
@@ -209,7 +209,7 @@ class AdaINTask:
         terms = self.stylization_terms(g, t, stats, batch["style"])
         return self.weighted(terms), terms
 
-    def stylization_terms(self, g: Tensor, t: Tensor, stats: Mapping[str, Stats], style: Tensor) -> Dict[str, Tensor]:
+    def stylization_terms(self, g: Tensor, t: Tensor, stats: Mapping[str, Stats], style: Tensor) -> dict[str, Tensor]:
         """The terms that judge a stylized batch ``g`` (B, 3, H, W) with the frozen VGG-19: content
         against the AdaIN target ``t`` (relu4_1), style against the style crops' statistics, TV,
         and the palette against the style crops ``style`` (B, 3, h, w); weighed as ``balance`` says."""
@@ -239,7 +239,7 @@ class AdaINTask:
 
     # -- sample grids
 
-    def _load_samples(self) -> Tuple[List[Tensor], List[Tensor]]:
+    def _load_samples(self) -> tuple[list[Tensor], list[Tensor]]:
         if self._sample_images is None:
             self._sample_images = (
                 self._folders["content"].preview(self.n_samples),
@@ -247,7 +247,7 @@ class AdaINTask:
             )
         return self._sample_images
 
-    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+    def samples(self, model: nn.Module) -> Image.Image | None:
         contents, styles = self._load_samples()
         if not contents or not styles:
             return None
@@ -262,5 +262,5 @@ class AdaINTask:
             rows.append([c] + outs)
         return contact_sheet(rows, header=[None] + styles, cell=192)
 
-    def model_extra(self) -> Dict[str, str]:
+    def model_extra(self) -> dict[str, str]:
         return {}

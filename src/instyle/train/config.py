@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from ..choices import SCHEDULES, TRAIN_PRECISIONS, check
 
@@ -66,9 +65,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     sample_every: int = 1000
     log_every: int = 10
-    max_minutes: Optional[float] = None
-    workers: Optional[int] = None
-    clip_grad: Optional[float] = None
+    max_minutes: float | None = None
+    workers: int | None = None
+    clip_grad: float | None = None
     device: str = "auto"
 
     def __post_init__(self) -> None:

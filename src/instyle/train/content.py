@@ -3,7 +3,7 @@ the data stream and the photos shown in the sample grids."""
 
 from __future__ import annotations
 
-from typing import List, Mapping, Optional
+from collections.abc import Mapping
 
 from torch import Tensor
 
@@ -16,14 +16,14 @@ class ContentFolderTask:
 
     content_dir: str
     n_samples: int
-    _folder: Optional[ImageFolder] = None
-    _previews: Optional[List[Tensor]] = None
+    _folder: ImageFolder | None = None
+    _previews: list[Tensor] | None = None
 
     def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]:
         self._folder = ImageFolder(self.content_dir, spec, name="content")
         return {"content": self._folder}
 
-    def preview_images(self) -> List[Tensor]:
+    def preview_images(self) -> list[Tensor]:
         """Up to ``n_samples`` photos of the folder, each (1, 3, h, w), read once (empty before
         :meth:`streams` or when none is readable)."""
         if not self._previews and self._folder is not None:

@@ -22,8 +22,9 @@ made with ``instyle train fast --stability`` instead, where the perceptual losse
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any
 
 import torch
 from PIL import Image
@@ -98,7 +99,7 @@ class DistillTask(ContentFolderTask):
         self.multi = len(teacher.config.styles) > 1
         self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
 
-    def task_config(self) -> Dict[str, Any]:
+    def task_config(self) -> dict[str, Any]:
         d = asdict(self.config)
         d["teacher_config"] = {
             "width": self.teacher.config.width,
@@ -118,10 +119,10 @@ class DistillTask(ContentFolderTask):
         if channels_last:
             self.teacher = self.teacher.to(memory_format=torch.channels_last)
 
-    def _selector(self, idx: Tensor) -> Optional[Tensor]:
+    def _selector(self, idx: Tensor) -> Tensor | None:
         return idx if self.multi else None
 
-    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         x = batch["content"]  # (B, 3, H, W) in [0, 1]
         n_styles = max(1, len(self.student_config.styles))
         idx = batch["sample"].to(self.device) % n_styles  # (B,) style of each sample
@@ -137,7 +138,7 @@ class DistillTask(ContentFolderTask):
             loss = loss + self.config.stability * parts["stability"]
         return loss, parts
 
-    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+    def samples(self, model: nn.Module) -> Image.Image | None:
         previews = self.preview_images()
         if not previews:
             return None
@@ -155,5 +156,5 @@ class DistillTask(ContentFolderTask):
             rows.append(row)
         return contact_sheet(rows, col_labels=labels, cell=160)
 
-    def model_extra(self) -> Dict[str, str]:
+    def model_extra(self) -> dict[str, str]:
         return {"distilled_from": os.path.basename(self.config.teacher)}

@@ -14,9 +14,10 @@ k mod S (every batch holds all styles in turn) through per-sample CIN parameters
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 import torch
 from PIL import Image
@@ -75,13 +76,13 @@ class FastTrainConfig:
     width: float = 1.0
     residual_blocks: int = 5
     content_layer: str = "relu3_1"
-    style_layers: Tuple[str, ...] = GRAM_STYLE_LAYERS
+    style_layers: tuple[str, ...] = GRAM_STYLE_LAYERS
     content_weight: float = 1.0
     style_weight: float = 5.0
     tv_weight: float = 0.0
     style_size: int = 512
-    styles: Tuple[str, ...] = ()
-    base_styles: Tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
+    base_styles: tuple[str, ...] = ()
     cin_lr_scale: float = 10.0
     stability: float = 0.0
     noise: float = 0.02
@@ -143,11 +144,11 @@ class FastTask(ContentFolderTask):
         config: FastTrainConfig,
         *,
         n_samples: int = 3,
-        add_to: Optional[str | os.PathLike] = None,
+        add_to: str | os.PathLike | None = None,
     ):
         if not style_images:
             raise UsageError("give at least one style image")
-        self.base: Optional[nn.Module] = None
+        self.base: nn.Module | None = None
         if add_to is not None:
             self.base = self._load_base(add_to, config)
         self.style_paths = [str(p) for p in style_images]
@@ -180,7 +181,7 @@ class FastTask(ContentFolderTask):
         config.width, config.base_styles = base.config.width, tuple(base.config.styles)
         return base
 
-    def task_config(self) -> Dict[str, Any]:
+    def task_config(self) -> dict[str, Any]:
         d = asdict(self.config)
         for k in ("style_layers", "styles", "base_styles"):
             d[k] = list(d[k])
@@ -205,7 +206,7 @@ class FastTask(ContentFolderTask):
         return net
 
     @staticmethod
-    def _cin_params(model: nn.Module) -> List[nn.Parameter]:
+    def _cin_params(model: nn.Module) -> list[nn.Parameter]:
         return [p for m in model.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in m.parameters()]
 
     @torch.no_grad()
@@ -215,7 +216,7 @@ class FastTask(ContentFolderTask):
         if channels_last:
             self.encoder = self.encoder.to(memory_format=torch.channels_last)
         # Gram targets (S, C, C) per layer and their energies (S,), in float32.
-        grams: Dict[str, List[Tensor]] = {n: [] for n in self.config.style_layers}
+        grams: dict[str, list[Tensor]] = {n: [] for n in self.config.style_layers}
         for img in self.style_images:
             feats = self.encoder(img.to(device), self.config.style_layers)
             for n in self.config.style_layers:
@@ -231,7 +232,7 @@ class FastTask(ContentFolderTask):
     def _selector(self, idx: Tensor):
         return idx if self.multi else None
 
-    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         cfg = self.config
         x = batch["content"]
         idx = self.style_index(batch)
@@ -254,7 +255,7 @@ class FastTask(ContentFolderTask):
             total = total + cfg.stability * lstab
         return total, {"content": lc, "style": ls, "tv": ltv, "stability": lstab}
 
-    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+    def samples(self, model: nn.Module) -> Image.Image | None:
         previews = self.preview_images()
         if not previews:
             return None
@@ -269,7 +270,7 @@ class FastTask(ContentFolderTask):
         styles = [resize_longer(s, 256) for s in self.style_images]
         return contact_sheet(rows, header=[None] + styles, col_labels=["", *self.config.styles], cell=160)
 
-    def param_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+    def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         """The CIN γ, β of a multi-style net at ``cin_lr_scale`` × lr; everything else at lr
         (nothing else when adding styles to a trained net: the rest is frozen)."""
         cin = self._cin_params(model)
@@ -279,5 +280,5 @@ class FastTask(ContentFolderTask):
             [{"params": cin, "lr_scale": self.config.cin_lr_scale}] if cin else []
         )
 
-    def model_extra(self) -> Dict[str, str]:
+    def model_extra(self) -> dict[str, str]:
         return {}

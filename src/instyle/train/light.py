@@ -21,8 +21,8 @@ distillation terms is the batch's photos and paintings together, so the encoder 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 from PIL import Image
@@ -79,14 +79,14 @@ class LightAdaINTask(AdaINTask):
     loss_names = ("distill", "recon", "content", "style", "tv", "color")
     config: LightTrainConfig
 
-    def __init__(self, content_dir: str, style_dir: str, config: LightTrainConfig = LightTrainConfig(), **kw):
-        super().__init__(content_dir, style_dir, config, **kw)
+    def __init__(self, content_dir: str, style_dir: str, config: LightTrainConfig | None = None, **kw):
+        super().__init__(content_dir, style_dir, config if config is not None else LightTrainConfig(), **kw)
 
     def build_model(self) -> nn.Module:
         cfg = self.config
         return LightAdaIN(LightAdaINConfig(width=cfg.width, padding=cfg.padding, upsample=cfg.upsample))
 
-    def _distill_terms(self, model: LightAdaIN, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def _distill_terms(self, model: LightAdaIN, x: Tensor) -> tuple[Tensor, Tensor]:
         """L_distil and L_recon on images x (B, 3, c, c)."""
         cfg = self.config
         layers = model.encoder.layer_names
@@ -105,7 +105,7 @@ class LightAdaINTask(AdaINTask):
             lr = ld.new_zeros(())
         return ld, lr
 
-    def loss(self, model: nn.Module, batch: Mapping[str, object]) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def loss(self, model: nn.Module, batch: Mapping[str, object]) -> tuple[Tensor, dict[str, Tensor]]:
         cfg = self.config
         c, s = batch["content"], batch["style"]  # (B, 3, crop, crop) each
         zero = c.new_zeros((), dtype=torch.float32)
@@ -123,7 +123,7 @@ class LightAdaINTask(AdaINTask):
         total = cfg.distill_weight * ld + cfg.recon_weight * lr + self.weighted(terms)
         return total, {"distill": ld, "recon": lr, **terms}
 
-    def samples(self, model: nn.Module) -> Optional[Image.Image]:
+    def samples(self, model: nn.Module) -> Image.Image | None:
         contents, styles = self._load_samples()
         if not contents or not styles:
             return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence
 
 from PIL import Image, ImageDraw
 
@@ -22,7 +22,7 @@ class CsvLog:
 
     def __init__(self, path: Path, columns: Sequence[str], *, resume_step: int | None = None):
         self.path, self.columns = path, list(columns)
-        self.rows: List[Dict[str, float]] = []
+        self.rows: list[dict[str, float]] = []
         if resume_step is not None and path.exists():
             self.rows = [r for r in read_log(path) if r.get("step", math.inf) <= resume_step]
         text = io.StringIO()
@@ -32,7 +32,7 @@ class CsvLog:
             w.writerow({k: _fmt(r.get(k)) for k in self.columns})
         write_text(path, text.getvalue(), overwrite=True, what="training log")
 
-    def append(self, row: Dict[str, float]) -> None:
+    def append(self, row: dict[str, float]) -> None:
         self.rows.append(dict(row))
         with open(self.path, "a", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, self.columns, extrasaction="ignore").writerow({k: _fmt(row.get(k)) for k in self.columns})
@@ -46,16 +46,16 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def read_log(path: Path) -> List[Dict[str, float]]:
+def read_log(path: Path) -> list[dict[str, float]]:
     """Rows of a training CSV as floats (empty cells left out); a torn last line is ignored."""
-    rows: List[Dict[str, float]] = []
+    rows: list[dict[str, float]] = []
     with open(path, newline="", encoding="utf-8") as f:
         text = f.read()
     if not text.endswith("\n"):  # a write cut short: its numbers may parse but are truncated
         text = text[: text.rfind("\n") + 1]
     if text:
         for raw in csv.DictReader(io.StringIO(text, newline="")):
-            row: Dict[str, float] = {}
+            row: dict[str, float] = {}
             try:
                 for k, v in raw.items():
                     if k and v not in (None, ""):
@@ -67,7 +67,7 @@ def read_log(path: Path) -> List[Dict[str, float]]:
     return rows
 
 
-def _ema(values: List[float], beta: float) -> List[float]:
+def _ema(values: list[float], beta: float) -> list[float]:
     out, m = [], None
     for v in values:
         m = v if m is None else beta * m + (1 - beta) * v
@@ -76,7 +76,7 @@ def _ema(values: List[float], beta: float) -> List[float]:
 
 
 def plot_losses(
-    rows: Sequence[Dict[str, float]], columns: Sequence[str], *, title: str = "", size=(900, 520)
+    rows: Sequence[dict[str, float]], columns: Sequence[str], *, title: str = "", size=(900, 520)
 ) -> Image.Image:
     """Loss curves (log scale, light raw values under an EMA-smoothed line) as an RGB image."""
     W, H = size
@@ -123,6 +123,6 @@ def plot_losses(
     return img
 
 
-def save_plot(path: Path, rows: Sequence[Dict[str, float]], columns: Sequence[str], title: str) -> None:
+def save_plot(path: Path, rows: Sequence[dict[str, float]], columns: Sequence[str], title: str) -> None:
     img = plot_losses(rows, columns, title=title)
     write_with(path, lambda f: img.save(f, format="PNG"), overwrite=True, what="loss plot")

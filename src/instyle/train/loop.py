@@ -12,10 +12,11 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 from PIL import Image
@@ -50,15 +51,15 @@ class Task(Protocol):
 
     name: str  # e.g. "adain"
     loss_names: Sequence[str]  # the loss parts it reports, e.g. ("content", "style")
-    crops_per_image: Optional[int]  # fixed crops per image (feature caching), or None
+    crops_per_image: int | None  # fixed crops per image (feature caching), or None
 
-    def task_config(self) -> Dict[str, Any]: ...  # settings that define the run
+    def task_config(self) -> dict[str, Any]: ...  # settings that define the run
     def streams(self, spec: CropSpec) -> Mapping[str, ImageFolder]: ...
     def build_model(self) -> nn.Module: ...  # the trainable network (seeded)
     def prepare(self, device: torch.device, channels_last: bool) -> None: ...  # frozen parts
-    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, Dict[str, Tensor]]: ...
-    def samples(self, model: nn.Module) -> Optional[Image.Image]: ...
-    def model_extra(self) -> Dict[str, str]: ...  # metadata for the model file
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]: ...
+    def samples(self, model: nn.Module) -> Image.Image | None: ...
+    def model_extra(self) -> dict[str, str]: ...  # metadata for the model file
 
     # Optional: ``param_groups(model)`` -> [{"params": [...], "lr_scale": float}, ...] to give parts
     # of the model their own learning-rate multiple (default: one group, scale 1).
@@ -69,7 +70,7 @@ class TrainResult:
     run_dir: Path
     step: int
     elapsed_s: float
-    losses: Dict[str, float] = field(default_factory=dict)
+    losses: dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
 
 
@@ -77,7 +78,7 @@ def _default_workers(device: torch.device, world: int) -> int:
     return max(1, min(8, cores() // max(1, world) - 1)) if device.type == "cuda" else 1
 
 
-def _to_device(batch: Dict[str, Any], device: torch.device, channels_last: bool) -> Dict[str, Any]:
+def _to_device(batch: dict[str, Any], device: torch.device, channels_last: bool) -> dict[str, Any]:
     out = {}
     for k, v in batch.items():
         if isinstance(v, Tensor):
@@ -96,8 +97,8 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
-    stop_at: Optional[int] = None,
-    init_from: Optional[str | os.PathLike] = None,
+    stop_at: int | None = None,
+    init_from: str | os.PathLike | None = None,
     say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> TrainResult:
     """Train ``task`` with ``cfg``, writing everything into ``out_dir``.
@@ -140,7 +141,7 @@ def train(
         raise
 
 
-def _remove_new(run_dir: Path, new_top: Optional[Path], before: set) -> None:
+def _remove_new(run_dir: Path, new_top: Path | None, before: set) -> None:
     """Undo what a failed call created: the folders it made (``new_top``), or the new paths in ``run_dir``."""
     import shutil
 
@@ -161,7 +162,7 @@ class _Hardware:
     device: torch.device
     info: D.DistInfo
     precision: str
-    amp_dtype: Optional[torch.dtype]  # None: fp32, no autocast
+    amp_dtype: torch.dtype | None  # None: fp32, no autocast
 
 
 def _hardware(cfg: TrainConfig) -> _Hardware:
@@ -182,8 +183,8 @@ def _open_run(
     *,
     resume: bool,
     overwrite: bool,
-    init_from: Optional[str | os.PathLike],
-) -> Optional[Dict[str, Any]]:
+    init_from: str | os.PathLike | None,
+) -> dict[str, Any] | None:
     """The checkpoint to resume (checked against this run's settings), or None for a new run."""
     if resume and init_from is not None:
         raise UsageError("--init-from starts a new run; it cannot be combined with --resume")
@@ -209,8 +210,8 @@ def _open_run(
 
 
 def _data(
-    task: Task, cfg: TrainConfig, ckpt: Optional[Dict[str, Any]], say: Callable[[str], None]
-) -> tuple[TrainingData, Dict[str, int]]:
+    task: Task, cfg: TrainConfig, ckpt: dict[str, Any] | None, say: Callable[[str], None]
+) -> tuple[TrainingData, dict[str, int]]:
     """The training streams and their image counts."""
     streams = task.streams(CropSpec(cfg.image_size, cfg.crop))
     for folder in streams.values():  # a folder with no readable image fails here, in one line (not
@@ -228,9 +229,9 @@ def _model(
     task: Task,
     cfg: TrainConfig,
     hw: _Hardware,
-    ckpt: Optional[Dict[str, Any]],
+    ckpt: dict[str, Any] | None,
     run_dir: Path,
-    init_from: Optional[str | os.PathLike],
+    init_from: str | os.PathLike | None,
     say: Callable[[str], None],
 ) -> nn.Module:
     """The task's network (seeded), with the checkpoint's or ``init_from``'s weights."""
@@ -274,7 +275,7 @@ class _Progress:
 
 
 def _restore(
-    ckpt: Optional[Dict[str, Any]],
+    ckpt: dict[str, Any] | None,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     cfg: TrainConfig,
@@ -342,7 +343,7 @@ class _Window:
             / micro_batches
         )
 
-    def row(self, info: D.DistInfo, step: int, lr: float, images_per_step: int, elapsed: float) -> Dict[str, float]:
+    def row(self, info: D.DistInfo, step: int, lr: float, images_per_step: int, elapsed: float) -> dict[str, float]:
         """Means over the window (and the processes) as a log row; starts a new window."""
         now = time.perf_counter()
         sec = (now - self.since) / self.steps
@@ -401,8 +402,8 @@ def _train(
     resume: bool,
     overwrite: bool,
     progress: bool,
-    stop_at: Optional[int],
-    init_from: Optional[str | os.PathLike],
+    stop_at: int | None,
+    init_from: str | os.PathLike | None,
     say: Callable[[str], None],
 ) -> TrainResult:
     # ---- set-up: hardware, the run folder (new or resumed), data, model, optimizer
@@ -435,7 +436,7 @@ def _train(
         )
         _write_config(run_dir, task, cfg, hw.precision, info.world)
     window, last = _Window(task.loss_names), {}
-    skipped: Dict[str, int] = {}  # reason -> times drawn
+    skipped: dict[str, int] = {}  # reason -> times drawn
 
     def report_skipped(reasons: Sequence[str]) -> None:
         for reason in reasons:
@@ -447,7 +448,7 @@ def _train(
     bar = _bar(done.start, cfg.steps, progress and info.main)
     step, stopped_early = done.start, False
 
-    def state() -> Dict[str, Any]:
+    def state() -> dict[str, Any]:
         return {
             "task": task.name,
             "task_config": task.task_config(),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -49,7 +48,7 @@ def check_stability(weight: float, noise: float) -> None:
         raise ValueError(f"noise must be in [0, 0.5], got {noise}")
 
 
-def random_motion(n: int, hw: Tuple[int, int], motion: Motion = Motion(), *, device=None) -> Tensor:
+def random_motion(n: int, hw: tuple[int, int], motion: Motion = Motion(), *, device=None) -> Tensor:
     """(n, 2, 3) affine matrices for :func:`torch.nn.functional.affine_grid`, in its normalized
     coordinates ([-1, 1] across the image), one uniform random motion each."""
     h, w = hw
@@ -66,7 +65,7 @@ def random_motion(n: int, hw: Tuple[int, int], motion: Motion = Motion(), *, dev
     return theta
 
 
-def warp_affine(x: Tensor, theta: Tensor) -> Tuple[Tensor, Tensor]:
+def warp_affine(x: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
     """``x`` (N, C, H, W) resampled by ``theta`` (N, 2, 3) (bicubic, edges replicated) ->
     (warped (N, C, H, W), valid (N, 1, H, W): 1 where the sample came from inside the image)."""
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (N, H, W, 2)

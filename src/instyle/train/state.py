@@ -9,9 +9,10 @@ previous checkpoint or the new one, never a torn file. Numbered snapshots
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping
+from typing import Any
 
 import torch
 
@@ -24,7 +25,7 @@ LATEST = "checkpoint.pt"
 SNAPSHOTS = "checkpoints"
 
 
-def save_checkpoint(run_dir: Path, state: Dict[str, Any], *, keep: int) -> Path:
+def save_checkpoint(run_dir: Path, state: dict[str, Any], *, keep: int) -> Path:
     """Write ``state`` as the run's latest checkpoint and a numbered snapshot (keeping ``keep``)."""
     state = {"format": TRAIN_FORMAT, "format_version": FORMAT_VERSION, **state}
     path = write_with(run_dir / LATEST, lambda f: torch.save(state, f), overwrite=True, what="checkpoint")
@@ -50,7 +51,7 @@ def remove_stale_temporaries(run_dir: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def load_checkpoint(path: Path) -> Dict[str, Any]:
+def load_checkpoint(path: Path) -> dict[str, Any]:
     """A training checkpoint as a dict; a clear WeightsError for anything that is not one."""
     read_model_file(path)  # validates format, version and model kind with one-line errors
     return torch.load(path, map_location="cpu", weights_only=True)

@@ -21,10 +21,10 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -74,23 +74,23 @@ class VideoSource:
 
     def __init__(
         self,
-        path: Union[str, os.PathLike],
+        path: str | os.PathLike,
         *,
-        start: Optional[float] = None,
-        duration: Optional[float] = None,
-        max_size: Optional[int] = None,
+        start: float | None = None,
+        duration: float | None = None,
+        max_size: int | None = None,
         fps: float = DEFAULT_FPS,
     ):
         self.path = os.fsdecode(os.fspath(path))
         self.start, self.duration, self.max_size = start or 0.0, duration, max_size
         self.folder = os.path.isdir(self.path)
-        self.audio_codec: Optional[str] = None
+        self.audio_codec: str | None = None
         self.rotation = 0
         # the first frame's time in the file (MPEG-TS often starts at 1.4 s): frame times, --start
         # and the audio are counted from it, so every output starts at 0
         self.origin = 0.0
         self._warned_size = False
-        self.extra_streams: Dict[str, int] = {}  # kind -> count of streams no output keeps
+        self.extra_streams: dict[str, int] = {}  # kind -> count of streams no output keeps
         if self.folder:
             from ..imageio import list_images
 
@@ -108,7 +108,7 @@ class VideoSource:
         open_regular(self.path, lambda reason: InstyleError(f"cannot read video {name}: {reason}")).close()
         try:
             container = av.open(self.path, metadata_errors="ignore")
-        except Exception:  # noqa: BLE001 - FFmpeg's errors: invalid data, EOF, … (their text repeats the path)
+        except Exception:
             raise InstyleError(f"cannot read video {name}: not a video file, or corrupt or truncated") from None
         try:
             videos = [s for s in container.streams.video]
@@ -153,7 +153,7 @@ class VideoSource:
         return self.audio_codec is not None
 
     @property
-    def frame_size(self) -> Tuple[int, int]:
+    def frame_size(self) -> tuple[int, int]:
         """(width, height) of the frames it yields (``max_size`` applied)."""
         return self._size(self.width, self.height)
 
@@ -275,7 +275,7 @@ class _Clock:
         return t
 
 
-def _header_duration(container, stream) -> Tuple[Optional[float], bool]:
+def _header_duration(container, stream) -> tuple[float | None, bool]:
     """(seconds, exact) the file's header gives for its video: the stream's own duration (MP4,
     MOV; Matroska's DURATION tag) is exact, the container's (the longest stream) is not; (None, False)
     when there is none (MPEG-TS, where FFmpeg guesses from the file's size)."""
@@ -305,7 +305,7 @@ def _still(container, stream) -> bool:
             frames += 1
             if frames > 1:
                 break
-    except Exception:  # noqa: BLE001 - an image that does not even decode is no video either
+    except Exception:
         return True
     return frames <= 1  # (the caller reopens the file to read it)
 
@@ -328,10 +328,10 @@ class VideoSink:
 
     def __init__(
         self,
-        path: Union[str, os.PathLike],
+        path: str | os.PathLike,
         source: VideoSource,
         *,
-        codec: Optional[str] = None,
+        codec: str | None = None,
         crf: int = 18,
         pix_fmt: str = DEFAULT_VIDEO_PIXEL_FORMAT,
         overwrite: bool = False,
@@ -345,8 +345,8 @@ class VideoSink:
         self.count = 0
         self.audio_mode = "none"  # or "copied", "re-encoded to aac" (the codec's name)
         self._container = self._stream = self._audio = None
-        self._tmp: Optional[Path] = None
-        self._made: Optional[Path] = None
+        self._tmp: Path | None = None
+        self._made: Path | None = None
         check(codec, VIDEO_CODECS, "codec", UsageError)
         check(pix_fmt, VIDEO_PIXEL_FORMATS, "pixel format", UsageError)
         if pix_fmt != "yuv420p" and codec == "mpeg4":
@@ -465,7 +465,7 @@ class VideoSink:
         """An encoder or disk error as one line about the destination, not the temporary file."""
         return InstyleError(f"cannot write video {quoted(str(self.path))}: {one_line(exc.strerror or exc)}")
 
-    def close(self) -> Optional[Path]:
+    def close(self) -> Path | None:
         """Finish the file and move it into place; returns its path (None for a folder)."""
         if self.folder:
             self._close_folder()
@@ -530,7 +530,7 @@ class VideoSink:
             try:
                 if closable is not None:
                     closable.close()
-            except Exception:  # noqa: BLE001 - already failing; only clean up
+            except Exception:
                 pass
         self._audio = self._container = None
         if self._tmp is not None:
@@ -565,7 +565,7 @@ class _AudioCopier:
         if self.copy:
             try:
                 self.ostream = container.add_stream_from_template(self.istream)
-            except Exception:  # noqa: BLE001 - FFmpeg refuses this codec here after all: re-encode
+            except Exception:
                 self.copy = False
         if not self.copy:
             rate = self.istream.codec_context.sample_rate or 44100
@@ -619,13 +619,13 @@ class _AudioCopier:
             try:
                 for out in self.ostream.encode(None):
                     self.container.mux(out)
-            except Exception:  # noqa: BLE001 - the video is complete; a last audio frame is not worth an error
+            except Exception:
                 pass
         self.input.close()
         self.ostream = None
 
 
-def frame_times(path: Union[str, os.PathLike]) -> List[float]:
+def frame_times(path: str | os.PathLike) -> list[float]:
     """The presentation times (s) of a video file's frames (for tests and benchmarks)."""
     av = _av()
     with av.open(os.fspath(path)) as container:

@@ -44,7 +44,6 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -168,12 +167,12 @@ class StatisticsEMA:
     def reset(self) -> None:
         """Forget every frame; the next is frame 0."""
         with self._lock:
-            self.state: Dict[object, Tuple] = {}  # key -> (mean, std) average of shot self.shot
-            self.shot: Optional[int] = None
+            self.state: dict[object, tuple] = {}  # key -> (mean, std) average of shot self.shot
+            self.shot: int | None = None
             self.folded = -1  # the last frame folded into the average
-            self._painted: Dict[int, Tuple[int, Dict[object, Tuple]]] = {}  # index -> (shot, own stats)
+            self._painted: dict[int, tuple[int, dict[object, tuple]]] = {}  # index -> (shot, own stats)
 
-    def frame(self, index: int, shot: int) -> "FrameStatistics":
+    def frame(self, index: int, shot: int) -> FrameStatistics:
         """The statistics filter of frame ``index`` (0, 1, … in stream order) of shot ``shot``."""
         with self._lock:
             self._fold_until(index - self.lag)
@@ -194,12 +193,12 @@ class StatisticsEMA:
                 self.state[key] = _mix(self.state.get(key), mean, std, self.momentum)
             self.folded = k
 
-    def _painted_frame(self, stats: "FrameStatistics") -> None:
+    def _painted_frame(self, stats: FrameStatistics) -> None:
         with self._lock:
             self._painted[stats.index] = (stats.shot, stats.own)
 
 
-def _mix(past: Optional[Tuple], mean, std, momentum: float) -> Tuple:
+def _mix(past: tuple | None, mean, std, momentum: float) -> tuple:
     """``momentum · past + (1 − momentum) · (mean, std)``; (mean, std) alone without a past of
     their shape."""
     if past is None or past[0].shape != mean.shape:
@@ -211,9 +210,9 @@ class FrameStatistics:
     """``(key, mean, std) -> (mean, std)`` for one frame (:meth:`StatisticsEMA.frame`): mixes each
     layer's statistics with the average and keeps them; :meth:`done` hands them to the average."""
 
-    def __init__(self, ema: StatisticsEMA, index: int, shot: int, past: Dict[object, Tuple]):
+    def __init__(self, ema: StatisticsEMA, index: int, shot: int, past: dict[object, tuple]):
         self.ema, self.index, self.shot, self.past = ema, index, shot, past
-        self.own: Dict[object, Tuple] = {}
+        self.own: dict[object, tuple] = {}
 
     @property
     def momentum(self) -> float:
@@ -240,7 +239,7 @@ class SceneCuts:
 
     def __init__(self, threshold: float):
         self.threshold = threshold
-        self.previous: Optional[np.ndarray] = None
+        self.previous: np.ndarray | None = None
 
     def __call__(self, rgb: np.ndarray) -> bool:
         """Whether ``rgb`` (H, W, 3) starts a new shot (the first frame does)."""
@@ -283,7 +282,7 @@ def _gray(rgb: np.ndarray, width: int) -> np.ndarray:
     return np.round(small @ np.array([0.299, 0.587, 0.114], np.float32) * 255).astype(np.uint8)
 
 
-def _upscale_flow(flow: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
+def _upscale_flow(flow: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     """A (h, w, 2) flow of a resized frame as the (H, W, 2) flow of the full frame."""
     cv2 = require_cv2()
     if flow.shape[:2] == tuple(hw):
@@ -313,7 +312,7 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _pixel_grid(h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) coordinates of every pixel of an (h, w) frame, (h, w) float32 each; read-only, cached
     (two sizes per stream: the flow's and the frame's)."""
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -352,7 +351,7 @@ class MotionEstimator:
         self.dis.setFinestScale(0)
         self.dis.setVariationalRefinementIterations(2)
 
-    def __call__(self, previous: np.ndarray, current: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def __call__(self, previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(backward flow current -> previous (H, W, 2) in px, mask (H, W) float32: 1 where the flow
         holds: the pixel was visible in the previous frame, where the flow says)."""
         cv2 = require_cv2()
@@ -361,7 +360,7 @@ class MotionEstimator:
         backward = self.dis.calc(b, a, None)  # current -> previous, at the small size
         hw = current.shape[:2]
         scale = np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]])  # full px per small px (x, y)
-        self._camera: Optional[np.ndarray] = None  # found below (colour check) or on demand by camera()
+        self._camera: np.ndarray | None = None  # found below (colour check) or on demand by camera()
         if self.validity == "colour":
             error = _colour_error(a, b, backward)  # (h, w)
             self._small = (a, b, backward, (error <= _MATCH).astype(np.float32), scale)
@@ -397,7 +396,7 @@ class MotionEstimator:
             self._camera = self._find_camera()[0]
         return self._camera
 
-    def _find_camera(self) -> Tuple[np.ndarray, bool]:
+    def _find_camera(self) -> tuple[np.ndarray, bool]:
         """(:meth:`camera`'s (dx, dy), whether a translation fits the scene: ECC found it)."""
         cv2 = require_cv2()
         a, b, flow, mask, scale = self._small
@@ -499,12 +498,12 @@ class GridAlignment:
         self.shift += motion
 
     @property
-    def phase(self) -> Tuple[int, int]:
+    def phase(self) -> tuple[int, int]:
         """(top, left) padding in px for the current frame."""
         px, py = (int(v) for v in np.round(-self.shift).astype(np.int64) % self.grid)
         return py, px
 
-    def __call__(self, stylize, rgb: np.ndarray, phase: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    def __call__(self, stylize, rgb: np.ndarray, phase: tuple[int, int] | None = None) -> np.ndarray:
         """``stylize`` ((H', W', 3) -> (H', W', 3)) applied to ``rgb`` (H, W, 3) on the aligned grid
         (at ``phase``, as :attr:`phase` was when the frame was analyzed; default: now)."""
         top, left = self.phase if phase is None else phase

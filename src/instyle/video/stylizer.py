@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -27,9 +27,9 @@ class FrameMotion:
     """
 
     new_shot: bool
-    flow: Optional[np.ndarray] = None
-    mask: Optional[np.ndarray] = None
-    phase: Tuple[int, int] = (0, 0)
+    flow: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    phase: tuple[int, int] = (0, 0)
     index: int = 0
     shot: int = 0
 
@@ -81,8 +81,8 @@ class VideoStylizer:
         self.ema = StatisticsEMA(config.momentum, lag=workers) if config.statistics else None
         self.motion = MotionEstimator(config.flow_width, config.flow_check) if config.motion else None
         self.align = GridAlignment(grid) if self.motion is not None and config.align and grid > 1 else None
-        self.previous_input: Optional[np.ndarray] = None  # the last frame analyzed, of this shot
-        self.previous_output: Optional[np.ndarray] = None  # the last frame rendered, of this shot
+        self.previous_input: np.ndarray | None = None  # the last frame analyzed, of this shot
+        self.previous_output: np.ndarray | None = None  # the last frame rendered, of this shot
         self.cut_count = 0
         self.frames = 0  # frames analyzed
 

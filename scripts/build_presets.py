@@ -1,7 +1,7 @@
 """Build the built-in style presets (src/instyle/assets/style_presets.safetensors).
 
 Each preset is the relu4_1 per-channel mean/std of a painting from ../shared/images/style at
-512 px (longer side), made by ``instyle.presets.make_preset``, the function ``instyle styles save``
+512 px (longer side), made by ``instyle.stylize.make_preset``, the function ``instyle styles save``
 uses: a built-in preset stylizes exactly like its painting given as an image. Only these 2×512
 numbers per style are shipped, never the images. Run from the repository root:
 
@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 
 from instyle.imageio import load_image
-from instyle.presets import BUILTIN_FILE, make_preset, save_builtin_file, shipped_light_preset
+from instyle.presets import BUILTIN_FILE, save_builtin_file
+from instyle.stylize import make_preset, shipped_light_preset
 
 # preset name -> file in shared/images/style (names follow the paintings, as peers name them)
 PRESETS = {

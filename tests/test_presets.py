@@ -19,6 +19,7 @@ import torch
 
 from instyle import presets
 from instyle.errors import InstyleError, UsageError
+from instyle.stylize import make_preset
 
 
 def _stats(seed, c=512):
@@ -312,7 +313,7 @@ def test_make_preset_is_what_the_stylizer_takes_from_the_image(hw):
     torch.manual_seed(0)
     image = torch.rand(1, 3, *hw)
     stylizer = Stylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", channels_last=False, style_size=128)
-    mean, std = presets.make_preset(image, style_size=128)
+    mean, std = make_preset(image, style_size=128)
     ref_mean, ref_std = stylizer.style_stats(image)
     assert torch.allclose(mean, ref_mean, rtol=1e-4, atol=1e-4) and torch.allclose(std, ref_std, rtol=1e-4, atol=1e-4)
 

@@ -209,37 +209,6 @@ def is_preset(name: str) -> bool:
     return bool(NAME_RE.match(name)) and (name in _builtin() or is_user_preset(name))
 
 
-def make_preset(image: Tensor, *, style_size: int = 512, network: object | None = None) -> Stats:
-    """A style image (1, 3, H, W) in [0, 1] -> the statistics a preset stores: exactly what
-    :class:`~instyle.Stylizer` takes from that image at ``style_size`` (in float32), through
-    :func:`instyle.stylize.style_statistics`, with VGG-19 (``network`` None) or a
-    :class:`~instyle.models.LightAdaIN`'s encoder. Used by ``instyle styles save`` and to build
-    the built-in presets."""
-    import torch
-
-    from .models.adain import ENCODER_LAYER, make_encoder
-    from .stylize import style_statistics
-
-    encoder = make_encoder() if network is None else network.encoder.float().eval()
-    with torch.no_grad():
-        return style_statistics(image, lambda x: encoder.encode(x, ENCODER_LAYER), style_size=style_size)
-
-
-def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> tuple[str, Stats] | None:
-    """``(encoder id, stats)`` of a style image for the shipped light AdaIN network, as
-    :func:`make_preset` takes them; None when this instyle ships no light network."""
-    from .checkpoint import load_model
-    from .errors import WeightsError
-    from .shipped import default_decoder_path
-
-    try:
-        path = default_decoder_path("light")
-    except WeightsError:
-        return None
-    network, _ = load_model(path, expect="adain_light")
-    return network.encoder_id(), make_preset(image, style_size=style_size, network=network)
-
-
 def _light_tensors(light: tuple[str, Stats] | None, prefix: str, meta: dict[str, str]) -> dict[str, Tensor]:
     """The light statistics' tensors (and its id into ``meta``) of ``light = (encoder id, stats)``."""
     if light is None:

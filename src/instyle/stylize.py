@@ -56,7 +56,7 @@ def style_statistics(
     (:mod:`instyle.resize`), recoloured to ``match_to`` first if given (CORAL), then ``encode``d.
 
     The one definition of a style's statistics: :class:`Stylizer` uses it for style images, and
-    :func:`instyle.presets.make_preset` for the presets users save and the built-in ones, so a
+    :func:`make_preset` for the presets users save and the built-in ones, so a
     preset stylizes exactly like its image.
     """
     img = style.float()
@@ -67,6 +67,36 @@ def style_statistics(
     if match_to is not None:
         img = colour.match_colors(img, match_to.to(img.device, torch.float32))
     return calc_mean_std(encode(img))
+
+
+def make_preset(image: Tensor, *, style_size: int = 512, network: object | None = None) -> Stats:
+    """A style image (1, 3, H, W) in [0, 1] -> the statistics a preset stores: exactly what
+    :class:`~instyle.Stylizer` takes from that image at ``style_size`` (in float32), through
+    :func:`style_statistics`, with VGG-19 (``network`` None) or a
+    :class:`~instyle.models.LightAdaIN`'s encoder. Used by ``instyle styles save`` and to build
+    the built-in presets."""
+    import torch
+
+    from .models.adain import ENCODER_LAYER, make_encoder
+
+    encoder = make_encoder() if network is None else network.encoder.float().eval()
+    with torch.no_grad():
+        return style_statistics(image, lambda x: encoder.encode(x, ENCODER_LAYER), style_size=style_size)
+
+
+def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> tuple[str, Stats] | None:
+    """``(encoder id, stats)`` of a style image for the shipped light AdaIN network, as
+    :func:`make_preset` takes them; None when this instyle ships no light network."""
+    from .checkpoint import load_model
+    from .errors import WeightsError
+    from .shipped import default_decoder_path
+
+    try:
+        path = default_decoder_path("light")
+    except WeightsError:
+        return None
+    network, _ = load_model(path, expect="adain_light")
+    return network.encoder_id(), make_preset(image, style_size=style_size, network=network)
 
 
 class Stylizer:

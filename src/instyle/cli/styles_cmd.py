@@ -77,7 +77,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_save(args: argparse.Namespace) -> int:
     from ..imageio import load_image
-    from ..presets import check_name, make_preset, save_preset, shipped_light_preset, user_dir
+    from ..presets import check_name, save_preset, user_dir
+    from ..stylize import make_preset, shipped_light_preset
 
     check_name(args.name)
     path = user_dir() / f"{args.name}.safetensors"

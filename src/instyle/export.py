@@ -203,7 +203,9 @@ def for_onnxruntime(data: bytes) -> bytes:
     specific layout optimizations still happen when it is loaded."""
     import tempfile
 
-    import onnxruntime as ort
+    from .onnx_runtime import ort_module
+
+    ort = ort_module()
 
     with tempfile.TemporaryDirectory(prefix="instyle-ort-") as tmp:
         src, dst = Path(tmp) / "model.onnx", Path(tmp) / "optimized.onnx"

@@ -82,6 +82,16 @@ def light_onnx_path(file: str) -> str:
     )
 
 
+def ort_module():
+    """``onnxruntime``, imported with its telemetry off (``ORT_DISABLE_TELEMETRY``): otherwise it
+    writes a device id and a database under ``~/.cache/Microsoft/DeveloperTools`` on first use, and
+    prints a line on every command where HOME is read-only. A user's own setting wins."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 @functools.cache
 def _shared_arena() -> bool:
     """Register one CPU memory arena for every session of this process (once; False if
@@ -91,7 +101,7 @@ def _shared_arena() -> bool:
     AdaIN decoder's first call at 512² took 0.09–0.10 s against 0.06 s for the next. Sharing one
     arena, the decoder reuses the pages the encoder's run has just touched (first call 0.058–0.062 s;
     light encoder + decoder + a style image, first calls, 0.18–0.19 s against 0.22–0.26 s)."""
-    import onnxruntime as ort
+    ort = ort_module()
 
     try:
         info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
@@ -105,7 +115,7 @@ def _open(path: str | os.PathLike, threads: int | None):
     """(InferenceSession, metadata) of an instyle ONNX file; one-line errors for anything else."""
     if not available():
         raise InstyleError("the onnxruntime backend needs onnxruntime: pip install onnxruntime")
-    import onnxruntime as ort
+    ort = ort_module()
 
     name = os.fsdecode(os.fspath(path))
     if not os.path.isfile(name):

@@ -112,3 +112,16 @@ def test_names_too_long_are_one_line(tmp_path, capsys, where):
     code, _, err = run_cli(["stylize", photo, "--style", "candy", "-o", out], capsys)
     assert code == 1 and err.count("\n") == 1 and "internal error" not in err and "Traceback" not in err, err
     assert "too long" in err, err
+
+
+@pytest.mark.slow
+def test_onnxruntime_writes_nothing_under_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    photo = _photo(tmp_path / "p.png")
+    r = _run(
+        ["stylize", photo, "--style", "candy", "--backend", "onnxruntime", "-o", tmp_path / "o.png"],
+        env={"HOME": str(home)},
+    )
+    assert r.returncode == 0, r.stderr
+    assert list(home.rglob("*")) == []  # no ~/.cache/Microsoft/DeveloperTools telemetry database

@@ -359,3 +359,28 @@ def test_the_static_export_works_without_a_server_and_offline(browser, static_si
     finally:
         browser.set_offline(False)
     assert not errors
+
+
+def test_live_mode_shows_only_what_it_uses(browser, server):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    presets = page.eval_on_selector_all("#gallery input", "els => els.map((e) => e.value)")
+    fast = page.evaluate(
+        "async () => (await (await fetch('api/styles')).json()).styles.filter((s) => s.fast).map((s) => s.name)"
+    )
+    preset_only = [n for n in presets if n not in fast]
+    if preset_only:  # a preset chosen in photo mode is replaced, and said so, in live mode
+        page.check(f"#gallery input[value={preset_only[0]}]")
+    page.click("#tab-live")
+    for sel in ("#photo-set", "#alpha", "#size", "#format", "#style-file"):
+        assert not page.is_visible(sel), sel
+    if preset_only:
+        assert page.is_disabled(f"#gallery input[value={preset_only[0]}]")
+        assert page.get_attribute("#gallery input:checked", "value") in fast
+        assert "Live mode paints the built-in styles" in page.inner_text("#status")
+    page.click("#tab-photo")
+    assert page.is_visible("#photo-set") and page.is_visible("#alpha")
+    assert not errors

@@ -162,7 +162,31 @@ function selectTab(tab) {
     t.tabIndex = on ? 0 : -1;
     $(t.getAttribute("aria-controls")).hidden = !on;
   }
-  if (tab.id !== "tab-live") stopLive();
+  const liveTab = tab.id === "tab-live";
+  // live mode runs the built-in network's styles: the controls it does not use are hidden, and
+  // the gallery offers only its styles (an AdaIN preset is never swapped for another silently)
+  for (const id of ["photo-set", "alpha", "size", "format", "style-file"]) {
+    $(id).hidden = liveTab;
+    const label = document.querySelector(`label[for=${id}]`);
+    if (label) label.hidden = liveTab;
+  }
+  $("clear-style").hidden = liveTab || !state.styleFile;
+  $("color").querySelector("option[value=match]").hidden = liveTab;
+  for (const label of $("gallery").querySelectorAll("label")) {
+    const input = label.querySelector("input");
+    const fast = state.info.styles.find((st) => st.name === input.value)?.fast;
+    input.disabled = liveTab && !fast;
+    label.classList.toggle("off", liveTab && !fast);
+  }
+  if (liveTab && !state.info.styles.find((st) => st.name === state.style)?.fast) {
+    const first = $("gallery").querySelector("input:not(:disabled)");
+    if (first) {
+      first.checked = true;
+      state.style = first.value;
+      status(`Live mode paints the built-in styles: ${first.value.replace(/_/g, " ")} is chosen.`);
+    }
+  }
+  if (!liveTab) stopLive();
   else sendSettings();
 }
 
@@ -451,8 +475,7 @@ function pump() {
     else setTimeout(pump, 15);
   };
   if (live.inflight.length >= 2 || live.busy || video.readyState < 2) {
-    if (live.inflight.length >= 2) { live.dropped += 1; $("dropped").textContent = live.dropped + " dropped"; }
-    next();
+    next(); // frames the camera makes while two are out are skipped by design, not "dropped"
     return;
   }
   live.busy = true;

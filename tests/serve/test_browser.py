@@ -255,6 +255,7 @@ def test_any_style_image_on_the_device_matches_onnxruntime(browser, server, tmp_
     page.wait_for_selector("#gallery input")
     page.check("#local")
     page.set_input_files("#style-file", str(style))
+    assert page.is_visible("#style-preview")  # the chosen painting is shown
     page.set_input_files("#photo-file", str(photo))
     wait_result(page, None)
     assert "AdaIN on this device" in page.inner_text("#timing") and not posts, posts

@@ -16,6 +16,7 @@ const state = {
   timer: 0,
   resultUrl: null,
   beforeUrl: null,
+  styleUrl: null,       // the style image's preview
 };
 
 function status(text, error = false) {
@@ -111,6 +112,10 @@ function wire() {
     if (!e.target.files[0]) return;
     state.styleFile = e.target.files[0];
     state.styleId = null;
+    if (state.styleUrl) URL.revokeObjectURL(state.styleUrl);
+    state.styleUrl = URL.createObjectURL(state.styleFile);
+    $("style-preview").src = state.styleUrl;
+    $("style-preview").hidden = false;
     $("clear-style").hidden = false;
     $("gallery").classList.add("off");
     render();
@@ -119,6 +124,7 @@ function wire() {
     state.styleFile = null;
     state.styleId = null;
     $("style-file").value = "";
+    $("style-preview").hidden = true;
     $("clear-style").hidden = true;
     $("gallery").classList.remove("off");
     render();

@@ -138,10 +138,18 @@ def test_joined_clips_play_through(tmp_path, second):
         assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.15)  # 1 s + 1 s
 
 
-def test_streams_an_output_leaves_out_are_named(tmp_path):
+def test_every_audio_track_is_kept_where_the_container_takes_it(tmp_path):
     two = make_clip(tmp_path / "two.mkv", frames=12, audio=2)  # a second audio track: commentary, a language
     src = VideoSource(two)
-    assert src.extra_streams == {"audio": 1}
-    with pytest.warns(UserWarning, match=r"1 audio stream left out"):
-        _copy(src, tmp_path / "o.mp4")
-    assert VideoSource(make_clip(tmp_path / "one.mkv", frames=12, audio=True)).extra_streams == {}
+    assert src.audio_codecs == ["aac", "aac"] and src.extra_streams == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is left out
+        _, out = _copy(src, tmp_path / "o.mp4")
+    with av.open(str(out)) as c:
+        assert [a.codec_context.name for a in c.streams.audio] == ["aac", "aac"]
+        assert all(float(a.duration * a.time_base) == pytest.approx(0.5, abs=0.1) for a in c.streams.audio)
+    # WebM takes Opus only: the first track is re-encoded, the second cannot come along, and is named
+    with pytest.warns(UserWarning, match=r"a \.webm file cannot take from it: 1 audio stream left out"):
+        _, out = _copy(VideoSource(two), tmp_path / "o.webm")
+    with av.open(str(out)) as c:
+        assert [a.codec_context.name for a in c.streams.audio] == ["opus"]

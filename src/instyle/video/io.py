@@ -91,6 +91,7 @@ class VideoSource:
         self.origin = 0.0
         self._warned_size = False
         self.extra_streams: dict[str, int] = {}  # kind -> count of streams no output keeps
+        self.audio_codecs: list[str] = []
         if self.folder:
             from ..imageio import list_images
 
@@ -127,11 +128,11 @@ class VideoSource:
             self.fps = float(rate)
             self.time_base = stream.time_base
             self.width, self.height = stream.codec_context.width, stream.codec_context.height
-            self.audio_codec = container.streams.audio[0].codec_context.name if container.streams.audio else None
-            # what an output leaves out: audio after the first, subtitles, data (chapters, GPS, timecodes)
-            kinds = [s.type for s in container.streams if s.type in ("audio", "subtitle", "data")][
-                1 if self.audio_codec else 0 :
-            ]
+            self.audio_codecs = [a.codec_context.name for a in container.streams.audio]
+            self.audio_codec = self.audio_codecs[0] if self.audio_codecs else None
+            # streams no output keeps: subtitles, data (chapters, GPS, timecodes); audio after the
+            # first is kept where the container takes its codec (VideoSink)
+            kinds = [s.type for s in container.streams if s.type in ("subtitle", "data")]
             self.extra_streams = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
             total, self._exact = _header_duration(container, stream)
             self.origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
@@ -366,11 +367,17 @@ class VideoSink:
             )
         if self.path.exists() and not overwrite:
             raise UsageError(f"{self.path} already exists; pass --overwrite to replace it")
-        if source.extra_streams:
-            what = ", ".join(f"{n} {kind} stream{'s' if n > 1 else ''}" for kind, n in source.extra_streams.items())
+        # every audio track is kept: the first copied or re-encoded, the others where the container
+        # takes their codec as they are
+        copyable = CONTAINER_AUDIO[suffix][0]
+        self._tracks = [0] + [k for k, c in enumerate(source.audio_codecs) if k and (copyable is None or c in copyable)]
+        left = dict(source.extra_streams)
+        if len(source.audio_codecs) > len(self._tracks):
+            left = {"audio": len(source.audio_codecs) - len(self._tracks), **left}
+        if left:
+            what = ", ".join(f"{n} {kind} stream{'s' if n > 1 else ''}" for kind, n in left.items())
             warnings.warn(
-                f"{quoted(source.path)} has more streams than the output keeps (the picture and the first "
-                f"audio): {what} left out",
+                f"{quoted(source.path)} has streams a {suffix} file cannot take from it: {what} left out",
                 InstyleWarning,
                 stacklevel=2,
             )
@@ -414,10 +421,9 @@ class VideoSink:
         # computed with the new one after that are off by that factor (issue 30).
         self._time_base = stream.codec_context.time_base
         if self.source.has_audio and not self.source.folder:
-            self._audio = _AudioCopier(self.source, container, self.path.suffix.lower())
-            self.audio_mode = (
-                "copied" if self._audio.copy else f"re-encoded to {CONTAINER_AUDIO[self.path.suffix.lower()][1]}"
-            )
+            suffix = self.path.suffix.lower()
+            self._audio = [_AudioCopier(self.source, container, suffix, k) for k in self._tracks]
+            self.audio_mode = "copied" if self._audio[0].copy else f"re-encoded to {CONTAINER_AUDIO[suffix][1]}"
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Write ``rgb`` (H, W, 3) in [0, 1] at ``frame``'s time."""
@@ -453,8 +459,8 @@ class VideoSink:
             out = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format="rgb24")
         out.pts = round(frame.time / self._time_base)
         try:
-            if self._audio is not None:
-                self._audio.until(frame.time)
+            for audio in self._audio or ():
+                audio.until(frame.time)
             for packet in self._stream.encode(out):
                 self._container.mux(packet)
         except OSError as exc:  # FFmpeg's errors are OSErrors naming the hidden temporary file
@@ -476,9 +482,9 @@ class VideoSink:
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
-            if self._audio is not None:
-                self._audio.until(float("inf"))
-                self._audio.close()
+            for audio in self._audio or ():
+                audio.until(float("inf"))
+                audio.close()
             self._container.close()
         except OSError as exc:
             raise self._error(exc) from None
@@ -526,7 +532,7 @@ class VideoSink:
 
     def abort(self) -> None:
         """Drop a half-written file (after an error or Ctrl-C)."""
-        for closable in (self._audio, self._container):
+        for closable in (*(self._audio or ()), self._container):
             try:
                 if closable is not None:
                     closable.close()
@@ -550,11 +556,11 @@ class _AudioCopier:
     container takes the codec (:data:`~instyle.choices.CONTAINER_AUDIO`), re-encoded to the codec it
     takes otherwise (AAC; Opus for WebM)."""
 
-    def __init__(self, source: VideoSource, container, suffix: str):
+    def __init__(self, source: VideoSource, container, suffix: str, track: int = 0):
         av = _av()
         self.source, self.container = source, container
         self.input = av.open(source.path, metadata_errors="ignore")
-        self.istream = self.input.streams.audio[0]
+        self.istream = self.input.streams.audio[track]
         self.begin = source.origin + source.start  # the video's first frame's time (s, in the file)
         if source.start:
             self.input.seek(int(self.begin / self.istream.time_base), stream=self.istream, backward=True)

@@ -16,6 +16,9 @@ Runs, each against a fresh server:
   does) for ``--live-seconds``: frames per second back and latency, end to end.
 * ``browser`` (where Playwright and Debian's chromium are installed): the page itself in headless
   Chromium with the fake camera, live mode, its own fps reading.
+* ``soak``: ``--soak-requests`` mixed requests (built-in styles and style images, sizes 256 to
+  1024, JPEG/PNG/WebP out), two at a time, on one server with AdaIN: the server's RSS every 50
+  requests, its peak, and its RSS once idle: the memory an operator should plan for.
 * ``abuse``: single requests while ``--slow-clients`` raw sockets each upload a body at 1 byte/s
   (reconnecting whenever cut off), then while ``--live-clients`` WebSocket clients send frames at
   full rate (two in flight each, as the page does); each against the idle latency of the same
@@ -51,14 +54,14 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, runner
 
-RUNS = ("idle", "burst", "live", "browser", "abuse")
+RUNS = ("idle", "burst", "live", "browser", "abuse", "soak")
 BACKENDS = ("torch", "onnxruntime")
 DEFAULT_CONTENT = "adain_golden_gate.jpg"
 DEFAULT_PAINTING = "jcfast_starry_night_crop.jpg"
 STYLES = ("candy", "mosaic", "wave", "starry_night", "udnie")
 ALLOWED = {200, 413, 429, 503}
 SMOKE = {
-    "runs": ["idle", "burst", "live", "abuse"],
+    "runs": ["idle", "burst", "live", "abuse", "soak"],
     "backends": ["torch"],
     "size": 64,
     "idle_requests": 3,
@@ -67,6 +70,7 @@ SMOKE = {
     "max_upload_mb": 1.0,
     "slow_clients": 4,
     "live_clients": 2,
+    "soak_requests": 20,
 }
 
 
@@ -83,6 +87,7 @@ def parse_args(argv: Sequence[str] | None = None):
     p.add_argument("--max-upload-mb", type=float, default=16.0, help="the server's upload limit")
     p.add_argument("--slow-clients", type=int, default=20, help="abuse: clients uploading at 1 byte/s")
     p.add_argument("--live-clients", type=int, default=4, help="abuse: live clients at full rate")
+    p.add_argument("--soak-requests", type=int, default=1000, help="soak: mixed requests sent")
     runner.add_run_args(p, smoke=SMOKE, threads="OMP/MKL threads of the server (default: its own choice)")
     return runner.parse_args(p, argv, "serve", SMOKE, positive=("size", "idle_requests", "concurrency"))
 
@@ -487,6 +492,49 @@ def run_abuse(args, data) -> dict[str, Any]:
         server.stop()
 
 
+def run_soak(args, data) -> dict[str, Any]:
+    import httpx
+
+    server = Server(args, "auto", [])
+    sizes, formats, styles = ("256", "512", "768", "1024"), ("png", "jpeg", "webp"), STYLES
+    try:
+        with httpx.Client() as client:
+            server.wait_ready(client)
+            base = server.memory_mb()["rss_mb"]
+
+            def one(i: int) -> dict[str, Any]:
+                form = {"size": sizes[i % 4], "format": formats[i % 3], "style": styles[i % len(styles)]}
+                files = {"image": data["variants"][i % len(data["variants"])]}
+                if i % 5 == 4:  # a style image (AdaIN) every fifth request
+                    files["style_image"] = data["style"]
+                    form.pop("style")
+                return post(client, server.url, files, form)
+
+            samples, statuses = [], {}
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(2) as pool:
+                for i, r in enumerate(pool.map(one, range(args.soak_requests))):
+                    statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
+                    if (i + 1) % 50 == 0:
+                        samples.append({"requests": i + 1, **server.memory_mb()})
+            wall = time.perf_counter() - t0
+            end = server.memory_mb()
+            time.sleep(3.5)
+            idle = server.memory_mb()
+        return {
+            "requests": args.soak_requests,
+            "statuses": statuses,
+            "wall_s": wall,
+            "rss_start_mb": base,
+            "rss_end_mb": end["rss_mb"],
+            "peak_rss_mb": end["peak_rss_mb"],
+            "rss_idle_mb": idle["rss_mb"],
+            "samples": samples,
+        }
+    finally:
+        server.stop()
+
+
 def run_browser(args) -> dict[str, Any]:
     from instyle.serve.browser import CHROMIUM_FLAGS, find_chromium
 
@@ -552,6 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "queue": args.queue,
             "max_upload_mb": args.max_upload_mb,
             "slow_clients": args.slow_clients,
+            "soak_requests": args.soak_requests,
             "live_clients": args.live_clients,
             "threads": args.threads,
         },
@@ -582,6 +631,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "live" in args.runs:
             results["live"] = runner.run_job(
                 "live", "WebSocket client, 320x240", lambda: run_live(args, data), lambda r: f"{r['fps']:.1f} fps"
+            )
+        if "soak" in args.runs:
+            results["soak"] = runner.run_job(
+                "soak",
+                f"{args.soak_requests} mixed requests",
+                lambda: run_soak(args, data),
+                lambda r: f"RSS {r['rss_end_mb']:.0f} MiB, {r['rss_idle_mb']:.0f} idle",
             )
         if "abuse" in args.runs:
             results["abuse"] = runner.run_job(
@@ -676,7 +732,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ],
             )
         )
-    for key in ("idle", "live", "browser", "abuse"):
+    soak = results.get("soak")
+    if soak and "samples" in soak:
+        print(
+            f"\nSoak: {soak['requests']} mixed requests in {soak['wall_s']:.0f} s ({soak['statuses']}); server RSS "
+            f"{soak['rss_start_mb']:.0f} MiB at start, {soak['rss_end_mb']:.0f} at the end, peak "
+            f"{soak['peak_rss_mb']:.0f}, {soak['rss_idle_mb']:.0f} once idle:\n"
+        )
+        print(runner.format_table(soak["samples"], [("requests", "requests"), ("rss_mb", "RSS MiB", ".0f")]))
+    for key in ("idle", "live", "browser", "abuse", "soak"):
         items = results.get(key)
         for item in items if isinstance(items, list) else [items] if items else []:
             if "error" in item:

@@ -134,6 +134,8 @@ class VideoSource:
             # first is kept where the container takes its codec (VideoSink)
             kinds = [s.type for s in container.streams if s.type in ("subtitle", "data")]
             self.extra_streams = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+            if container.format.name == "mpegts" and _cut_mid_packet(self.path):
+                raise InstyleError(f"cannot read video {name}: truncated: it ends inside a transport-stream packet")
             total, self._exact = _header_duration(container, stream)
             self.origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
             length = max(0.0, (total or 0.0) - self.start) if total else None
@@ -226,7 +228,7 @@ class VideoSource:
     def _check_complete(self, got: float) -> None:
         """Refuse a file whose frames end well before the length its header gives (a download or
         copy cut short: the demuxer just stops, and frame-threaded decoding drops its last error).
-        MPEG-TS has no length in its header: a TS cut between packets reads as a shorter clip."""
+        MPEG-TS has no length in its header (see _cut_mid_packet for what tells a cut TS)."""
         if not self.length:
             return
         # a stream's own duration is exact to a frame or two; the container's may include audio
@@ -274,6 +276,17 @@ class _Clock:
             t = self.last + self.step
         self.last = t
         return t
+
+
+def _cut_mid_packet(path: str) -> bool:
+    """Whether an MPEG transport stream ends inside a packet: TS files are whole 188-byte packets
+    (M2TS: 192), so a download or copy cut at any other byte leaves a remainder. (TS has no length
+    in its header; a cut exactly between packets cannot be told from a shorter clip.)"""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return False
+    return size % 188 != 0 and size % 192 != 0
 
 
 def _header_duration(container, stream) -> tuple[float | None, bool]:

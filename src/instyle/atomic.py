@@ -209,10 +209,11 @@ def first_missing(path: Path) -> Path | None:
 
 @contextlib.contextmanager
 def folder_lock(folder: Path, what: str) -> Iterator[None]:
-    """Hold an advisory lock on ``folder`` (``folder/.lock``, ``flock``) while the block runs, so a
-    second process on the same folder (two ``train --resume`` on one run) stops at once with one
-    line instead of both writing it. The lock goes with the process, however it ends; where the
-    OS has no ``flock`` (Windows) the block runs unlocked."""
+    """Hold an advisory lock on ``folder`` itself (``flock`` on the directory: no lock file is
+    left in it) while the block runs, so a second process on the same folder (two
+    ``train --resume`` on one run) stops at once with one line instead of both writing it. The
+    lock goes with the process, however it ends; where the OS has no ``flock`` (Windows) the block
+    runs unlocked. The folder is created if missing."""
     try:
         import fcntl
     except ImportError:
@@ -220,20 +221,16 @@ def folder_lock(folder: Path, what: str) -> Iterator[None]:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError as exc:
         raise InstyleError(f"cannot use {what} {str(folder)!r}: {one_line(exc.strerror or exc)}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             raise InstyleError(
-                f"{what} {str(folder)!r} is in use by another process{f' (pid {holder})' if holder.isdigit() else ''}; "
-                "wait for it to finish or stop it first"
+                f"{what} {str(folder)!r} is in use by another process; wait for it to finish or stop it first"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)  # releases the lock

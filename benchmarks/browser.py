@@ -205,7 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"what": "a style image on a 512² photo (s)", "value": r["adain_512_s"], "target": TARGETS["adain_512_s"]},
         ]
         rows += [
-            {"what": f"live {size}, fps", "value": fps, "target": TARGETS.get(f"live_{size}_fps")}
+            {
+                "what": f"live, camera {size} (painted 320 px wide), fps",
+                "value": fps,
+                "target": TARGETS.get(f"live_{size}_fps"),
+            }
             for size, fps in r["live_fps"].items()
         ]
         print(f"\nThe page's networks on the device ({r['wasm']}; POSTs {r['posts']}, WebSockets {r['websockets']}):\n")

@@ -451,14 +451,19 @@ def test_format_1_files_with_colour_in_the_graph_still_run(tmp_path, rng):
         assert np.abs(got - want).max() <= TOL, path
 
 
-def test_the_shipped_light_network_pads_inside_its_convs():
-    """The shipped light network uses zero padding, which each Conv does itself: its ONNX files hold
-    no Pad op (reflect pads, with the layout copies onnxruntime puts around them, were a third of
-    its time there)."""
+def test_the_shipped_light_networks_onnx_pads_as_its_weights_say():
+    """The shipped light network's ONNX files follow its padding: zero padding is done by each Conv
+    (no Pad op: reflect pads with onnxruntime's layout copies around them cost about a third of its
+    time), reflection padding needs Pad ops. Since 2026-12-07 it reflects: the zero padding's dark
+    frame lost the blind comparison (docs/quality.md, round 3) and the time is the price."""
     import onnx
 
+    from instyle.checkpoint import load_model
     from instyle.onnx_runtime import light_onnx_path
+    from instyle.shipped import default_decoder_path
 
+    network, _ = load_model(default_decoder_path("light"), expect="adain_light")
+    reflect = network.config.padding == "reflect"
     for name in ("encoder.onnx", "decoder.onnx"):
         ops = {n.op_type for n in onnx.load(light_onnx_path(name)).graph.node}
-        assert ops & {"Conv", "FusedConv"} and "Pad" not in ops, (name, sorted(ops))
+        assert ops & {"Conv", "FusedConv"} and ("Pad" in ops) == reflect, (name, sorted(ops))

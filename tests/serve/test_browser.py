@@ -57,15 +57,28 @@ def shot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name), type="jpeg", quality=80)
 
 
-def result_hash(page) -> str:
-    """Hash of the result image's bytes, as the page holds them."""
+def result_bytes(page) -> bytes:
+    """The result image's bytes, as the page holds them."""
     data = page.evaluate(
         """async () => {
             const r = await fetch(document.getElementById('after').src);
             return Array.from(new Uint8Array(await r.arrayBuffer()));
         }"""
     )
-    return hashlib.sha256(bytes(data)).hexdigest()
+    return bytes(data)
+
+
+def result_hash(page) -> str:
+    return hashlib.sha256(result_bytes(page)).hexdigest()
+
+
+def assert_close_to(page, want) -> None:
+    """The page's result, decoded, within 2/255 mean and 8/255 max of ``want`` ((H, W, 3) in [0, 255])."""
+    import numpy as np
+
+    got = np.asarray(Image.open(io.BytesIO(result_bytes(page))).convert("RGB"), dtype=np.float32)
+    diff = np.abs(got - np.round(np.clip(want, 0, 255)))
+    assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
 
 
 def wait_result(page, previous: str | None, timeout: float = 60) -> str:
@@ -220,17 +233,8 @@ def test_photo_mode_on_the_device_matches_onnxruntime_and_uploads_nothing(browse
     page.set_input_files("#photo-file", str(photo))
     wait_result(page, None)
     assert "on this device" in page.inner_text("#timing") and not posts, posts
-    data = page.evaluate(
-        """async () => {
-            const r = await fetch(document.getElementById('after').src);
-            return Array.from(new Uint8Array(await r.arrayBuffer()));
-        }"""
-    )
-    got = np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"), dtype=np.float32)
     first = page.get_attribute("#gallery input:checked", "value")
-    want = OnnxFastStylizer()(arr.astype(np.float32) / 255, first) * 255
-    diff = np.abs(got - np.round(np.clip(want, 0, 255)))
-    assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
+    assert_close_to(page, OnnxFastStylizer()(arr.astype(np.float32) / 255, first) * 255)
     assert not errors
 
 
@@ -259,17 +263,10 @@ def test_any_style_image_on_the_device_matches_onnxruntime(browser, server, tmp_
     page.set_input_files("#photo-file", str(photo))
     wait_result(page, None)
     assert "AdaIN on this device" in page.inner_text("#timing") and not posts, posts
-    data = page.evaluate(
-        """async () => {
-            const r = await fetch(document.getElementById('after').src);
-            return Array.from(new Uint8Array(await r.arrayBuffer()));
-        }"""
-    )
-    got = np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"), dtype=np.float32)
     net = OnnxAdaIN()
-    want = net(photo_arr.astype(np.float32) / 255, net.style_stats(style_arr.astype(np.float32) / 255)) * 255
-    diff = np.abs(got - np.round(np.clip(want, 0, 255)))
-    assert diff.mean() <= 2 and diff.max() <= 8, (diff.mean(), diff.max())
+    assert_close_to(
+        page, net(photo_arr.astype(np.float32) / 255, net.style_stats(style_arr.astype(np.float32) / 255)) * 255
+    )
     assert not errors
 
 

@@ -89,14 +89,15 @@ def _fit(im, side: int):
     return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
 
 
-def draw_sheet(photo: Path, painting: Path, left: Path, right: Path, title: str):
-    """One sheet (PIL image): photo and painting on top, the two results below labelled A and B."""
+def draw_sheet(photo: Path, painting: Path, left: Path, right: Path, title: str, result_side: int = RESULT_SIDE):
+    """One sheet (PIL image): photo and painting on top, the two results below labelled A and B,
+    with their longer side ``result_side`` (1024: judged at the size they were made)."""
     from PIL import Image, ImageDraw
 
     from instyle.sheet import font
 
     top = [_fit(Image.open(p), SOURCE_SIDE) for p in (photo, painting)]
-    results = [_fit(Image.open(p), RESULT_SIDE) for p in (left, right)]
+    results = [_fit(Image.open(p), result_side) for p in (left, right)]
     pad, label_h = 12, 34
     width = max(sum(r.width for r in results) + 3 * pad, sum(t.width for t in top) + 3 * pad)
     top_h = max(t.height for t in top)
@@ -129,6 +130,7 @@ def make(
     styles_dir: Path,
     limit: int | None = None,
     judges: int = 1,
+    result_side: int = RESULT_SIDE,
 ) -> dict[str, Any]:
     """Write the sheets, ``questions.md`` and the key; return the key. With ``judges`` > 1 the
     sheets are dealt into folders ``judge_1`` … (consecutive shares of the shuffled order), each
@@ -153,7 +155,7 @@ def make(
         )
         sheet_id = f"sheet_{k:03d}"
         # PNG: lossless, so no JPEG artefacts of the sheet's own are judged
-        draw_sheet(photo, painting, left, right, sheet_id).save(out / f"{sheet_id}.png")
+        draw_sheet(photo, painting, left, right, sheet_id, result_side).save(out / f"{sheet_id}.png")
         key["sheets"][sheet_id] = {
             "content": content,
             "style": style,
@@ -299,10 +301,25 @@ def score(
             for m in methods
         },
         "per_pair": pairs,
+        # overall judgments per painting and per photo (a default chosen per style reads the first)
+        **{
+            f"overall_by_{field}": {
+                name: {m: n[m] for m in methods} for name, n in sorted(_tally(votes, sheets, field).items())
+            }
+            for field in ("style", "content")
+        },
     }
     if scores is not None:
         report["score_agreement"] = agreement(pairs, methods, scores)
     return report
+
+
+def _tally(votes: Mapping[str, Mapping[str, Counter]], sheets: Mapping[str, Any], field: str) -> dict[str, Counter]:
+    """Overall judgments per method, summed over the sheets that share ``field`` (style or content)."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for sid, v in votes.items():
+        out[sheets[sid][field]].update(v["overall"])
+    return out
 
 
 def agreement(
@@ -385,6 +402,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     m.add_argument("--seed", type=int, default=0, help="seed of the left/right draw and the sheet order")
     m.add_argument("--limit", type=int, default=None, help="at most this many sheets")
     m.add_argument("--judges", type=int, default=1, help="deal the sheets into this many judge_K folders")
+    m.add_argument(
+        "--result-side",
+        type=int,
+        default=RESULT_SIDE,
+        help=f"longer side of the results on a sheet (default {RESULT_SIDE}; 1024 shows 1024-px results at full size)",
+    )
     m.add_argument("--contents", type=Path, default=inputs.SHARED_IMAGES / "content", help="folder of the photos")
     m.add_argument("--styles", type=Path, default=inputs.SHARED_IMAGES / "style", help="folder of the paintings")
     s = sub.add_parser("score", help="un-blind answers with the key and report preference rates")
@@ -478,6 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.styles,
             args.limit,
             args.judges,
+            args.result_side,
         )
         print(f"wrote {len(key['sheets'])} sheets and questions.md to {args.out}; key: {args.key}")
         return 0

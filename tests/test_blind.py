@@ -38,6 +38,26 @@ def test_sides_are_unblinded_with_the_key():
     assert report["per_pair"][0]["content_name"] == "cat"
 
 
+def test_overall_judgments_are_tallied_per_style_and_photo():
+    # sheet 1: ours won twice; sheet 2 (A = peer): the peer once, ours once
+    answers = [answer("sheet_001", "A", "j1"), answer("sheet_001", "A", "j2")]
+    answers += [answer("sheet_002", "A", "j1"), answer("sheet_002", "B", "j2")]
+    report = blind.score(KEY, answers)
+    assert report["overall_by_style"] == {"monet": {"ours": 3, "peer": 1}}
+    assert report["overall_by_content"] == {"cat": {"ours": 2, "peer": 0}, "dog": {"ours": 1, "peer": 1}}
+
+
+def test_sheets_show_results_at_the_size_asked(tmp_path):
+    from PIL import Image
+
+    for name, size in (("photo", (64, 48)), ("painting", (40, 40)), ("a", (1024, 768)), ("b", (1024, 768))):
+        Image.new("RGB", size, "gray").save(tmp_path / f"{name}.png")
+    files = [tmp_path / f"{n}.png" for n in ("photo", "painting", "a", "b")]
+    small = blind.draw_sheet(*files, "s")
+    full = blind.draw_sheet(*files, "s", result_side=1024)
+    assert small.width < 2 * 512 + 100 <= 2 * 1024 < full.width
+
+
 def test_a_split_vote_is_a_tie_and_majorities_win():
     answers = [answer("sheet_001", "A", "j1"), answer("sheet_001", "B", "j2")]
     report = blind.score(KEY, answers)

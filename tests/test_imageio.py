@@ -28,6 +28,7 @@ from instyle.imageio import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     ImageData,
+    encode_image,
     image_to_tensor,
     list_images,
     load_image,
@@ -1192,3 +1193,25 @@ def test_png_compress_level(tmp_path, level):
     np.testing.assert_array_equal(np.asarray(Image.open(p)), np.asarray(tensor_to_image(img)))
     with pytest.raises(UsageError, match="PNG compression"):
         save_image(tmp_path / "x.png", img, png_compress=10)
+
+
+def test_save_and_encode_resample_to_a_given_size(tmp_path):
+    # a result computed at a smaller size for its brush is written at the output's size
+    rng = np.random.default_rng(0)
+    small = rng.random((20, 30, 3), dtype=np.float32)
+    alpha = np.ones((40, 60), np.float32)
+    alpha[:, :30] = 0.0
+    out = save_image(tmp_path / "big.png", small, size=(60, 40), alpha=alpha)
+    with Image.open(out) as im:
+        assert im.size == (60, 40) and im.mode == "RGBA"
+        a = np.asarray(im)[..., 3]
+    assert (a[:, :30] == 0).all() and (a[:, 30:] == 255).all()
+    data = encode_image(torch.from_numpy(small).permute(2, 0, 1)[None], "jpg", size=(60, 40))
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.size == (60, 40)
+    # the same size: the pixels as they are
+    same = save_image(tmp_path / "same.png", small, size=(30, 20))
+    with Image.open(same) as im:
+        assert np.abs(np.asarray(im, np.float32) / 255 - small).max() <= 0.5 / 255 + 1e-6
+    with pytest.raises(ValueError, match="size must be positive"):
+        save_image(tmp_path / "zero.png", small, size=(0, 10))

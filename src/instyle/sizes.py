@@ -14,6 +14,35 @@ SIDE_MULTIPLE = 4
 ENCODER_STRIDE = 8
 
 
+#: The output size (longer side, px) at which ``stroke`` = 1 gives the strokes a network learned:
+#: larger outputs are computed at this size and resampled up, so a 4000-px photo gets the same
+#: brushwork relative to the picture as a 1024-px one, not strokes a quarter as large. (The fast
+#: networks learn strokes of a fixed size in pixels: Johnson et al. 2016, Jing et al. 2018.)
+STROKE_REFERENCE = 1024
+#: ``stroke`` when none is given.
+DEFAULT_STROKE = 1.0
+#: Bounds of ``stroke``: 1/8 to 8 times the reference brush.
+STROKE_RANGE = (0.125, 8.0)
+
+
+def check_stroke(stroke: float) -> float:
+    """``stroke`` as a float, or a ValueError naming the range."""
+    lo, hi = STROKE_RANGE
+    if isinstance(stroke, bool) or not isinstance(stroke, (int, float)) or not lo <= stroke <= hi:
+        raise ValueError(f"stroke must be a number from {lo} to {hi:g}, got {stroke!r}")
+    return float(stroke)
+
+
+def stroke_side(longer: int, stroke: float = 1.0) -> int:
+    """The longer side a network computes on for an output whose longer side is ``longer``, so that
+    its strokes are ``stroke`` times the size they have on a :data:`STROKE_REFERENCE`-px output
+    (outputs smaller than that: their own size, divided by ``stroke``). Never more than 4x the
+    output (a finer brush than that is only more compute) nor less than :data:`MIN_SIDE`."""
+    stroke = check_stroke(stroke)
+    side = round(min(longer, STROKE_REFERENCE) / stroke)
+    return max(MIN_SIDE, min(side, 4 * longer))
+
+
 def texture_net_grid(scales: int) -> int:
     """The sampling grid of a texture net with ``scales`` inputs: its coarsest input is the image
     halved ``scales − 1`` times (:func:`texture_sizes`)."""

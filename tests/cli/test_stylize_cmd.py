@@ -690,3 +690,40 @@ def test_a_preset_saved_before_the_light_network_goes_to_vgg(files, tmp_path, ca
     code, _, err = _light(files, capsys, tmp_path / "x.png", "--arch", "light", style=["--style", "old_style"])
     assert code == 1 and "saved before the light network" in err
     assert_one_line_error(err)
+
+
+# --------------------------------------------------------------------------- brush size (--stroke)
+
+
+def test_stroke_changes_the_brush_not_the_output_size(files, tmp_path, capsys, builtin_net):
+    from instyle.feedforward import FastStylizer
+    from instyle.imageio import load_image
+
+    outs = {}
+    for stroke in ("1", "2"):
+        out = tmp_path / f"s{stroke}.png"
+        code, stdout, err = run_cli(
+            ["stylize", files["content.png"], "--style", "alpha", "--stroke", stroke, "-o", out, *_plain(files)],
+            capsys,
+        )
+        assert code == 0, err
+        res = json.loads(stdout)
+        assert res["stroke"] == float(stroke) and res["outputs"][0]["size"] == [48, 36]
+        assert _size(out) == (48, 36)
+        outs[stroke] = np.asarray(Image.open(out), np.float32) / 255
+    # stroke 2: the network ran on the photo at half size (24 x 18), the result resampled up
+    net = FastStylizer(precision="fp32")
+    half = net(load_image(files["content.png"], size=24), "alpha")[0].permute(1, 2, 0).numpy()  # (18, 24, 3)
+    up = np.asarray(Image.fromarray(np.round(half * 255).astype(np.uint8)).resize((48, 36), Image.Resampling.LANCZOS))
+    assert np.abs(outs["2"] - up / 255).max() <= 1 / 255 + 1e-6
+    assert np.abs(outs["2"] - outs["1"]).mean() > 0.01
+
+
+@pytest.mark.parametrize("bad", ["0", "9", "x", "nan"])
+def test_bad_stroke_is_a_usage_error(files, tmp_path, capsys, bad):
+    code, _, err = run_cli(
+        ["stylize", files["content.png"], "--style", files["style.png"], "--stroke", bad, "-o", tmp_path / "o.png"],
+        capsys,
+    )
+    assert code == 2 and "stroke must be a number from 0.125 to 8" in err
+    assert not (tmp_path / "o.png").exists()

@@ -71,6 +71,35 @@ def test_stylize_builtin_style_matches_the_library(fast_client):
     assert np.abs(got - want[0].permute(1, 2, 0).numpy()).max() <= 1.5 / 255
 
 
+def test_stroke_sets_the_brush_and_keeps_the_size(fast_client):
+    from instyle import FastStylizer
+    from instyle.imageio import read_array
+
+    photo = image_bytes(64, 48, seed=5)
+    r = post(fast_client, {"image": photo}, style="candy", size="64", stroke="2")
+    assert r.status_code == 200 and r.headers["x-size"] == "64x48"
+    got = np.asarray(decode(r.content), dtype=np.float32) / 255
+    assert got.shape == (48, 64, 3)
+    # the network ran at half the size (the brush twice as large), the result resampled up
+    half = FastStylizer()(read_array(photo, size=32).to_tensors().rgb, "candy")[0].permute(1, 2, 0).numpy()
+    up = decode_resized(half, (64, 48))
+    assert np.abs(got - up).max() <= 1.5 / 255
+    plain = np.asarray(decode(post(fast_client, image_id=r.headers["x-image-id"], style="candy", size="64").content))
+    assert np.abs(plain / 255 - got).mean() > 0.01
+    s = fast_client.get("/api/styles").json()["stroke"]
+    assert s == {"default": 1.0, "min": 0.125, "max": 8.0, "reference": 1024}
+    for bad in ("0", "9", "x", "nan"):
+        assert_error(post(fast_client, image_id=r.headers["x-image-id"], style="candy", stroke=bad), 422)
+
+
+def decode_resized(rgb: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
+    """(h, w, 3) float -> (H, W, 3) float at ``wh``, resampled as the server writes it (8 bits, Lanczos)."""
+    from PIL import Image
+
+    im = Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)).resize(wh, Image.Resampling.LANCZOS)
+    return np.asarray(im, dtype=np.float32) / 255
+
+
 def test_the_photo_is_sent_once(fast_client):
     photo = image_bytes(40, 30, seed=3)
     first = post(fast_client, {"image": photo}, style="mosaic")

@@ -102,6 +102,30 @@ def below_one(text: str) -> float:
     return v
 
 
+def stroke(text: str) -> float:
+    """A brush size relative to the network's own on a 1024-px output (:func:`instyle.sizes.stroke_side`)."""
+    from ..sizes import STROKE_RANGE, check_stroke
+
+    try:
+        return check_stroke(float(text))
+    except ValueError:
+        lo, hi = STROKE_RANGE
+        raise argparse.ArgumentTypeError(f"stroke must be a number from {lo} to {hi:g}, got {text!r}") from None
+
+
+def add_stroke_option(group) -> None:
+    """``--stroke``, one wording for ``stylize`` and ``video``."""
+    from ..sizes import DEFAULT_STROKE, STROKE_REFERENCE
+
+    group.add_argument(
+        "--stroke",
+        type=stroke,
+        default=DEFAULT_STROKE,
+        help=f"brush size: 2 = strokes twice as large, 0.5 = half; outputs larger than {STROKE_REFERENCE} px "
+        f"get the brushwork of a {STROKE_REFERENCE}-px one, scaled up with the picture (default {DEFAULT_STROKE:g})",
+    )
+
+
 def image_size(text: str) -> int:
     """A size in pixels for the longer side: 16 … 8192."""
     try:

@@ -74,6 +74,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"longer side of the output (default: the photo's, at most {MAX_DEFAULT})",
     )
     g.add_argument("--keep-size", action="store_true", help="keep the photo's full size, however large (tiled)")
+    common.add_stroke_option(g)
     g.add_argument(
         "--style-size", type=common.image_size, default=512, help="longer side of style images (default 512)"
     )
@@ -190,11 +191,24 @@ def run(args: argparse.Namespace) -> int:
 
         return read_array(src, **read_size)
 
+    def compute(data):
+        from ..sizes import stroke_side
+
+        # the network sees the photo at the size that gives the asked brush; the result is
+        # resampled to the output's size as it is written
+        return stylize(data.resized(stroke_side(max(data.size), args.stroke)))
+
     def write(dst: str, data, out) -> dict:
         from ..imageio import save_image
 
         written = save_image(
-            dst, out, alpha=data.alpha, overwrite=args.overwrite, quality=args.quality, png_compress=args.png_compress
+            dst,
+            out,
+            alpha=data.alpha,
+            overwrite=args.overwrite,
+            quality=args.quality,
+            png_compress=args.png_compress,
+            size=data.size,
         )
         return {"output": str(written) if written else "-", "size": list(data.size)}
 
@@ -202,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     bar = common.progress(len(jobs), "stylize", args.quiet or len(jobs) == 1)
     t0 = time.perf_counter()
     for outcome in pipelined(
-        jobs, lambda job: read(job[0]), stylize, lambda job, data, out: write(job[1], data, out), workers=workers
+        jobs, lambda job: read(job[0]), compute, lambda job, data, out: write(job[1], data, out), workers=workers
     ):
         bar.update(1)
         src = outcome.item[0]
@@ -225,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
         "styles": [{"style": s, "weight": w} for s, w in zip(styles, weights)],
         "alpha": args.alpha,
         "color": args.color,
+        "stroke": args.stroke,
         "precision": precision,
         "method": method,
         "backend": backend,

@@ -31,6 +31,7 @@ from ..choices import COLOR_MODES, WEB_FORMATS
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
 from ..imageio import sniff_format
 from ..pipeline import cores
+from ..sizes import DEFAULT_STROKE, STROKE_RANGE
 from ..version import __version__
 from .config import ServeConfig
 from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
@@ -523,6 +524,15 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
         size: Annotated[
             int | None, Form(ge=16, le=config.max_size, description="longer side of the output (px)")
         ] = None,
+        stroke: Annotated[
+            float,
+            Form(
+                ge=STROKE_RANGE[0],
+                le=STROKE_RANGE[1],
+                allow_inf_nan=False,
+                description="brush size: 2 = strokes twice as large, 0.5 = half",
+            ),
+        ] = DEFAULT_STROKE,
         format: Annotated[WebFormat, Form(description="output image format")] = "png",
         quality: Annotated[int, Form(ge=1, le=100, description="JPEG and WebP quality")] = 90,
     ) -> Response:
@@ -535,6 +545,7 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
                 ticket = state.pool.admit()
             job = await _job(eng, config, image, image_id, style, style_image, style_image_id, style_image_weight)
             job.alpha, job.color, job.size, job.format, job.quality = alpha, color, size, format, quality
+            job.stroke = stroke
             job.method = _method(eng, job)
             if job.method == "adain":
                 await asyncio.wait_for(asyncio.to_thread(eng.adain, None), max(0.001, ticket.remaining()))

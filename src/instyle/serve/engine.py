@@ -28,6 +28,7 @@ from ..blend import style_vector
 from ..choices import FAST_COLOR_MODES, WEB_FORMATS
 from ..errors import InstyleError, UsageError
 from ..imageio import ImageArray, encode_image, read_array
+from ..sizes import DEFAULT_STROKE, stroke_side
 from . import limits
 from .config import ServeConfig
 
@@ -120,6 +121,7 @@ class Job:
     alpha: float = 1.0
     color: str = "none"
     size: int | None = None
+    stroke: float = DEFAULT_STROKE
     format: str = "png"
     quality: int = 90
 
@@ -293,14 +295,16 @@ class Engine:
         budget = max(limits.MAX_UPSCALE * max(photo.original_size), limits.UPSCALE_FLOOR)
         size = min(size, self.config.max_size, budget)
         content = photo.resized(size)
+        # the brush asked (:func:`stroke_side`); a fine brush computes at a larger size, within max_size
+        work = photo.resized(min(stroke_side(size, job.stroke), self.config.max_size)).rgb
         headers = {"X-Image-Id": image_id, "X-Method": job.method}
         if job.method == "fast":
-            out = self._fast(content.rgb, job.styles, job.weights, job.color)
+            out = self._fast(work, job.styles, job.weights, job.color)
         else:
-            out, style_id = self._adain_job(content.rgb, job)
+            out, style_id = self._adain_job(work, job)
             if style_id:
                 headers["X-Style-Image-Id"] = style_id
-        data = encode_image(out, job.format, alpha=content.alpha, quality=job.quality)
+        data = encode_image(out, job.format, alpha=content.alpha, quality=job.quality, size=content.size)
         headers["X-Size"] = f"{content.size[0]}x{content.size[1]}"
         headers["X-Seconds"] = f"{time.perf_counter() - t0:.3f}"
         notes = []

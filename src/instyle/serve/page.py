@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
+from ..sizes import DEFAULT_STROKE, STROKE_RANGE, STROKE_REFERENCE
 from ..video.stabilize import StabilizeConfig
 from .config import ServeConfig
 
@@ -64,6 +65,13 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
         "formats": list(WEB_FORMATS),
         "sizes": [s for s in WEB_PAGE_SIZES if s <= config.max_size],
         "stabilize": list(STABILIZE_MODES),
+        # the brush-size rule (instyle.sizes.stroke_side), so the page computes on the device as the server does
+        "stroke": {
+            "default": DEFAULT_STROKE,
+            "min": STROKE_RANGE[0],
+            "max": STROKE_RANGE[1],
+            "reference": STROKE_REFERENCE,
+        },
         "live_stabilize": config.live_stabilize,
         "adain": config.adain and not static,
         # the networks as the page can run them on the device: files, the built-in style order

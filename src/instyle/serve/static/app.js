@@ -66,6 +66,8 @@ async function init() {
   if (first) { first.checked = true; state.style = first.value; }
   for (const size of state.info.sizes) $("size").append(new Option(size + " px", String(size)));
   $("size").value = state.info.sizes.includes(512) ? "512" : String(state.info.sizes[0]);
+  $("stroke").value = String(state.info.stroke.default);
+  $("stroke-out").textContent = Number($("stroke").value).toFixed(2);
   for (const f of state.info.formats) $("format").append(new Option(f.toUpperCase(), f));
   for (const m of state.info.stabilize) $("stabilize").append(new Option(m, m));
   $("stabilize").value = state.info.live_stabilize;
@@ -130,6 +132,7 @@ function wire() {
     render();
   });
   $("alpha").addEventListener("input", () => { $("alpha-out").textContent = Number($("alpha").value).toFixed(2); render(); });
+  $("stroke").addEventListener("input", () => { $("stroke-out").textContent = Number($("stroke").value).toFixed(2); render(); });
   $("mix").addEventListener("input", () => { $("mix-out").textContent = Number($("mix").value).toFixed(2); render(); });
   $("style2").addEventListener("change", () => { $("mix").disabled = !$("style2").value; render(); });
   for (const id of ["color", "size", "format", "local"]) $(id).addEventListener("change", render);
@@ -171,7 +174,7 @@ function selectTab(tab) {
   const liveTab = tab.id === "tab-live";
   // live mode runs the built-in network's styles: the controls it does not use are hidden, and
   // the gallery offers only its styles (an AdaIN preset is never swapped for another silently)
-  for (const id of ["photo-set", "alpha", "size", "format", "style-file"]) {
+  for (const id of ["photo-set", "alpha", "stroke", "size", "format", "style-file"]) {
     $(id).hidden = liveTab;
     const label = document.querySelector(`label[for=${id}]`);
     if (label) label.hidden = liveTab;
@@ -309,8 +312,29 @@ async function draw(blob, longest) {
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const source = Math.max(bitmap.width, bitmap.height);
   bitmap.close();
-  return [canvas, ctx, ctx.getImageData(0, 0, canvas.width, canvas.height)];
+  return [canvas, ctx, ctx.getImageData(0, 0, canvas.width, canvas.height), source];
+}
+
+// The longer side the network computes on for an output of `size` px with brush `stroke`: the
+// server's rule (instyle.sizes.stroke_side), its constants from GET /api/styles.
+function strokeSide(size, stroke) {
+  const rule = state.info.stroke;
+  return Math.max(16, Math.min(Math.round(Math.min(size, rule.reference) / stroke), 4 * size));
+}
+
+// `canvas` drawn at `longest` px on its longer side (itself when it is that size already).
+function resized(canvas, longest) {
+  const scale = longest / Math.max(canvas.width, canvas.height);
+  if (Math.abs(scale - 1) < 1e-9) return canvas;
+  const out = document.createElement("canvas");
+  out.width = Math.max(1, Math.round(canvas.width * scale));
+  out.height = Math.max(1, Math.round(canvas.height * scale));
+  const ctx = out.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(canvas, 0, 0, out.width, out.height);
+  return out;
 }
 
 async function sendLocal(plan) {
@@ -320,7 +344,8 @@ async function sendLocal(plan) {
   status("Stylizing on this device…");
   const t0 = performance.now();
   try {
-    const [canvas, ctx, photo] = await draw(state.photo, Number($("size").value));
+    const size = Number($("size").value);
+    const [canvas, ctx, photo, source] = await draw(state.photo, strokeSide(size, Number($("stroke").value)));
     const local = await import("./local.js");
     let out;
     if (plan.adain) {
@@ -331,12 +356,13 @@ async function sendLocal(plan) {
     }
     if (controller !== state.controller) return;
     ctx.putImageData(out, 0, 0);
+    const result = resized(canvas, Math.min(size, source)); // never larger than the photo, as before
     const fmt = $("format").value;
-    const blob = await new Promise((r) => canvas.toBlob(r, "image/" + fmt, fmt === "png" ? undefined : 0.9));
+    const blob = await new Promise((r) => result.toBlob(r, "image/" + fmt, fmt === "png" ? undefined : 0.9));
     if (controller !== state.controller) return;
     const ms = Math.round(performance.now() - t0);
     const what = plan.adain ? "AdaIN" : "built-in network";
-    showResult(blob, `${canvas.width}x${canvas.height} · ${what} on this device (${local.threads()} threads) · ${ms} ms`);
+    showResult(blob, `${result.width}x${result.height} · ${what} on this device (${local.threads()} threads) · ${ms} ms`);
   } catch (e) {
     status("This browser could not run the network: " + e.message + "; untick “on this device” to use the server", true);
   }
@@ -382,6 +408,7 @@ async function send(retried) {
   form.append("alpha", $("alpha").value);
   form.append("color", $("color").value);
   form.append("size", $("size").value);
+  form.append("stroke", $("stroke").value);
   form.append("format", $("format").value);
   status("Stylizing…");
   const t0 = performance.now();

@@ -2,8 +2,9 @@
 
 ``choose_method("auto", ["starry_night"])`` is ``"fast"``: every style is one the built-in network
 was trained on and nothing asks for what only AdaIN does. A style image, a preset the user saved
-under a built-in name, or an AdaIN-only control (α, masks, colour matching, a decoder) makes it
-``"adain"``. The command line's ``--method`` is this function.
+under a built-in name, an AdaIN-only control (α, masks, colour matching, a decoder), or a built-in
+style whose AdaIN preset people preferred to the network, judged blind
+(:func:`instyle.shipped.adain_preferred`), makes it ``"adain"``. The command line's ``--method`` is this function.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
     style as a name, whatever files exist. ``fast`` with a style the network lacks is a
     :class:`~instyle.errors.UsageError`.
     """
-    from .presets import is_user_preset
-    from .shipped import builtin_model_path, builtin_styles
+    from .presets import is_preset, is_user_preset
+    from .shipped import adain_preferred, builtin_model_path, builtin_styles
 
     check(method, METHODS, "method", UsageError)
     if method == "adain":
@@ -47,7 +48,11 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
         if adain_only:
             raise UsageError(f"{adain_only[0]} works with --method adain, not with the fast network")
         return "fast"
-    return "fast" if known and len(fast) == len(styles) and not adain_only else "adain"
+    if not known or len(fast) != len(styles) or adain_only:
+        return "adain"
+    # every style is the network's: AdaIN where people preferred a style's preset (all must have one)
+    preferred = adain_preferred()
+    return "adain" if any(s in preferred for s in fast) and all(is_preset(s) for s in fast) else "fast"
 
 
 def choose_arch(arch: str | None, styles: Sequence[str], *, files: bool = True) -> str:

@@ -22,6 +22,12 @@ def _fit(img: Image.Image, cell: int) -> Image.Image:
     return tile
 
 
+def _row_height(row: Sequence[Tensor | None], cell: int) -> int:
+    """The height of a row of pictures each drawn ``cell`` px wide."""
+    sizes = [tuple(tensor_to_image(img).size) for img in row if img is not None]
+    return max((max(1, round(h * cell / w)) for w, h in sizes), default=cell)
+
+
 def font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
@@ -39,6 +45,7 @@ def contact_sheet(
     header: Sequence[Tensor | None] | None = None,
     corner: str = "",
     captions: Sequence[Sequence[str]] | None = None,
+    tight: bool = False,
 ) -> Image.Image:
     """Lay out ``grid[r][c]`` images ((1, 3, H, W) tensors or (H, W, 3) arrays in [0, 1], or None for
     blank) as an RGB sheet.
@@ -46,35 +53,45 @@ def contact_sheet(
     ``header``, if given, is a row of images drawn above the grid (e.g. the style images), and
     the first column can hold the row's source (e.g. the content image) by putting it in the grid.
     ``captions[r][c]``, if given, is written under cell (r, c) of the grid.
+
+    ``tight``: for pictures of one shape (a demo row): each row is as tall as its pictures at
+    width ``cell`` (not square), the pictures sit right under the column labels, and the labels
+    grow with ``cell`` so they stay legible when the sheet is shown shrunk.
     """
     rows = ([list(header)] if header is not None else []) + [list(r) for r in grid]
     n_cols = max(len(r) for r in rows)
-    label_h = 22 if col_labels else 0
+    text = max(14, cell // 22) if tight else 14  # px: about 23 labels' height across a 512-px cell
+    label_h = text + 8 if col_labels else 0
     label_w = 120 if row_labels else 0
     width = label_w + n_cols * (cell + pad) + pad
     cap_h = 18 if captions else 0
-    row_h = cell + pad + cap_h
-    height = label_h + len(rows) * row_h + pad
+    heights = [_row_height(row, cell) if tight else cell for row in rows]
+    tops = [label_h + pad + sum(h + pad + cap_h for h in heights[:r]) for r in range(len(rows))]
+    height = label_h + sum(h + pad + cap_h for h in heights) + pad
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
-    label_font = font(14)
-    for c, text in enumerate(col_labels):
+    label_font = font(text)
+    for c, label in enumerate(col_labels):
         x = label_w + pad + c * (cell + pad)
-        draw.text((x + 2, 3), text[:40], fill="black", font=label_font)
+        draw.text((x + 2, 3), label[:40], fill="black", font=label_font)
     labels = ([corner] if header is not None else []) + list(row_labels)
     for r, row in enumerate(rows):
-        y = label_h + pad + r * row_h
+        y, row_h = tops[r], heights[r]
         if r < len(labels) and labels[r]:
-            draw.text((4, y + cell // 2 - 7), labels[r][:16], fill="black", font=label_font)
+            draw.text((4, y + row_h // 2 - 7), labels[r][:16], fill="black", font=label_font)
         for c, img in enumerate(row):
             if img is None:
                 continue
             pil = tensor_to_image(img)
             x = label_w + pad + c * (cell + pad)
-            sheet.paste(_fit(pil, cell), (x, y))
+            if tight:
+                scale = cell / pil.width
+                sheet.paste(pil.resize((cell, max(1, round(pil.height * scale))), Image.LANCZOS), (x, y))
+            else:
+                sheet.paste(_fit(pil, cell), (x, y))
             g = r - (1 if header is not None else 0)
             if captions and 0 <= g < len(captions) and c < len(captions[g]) and captions[g][c]:
-                draw.text((x + 2, y + cell + 2), captions[g][c][: max(4, cell // 7)], fill="black", font=label_font)
+                draw.text((x + 2, y + row_h + 2), captions[g][c][: max(4, cell // 7)], fill="black", font=label_font)
     return sheet
 
 

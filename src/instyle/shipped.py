@@ -29,6 +29,9 @@ VGG_DECODER = "adain_decoder.safetensors"
 LIGHT_MODEL = "light_adain.safetensors"
 #: The light AdaIN network as ONNX (encoder.onnx, decoder.onnx), for onnxruntime.
 LIGHT_ONNX_DIR = "light_adain"
+#: Which method ``--method auto`` runs for each built-in style, as judged blind (written by
+#: ``scripts/choose_style_defaults.py`` from a blind report; absent: the fast network for all).
+STYLE_DEFAULTS = "style_defaults.json"
 #: Names a user may give instead of a fast-network file, and the file of each.
 SHIPPED_FILES = {"builtin": BUILTIN_MODEL, "builtin-large": LARGE_MODEL, "builtin-video": VIDEO_MODEL}
 SHIPPED_NETWORKS = tuple(SHIPPED_FILES)
@@ -110,6 +113,20 @@ def builtin_styles() -> tuple[str, ...]:
     except (WeightsError, OSError, ValueError):
         return ()
     return tuple(config.get("styles") or ())
+
+
+@lru_cache(maxsize=1)
+def adain_preferred() -> frozenset[str]:
+    """Built-in styles whose AdaIN preset people preferred to the fast network in a blind
+    comparison (:data:`STYLE_DEFAULTS`); ``--method auto`` runs AdaIN for them."""
+    path = _asset(STYLE_DEFAULTS)
+    if not path.is_file():
+        return frozenset()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{STYLE_DEFAULTS} in instyle's assets cannot be read ({exc}); reinstall instyle") from None
+    return frozenset(name for name, method in data.get("methods", {}).items() if method == "adain")
 
 
 def default_decoder_path(arch: str) -> str:

@@ -28,10 +28,15 @@ def test_demo_default_is_a_sheet_of_built_in_styles(tmp_path, capsys):
     )
     assert code == 0, err
     res = json.loads(out)
-    assert res["method"] == "fast" and res["styles"] == ["starry_night", "wave"]
+    from instyle.method import choose_method
+
+    assert res["method"] == "auto" and res["styles"] == ["starry_night", "wave"]
+    # each style drawn by what `instyle stylize --style NAME` runs
+    assert res["methods"] == [choose_method("auto", [s]) for s in res["styles"]]
     with Image.open(dst) as im:
         assert im.format == "PNG"
-        assert im.width > 3 * 64 and im.height > 64  # photo + two styles, labelled
+        # photo + two styles at 64 px wide, one row as tall as the pictures (43 px) under legible labels
+        assert im.width > 3 * 64 and 43 + 14 < im.height < 64 + 30
     assert [p.name for p in dst.parent.iterdir()] == ["demo.png"]
 
 

@@ -356,8 +356,9 @@ def test_adain_controls(adain_client):
     photo, style = image_bytes(48, 32), image_bytes(40, 40, seed=9)
     styles = adain_client.get("/api/styles").json()["styles"]
     assert any(not s["fast"] and s["preset"] for s in styles)  # presets the network does not have
-    full = post(adain_client, {"image": photo}, style="candy")
-    soft = post(adain_client, {"image": photo}, style="candy", alpha="0.5")
+    fast = next(s["name"] for s in styles if s["method"] == "fast")  # the network, as people preferred
+    full = post(adain_client, {"image": photo}, style=fast)
+    soft = post(adain_client, {"image": photo}, style=fast, alpha="0.5")
     assert full.headers["x-method"] == "fast" and soft.headers["x-method"] == "adain"
     assert soft.status_code == 200 and soft.content != full.content
     up = post(adain_client, {"image": photo, "style_image": style}, style="wave", style_image_weight="0.7")
@@ -366,11 +367,26 @@ def test_adain_controls(adain_client):
     assert again.status_code == 200 and again.content != up.content  # the image alone, not the blend
     match = post(adain_client, {"image": photo, "style_image": style}, color="match")
     assert match.status_code == 200
-    assert_error(post(adain_client, {"image": photo}, style="candy", color="match"), 422)
+    assert_error(post(adain_client, {"image": photo}, style=fast, color="match"), 422)
     preset_only = next(s["name"] for s in styles if not s["fast"])
     assert post(adain_client, {"image": photo}, style=preset_only).headers["x-method"] == "adain"
     assert adain_client.get(f"/api/styles/{preset_only}/thumbnail.png").status_code == 200
     assert_error(post(adain_client, {"image": photo, "style_image": b"plain text"}), 415)
+
+
+@pytest.mark.slow
+def test_styles_people_preferred_as_adain_run_adain_where_the_server_has_it(adain_client, fast_client, monkeypatch):
+    from instyle import shipped
+
+    monkeypatch.setattr(shipped, "adain_preferred", lambda: frozenset({"candy"}))
+    photo = image_bytes(48, 32, seed=4)
+    assert post(adain_client, {"image": photo}, style="candy").headers["x-method"] == "adain"
+    assert post(adain_client, {"image": photo}, style="wave").headers["x-method"] == "fast"
+    listed = {s["name"]: s["method"] for s in adain_client.get("/api/styles").json()["styles"]}
+    assert listed["candy"] == "adain" and listed["wave"] == "fast"
+    # a server without AdaIN runs the network for it, and says so to the page
+    assert post(fast_client, {"image": photo}, style="candy").headers["x-method"] == "fast"
+    assert {s["name"]: s["method"] for s in fast_client.get("/api/styles").json()["styles"]}["candy"] == "fast"
 
 
 def test_onnxruntime_backend_agrees_with_torch(fast_client):

@@ -29,10 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--method",
-        choices=("fast", "adain", "optimize"),
-        default="fast",
-        help="fast: the built-in multi-style network (default); adain: the AdaIN presets of the same "
-        "paintings; optimize: Gatys et al. with scikit-image's IHC texture (about a minute)",
+        choices=("auto", "fast", "adain", "optimize"),
+        default="auto",
+        help="auto: for each style what `instyle stylize --style NAME` runs, the network or the style's AdaIN "
+        "preset, whichever people preferred (default); fast: the built-in multi-style network; adain: the AdaIN "
+        "presets of the same paintings; optimize: Gatys et al. with scikit-image's IHC texture (about a minute)",
     )
     p.add_argument(
         "--size", type=common.image_size, default=None, help="longer side in pixels (default 512; 256 for optimize)"
@@ -68,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.method == "optimize":
         out, styles = _optimize(content_path, args)
+        methods = ["optimize"]
         written = save_image(args.output, out, overwrite=True)
     else:
-        sheet, styles = _one_pass(content_path, args)
+        sheet, styles, methods = _one_pass(content_path, args)
         from ..atomic import write_with
 
         written = write_with(args.output, lambda f: sheet.save(f, format="PNG"), overwrite=True, what="image")
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         "content": str(content_path),
         "styles": styles,
         "method": args.method,
+        "methods": methods,
         "seconds": round(seconds, 2),
     }
     if args.method == "optimize":
@@ -95,36 +98,41 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one_pass(content_path: Path, args: argparse.Namespace):
-    """A sheet: the photo, then one column per built-in style (fast network or AdaIN preset)."""
+    """A sheet: the photo, then one column per built-in style, each labelled with its name and the
+    method that drew it (``auto``: the one :func:`instyle.method.choose_method` picks for it)."""
+    from ..errors import InstyleError
     from ..imageio import load_image
+    from ..method import choose_method
     from ..sheet import contact_sheet
+    from ..shipped import builtin_styles
 
     styles = args.style or list(DEMO_STYLES)
+    for s in styles:  # fail before any work on an unknown name
+        if s not in builtin_styles():
+            raise InstyleError(f"no built-in style named {s!r}; run `instyle styles` to list them")
+    methods = {s: args.method if args.method != "auto" else choose_method("auto", [s]) for s in styles}
     content = load_image(content_path, size=args.size or 512)
-    if args.method == "fast":
-        from ..errors import InstyleError
+    renderers = {}
+    if "fast" in methods.values():
         from ..feedforward import FastStylizer
 
         net = FastStylizer()
-        for s in styles:  # fail before any work on an unknown name
-            if s not in net.styles:
-                raise InstyleError(f"no built-in style named {s!r}; run `instyle styles` to list them")
-        render = lambda s: net(content, s)  # noqa: E731
-    else:
+        renderers["fast"] = lambda s: net(content, s)
+    if "adain" in methods.values():
         from ..stylize import Stylizer
 
         stylizer = Stylizer()
-        stats = {s: stylizer.style_stats(s) for s in styles}
-        render = lambda s: stylizer(content, stats[s])  # noqa: E731
+        stats = {s: stylizer.style_stats(s) for s in styles if methods[s] == "adain"}
+        renderers["adain"] = lambda s: stylizer(content, stats[s])
     bar = common.progress(len(styles), "demo", args.quiet)
     outs = []
     for s in styles:
-        outs.append(render(s))
+        outs.append(renderers[methods[s]](s))
         bar.update(1)
     bar.close()
-    cell = max(content.shape[-2:])
-    sheet = contact_sheet([[content, *outs]], col_labels=["photo", *styles], cell=cell)
-    return sheet, styles
+    labels = ["photo", *(f"{s.replace('_', ' ')} ({'network' if methods[s] == 'fast' else 'AdaIN'})" for s in styles)]
+    sheet = contact_sheet([[content, *outs]], col_labels=labels, cell=max(content.shape[-2:]), tight=True)
+    return sheet, styles, [methods[s] for s in styles]
 
 
 def _optimize(content_path: Path, args: argparse.Namespace):

@@ -702,6 +702,8 @@ def _method(eng: Engine, job: Job) -> str:
         method = choose_method("auto", job.styles, adain_only, files=False)
         if method == "fast" and any(s not in eng.fast_styles for s in job.styles):
             method = "adain"  # a test's stand-in network: the shipped names are not its styles
+        elif method == "adain" and not adain_only and not eng.config.adain and set(job.styles) <= set(eng.fast_styles):
+            method = "fast"  # AdaIN was preferred for a built-in style, and this server runs without it
     if method == "adain":
         if not eng.config.adain:
             raise Unavailable("this server runs without AdaIN: use built-in styles, alpha 1 and no color match")

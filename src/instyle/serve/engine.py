@@ -346,6 +346,16 @@ class Engine:
 
     # -- gallery
 
+    def default_method(self, name: str) -> str:
+        """What a request for style ``name`` alone runs (α 1, its colours): the fast network for
+        its styles unless people preferred the style's AdaIN preset (:func:`instyle.method.choose_method`)
+        and this server runs AdaIN; AdaIN for the other presets."""
+        from ..shipped import adain_preferred
+
+        if name not in self.fast_styles:
+            return "adain"
+        return "adain" if self.config.adain and name in self.presets and name in adain_preferred() else "fast"
+
     def thumbnail(self, name: str) -> bytes:
         """A square PNG of the bundled photo in style ``name`` (rendered once, on a worker)."""
         cached = self._thumbnails.get(name)
@@ -355,7 +365,7 @@ class Engine:
 
         side = self.config.thumbnail_size
         photo = thumbnail_photo(2 * side)  # rendered at twice the size, then shrunk: finer strokes
-        if name in self.fast_styles:
+        if self.default_method(name) == "fast":
             out = self._fast(photo, [name], [1.0], "none")
         else:
             from ..imageio.modes import hwc_to_tensor

@@ -55,6 +55,8 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
                 "name": n,
                 "label": n.replace("_", " ").capitalize(),
                 "fast": n in eng.fast_styles,
+                # what the server runs for this style alone (the page runs it on the device only when "fast")
+                "method": "fast" if static else eng.default_method(n),
                 "preset": n in eng.presets and not static,
                 "thumbnail": f"thumbnails/{n}.png" if static else f"api/styles/{n}/thumbnail.png",
             }

@@ -300,6 +300,9 @@ function localPlan() {
 }
 
 function localWeights() {
+  // a style whose AdaIN preset people preferred runs on the server, as it would without "on this device"
+  const chosen = [state.style, $("style2").value].filter(Boolean);
+  if (chosen.some((n) => (state.info.styles.find((s) => s.name === n) || {}).method === "adain")) return null;
   return Number($("alpha").value) === 1 && !state.styleFile ? liveWeights() : null;
 }
 

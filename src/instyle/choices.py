@@ -48,7 +48,7 @@ STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "mmd_poly2", "mmd_gaussian")
 #: One-pass methods of ``stylize``: the built-in network, AdaIN, or the library's choice.
 METHODS = ("auto", "fast", "adain")
 #: Norm layers of the factory (``instyle.nn.get_norm_layer``).
-NORM_LAYERS = ("instance", "batch", "layer", "group", "none", "conditional_instance")
+NORM_LAYERS = ("instance", "batch", "layer", "group", "none", "virtual_batch", "conditional_instance")
 #: Norm layers a single-style fast network may be trained with (several styles use conditional IN).
 SINGLE_STYLE_NORMS = NORM_LAYERS[:-1]
 #: Fast feed-forward generators: Johnson et al.'s residual net, Ulyanov et al.'s texture net.

@@ -117,12 +117,17 @@ class FastStylizer:
         xin = x.to(self.dtype)
         if self.channels_last:
             xin = xin.contiguous(memory_format=torch.channels_last)
-        if isinstance(self.net, TextureNet):
-            z = self.net.noise(xin, torch.Generator(device=self.device).manual_seed(seed))
-            out = self.net(xin, sel, z=z)
-        else:
-            out = self.net(xin, sel)
+        out = forward(self.net, xin, sel, seed=seed)
         out = out.float().clamp_(0.0, 1.0)  # the net's own fresh output: clamped in place
         if color == "luminance":
             out = colour.combine_luminance(out, x)
         return out.contiguous()
+
+
+def forward(net: nn.Module, x: Tensor, style: Tensor | None = None, *, seed: int = 0) -> Tensor:
+    """One pass of a fast network (a :class:`JohnsonNet`, its inference rewrite, or a
+    :class:`TextureNet`, which also takes noise drawn from ``seed``) on (N, 3, H, W) in [0, 1]."""
+    if isinstance(net, TextureNet):
+        z = net.noise(x, torch.Generator(device=x.device).manual_seed(seed))
+        return net(x, style, z=z)
+    return net(x, style)

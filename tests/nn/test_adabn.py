@@ -68,15 +68,9 @@ def test_adapt_single_batch_gives_exact_domain_statistics():
     # the adapted stats genuinely differ from domain A's
     assert not torch.allclose(net[1].running_mean, old_mean, atol=0.1)
 
-    # second BN layer: its input uses the ADAPTED first BN in train mode (== batch stats)
+    # second BN layer: its input is computed with the first BN adapted (eval mode, as the network runs)
     with torch.no_grad():
-        h = net[3](
-            torch.relu(
-                nn.functional.batch_norm(
-                    conv1_out, None, None, net[1].weight, net[1].bias, training=True, eps=net[1].eps
-                )
-            )
-        )
+        h = net[3](torch.relu(net[1](conv1_out)))
     mean2, var2 = _channel_stats(h)
     torch.testing.assert_close(net[4].running_mean.double(), mean2, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(net[4].running_var.double(), var2, atol=1e-5, rtol=1e-5)
@@ -118,15 +112,31 @@ def test_adapt_restores_mode(mode):
     assert [net[1].momentum, net[4].momentum] == momenta
 
 
-def test_adapt_iterable_equals_cumulative_average():
+def test_adapt_iterable_gives_the_whole_domains_statistics():
     net = _trained_on_domain_a()
     b1 = _randn((6, 3, 8, 8), seed=300, scale=1.0, shift=3.0)
     b2 = _randn((6, 3, 8, 8), seed=301, scale=4.0, shift=-2.0)  # very different statistics
-    adapt_batchnorm(net, iter([b1, b2]))
+    adapt_batchnorm(net, iter([b1, b2]))  # a one-shot iterator: kept for the second layer's pass
+    with torch.no_grad():
+        m, v = _channel_stats(net[0](torch.cat([b1, b2])))
+        m1, v1 = _channel_stats(net[0](b1))
+        m2, v2 = _channel_stats(net[0](b2))
+    # the variance over all 12 images includes the spread between the batches, which the mean of the
+    # per-batch variances (what a cumulative running average gives) leaves out
+    torch.testing.assert_close(net[1].running_mean.double(), m, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(net[1].running_var.double(), v, atol=1e-5, rtol=1e-5)
+    assert (v - (v1 + v2) / 2).abs().max() > 0.1
+    assert int(net[1].num_batches_tracked) == 2
+
+
+def test_cumulative_mode_is_the_mean_of_per_batch_statistics():
+    net = _trained_on_domain_a()
+    b1 = _randn((6, 3, 8, 8), seed=300, scale=1.0, shift=3.0)
+    b2 = _randn((6, 3, 8, 8), seed=301, scale=4.0, shift=-2.0)
+    adapt_batchnorm(net, iter([b1, b2]), exact=False)
     with torch.no_grad():
         m1, v1 = _channel_stats(net[0](b1))
         m2, v2 = _channel_stats(net[0](b2))
-    # exact (equal-weight) average of the two batch statistics, not an exponential average
     torch.testing.assert_close(net[1].running_mean.double(), (m1 + m2) / 2, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(net[1].running_var.double(), (v1 + v2) / 2, atol=1e-5, rtol=1e-5)
     momentum_result = 0.9 * (0.9 * 0 + 0.1 * m1) + 0.1 * m2
@@ -134,17 +144,32 @@ def test_adapt_iterable_equals_cumulative_average():
     assert int(net[1].num_batches_tracked) == 2
 
 
-def test_adapt_tensor_split_into_batches_equals_iterable():
+def test_exact_statistics_do_not_depend_on_the_batch_size():
     imgs = torch.cat([_randn((4, 3, 8, 8), seed=400, shift=3.0), _randn((4, 3, 8, 8), seed=401, scale=3.0)])
     a = adapt_batchnorm(_trained_on_domain_a(), imgs, batch_size=4)
     b = adapt_batchnorm(_trained_on_domain_a(), [imgs[:4], imgs[4:]])
-    for bn_a, bn_b in ((a[1], b[1]), (a[4], b[4])):
+    c = adapt_batchnorm(_trained_on_domain_a(), imgs, batch_size=8)
+    for bn_a, bn_b, bn_c in ((a[1], b[1], c[1]), (a[4], b[4], c[4])):
         torch.testing.assert_close(bn_a.running_mean, bn_b.running_mean)
         torch.testing.assert_close(bn_a.running_var, bn_b.running_var)
-        assert int(bn_a.num_batches_tracked) == 2
-    # one batch of all 8 images differs (different grouping of the variance)
-    c = adapt_batchnorm(_trained_on_domain_a(), imgs, batch_size=8)
-    assert not torch.allclose(c[1].running_var, a[1].running_var, atol=1e-3)
+        torch.testing.assert_close(bn_a.running_mean, bn_c.running_mean, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(bn_a.running_var, bn_c.running_var, atol=1e-5, rtol=1e-5)
+        assert int(bn_a.num_batches_tracked) == 2 and int(bn_c.num_batches_tracked) == 1
+    # the cumulative mode groups the variance by batch: batch size changes it
+    d = adapt_batchnorm(_trained_on_domain_a(), imgs, batch_size=4, exact=False)
+    e = adapt_batchnorm(_trained_on_domain_a(), imgs, batch_size=8, exact=False)
+    assert not torch.allclose(d[1].running_var, e[1].running_var, atol=1e-3)
+
+
+def test_a_single_image_adapted_behaves_like_instance_norm():
+    # AdaBN on one image: each channel normalized by that image's own statistics, which is what
+    # instance norm does (up to the unbiased variance of N·H·W - 1 values)
+    torch.manual_seed(3)
+    bn = nn.BatchNorm2d(4).eval()
+    x = _randn((1, 4, 16, 16), seed=500, scale=3.0, shift=2.0)
+    adapt_batchnorm(bn, x)
+    inorm = nn.functional.instance_norm(x, eps=bn.eps)
+    torch.testing.assert_close(bn(x), inorm * (1 - 1 / 256) ** 0.5, atol=1e-4, rtol=1e-4)
 
 
 def test_adapt_with_custom_forward():
@@ -165,7 +190,8 @@ def test_adapt_with_custom_forward():
         return m(batch, 0.5)
 
     adapt_batchnorm(model, imgs, batch_size=3, forward=fwd)
-    assert calls == [3, 3, 2]
+    # one pass to find the layers' order, then one pass over the batches per BN layer
+    assert calls == [3] + [3, 3, 2] * 2
     model2 = Wrapped()
     adapt_batchnorm(model2, list((imgs * 0.5).split(3)), forward=lambda m, b: m(b, 1.0))
     torch.testing.assert_close(model.net[1].running_mean, model2.net[1].running_mean, atol=1e-5, rtol=1e-5)

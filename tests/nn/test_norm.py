@@ -13,10 +13,12 @@ from instyle.nn import (
     AdaIN,
     ConditionalInstanceNorm2d,
     InstanceNorm2d,
+    VirtualBatchNorm2d,
     calc_mean_std,
     create_norm_layer,
     get_norm_layer,
     instance_norm,
+    record_reference,
 )
 from instyle.nn.functional import DEFAULT_EPS
 
@@ -348,7 +350,15 @@ def test_train_and_eval_differ_for_batch_norm():
 
 
 def test_norm_layer_names():
-    assert set(NORM_LAYER_NAMES) == {"instance", "batch", "layer", "group", "none", "conditional_instance"}
+    assert set(NORM_LAYER_NAMES) == {
+        "instance",
+        "batch",
+        "layer",
+        "group",
+        "none",
+        "virtual_batch",
+        "conditional_instance",
+    }
 
 
 @pytest.mark.parametrize("name", NORM_LAYER_NAMES)
@@ -375,6 +385,7 @@ def test_every_norm_layer_preserves_shape(name):
         ("cin", ConditionalInstanceNorm2d),
         ("conditional", ConditionalInstanceNorm2d),
         ("identity", nn.Identity),
+        ("vbn", VirtualBatchNorm2d),
         ("Instance", InstanceNorm2d),
         ("conditional-instance", ConditionalInstanceNorm2d),
         ("BATCH", nn.BatchNorm2d),
@@ -414,9 +425,10 @@ def test_norm_factory_binds_kwargs():
     "channels,groups,expected",
     [
         (48, 32, 24),  # documented example: largest divisor of 48 not above 32
-        (3, 32, 3),
-        (20, 32, 20),
-        (7, 32, 7),
+        (3, 32, 1),  # at least two channels a group: never instance norm
+        (20, 32, 10),
+        (32, 32, 16),
+        (7, 32, 1),
         (100, 32, 25),
         (64, 32, 32),
         (12, 8, 6),
@@ -478,3 +490,62 @@ def test_factory_names_are_the_choices():
     from instyle.nn import norm
 
     assert tuple(norm._NORM_LAYERS) == NORM_LAYERS == norm.NORM_LAYER_NAMES
+
+
+# --------------------------------------------------------------------------- virtual batch norm
+
+
+def _vbn_reference(layer, ref):
+    with record_reference(nn.Sequential(layer)):
+        return layer(ref)
+
+
+def test_virtual_batch_norm_without_a_reference_is_instance_norm():
+    vbn = VirtualBatchNorm2d(4)
+    x = _randn((3, 4, 6, 5), seed=60, scale=2.0, shift=1.0)
+    torch.testing.assert_close(vbn(x), InstanceNorm2d(4)(x), atol=1e-5, rtol=1e-5)
+
+
+def test_virtual_batch_norm_mixes_the_reference_with_each_sample():
+    torch.manual_seed(0)
+    vbn = VirtualBatchNorm2d(3)
+    with torch.no_grad():
+        vbn.weight.uniform_(0.5, 1.5)
+        vbn.bias.normal_()
+    ref = _randn((4, 3, 8, 8), seed=61, scale=3.0, shift=2.0)
+    out_ref = _vbn_reference(vbn, ref)
+    # the reference batch itself: its own batch statistics (batch norm)
+    bn = nn.functional.batch_norm(ref, None, None, vbn.weight, vbn.bias, training=True, eps=vbn.eps)
+    torch.testing.assert_close(out_ref, bn, atol=1e-4, rtol=1e-4)
+    assert int(vbn.ref_count) == 4
+    x = _randn((2, 3, 5, 7), seed=62, scale=0.5, shift=-1.0)
+    got = vbn(x)
+    for i in range(2):  # sample i: the statistics of the reference and itself, 1/(N+1) its own
+        m = (4 * ref.mean((0, 2, 3)) + x[i].mean((1, 2))) / 5
+        q = (4 * (ref * ref).mean((0, 2, 3)) + (x[i] * x[i]).mean((1, 2))) / 5
+        want = (x[i] - m[:, None, None]) / (q - m * m + vbn.eps).sqrt()[:, None, None]
+        want = want * vbn.weight[:, None, None] + vbn.bias[:, None, None]
+        torch.testing.assert_close(got[i], want, atol=1e-4, rtol=1e-4)
+    # a sample's output does not depend on its batch mates (unlike batch norm)
+    torch.testing.assert_close(vbn(x[:1]), got[:1], atol=1e-5, rtol=1e-5)
+
+
+def test_virtual_batch_norm_keeps_its_reference_in_eval_and_in_the_state_dict():
+    vbn = VirtualBatchNorm2d(3)
+    ref = _randn((4, 3, 8, 8), seed=63, scale=2.0)
+    _vbn_reference(vbn, ref)
+    x = _randn((1, 3, 6, 6), seed=64)
+    train_out = vbn(x)
+    other = VirtualBatchNorm2d(3)
+    other.load_state_dict(vbn.state_dict())
+    torch.testing.assert_close(other.eval()(x), train_out, atol=1e-5, rtol=1e-5)
+
+
+def test_virtual_batch_norm_reference_carries_gradients_in_training():
+    conv = nn.Conv2d(3, 3, 1)
+    vbn = VirtualBatchNorm2d(3)
+    model = nn.Sequential(conv, vbn)
+    with record_reference(model):
+        model(_randn((4, 3, 6, 6), seed=65, shift=1.0))
+    model(_randn((2, 3, 6, 6), seed=66)).square().mean().backward()
+    assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0

@@ -67,6 +67,33 @@ def test_batch_norm_switch_builds_a_batch_norm_net(tmp_path, data):
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
 
 
+@pytest.mark.parametrize("model", ["johnson", "texture_net"])
+def test_virtual_batch_norm_records_a_fixed_reference_and_ships_it(tmp_path, data, model):
+    from instyle.nn import VirtualBatchNorm2d
+
+    content, styles = data
+    task = FastTask(
+        styles[:1], str(content), FastTrainConfig(model=model, norm="virtual_batch", width=0.25, style_size=32)
+    )
+    train(task, _cfg(steps=3), tmp_path / "run", progress=False)
+    ref = task._reference.clone()
+    assert ref.shape == (3, 3, 32, 32)
+    train(task, _cfg(steps=5), tmp_path / "run", progress=False, resume=True)
+    assert torch.equal(task._reference, ref)  # the same photos and crops every step
+    net, _ = load_model(tmp_path / "run" / "model.safetensors")
+    layers = [m for m in net.modules() if isinstance(m, VirtualBatchNorm2d)]
+    assert layers and all(int(m.ref_count) == 3 for m in layers)
+    # at inference a photo's output does not depend on what else is in the batch
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        if model == "johnson":
+            both, alone = net(x), net(x[:1])
+        else:  # the same noise for the photo either way
+            z = net.noise(x, torch.Generator().manual_seed(0))
+            both, alone = net(x, None, z=z), net(x[:1], None, z=[t[:1] for t in z])
+    torch.testing.assert_close(both[:1], alone, atol=1e-5, rtol=1e-5)
+
+
 def test_several_styles_make_a_conditional_network_and_each_sample_has_its_style(tmp_path, data):
     content, styles = data
     task = FastTask(styles, str(content), FastTrainConfig(width=0.25, style_size=32))

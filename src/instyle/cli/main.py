@@ -20,6 +20,7 @@ from typing import NoReturn
 from ..errors import one_line, quoted
 from ..version import __version__
 from . import (
+    adapt_cmd,
     demo_cmd,
     evaluate_cmd,
     export_cmd,
@@ -45,6 +46,7 @@ COMMANDS = (
     demo_cmd,
     serve_cmd,
     web_cmd,
+    adapt_cmd,
 )
 
 

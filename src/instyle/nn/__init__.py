@@ -16,8 +16,10 @@ from .norm import (
     AdaIN,
     ConditionalInstanceNorm2d,
     InstanceNorm2d,
+    VirtualBatchNorm2d,
     create_norm_layer,
     get_norm_layer,
+    record_reference,
 )
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "AdaIN",
     "ConditionalInstanceNorm2d",
     "InstanceNorm2d",
+    "VirtualBatchNorm2d",
     "adain",
     "adain_regions",
     "adapt_batchnorm",
@@ -35,5 +38,6 @@ __all__ = [
     "instance_norm",
     "masked_mean_std",
     "mix_stats",
+    "record_reference",
     "total_variation",
 ]

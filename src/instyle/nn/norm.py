@@ -152,14 +152,98 @@ class AdaIN(nn.Module):
         return f"eps={self.eps}"
 
 
+class VirtualBatchNorm2d(nn.Module):
+    """Virtual batch norm (Salimans et al. 2016, "Improved Techniques for Training GANs"): each
+    sample is normalized by the statistics of a fixed *reference batch* together with itself,
+
+        μ_i = (N·μ_ref + m_i) / (N + 1),   E_i[x²] = (N·q_ref + q_i) / (N + 1),   σ_i² = E_i[x²] − μ_i²
+
+    per channel, where m_i, q_i are sample i's own spatial mean and mean square and μ_ref, q_ref
+    those of the N reference images (each image weighs the same). So, unlike BN, a sample's output
+    does not depend on the other samples of its batch, and, unlike IN, part of the statistics is
+    shared: between the two (N = 0 is IN; N → ∞ is BN with the reference's statistics).
+
+    The reference statistics are recorded by running the reference batch through the model inside
+    :func:`record_reference` (every training step, so they follow the current weights and carry
+    gradients); the last ones recorded are kept as buffers for ``eval()`` and inference. Before
+    any is recorded the layer is instance norm.
+
+    Shapes: (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def __init__(self, num_features: int, eps: float = DEFAULT_EPS, affine: bool = True):
+        super().__init__()
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.register_buffer("ref_mean", torch.zeros(num_features))  # (C,)
+        self.register_buffer("ref_sq", torch.ones(num_features))  # (C,) mean square
+        self.register_buffer("ref_count", torch.zeros((), dtype=torch.long))  # N; 0: none recorded
+        self.recording = False
+        self._live: tuple[Tensor, Tensor, int] | None = None  # this step's reference, with gradients
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_channels(x, self.num_features)
+        xf = x.float()
+        m, q = xf.mean(dim=(2, 3)), (xf * xf).mean(dim=(2, 3))  # (N, C) each
+        if self.recording:  # the reference batch, normalized by its own batch statistics
+            ref = (m.mean(0), q.mean(0), x.shape[0])
+            self._live = ref
+            with torch.no_grad():
+                self.ref_mean.copy_(ref[0])
+                self.ref_sq.copy_(ref[1])
+                self.ref_count.fill_(ref[2])
+            mean, sq = ref[0].expand_as(m), ref[1].expand_as(q)
+        else:
+            ref_mean, ref_sq, n = (
+                self._live
+                if self.training and self._live is not None
+                else (self.ref_mean, self.ref_sq, int(self.ref_count))
+            )
+            c = 1.0 / (n + 1)
+            mean, sq = (1 - c) * ref_mean + c * m, (1 - c) * ref_sq + c * q  # (N, C)
+        var = (sq - mean * mean).clamp_min(0.0)
+        y = (xf - mean[..., None, None]) * torch.rsqrt(var + self.eps)[..., None, None]
+        if self.affine:
+            y = y * self.weight[:, None, None] + self.bias[:, None, None]
+        return y.to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}, reference={int(self.ref_count)}"
+
+
+class record_reference:  # noqa: N801 - used as a function: `with record_reference(model): model(ref)`
+    """Context manager: the forward passes inside it are the reference batch of every
+    :class:`VirtualBatchNorm2d` in ``model`` (their statistics recorded for the passes after it)."""
+
+    def __init__(self, model: nn.Module):
+        self.layers = [m for m in model.modules() if isinstance(m, VirtualBatchNorm2d)]
+
+    def __enter__(self) -> list[VirtualBatchNorm2d]:
+        for layer in self.layers:
+            layer.recording, layer._live = True, None
+        return self.layers
+
+    def __exit__(self, *exc: object) -> None:
+        for layer in self.layers:
+            layer.recording = False
+
+
 def _check_channels(x: Tensor, num_features: int) -> None:
     if x.dim() != 4 or x.shape[1] != num_features:
         raise ValueError(f"expected (N, {num_features}, H, W) input, got shape {tuple(x.shape)}")
 
 
 def _group_norm(num_features: int, num_groups: int = 32, eps: float = DEFAULT_EPS, affine: bool = True) -> nn.GroupNorm:
-    # Largest divisor of C not above num_groups, so any width works (e.g. 48 channels -> 24 groups).
-    groups = max(g for g in range(1, min(num_groups, num_features) + 1) if num_features % g == 0)
+    # Largest divisor of C not above num_groups, so any width works (e.g. 48 channels -> 24 groups),
+    # and at least two channels a group: one channel a group is instance norm under another name
+    # (Wu & He 2018's 32 groups would make every layer of a width-0.25 net, 8-32 channels, IN).
+    cap = max(1, min(num_groups, num_features // 2))
+    groups = max(g for g in range(1, cap + 1) if num_features % g == 0)
     return nn.GroupNorm(groups, num_features, eps=eps, affine=affine)
 
 
@@ -178,6 +262,7 @@ _NORM_LAYERS: dict[str, Callable[..., nn.Module]] = {
     "layer": _layer_norm,
     "group": _group_norm,
     "none": _identity,
+    "virtual_batch": VirtualBatchNorm2d,
     "conditional_instance": ConditionalInstanceNorm2d,
 }
 
@@ -187,7 +272,7 @@ NORM_LAYER_NAMES = NORM_LAYERS  # the names, from their one home; tests check th
 def get_norm_layer(name: str, **kwargs: object) -> Callable[..., nn.Module]:
     """Constructor for the norm layer called ``name``: call it with ``num_features``.
 
-    ``name`` is one of ``instance``, ``batch``, ``layer``, ``group``, ``none`` or
+    ``name`` is one of ``instance``, ``batch``, ``layer``, ``group``, ``none``, ``virtual_batch`` or
     ``conditional_instance`` (which also needs ``num_styles``). Extra keyword arguments are
     bound to the constructor, e.g. ``get_norm_layer("group", num_groups=8)(64)``.
     """
@@ -197,6 +282,7 @@ def get_norm_layer(name: str, **kwargs: object) -> Callable[..., nn.Module]:
         "bn": "batch",
         "ln": "layer",
         "gn": "group",
+        "vbn": "virtual_batch",
         "cin": "conditional_instance",
         "conditional": "conditional_instance",
         "identity": "none",

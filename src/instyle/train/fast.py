@@ -30,7 +30,7 @@ from ..imageio import read_image
 from ..losses import content_loss, target_energy, tv_loss
 from ..models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 from ..nn.functional import gram_matrix
-from ..nn.norm import ConditionalInstanceNorm2d
+from ..nn.norm import ConditionalInstanceNorm2d, VirtualBatchNorm2d, record_reference
 from ..resize import resize_longer
 from ..sheet import contact_sheet
 from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
@@ -164,6 +164,7 @@ class FastTask(ContentFolderTask):
         self.offset = len(config.base_styles)  # index of the first trained style in the network
         self.multi = len(config.base_styles) + len(names) > 1  # a CIN net: samples pick their style
         self.config, self.content_dir, self.n_samples = config, content_dir, n_samples
+        self._reference: Tensor | None = None  # virtual batch norm's reference photos (B, 3, c, c)
         self.layers = tuple(dict.fromkeys([config.content_layer, *config.style_layers]))
         # the style images themselves are read now: a bad file fails before any work
         self.style_images = [resize_longer(read_image(p).rgb, config.style_size) for p in self.style_paths]
@@ -238,6 +239,7 @@ class FastTask(ContentFolderTask):
         idx = self.style_index(batch)
         with torch.no_grad():
             target = self.encoder(x, (cfg.content_layer,))[cfg.content_layer]
+        self._record_reference(model, x)
         y = model(x, self._selector(idx))  # (B, 3, H, W), unclamped
         feats = self.encoder(y, self.layers)
         lc = content_loss(feats[cfg.content_layer], target) / target_energy(target)
@@ -254,6 +256,24 @@ class FastTask(ContentFolderTask):
             lstab = motion_consistency(model, x, self._selector(idx), y, cfg.noise)
             total = total + cfg.stability * lstab
         return total, {"content": lc, "style": ls, "tv": ltv, "stability": lstab}
+
+    def _record_reference(self, model: nn.Module, x: Tensor) -> None:
+        """Virtual batch norm (``--norm virtual_batch``): the fixed reference batch (as many photos
+        as a batch, spread over the folder, one fixed crop each) through the network at this step's
+        weights, so every sample is normalized with its statistics (Salimans et al. 2016)."""
+        layers = [m for m in model.modules() if isinstance(m, VirtualBatchNorm2d)]
+        if not layers:
+            return
+        if self._reference is None or self._reference.shape[0] != x.shape[0]:
+            folder = self._folder
+            count = len(folder)
+            picks = [round(i * (count - 1) / max(1, x.shape[0] - 1)) for i in range(x.shape[0])]
+            self._reference = torch.stack([folder.crop(i, seed=i)[0] for i in picks])  # (B, 3, c, c)
+        ref = self._reference.to(x.device, x.dtype)
+        if x.is_contiguous(memory_format=torch.channels_last):
+            ref = ref.contiguous(memory_format=torch.channels_last)
+        with record_reference(model):
+            model(ref)  # a single-style network (several styles use conditional IN)
 
     def samples(self, model: nn.Module) -> Image.Image | None:
         previews = self.preview_images()

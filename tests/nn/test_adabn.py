@@ -119,8 +119,8 @@ def test_adapt_iterable_gives_the_whole_domains_statistics():
     adapt_batchnorm(net, iter([b1, b2]))  # a one-shot iterator: kept for the second layer's pass
     with torch.no_grad():
         m, v = _channel_stats(net[0](torch.cat([b1, b2])))
-        m1, v1 = _channel_stats(net[0](b1))
-        m2, v2 = _channel_stats(net[0](b2))
+        _, v1 = _channel_stats(net[0](b1))
+        _, v2 = _channel_stats(net[0](b2))
     # the variance over all 12 images includes the spread between the batches, which the mean of the
     # per-batch variances (what a cumulative running average gives) leaves out
     torch.testing.assert_close(net[1].running_mean.double(), m, atol=1e-5, rtol=1e-5)

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     written = save_model(args.output, net, overwrite=args.overwrite, extra={"adapted_to": os.path.abspath(args.to)})
     result = {
         "output": str(written),
-        "images": len(images),
+        "images": read,
         "batchnorm_layers": layers,
         "size": args.size,
         "seconds": round(time.perf_counter() - t0, 2),
@@ -72,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         common.emit_json(result)
     elif not args.quiet:
-        print(f"wrote {written} ({layers} batch-norm layers adapted to {len(images)} photos, {result['seconds']} s)")
+        print(f"wrote {written} ({layers} batch-norm layers adapted to {read} photos, {result['seconds']} s)")
     return 0

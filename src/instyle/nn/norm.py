@@ -6,7 +6,8 @@ Every layer takes ``num_features`` first, so a model swaps its normalization by 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import torch
@@ -216,20 +217,17 @@ class VirtualBatchNorm2d(nn.Module):
         return f"{self.num_features}, eps={self.eps}, affine={self.affine}, reference={int(self.ref_count)}"
 
 
-class record_reference:  # noqa: N801 - used as a function: `with record_reference(model): model(ref)`
-    """Context manager: the forward passes inside it are the reference batch of every
+@contextmanager
+def record_reference(model: nn.Module) -> Iterator[list[VirtualBatchNorm2d]]:
+    """The forward passes inside ``with record_reference(model):`` are the reference batch of every
     :class:`VirtualBatchNorm2d` in ``model`` (their statistics recorded for the passes after it)."""
-
-    def __init__(self, model: nn.Module):
-        self.layers = [m for m in model.modules() if isinstance(m, VirtualBatchNorm2d)]
-
-    def __enter__(self) -> list[VirtualBatchNorm2d]:
-        for layer in self.layers:
-            layer.recording, layer._live = True, None
-        return self.layers
-
-    def __exit__(self, *exc: object) -> None:
-        for layer in self.layers:
+    layers = [m for m in model.modules() if isinstance(m, VirtualBatchNorm2d)]
+    for layer in layers:
+        layer.recording, layer._live = True, None
+    try:
+        yield layers
+    finally:
+        for layer in layers:
             layer.recording = False
 
 

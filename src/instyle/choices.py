@@ -77,6 +77,15 @@ CONTAINER_AUDIO = {
     ".webm": (("opus", "vorbis"), "libopus"),
     ".avi": (("mp3", "ac3", "pcm_s16le"), "mp3"),
 }
+#: Subtitle tracks a video output carries over, copied packet for packet: suffix -> the codecs it
+#: takes (None: any). MP4 and MOV hold only MPEG-4 timed text, WebM only WebVTT, AVI none.
+CONTAINER_SUBTITLES = {
+    ".mp4": ("mov_text",),
+    ".mov": ("mov_text",),
+    ".mkv": None,
+    ".webm": ("webvtt",),
+    ".avi": (),
+}
 #: Pixel formats ``instyle video --pix-fmt`` writes: 4:2:0 (what players expect) or 4:4:4 (full-
 #: resolution colour, for editing: a stylized clip's fine colour texture shimmers on 4:2:0's 2-px
 #: chroma grid as the scene moves; libx264 and libvpx-vp9 only).

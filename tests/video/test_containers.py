@@ -153,3 +153,57 @@ def test_every_audio_track_is_kept_where_the_container_takes_it(tmp_path):
         _, out = _copy(VideoSource(two), tmp_path / "o.webm")
     with av.open(str(out)) as c:
         assert [a.codec_context.name for a in c.streams.audio] == ["opus"]
+
+
+def _with_subtitles(path, cues=((0.1, "hello"), (1.2, "second line"))):
+    """A 2-s MKV clip (24 fps) with one SubRip track of ``cues`` (start s, text), each 0.5 s long."""
+    from fractions import Fraction
+
+    c = av.open(str(path), "w")
+    v = c.add_stream("libx264", rate=24)
+    v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+    s = c.add_mux_stream("subrip")
+    s.time_base = Fraction(1, 1000)
+    pending = list(cues)
+    for i in range(48):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * i, np.uint8), format="rgb24")
+        frame.pts = i
+        for p in v.encode(frame):
+            c.mux(p)
+        while pending and pending[0][0] <= i / 24:
+            t, text = pending.pop(0)
+            pk = av.Packet(text.encode())
+            pk.stream, pk.time_base = s, Fraction(1, 1000)
+            pk.pts = pk.dts = round(t * 1000)
+            pk.duration = 500
+            c.mux(pk)
+    for p in v.encode():
+        c.mux(p)
+    c.close()
+    return path
+
+
+def _cues(path):
+    with av.open(str(path)) as c:
+        assert len(c.streams.subtitles) == 1
+        s = c.streams.subtitles[0]
+        return [(round(float(p.pts * s.time_base), 3), bytes(p).decode()) for p in c.demux(s) if p.size]
+
+
+def test_subtitles_are_kept_where_the_container_takes_them(tmp_path):
+    clip = _with_subtitles(tmp_path / "subs.mkv")
+    src = VideoSource(clip)
+    assert src.subtitle_codecs[0] in ("subrip", "srt") and src.extra_streams == {}  # (FFmpeg names it either)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is left out
+        _, out = _copy(src, tmp_path / "o.mkv")
+    assert _cues(out) == [(0.1, "hello"), (1.2, "second line")]
+    # a segment: the cues move with the frames, those before it are left out
+    part = VideoSource(clip, start=1.0)
+    _, out = _copy(part, tmp_path / "part.mkv")
+    assert _cues(out) == [(0.2, "second line")]
+    # MP4 holds MPEG-4 timed text only: a SubRip track cannot come along, and is named
+    with pytest.warns(UserWarning, match=r"a \.mp4 file cannot take from it: 1 subtitle stream left out"):
+        _, out = _copy(VideoSource(clip), tmp_path / "o.mp4")
+    with av.open(str(out)) as c:
+        assert not c.streams.subtitles and len(c.streams.video) == 1

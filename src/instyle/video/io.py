@@ -31,6 +31,7 @@ import numpy as np
 from ..atomic import file_mode, first_missing, folder_mode, temp_prefix
 from ..choices import (
     CONTAINER_AUDIO,
+    CONTAINER_SUBTITLES,
     DEFAULT_VIDEO_PIXEL_FORMAT,
     VIDEO_CODECS,
     VIDEO_CONTAINERS,
@@ -129,10 +130,13 @@ class VideoSource:
             self.time_base = stream.time_base
             self.width, self.height = stream.codec_context.width, stream.codec_context.height
             self.audio_codecs = [a.codec_context.name for a in container.streams.audio]
+            self.subtitle_codecs = [
+                t.codec_context.name if t.codec_context else "" for t in container.streams.subtitles
+            ]
             self.audio_codec = self.audio_codecs[0] if self.audio_codecs else None
-            # streams no output keeps: subtitles, data (chapters, GPS, timecodes); audio after the
-            # first is kept where the container takes its codec (VideoSink)
-            kinds = [s.type for s in container.streams if s.type in ("subtitle", "data")]
+            # data streams (chapters, GPS, timecodes) no output keeps; subtitles and audio after the
+            # first are kept where the container takes their codec (VideoSink)
+            kinds = [s.type for s in container.streams if s.type == "data"]
             self.extra_streams = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
             if container.format.name == "mpegts" and _cut_mid_packet(self.path):
                 raise InstyleError(f"cannot read video {name}: truncated: it ends inside a transport-stream packet")
@@ -384,7 +388,11 @@ class VideoSink:
         # takes their codec as they are
         copyable = CONTAINER_AUDIO[suffix][0]
         self._tracks = [0] + [k for k, c in enumerate(source.audio_codecs) if k and (copyable is None or c in copyable)]
+        takes = CONTAINER_SUBTITLES[suffix]  # subtitles: copied where the container takes their codec
+        self._subtitle_tracks = [k for k, c in enumerate(source.subtitle_codecs) if takes is None or c in takes]
         left = dict(source.extra_streams)
+        if len(source.subtitle_codecs) > len(self._subtitle_tracks):
+            left = {"subtitle": len(source.subtitle_codecs) - len(self._subtitle_tracks), **left}
         if len(source.audio_codecs) > len(self._tracks):
             left = {"audio": len(source.audio_codecs) - len(self._tracks), **left}
         if left:
@@ -433,10 +441,14 @@ class VideoSink:
         # muxers replace stream.time_base when the header is written (1/1000 -> 1/16000), and pts
         # computed with the new one after that are off by that factor (issue 30).
         self._time_base = stream.codec_context.time_base
+        suffix = self.path.suffix.lower()
         if self.source.has_audio and not self.source.folder:
-            suffix = self.path.suffix.lower()
-            self._audio = [_AudioCopier(self.source, container, suffix, k) for k in self._tracks]
+            self._audio = [_TrackCopier(self.source, container, suffix, k) for k in self._tracks]
             self.audio_mode = "copied" if self._audio[0].copy else f"re-encoded to {CONTAINER_AUDIO[suffix][1]}"
+        if not self.source.folder:
+            self._audio = (self._audio or []) + [
+                _TrackCopier(self.source, container, suffix, k, kind="subtitle") for k in self._subtitle_tracks
+            ]
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Write ``rgb`` (H, W, 3) in [0, 1] at ``frame``'s time."""
@@ -563,22 +575,23 @@ class VideoSink:
             self._made = None
 
 
-class _AudioCopier:
-    """The source's audio, trimmed to the segment, muxed alongside the video as it is written (so
-    the muxer never holds more than a moment of either): copied packet by packet where the output
-    container takes the codec (:data:`~instyle.choices.CONTAINER_AUDIO`), re-encoded to the codec it
-    takes otherwise (AAC; Opus for WebM)."""
+class _TrackCopier:
+    """One audio or subtitle track of the source, trimmed to the segment, muxed alongside the video
+    as it is written (so the muxer never holds more than a moment of either). Audio is copied packet
+    by packet where the output container takes the codec (:data:`~instyle.choices.CONTAINER_AUDIO`),
+    re-encoded to the codec it takes otherwise (AAC; Opus for WebM); subtitles are copied
+    (:data:`~instyle.choices.CONTAINER_SUBTITLES` says which the container takes)."""
 
-    def __init__(self, source: VideoSource, container, suffix: str, track: int = 0):
+    def __init__(self, source: VideoSource, container, suffix: str, track: int = 0, *, kind: str = "audio"):
         av = _av()
         self.source, self.container = source, container
         self.input = av.open(source.path, metadata_errors="ignore")
-        self.istream = self.input.streams.audio[track]
+        self.istream = (self.input.streams.audio if kind == "audio" else self.input.streams.subtitles)[track]
         self.begin = source.origin + source.start  # the video's first frame's time (s, in the file)
         if source.start:
             self.input.seek(int(self.begin / self.istream.time_base), stream=self.istream, backward=True)
         self.end = self.begin + source.duration if source.duration is not None else None
-        copyable, fallback = CONTAINER_AUDIO[suffix]
+        copyable, fallback = CONTAINER_AUDIO[suffix] if kind == "audio" else (None, None)
         self.copy = copyable is None or self.istream.codec_context.name in copyable
         self.ostream = None
         if self.copy:
@@ -586,6 +599,9 @@ class _AudioCopier:
                 self.ostream = container.add_stream_from_template(self.istream)
             except Exception:
                 self.copy = False
+        if not self.copy and kind == "subtitle":  # checked against CONTAINER_SUBTITLES: not expected
+            self.input.close()
+            raise InstyleError(f"cannot copy subtitle track {track} of {quoted(source.path)} into a {suffix} file")
         if not self.copy:
             rate = self.istream.codec_context.sample_rate or 44100
             if fallback == "libopus":  # Opus runs at 48, 24, 16, 12 or 8 kHz only
@@ -594,7 +610,8 @@ class _AudioCopier:
             fmt = self.ostream.codec_context.codec.audio_formats[0].name
             self.resampler = av.AudioResampler(format=fmt, layout="stereo", rate=rate)
         self.packets = self.input.demux(self.istream)
-        self.clock = _Clock(1024 / (self.istream.codec_context.sample_rate or 44100))  # ~ one AAC frame
+        step = 1024 / (self.istream.codec_context.sample_rate or 44100) if kind == "audio" else 1e-3  # ~ one AAC frame
+        self.clock = _Clock(step)
         self.done = False
 
     def until(self, t: float) -> None:

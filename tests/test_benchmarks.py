@@ -28,6 +28,7 @@ SCRIPTS = (
     "int8",
     "interpolation",
     "optimize",
+    "scale",
     "serve",
     "startup",
     "stylize",

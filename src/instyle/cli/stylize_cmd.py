@@ -4,8 +4,10 @@ fast network you trained, or AdaIN with any style image."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 import time
 
 from ..choices import COLOR_MODES, METHODS
@@ -93,6 +95,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--tile", type=_tile, default=1024, help="tile size in px for large images (default 1024)")
     common.add_backend_option(g)
     common.add_output_options(p, images=True)
+    g = p.add_argument_group("scale-out (Ray)")
+    g.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="stylize a folder (local, or s3://, gs://, file:// ...) on a Ray cluster: no ADDRESS starts Ray on "
+        "this machine, `auto` joins the cluster it belongs to; resumable (a manifest records every photo; "
+        "outputs that exist are kept)",
+    )
+    g.add_argument(
+        "--workers", type=common.positive_int, default=None, help="Ray actors, one network each (default: the CPUs)"
+    )
+    g.add_argument("--manifest", default=None, help="the run's manifest (default: OUT/.instyle-manifest.jsonl)")
     p.add_argument(
         "--skip-existing",
         action="store_true",
@@ -164,6 +181,10 @@ def run(args: argparse.Namespace) -> int:
     if args.skip_existing and args.overwrite:
         raise UsageError("--skip-existing keeps existing outputs and --overwrite replaces them; pick one")
     method = methods.choose(args, styles)
+    if args.ray is not None:
+        return _run_ray(args, method, styles, weights)
+    if args.workers is not None or args.manifest is not None:
+        raise UsageError("--workers and --manifest go with --ray")
     jobs, to_folder, skipped = _jobs(args.content, args.output, args.overwrite, args.skip_existing)
     if not jobs:
         if args.json:
@@ -258,3 +279,76 @@ def run(args: argparse.Namespace) -> int:
             f"the other {len(results)} were written"
         )
     return 1 if failed else 0  # one image that failed: its error line is already printed
+
+
+def _run_ray(args: argparse.Namespace, method: str, styles: list[str], weights: list[float]) -> int:
+    """``--ray``: the folder stylized by Ray actors (:mod:`instyle.cluster`), with the local run's
+    options, names and atomic writes, a manifest, progress and a summary."""
+    from .. import cluster
+    from ..errors import InstyleError, UsageError
+    from ..pipeline import cores
+
+    if len(args.content) != 1 or args.content[0] == "-" or args.output == "-":
+        raise UsageError("--ray stylizes one folder into another: give one input folder and an output folder")
+    if args.overwrite:
+        raise UsageError("--ray keeps outputs that exist (that is how it resumes); remove them to stylize again")
+    if not cluster.is_uri(args.output) and os.path.isfile(args.output):
+        raise UsageError(f"{args.output} is a file; give a folder with -o")
+    jobs = cluster.list_jobs(args.content[0], args.output)
+    if not jobs:
+        raise UsageError(f"no images in {args.content[0]}")
+    backend = common.choose_backend(
+        args.backend,
+        method,
+        model=args.model,
+        device=args.device,
+        precision=args.precision,
+        adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
+    )
+    workers = args.workers or cores()
+    manifest = cluster.Manifest.open(cluster.manifest_path(args.output, args.manifest))
+    args.parsed_styles = (styles, weights)
+    counts = {"ok": 0, "kept": 0, "failed": 0}
+    failed = []
+    log = os.path.join(tempfile.gettempdir(), f"instyle-ray-{os.getpid()}.log")
+    t0 = time.perf_counter()
+    with cluster.native_logs_to(log):  # Ray's own C++ notes: to a file, not the terminal
+        cluster.connect(args.ray, workers)
+        bar = common.progress(len(jobs), "stylize (ray)", args.quiet, unit="image")
+        for rec in cluster.run(jobs, args, method, backend, workers=workers, manifest=manifest):
+            counts[rec["status"]] = counts.get(rec["status"], 0) + 1
+            bar.update(1)
+            if rec["status"] == "failed":
+                sys.stderr.write(f"instyle: error: {rec['input']}: {rec['error']}\n")
+                failed.append({"input": rec["input"], "error": rec["error"]})
+        bar.close()
+    wall = time.perf_counter() - t0
+    with contextlib.suppress(OSError):
+        os.remove(log)  # kept only when the run stopped with an error
+    summary = {
+        "output": args.output,
+        "manifest": manifest.path,
+        "images": len(jobs),
+        "written": counts["ok"],
+        "kept": counts["kept"],
+        "failed": failed,
+        "workers": workers,
+        "ray": args.ray,
+        "method": method,
+        "backend": backend,
+        "seconds": round(wall, 3),
+        "images_per_second": round(counts["ok"] / wall, 3) if wall > 0 else None,
+    }
+    if args.json:
+        common.emit_json(summary)
+    elif not args.quiet:
+        print(
+            f"wrote {counts['ok']} image{'s' if counts['ok'] != 1 else ''} to {args.output} with {workers} Ray "
+            f"worker{'s' if workers != 1 else ''} ({wall:.1f} s); {counts['kept']} already there, kept; "
+            f"{len(failed)} failed; manifest {manifest.path}"
+        )
+    if failed:
+        raise InstyleError(
+            f"{len(failed)} of {len(jobs)} images could not be read (named above); the others are written"
+        )
+    return 0

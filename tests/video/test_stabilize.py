@@ -29,6 +29,7 @@ def test_statistics_ema_averages_then_resets():
 
     def paint(index, shot, *stats):
         f = ema.frame(index, shot)
+        f("first layer", one, one)  # steady: the exposure gate of the first layer stays out of the way
         out = [f(key, mean, mean)[0].flatten().tolist() for key, mean in stats]
         f.done()
         return out
@@ -39,6 +40,29 @@ def test_statistics_ema_averages_then_resets():
     assert paint(3, 1, ("k", three)) == [[3.0, 3.0]]  # a new shot starts from its own
     ema.reset()
     assert paint(0, 0, ("k", one)) == [[1.0, 1.0]]
+
+
+def test_the_first_layer_leaves_the_average_when_the_exposure_changes():
+    from instyle.video.stabilize import EXPOSURE_TOLERANCE, exposure_gate
+
+    mean, std = torch.full((2, 4, 1, 1), 0.5), torch.full((2, 4, 1, 1), 0.2)
+    assert exposure_gate(mean, std, mean, std).flatten().tolist() == [1.0, 1.0]  # as before: keep the average
+    assert exposure_gate(mean * 1.02, std * 1.02, mean, std).min() > 0.99  # a scene moving a little
+    assert exposure_gate(mean * 1.6, std * 1.6, mean, std).max() < 0.01  # lit 1.6x brighter
+    # a frame of another shot than the statistics: no past yet (zeros) gives its own, no NaN
+    zero = torch.zeros_like(mean)
+    assert exposure_gate(mean, std, zero, zero).max() == 0.0
+    assert 0.3 < exposure_gate(mean + EXPOSURE_TOLERANCE * 0.2, std, mean, std).mean() < 0.4  # d = tolerance
+    # in a frame: the first layer called takes the gate, the others the plain average
+    ema = StatisticsEMA(0.5)
+    f = ema.frame(0, 0)
+    f("first", mean, std), f("second", mean, std)
+    f.done()
+    f = ema.frame(1, 0)
+    first = f("first", mean * 2, std * 2)
+    second = f("second", mean * 2, std * 2)
+    torch.testing.assert_close(first[0], mean * 2)  # exposure doubled: the frame's own
+    torch.testing.assert_close(second[0], mean * 1.5)  # deeper: shared as before
 
 
 def test_frames_painted_two_at_once_average_in_stream_order():
@@ -52,6 +76,7 @@ def test_frames_painted_two_at_once_average_in_stream_order():
             kind, t = step
             if kind == "start":
                 f = ema.frame(t, 0)
+                f("first layer", torch.ones(1, 1, 1, 1), torch.ones(1, 1, 1, 1))  # steady (exposure gate out of the way)
                 outs[t] = f("k", torch.full((1, 1, 1, 1), values[t]), torch.ones(1, 1, 1, 1))[0].item()
                 open_[t] = f
             else:

@@ -143,6 +143,33 @@ def require_cv2():
     return cv2
 
 
+#: How far (in :func:`exposure_gate`'s distance) the first norm layer's statistics may move from
+#: their moving average before the frame is taken to be lit differently, not a moving scene: set
+#: between the two (docs/video.md, "Lighting changes").
+EXPOSURE_TOLERANCE = 0.4
+
+
+def exposure_gate(mean, std, past_mean, past_std, tolerance: float = EXPOSURE_TOLERANCE):
+    """The share of the moving average the first norm layer keeps, (N, 1, 1, 1) in [0, 1], from
+    its own statistics and their average (each (N, C, 1, 1) tensors).
+
+    A change of exposure (auto-exposure ramping, a light switched on, a flash) is, up to clipping,
+    a gain and an offset of the whole frame; the first convolution turns it into a gain and an
+    offset per channel of its outputs, which that layer's *own* statistics remove (instance norm's
+    contrast invariance, Ulyanov et al. 2016; benchmarks/invariance.py), so the layers after it see
+    the frame as before and their shared statistics stay right. Averaged there too, the old
+    exposure's statistics would be applied to the new one and the output would flash and fade with
+    the light. So the first layer shares its statistics while they stay near the average (a scene
+    moving: flicker is damped) and takes its own as they move away:
+    d = mean over channels of |log(σ/σ̄)| + |μ − μ̄|/σ̄, gate = exp(−(d/tolerance)⁴)."""
+    import torch
+
+    tiny = 1e-12
+    ps = past_std.clamp_min(tiny)
+    d = ((std.clamp_min(tiny).log() - ps.log()).abs() + (mean - past_mean).abs() / ps).mean(dim=1, keepdim=True)
+    return torch.exp(-((d / tolerance) ** 4))
+
+
 class StatisticsEMA:
     """Each layer's per-channel statistics averaged over the frames of a shot (an exponential
     moving average), for frames painted one at a time or ``lag`` at a time.
@@ -220,9 +247,15 @@ class FrameStatistics:
 
     def __call__(self, key: object, mean, std):
         """The torch filter (:func:`~instyle.nn.functional.statistics_filter`): the layer's own
-        statistics are kept, the mixed ones returned."""
+        statistics are kept, the mixed ones returned; the first norm layer keeps less of the
+        average as its statistics move away from it (:func:`exposure_gate`)."""
+        first = not self.own
         self.record(key, mean.detach(), std.detach())
-        return _mix(self.past.get(key), mean, std, self.momentum)
+        past = self.past.get(key)
+        momentum = self.momentum
+        if first and past is not None and past[0].shape == mean.shape:
+            momentum = momentum * exposure_gate(mean, std, *past)
+        return _mix(past, mean, std, momentum)
 
     def record(self, key: object, mean, std) -> None:
         """A layer's own statistics, where the runtime mixed them itself (onnxruntime:

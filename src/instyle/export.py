@@ -52,8 +52,8 @@ from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .shipped import default_decoder_path, resolve_model
 from .sizes import MIN_SIDE
-from .video.stabilize import exposure_gate
 from .version import __version__
+from .video.stabilize import exposure_gate
 
 #: Lowest opset written (LayerNormalization-era ops; ReflectionPad as Pad mode=reflect).
 MIN_OPSET = 17

@@ -76,7 +76,9 @@ def test_frames_painted_two_at_once_average_in_stream_order():
             kind, t = step
             if kind == "start":
                 f = ema.frame(t, 0)
-                f("first layer", torch.ones(1, 1, 1, 1), torch.ones(1, 1, 1, 1))  # steady (exposure gate out of the way)
+                f(
+                    "first layer", torch.ones(1, 1, 1, 1), torch.ones(1, 1, 1, 1)
+                )  # steady (exposure gate out of the way)
                 outs[t] = f("k", torch.full((1, 1, 1, 1), values[t]), torch.ones(1, 1, 1, 1))[0].item()
                 open_[t] = f
             else:

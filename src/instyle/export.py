@@ -82,8 +82,9 @@ class SharedStatisticsGraph(nn.Module):
     """A Johnson network's ONNX graph for video with shared statistics
     (:class:`instyle.video.stabilize.StatisticsEMA`): every instance norm k normalizes with
     ``momentum · past_k + (1 − momentum) · own_k`` (:func:`instyle.blend.moving_average`) for its
-    per-channel mean and std (the first less so as an exposure change moves them: :func:`instyle.video.stabilize.exposure_gate`), and the graph returns each layer's own, which the runtime folds into
-    the average. ``momentum`` 0 gives the plain network.
+    per-channel mean and std (the first less so as an exposure change moves them:
+    :func:`instyle.video.stabilize.exposure_gate`), and the graph returns each layer's own, which the
+    runtime folds into the average. ``momentum`` 0 gives the plain network.
 
     Inputs: ``image``, ``style_weights`` as :class:`FastGraph`; ``momentum`` (1,);
     ``past_mean_k``, ``past_std_k`` (N, C_k, 1, 1) for the K layers in call order. Outputs:

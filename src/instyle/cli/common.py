@@ -114,7 +114,7 @@ def stroke(text: str) -> float:
 
 
 def add_stroke_option(group) -> None:
-    """``--stroke``, one wording for ``stylize`` and ``video``."""
+    """``--stroke``: the brush size rule's option (:func:`instyle.sizes.stroke_side`)."""
     from ..sizes import DEFAULT_STROKE, STROKE_REFERENCE
 
     group.add_argument(

@@ -192,14 +192,7 @@ def run(args: argparse.Namespace) -> int:
         elif not args.quiet:
             print(f"nothing to do: all {skipped} output{'s' if skipped != 1 else ''} already exist")
         return 0
-    backend = common.choose_backend(
-        args.backend,
-        method,
-        model=args.model,
-        device=args.device,
-        precision=args.precision,
-        adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
-    )
+    backend = _backend(args, method, styles)
     # onnxruntime on a folder: two photos in the network at once, on half the cores each
     workers, threads = cpu_workers(len(jobs)) if backend == "onnxruntime" else (1, None)
     stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(
@@ -281,6 +274,18 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0  # one image that failed: its error line is already printed
 
 
+def _backend(args: argparse.Namespace, method: str, styles: list[str]) -> str:
+    """``--backend`` resolved for this method and these styles (:func:`common.choose_backend`)."""
+    return common.choose_backend(
+        args.backend,
+        method,
+        model=args.model,
+        device=args.device,
+        precision=args.precision,
+        adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
+    )
+
+
 def _run_ray(args: argparse.Namespace, method: str, styles: list[str], weights: list[float]) -> int:
     """``--ray``: the folder stylized by Ray actors (:mod:`instyle.cluster`), with the local run's
     options, names and atomic writes, a manifest, progress and a summary."""
@@ -297,14 +302,7 @@ def _run_ray(args: argparse.Namespace, method: str, styles: list[str], weights: 
     jobs = cluster.list_jobs(args.content[0], args.output)
     if not jobs:
         raise UsageError(f"no images in {args.content[0]}")
-    backend = common.choose_backend(
-        args.backend,
-        method,
-        model=args.model,
-        device=args.device,
-        precision=args.precision,
-        adain_blocker=methods.adain_onnx_blocker(args, styles) if method == "adain" else None,
-    )
+    backend = _backend(args, method, styles)
     workers = args.workers or cores()
     manifest = cluster.Manifest.open(cluster.manifest_path(args.output, args.manifest))
     args.parsed_styles = (styles, weights)

@@ -35,15 +35,8 @@ class InstanceNorm2d(nn.Module):
 
     def __init__(self, num_features: int, eps: float = DEFAULT_EPS, affine: bool = True):
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.affine = affine
-        if affine:
-            self.weight = nn.Parameter(torch.ones(num_features))
-            self.bias = nn.Parameter(torch.zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        _affine_parameters(self, num_features, affine)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_channels(x, self.num_features)
@@ -175,12 +168,7 @@ class VirtualBatchNorm2d(nn.Module):
     def __init__(self, num_features: int, eps: float = DEFAULT_EPS, affine: bool = True):
         super().__init__()
         self.num_features, self.eps, self.affine = num_features, eps, affine
-        if affine:
-            self.weight = nn.Parameter(torch.ones(num_features))
-            self.bias = nn.Parameter(torch.zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine)
         self.register_buffer("ref_mean", torch.zeros(num_features))  # (C,)
         self.register_buffer("ref_sq", torch.ones(num_features))  # (C,) mean square
         self.register_buffer("ref_count", torch.zeros((), dtype=torch.long))  # N; 0: none recorded
@@ -229,6 +217,16 @@ def record_reference(model: nn.Module) -> Iterator[list[VirtualBatchNorm2d]]:
     finally:
         for layer in layers:
             layer.recording = False
+
+
+def _affine_parameters(module: nn.Module, num_features: int, affine: bool) -> None:
+    """γ (ones) and β (zeros), (C,) each, as ``weight`` and ``bias``; None without ``affine``."""
+    if affine:
+        module.weight = nn.Parameter(torch.ones(num_features))
+        module.bias = nn.Parameter(torch.zeros(num_features))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
 
 
 def _check_channels(x: Tensor, num_features: int) -> None:

@@ -238,6 +238,51 @@ def test_photo_mode_on_the_device_matches_onnxruntime_and_uploads_nothing(browse
     assert not errors
 
 
+def test_brush_size_on_the_device_and_on_the_server(browser, server, tmp_path):
+    """Brush size 2: the network runs on the photo at half size, the result has the photo's size;
+    the device and the server follow the same rule (instyle.sizes.stroke_side)."""
+    import numpy as np
+
+    from instyle.onnx_runtime import OnnxFastStylizer
+
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:300, 0:400]
+    arr = np.clip(np.stack([xx // 2, yy // 2, yy], 2) + rng.integers(-30, 31, (300, 400, 3)), 0, 255).astype(np.uint8)
+    photo = tmp_path / "p.png"
+    Image.fromarray(arr).save(photo)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.select_option("#size", "256")
+    page.set_input_files("#photo-file", str(photo))
+    plain = wait_result(page, None)
+    page.evaluate(
+        "() => { const s = document.getElementById('stroke'); s.value = '2'; s.dispatchEvent(new Event('input')); }"
+    )
+    assert page.inner_text("#stroke-out") == "2.00"
+    wait_result(page, plain)
+    style = page.get_attribute("#gallery input:checked", "value")
+    half = Image.fromarray(arr).resize((128, 96), Image.LANCZOS)  # 256 px asked, brush 2: computed at 128
+    small = OnnxFastStylizer()(np.asarray(half, np.float32) / 255, style)  # (96, 128, 3)
+    want = np.asarray(Image.fromarray(np.round(small * 255).astype(np.uint8)).resize((256, 192), Image.LANCZOS))
+    got = np.asarray(Image.open(io.BytesIO(result_bytes(page))).convert("RGB"), dtype=np.float32)
+    assert got.shape == (192, 256, 3)
+    assert np.abs(got - want).mean() < 6  # the server's result: the same rule (resampling aside)
+    server_result = result_hash(page)
+    page.check("#local")
+    wait_result(page, server_result)
+    got = np.asarray(Image.open(io.BytesIO(result_bytes(page))).convert("RGB"), dtype=np.float32)
+    assert got.shape == (192, 256, 3) and "on this device" in page.inner_text("#timing")
+    # the browser's canvas resamples (not Lanczos) and the strokes move with it: the device's result is
+    # compared with brush 2's and brush 1's pictures, and must be the nearer to brush 2's
+    full = Image.fromarray(arr).resize((256, 192), Image.LANCZOS)
+    brush1 = OnnxFastStylizer()(np.asarray(full, np.float32) / 255, style) * 255
+    assert np.abs(got - want).mean() < 0.75 * np.abs(got - brush1).mean()
+    assert not errors
+
+
 def test_any_style_image_on_the_device_matches_onnxruntime(browser, server, tmp_path):
     import numpy as np
 

@@ -2,9 +2,9 @@
 preset, whichever people preferred overall in a blind comparison of the two.
 
     python benchmarks/blind.py score --key KEY --answers A.csv ... --json REPORT   # fast vs preset
-    python scripts/choose_style_defaults.py REPORT [--fast NAME] [--preset NAME]
+    python scripts/choose_style_defaults.py REPORT [REPORT ...] [--fast NAME] [--preset NAME]
 
-Reads the report's ``overall_by_style`` (judgments per painting; the paintings are the presets'
+Reads the reports' ``overall_by_style`` (summed over the reports: e.g. one at 512 px, one at 1024) (judgments per painting; the paintings are the presets'
 files, ``scripts/build_presets.py``) and writes ``src/instyle/assets/style_defaults.json``: a
 style goes to AdaIN only where its preset won more overall judgments than the network (a tie
 keeps the network: it is several times faster). Prints the table.
@@ -41,19 +41,27 @@ def choose(by_style: dict[str, dict[str, int]], fast: str, preset: str) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("report", type=Path, help="blind.py score --json report of the network against the presets")
+    ap.add_argument(
+        "reports", type=Path, nargs="+", help="blind.py score --json reports of the network against the presets"
+    )
     ap.add_argument("--fast", default="fast", help="the network's method name in the report (default fast)")
     ap.add_argument("--preset", default="preset", help="the presets' method name in the report (default preset)")
     ap.add_argument("-o", "--output", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    report = json.loads(args.report.read_text())
-    if set(report["methods"]) != {args.fast, args.preset}:
-        raise SystemExit(f"error: the report compares {report['methods']}, not {args.fast} and {args.preset}")
-    chosen = choose(report["overall_by_style"], args.fast, args.preset)
+    by_style: dict[str, dict[str, int]] = {}
+    for path in args.reports:
+        report = json.loads(path.read_text())
+        if set(report["methods"]) != {args.fast, args.preset}:
+            raise SystemExit(f"error: {path} compares {report['methods']}, not {args.fast} and {args.preset}")
+        for stem, votes in report["overall_by_style"].items():
+            total = by_style.setdefault(stem, {})
+            for method, n in votes.items():
+                total[method] = total.get(method, 0) + n
+    chosen = choose(by_style, args.fast, args.preset)
     doc = {
         "methods": {name: c["method"] for name, c in chosen.items()},
         "votes": {name: {k: v for k, v in c.items() if k != "method"} for name, c in chosen.items()},
-        "source": str(args.report),
+        "sources": [str(p) for p in args.reports],
     }
     write_text(args.output, json.dumps(doc, indent=2) + "\n", overwrite=True)
     for name, c in chosen.items():

@@ -4,8 +4,9 @@ preset, whichever people preferred overall in a blind comparison of the two.
     python benchmarks/blind.py score --key KEY --answers A.csv ... --json REPORT   # fast vs preset
     python scripts/choose_style_defaults.py REPORT [REPORT ...] [--fast NAME] [--preset NAME]
 
-Reads the reports' ``overall_by_style`` (summed over the reports: e.g. one at 512 px, one at 1024) (judgments per painting; the paintings are the presets'
-files, ``scripts/build_presets.py``) and writes ``src/instyle/assets/style_defaults.json``: a
+Reads the reports' ``overall_by_style`` (judgments per painting, summed over the reports: e.g. one
+at 512 px, one at 1024; the paintings are the presets' files, ``scripts/build_presets.py``) and
+writes ``src/instyle/assets/style_defaults.json``: a
 style goes to AdaIN only where its preset won more overall judgments than the network (a tie
 keeps the network: it is several times faster). Prints the table.
 """

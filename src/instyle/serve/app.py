@@ -15,6 +15,7 @@ import asyncio
 import functools
 import gzip
 import json
+import threading
 import time
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -367,11 +368,13 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
         app.state.uploads = UploadBuffer(config.upload_buffer_bytes)
         app.state.live = 0
         # the runtime's files gzipped in the background now, so the first visitor does not wait for it
-        gzipping = asyncio.gather(*(asyncio.to_thread(_ort_file, name, True) for name in ORT_FILES))
+        # (a daemon thread: nothing to cancel or collect when the server stops first)
+        threading.Thread(
+            target=lambda: [_ort_file(name, True) for name in ORT_FILES], name="instyle-gzip", daemon=True
+        ).start()
         try:
             yield
         finally:
-            gzipping.cancel()
             app.state.pool.close(wait=False)
             torch.set_num_threads(threads)
 

@@ -93,6 +93,7 @@ class VideoSource:
         self._warned_size = False
         self.extra_streams: dict[str, int] = {}  # kind -> count of streams no output keeps
         self.audio_codecs: list[str] = []
+        self.subtitle_codecs: list[str] = []  # (a folder of frames has none)
         if self.folder:
             from ..imageio import list_images
 

@@ -55,6 +55,7 @@ def whole_run(cmd: list[str], out: Path) -> dict[str, Any]:
         "seconds": seconds,
         "written": written,
         "returncode": proc.get("returncode"),
+        "last_line": (proc.get("lines") or [""])[-1],  # what a run that failed said
         "driver_peak_mb": proc.get("peak_rss_mb"),
     }
 
@@ -125,7 +126,8 @@ def main(argv=None) -> int:
     print(f"2 actors vs 1: {t['speedup_2_vs_1_actor']:.2f}x (target >= 1.7: {verdict[t['speedup_met']]})")
     ok = all(r["written"] == args.photos for r in rows)
     if not ok:
-        report["notes"].append("a run did not write every photo")
+        failed = next(x for res in results.values() for x in res if x["written"] != args.photos)
+        report["notes"].append(f"a run did not write every photo: {failed.get('last_line', '')}")
     runner.finish_report(report, args.json, complete=ok)
     runner.print_notes(report["notes"], args.json)
     return 0 if ok else 1

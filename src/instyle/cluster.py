@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -254,6 +255,11 @@ def connect(address: str, workers: int) -> None:
     )
     try:
         if address == LOCAL:
+            # Ray keeps its sockets under its temporary folder, and a Unix socket's path may not be
+            # longer than 107 bytes: a deep TMPDIR (a test's, a sandbox's) gets a short one instead
+            temp = tempfile.gettempdir()
+            if len(temp) > 40:
+                kw["_temp_dir"] = os.path.join("/tmp", f"instyle-ray-{os.getuid()}")
             ray.init(num_cpus=workers, **kw)
         else:
             ray.init(address=address, **kw)

@@ -162,7 +162,8 @@ def test_the_driver_killed_then_run_again_finishes_the_rest_and_redoes_nothing(t
     done = subprocess.run(cmd[:-1] + ["--json"], capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr
     res = json.loads(done.stdout)
-    assert res["kept"] == len(first) and res["written"] == 10 - len(first)
+    # (a photo the worker was writing as the driver died may have been finished after the count)
+    assert res["kept"] >= len(first) and res["kept"] + res["written"] == 10
     after = {p.name: p.stat().st_mtime_ns for p in dest.iterdir() if not p.name.startswith(".")}
     assert sorted(after) == [f"p{k:02d}.png" for k in range(10)]
     assert all(after[n] == t for n, t in first.items())  # what was written before is not written again

@@ -199,18 +199,17 @@ def stylize_one(stylize: Callable, args: argparse.Namespace, src: str, dst: str)
     """(status, error) of one photo: ``ok`` (written now), ``kept`` (its output was already there:
     an earlier run, or this photo's earlier try before its worker died), or ``failed`` (unreadable;
     the error in one line). Errors other than a bad photo stop the job."""
+    from .cli.stylize_cmd import output_size, stylize_at_stroke
     from .errors import one_line
     from .imageio import encode_image, read_array, save_image
-    from .sizes import stroke_side
 
     if exists(dst):
         return "kept", ""
-    read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": 1024}
     try:
-        data = read_array(_read_bytes(src) if is_uri(src) else src, **read_size)
+        data = read_array(_read_bytes(src) if is_uri(src) else src, **output_size(args))
     except InstyleError as exc:
         return "failed", one_line(exc)
-    out = stylize(data.resized(stroke_side(max(data.size), args.stroke)))
+    out = stylize_at_stroke(stylize, data, args.stroke)
     options = dict(alpha=data.alpha, quality=args.quality, png_compress=args.png_compress, size=data.size)
     if is_uri(dst):
         blob = encode_image(out, os.path.splitext(dst)[1], **options)

@@ -119,6 +119,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def output_size(args: argparse.Namespace) -> dict:
+    """``read_array``'s size arguments for ``--size`` / ``--keep-size`` (default: at most
+    :data:`MAX_DEFAULT`): one rule for the local and the Ray runs."""
+    return {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
+
+
+def stylize_at_stroke(stylize, data, stroke: float):
+    """``stylize`` of ``data`` (an ImageArray at the output's size) at the size that gives the asked
+    brush (:func:`instyle.sizes.stroke_side`); the result is resampled to the output's size as it
+    is written (``save_image(size=data.size)``)."""
+    from ..sizes import stroke_side
+
+    return stylize(data.resized(stroke_side(max(data.size), stroke)))
+
+
 def _tile(text: str) -> int:
     v = common.positive_int(text)
     if v < 64 or v % 8:
@@ -198,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(
         args, backend, styles, weights, threads=threads
     )
-    read_size = {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
+    read_size = output_size(args)
 
     def read(src: str):
         from ..imageio import read_array
@@ -206,11 +221,7 @@ def run(args: argparse.Namespace) -> int:
         return read_array(src, **read_size)
 
     def compute(data):
-        from ..sizes import stroke_side
-
-        # the network sees the photo at the size that gives the asked brush; the result is
-        # resampled to the output's size as it is written
-        return stylize(data.resized(stroke_side(max(data.size), args.stroke)))
+        return stylize_at_stroke(stylize, data, args.stroke)
 
     def write(dst: str, data, out) -> dict:
         from ..imageio import save_image

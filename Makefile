@@ -30,6 +30,8 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts docs
 	$(BIN)/ruff format --check src tests benchmarks scripts docs
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/optimize.py

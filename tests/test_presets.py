@@ -307,12 +307,14 @@ def test_shipped_builtin_presets_are_valid():
 @pytest.mark.slow
 @pytest.mark.parametrize("hw", [(60, 44), (700, 520)])  # upscaled and downscaled to style_size
 def test_make_preset_is_what_the_stylizer_takes_from_the_image(hw):
-    from instyle import Stylizer
+    from instyle import AdaINStylizer
     from instyle.models import AdaINConfig, AdaINDecoder
 
     torch.manual_seed(0)
     image = torch.rand(1, 3, *hw)
-    stylizer = Stylizer(AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", channels_last=False, style_size=128)
+    stylizer = AdaINStylizer(
+        AdaINDecoder(AdaINConfig(width=0.125)), precision="fp32", channels_last=False, style_size=128
+    )
     mean, std = make_preset(image, style_size=128)
     ref_mean, ref_std = stylizer.style_stats(image)
     assert torch.allclose(mean, ref_mean, rtol=1e-4, atol=1e-4) and torch.allclose(std, ref_std, rtol=1e-4, atol=1e-4)

@@ -1,4 +1,4 @@
-"""instyle.stylize: the AdaIN Stylizer's controls (alpha, blends, masks, colour), tiling, precision,
+"""instyle.stylize: the AdaIN AdaINStylizer's controls (alpha, blends, masks, colour), tiling, precision,
 style inputs, and errors.
 
 No decoder ships with instyle yet, so a small seeded random decoder (width 0.25) stands in: the
@@ -23,7 +23,7 @@ from instyle.imageio import load_image, save_image
 from instyle.models import MODEL_KINDS
 from instyle.models.adain import AdaINConfig, AdaINDecoder
 from instyle.nn.functional import adain, calc_mean_std, normalize_weights
-from instyle.stylize import Stylizer
+from instyle.stylize import AdaINStylizer
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: VGG-19
 
@@ -55,7 +55,7 @@ def dec():
 
 @pytest.fixture(scope="module")
 def st(dec, one_thread):
-    return Stylizer(dec, precision="fp32", style_size=64)
+    return AdaINStylizer(dec, precision="fp32", style_size=64)
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +311,7 @@ def test_output_shape_and_range(st, style_a, hw):
 def test_three_dim_content_and_nchw_layout(dec, st, content, style_a):
     ref = st(content, style_a)
     torch.testing.assert_close(st(content[0], style_a), ref, rtol=0, atol=0)
-    nchw = Stylizer(dec, precision="fp32", style_size=64, channels_last=False)
+    nchw = AdaINStylizer(dec, precision="fp32", style_size=64, channels_last=False)
     torch.testing.assert_close(nchw(content, style_a), ref, rtol=0, atol=1e-5)
 
 
@@ -322,7 +322,7 @@ def test_bad_content_shape_raises(st, style_a):
 
 def test_tiled_equals_untiled(dec, st, style_a):
     c = _image(77, 131, seed=5)
-    tiled = Stylizer(dec, precision="fp32", style_size=64, max_pixels=64 * 64, tile=64)
+    tiled = AdaINStylizer(dec, precision="fp32", style_size=64, max_pixels=64 * 64, tile=64)
     calls = []
     handle = tiled.decoder.register_forward_pre_hook(lambda m, a: calls.append(a[0].shape))
     try:
@@ -338,11 +338,11 @@ def test_tiled_equals_untiled(dec, st, style_a):
 @pytest.mark.parametrize("tile", [60, 32, 100])
 def test_bad_tile_raises(dec, tile):
     with pytest.raises(ValueError, match="tile"):
-        Stylizer(dec, precision="fp32", tile=tile)
+        AdaINStylizer(dec, precision="fp32", tile=tile)
 
 
 def test_bf16_close_to_fp32(dec, st, content, style_a):
-    bf = Stylizer(copy.deepcopy(dec), precision="bf16", style_size=64)  # converts its decoder in place
+    bf = AdaINStylizer(copy.deepcopy(dec), precision="bf16", style_size=64)  # converts its decoder in place
     assert bf.precision == "bf16"
     out_bf = bf(content, style_a)
     out = st(content, style_a)
@@ -383,7 +383,7 @@ def test_missing_style_file(st, content, tmp_path):
 
 def test_decoder_from_file_equals_module(dec, st, content, style_a, tmp_path):
     path = save_model(tmp_path / "dec.safetensors", dec, dtype=torch.float32)
-    from_file = Stylizer(str(path), precision="fp32", style_size=64)
+    from_file = AdaINStylizer(str(path), precision="fp32", style_size=64)
     assert isinstance(from_file.decoder, AdaINDecoder)
     torch.testing.assert_close(from_file(content, style_a), st(content, style_a), rtol=0, atol=1e-6)
 
@@ -404,12 +404,12 @@ def test_decoder_file_of_another_kind(tmp_path, monkeypatch):
     monkeypatch.setitem(MODEL_KINDS, "fake_net", (_FakeConfig, _FakeNet))
     path = save_model(tmp_path / "fake.safetensors", _FakeNet())
     with pytest.raises(WeightsError, match="fake_net"):
-        Stylizer(path, precision="fp32")
+        AdaINStylizer(path, precision="fp32")
 
 
 def test_decoder_module_of_another_kind():
     with pytest.raises(TypeError, match="AdaINDecoder"):
-        Stylizer(nn.Conv2d(512, 3, 3), precision="fp32")
+        AdaINStylizer(nn.Conv2d(512, 3, 3), precision="fp32")
 
 
 def _bad_files(tmp_path, dec):
@@ -431,7 +431,7 @@ def _bad_files(tmp_path, dec):
 def test_corrupt_decoder_files_raise_weights_error(dec, tmp_path):
     for name in _bad_files(tmp_path, dec):
         with pytest.raises(WeightsError) as exc:
-            Stylizer(tmp_path / name, precision="fp32")
+            AdaINStylizer(tmp_path / name, precision="fp32")
         assert name in str(exc.value)
         assert "\n" not in str(exc.value)
 
@@ -446,7 +446,7 @@ def test_decoder_weights_that_do_not_fit(dec, tmp_path):
     assert header != data[8 : 8 + n]
     path.write_bytes(len(header).to_bytes(8, "little") + header + data[8 + n :])
     with pytest.raises(WeightsError, match="do not match"):
-        Stylizer(path, precision="fp32")
+        AdaINStylizer(path, precision="fp32")
 
 
 def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
@@ -454,10 +454,10 @@ def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
 
     monkeypatch.setattr(shipped, "VGG_DECODER", "no_such_decoder.safetensors")
     with pytest.raises(WeightsError, match="--decoder"):
-        Stylizer(precision="fp32", arch="vgg")
+        AdaINStylizer(precision="fp32", arch="vgg")
     monkeypatch.setattr(shipped, "LIGHT_MODEL", "no_such_network.safetensors")
     with pytest.raises(WeightsError):
-        Stylizer(precision="fp32")  # the default network: the light one
+        AdaINStylizer(precision="fp32")  # the default network: the light one
 
 
 def test_a_tuple_of_images_is_several_styles(st, content, style_a, style_b):
@@ -468,7 +468,7 @@ def test_a_tuple_of_images_is_several_styles(st, content, style_a, style_b):
 
 
 def test_light_network_runs_every_control(light_net):
-    st = Stylizer(light_net, precision="fp32", style_size=64)
+    st = AdaINStylizer(light_net, precision="fp32", style_size=64)
     assert st.arch == "light" and st.encoder_id.startswith("light/")
     content, a, b = _image(H, W, 1), _image(40, 56, 2), _image(56, 40, 3)
     assert st.encode(content).shape == (1, 64, H // 8, W // 8)  # width 0.125: 64 channels
@@ -486,8 +486,8 @@ def test_light_network_runs_every_control(light_net):
 
 
 def test_light_by_arch_name_and_tiled(light_net):
-    st = Stylizer(arch="light", precision="fp32", style_size=64, tile=64, max_pixels=64 * 64)
-    whole = Stylizer(arch="light", precision="fp32", style_size=64)
+    st = AdaINStylizer(arch="light", precision="fp32", style_size=64, tile=64, max_pixels=64 * 64)
+    whole = AdaINStylizer(arch="light", precision="fp32", style_size=64)
     content, a = _image(120, 136, 4), _image(40, 56, 2)
     torch.testing.assert_close(st(content, a), whole(content, a), atol=1e-4, rtol=1e-4)
 
@@ -498,8 +498,8 @@ def test_bilinear_light_network_tiled_equals_untiled(padding):
 
     torch.manual_seed(0)
     net = LightAdaIN(LightAdaINConfig(padding=padding, upsample="bilinear")).eval()
-    tiled = Stylizer(net, precision="fp32", style_size=64, tile=64, max_pixels=64 * 64)
-    whole = Stylizer(net, precision="fp32", style_size=64)
+    tiled = AdaINStylizer(net, precision="fp32", style_size=64, tile=64, max_pixels=64 * 64)
+    whole = AdaINStylizer(net, precision="fp32", style_size=64)
     assert tiled.decoder.layers[1].mode == "bilinear"
     calls = []
     handle = tiled.decoder.register_forward_pre_hook(lambda m, a: calls.append(a[0].shape))
@@ -517,7 +517,7 @@ def test_bilinear_light_network_tiled_equals_untiled(padding):
 
 
 def test_light_presets_use_the_light_statistics(light_net):
-    st = Stylizer(arch="light", precision="fp32")
+    st = AdaINStylizer(arch="light", precision="fp32")
     name = presets.list_presets()[0].name
     mean, std = st.style_stats(name)
     assert mean.shape == (1, 64, 1, 1)
@@ -526,12 +526,12 @@ def test_light_presets_use_the_light_statistics(light_net):
 
 def test_arch_and_file_must_agree(light_net, dec, tmp_path):
     with pytest.raises(UsageError, match="is a light AdaIN network, not vgg"):
-        Stylizer(light_net, arch="vgg", precision="fp32")
+        AdaINStylizer(light_net, arch="vgg", precision="fp32")
     vgg_file = save_model(tmp_path / "dec.safetensors", dec)
     with pytest.raises(UsageError, match="is a vgg AdaIN network, not light"):
-        Stylizer(vgg_file, arch="light", precision="fp32")
+        AdaINStylizer(vgg_file, arch="light", precision="fp32")
     with pytest.raises(UsageError, match="arch"):
-        Stylizer(arch="tiny", precision="fp32")
+        AdaINStylizer(arch="tiny", precision="fp32")
 
 
 def test_no_shipped_light_network_says_what_to_do(monkeypatch):
@@ -539,4 +539,11 @@ def test_no_shipped_light_network_says_what_to_do(monkeypatch):
 
     monkeypatch.setattr(shipped, "LIGHT_MODEL", "no_such_light.safetensors")
     with pytest.raises(WeightsError, match="--arch vgg"):
-        Stylizer(arch="light", precision="fp32")
+        AdaINStylizer(arch="light", precision="fp32")
+
+
+def test_the_old_name_stylizer_is_the_adain_stylizer():
+    import instyle
+
+    assert instyle.Stylizer is instyle.AdaINStylizer
+    assert "AdaINStylizer" in instyle.__all__ and "Stylizer" in instyle.__all__

@@ -2,9 +2,9 @@
 
 The public API, in one place::
 
-    from instyle import FastStylizer, Stylizer, load_image, save_image
+    from instyle import FastStylizer, AdaINStylizer, load_image, save_image
     out = FastStylizer()(load_image("photo.jpg", size=512), "starry_night")        # a built-in style
-    out = Stylizer()(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)  # any style
+    out = AdaINStylizer()(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)  # any style
     save_image("out.png", out)
 
     from instyle import GatysOptimizer, OptimizeConfig          # optimization (slow, any style)
@@ -62,7 +62,8 @@ _API = {
     "list_presets": "presets",
     "load_preset": "presets",
     "save_preset": "presets",
-    "Stylizer": "stylize",
+    "AdaINStylizer": "stylize",
+    "Stylizer": "stylize",  # the old name of AdaINStylizer
     "AdaINTask": "train",
     "AdaINTrainConfig": "train",
     "DistillConfig": "train",
@@ -113,6 +114,6 @@ if TYPE_CHECKING:  # static analysers see the names without importing anything a
     )
     from .optimize import GatysOptimizer, OptimizeConfig
     from .presets import list_presets, load_preset, save_preset
-    from .stylize import Stylizer
+    from .stylize import AdaINStylizer, Stylizer
     from .train import AdaINTask, AdaINTrainConfig, DistillConfig, DistillTask, FastTask, FastTrainConfig, TrainConfig
     from .vgg import VGG19Encoder

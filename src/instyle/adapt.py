@@ -7,7 +7,7 @@ means and variances change (:func:`instyle.nn.adapt_batchnorm`, exact whole-doma
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -33,7 +33,7 @@ def load_batchnorm_network(path: str | os.PathLike) -> nn.Module:
 
 def adapt_network(
     net: nn.Module,
-    images: list[str | os.PathLike],
+    images: Sequence[str | os.PathLike],
     *,
     size: int = 256,
     on_image: Callable[[], None] | None = None,

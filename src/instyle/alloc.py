@@ -2,15 +2,14 @@
 
 PyTorch's CPU tensors come from ``malloc``. glibc serves large blocks (above a threshold that it
 moves between 128 KiB and 32 MiB) with fresh ``mmap`` pages and returns them on ``free``, so every
-forward pass page-faults its activation maps in again: at 1024×1024 the built-in network took
-~78,000 page faults a call and 1.6× longer than with the blocks kept (docs/fast.md, "Speed").
-Keeping freed memory in the heap makes repeated calls reuse the same pages.
+forward pass page-faults its activation maps in again, which makes a call at 1024×1024 markedly
+slower than with the blocks kept (docs/fast.md, "Speed"). Keeping freed memory in the heap makes
+repeated calls reuse the same pages.
 
 With those blocks in the heap, glibc's one-arena-per-thread design fragments: a frame decoded in
-one thread and freed in another leaves holes that neither reuses, and a long video grew by ~2 KB a
-frame (a 10-minute clip: +37 MB, ``benchmarks/video_long.py``). One arena for every thread keeps
-it flat (frames 800 to 2,000 at 160 px: +0.3 MB against +1.3 MB) at the same speed (a 96-frame 640×360 clip: 7.9
-and 8.2 s either way) and a lower peak (500 MB against 575 MB).
+one thread and freed in another leaves holes that neither reuses, and a long video's memory grew
+with every frame (``benchmarks/video_long.py``; docs/video.md). One arena for every thread keeps
+it flat, at the same speed and with a lower peak.
 """
 
 from __future__ import annotations
@@ -53,7 +52,8 @@ def release_freed_memory() -> bool:
     """Give the heap's free memory back to the system now (glibc ``malloc_trim``), whatever
     :func:`keep_freed_memory` asked: for a long-running process (``instyle serve``) once it is
     idle, so a burst of large requests does not leave its peak resident for good. The next
-    request faults its pages in again (a few ms at 512²). Returns True if memory was released."""
+    request faults its pages in again (small beside the network's time at 512²). Returns True if
+    memory was released."""
     if not sys.platform.startswith("linux"):
         return False
     try:

@@ -118,7 +118,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def write_with(
-    dst: str | os.PathLike, writer: Callable[[BinaryIO], None], *, overwrite: bool = False, what: str = "file"
+    dst: str | os.PathLike, writer: Callable[[BinaryIO], object], *, overwrite: bool = False, what: str = "file"
 ) -> Path:
     """Atomically write whatever ``writer(f)`` writes into the binary file ``f`` to ``dst``.
 

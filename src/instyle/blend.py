@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TypeVar, Union
+from typing import Any, TypeVar, Union
 
 from .choices import FAST_COLOR_MODES, check
 from .errors import UsageError
 
 #: Largest image a fast network takes in one piece: it sees the whole image at once (instance-norm
-#: statistics are global), at about 0.4 GB per megapixel in fp32.
+#: statistics are global), so its memory grows with the pixel count (peak memory per size:
+#: benchmarks/fast.py, docs/fast.md).
 FAST_MAX_PIXELS = 24_000_000
 
 StyleChoice = Union[None, int, str, Sequence[int | str]]  # noqa: UP007 - a runtime alias: None | int fails on 3.10
@@ -52,7 +53,8 @@ def mix(values: Sequence[Mixable], weights: Sequence[float]) -> Mixable:
     blend mixes AdaIN style statistics, on every runtime (:func:`instyle.nn.mix_stats` for torch)."""
     if len(values) != len(weights) or not len(values):
         raise ValueError(f"need one weight per style, got {len(weights)} weights for {len(values)} styles")
-    return sum(float(w) * v for w, v in zip(weights, values))
+    arrays: Sequence[Any] = values  # ndarray or Tensor: both take float * v and v + v
+    return sum(float(w) * v for w, v in zip(weights, arrays))
 
 
 def moving_average(past: Mixable, value: Mixable, momentum) -> Mixable:

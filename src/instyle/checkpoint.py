@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ FORMAT_VERSION = 1
 TRAIN_FORMAT = "instyle.train"
 
 
-def _registry() -> dict[str, tuple[type, Callable[[Any], nn.Module]]]:
+def _registry() -> dict[str, tuple[type, type[nn.Module]]]:
     # kind -> (config dataclass, builder); imported lazily (models import this module's users).
     from .models import MODEL_KINDS
 

@@ -54,8 +54,8 @@ SINGLE_STYLE_NORMS = NORM_LAYERS[:-1]
 #: Fast feed-forward generators: Johnson et al.'s residual net, Ulyanov et al.'s texture net.
 FAST_MODELS = ("johnson", "texture_net")
 #: PNG compression (0-9) of files written: 1 is zlib's run-length mode (instyle.imageio.save),
-#: on stylized pictures as small as Pillow's default deflate level 6 in 0.4x its time (a 512²
-#: output: 18 ms against 46 ms; this project's 2-core CPU); 2-9 are deflate's levels.
+#: on stylized pictures as small as Pillow's default deflate level 6 in far less time
+#: (docs/benchmarks.md; benchmarks/startup.py's folder case writes them); 2-9 are deflate's levels.
 DEFAULT_PNG_COMPRESS = 1
 #: Video codecs ``instyle video --codec`` writes (H.264, MPEG-4 part 2, VP9).
 VIDEO_CODECS = ("libx264", "mpeg4", "libvpx-vp9")
@@ -93,10 +93,10 @@ VIDEO_PIXEL_FORMATS = ("yuv420p", "yuv444p")
 #: The default of ``instyle video --pix-fmt``.
 DEFAULT_VIDEO_PIXEL_FORMAT = VIDEO_PIXEL_FORMATS[0]
 #: ``instyle video --flow-check``: how the optical flow's validity is told (instyle.video.stabilize.
-#: MotionEstimator): colour (the previous frame, brought over by the flow, matches the current one;
+#: MotionEstimator): color (the previous frame, brought over by the flow, matches the current one;
 #: the flow is also fused with the camera's motion) or both-ways (the forward-backward check of
-#: Ruder et al. 2016: a second flow, ~6 ms more a 640x360 frame).
-FLOW_CHECKS = ("colour", "both-ways")
+#: Ruder et al. 2016: a second flow a frame, so slower; docs/video.md).
+FLOW_CHECKS = ("color", "both-ways")
 #: --stabilize: full (shared statistics and optical flow), stats, flow, none (plain per-frame).
 STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Default weight of the previous output warped along the flow where it matches the new frame's
@@ -138,9 +138,22 @@ WEB_FORMATS = ("png", "jpeg", "webp")
 WEB_PAGE_SIZES = (256, 384, 512, 768, 1024)
 
 
+#: Spellings an option's value had before options settled on one (US "color", as ``--color``):
+#: still accepted wherever the new spelling is a choice, by :func:`check` and :func:`respell`.
+OLD_SPELLINGS = {"colour": "color"}
+
+
+def respell(value: str) -> str:
+    """``value`` in the spelling options use now (``"colour"`` → ``"color"``); others unchanged."""
+    return OLD_SPELLINGS.get(value, value)
+
+
 def check(value: object, options: Iterable[str], what: str, error: type[Exception] = ValueError) -> str:
-    """``value`` if it is one of ``options``, else ``error("<what> must be one of …, got …")``."""
+    """``value`` if it is one of ``options`` (an old spelling of one: that option), else
+    ``error("<what> must be one of …, got …")``."""
     options = tuple(options)
+    if isinstance(value, str) and respell(value) in options:
+        value = respell(value)
     if value not in options:
         raise error(f"{what} must be one of {', '.join(options)}, got {value!r}")
-    return value  # type: ignore[return-value]
+    return value

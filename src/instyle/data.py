@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import Tensor
@@ -161,7 +162,8 @@ class TrainingData(Dataset):
 def collate(items: Sequence[dict[str, object]]) -> dict[str, object]:
     """Stack crops to (B, 3, c, c), keys to (B, 2) and sample numbers to (B,) LongTensors, concatenate
     skip reports."""
-    out: dict[str, object] = {"skipped": [s for it in items for s in it["skipped"]]}  # type: ignore[union-attr]
+    # every item's "skipped" is the list TrainingData.__getitem__ starts it as
+    out: dict[str, object] = {"skipped": [s for it in items for s in cast(list, it["skipped"])]}
     for name in items[0]:
         if name == "skipped":
             continue

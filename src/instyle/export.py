@@ -5,8 +5,8 @@
   network takes ``style_weights`` (S,) (blends work: CIN γ, β mixed inside the graph), a texture
   net its noise ``z0`` … ``z{K-1}``. ``--color luminance`` is the runtime's, after the graph
   (:func:`instyle.luma.combine_luminance_array`; format 1 files took a ``keep_colors`` input and
-  computed it in the graph on every call, ~3 % of the built-in network's time). H and W are dynamic but must be what
-  :func:`instyle.sizes.padded_side` gives (multiples of 4, at least 16): the runtime pads and crops,
+  computed it in the graph, a cost on every call: docs/benchmarks.md). H and W are dynamic but must be
+  what :func:`instyle.sizes.padded_side` gives (multiples of 4, at least 16): the runtime pads and crops,
   so no reflection pad ever meets a map smaller than itself, and no shape rule is baked in.
 * **AdaIN** (VGG-19 and its decoder, or the light network): two graphs. ``encoder.onnx``:
   ``image`` (N, 3, H, W), H, W >= 16 -> ``features`` (N, C, ⌈H/8⌉, ⌈W/8⌉) (C: 512 for VGG-19,
@@ -35,6 +35,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -47,13 +48,18 @@ from .errors import InstyleError, UsageError
 from .models import AdaINDecoder, JohnsonNet, LightAdaIN, TextureNet
 from .models.adain import ENCODER_LAYER, make_encoder
 from .models.inference import for_inference
-from .nn.functional import Stats, adain, alpha_blend, calc_mean_std, statistics_filter
+from .nn.functional import Stats, adain, alpha_blend, calc_mean_std
+from .nn.stats_filter import statistics_filter
 from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .shipped import default_decoder_path, resolve_model
 from .sizes import MIN_SIDE
 from .version import __version__
 from .video.stabilize import exposure_gate
+
+if TYPE_CHECKING:
+    from .models.light import LightEncoder
+    from .vgg import VGG19Encoder
 
 #: Lowest opset written (LayerNormalization-era ops; ReflectionPad as Pad mode=reflect).
 MIN_OPSET = 17
@@ -66,7 +72,7 @@ _TRACE_BATCH = 2
 class FastGraph(nn.Module):
     """What a fast network's ONNX file computes: the net, clamped."""
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: JohnsonNet | TextureNet):
         super().__init__()
         self.net = for_inference(net.eval())
         self.multi = bool(net.config.styles)
@@ -143,7 +149,7 @@ class EncoderGraph(nn.Module):
     """The AdaIN encoder (VGG-19 or the light one) to relu4_1, and the features' per-channel
     (mean, std), which a style image is reduced to."""
 
-    def __init__(self, encoder: nn.Module):
+    def __init__(self, encoder: VGG19Encoder | LightEncoder):
         super().__init__()
         self.encoder = encoder.eval()
 
@@ -180,7 +186,7 @@ def _to_onnx(
         torch.onnx.export(
             module,
             args,
-            buf,
+            buf,  # type: ignore[arg-type]  # dynamo=False writes to a file object too; torch types f as a path
             input_names=names,
             output_names=outputs,
             dynamic_axes=dynamic,
@@ -203,8 +209,8 @@ def _to_onnx(
 
 def for_onnxruntime(data: bytes) -> bytes:
     """An ONNX model with onnxruntime's hardware-independent graph optimizations (constant folding,
-    redundant nodes removed; level "extended") already applied, so a session loads it about 3x
-    faster (30 vs 100 ms for the built-in network; the shipped file is made so). The hardware-
+    redundant nodes removed; level "extended") already applied, so a session loads it faster (the
+    shipped file is made so; start-up: benchmarks/startup.py, docs/benchmarks.md). The hardware-
     specific layout optimizations still happen when it is loaded."""
     import tempfile
 
@@ -250,7 +256,8 @@ def export_fast(
         raise UsageError(
             "only Johnson networks export with shared statistics (a texture net's noise differs per frame)"
         )
-    graph = SharedStatisticsGraph(net.float()) if shared_statistics else FastGraph(net.float())
+    # shared_statistics: net is a JohnsonNet (checked above)
+    graph = SharedStatisticsGraph(cast(JohnsonNet, net).float()) if shared_statistics else FastGraph(net.float())
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
     styles = list(net.config.styles)
@@ -265,6 +272,7 @@ def export_fast(
     }
     outputs = ["stylized"]
     if shared_statistics:
+        assert isinstance(graph, SharedStatisticsGraph)  # made so above
         layers = [c for _, c in graph.layers]
         stats = [(f"{what}_{k}", c) for k, c in enumerate(layers) for what in ("mean", "std")]
         names += ["momentum"] + [f"past_{name}" for name, _ in stats]
@@ -301,11 +309,13 @@ def export_adain(
     network of ``arch``; ``onnxruntime``: pre-optimized (:func:`for_onnxruntime`)."""
     opset = _check_opset(opset)
     if not isinstance(decoder, (AdaINDecoder, LightAdaIN)):
-        decoder, _ = load_model(
+        loaded, _ = load_model(
             decoder if decoder is not None else default_decoder_path(arch),
             expect=("adain_decoder", "adain_light"),
             device="cpu",
         )
+        decoder = cast("AdaINDecoder | LightAdaIN", loaded)  # expect= lets only these two kinds through
+    encoder: VGG19Encoder | LightEncoder
     if isinstance(decoder, LightAdaIN):
         net = decoder.float()
         encoder, decoder, arch_meta = net.encoder, net.decoder, {"arch": "light", "encoder_id": net.encoder_id()}
@@ -320,9 +330,9 @@ def export_adain(
             raise InstyleError(f"{p} already exists; pass --overwrite to replace it")
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
-    encoder = EncoderGraph(encoder)
+    encoder_graph = EncoderGraph(encoder)
     with torch.no_grad():
-        features = encoder(image)[0]
+        features = encoder_graph(image)[0]
     common = {
         **arch_meta,
         "config": json.dumps(config_to_dict(decoder.config)),
@@ -331,7 +341,7 @@ def export_adain(
         "encoder_layer": ENCODER_LAYER,
     }
     enc = _to_onnx(
-        encoder,
+        encoder_graph,
         (image,),
         ["image"],
         ["features", "mean", "std"],

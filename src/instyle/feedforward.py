@@ -17,7 +17,7 @@ from .checkpoint import load_model
 from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import UsageError
 from .models import JohnsonNet, TextureNet
-from .models.inference import for_inference
+from .models.inference import InferenceJohnson, for_inference
 from .shipped import resolve_model
 
 
@@ -29,15 +29,16 @@ class FastStylizer:
             the module itself, or None (or ``"builtin"``) for the multi-style network shipped
             with instyle (its styles: :func:`builtin_styles`); ``"builtin-large"`` for the wider,
             slower network it was distilled from, ``"builtin-video"`` for the one trained for
-            video (same styles; narrower and deeper, twice as fast per frame).
-        device, channels_last: as for :class:`instyle.Stylizer`.
+            video (same styles; narrower and deeper, faster per frame: docs/fast.md).
+        device, channels_last: as for :class:`instyle.AdaINStylizer`.
         precision: ``fp32``, ``bf16``, or ``auto``: bf16 on GPUs that support it, fp32 on CPUs
             (these narrow nets gain nothing from bf16 even with native bf16 instructions: the
-            built-in net at 512² took 56 ms in bf16 vs 34 in fp32 on an AVX512-BF16 CPU, and
-            bf16 moved outputs by up to 42 of 255 levels; benchmarks/fast.py, docs/fast.md).
+            built-in net is slower in bf16 than in fp32 on an AVX512-BF16 CPU, and bf16 moves
+            its outputs visibly; benchmarks/fast.py, docs/fast.md).
         max_pixels: larger images are refused with a clear error: the network sees the whole
-            image at once (instance-norm statistics are global), at about 0.4 GB per megapixel
-            in fp32; use a smaller size, or AdaIN (``Stylizer``), which tiles.
+            image at once (instance-norm statistics are global), so its memory grows with the
+            pixel count (peak memory per size: benchmarks/fast.py, docs/fast.md); use a smaller
+            size, or AdaIN (``AdaINStylizer``), which tiles.
 
     Example:
         >>> fs = FastStylizer()                       # the built-in styles    # doctest: +SKIP
@@ -45,6 +46,8 @@ class FastStylizer:
         ('starry_night', 'the_scream', 'wave', ...)
         >>> out = fs(load_image("photo.jpg", size=1024), ["starry_night", "wave"], weights=[0.5, 0.5])  # doctest: +SKIP
     """
+
+    net: JohnsonNet | TextureNet | InferenceJohnson  # the net as loaded, or its inference rewrite
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class FastStylizer:
         self.precision = resolve_precision(precision, self.device, bf16_on_cpu=False)
         if self.device.type == "cpu":
             keep_freed_memory()  # reuse activation pages between calls (alloc.py)
+        net: nn.Module
         if isinstance(model, nn.Module):
             if not isinstance(model, (JohnsonNet, TextureNet)):
                 raise TypeError(f"model must be a JohnsonNet or TextureNet, got {type(model).__name__}")
@@ -74,7 +78,8 @@ class FastStylizer:
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         # the Johnson net rewritten for speed (same outputs; models/inference.py), then moved
-        self.net = for_inference(net.eval()).to(self.device, dtype=self.dtype, memory_format=fmt)
+        # (Module.to takes memory_format, which torch's type overloads of it leave out)
+        self.net = for_inference(net.eval()).to(self.device, dtype=self.dtype, memory_format=fmt)  # type: ignore[call-overload]
         self.channels_last = channels_last
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -202,24 +203,29 @@ def blend_targets(targets: Sequence[StyleTarget], weights: Sequence[float]) -> S
     Gram matrices and mean/std blend linearly. For MMD the features are concatenated
     (positions sampled in proportion to the weights), i.e. a mixture of the distributions.
     """
-    w = torch.tensor(weights, dtype=torch.float64)
-    if len(targets) != len(w) or (w < 0).any() or w.sum() <= 0:
+    wt = torch.tensor(weights, dtype=torch.float64)
+    if len(targets) != len(wt) or (wt < 0).any() or wt.sum() <= 0:
         raise ValueError("style weights must be non-negative, one per style, and not all zero")
-    w = (w / w.sum()).tolist()
+    w = (wt / wt.sum()).tolist()
     first = targets[0]
+    # The targets are of one kind (style_target's), so the statistic set in the first is set in
+    # each; a sum over them (one at least) is a Tensor, never sum()'s start 0.
     if first.gram is not None:
-        return StyleTarget(gram=sum(wi * t.gram for wi, t in zip(w, targets)))
+        grams = [cast(Tensor, t.gram) for t in targets]
+        return StyleTarget(gram=cast(Tensor, sum(wi * g for wi, g in zip(w, grams))))
     if first.mean_std is not None:
+        stats = [cast(Stats, t.mean_std) for t in targets]
         return StyleTarget(
             mean_std=(
-                sum(wi * t.mean_std[0] for wi, t in zip(w, targets)),
-                sum(wi * t.mean_std[1] for wi, t in zip(w, targets)),
+                cast(Tensor, sum(wi * s[0] for wi, s in zip(w, stats))),
+                cast(Tensor, sum(wi * s[1] for wi, s in zip(w, stats))),
             )
         )
+    features = [cast(Tensor, t.features) for t in targets]
     parts = []
-    total = min(t.features.shape[2] * t.features.shape[3] for t in targets)
-    for wi, t in zip(w, targets):
-        pos = t.features.flatten(2)
+    total = min(f.shape[2] * f.shape[3] for f in features)
+    for wi, f in zip(w, features):
+        pos = f.flatten(2)
         keep = max(1, round(wi * total)) if wi > 0 else 0
         if keep:
             idx = torch.linspace(0, pos.shape[2] - 1, keep).round().long()
@@ -230,12 +236,13 @@ def blend_targets(targets: Sequence[StyleTarget], weights: Sequence[float]) -> S
 
 def style_loss(feat: Tensor, target: StyleTarget, kind: str) -> Tensor:
     """One layer's style loss of ``kind`` (see :data:`STYLE_LOSSES`)."""
+    # ``target`` comes from style_target(..., kind): the statistic of that kind is set
     if kind == "gram":
-        return gram_loss(feat, target.gram)
+        return gram_loss(feat, cast(Tensor, target.gram))
     if kind == "mean_std":
-        return mean_std_loss(feat, target.mean_std)
+        return mean_std_loss(feat, cast(Stats, target.mean_std))
     if kind.startswith("mmd_"):
-        return mmd_loss(feat, target.features, kind[4:])
+        return mmd_loss(feat, cast(Tensor, target.features), kind[4:])
     raise ValueError(f"unknown style loss {kind!r}; choose from {', '.join(STYLE_LOSSES)}")
 
 
@@ -276,7 +283,8 @@ class LossWeights:
 
 def weighted_layer_sum(values: Mapping[str, Tensor], weights: Mapping[str, float]) -> Tensor:
     """Σ_l w_l · values[l] over the layers in ``weights``."""
-    return sum(w * values[name] for name, w in weights.items())
+    # the callers pass weights for one layer at least: a Tensor, never sum()'s start 0
+    return cast(Tensor, sum(w * values[name] for name, w in weights.items()))
 
 
 def perceptual_terms(

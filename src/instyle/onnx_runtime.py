@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -36,13 +37,14 @@ ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
 #: 2: fast networks take no ``keep_colors`` input (the runtime puts the chroma back); 1 still reads.
 ONNX_FORMAT_VERSION = 2
 #: Longest side :class:`OnnxAdaIN` is asked for by the command line: a square of it is its
-#: ``max_pixels`` (larger images go to torch, which tiles). The light network at 1920×1080 on
-#: onnxruntime: 1.4 s and 520 MiB for the whole call with its style, torch: 2.3 s and 706 MiB.
+#: ``max_pixels`` (larger images go to torch, which tiles). Up to 1920×1080 the light network's
+#: whole call, its style included, is faster on onnxruntime than on torch and takes less memory
+#: (whole-command times and memory: benchmarks/startup.py, docs/benchmarks.md).
 ONNX_ADAIN_MAX_SIDE = 2048
 #: Video frames larger than this (pixels) go to torch rather than onnxruntime with ``--backend
-#: auto``: the built-in network two frames at once on onnxruntime runs a 640x360 pan at 13.5 fps
-#: whole process (torch: 12.2 fps, hand-timed), a 1080p one at 1.27 fps, where torch runs even
-#: ``--stabilize stats`` at 1.69 (benchmarks/video.py, results/video_1080p.json).
+#: auto``: the built-in network two frames at once is faster on onnxruntime than on torch at
+#: 640x360, slower at 1080p, where torch is faster even with ``--stabilize stats``
+#: (benchmarks/video.py, results/video_1080p.json).
 ONNX_VIDEO_MAX_PIXELS = 1_000_000
 
 
@@ -97,10 +99,11 @@ def _shared_arena() -> bool:
     """Register one CPU memory arena for every session of this process (once; False if
     onnxruntime refuses, e.g. another library registered one first: sessions then keep their own).
 
-    With an arena per session, each session's first run page-faults its own fresh memory: the
-    AdaIN decoder's first call at 512² took 0.09–0.10 s against 0.06 s for the next. Sharing one
-    arena, the decoder reuses the pages the encoder's run has just touched (first call 0.058–0.062 s;
-    light encoder + decoder + a style image, first calls, 0.18–0.19 s against 0.22–0.26 s)."""
+    With an arena per session, each session's first run page-faults its own fresh memory, so the
+    AdaIN decoder's first call is slower than the next. Sharing one arena, the decoder reuses the
+    pages the encoder's run has just touched, and its first call runs as fast as a warm one; a
+    command's first light encoder + decoder + style image calls are faster too (docs/benchmarks.md,
+    measured with benchmarks/startup.py)."""
     ort = ort_module()
 
     try:
@@ -125,8 +128,8 @@ def _open(path: str | os.PathLike, threads: int | None):
     if threads:
         options.intra_op_num_threads = threads
     # Worker threads sleep between ops instead of spinning: spinning ones take the cores that a
-    # folder's decoding and writing threads need (16 photos at 512² on 2 cores: 2.4–2.6 s against
-    # 2.8–3.3 s whole process; one photo is no slower).
+    # folder's decoding and writing threads need (a folder of 512² photos on 2 cores is faster
+    # whole process, one photo no slower; benchmarks/startup.py's folder case).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if _shared_arena():
         options.add_session_config_entry("session.use_env_allocators", "1")
@@ -182,7 +185,7 @@ class OnnxFastStylizer:
         shared_statistics: bool = False,
     ):
         shipped = model is None or (isinstance(model, str) and model in SHIPPED_ONNX)
-        name = model or "builtin"
+        name = cast(str, model or "builtin")  # used where shipped: model is then None or a name
         self.path = builtin_onnx_path(name, shared_statistics=shared_statistics) if shipped else str(model)
         self.session, self.metadata = _open(self.path, threads)
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
@@ -274,7 +277,7 @@ class OnnxAdaIN:
     """AdaIN (``instyle export adain``: ``encoder.onnx`` and ``decoder.onnx`` in a folder; None:
     the light network shipped with instyle) on onnxruntime, without torch: any style image or
     statistics (presets: :meth:`style_stats_of`), blends by mixed statistics, α. Images up to
-    ``max_pixels`` in one piece (the torch :class:`instyle.Stylizer` tiles larger ones).
+    ``max_pixels`` in one piece (the torch :class:`instyle.AdaINStylizer` tiles larger ones).
 
     Example:
         >>> net = OnnxAdaIN()                                                    # doctest: +SKIP
@@ -299,7 +302,7 @@ class OnnxAdaIN:
         self.arch = enc_meta.get("arch", "vgg")
         self.encoder_id = enc_meta.get("encoder_id", "")  # whose statistics presets must hold
         self.max_pixels = max_pixels
-        self.grid = ENCODER_STRIDE  # the sampling grid in px (relu4_1's step), as Stylizer.grid
+        self.grid = ENCODER_STRIDE  # the sampling grid in px (relu4_1's step), as AdaINStylizer.grid
 
     def style_stats_of(self, style: str, *, style_size: int | None = 512) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of a style image file (longer side resized to ``style_size`` as the torch
@@ -331,7 +334,7 @@ class OnnxAdaIN:
     def style_stats(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A style image's relu4_1 (mean, std), each (1, C, 1, 1), computed in the graph as the
         torch runtime computes them (:func:`instyle.nn.calc_mean_std`). Resize the image to the
-        style size first (``read_array(path, size=512)``), as ``Stylizer`` does."""
+        style size first (``read_array(path, size=512)``), as ``AdaINStylizer`` does."""
         mean, std = self._encode(rgb, ["mean", "std"])
         return mean, std
 

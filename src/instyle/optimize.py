@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import cast
 
 import torch
 from torch import Tensor
@@ -42,8 +43,8 @@ class OptimizeConfig:
         pooling / padding: VGG-19 options; average pooling gives smoother results (Gatys 2016).
         precision: ``"auto"`` (bf16 where the hardware has native bf16, else fp32), ``"fp32"`` or
             ``"bf16"`` (bfloat16 autocast for the VGG passes and Gram products; targets and loss
-            reductions in fp32). On a CPU with AVX512-BF16, bf16 is ~1.7× faster per step and
-            reaches the same losses (benchmarks/optimize.py).
+            reductions in fp32). On a CPU with AVX512-BF16, bf16 is faster per step and reaches
+            the same losses (benchmarks/optimize.py, docs/optimization.md).
         channels_last: NHWC memory layout for the convolutions (faster on most CPUs).
         balance_layers: divide each layer's weight by the mean square of its target (the content
             features, or the style's Gram / mean-std / features), so every layer starts on the same
@@ -141,7 +142,8 @@ class GatysOptimizer:
             encoder = VGG19Encoder(last_layer=last, pooling=self.config.pooling, padding=self.config.padding)
         self.encoder = encoder.to(self.device)
         if self.config.channels_last:
-            self.encoder = self.encoder.to(memory_format=torch.channels_last)
+            # (Module.to takes memory_format, which torch's type overloads of it leave out)
+            self.encoder = self.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     # -- feature extraction -------------------------------------------------------------------
     def _features(self, img: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
@@ -257,6 +259,7 @@ class GatysOptimizer:
         cfg = self.config
         if steps == 0:
             return img, done
+        opt: torch.optim.Optimizer
         if cfg.optimizer == "lbfgs":
             opt = torch.optim.LBFGS(
                 [img],
@@ -276,6 +279,7 @@ class GatysOptimizer:
             opt.zero_grad(set_to_none=True)
             terms = self.losses(img, c_targets, s_targets, weights)
             terms["total"].backward()
+            assert img.grad is not None  # set by backward(): img is a leaf that requires grad
             if not img.grad.is_contiguous():  # channels_last features give an NHWC gradient
                 img.grad = img.grad.contiguous()
             done += 1
@@ -320,9 +324,10 @@ def balanced_weights(
         if weights.style_loss == "mmd_gaussian":
             return 1.0  # already bounded in [0, 2]
         # the MMD losses sum over the C (or C²) entries of their kernel statistics: so does their scale
+        features = cast(Tensor, t.features)  # an MMD target (neither statistic above): its features are set
         if weights.style_loss == "mmd_linear":
-            return float(t.features.float().mean((2, 3)).pow(2).sum())
-        return float(gram_matrix(t.features.float()).pow(2).sum())
+            return float(features.float().mean((2, 3)).pow(2).sum())
+        return float(gram_matrix(features.float()).pow(2).sum())
 
     return replace(
         weights,

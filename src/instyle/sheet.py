@@ -10,25 +10,29 @@ from PIL import Image, ImageDraw, ImageFont
 from .imageio import tensor_to_image
 
 if TYPE_CHECKING:
+    import numpy as np
     from torch import Tensor
+
+    #: what a sheet shows: a (1, 3, H, W) tensor or an (H, W, 3) array in [0, 1], or None for blank
+    Picture = Tensor | np.ndarray | None
 
 
 def _fit(img: Image.Image, cell: int) -> Image.Image:
     # Scale so the longer side is `cell`, then centre on a white cell×cell tile.
     scale = cell / max(img.size)  # up or down, so every cell is filled the same way
-    im = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
+    im = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
     tile = Image.new("RGB", (cell, cell), "white")
     tile.paste(im, ((cell - im.width) // 2, (cell - im.height) // 2))
     return tile
 
 
-def _row_height(row: Sequence[Tensor | None], cell: int) -> int:
+def _row_height(row: Sequence[Picture], cell: int) -> int:
     """The height of a row of pictures each drawn ``cell`` px wide."""
     sizes = [tuple(tensor_to_image(img).size) for img in row if img is not None]
     return max((max(1, round(h * cell / w)) for w, h in sizes), default=cell)
 
 
-def font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has no sized default font
@@ -36,13 +40,13 @@ def font(size: int) -> ImageFont.ImageFont:
 
 
 def contact_sheet(
-    grid: Sequence[Sequence[Tensor | None]],
+    grid: Sequence[Sequence[Picture]],
     *,
     row_labels: Sequence[str] = (),
     col_labels: Sequence[str] = (),
     cell: int = 256,
     pad: int = 4,
-    header: Sequence[Tensor | None] | None = None,
+    header: Sequence[Picture] | None = None,
     corner: str = "",
     captions: Sequence[Sequence[str]] | None = None,
     tight: bool = False,
@@ -86,7 +90,7 @@ def contact_sheet(
             x = label_w + pad + c * (cell + pad)
             if tight:
                 scale = cell / pil.width
-                sheet.paste(pil.resize((cell, max(1, round(pil.height * scale))), Image.LANCZOS), (x, y))
+                sheet.paste(pil.resize((cell, max(1, round(pil.height * scale))), Image.Resampling.LANCZOS), (x, y))
             else:
                 sheet.paste(_fit(pil, cell), (x, y))
             g = r - (1 if header is not None else 0)

@@ -1,4 +1,4 @@
-"""Arbitrary style transfer in one forward pass: :class:`Stylizer` (AdaIN, Huang & Belongie 2017).
+"""Arbitrary style transfer in one forward pass: :class:`AdaINStylizer` (AdaIN, Huang & Belongie 2017).
 
 Controls (paper, section 7): content–style trade-off α, blends of several styles with weights,
 spatial control with masks, colour preservation; plus style presets (stored statistics) and
@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Sequence
-from typing import Union
+from typing import TYPE_CHECKING, TypeGuard, Union, cast
 
 import torch
 from torch import Tensor, nn
@@ -30,10 +30,14 @@ from .resize import resize_longer, resize_to
 from .shipped import default_decoder_path
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
+if TYPE_CHECKING:
+    from .models.light import LightEncoder
+    from .vgg import VGG19Encoder
+
 StyleSpec = Union[Tensor, Stats, str]  # noqa: UP007 - Stats is a typing alias: | needs 3.11
 
 
-def _is_single(style: object) -> bool:
+def _is_single(style: object) -> TypeGuard[StyleSpec]:
     """One style (image, path, name, or a (mean, std) pair of (C,) or (…, C, 1, 1) tensors) vs a sequence of styles."""
     if isinstance(style, (Tensor, str, os.PathLike)):
         return True
@@ -55,7 +59,7 @@ def style_statistics(
     takes them: longer side resized to ``style_size`` (None: as given) with instyle's one resize
     (:mod:`instyle.resize`), recoloured to ``match_to`` first if given (CORAL), then ``encode``d.
 
-    The one definition of a style's statistics: :class:`Stylizer` uses it for style images, and
+    The one definition of a style's statistics: :class:`AdaINStylizer` uses it for style images, and
     :func:`make_preset` for the presets users save and the built-in ones, so a
     preset stylizes exactly like its image.
     """
@@ -69,9 +73,9 @@ def style_statistics(
     return calc_mean_std(encode(img))
 
 
-def make_preset(image: Tensor, *, style_size: int = 512, network: object | None = None) -> Stats:
+def make_preset(image: Tensor, *, style_size: int = 512, network: LightAdaIN | None = None) -> Stats:
     """A style image (1, 3, H, W) in [0, 1] -> the statistics a preset stores: exactly what
-    :class:`~instyle.Stylizer` takes from that image at ``style_size`` (in float32), through
+    :class:`~instyle.AdaINStylizer` takes from that image at ``style_size`` (in float32), through
     :func:`style_statistics`, with VGG-19 (``network`` None) or a
     :class:`~instyle.models.LightAdaIN`'s encoder. Used by ``instyle styles save`` and to build
     the built-in presets."""
@@ -95,11 +99,12 @@ def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> tuple[str, 
         path = default_decoder_path("light")
     except WeightsError:
         return None
-    network, _ = load_model(path, expect="adain_light")
+    loaded, _ = load_model(path, expect="adain_light")
+    network = cast(LightAdaIN, loaded)  # expect= lets only the light network through
     return network.encoder_id(), make_preset(image, style_size=style_size, network=network)
 
 
-class Stylizer:
+class AdaINStylizer:
     """Stylize any content image with any style, in one forward pass.
 
     Args:
@@ -116,12 +121,15 @@ class Stylizer:
             bounded memory).
 
     Example:
-        >>> from instyle import Stylizer, load_image, save_image
-        >>> st = Stylizer()                                                        # doctest: +SKIP
+        >>> from instyle import AdaINStylizer, load_image, save_image
+        >>> st = AdaINStylizer()                                                        # doctest: +SKIP
         >>> out = st(load_image("photo.jpg", size=512), load_image("starry.jpg"), alpha=0.8)  # doctest: +SKIP
         >>> out = st(photo, ["starry.jpg", "wave"], weights=[0.7, 0.3])           # doctest: +SKIP
         >>> save_image("out.png", out)                                             # doctest: +SKIP
     """
+
+    encoder: VGG19Encoder | LightEncoder  # VGG-19, or the light network's own
+    decoder: AdaINDecoder
 
     def __init__(
         self,
@@ -145,12 +153,14 @@ class Stylizer:
         self.channels_last = channels_last
         if decoder is None:
             decoder = default_decoder_path(arch or DEFAULT_ADAIN_ARCH)
+        net: AdaINDecoder | LightAdaIN
         if isinstance(decoder, nn.Module):
             if not isinstance(decoder, (AdaINDecoder, LightAdaIN)):
                 raise TypeError(f"decoder must be an AdaINDecoder or LightAdaIN, got {type(decoder).__name__}")
             net = copy.deepcopy(decoder)  # converted below: the caller's module stays as it is
         else:
-            net, _ = load_model(decoder, expect=("adain_decoder", "adain_light"))
+            loaded, _ = load_model(decoder, expect=("adain_decoder", "adain_light"))
+            net = cast("AdaINDecoder | LightAdaIN", loaded)  # expect= lets only these two kinds through
         if isinstance(net, LightAdaIN):
             # the light network: its own encoder and decoder (models/light.py), its own statistics
             self.arch, self.encoder_id = "light", net.encoder_id()
@@ -167,8 +177,9 @@ class Stylizer:
         # bf16: weights converted once (autocast would re-cast every weight on every call).
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
-        self.decoder = self.decoder.to(self.device, dtype=self.dtype, memory_format=fmt).eval()
-        self.encoder = self.encoder.to(self.device, dtype=self.dtype, memory_format=fmt).eval()
+        # (Module.to takes memory_format, which torch's type overloads of it leave out)
+        self.decoder = self.decoder.to(self.device, dtype=self.dtype, memory_format=fmt).eval()  # type: ignore[call-overload]
+        self.encoder = self.encoder.to(self.device, dtype=self.dtype, memory_format=fmt).eval()  # type: ignore[call-overload]
 
     # -- building blocks
 
@@ -280,6 +291,7 @@ class Stylizer:
 
         fc = self.encode(source).float()  # (1, C, h, w)
         if masks is None:
+            assert w is not None  # set above where there are no masks
             t = adain(fc, mix_stats(stats, w), key=ENCODER_LAYER)  # keyed: video shares its statistics
         else:
             t = adain_regions(fc, self._labels(masks, len(styles), fc.shape[-2:]), stats)
@@ -304,3 +316,7 @@ class Stylizer:
         stacked = torch.cat(small, dim=1)  # (1, K, h, w)
         best, label = stacked.max(dim=1, keepdim=True)
         return torch.where(best > 0.5, label, torch.full_like(label, -1))
+
+
+#: The name AdaINStylizer had before the fast and video stylizers were named for their method too.
+Stylizer = AdaINStylizer

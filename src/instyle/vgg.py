@@ -153,6 +153,8 @@ class VGG19Encoder(nn.Module):
         torch.Size([1, 512, 32, 32])
     """
 
+    mean_bgr: Tensor  # a buffer (register_buffer)
+
     def __init__(
         self,
         *,
@@ -177,6 +179,7 @@ class VGG19Encoder(nn.Module):
             if name.startswith("conv"):
                 w, b = weights[name]
                 conv = _Conv3x3(w.shape[1], w.shape[0], reflect=padding == "reflect")
+                assert conv.bias is not None  # nn.Conv2d's default: with a bias
                 with torch.no_grad():
                     conv.weight.copy_(w)
                     conv.bias.copy_(b)

@@ -91,15 +91,15 @@ def test_list_with_builtins(image, builtins, capsys):
 
 
 def test_save_json_and_stats_match_the_stylizer(image, capsys, home):
-    """The preset holds what Stylizer.style_stats computes for the image at that style size."""
+    """The preset holds what AdaINStylizer.style_stats computes for the image at that style size."""
     from instyle.models.adain import AdaINConfig, AdaINDecoder
-    from instyle.stylize import Stylizer
+    from instyle.stylize import AdaINStylizer
 
     code, out, err = save("same", image, capsys, "--json")
     assert code == 0, err
     res = json.loads(out)
     assert res == {"name": "same", "path": str(home / "styles" / "same.safetensors")}
-    st = Stylizer(AdaINDecoder(AdaINConfig(width=0.25)), precision="fp32", style_size=64)
+    st = AdaINStylizer(AdaINDecoder(AdaINConfig(width=0.25)), precision="fp32", style_size=64)
     ref_mean, ref_std = st.style_stats(str(image))
     mean, std = presets.load_preset("same")
     tol = 1e-5 * ref_mean.abs().max().item()

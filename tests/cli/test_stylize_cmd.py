@@ -367,7 +367,7 @@ def _forbid_work(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("did work although the output could never be written")
 
-    monkeypatch.setattr(instyle.stylize.Stylizer, "__init__", boom)
+    monkeypatch.setattr(instyle.stylize.AdaINStylizer, "__init__", boom)
 
 
 def test_existing_output_fails_before_any_work(files, tmp_path, capsys, monkeypatch):
@@ -521,13 +521,18 @@ def test_builtin_style_names_use_the_network(files, tmp_path, capsys, builtin_ne
     res = json.loads(stdout)
     assert res["method"] == "fast" and [s["weight"] for s in res["styles"]] == pytest.approx([0.25, 0.75])
     assert _size(out) == (48, 36)
-    # the same blend through the library: identical pixels
+    # the same blend through the library, computed at stroke_side(48) = 192 px and shrunk as the
+    # CLI writes it (8 bits, Lanczos): identical pixels
     from instyle.feedforward import FastStylizer
     from instyle.imageio import load_image
 
-    ref = FastStylizer(precision="fp32")(load_image(files["content.png"]), ["alpha", "gamma"], weights=[0.25, 0.75])
-    got = torch.from_numpy(np.asarray(Image.open(out), np.float32) / 255).permute(2, 0, 1)
-    assert (got - ref[0]).abs().max() <= 1 / 255 + 1e-6
+    big = FastStylizer(precision="fp32")(
+        load_image(files["content.png"], size=192), ["alpha", "gamma"], weights=[0.25, 0.75]
+    )
+    big8 = Image.fromarray(np.round(big[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    ref = np.asarray(big8.resize((48, 36), Image.Resampling.LANCZOS), np.float32) / 255
+    got = np.asarray(Image.open(out), np.float32) / 255
+    assert np.abs(got - ref).max() <= 1 / 255 + 1e-6
 
 
 @pytest.mark.parametrize("extra", [["--alpha", "0.5"], ["--color", "match"], ["--method", "adain"]])
@@ -700,7 +705,7 @@ def test_stroke_changes_the_brush_not_the_output_size(files, tmp_path, capsys, b
     from instyle.imageio import load_image
 
     outs = {}
-    for stroke in ("1", "2"):
+    for stroke in ("1", "8"):
         out = tmp_path / f"s{stroke}.png"
         code, stdout, err = run_cli(
             ["stylize", files["content.png"], "--style", "alpha", "--stroke", stroke, "-o", out, *_plain(files)],
@@ -711,12 +716,13 @@ def test_stroke_changes_the_brush_not_the_output_size(files, tmp_path, capsys, b
         assert res["stroke"] == float(stroke) and res["outputs"][0]["size"] == [48, 36]
         assert _size(out) == (48, 36)
         outs[stroke] = np.asarray(Image.open(out), np.float32) / 255
-    # stroke 2: the network ran on the photo at half size (24 x 18), the result resampled up
+    # stroke 8: the network ran on the photo at 1024 / 8 = 128 px, the result resampled down (stroke
+    # 1 ran at 4 x 48 = 192, the most the rule computes for a 48-px output)
     net = FastStylizer(precision="fp32")
-    half = net(load_image(files["content.png"], size=24), "alpha")[0].permute(1, 2, 0).numpy()  # (18, 24, 3)
-    up = np.asarray(Image.fromarray(np.round(half * 255).astype(np.uint8)).resize((48, 36), Image.Resampling.LANCZOS))
-    assert np.abs(outs["2"] - up / 255).max() <= 1 / 255 + 1e-6
-    assert np.abs(outs["2"] - outs["1"]).mean() > 0.01
+    big = net(load_image(files["content.png"], size=128), "alpha")[0].permute(1, 2, 0).numpy()  # (96, 128, 3)
+    down = np.asarray(Image.fromarray(np.round(big * 255).astype(np.uint8)).resize((48, 36), Image.Resampling.LANCZOS))
+    assert np.abs(outs["8"] - down / 255).max() <= 1 / 255 + 1e-6
+    assert np.abs(outs["8"] - outs["1"]).mean() > 0.01
 
 
 @pytest.mark.parametrize("bad", ["0", "9", "x", "nan"])

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from instyle.cluster import MANIFEST
+from instyle.cli.cluster import MANIFEST
 
 from ._helpers import run_cli
 

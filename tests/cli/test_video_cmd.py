@@ -43,6 +43,7 @@ def test_video_keeps_frames_times_and_audio(tmp_path, capsys):
         ["--start", "0.25", "--duration", "0.25", "--max-size", "32"],
         ["--blend", "0.5", "--tolerance", "0.3", "--pix-fmt", "yuv444p"],
         ["--flow-check", "both-ways"],
+        ["--flow-check", "colour"],  # the old spelling of color
     ],
 )
 def test_options(tmp_path, capsys, extra):

@@ -32,13 +32,13 @@ def skimage_photo(name: str) -> Path:
 
 def cases() -> dict[str, Callable[[], torch.Tensor]]:
     """Pin name -> the call that makes its output (1, 3, H, W)."""
-    from instyle import FastStylizer, Stylizer, load_image
+    from instyle import AdaINStylizer, FastStylizer, load_image
     from instyle.errors import WeightsError
 
     photo = load_image(skimage_photo("chelsea.png"), size=CONTENT_SIZE)
     style = load_image(skimage_photo("coffee.png"))
     fast, large = FastStylizer(precision="fp32"), FastStylizer("builtin-large", precision="fp32")
-    adain = Stylizer(arch="vgg", precision="fp32")
+    adain = AdaINStylizer(arch="vgg", precision="fp32")
     out: dict[str, Callable[[], torch.Tensor]] = {
         f"builtin/{name}": (lambda n=name: fast(photo, n)) for name in fast.styles
     }
@@ -59,7 +59,7 @@ def cases() -> dict[str, Callable[[], torch.Tensor]]:
     out["adain/style image"] = lambda: adain(photo, style)
     out["adain/style image, luminance"] = lambda: adain(photo, style, color="luminance")
     try:
-        light = Stylizer(arch="light", precision="fp32")
+        light = AdaINStylizer(arch="light", precision="fp32")
     except WeightsError:  # no light network shipped
         return out
     out["light/preset wave"] = lambda: light(photo, "wave")

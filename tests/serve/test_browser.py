@@ -239,7 +239,7 @@ def test_photo_mode_on_the_device_matches_onnxruntime_and_uploads_nothing(browse
 
 
 def test_brush_size_on_the_device_and_on_the_server(browser, server, tmp_path):
-    """Brush size 2: the network runs on the photo at half size, the result has the photo's size;
+    """Brush size 3: the network runs on the photo at 1024/3 px, the result has the photo's size;
     the device and the server follow the same rule (instyle.sizes.stroke_side)."""
     import numpy as np
 
@@ -259,13 +259,13 @@ def test_brush_size_on_the_device_and_on_the_server(browser, server, tmp_path):
     page.set_input_files("#photo-file", str(photo))
     plain = wait_result(page, None)
     page.evaluate(
-        "() => { const s = document.getElementById('stroke'); s.value = '2'; s.dispatchEvent(new Event('input')); }"
+        "() => { const s = document.getElementById('stroke'); s.value = '3'; s.dispatchEvent(new Event('input')); }"
     )
-    assert page.inner_text("#stroke-out") == "2.00"
+    assert page.inner_text("#stroke-out") == "3.00"
     wait_result(page, plain)
     style = page.get_attribute("#gallery input:checked", "value")
-    half = Image.fromarray(arr).resize((128, 96), Image.LANCZOS)  # 256 px asked, brush 2: computed at 128
-    small = OnnxFastStylizer()(np.asarray(half, np.float32) / 255, style)  # (96, 128, 3)
+    half = Image.fromarray(arr).resize((341, 256), Image.LANCZOS)  # 256 px asked, brush 3: computed at 1024/3
+    small = OnnxFastStylizer()(np.asarray(half, np.float32) / 255, style)  # (256, 341, 3)
     want = np.asarray(Image.fromarray(np.round(small * 255).astype(np.uint8)).resize((256, 192), Image.LANCZOS))
     got = np.asarray(Image.open(io.BytesIO(result_bytes(page))).convert("RGB"), dtype=np.float32)
     assert got.shape == (192, 256, 3)

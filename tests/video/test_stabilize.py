@@ -7,7 +7,8 @@ import pytest
 import torch
 
 pytest.importorskip("cv2")
-from instyle.nn.functional import instance_norm, statistics_filter
+from instyle.nn.functional import instance_norm
+from instyle.nn.stats_filter import statistics_filter
 from instyle.video.stabilize import (
     GridAlignment,
     MotionEstimator,
@@ -123,7 +124,7 @@ def test_motion_is_recovered_and_occlusions_masked():
     assert mask[inner].mean() > 0.8
 
 
-@pytest.mark.parametrize("validity", ["colour", "both-ways"])
+@pytest.mark.parametrize("validity", ["color", "both-ways"])
 def test_uncovered_background_is_masked(validity):
     """A square of another picture moves 8 px right over a still photo: the strip it uncovered was
     not visible in the previous frame, and either check says so; the still background holds."""
@@ -205,6 +206,7 @@ def test_blend_tolerance_is_wider_where_the_scene_stands_still():
     with pytest.raises(ValueError, match="flow check"):
         StabilizeConfig(flow_check="forward")
     assert VideoStylizer(lambda x: x, StabilizeConfig(flow_check="both-ways")).motion.validity == "both-ways"
+    assert StabilizeConfig(flow_check="colour").flow_check == "color"  # the old spelling, accepted
 
 
 def test_camera_motion_is_the_median_of_the_consistent_flow():
@@ -383,9 +385,9 @@ def test_still_background_beside_a_moving_object_keeps_still():
     near[58:134, 94:193] = True
     near[64:128, 100:187] = False  # the band 6 px around both places of the cut-out
     off = {}
-    for validity in ("colour", "both-ways"):  # both-ways: DIS's flow as it is
+    for validity in ("color", "both-ways"):  # both-ways: DIS's flow as it is
         flow, _ = MotionEstimator(validity=validity)(prev, cur)
         off[validity] = (np.abs(flow[near]).max(axis=1) > 0.5).mean()
         assert np.median(flow[70:122, 120:180, 0]) == pytest.approx(-7, abs=0.5)
     assert off["both-ways"] > 0.25  # ~0.32
-    assert off["colour"] < 0.5 * off["both-ways"]  # ~0.12
+    assert off["color"] < 0.5 * off["both-ways"]  # ~0.12

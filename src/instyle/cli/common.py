@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS, PRECISIONS
 from ..errors import UsageError
@@ -15,6 +16,8 @@ from ..errors import UsageError
 MAX_INT = 2**31 - 1
 #: Largest float any option takes: weights and rates beyond it overflow float32 arithmetic.
 MAX_FLOAT = 1e30
+
+_Number = TypeVar("_Number", int, float)
 
 
 def add_command(sub, name: str, summary: str, epilog: str | None = None) -> argparse.ArgumentParser:
@@ -25,7 +28,7 @@ def add_command(sub, name: str, summary: str, epilog: str | None = None) -> argp
     )
 
 
-def _number(text: str, kind: type, *, minimum: float, strict: bool, maximum: float | None = None) -> float:
+def _number(text: str, kind: type[_Number], *, minimum: float, strict: bool, maximum: float | None = None) -> _Number:
     """Parse an int/float option that must be finite, >= (or >, if ``strict``) ``minimum`` and
     <= ``maximum`` (default :data:`MAX_INT` / :data:`MAX_FLOAT`)."""
     top = maximum if maximum is not None else (MAX_INT if kind is int else MAX_FLOAT)
@@ -103,7 +106,7 @@ def below_one(text: str) -> float:
 
 
 def stroke(text: str) -> float:
-    """A brush size relative to the network's own on a 1024-px output (:func:`instyle.sizes.stroke_side`)."""
+    """A brush size relative to the network's own at 1024 px (:func:`instyle.sizes.stroke_side`)."""
     from ..sizes import STROKE_RANGE, check_stroke
 
     try:
@@ -121,8 +124,8 @@ def add_stroke_option(group) -> None:
         "--stroke",
         type=stroke,
         default=DEFAULT_STROKE,
-        help=f"brush size: 2 = strokes twice as large, 0.5 = half; outputs larger than {STROKE_REFERENCE} px "
-        f"get the brushwork of a {STROKE_REFERENCE}-px one, scaled up with the picture (default {DEFAULT_STROKE:g})",
+        help=f"brush size: 2 = strokes twice as large, 0.5 = half; every output gets the brushwork of a "
+        f"{STROKE_REFERENCE}-px one, resampled to its size (default {DEFAULT_STROKE:g})",
     )
 
 
@@ -239,7 +242,7 @@ def show_progress(quiet: bool) -> bool:
 
 def progress(total: int | None, desc: str, quiet: bool, unit: str = "step"):
     """A tqdm bar on stderr (see :func:`show_progress`), with the rate and the time left; a no-op
-    without importing tqdm (a tenth of a second) when none is drawn."""
+    without importing tqdm (a noticeable part of a command's start-up) when none is drawn."""
     if not show_progress(quiet):
         return _NoBar()
     from tqdm import tqdm

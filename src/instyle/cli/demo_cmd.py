@@ -119,9 +119,9 @@ def _one_pass(content_path: Path, args: argparse.Namespace):
         net = FastStylizer()
         renderers["fast"] = lambda s: net(content, s)
     if "adain" in methods.values():
-        from ..stylize import Stylizer
+        from ..stylize import AdaINStylizer
 
-        stylizer = Stylizer()
+        stylizer = AdaINStylizer()
         stats = {s: stylizer.style_stats(s) for s in styles if methods[s] == "adain"}
         renderers["adain"] = lambda s: stylizer(content, stats[s])
     bar = common.progress(len(styles), "demo", args.quiet)

@@ -55,10 +55,10 @@ class _Parser(argparse.ArgumentParser):
     no argument that takes a file, folder or name (every argument without a type of its own) may be
     an empty string: ``-o ""`` or ``--out ""`` would otherwise mean the current folder."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"instyle: error: {one_line(message)} (see `{self.prog} --help`)\n")
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         namespace, rest = super().parse_known_args(args, namespace)
         for action in self._actions:
             if action.type is not None or action.nargs == 0 or action.choices is not None:
@@ -167,10 +167,11 @@ def entry() -> NoReturn:
     """The ``instyle`` program (console script and ``python -m instyle``): :func:`main`, then
     the exit without the interpreter's teardown when nothing else runs.
 
-    Freeing every module at exit (numpy's, onnxruntime's) took ~0.03 s of a 0.55 s
-    ``instyle stylize``; it frees nothing the system would not. Output is flushed and ``atexit``
-    handlers (log files, temporary folders) run first, after the threads still alive have been
-    joined as the interpreter joins them (idle thread-pool workers are told to stop)."""
+    Freeing every module at exit (numpy's, onnxruntime's) is a measurable part of a short
+    ``instyle stylize`` (docs/benchmarks.md; benchmarks/startup.py), and it frees nothing the
+    system would not. Output is flushed and ``atexit`` handlers (log files, temporary folders) run
+    first, after the threads still alive have been joined as the interpreter joins them (idle
+    thread-pool workers are told to stop)."""
     code = main()
     join_threads = getattr(threading, "_shutdown", None)  # what the interpreter's exit calls first
     if join_threads is None:

@@ -87,13 +87,13 @@ def fast(
 
 
 def adain_stylizer(args: argparse.Namespace, styles: list[str], **kw):
-    """The :class:`~instyle.Stylizer` of ``--decoder`` / ``--arch`` for these styles (a file says
+    """The :class:`~instyle.AdaINStylizer` of ``--decoder`` / ``--arch`` for these styles (a file says
     which network it is; otherwise :func:`instyle.method.choose_arch`)."""
     from ..method import choose_arch
-    from ..stylize import Stylizer
+    from ..stylize import AdaINStylizer
 
     arch = args.arch if args.decoder is not None else choose_arch(args.arch, styles)
-    return Stylizer(args.decoder, arch=arch, **kw)
+    return AdaINStylizer(args.decoder, arch=arch, **kw)
 
 
 def adain_onnx_blocker(args: argparse.Namespace, styles: list[str]) -> str | None:
@@ -141,7 +141,7 @@ def adain(
         net = OnnxAdaIN(threads=threads)
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))
-        mixed = tuple(mix([st[i] for st in stats], w) for i in (0, 1))  # (1, C, 1, 1) each
+        mixed = (mix([st[0] for st in stats], w), mix([st[1] for st in stats], w))  # (mean, std): (1, C, 1, 1) each
         return (lambda data: net(data.rgb, mixed, alpha=args.alpha)), "fp32", (lambda: net.grid)
     from ..imageio import load_image
 

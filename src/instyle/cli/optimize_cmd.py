@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from ..choices import COLOR_MODES, GRAM_STYLE_LAYERS, OPTIMIZERS, PADDINGS, PRECISIONS, STYLE_LOSSES, VGG_POOLING
 from . import common
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     seconds = time.perf_counter() - t0
     written = save_image(args.output, out, alpha=content.alpha, overwrite=args.overwrite)
-    result = {
+    result: dict[str, Any] = {
         "output": str(written) if written else "-",
         "content": content.source,
         "styles": [{"path": p, "weight": w} for p, w in zip(style_paths, style_weights)],

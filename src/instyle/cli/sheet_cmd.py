@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..choices import METHODS, PRECISIONS
 from . import common
+
+if TYPE_CHECKING:
+    from ..sheet import Picture
 
 HELP = "render a photo in every built-in style (or the ones you list) on one labelled sheet"
 
@@ -65,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     backend = common.choose_backend(args.backend, method, model=None, device="cpu", precision=args.precision)
     t0 = time.perf_counter()
     photo = read_array(args.content, size=args.size).rgb  # (H, W, 3)
+    render: Callable[[str], Picture]
     if backend == "onnxruntime":
         from ..onnx_runtime import OnnxFastStylizer
 
@@ -84,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         stats = {n: stylizer.style_stats(n) for n in names}  # every name checked before the slow part
         render = lambda name: stylizer(x, stats[name])  # noqa: E731
     bar = common.progress(len(names), "sheet", args.quiet)
-    cells, labels = [photo], ["photo"]
+    cells: list[Picture] = [photo]
+    labels = ["photo"]
     for name in names:
         cells.append(render(name))
         labels.append(os.path.splitext(os.path.basename(name))[0])
@@ -101,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
         quality=args.quality,
         png_compress=args.png_compress,
     )
-    written = str(written) if written else "-"
+    output = str(written) if written else "-"
     result = {
-        "output": written,
+        "output": output,
         "styles": names,
         "method": method,
         "backend": backend,
@@ -112,6 +119,6 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.json:
         common.emit_json(result)
-    elif written != "-" and not args.quiet:
-        print(f"wrote {written} ({len(names)} styles, {result['seconds']:.1f} s)")
+    elif output != "-" and not args.quiet:
+        print(f"wrote {output} ({len(names)} styles, {result['seconds']:.1f} s)")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from . import common
 
@@ -42,7 +43,7 @@ def run_list(args: argparse.Namespace) -> int:
     presets = {p.name: p for p in list_presets()}
     net = set(builtin_styles())
     names = sorted(set(presets) | net)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in names:
         p = presets.get(n)
         saved = p is not None and not p.builtin  # a saved preset shadows the network's style of that name

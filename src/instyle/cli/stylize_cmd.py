@@ -298,11 +298,11 @@ def _backend(args: argparse.Namespace, method: str, styles: list[str]) -> str:
 
 
 def _run_ray(args: argparse.Namespace, method: str, styles: list[str], weights: list[float]) -> int:
-    """``--ray``: the folder stylized by Ray actors (:mod:`instyle.cluster`), with the local run's
+    """``--ray``: the folder stylized by Ray actors (:mod:`instyle.cli.cluster`), with the local run's
     options, names and atomic writes, a manifest, progress and a summary."""
-    from .. import cluster
     from ..errors import InstyleError, UsageError
     from ..pipeline import cores
+    from . import cluster
 
     if len(args.content) != 1 or args.content[0] == "-" or args.output == "-":
         raise UsageError("--ray stylizes one folder into another: give one input folder and an output folder")

@@ -401,8 +401,8 @@ def run_adain(args: argparse.Namespace) -> int:
     given = [opt for opt, value in light_only.items() if value is not None]
     if given:
         raise common.UsageError(f"{given[0]} trains the light network: add --arch light")
-    cfg = AdaINTrainConfig(**common_cfg, width=1.0 if args.width is None else args.width)
-    return _run(AdaINTask(args.content, args.style, cfg), args)
+    adain_cfg = AdaINTrainConfig(**common_cfg, width=1.0 if args.width is None else args.width)
+    return _run(AdaINTask(args.content, args.style, adain_cfg), args)
 
 
 def run_fast(args: argparse.Namespace) -> int:
@@ -436,7 +436,7 @@ def run_distill(args: argparse.Namespace) -> int:
     from ..train import DistillConfig, DistillTask
 
     cfg = DistillConfig(
-        teacher=resolve_model(args.teacher),
+        teacher=os.fspath(resolve_model(args.teacher)),  # what DistillConfig's __post_init__ does too
         width=args.width,
         residual_blocks=args.residual_blocks,
         loss=args.loss,

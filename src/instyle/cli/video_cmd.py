@@ -17,6 +17,7 @@ from ..choices import (
     VIDEO_CODECS,
     VIDEO_CONTAINERS,
     VIDEO_PIXEL_FORMATS,
+    respell,
 )
 from . import common, methods
 
@@ -82,9 +83,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--flow-check",
+        type=respell,  # "colour" before options settled on one spelling
         choices=FLOW_CHECKS,
         default=FLOW_CHECKS[0],
-        help="where the flow is trusted: colour (default: the previous frame moved by the flow matches "
+        help="where the flow is trusted: color (default: the previous frame moved by the flow matches "
         "this one; the flow is fused with the camera's motion) or both-ways (forward-backward check)",
     )
     g = p.add_argument_group("segment and size")
@@ -144,8 +146,9 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     # Optical flow, decoding and encoding run in threads beside the network: OpenMP threads that
-    # spin between torch's ops would take their core (full mode at 640x360: 10.7 fps passive vs
-    # 9.2 spinning). Read when torch loads, so set before; a user's own setting wins.
+    # spin between torch's ops would take their core (full mode at 640x360 on torch is faster
+    # passive: benchmarks/video.py with --model, and OMP_WAIT_POLICY=ACTIVE for spinning). Read
+    # when torch loads, so set before; a user's own setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
 

@@ -29,6 +29,7 @@ from .streams import open_source, read_error
 
 if TYPE_CHECKING:
     import torch
+    from PIL.ImageFile import ImageFile
 
 #: Largest image (width * height) that :func:`read_image` decodes unless told otherwise.
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -160,7 +161,7 @@ def sniff_format(head: bytes) -> str | None:
 
 #: Pillow's format id and plugin module of each format :func:`sniff_format` names: a file with one of
 #: these signatures is opened by that plugin alone, so a command does not import Pillow's forty
-#: plugins (~20 ms of its start-up) to read a JPEG.
+#: plugins (a measurable part of its start-up: benchmarks/startup.py) to read a JPEG.
 _PLUGINS: dict[str, tuple[str, str]] = {
     "PNG": ("PNG", "PngImagePlugin"),
     "JPEG": ("JPEG", "JpegImagePlugin"),
@@ -186,7 +187,7 @@ def _open_formats(kind: str | None = None) -> list[str]:
     return [f for f in Image.OPEN if f not in _EXCLUDED_FORMATS]
 
 
-def _open(fp: BinaryIO, kind: str | None) -> Image.Image:
+def _open(fp: BinaryIO, kind: str | None) -> ImageFile:
     """``Image.open`` by the plugin of the file's signature, then (a file that only starts like
     one: "BM...") by every plugin."""
     formats, start = _open_formats(kind), fp.tell()
@@ -310,7 +311,7 @@ def read_image(
     return read_array(src, size=size, max_size=max_size, max_pixels=max_pixels).to_tensors()
 
 
-def _check_jpeg_data(im: Image.Image, fp: BinaryIO, source: str) -> None:
+def _check_jpeg_data(im: ImageFile, fp: BinaryIO, source: str) -> None:
     """Refuse a JPEG with less coded data than its size needs. Every 8x8 block of the luma plane
     costs at least one bit (its DC difference and end-of-block codes), so a header that claims
     4890x4890 followed at once by an end marker (631 bytes) is a truncated file. libjpeg decodes

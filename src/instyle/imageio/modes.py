@@ -3,7 +3,7 @@ per-entry alpha), CMYK, YCbCr and the alpha-carrying modes, as float32 arrays in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image
@@ -192,5 +192,5 @@ def pad_reflect_array(x: np.ndarray, pad: tuple[int, int, int, int]) -> np.ndarr
     left, right, top, bottom = pad
     if not any(pad):
         return x
-    mode = "reflect" if can_reflect(x.shape[:2], pad) else "edge"
+    mode: Literal["reflect", "edge"] = "reflect" if can_reflect(x.shape[:2], pad) else "edge"
     return np.pad(x, ((top, bottom), (left, right), (0, 0)), mode=mode)

@@ -5,12 +5,14 @@ multi-style networks).
 ``MODEL_KINDS`` maps the kind stored in model files to (config dataclass, model class).
 """
 
+from torch import nn
+
 from .adain import AdaINConfig, AdaINDecoder, make_encoder
 from .johnson import JohnsonConfig, JohnsonNet
 from .light import LightAdaIN, LightAdaINConfig
 from .texture_net import TextureNet, TextureNetConfig
 
-MODEL_KINDS = {
+MODEL_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "adain_decoder": (AdaINConfig, AdaINDecoder),
     "adain_light": (LightAdaINConfig, LightAdaIN),
     "johnson": (JohnsonConfig, JohnsonNet),

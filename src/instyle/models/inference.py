@@ -9,17 +9,19 @@ Two rewrites, both exact re-expressions of the same linear maps:
   so phase a sums the
   kernel rows that land on the same low-res row (a = 0: w₀ | w₁ + w₂; a = 1: w₀ + w₁ | w₂), and
   reflect-pad(up(x)) = up(replicate-pad(x)) at the border. No upsampled map is built or padded.
-* **The last 9×9 conv to RGB** (3 output channels: poorly vectorized, ~1/5 of a call) runs as a
-  stride-2 10×10 conv to 12 channels (3 colours × 4 output phases, the kernel shifted by the
-  phase), then the same copy: 23 % more multiply-adds (zeros), 2.5–2.8× faster on CPUs
-  (docs/fast.md, "Speed"). The first 9×9 conv gets the same rewrite when it has fewer than 16
-  output channels (narrow students); wider, it is faster as it is.
+* **The last 9×9 conv to RGB** (3 output channels: poorly vectorized, a large share of a call) runs
+  as a stride-2 10×10 conv to 12 channels (3 colours × 4 output phases, the kernel shifted by the
+  phase), then the same copy: 23 % more multiply-adds (zeros), yet faster on CPUs, as 12 output
+  channels vectorize where 3 do not (docs/fast.md, "Speed"). The first 9×9 conv gets the same
+  rewrite when it has fewer than 16 output channels (narrow students); wider, it is faster as it is.
 
 The norm layers, the down-sampling convs and the residual blocks are the trained modules
 themselves (shared, not copied).
 """
 
 from __future__ import annotations
+
+from typing import TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +64,8 @@ def phase_shuffle(y: Tensor) -> Tensor:
     """Interleave 4 output phases: (N, 4·C, H, W), channel (2a + b)·C + c -> (N, C, 2H, 2W) with
     out[c, 2i + a, 2j + b] = y[(2a + b)·C + c, i, j]. ``pixel_shuffle`` with the phase index
     outermost: on channels-last maps each pixel's phases are then whole runs of C values, and
-    this copy is ~6× faster than ``pixel_shuffle`` there (which it equals up to channel order)."""
+    this copy is much faster than ``pixel_shuffle`` there (which it equals up to channel order;
+    docs/fast.md, "Speed")."""
     if torch.onnx.is_in_onnx_export():
         return _DepthToSpace.apply(y)
     if y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous():
@@ -81,9 +84,9 @@ def _phase_shuffle_nchw(y: Tensor) -> Tensor:
 
 class _DepthToSpace(torch.autograd.Function):
     """:func:`phase_shuffle` as ONNX writes it: ``DepthToSpace`` in DCR mode is exactly this copy
-    (ONNX spec: reshape (N, 2, 2, C, H, W), perm (0, 3, 4, 1, 5, 2)), and onnxruntime runs it in
-    half the time of the traced reshape and 6-D transpose (~15 ms of 80 for the built-in network
-    at 512²)."""
+    (ONNX spec: reshape (N, 2, 2, C, H, W), perm (0, 3, 4, 1, 5, 2)), and onnxruntime runs it
+    faster than the traced reshape and 6-D transpose, a saving on the whole built-in network
+    (docs/benchmarks.md)."""
 
     @staticmethod
     def forward(ctx, y: Tensor) -> Tensor:
@@ -97,9 +100,13 @@ class _DepthToSpace(torch.autograd.Function):
 class PhaseUpConv(nn.Module):
     """``ConvBlock(..., upsample=2)`` without the upsampled map: (N, Ci, H, W) -> (N, Co, 2H, 2W)."""
 
+    weight: Tensor  # buffers (register_buffer)
+    bias: Tensor
+
     def __init__(self, block: ConvBlock):
         super().__init__()
         conv = block.conv
+        assert conv.bias is not None  # ConvBlock's convs have a bias
         self.register_buffer("weight", upsample_conv_weight(conv.weight.detach()))
         self.register_buffer("bias", conv.bias.detach().repeat(4))
         self.norm, self.act = block.norm, block.act
@@ -113,8 +120,12 @@ class PhaseConv(nn.Module):
     """Reflection pad + k×k conv as a stride-2 conv with 4× the output channels + pixel shuffle:
     (N, Ci, H, W) -> (N, Co, H, W) for even H, W. For convs with few output channels."""
 
+    weight: Tensor  # buffers (register_buffer)
+    bias: Tensor
+
     def __init__(self, pad: nn.ReflectionPad2d, conv: nn.Conv2d):
         super().__init__()
+        assert conv.bias is not None  # JohnsonNet's convs have a bias
         self.padding = tuple(pad.padding)
         self.register_buffer("weight", strided_phase_conv_weight(conv.weight.detach()))
         self.register_buffer("bias", conv.bias.detach().repeat(4))
@@ -129,6 +140,7 @@ class PhaseConvBlock(nn.Module):
 
     def __init__(self, block: ConvBlock):
         super().__init__()
+        assert block.pad is not None  # a stride-1 k×k block with k > 1: it pads
         self.conv = PhaseConv(block.pad, block.conv)
         self.norm, self.act = block.norm, block.act
 
@@ -143,12 +155,13 @@ class InferenceJohnson(nn.Module):
     def __init__(self, net: JohnsonNet):
         super().__init__()
         self.config = net.config
-        first = net.down[0]
+        first = cast(ConvBlock, net.down[0])  # JohnsonNet's down and up blocks are ConvBlocks
         narrow = first.conv.out_channels < 16  # measured: the rewrite pays off below 16 channels
         self.down = nn.ModuleList([PhaseConvBlock(first) if narrow else first, *net.down[1:]])
         self.res = net.res
-        self.up = nn.ModuleList([PhaseUpConv(b) for b in net.up])
+        self.up = nn.ModuleList([PhaseUpConv(cast(ConvBlock, b)) for b in net.up])
         pad, conv = net.out
+        assert isinstance(pad, nn.ReflectionPad2d) and isinstance(conv, nn.Conv2d)  # JohnsonNet.out
         self.out = PhaseConv(pad, conv)
 
     # JohnsonNet's forward pass (pad to a multiple of 4, down, res, up, out, crop) over these
@@ -157,8 +170,11 @@ class InferenceJohnson(nn.Module):
     grid = JohnsonNet.grid
 
 
+_Net = TypeVar("_Net", bound=nn.Module)
+
+
 @torch.no_grad()
-def for_inference(net: nn.Module) -> nn.Module:
+def for_inference(net: _Net) -> _Net | InferenceJohnson:
     """``net`` rewritten for speed if it is a :class:`JohnsonNet` whose up-sampling blocks have the
     standard layout (else ``net`` itself). The derived weights are computed in ``net``'s dtype:
     rewrite the float32 net, then move the result (``.to(dtype, memory_format=...)``).
@@ -177,9 +193,10 @@ def for_inference(net: nn.Module) -> nn.Module:
         and b.upsample.scale_factor == 2
         and b.conv.kernel_size == (3, 3)
         and b.conv.stride == (1, 1)
-        for b in net.up
+        for b in cast("list[ConvBlock]", net.up)  # JohnsonNet's up blocks are ConvBlocks
     )
     _pad, conv = net.out
+    assert isinstance(conv, nn.Conv2d)  # JohnsonNet.out: reflection pad, conv
     if not standard or conv.kernel_size[0] % 2 == 0 or conv.stride != (1, 1):
         return net
     return InferenceJohnson(net).eval()

@@ -8,6 +8,7 @@ With ``norm="conditional_instance"`` it is Dumoulin et al.'s multi-style network
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -88,7 +89,7 @@ class JohnsonNet(nn.Module):
         super().__init__()
         self.config = config
         c = [max(4, round(n * config.width)) for n in (32, 64, 128)]
-        kw = dict(norm=config.norm, num_styles=config.num_styles)
+        kw: dict[str, Any] = dict(norm=config.norm, num_styles=config.num_styles)
         self.down = nn.ModuleList(
             [
                 ConvBlock(3, c[0], 9, **kw),
@@ -105,7 +106,7 @@ class JohnsonNet(nn.Module):
         self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c[0], 3, 9))
 
     @property
-    def grid(self) -> int:
+    def grid(self: nn.Module) -> int:  # self: any module, as InferenceJohnson shares this property
         """Its sampling grid: an input shifted by a multiple of it gives an output shifted alike
         (two stride-2 convs; other shifts paint textures in another phase)."""
         return SIDE_MULTIPLE

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +46,7 @@ class LightAdaINConfig:
             decoder alike (0.25: 16/32/64/128, 1/16 of VGG's multiply-adds).
         padding: of every 3×3 conv: ``reflect`` (files made before this field) or ``zero``
             (the shipped network: on onnxruntime the pads and the layout copies around them were
-            a third of its time).
+            a large share of its time; docs/benchmarks.md).
         upsample: the decoder's ×2 upsampling, ``nearest`` (files made before this field) or
             ``bilinear`` (the shipped network: nearest left a block lattice in flat areas).
     """
@@ -100,7 +101,8 @@ class LightEncoder(nn.Module):
         stop = max(self.layer_names.index(n) for n in wanted)
         out: dict[str, Tensor] = {}
         h = x * 2.0 - 1.0  # [0, 1] -> [-1, 1]
-        for k, convs in enumerate(self.stages[: stop + 1]):
+        # each stage is a ModuleList of _PadConv (__init__)
+        for k, convs in enumerate(cast("list[nn.ModuleList]", self.stages[: stop + 1])):
             if k > 0:
                 h = F.max_pool2d(h, 2, 2, ceil_mode=True)  # (N, C, ⌈H/2⌉, ⌈W/2⌉): odd sizes keep every pixel
             h = convs[0](h)

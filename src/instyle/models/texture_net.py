@@ -14,6 +14,7 @@ channel count grows by c at every join, so the finest scale has K·c channels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -67,7 +68,7 @@ class _Block(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, norm: str, num_styles: int):
         super().__init__()
-        kw = dict(norm=norm, num_styles=num_styles)
+        kw: dict[str, Any] = dict(norm=norm, num_styles=num_styles)
         self.convs = nn.ModuleList(
             [
                 ConvBlock(c_in, c_out, 3, act=nn.LeakyReLU(0.01, inplace=True), **kw),

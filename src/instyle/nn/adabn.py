@@ -12,14 +12,18 @@ in one pass (deeper layers see batch-normalized inputs): cheaper, and the same o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
+if TYPE_CHECKING:
+    from torch.nn.modules.batchnorm import _BatchNorm  # the base of every class in _BN_TYPES
+
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
-def batchnorm_layers(model: nn.Module) -> list[nn.Module]:
+def batchnorm_layers(model: nn.Module) -> list[_BatchNorm]:
     """The batch-norm layers of ``model`` (those AdaBN adapts)."""
     return [m for m in model.modules() if isinstance(m, _BN_TYPES)]
 
@@ -89,7 +93,7 @@ def _nonempty(batches: Iterable[Tensor]) -> Iterator[Tensor]:
     return (b for b in batches if not (isinstance(b, Tensor) and b.numel() == 0))
 
 
-def _adapt_cumulative(model: nn.Module, bns: list[nn.Module], batches: Iterable[Tensor], run) -> None:
+def _adapt_cumulative(model: nn.Module, bns: list[_BatchNorm], batches: Iterable[Tensor], run) -> None:
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative moving average == the mean of the per-batch statistics
@@ -104,10 +108,12 @@ def _adapt_cumulative(model: nn.Module, bns: list[nn.Module], batches: Iterable[
         raise ValueError("adapt_batchnorm: no images given")
 
 
-def _adapt_exact(model: nn.Module, bns: list[nn.Module], batches: Iterable[Tensor], run) -> None:
+def _adapt_exact(model: nn.Module, bns: list[_BatchNorm], batches: Iterable[Tensor], run) -> None:
     model.eval()  # every BN normalizes with its running statistics: adapted ones before the layer measured
     for bn in _execution_order(bns, batches, run):
-        count, total, squares, seen = 0, None, None, 0
+        count, seen = 0, 0
+        total: Tensor | None = None  # (C,) float64 sums of x and x² over every batch
+        squares: Tensor | None = None
 
         def measure(module: nn.Module, inputs: tuple) -> None:
             nonlocal count, total, squares
@@ -130,19 +136,21 @@ def _adapt_exact(model: nn.Module, bns: list[nn.Module], batches: Iterable[Tenso
             handle.remove()
         if count == 0:
             raise ValueError("adapt_batchnorm: no images given")
+        assert total is not None and squares is not None  # count > 0: measure ran and summed
         mean = total / count
         # unbiased, as BatchNorm's running_var; float64 sums keep E[x²] − E[x]² exact enough at any N
         var = (squares - count * mean * mean).clamp_min(0) / max(1, count - 1)
-        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
-        bn.running_var.copy_(var.to(bn.running_var.dtype))
+        # None in a BN built with track_running_stats=False, which is not handled: AttributeError here
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))  # type: ignore[union-attr]
+        bn.running_var.copy_(var.to(bn.running_var.dtype))  # type: ignore[union-attr]
         if bn.num_batches_tracked is not None:
             bn.num_batches_tracked.fill_(seen)
 
 
-def _execution_order(bns: list[nn.Module], batches: Iterable[Tensor], run) -> list[nn.Module]:
+def _execution_order(bns: list[_BatchNorm], batches: Iterable[Tensor], run) -> list[_BatchNorm]:
     """The BN layers in the order a forward pass reaches them (a layer's input depends only on the
     layers run before it), from one pass of the first batch; layers never reached are left out."""
-    order: list[nn.Module] = []
+    order: list[_BatchNorm] = []
     handles = [bn.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None) for bn in bns]
     try:
         first = next(iter(_nonempty(batches)), None)

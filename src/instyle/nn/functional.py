@@ -1,15 +1,15 @@
 """Stateless tensor math shared by every model, loss and control in instyle.
 
 Everything here is a pure function of its tensor arguments (no modules, no state),
-in the spirit of pytorch-AdaIN's ``function.py``. Shapes use N (batch), C (channels),
+in the spirit of pytorch-AdaIN's ``function.py``; the one context a keyed instance norm reads
+(video's statistics filter) lives in :mod:`.stats_filter`, and the ONNX forms of the
+normalization in :mod:`.onnx_ops`. Shapes use N (batch), C (channels),
 H, W (spatial size).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -17,10 +17,9 @@ from torch import Tensor
 
 from ..blend import blend_weights, mix
 from ..sizes import can_reflect
+from .stats_filter import Stats, current_filter
 
 DEFAULT_EPS = 1e-5
-
-Stats = tuple[Tensor, Tensor]
 
 
 def _check_4d(x: Tensor, name: str) -> None:
@@ -68,7 +67,7 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
         and (feat.is_contiguous() or feat.is_contiguous(memory_format=torch.channels_last))
     ):
         # Fast path (inference on float32 maps, NCHW or NHWC): Σx and Σx² reduced along H×W of a
-        # (N, C, HW) or (N, HW, C) view in one vectorized pass each (4x faster than var_mean,
+        # (N, C, HW) or (N, HW, C) view in one vectorized pass each (faster than var_mean,
         # which takes two passes, on channels-last maps), then var = E[x²] − μ². Kept only where
         # cancellation is harmless (σ² > 1e-3·E[x²], i.e. |μ|/σ < ~31: relative error < 1e-4);
         # otherwise the exact two-pass form below (also what ONNX export traces: no data-dependent branch).
@@ -90,81 +89,6 @@ def calc_mean_std(feat: Tensor, eps: float = DEFAULT_EPS) -> Stats:
     return mean.view(n, c, 1, 1), std.view(n, c, 1, 1)
 
 
-#: The statistics filter in force (see :func:`statistics_filter`), or None.
-_STATS_FILTER: ContextVar[Callable[[object, Tensor, Tensor], Stats] | None] = ContextVar(
-    "instyle_stats_filter", default=None
-)
-
-
-@contextmanager
-def statistics_filter(fn: Callable[[object, Tensor, Tensor], Stats]) -> Iterator[None]:
-    """Within the block, every keyed instance normalization (the IN and conditional-IN layers, and
-    AdaIN's content statistics) uses ``fn(key, mean, std) -> (mean, std)`` instead of the statistics
-    of its input; ``key`` tells the layers apart. This is how video shares statistics across
-    frames (an exponential moving average: :mod:`instyle.video.stabilize`)."""
-    token = _STATS_FILTER.set(fn)
-    try:
-        yield
-    finally:
-        _STATS_FILTER.reset(token)
-
-
-class _OnnxInstanceNorm(torch.autograd.Function):
-    """(x − μ_nc)/σ_nc as ONNX writes it: one ``InstanceNormalization`` node (γ = 1, β = 0; the
-    affine part stays two ops, as γ, β may differ per sample) in place of the traced reduce,
-    subtract, square, reduce, add, sqrt and divide. onnxruntime runs the fused kernel: the built-in
-    network at 640×368 on one thread in 89–94 ms against 96–107 (same outputs within 1e-6)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, eps: float, channels: int) -> Tensor:
-        mean, std = calc_mean_std(x, eps)
-        return (x - mean.to(x.dtype)) / std.to(x.dtype)
-
-    @staticmethod
-    def symbolic(g, x, eps: float, channels: int):
-        ones = g.op("Constant", value_t=torch.ones(channels))
-        zeros = g.op("Constant", value_t=torch.zeros(channels))
-        return g.op("InstanceNormalization", x, ones, zeros, epsilon_f=eps)
-
-
-class _OnnxMeanStd(torch.autograd.Function):
-    """:func:`calc_mean_std` as ONNX writes it where a statistics filter is exported with the net
-    (:func:`instyle.export.export_fast`'s ``shared_statistics``): one ``ReduceMean`` and one
-    ``ReduceSumSquare`` pass over the data shifted by its first pixel, in place of the traced
-    two-pass ``var_mean`` (mean, subtract, square, mean). With the scale-and-shift normalization
-    that follows, the built-in network for video at 640×368 on one onnxruntime thread takes 95–105 ms
-    against 94–95 ms for the plain graph with fused ``InstanceNormalization`` nodes (hand-timed,
-    alternating); the traced form was ~20 % slower than the plain graph (timed under load)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, eps: float) -> Stats:
-        return calc_mean_std(x, eps)
-
-    @staticmethod
-    def symbolic(g, x, eps: float):
-        def const(v):
-            return g.op("Constant", value_t=torch.tensor(v))
-
-        # Shifted data (x − k, k = the map's first pixel per channel): E[(x−k)²] − (E[x−k])² keeps
-        # its precision where |μ|/σ is large (a nearly flat frame), which the unshifted form loses.
-        k = g.op("Slice", x, const([0, 0]), const([1, 1]), const([2, 3]))  # (N, C, 1, 1)
-        d = g.op("Sub", x, k)
-        axes = [2, 3]
-        if g.opset >= 18:  # axes became an input of the reductions
-            mean_d = g.op("ReduceMean", d, const(axes), keepdims_i=1)
-            sum_sq = g.op("ReduceSumSquare", d, const(axes), keepdims_i=1)
-        else:
-            mean_d = g.op("ReduceMean", d, axes_i=axes, keepdims_i=1)
-            sum_sq = g.op("ReduceSumSquare", d, axes_i=axes, keepdims_i=1)
-        hw = g.op("ReduceProd", g.op("Slice", g.op("Shape", x), const([2]), const([4])), keepdims_i=1)  # (1,) H·W
-        count = g.op("Cast", hw, to_i=1)  # float32
-        var = g.op("Sub", g.op("Div", sum_sq, count), g.op("Mul", mean_d, mean_d))
-        mean = g.op("Add", mean_d, k)
-        var = g.op("Relu", var)  # E[x²] − μ² may round below 0 on a constant channel
-        std = g.op("Sqrt", g.op("Add", var, g.op("Constant", value_t=torch.tensor(eps, dtype=torch.float32))))
-        return mean, std
-
-
 def instance_norm(
     feat: Tensor,
     weight: Tensor | None = None,
@@ -184,17 +108,21 @@ def instance_norm(
         key: identifies the caller to a :func:`statistics_filter` (None: never filtered).
     """
     exporting = torch.onnx.is_in_onnx_export()
-    if exporting and (key is None or _STATS_FILTER.get() is None):
-        out = _OnnxInstanceNorm.apply(feat, eps, int(feat.shape[1]))  # one ONNX node
+    if exporting:
+        from .onnx_ops import OnnxInstanceNorm, OnnxMeanStd  # only while writing ONNX
+    if exporting and (key is None or current_filter() is None):
+        out = OnnxInstanceNorm.apply(feat, eps, int(feat.shape[1]))  # one ONNX node
     elif exporting:  # statistics from the filter: y = x·s + t, s = γ/σ', t = β − μ'·s, per channel
-        mean, std = _STATS_FILTER.get()(key, *_OnnxMeanStd.apply(feat, eps))  # (N, C, 1, 1) twice
+        stats_filter = current_filter()
+        assert stats_filter is not None  # the branch above takes the None case
+        mean, std = stats_filter(key, *OnnxMeanStd.apply(feat, eps))  # (N, C, 1, 1) twice
         scale = std.reciprocal() if weight is None else _as_channel_param(weight, std) / std
         shift = -mean * scale if bias is None else _as_channel_param(bias, mean) - mean * scale
         return feat * scale + shift
     else:
         mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
         if key is not None:
-            stats_filter = _STATS_FILTER.get()
+            stats_filter = current_filter()
             if stats_filter is not None:
                 mean, std = stats_filter(key, mean, std)
         if not torch.jit.is_tracing() and bool((mean.abs() <= 100 * std).all()):
@@ -401,7 +329,7 @@ def sliced_wasserstein(
 
     def sorted_quantiles(points: Tensor) -> Tensor:
         # (N, P, D) -> (N, K, q): each projection's values at the centres of q equal-mass bins; sorted
-        # along the last, contiguous dimension (sorting along P of an (N, P, K) view is ~10x slower)
+        # along the last, contiguous dimension (sorting along P of an (N, P, K) view strides through memory)
         proj = _sort_last((points.float() @ dirs).transpose(1, 2).contiguous())
         p = proj.shape[2]
         q = min(quantiles, p)

@@ -33,6 +33,9 @@ class InstanceNorm2d(nn.Module):
     pytorch/examples fast_neural_style) load: those keys are ignored.
     """
 
+    weight: Tensor | None  # γ, β: parameters, or None without affine (_affine_parameters)
+    bias: Tensor | None
+
     def __init__(self, num_features: int, eps: float = DEFAULT_EPS, affine: bool = True):
         super().__init__()
         self.num_features, self.eps, self.affine = num_features, eps, affine
@@ -165,6 +168,12 @@ class VirtualBatchNorm2d(nn.Module):
     Shapes: (N, C, H, W) -> (N, C, H, W).
     """
 
+    weight: Tensor | None  # γ, β: parameters, or None without affine (_affine_parameters)
+    bias: Tensor | None
+    ref_mean: Tensor  # buffers (register_buffer)
+    ref_sq: Tensor
+    ref_count: Tensor
+
     def __init__(self, num_features: int, eps: float = DEFAULT_EPS, affine: bool = True):
         super().__init__()
         self.num_features, self.eps, self.affine = num_features, eps, affine
@@ -198,6 +207,7 @@ class VirtualBatchNorm2d(nn.Module):
         var = (sq - mean * mean).clamp_min(0.0)
         y = (xf - mean[..., None, None]) * torch.rsqrt(var + self.eps)[..., None, None]
         if self.affine:
+            assert self.weight is not None and self.bias is not None  # affine: _affine_parameters made them
             y = y * self.weight[:, None, None] + self.bias[:, None, None]
         return y.to(x.dtype)
 

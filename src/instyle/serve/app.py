@@ -153,7 +153,12 @@ class UploadGate:
             return
         # the client's own receive now only ever says it left: then its job is dropped
         gone = asyncio.ensure_future(receive())
-        gone.add_done_callback(lambda f: f.cancelled() or f.exception() or ticket.cancel())
+
+        def drop_job(f: asyncio.Future) -> None:
+            if not (f.cancelled() or f.exception()):
+                ticket.cancel()
+
+        gone.add_done_callback(drop_job)
         try:
             scope.setdefault("state", {})["ticket"] = ticket
             await self.app(scope, _replay(body, gone), send)
@@ -440,8 +445,9 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
             return error_response(404, f"no static file {name[:64]!r}")
         headers = {"Cache-Control": "max-age=604800", "Vary": "Accept-Encoding"}
         if "gzip" in request.headers.get("accept-encoding", ""):
-            # the runtime's WebAssembly is 15 MB as it is, a quarter of that gzipped: compressed
-            # once per server (in a worker thread), sent to every browser that takes gzip
+            # the runtime's WebAssembly is most of the page's weight and gzips well (sizes:
+            # docs/serve.md, benchmarks/browser.py): compressed once per server (in a worker
+            # thread), sent to every browser that takes gzip
             data = await asyncio.to_thread(_ort_file, name, True)
             headers["Content-Encoding"] = "gzip"
         else:
@@ -558,6 +564,7 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
         try:
             if own_ticket:
                 ticket = state.pool.admit()
+            assert ticket is not None  # the gate's, or admitted just now
             job = await _job(eng, config, image, image_id, style, style_image, style_image_id, style_image_weight)
             job.alpha, job.color, job.size, job.format, job.quality = alpha, color, size, format, quality
             job.stroke = stroke
@@ -709,7 +716,7 @@ async def _job(
 @functools.lru_cache(maxsize=2 * len(ORT_FILES))
 def _ort_file(name: str, gzipped: bool) -> bytes:
     """A vendored ONNX Runtime Web file (ORT_FILES), as it is or gzipped (made once, at the server's
-    start: level 6 is within 0.5 % of level 9's size in two thirds of its time)."""
+    start: level 6 is nearly as small as level 9, and faster)."""
     data = (resources.files("instyle.serve") / "static" / "ort" / name).read_bytes()
     return gzip.compress(data, compresslevel=6, mtime=0) if gzipped else data
 

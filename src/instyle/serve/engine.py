@@ -193,16 +193,16 @@ class Engine:
 
     def _load_adain(self) -> None:
         try:
-            from ..stylize import Stylizer
+            from ..stylize import AdaINStylizer
 
-            self._adain = Stylizer(style_size=self.config.style_size)
+            self._adain = AdaINStylizer(style_size=self.config.style_size)
         except Exception as exc:
             self._adain_error = f"AdaIN could not be loaded: {exc}"
         finally:
             self._adain_ready.set()
 
     def adain(self, timeout: float | None = None) -> Any:
-        """The shared :class:`instyle.Stylizer`, once loaded; :class:`Unavailable` if it cannot be."""
+        """The shared :class:`instyle.AdaINStylizer`, once loaded; :class:`Unavailable` if it cannot be."""
         if not self._adain_ready.wait(timeout):
             raise Unavailable("AdaIN is still loading; try again in a few seconds")
         if self._adain is None:

@@ -93,7 +93,7 @@ def serve(
             await original(sockets=sockets)
             on_ready(config.url(port))
 
-        server.startup = startup  # type: ignore[method-assign]
+        server.startup = startup
     try:
         server.run(sockets=[sock])
     finally:

@@ -239,6 +239,7 @@ class WorkPool:
         take turns; thumbnails go when neither waits. Called with the lock held."""
         while True:
             live, request, background = self._jobs
+            cls: int | None
             if live and request:
                 cls = REQUEST if self._last == LIVE else LIVE
             else:

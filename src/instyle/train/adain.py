@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from PIL import Image
@@ -39,7 +39,7 @@ from ..losses import (
 from ..models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from ..nn.functional import Stats, adain, calc_mean_std
 from ..sheet import contact_sheet
-from ..vgg import RELU_LAYERS, deepest
+from ..vgg import RELU_LAYERS, VGG19Encoder, deepest
 
 COLOR_LOSS_PIXELS = 4096  # pixels per image the training palette term compares
 
@@ -126,7 +126,7 @@ class AdaINTask:
     """
 
     name = "adain"
-    loss_names = ("content", "style", "tv", "color")
+    loss_names: tuple[str, ...] = ("content", "style", "tv", "color")
     resumable_fields = ("cache_gb",)  # may change on --resume without changing the run
 
     def __init__(self, content_dir: str, style_dir: str, config: AdaINTrainConfig | None = None, *, n_samples: int = 3):
@@ -135,7 +135,7 @@ class AdaINTask:
         self.crops_per_image = config.crops_per_image if config.cache_features else None
         self.stat_layers = tuple(sorted(set(config.style_layers) | {ENCODER_LAYER}, key=RELU_LAYERS.index))
         self.n_samples = n_samples
-        self.encoder: nn.Module | None = None
+        self.encoder: VGG19Encoder | None = None  # the frozen VGG-19, from prepare()
         self.channels_last = False
         self._folders: dict[str, ImageFolder] = {}
         self._caches: dict[str, FeatureCache] = {}
@@ -159,7 +159,8 @@ class AdaINTask:
     def prepare(self, device: torch.device, channels_last: bool) -> None:
         self.encoder = make_encoder().to(device)
         if channels_last:
-            self.encoder = self.encoder.to(memory_format=torch.channels_last)
+            # (Module.to takes memory_format, which torch's type overloads of it leave out)
+            self.encoder = self.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.channels_last = channels_last
         if self.config.cache_features:
             budget = int(self.config.cache_gb * 2**30)
@@ -169,6 +170,7 @@ class AdaINTask:
 
     def _content_features(self, images: Tensor, keys: Tensor | None) -> Tensor:
         """(B, 3, c, c) -> relu4_1 (B, 512, c/8, c/8), in the autocast dtype."""
+        assert self.encoder is not None  # prepare() has run
         encode = lambda idx: self.encoder.encode(images[idx], ENCODER_LAYER)  # noqa: E731
         if keys is None or "content" not in self._caches:
             return encode(slice(None))
@@ -177,10 +179,13 @@ class AdaINTask:
 
     def _style_stats(self, images: Tensor, keys: Tensor | None) -> dict[str, Stats]:
         """(B, 3, c, c) -> {layer: (mean, std) each (B, C, 1, 1) float32}, packed as one row when cached."""
-        sizes = [self.encoder.layers[n.replace("relu", "conv")].out_channels for n in self.stat_layers]
+        encoder = self.encoder
+        assert encoder is not None  # prepare() has run
+        # VGG19Encoder's conv layers are convs (its _Conv3x3)
+        sizes = [cast(nn.Conv2d, encoder.layers[n.replace("relu", "conv")]).out_channels for n in self.stat_layers]
 
         def encode(idx) -> Tensor:
-            feats = self.encoder(images[idx], self.stat_layers)
+            feats = encoder(images[idx], self.stat_layers)
             rows = []
             for n in self.stat_layers:
                 m, s = calc_mean_std(feats[n])
@@ -214,14 +219,18 @@ class AdaINTask:
         against the AdaIN target ``t`` (relu4_1), style against the style crops' statistics, TV,
         and the palette against the style crops ``style`` (B, 3, h, w); weighed as ``balance`` says."""
         cfg = self.config
+        assert self.encoder is not None  # prepare() has run
         fg = self.encoder(g, self.stat_layers)
         zero = g.new_zeros((), dtype=torch.float32)
+        # cfg.style_layers is not empty (the config checks): the sums are Tensors, never sum()'s 0
         if cfg.balance == "energy":
             lc = balanced_content_loss(fg[ENCODER_LAYER], t)
-            ls = sum(balanced_mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers) / len(cfg.style_layers)
+            ls = cast(Tensor, sum(balanced_mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)) / len(
+                cfg.style_layers
+            )
         else:
             lc = content_loss(fg[ENCODER_LAYER], t)
-            ls = sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers)
+            ls = cast(Tensor, sum(mean_std_loss(fg[n], stats[n]) for n in cfg.style_layers))
         ltv = tv_loss(g) if cfg.tv_weight > 0 else zero
         # a quarter of a 128-px crop's pixels suffices for a palette, at a quarter of the sorting
         lcol = color_distance(g, style, max_pixels=COLOR_LOSS_PIXELS).mean() if cfg.color_weight > 0 else zero
@@ -252,6 +261,7 @@ class AdaINTask:
         if not contents or not styles:
             return None
         dev = next(model.parameters()).device
+        assert self.encoder is not None  # prepare() has run
         stats = [calc_mean_std(self.encoder.encode(s.to(dev), ENCODER_LAYER).float()) for s in styles]
         rows = []
         for c in contents:
@@ -260,7 +270,7 @@ class AdaINTask:
                 model(adain(fc, st).contiguous())[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1).cpu() for st in stats
             ]
             rows.append([c] + outs)
-        return contact_sheet(rows, header=[None] + styles, cell=192)
+        return contact_sheet(rows, header=[None, *styles], cell=192)
 
     def model_extra(self) -> dict[str, str]:
         return {}

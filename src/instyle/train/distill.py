@@ -117,7 +117,8 @@ class DistillTask(ContentFolderTask):
         self.device = device
         self.teacher = self.teacher.to(device)
         if channels_last:
-            self.teacher = self.teacher.to(memory_format=torch.channels_last)
+            # (Module.to takes memory_format, which torch's type overloads of it leave out)
+            self.teacher = self.teacher.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def _selector(self, idx: Tensor) -> Tensor | None:
         return idx if self.multi else None

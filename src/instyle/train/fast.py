@@ -215,7 +215,8 @@ class FastTask(ContentFolderTask):
         self.device, self.channels_last = device, channels_last
         self.encoder = VGG19Encoder(last_layer=deepest(self.layers)).to(device)
         if channels_last:
-            self.encoder = self.encoder.to(memory_format=torch.channels_last)
+            # (Module.to takes memory_format, which torch's type overloads of it leave out)
+            self.encoder = self.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         # Gram targets (S, C, C) per layer and their energies (S,), in float32.
         grams: dict[str, list[Tensor]] = {n: [] for n in self.config.style_layers}
         for img in self.style_images:
@@ -266,6 +267,7 @@ class FastTask(ContentFolderTask):
             return
         if self._reference is None or self._reference.shape[0] != x.shape[0]:
             folder = self._folder
+            assert folder is not None  # streams() has run
             count = len(folder)
             picks = [round(i * (count - 1) / max(1, x.shape[0] - 1)) for i in range(x.shape[0])]
             self._reference = torch.stack([folder.crop(i, seed=i)[0] for i in picks])  # (B, 3, c, c)
@@ -288,7 +290,7 @@ class FastTask(ContentFolderTask):
             ]
             rows.append([c] + outs)
         styles = [resize_longer(s, 256) for s in self.style_images]
-        return contact_sheet(rows, header=[None] + styles, col_labels=["", *self.config.styles], cell=160)
+        return contact_sheet(rows, header=[None, *styles], col_labels=["", *self.config.styles], cell=160)
 
     def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         """The CIN γ, β of a multi-style net at ``cin_lr_scale`` × lr; everything else at lr

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from PIL import Image
@@ -90,13 +91,19 @@ class LightAdaINTask(AdaINTask):
         """L_distil and L_recon on images x (B, 3, c, c)."""
         cfg = self.config
         layers = model.encoder.layer_names
+        assert self.encoder is not None  # prepare() has run
         with torch.no_grad():
             teacher = self.encoder(x, layers)  # {relu_l: (B, C_l, c/2^(l-1), …)}
         student = model.encoder(x, layers)
         # targets at unit RMS (VGG's Caffe-scale features reach the hundreds): the same relative
         # error as ‖P·e − f‖²/‖f‖², without asking the 1×1 projections for large weights
-        ld = sum(
-            content_loss(model.project[n](student[n]), teacher[n] / target_energy(teacher[n]).sqrt()) for n in layers
+        # the encoder has layers: the sum is a Tensor, never sum()'s start 0
+        ld = cast(
+            Tensor,
+            sum(
+                content_loss(model.project[n](student[n]), teacher[n] / target_energy(teacher[n]).sqrt())
+                for n in layers
+            ),
         ) / len(layers)
         if cfg.recon_weight > 0:
             r = model.decoder(student[ENCODER_LAYER])[..., : x.shape[-2], : x.shape[-1]]
@@ -105,20 +112,23 @@ class LightAdaINTask(AdaINTask):
             lr = ld.new_zeros(())
         return ld, lr
 
-    def loss(self, model: nn.Module, batch: Mapping[str, object]) -> tuple[Tensor, dict[str, Tensor]]:
+    def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        # build_model's LightAdaIN; but under DDP (torchrun) train() passes its wrapper, which has no
+        # .encoder or .decoder: an AttributeError below
+        net: LightAdaIN = model  # type: ignore[assignment]
         cfg = self.config
         c, s = batch["content"], batch["style"]  # (B, 3, crop, crop) each
         zero = c.new_zeros((), dtype=torch.float32)
         ld = lr = zero
         terms = {"content": zero, "style": zero, "tv": zero, "color": zero}
         if cfg.distill_weight > 0 or cfg.recon_weight > 0:
-            ld, lr = self._distill_terms(model, torch.cat([c, s]))
+            ld, lr = self._distill_terms(net, torch.cat([c, s]))
         if cfg.content_weight > 0 or cfg.style_weight > 0 or cfg.color_weight > 0:
             with torch.no_grad():
                 fc = self._content_features(c, batch.get("content_key"))  # VGG relu4_1 (B, 512, h, w)
                 stats = self._style_stats(s, batch.get("style_key"))  # VGG {layer: (mean, std)}
                 t = adain(fc, stats[ENCODER_LAYER])  # the teacher's AdaIN target
-            g = model.decoder(adain(model.encoder.encode(c), model.encoder.encode(s)))  # (B, 3, crop, crop)
+            g = net.decoder(adain(net.encoder.encode(c), net.encoder.encode(s)))  # (B, 3, crop, crop)
             terms = self.stylization_terms(g, t, stats, s)
         total = cfg.distill_weight * ld + cfg.recon_weight * lr + self.weighted(terms)
         return total, {"distill": ld, "recon": lr, **terms}
@@ -127,6 +137,7 @@ class LightAdaINTask(AdaINTask):
         contents, styles = self._load_samples()
         if not contents or not styles:
             return None
+        assert isinstance(model, LightAdaIN)  # train() passes the model build_model made, unwrapped
         dev = next(model.parameters()).device
         stats = [calc_mean_std(model.encoder.encode(s.to(dev)).float()) for s in styles]
         rows = []
@@ -135,4 +146,4 @@ class LightAdaINTask(AdaINTask):
             recon = model.decoder(fc)
             outs = [model.decoder(adain(fc, st)) for st in stats]
             rows.append([c] + [o[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1).cpu() for o in [recon] + outs])
-        return contact_sheet(rows, header=[None, None] + styles, cell=192)
+        return contact_sheet(rows, header=[None, None, *styles], cell=192)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 from PIL import Image
@@ -260,7 +260,8 @@ def _model(
         )
         say(f"starting from the weights of {init_from}{differs}")
     if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        # (Module.to takes memory_format, which torch's type overloads of it leave out)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     task.prepare(hw.device, cfg.channels_last)
     return model
 
@@ -377,7 +378,9 @@ def _step(
         batch = next(batches)
         report_skipped(batch["skipped"])
         batch = _to_device(batch, hw.device, cfg.channels_last)
-        sync = net.no_sync() if hw.info.enabled and micro < cfg.grad_accum - 1 else nullcontext()
+        # distributed (hw.info.enabled): net is train()'s DistributedDataParallel wrapper
+        ddp = cast("nn.parallel.DistributedDataParallel", net)
+        sync = ddp.no_sync() if hw.info.enabled and micro < cfg.grad_accum - 1 else nullcontext()
         with (
             sync,
             torch.autocast(hw.device.type, dtype=hw.amp_dtype or torch.float32, enabled=hw.amp_dtype is not None),

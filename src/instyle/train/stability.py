@@ -22,6 +22,7 @@ steps at weight 4, benchmarks/video.py's texture measure).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -48,7 +49,7 @@ def check_stability(weight: float, noise: float) -> None:
         raise ValueError(f"noise must be in [0, 0.5], got {noise}")
 
 
-def random_motion(n: int, hw: tuple[int, int], motion: Motion = Motion(), *, device=None) -> Tensor:
+def random_motion(n: int, hw: Sequence[int], motion: Motion = Motion(), *, device=None) -> Tensor:
     """(n, 2, 3) affine matrices for :func:`torch.nn.functional.affine_grid`, in its normalized
     coordinates ([-1, 1] across the image), one uniform random motion each."""
     h, w = hw

@@ -41,8 +41,8 @@ def rgb_to_yuv420(rgb: np.ndarray, sigma: float = CHROMA_SIGMA) -> np.ndarray:
     """(H, W, 3) float32 RGB in [0, 1], H and W even -> (3H/2, W) uint8 planar YUV 4:2:0 (Y, then
     Cb, then Cr, each row-major), as :meth:`av.VideoFrame.from_ndarray` takes ``yuv420p``. The
     colour planes are halved by 2x2 means, then blurred at half size by ``sigma / 2`` (about a
-    Gaussian of ``sigma`` px of the frame before the halving, at a quarter of the cost: ~1 ms a
-    640x360 frame)."""
+    Gaussian of ``sigma`` px of the frame before the halving, at a quarter of the cost: small
+    beside a frame's other work)."""
     cv2 = require_cv2()
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:

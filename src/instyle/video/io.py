@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class VideoSource:
             self.files = list_images(self.path)
             self.fps = float(fps)
             self.width, self.height = self._first_size()
-            self.frames_hint = len(self.files)
+            self.frames_hint: int | None = len(self.files)
             return
         av = _av()
         name = quoted(self.path)
@@ -272,7 +273,8 @@ class _Clock:
     time before it, so the output plays through instead of its muxer refusing the times."""
 
     def __init__(self, step: float):
-        self.step, self.shift, self.last = step, 0.0, None
+        self.step, self.shift = step, 0.0
+        self.last: float | None = None
 
     def __call__(self, t: float) -> float:
         t += self.shift
@@ -363,7 +365,10 @@ class VideoSink:
         self.source, self.codec, self.crf, self.pix_fmt, self.overwrite = source, codec, crf, pix_fmt, overwrite
         self.count = 0
         self.audio_mode = "none"  # or "copied", "re-encoded to aac" (the codec's name)
-        self._container = self._stream = self._audio = None
+        # PyAV's output container and video stream (av is imported lazily, untyped here: _av())
+        self._container: Any = None
+        self._stream: Any = None
+        self._audio: list[_TrackCopier] | None = None
         self._tmp: Path | None = None
         self._made: Path | None = None
         check(codec, VIDEO_CODECS, "codec", UsageError)
@@ -518,6 +523,7 @@ class VideoSink:
         if self.path.exists() and not self.overwrite:
             self.abort()
             raise InstyleError(f"{self.path} already exists; pass --overwrite to replace it")
+        assert self._tmp is not None  # _open() made it with the container
         try:
             os.chmod(self._tmp, file_mode(self.path))  # mkstemp made it 0600
         except OSError:
@@ -594,7 +600,7 @@ class _TrackCopier:
         self.end = self.begin + source.duration if source.duration is not None else None
         copyable, fallback = CONTAINER_AUDIO[suffix] if kind == "audio" else (None, None)
         self.copy = copyable is None or self.istream.codec_context.name in copyable
-        self.ostream = None
+        self.ostream: Any = None  # a PyAV stream (av is imported lazily, untyped here: _av())
         if self.copy:
             try:
                 self.ostream = container.add_stream_from_template(self.istream)

@@ -89,7 +89,7 @@ class StabilizeConfig:
         flow_check: how the flow's validity is told (:data:`~instyle.choices.FLOW_CHECKS`,
             :class:`MotionEstimator`'s ``validity``).
         flow_width: the flow is computed on frames shrunk to this width, or to a third of theirs
-            if that is larger (speed: ~11 ms a 640x360 frame at 320 px, one thread; 1080p frames
+            if that is larger (a small width keeps the flow cheap beside the network; 1080p frames
             get 640 px, where 320 missed a fast pan's detail).
     """
 
@@ -106,7 +106,7 @@ class StabilizeConfig:
 
     def __post_init__(self) -> None:
         check(self.mode, STABILIZE_MODES, "stabilize")
-        check(self.flow_check, FLOW_CHECKS, "flow check")
+        object.__setattr__(self, "flow_check", check(self.flow_check, FLOW_CHECKS, "flow check"))
         for name in ("momentum", "blend", "cut_threshold"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
@@ -174,7 +174,7 @@ class StatisticsEMA:
     """Each layer's per-channel statistics averaged over the frames of a shot (an exponential
     moving average), for frames painted one at a time or ``lag`` at a time.
 
-    :meth:`frame` gives frame t its :func:`instance_norm filter <instyle.nn.functional.statistics_filter>`:
+    :meth:`frame` gives frame t its :func:`instance_norm filter <instyle.nn.stats_filter.statistics_filter>`:
     each layer's statistics become ``momentum · average + (1 − momentum) · its own``, where the
     average runs over the shot's frames up to t − ``lag``. The frame's own statistics are folded
     into the average in stream order, whatever order the frames finish in, so the result does not
@@ -246,7 +246,7 @@ class FrameStatistics:
         return self.ema.momentum
 
     def __call__(self, key: object, mean, std):
-        """The torch filter (:func:`~instyle.nn.functional.statistics_filter`): the layer's own
+        """The torch filter (:func:`~instyle.nn.stats_filter.statistics_filter`): the layer's own
         statistics are kept, the mixed ones returned; the first norm layer keeps less of the
         average as its statistics move away from it (:func:`exposure_gate`)."""
         first = not self.own
@@ -279,7 +279,7 @@ class SceneCuts:
         cv2 = require_cv2()
         h, w = rgb.shape[:2]
         # shrink, then average the channels: the same numbers as the other way round (both are
-        # averages), 10x faster (a float frame's last-axis mean is a slow strided reduction)
+        # averages), much faster (a float frame's last-axis mean is a slow strided reduction)
         small = cv2.resize(rgb, (64, max(1, round(64 * h / w))), interpolation=cv2.INTER_AREA)
         thumb = _channel_sum(small, 1.0 / small.shape[2])
         cut = (
@@ -292,8 +292,9 @@ class SceneCuts:
 
 
 def _channel_sum(a: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """(H, W, C) -> (H, W): ``scale`` times the sum over the channels, as a matrix product (~9x
-    faster than ``a.sum(axis=2)`` or ``a.mean(axis=2)`` on a 640×360 float32 frame: 0.7 ms against 6)."""
+    """(H, W, C) -> (H, W): ``scale`` times the sum over the channels, as a matrix product (much
+    faster than ``a.sum(axis=2)`` or ``a.mean(axis=2)`` on a 640×360 float32 frame: those are slow
+    strided reductions over the last axis)."""
     return a @ np.full(a.shape[2], scale, np.float32)
 
 
@@ -362,16 +363,16 @@ class MotionEstimator:
     """DIS optical flow (Kroeger et al. 2016, OpenCV) from each frame back to the one before, and
     where it holds (``validity``):
 
-    * ``"colour"`` (the default): the previous frame, brought over by the flow, matches the current
-      one in luma. Uncovered background, and whatever the flow got wrong, does not match.
+    * ``"color"`` (the default; ``"colour"`` is accepted): the previous frame, brought over by the
+      flow, matches the current one in luma. Uncovered background, and whatever the flow got wrong, does not match.
     * ``"both-ways"``: the forward–backward check of Ruder et al. 2016 (the flow back, then the
       flow forward, lands where it started), which costs a second flow.
 
     On benchmarks/video_blend.py's clips (true motion, before encoding) the blend's warping error
-    is the same with either, 0.27x and 0.28x per-frame's, and the colour check saves ~6 ms a
-    640x360 frame (one flow at 320 px, one thread: ~11 ms against ~17 ms)."""
+    is the same with either, 0.27x and 0.28x per-frame's, and the colour check is faster: it needs
+    one flow a frame, not two (docs/video.md)."""
 
-    def __init__(self, width: int = 320, validity: str = "colour"):
+    def __init__(self, width: int = 320, validity: str = "color"):
         cv2 = require_cv2()
         self.width, self.validity = width, check(validity, FLOW_CHECKS, "flow validity check")
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
@@ -379,8 +380,8 @@ class MotionEstimator:
         # pixels (finest scale 0) brings the flow within a fraction of a pixel of the true motion,
         # which the blend needs. benchmarks/video_blend.py's clips, measured with their true motion,
         # before encoding: warping error 0.48x per-frame's at the preset, 0.28x at finest scale 0
-        # with 2 variational refinement iterations (5: 0.27x); the preset's two flows took ~5 ms a
-        # 640x360 frame at 320 px, one finer flow and the colour check ~11 ms.
+        # with 2 variational refinement iterations (5: 0.27x), worth its time: one finer flow and the
+        # colour check cost more than the preset's two flows (benchmarks/video_long.py, docs/video.md).
         self.dis.setFinestScale(0)
         self.dis.setVariationalRefinementIterations(2)
 
@@ -394,7 +395,7 @@ class MotionEstimator:
         hw = current.shape[:2]
         scale = np.array([hw[1] / a.shape[1], hw[0] / a.shape[0]])  # full px per small px (x, y)
         self._camera: np.ndarray | None = None  # found below (colour check) or on demand by camera()
-        if self.validity == "colour":
+        if self.validity == "color":
             error = _colour_error(a, b, backward)  # (h, w)
             self._small = (a, b, backward, (error <= _MATCH).astype(np.float32), scale)
             self._camera, fits = self._find_camera()
@@ -403,7 +404,7 @@ class MotionEstimator:
                 # next to it along (benchmarks/video.py's object clip, hand-run: 89% of the
                 # background within 8 px of the object off by over half a pixel, 49% within 8-16
                 # px). Where the camera's own motion explains a pixel better, it replaces the flow
-                # (60% and 13%). ~1 ms a 640x360 frame.
+                # (60% and 13%). Cheap beside the flow itself.
                 camera = np.empty_like(backward)  # (h, w, 2): the scene's backward flow
                 camera[...] = -(self._camera / scale).astype(np.float32)
                 camera_error = _colour_error(a, b, camera)
@@ -483,7 +484,7 @@ def blend_warped(
     warped = warp(previous_out, flow)
     diff = warped - stylized  # (H, W, 3)
     d = _channel_sum(np.abs(diff), 1.0 / (diff.shape[2] * tolerance))  # (H, W): mean |diff| / tolerance
-    if still != 1.0:  # (max over the last axis of (H, W, 2) is a slow strided reduction: 8 ms against 0.1)
+    if still != 1.0:  # (not a max over the last axis of (H, W, 2): that is a slow strided reduction)
         moved = np.maximum(np.abs(flow[..., 0]), np.abs(flow[..., 1]))  # (H, W) px
         d = np.where(moved < STILL_MOTION, d * np.float32(1.0 / still), d)
     w = weight * mask * np.exp(-np.power(d, falloff))
@@ -501,7 +502,7 @@ def camera_motion(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 #: About how many flow vectors :func:`camera_motion` takes its median over (a 320x180 flow has
-#: 57,600: all of them took 2.8 ms, every second row and column 0.6 ms; random flow, one thread).
+#: 57,600: a median over all of them is several times slower than over every second row and column).
 _MEDIAN_SAMPLES = 8192
 
 

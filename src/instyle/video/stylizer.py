@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class VideoStylizer:
     """Stylize frames one after another, stabilized (:mod:`instyle.video.stabilize`).
 
     ``stylize`` turns one frame (H, W, 3) float32 in [0, 1] into its stylized version; it runs
-    inside a statistics filter, so a torch network (``FastStylizer``, ``Stylizer``) shares its
+    inside a statistics filter, so a torch network (``FastStylizer``, ``AdaINStylizer``) shares its
     instance-norm statistics across frames. A ``stylize`` that mixes them itself (onnxruntime's
     :class:`~instyle.onnx_runtime.OnnxFastStylizer` with ``shared_statistics``) is called with the
     frame's ``statistics=`` instead: give ``statistics_in_call=True``. ``grid`` is the network's
@@ -128,9 +129,10 @@ class VideoStylizer:
             return self._on_grid(self.stylize, rgb, motion)
         stats = self.ema.frame(motion.index, motion.shot)
         if self.statistics_in_call:
-            out = self._on_grid(lambda x: self.stylize(x, statistics=stats), rgb, motion)
+            takes_stats = cast(Callable[..., np.ndarray], self.stylize)  # statistics_in_call: it takes statistics=
+            out = self._on_grid(lambda x: takes_stats(x, statistics=stats), rgb, motion)
         else:
-            from ..nn.functional import statistics_filter  # torch: only its statistics filter needs it
+            from ..nn.stats_filter import statistics_filter  # torch: only its statistics filter needs it
 
             with statistics_filter(stats):
                 out = self._on_grid(self.stylize, rgb, motion)
@@ -147,6 +149,7 @@ class VideoStylizer:
             self.previous_output = None
         out = painted
         if motion.flow is not None and self.config.flow and self.previous_output is not None:
+            assert motion.mask is not None  # analyze() finds the mask with the flow
             c = self.config
             out = blend_warped(
                 painted, self.previous_output, motion.flow, motion.mask, c.blend, c.tolerance, c.falloff, c.still

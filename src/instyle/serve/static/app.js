@@ -324,7 +324,7 @@ async function draw(blob, longest) {
 // server's rule (instyle.sizes.stroke_side), its constants from GET /api/styles.
 function strokeSide(size, stroke) {
   const rule = state.info.stroke;
-  return Math.max(16, Math.min(Math.round(Math.min(size, rule.reference) / stroke), 4 * size));
+  return Math.max(16, Math.min(Math.round(rule.reference / stroke), 4 * size));
 }
 
 // `canvas` drawn at `longest` px on its longer side (itself when it is that size already).

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InstyleError, UsageError
+from ..errors import InstyleError, UsageError
 
 MANIFEST = ".instyle-manifest.jsonl"
 #: What ``--ray`` means without an address: start a Ray instance on this machine.
@@ -61,7 +61,7 @@ class Job:
 def list_jobs(source: str, dest: str) -> list[Job]:
     """One :class:`Job` per image under ``source`` (recursive, sorted), output ``dest/<stem><ext>``
     as a local run names them (PNG where the extension cannot be written)."""
-    from .imageio import IMAGE_EXTENSIONS, SAVE_EXTENSIONS, list_images
+    from ..imageio import IMAGE_EXTENSIONS, SAVE_EXTENSIONS, list_images
 
     if is_uri(source):
         from pyarrow import fs
@@ -150,7 +150,7 @@ class _Stylize:
     one photo per call. Its outcome is a row of the manifest."""
 
     def __init__(self, args: argparse.Namespace, method: str, backend: str):
-        from .cli import methods
+        from . import methods
 
         _one_thread()
         styles, weights = args.parsed_styles
@@ -199,9 +199,9 @@ def stylize_one(stylize: Callable, args: argparse.Namespace, src: str, dst: str)
     """(status, error) of one photo: ``ok`` (written now), ``kept`` (its output was already there:
     an earlier run, or this photo's earlier try before its worker died), or ``failed`` (unreadable;
     the error in one line). Errors other than a bad photo stop the job."""
-    from .cli.stylize_cmd import output_size, stylize_at_stroke
-    from .errors import one_line
-    from .imageio import encode_image, read_array, save_image
+    from ..errors import one_line
+    from ..imageio import encode_image, read_array, save_image
+    from .stylize_cmd import output_size, stylize_at_stroke
 
     if exists(dst):
         return "kept", ""

@@ -210,6 +210,20 @@ def test_adapt_raises_without_batchnorm():
         adapt_batchnorm(net, _domain_b(2))
 
 
+@pytest.mark.parametrize("exact", [True, False])
+def test_batchnorm_without_running_statistics_is_left_alone(exact):
+    # a BN with track_running_stats=False always uses its batch's statistics: nothing to adapt
+    net = _trained_on_domain_a()
+    free = nn.BatchNorm2d(4, track_running_stats=False)
+    net.append(free)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    adapt_batchnorm(net, _domain_b(), exact=exact)
+    assert free.running_mean is None and free.running_var is None
+    assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())  # the others adapted
+    with pytest.raises(ValueError, match="running statistics"):
+        adapt_batchnorm(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False)), _domain_b(2))
+
+
 @pytest.mark.parametrize(
     "images",
     [[], iter([]), torch.empty(0, 3, 8, 8), [torch.empty(0, 3, 8, 8)]],

@@ -454,7 +454,17 @@ def _free_port() -> int:
     not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),
     reason="torch.distributed with the gloo backend is not available",
 )
-def test_ddp_on_cpu_with_two_processes(few_images, tmp_path):
+@pytest.mark.parametrize(
+    "arch",
+    [
+        [],
+        # the light network's task calls the encoder, projections and decoder one by one (and leaves
+        # the projections out with --distill-weight 0): train() wraps the whole loss in DDP
+        ["--arch", "light", "--distill-weight", "0"],
+    ],
+    ids=["vgg", "light"],
+)
+def test_ddp_on_cpu_with_two_processes(few_images, tmp_path, arch):
     run = tmp_path / "run"
     argv = [
         sys.executable,
@@ -464,7 +474,7 @@ def test_ddp_on_cpu_with_two_processes(few_images, tmp_path):
         "2",
         "--master_port",
         str(_free_port()),
-        *_cli_args(few_images, run, "--steps", 2, "--json")[1:],
+        *_cli_args(few_images, run, "--steps", 2, "--json", *arch)[1:],
     ]
     done = subprocess.run(argv, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -472,8 +482,9 @@ def test_ddp_on_cpu_with_two_processes(few_images, tmp_path):
     assert summary["step"] == 2
     ckpt = _ckpt(run)
     assert ckpt["step"] == 2 and ckpt["world"] == 2
-    load_model(run / "checkpoint.pt", expect="adain_decoder")
-    load_model(run / MODEL_FILE, expect="adain_decoder")
+    kind = "adain_light" if arch else "adain_decoder"
+    load_model(run / "checkpoint.pt", expect=kind)
+    load_model(run / MODEL_FILE, expect=kind)
     rows = read_log(run / "log.csv")
     assert [r["step"] for r in rows] == [1, 2]
     assert all(r["images_per_sec"] == pytest.approx(4 / r["sec_per_step"], rel=1e-3) for r in rows)  # 2 x 2

@@ -24,8 +24,9 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 def batchnorm_layers(model: nn.Module) -> list[_BatchNorm]:
-    """The batch-norm layers of ``model`` (those AdaBN adapts)."""
-    return [m for m in model.modules() if isinstance(m, _BN_TYPES)]
+    """The batch-norm layers of ``model`` that AdaBN adapts: those with running statistics (a layer
+    built with ``track_running_stats=False`` always normalizes with its batch's own; nothing to adapt)."""
+    return [m for m in model.modules() if isinstance(m, _BN_TYPES) and m.track_running_stats]
 
 
 class _Reached(Exception):
@@ -55,11 +56,12 @@ def adapt_batchnorm(
 
     Returns:
         ``model``, in the train/eval mode it had before. Raises ``ValueError`` if the model
-        has no batch-norm layer or no images are given; the old statistics are then kept.
+        has no batch-norm layer with running statistics or no images are given; the old
+        statistics are then kept.
     """
     bns = batchnorm_layers(model)
     if not bns:
-        raise ValueError("adapt_batchnorm: the model has no batch-norm layers")
+        raise ValueError("adapt_batchnorm: the model has no batch-norm layers with running statistics")
     if isinstance(images, Tensor) and images.shape[0] == 0:
         raise ValueError("adapt_batchnorm: no images given")
     batches = images.split(batch_size) if isinstance(images, Tensor) else images
@@ -140,9 +142,10 @@ def _adapt_exact(model: nn.Module, bns: list[_BatchNorm], batches: Iterable[Tens
         mean = total / count
         # unbiased, as BatchNorm's running_var; float64 sums keep E[x²] − E[x]² exact enough at any N
         var = (squares - count * mean * mean).clamp_min(0) / max(1, count - 1)
-        # None in a BN built with track_running_stats=False, which is not handled: AttributeError here
-        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))  # type: ignore[union-attr]
-        bn.running_var.copy_(var.to(bn.running_var.dtype))  # type: ignore[union-attr]
+        # batchnorm_layers keeps only layers that track running statistics
+        assert bn.running_mean is not None and bn.running_var is not None
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
+        bn.running_var.copy_(var.to(bn.running_var.dtype))
         if bn.num_batches_tracked is not None:
             bn.num_batches_tracked.fill_(seen)
 

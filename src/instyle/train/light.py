@@ -78,6 +78,8 @@ class LightAdaINTask(AdaINTask):
 
     name = "adain_light"
     loss_names = ("distill", "recon", "content", "style", "tv", "color")
+    # the feature projections sit out when --distill-weight is 0, the decoder in distillation alone
+    may_leave_parameters_unused = True
     config: LightTrainConfig
 
     def __init__(self, content_dir: str, style_dir: str, config: LightTrainConfig | None = None, **kw):
@@ -113,9 +115,8 @@ class LightAdaINTask(AdaINTask):
         return ld, lr
 
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
-        # build_model's LightAdaIN; but under DDP (torchrun) train() passes its wrapper, which has no
-        # .encoder or .decoder: an AttributeError below
-        net: LightAdaIN = model  # type: ignore[assignment]
+        # build_model's LightAdaIN itself (under DDP too: train() wraps this whole call, not the model)
+        net = cast(LightAdaIN, model)
         cfg = self.config
         c, s = batch["content"], batch["style"]  # (B, 3, crop, crop) each
         zero = c.new_zeros((), dtype=torch.float32)

@@ -61,6 +61,8 @@ class Task(Protocol):
     def samples(self, model: nn.Module) -> Image.Image | None: ...
     def model_extra(self) -> dict[str, str]: ...  # metadata for the model file
 
+    # Optional: ``may_leave_parameters_unused = True`` when some steps do not use every parameter
+    # (distributed training must then look for them).
     # Optional: ``param_groups(model)`` -> [{"params": [...], "lr_scale": float}, ...] to give parts
     # of the model their own learning-rate multiple (default: one group, scale 1).
 
@@ -360,6 +362,21 @@ class _Window:
         }
 
 
+class _TaskLoss(nn.Module):
+    """A task's loss on its model as one module's forward, so that DistributedDataParallel wraps
+    every use of the model in a step. A task may call its model's parts one by one (the light AdaIN
+    network: encoder, projections and decoder): DDP syncs only the gradients of work done inside
+    its own forward, and its wrapper has none of the model's attributes."""
+
+    def __init__(self, model: nn.Module, task: Task):
+        super().__init__()
+        self.model = model
+        self._task = (task,)  # a tuple: the task's frozen networks (VGG-19) are not this module's
+
+    def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        return self._task[0].loss(self.model, batch)
+
+
 def _step(
     task: Task,
     net: nn.Module,
@@ -385,7 +402,7 @@ def _step(
             sync,
             torch.autocast(hw.device.type, dtype=hw.amp_dtype or torch.float32, enabled=hw.amp_dtype is not None),
         ):
-            loss, parts = task.loss(net, batch)
+            loss, parts = net(batch)  # task.loss(model, batch), inside DDP's forward when distributed
         scaler.scale(loss / cfg.grad_accum).backward()
         window.add(loss, parts, cfg.grad_accum)
     if cfg.clip_grad is not None:
@@ -421,10 +438,14 @@ def _train(
     scaler = torch.amp.GradScaler(hw.device.type, enabled=hw.precision == "fp16")
     done = _restore(ckpt, optimizer, scaler, cfg, hw, run_dir, quiet_say)
     del ckpt
-    net: nn.Module = model
+    net: nn.Module = _TaskLoss(model, task)
     if info.enabled:
+        # a task whose steps may leave parts of its model unused says so (DDP then looks for them
+        # after each forward, which costs a graph traversal; otherwise it waits for their gradients)
         net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[hw.device.index] if hw.device.type == "cuda" else None
+            net,
+            device_ids=[hw.device.index] if hw.device.type == "cuda" else None,
+            find_unused_parameters=getattr(task, "may_leave_parameters_unused", False),
         )
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     batches = _loader(data, cfg, hw, done.start)

@@ -94,6 +94,24 @@ def test_stroke_sets_the_brush_and_keeps_the_size(fast_client):
         assert_error(post(fast_client, image_id=r.headers["x-image-id"], style="candy", stroke=bad), 422)
 
 
+def test_a_tiny_photo_computes_within_the_upscaling_budget():
+    from fastapi.testclient import TestClient
+
+    from instyle import FastStylizer
+    from instyle.imageio import read_array
+    from instyle.serve import ServeConfig, create_app
+
+    # 8x6 px asking for 512: the brush rule would compute at 1024, the budget (4x the photo, at
+    # least 512 px) keeps the work at 512, so the result is the network's own output at 512
+    photo = image_bytes(8, 6, seed=3)
+    with TestClient(create_app(ServeConfig(workers=1, adain=False, max_size=2048)), base_url=LOCAL) as client:
+        r = post(client, {"image": photo}, style="candy", size="512")
+    assert r.status_code == 200 and r.headers["x-size"] == "512x384"
+    got = np.asarray(decode(r.content), dtype=np.float32) / 255
+    want = FastStylizer()(read_array(photo, size=512).to_tensors().rgb, "candy")[0].permute(1, 2, 0).numpy()
+    assert np.abs(got - want).max() <= 1.5 / 255
+
+
 def decode_resized(rgb: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     """(h, w, 3) float -> (H, W, 3) float at ``wh``, resampled as the server writes it (8 bits, Lanczos)."""
     from PIL import Image

@@ -295,8 +295,9 @@ class Engine:
         budget = max(limits.MAX_UPSCALE * max(photo.original_size), limits.UPSCALE_FLOOR)
         size = min(size, self.config.max_size, budget)
         content = photo.resized(size)
-        # the brush asked (:func:`stroke_side`); a fine brush computes at a larger size, within max_size
-        work = photo.resized(min(stroke_side(size, job.stroke), self.config.max_size)).rgb
+        # the brush asked (:func:`stroke_side`; a 512-px output computes at 1024), within max_size and
+        # the same upscaling budget: a tiny upload does not buy a 1024² computation either
+        work = photo.resized(min(stroke_side(size, job.stroke), self.config.max_size, budget)).rgb
         headers = {"X-Image-Id": image_id, "X-Method": job.method}
         if job.method == "fast":
             out = self._fast(work, job.styles, job.weights, job.color)

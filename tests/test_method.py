@@ -37,10 +37,8 @@ def test_auto_with_adain_only_options_or_unknown_styles_is_adain(preferred):
         choose_method("fast", ["starry.jpg"])
 
 
-def test_style_defaults_are_read_from_the_asset(tmp_path, monkeypatch):
-    monkeypatch.setattr(shipped, "_asset", lambda name: tmp_path / name)
-    shipped.adain_preferred.cache_clear()
-    try:
+def test_style_defaults_are_read_from_the_asset(tmp_path):
+    with shipped.use_assets(tmp_path):
         assert shipped.adain_preferred() == frozenset()  # no file: the fast network for every style
         (tmp_path / shipped.STYLE_DEFAULTS).write_text(json.dumps({"methods": {"a": "adain", "b": "fast"}}))
         shipped.adain_preferred.cache_clear()
@@ -49,8 +47,6 @@ def test_style_defaults_are_read_from_the_asset(tmp_path, monkeypatch):
         shipped.adain_preferred.cache_clear()
         with pytest.raises(WeightsError, match="cannot be read"):
             shipped.adain_preferred()
-    finally:
-        shipped.adain_preferred.cache_clear()
 
 
 def test_the_shipped_defaults_name_built_in_styles_with_presets():

@@ -1,7 +1,7 @@
 """instyle.presets: style presets (relu4_1 mean/std) saved by the user and built into the package.
 
 Every test runs with INSTYLE_HOME in a temporary folder, and the built-in preset file is replaced
-by one written into a temporary package-like folder (``presets.resources`` is patched), so the
+by one written into a temporary package-like folder (``shipped.use_assets``), so the
 tests neither see nor touch the real user folder or the shipped presets (except the one test
 that checks the shipped file itself).
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from instyle import presets
+from instyle import presets, shipped
 from instyle.errors import InstyleError, UsageError
 from instyle.stylize import make_preset
 
@@ -33,31 +32,28 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def _fake_package(monkeypatch, root: Path, builtins=None) -> Path:
-    """Make ``presets`` read its built-in file from ``root/assets`` (written if ``builtins``)."""
+def _fake_package(root: Path, builtins=None) -> Path:
+    """A folder ``root/assets`` standing in for instyle's (its built-in preset file written if
+    ``builtins``), for :func:`instyle.shipped.use_assets`."""
     (root / "assets").mkdir(parents=True, exist_ok=True)
     if builtins is not None:
         presets.save_builtin_file(root / "assets" / presets.BUILTIN_FILE, builtins)
-    monkeypatch.setattr(presets, "resources", SimpleNamespace(files=lambda package: root))
-    presets._builtin.cache_clear()
-    return root
+    return root / "assets"
 
 
 @pytest.fixture
-def no_builtins(tmp_path, monkeypatch):
-    _fake_package(monkeypatch, tmp_path / "pkg_empty")
-    yield
-    presets._builtin.cache_clear()
+def no_builtins(tmp_path):
+    with shipped.use_assets(_fake_package(tmp_path / "pkg_empty")):
+        yield
 
 
 BUILTINS = {"starry": (_stats(100), "/some/where/starry_night.jpg", 512), "wave": (_stats(101), "wave.png", 256)}
 
 
 @pytest.fixture
-def builtins(tmp_path, monkeypatch):
-    _fake_package(monkeypatch, tmp_path / "pkg", BUILTINS)
-    yield BUILTINS
-    presets._builtin.cache_clear()
+def builtins(tmp_path):
+    with shipped.use_assets(_fake_package(tmp_path / "pkg", BUILTINS)):
+        yield BUILTINS
 
 
 # --------------------------------------------------------------------------- where presets live
@@ -337,7 +333,7 @@ def test_a_preset_holds_the_light_networks_statistics_too(no_builtins):
     assert isinstance(mean, np.ndarray) and mean.shape == (1, 128, 1, 1) and np.array_equal(std, light[1].numpy())
 
 
-def test_a_preset_without_light_statistics_says_how_to_fix_it(tmp_path, monkeypatch):
+def test_a_preset_without_light_statistics_says_how_to_fix_it(tmp_path):
     root = tmp_path / "pkg_light"
     (root / "assets").mkdir(parents=True)
     presets.save_builtin_file(
@@ -345,9 +341,7 @@ def test_a_preset_without_light_statistics_says_how_to_fix_it(tmp_path, monkeypa
         BUILTINS,
         light=(LIGHT, {n: _stats(i, c=128) for i, n in enumerate(BUILTINS)}),
     )
-    monkeypatch.setattr(presets, "resources", SimpleNamespace(files=lambda package: root))
-    presets._builtin.cache_clear()
-    try:
+    with shipped.use_assets(root / "assets"):
         assert presets.shipped_light_encoder() == LIGHT
         assert presets.load_preset("wave", LIGHT)[0].shape == (1, 128, 1, 1)
         presets.save_preset("old", _stats(3))  # saved before the light network: VGG-19's only
@@ -355,8 +349,6 @@ def test_a_preset_without_light_statistics_says_how_to_fix_it(tmp_path, monkeypa
             presets.load_preset("old", LIGHT)
         with pytest.raises(InstyleError, match="not for this light network.*as an image"):
             presets.load_preset("wave", "light/ffffffffffffffff")  # a light network the user trained
-    finally:
-        presets._builtin.cache_clear()
 
 
 def test_version_1_files_still_load(no_builtins, home):

@@ -13,6 +13,30 @@ class UsageError(InstyleError):
     exit_code = 2
 
 
+class OptionError(InstyleError):
+    """A value, or a combination of values, that the options asked do not allow. The message names
+    each option through a ``{placeholder}`` and both of its spellings, so that it reads right where
+    it is read: ``str(error)`` as a Python caller writes the option (``backend="torch"``),
+    :meth:`for_cli` as the command line does (``--backend torch``). Exit code 2, as a usage error."""
+
+    exit_code = 2
+
+    def __init__(self, template: str, **options: tuple[str, str]):
+        # options: placeholder -> (the Python spelling, the command line's)
+        self.template, self.options = template, options
+        super().__init__(self._fill(0))
+
+    def _fill(self, which: int) -> str:
+        text = self.template
+        for name, spellings in self.options.items():
+            text = text.replace("{" + name + "}", spellings[which])
+        return text
+
+    def for_cli(self) -> str:
+        """The message with each option spelled as a command-line flag."""
+        return self._fill(1)
+
+
 class ImageTooLargeError(InstyleError):
     """An image over the pixel limit, found from its header before decoding (a decompression bomb
     among them); the web server answers it with 413."""

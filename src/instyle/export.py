@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, cast
 import torch
 from torch import Tensor, nn
 
+from . import shipped
 from .atomic import write_bytes
 from .blend import moving_average
 from .checkpoint import config_to_dict, load_model, model_kind
@@ -52,7 +53,7 @@ from .nn.functional import Stats, adain, alpha_blend, calc_mean_std
 from .nn.stats_filter import statistics_filter
 from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .presets import ENCODER_ID as VGG_ENCODER_ID
-from .shipped import default_decoder_path, resolve_model
+from .shipped import resolve_model
 from .sizes import MIN_SIDE
 from .version import __version__
 from .video.stabilize import exposure_gate
@@ -310,7 +311,7 @@ def export_adain(
     opset = _check_opset(opset)
     if not isinstance(decoder, (AdaINDecoder, LightAdaIN)):
         loaded, _ = load_model(
-            decoder if decoder is not None else default_decoder_path(arch),
+            decoder if decoder is not None else shipped.default_decoder_path(arch),
             expect=("adain_decoder", "adain_light"),
             device="cpu",
         )

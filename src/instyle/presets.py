@@ -15,12 +15,12 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import shipped
 from .atomic import write_bytes
 from .errors import InstyleError, UsageError, one_line
 from .shipped import safetensors_metadata
@@ -103,7 +103,7 @@ def _stats_by_encoder(tensors: dict[str, np.ndarray], meta: dict[str, str], pref
 
 @lru_cache(maxsize=1)
 def _builtin() -> dict[str, tuple[dict[str, ArrayStats], PresetInfo]]:
-    ref = resources.files("instyle") / "assets" / BUILTIN_FILE
+    ref = shipped.asset_path(BUILTIN_FILE)
     if not ref.is_file():
         return {}
     tensors, meta = _read(ref.read_bytes(), BUILTIN_FILE)
@@ -113,6 +113,9 @@ def _builtin() -> dict[str, tuple[dict[str, ArrayStats], PresetInfo]]:
         stats = _stats_by_encoder(tensors, meta, f"{name}.")
         out[name] = (stats, PresetInfo(name, True, info.get("source", ""), int(info.get("style_size", 0))))
     return out
+
+
+shipped.on_assets_change(_builtin.cache_clear)
 
 
 def _user(name: str) -> tuple[dict[str, ArrayStats], PresetInfo] | None:
@@ -188,7 +191,7 @@ def load_preset_array(name: str, encoder: str = ENCODER_ID) -> ArrayStats:
 def shipped_light_encoder() -> str | None:
     """Id of the light encoder the built-in presets hold statistics for (the shipped light
     network's: a test keeps the two in step), or None."""
-    ref = resources.files("instyle") / "assets" / BUILTIN_FILE
+    ref = shipped.asset_path(BUILTIN_FILE)
     if not ref.is_file():
         return None
     return _read(ref.read_bytes(), BUILTIN_FILE)[1].get("light_encoder") or None

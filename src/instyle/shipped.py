@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from .errors import WeightsError
 
@@ -41,9 +44,70 @@ SHIPPED_ONNX = {"builtin": BUILTIN_ONNX, "builtin-video": VIDEO_ONNX}
 SHIPPED_SHARED_ONNX = {"builtin-video": VIDEO_SHARED_ONNX}
 
 
+#: Where shipped files are looked up instead of ``instyle/assets``, innermost last
+#: (:func:`use_assets`); empty: the package's own.
+_overrides: tuple[Path | dict[str, Path | None], ...] = ()
+#: Called when the overrides change: the caches of what the shipped files say (:func:`on_assets_change`).
+_on_change: list[Callable[[], None]] = []
+
+
+def asset_path(file: str):
+    """Where shipped file ``file`` (a name in ``instyle/assets``, such as :data:`BUILTIN_MODEL` or
+    ``light_adain/encoder.onnx``) is, or would be: every lookup of a shipped file goes through here.
+    An override of :func:`use_assets` answers first: a folder for every file, a mapping for the
+    names it holds (a folder's name for the files in it; None: not shipped)."""
+    for layer in reversed(_overrides):
+        if not isinstance(layer, dict):
+            return layer / file
+        head, _, rest = file.partition("/")
+        if file in layer:
+            found = layer[file]
+        elif rest and head in layer:
+            base = layer[head]
+            found = None if base is None else base / rest
+        else:
+            continue
+        # "not shipped": a path that cannot exist (below a file, not a folder)
+        return Path(os.devnull) / file if found is None else found
+    return resources.files("instyle") / "assets" / file
+
+
+@contextmanager
+def use_assets(assets: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str] | None]) -> Iterator[None]:
+    """Within the block, look shipped files up in ``assets`` first: a folder standing for
+    ``instyle/assets``, or ``{name: path or None}`` for some files (a name not in it: where it was
+    before); nested blocks answer innermost first. The caches of what the files say are cleared on
+    entry and on exit. Not thread-local: meant for tests and tools, not for concurrent callers."""
+    global _overrides
+    layer: Path | dict[str, Path | None] = (
+        {name: None if path is None else Path(path) for name, path in assets.items()}
+        if isinstance(assets, Mapping)
+        else Path(assets)
+    )
+    _overrides = (*_overrides, layer)
+    assets_changed()
+    try:
+        yield
+    finally:
+        _overrides = tuple(other for other in _overrides if other is not layer)
+        assets_changed()
+
+
+def on_assets_change(clear: Callable[[], None]) -> None:
+    """Have ``clear`` (a cache's ``cache_clear``) called whenever :func:`use_assets` changes where
+    shipped files are found."""
+    _on_change.append(clear)
+
+
+def assets_changed() -> None:
+    """Clear every cache of what the shipped files say (after changing where they are found)."""
+    for clear in _on_change:
+        clear()
+
+
 def shipped_path(file: str, missing: str) -> str:
     """Path of a file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent)."""
-    ref = _asset(file)
+    ref = asset_path(file)
     if not ref.is_file():
         raise WeightsError(missing)
     return str(ref)
@@ -91,17 +155,12 @@ def resolve_model(model: str | os.PathLike | None) -> str | os.PathLike:
 
 def has_video_model() -> bool:
     """Whether this instyle ships the built-in styles' network for video."""
-    return _asset(VIDEO_MODEL).is_file()
+    return asset_path(VIDEO_MODEL).is_file()
 
 
 def has_shared_onnx(model: str | None) -> bool:
     """Whether shipped network ``model`` has an ONNX copy with shared statistics in this instyle."""
-    return isinstance(model, str) and model in SHIPPED_SHARED_ONNX and _asset(SHIPPED_SHARED_ONNX[model]).is_file()
-
-
-def _asset(file: str):
-    """Where ``file`` is (or would be) in ``instyle/assets``."""
-    return resources.files("instyle") / "assets" / file
+    return isinstance(model, str) and model in SHIPPED_SHARED_ONNX and asset_path(SHIPPED_SHARED_ONNX[model]).is_file()
 
 
 @lru_cache(maxsize=1)
@@ -119,7 +178,7 @@ def builtin_styles() -> tuple[str, ...]:
 def adain_preferred() -> frozenset[str]:
     """Built-in styles whose AdaIN preset people preferred to the fast network in a blind
     comparison (:data:`STYLE_DEFAULTS`); ``--method auto`` runs AdaIN for them."""
-    path = _asset(STYLE_DEFAULTS)
+    path = asset_path(STYLE_DEFAULTS)
     if not path.is_file():
         return frozenset()
     try:
@@ -127,6 +186,10 @@ def adain_preferred() -> frozenset[str]:
     except (OSError, ValueError) as exc:
         raise WeightsError(f"{STYLE_DEFAULTS} in instyle's assets cannot be read ({exc}); reinstall instyle") from None
     return frozenset(name for name, method in data.get("methods", {}).items() if method == "adain")
+
+
+on_assets_change(builtin_styles.cache_clear)
+on_assets_change(adain_preferred.cache_clear)
 
 
 def default_decoder_path(arch: str) -> str:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from . import color as colour
+from . import shipped
 from .blend import check_alpha
 from .checkpoint import load_model
 from .choices import ADAIN_ARCHS, COLOR_MODES, DEFAULT_ADAIN_ARCH, check
@@ -27,7 +28,6 @@ from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_s
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .presets import load_preset
 from .resize import resize_longer, resize_to
-from .shipped import default_decoder_path
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
 if TYPE_CHECKING:
@@ -93,10 +93,9 @@ def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> tuple[str, 
     :func:`make_preset` takes them; None when this instyle ships no light network."""
     from .checkpoint import load_model
     from .errors import WeightsError
-    from .shipped import default_decoder_path
 
     try:
-        path = default_decoder_path("light")
+        path = shipped.default_decoder_path("light")
     except WeightsError:
         return None
     loaded, _ = load_model(path, expect="adain_light")
@@ -152,7 +151,7 @@ class AdaINStylizer:
         self.tile, self.max_pixels, self.style_size = tile, max_pixels, style_size
         self.channels_last = channels_last
         if decoder is None:
-            decoder = default_decoder_path(arch or DEFAULT_ADAIN_ARCH)
+            decoder = shipped.default_decoder_path(arch or DEFAULT_ADAIN_ARCH)
         net: AdaINDecoder | LightAdaIN
         if isinstance(decoder, nn.Module):
             if not isinstance(decoder, (AdaINDecoder, LightAdaIN)):

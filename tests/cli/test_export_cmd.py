@@ -11,9 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from instyle.cli.common import choose_backend
-from instyle.errors import UsageError
-
 from ._helpers import run_cli
 
 pytest.importorskip("onnxruntime")
@@ -116,24 +113,6 @@ def test_export_adain_folder_and_refusals(tmp_path, capsys):
         code, _, err = run_cli(argv, capsys)
         assert code in (1, 2) and message in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "x.onnx").exists()
-
-
-def test_choose_backend():
-    kw = dict(model=None, device="cpu", precision="auto")
-    assert choose_backend("torch", "fast", **kw) == "torch"
-    assert choose_backend("onnxruntime", "fast", **kw) == "onnxruntime"
-    assert choose_backend("auto", "fast", **kw) == "onnxruntime"
-    assert choose_backend("auto", "adain", **kw) == "torch"
-    assert choose_backend("auto", "fast", **{**kw, "model": "runs/x/model.safetensors"}) == "torch"
-    assert choose_backend("auto", "fast", **{**kw, "precision": "bf16"}) == "torch"
-    for backend, method, extra in (
-        ("onnxruntime", "adain", {}),
-        ("onnxruntime", "fast", {"model": "m.safetensors"}),
-        ("onnxruntime", "fast", {"precision": "bf16"}),
-        ("torch", "fast", {"model": "m.onnx"}),
-    ):
-        with pytest.raises(UsageError):
-            choose_backend(backend, method, **{**kw, **extra})
 
 
 def test_builtin_style_in_a_fresh_process_loads_no_torch(tmp_path, photo):

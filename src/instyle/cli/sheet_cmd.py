@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     if not names:
         raise UsageError("no styles to show: no presets are installed and --styles is empty")
     method = choose_method(args.method, names, adain_only)
-    backend = common.choose_backend(args.backend, method, model=None, device="cpu", precision=args.precision)
+    from ..backends import choose_backend
+
+    backend = choose_backend(args.backend, method, precision=args.precision)
     t0 = time.perf_counter()
     photo = read_array(args.content, size=args.size).rgb  # (H, W, 3)
     render: Callable[[str], Picture]

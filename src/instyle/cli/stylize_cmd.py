@@ -286,8 +286,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _backend(args: argparse.Namespace, method: str, styles: list[str]) -> str:
-    """``--backend`` resolved for this method and these styles (:func:`common.choose_backend`)."""
-    return common.choose_backend(
+    """``--backend`` resolved for this method and these styles (:func:`instyle.backends.choose_backend`)."""
+    from ..backends import choose_backend
+
+    return choose_backend(
         args.backend,
         method,
         model=args.model,

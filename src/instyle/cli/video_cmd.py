@@ -152,10 +152,10 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
 
+    from ..backends import choose_backend
     from ..imageio import ImageArray
-    from ..onnx_runtime import ONNX_VIDEO_MAX_PIXELS
     from ..pipeline import cpu_workers, pipelined
-    from ..shipped import has_shared_onnx, has_video_model
+    from ..shipped import has_video_model
     from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
 
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
@@ -167,20 +167,18 @@ def run(args: argparse.Namespace) -> int:
     )
     # Shared statistics (--stabilize full, stats) carry state from one network call to the next:
     # torch's statistics filter, or an ONNX graph that takes the past average and returns the
-    # frame's own (`instyle export --shared-statistics`; the built-in network for video ships
-    # one). --backend auto gives the fast networks with such a copy to onnxruntime up to 1 MP.
+    # frame's own (`instyle export --shared-statistics`; the built-in network for video ships one).
     shared = config.statistics
     source = VideoSource(args.input, start=args.start, duration=args.duration, max_size=args.max_size, fps=args.fps)
     w, h = source.frame_size
-    backend_kw = dict(model=args.model, device=args.device, precision=args.precision)
-    onnx_file = str(args.model).lower().endswith(".onnx")  # runs on onnxruntime only, at any size
-    to_onnx = onnx_file or (
-        method == "fast" and w * h <= ONNX_VIDEO_MAX_PIXELS and (not shared or has_shared_onnx(args.model))
-    )
-    backend = (
-        (common.choose_backend("auto", method, **backend_kw) if to_onnx else "torch")
-        if args.backend == "auto"
-        else common.choose_backend(args.backend, method, **backend_kw)
+    backend = choose_backend(
+        args.backend,
+        method,
+        model=args.model,
+        device=args.device,
+        precision=args.precision,
+        frame_pixels=w * h,
+        shared_statistics=shared,
     )
     # Two frames at once, each on half the cores, for the fast networks on the CPU: shared
     # statistics then average over the frames up to t - 2 instead of t - 1 (VideoStylizer's `workers`).

@@ -29,8 +29,8 @@ class ServeConfig:
         default_size: output size when a request names none (the photo's own when smaller).
         style_size: style images are read at this longer side (as ``instyle stylize``).
         backend: runtime of the built-in network for ``POST /api/stylize``: ``auto`` is torch,
-            measured faster in a warm server (docs/serve.md); live mode always runs torch, whose
-            statistics filter stabilizes frames.
+            measured faster in a warm server (docs/serve.md; :mod:`instyle.backends`' table);
+            live mode always runs torch, whose statistics filter stabilizes frames.
         adain: load AdaIN (any style image, α, presets) at start-up; without it those requests
             get 422.
         cache_bytes: memory for decoded photos kept by content hash (least recently used out).

@@ -158,6 +158,7 @@ class Engine:
     """
 
     def __init__(self, config: ServeConfig, *, fast: Any = None):
+        from ..backends import choose_backend
         from ..feedforward import FastStylizer
         from ..presets import list_presets
         from ..shipped import builtin_styles, has_video_model
@@ -169,7 +170,7 @@ class Engine:
         self.live = FastStylizer("builtin-video") if fast is None and has_video_model() else self.fast
         self.fast_styles: tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())
         self.onnx = None
-        if config.backend == "onnxruntime":
+        if choose_backend(config.backend, "fast", server=True) == "onnxruntime":
             from ..onnx_runtime import OnnxFastStylizer
 
             self.onnx = OnnxFastStylizer(threads=config.threads_per_worker)

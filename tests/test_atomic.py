@@ -58,7 +58,8 @@ def test_refuses_to_overwrite_without_flag(tmp_path, func):
     with pytest.raises(InstyleError) as ei:
         call()
     msg = str(ei.value)
-    assert "x.dat" in msg and "--overwrite" in msg and "\n" not in msg
+    assert "x.dat" in msg and "overwrite=True" in msg and "\n" not in msg
+    assert "pass --overwrite" in ei.value.for_cli()
     assert dst.read_bytes() == b"original"
     assert listing(tmp_path) == ["x.dat"]
 

@@ -138,7 +138,7 @@ def test_overwrite_refused_then_allowed(no_builtins):
     before = path.read_bytes()
     with pytest.raises(InstyleError, match="already exists") as exc:
         presets.save_preset("twice", second)
-    assert "--overwrite" in str(exc.value)
+    assert "pass overwrite=True" in str(exc.value) and "pass --overwrite" in exc.value.for_cli()
     assert path.read_bytes() == before
     assert torch.equal(presets.load_preset("twice")[0], first[0])
     presets.save_preset("twice", second, overwrite=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import InstyleError, one_line
+from .errors import InstyleError, exists_error, one_line
 
 
 def _umask() -> int:
@@ -129,11 +129,10 @@ def write_with(
     name = os.fsdecode(os.fspath(dst))
     path = Path(name)
     folder = path.parent
-    exists_msg = f"{name} already exists; pass --overwrite to replace it"
     if path.is_dir():
         raise InstyleError(f"cannot write {what} {name!r}: it is a directory")
     if path.exists() and not overwrite:
-        raise InstyleError(exists_msg)
+        raise exists_error(f"{name} already exists")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -158,10 +157,10 @@ def write_with(
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                raise InstyleError(exists_msg) from None
+                raise exists_error(f"{name} already exists") from None
             except OSError:  # file systems without hard links: check + replace
                 if path.exists():
-                    raise InstyleError(exists_msg) from None
+                    raise exists_error(f"{name} already exists") from None
                 os.replace(tmp, path)
             else:
                 os.unlink(tmp)

@@ -13,17 +13,18 @@ class UsageError(InstyleError):
     exit_code = 2
 
 
-class OptionError(InstyleError):
+class OptionError(UsageError):
     """A value, or a combination of values, that the options asked do not allow. The message names
     each option through a ``{placeholder}`` and both of its spellings, so that it reads right where
     it is read: ``str(error)`` as a Python caller writes the option (``backend="torch"``),
-    :meth:`for_cli` as the command line does (``--backend torch``). Exit code 2, as a usage error."""
+    :meth:`for_cli` as the command line does (``--backend torch``). Exit code 2 by default."""
 
     exit_code = 2
 
-    def __init__(self, template: str, **options: tuple[str, str]):
-        # options: placeholder -> (the Python spelling, the command line's)
-        self.template, self.options = template, options
+    def __init__(self, template: str, *, exit_code: int = 2, **options: tuple[str, str]):
+        # options: placeholder -> (the Python spelling, the command line's); exit_code: 1 where
+        # what is wrong is a file's state (it exists), not the usage
+        self.template, self.options, self.exit_code = template, options, exit_code
         super().__init__(self._fill(0))
 
     def _fill(self, which: int) -> str:
@@ -35,6 +36,19 @@ class OptionError(InstyleError):
     def for_cli(self) -> str:
         """The message with each option spelled as a command-line flag."""
         return self._fill(1)
+
+
+#: The options the library's messages name most, as a Python caller and the command line spell them.
+OVERWRITE = ("overwrite=True", "--overwrite")
+RESUME = ("resume=True", "--resume")
+
+
+def exists_error(what: str, *, them: bool = False, exit_code: int = 1) -> OptionError:
+    """``<what>; pass overwrite=True to replace it`` (``--overwrite`` on the command line), where
+    ``what`` says what is there already ("out.png already exists")."""
+    return OptionError(
+        f"{what}; pass {{overwrite}} to replace {'them' if them else 'it'}", exit_code=exit_code, overwrite=OVERWRITE
+    )
 
 
 class ImageTooLargeError(InstyleError):

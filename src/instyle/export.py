@@ -45,7 +45,7 @@ from .atomic import write_bytes
 from .blend import moving_average
 from .checkpoint import config_to_dict, load_model, model_kind
 from .choices import DEFAULT_ADAIN_ARCH
-from .errors import InstyleError, UsageError
+from .errors import InstyleError, UsageError, exists_error
 from .models import AdaINDecoder, JohnsonNet, LightAdaIN, TextureNet
 from .models.adain import ENCODER_LAYER, make_encoder
 from .models.inference import for_inference
@@ -328,7 +328,7 @@ def export_adain(
     enc_path, dec_path = folder / "encoder.onnx", folder / "decoder.onnx"
     for p in (enc_path, dec_path):
         if p.exists() and not overwrite:
-            raise InstyleError(f"{p} already exists; pass --overwrite to replace it")
+            raise exists_error(f"{p} already exists")
     h, w = _TRACE_HW
     image = torch.rand(_TRACE_BATCH, 3, h, w, generator=torch.Generator().manual_seed(0))
     encoder_graph = EncoderGraph(encoder)

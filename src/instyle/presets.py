@@ -22,7 +22,7 @@ import numpy as np
 
 from . import shipped
 from .atomic import write_bytes
-from .errors import InstyleError, UsageError, one_line
+from .errors import InstyleError, UsageError, exists_error, one_line
 from .shipped import safetensors_metadata
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def save_preset(
     tensors = {"mean": mean, "std": std, **_light_tensors(light, "", meta)}
     path = user_dir() / f"{name}.safetensors"
     if path.exists() and not overwrite:
-        raise InstyleError(f"a preset named {name!r} already exists ({path}); pass --overwrite to replace it")
+        raise exists_error(f"a preset named {name!r} already exists ({path})")
     return write_bytes(path, save(tensors, metadata=meta), overwrite=overwrite, what="style preset")
 
 

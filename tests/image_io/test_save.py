@@ -85,7 +85,9 @@ def test_save_refuses_to_overwrite(tmp_path, monkeypatch):
     before = dst.read_bytes()
     with pytest.raises(InstyleError) as ei:
         save_image(dst, torch.ones(1, 3, 4, 4))
-    assert str(ei.value) == f"{dst} already exists; pass --overwrite to replace it"
+    # the option as a Python caller passes it; the command line prints its flag
+    assert str(ei.value) == f"{dst} already exists; pass overwrite=True to replace it"
+    assert ei.value.for_cli() == f"{dst} already exists; pass --overwrite to replace it"
     assert ei.value.exit_code == 1
     assert dst.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["exists.png"]

@@ -175,7 +175,7 @@ def test_run_writes_checkpoint_model_log_plot_and_samples(finished_run):
 
 def test_new_run_in_a_used_folder_needs_resume_or_overwrite(images, finished_run, tmp_path):
     before = (finished_run / "log.csv").read_bytes()
-    with pytest.raises(InstyleError, match="already holds a training run; pass --resume .* or --overwrite"):
+    with pytest.raises(InstyleError, match="already holds a training run; pass resume=True .* or overwrite=True"):
         _train(images, finished_run)
     assert (finished_run / "log.csv").read_bytes() == before
 

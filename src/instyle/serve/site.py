@@ -18,7 +18,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from ..errors import InstyleError, one_line, quoted
+from ..errors import InstyleError, exists_error, one_line, quoted
 from .config import ServeConfig
 from .page import LOCAL_MODELS, ORT_FILES, STATIC_FILES, local_model_path, manifest, styles_info
 
@@ -65,7 +65,7 @@ def export_site(folder: str | os.PathLike, *, overwrite: bool = False, say: Call
     renamed); an existing folder is replaced only with ``overwrite``."""
     dest = Path(os.fsdecode(os.fspath(folder)))
     if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())) and not overwrite:
-        raise InstyleError(f"{quoted(str(dest))} already exists; pass --overwrite to replace it")
+        raise exists_error(f"{quoted(str(dest))} already exists")
     files = site_files()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from ..atomic import first_missing, folder_lock
 from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
 from ..device import describe_hardware, precision_dtype, resolve_device, resolve_precision
-from ..errors import InstyleError, UsageError
+from ..errors import OVERWRITE, RESUME, InstyleError, OptionError
 from ..pipeline import cores
 from . import distributed as D
 from .config import TrainConfig
@@ -189,11 +189,19 @@ def _open_run(
 ) -> dict[str, Any] | None:
     """The checkpoint to resume (checked against this run's settings), or None for a new run."""
     if resume and init_from is not None:
-        raise UsageError("--init-from starts a new run; it cannot be combined with --resume")
+        raise OptionError(
+            "{init_from} starts a new run; it cannot be combined with {resume}",
+            init_from=("init_from", "--init-from"),
+            resume=RESUME,
+        )
     if not resume:
         if (run_dir / LATEST).exists() and not overwrite:
-            raise InstyleError(
-                f"{run_dir} already holds a training run; pass --resume to continue it, or --overwrite to start over"
+            raise OptionError(
+                f"{run_dir} already holds a training run; pass {{resume}} to continue it, "
+                "or {overwrite} to start over",
+                exit_code=1,
+                resume=RESUME,
+                overwrite=OVERWRITE,
             )
         return None
     if hw.info.main:

@@ -39,7 +39,7 @@ from ..choices import (
     VIDEO_PIXEL_FORMATS,
     check,
 )
-from ..errors import InstyleError, InstyleWarning, UsageError, one_line, quoted
+from ..errors import InstyleError, InstyleWarning, UsageError, exists_error, one_line, quoted
 from ..sizes import target_size
 from .chroma import rgb_to_yuv420
 
@@ -377,7 +377,7 @@ class VideoSink:
             raise UsageError(f"the mpeg4 codec writes yuv420p only; use --codec libx264 or libvpx-vp9 for {pix_fmt}")
         if self.folder:
             if self.path.exists() and any(self.path.glob("frame_*.png")) and not overwrite:
-                raise InstyleError(f"{self.path} already holds frames; pass --overwrite to replace them")
+                raise exists_error(f"{self.path} already holds frames", them=True)
             return
         if suffix not in VIDEO_CONTAINERS:
             raise UsageError(
@@ -389,7 +389,7 @@ class VideoSink:
                 f"a {suffix} file cannot hold {codec} video; use --codec {' or '.join(VIDEO_CONTAINERS[suffix])}"
             )
         if self.path.exists() and not overwrite:
-            raise UsageError(f"{self.path} already exists; pass --overwrite to replace it")
+            raise exists_error(f"{self.path} already exists", exit_code=2)
         # every audio track is kept: the first copied or re-encoded, the others where the container
         # takes their codec as they are
         copyable = CONTAINER_AUDIO[suffix][0]
@@ -522,7 +522,7 @@ class VideoSink:
         self._container = None
         if self.path.exists() and not self.overwrite:
             self.abort()
-            raise InstyleError(f"{self.path} already exists; pass --overwrite to replace it")
+            raise exists_error(f"{self.path} already exists")
         assert self._tmp is not None  # _open() made it with the container
         try:
             os.chmod(self._tmp, file_mode(self.path))  # mkstemp made it 0600
@@ -549,7 +549,7 @@ class VideoSink:
                 return
             old = sorted(self.path.glob("frame_*.png"))
             if old and not self.overwrite:
-                raise InstyleError(f"{self.path} already holds frames; pass --overwrite to replace them")
+                raise exists_error(f"{self.path} already holds frames", them=True)
             for f in old:
                 f.unlink()
             for f in sorted(tmp.iterdir()):

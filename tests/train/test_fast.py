@@ -157,7 +157,7 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, data):
         other = FastTask(styles[:1], str(content), other_config)
         with pytest.raises(Exception, match="cannot start from"):
             train(other, _cfg(steps=1), tmp_path / "c", progress=False, init_from=tmp_path / "a" / "checkpoint.pt")
-    with pytest.raises(Exception, match="--resume"):
+    with pytest.raises(Exception, match="cannot be combined with resume=True"):
         train(
             make(),
             _cfg(steps=1),

@@ -101,10 +101,9 @@ FLOW_CHECKS = ("color", "both-ways")
 STABILIZE_MODES = ("full", "stats", "flow", "none")
 #: Default weight of the previous output warped along the flow where it matches the new frame's
 #: output (it falls off with their difference: :data:`DEFAULT_VIDEO_TOLERANCE`, steeply: see
-#: instyle.video.stabilize.blend_warped). 0.95 at tolerance 0.13 gives 0.25x the per-frame warping
-#: error with 0.92x its texture detail, where an earlier default, 0.85 at 0.1 with a Gaussian
-#: fall-off, gives 0.35x with 0.93x and a near-fixed 0.3 (tolerance 1) 0.47x with 0.93x (means over
-#: benchmarks/video.py's clips before encoding; benchmarks/video_blend.py).
+#: instyle.video.stabilize.blend_warped): a high weight holds texture that moved with the scene,
+#: and the steep fall-off keeps it from smearing what the flow got wrong; chosen against lower
+#: weights and a near-fixed blend by benchmarks/video_blend.py (docs/video.md).
 DEFAULT_VIDEO_BLEND = 0.95
 #: Difference (mean absolute, 0-1 RGB) between the warped previous output and the new frame's at
 #: which the blend's weight has fallen to 1/e: texture that moved with the scene is kept steady,

@@ -6,13 +6,9 @@ pixels, lands on the other phase of the 2×2 grid and decodes to another colour.
 then shimmers in colour, and no stabilization upstream can stop it. :func:`rgb_to_yuv420` averages
 each 2×2 block of the colour planes and low-passes the result (a Gaussian, :data:`CHROMA_SIGMA`).
 
-Measured by benchmarks/video_blend.py (its four clips, the default blend, both it and per-frame
-output written as H.264 CRF 18 and decoded as a player shows them; warping error by the clips'
-true motion, relative to per-frame's written the same way): 0.38x through FFmpeg's conversion,
-0.36x with this one at sigma 2, the same texture detail (0.96x); a 4:4:4 file, 0.35x. Decoded by
-PyAV's plain conversion instead, which repeats each colour sample over its 2x2 pixels: 0.40x. A
-frame moved by one pixel: its decoded colours differ from the unmoved one's by 0.57x as much
-(tests/video/test_chroma.py's photo).
+Measured by benchmarks/video_blend.py (written as H.264 and decoded as a player shows them,
+against FFmpeg's conversion and a 4:4:4 file) and pinned by tests/video/test_chroma.py (a frame
+moved by one pixel decodes to nearer colours); the numbers are in docs/video.md.
 """
 
 from __future__ import annotations

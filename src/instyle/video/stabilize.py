@@ -60,9 +60,8 @@ BLEND_FALLOFF = 4.0
 #: the pixel by less than :data:`STILL_MOTION`): the input there did not change, so whatever the
 #: network paints differently comes from farther off (an object moving nearby changes what its
 #: receptive field sees), and holding the previous output costs no texture (it is not resampled).
-#: benchmarks/video_blend.py's moving object over a still background, before encoding: 0.49x the
-#: per-frame warping error at 1, 0.43x at 2, at the same texture detail (0.99x); 4 (hand-run on
-#: the same frames) gave 0.41x with 0.96x.
+#: Chosen on benchmarks/video_blend.py's moving object over a still background (docs/video.md):
+#: steadier than 1 at the same texture detail, where 4 began to cost texture.
 STILL_TOLERANCE = 2.0
 
 #: Motion under which a pixel counts as still (px, on either axis).
@@ -364,13 +363,13 @@ class MotionEstimator:
     where it holds (``validity``):
 
     * ``"color"`` (the default; ``"colour"`` is accepted): the previous frame, brought over by the
-      flow, matches the current one in luma. Uncovered background, and whatever the flow got wrong, does not match.
+      flow, matches the current one in luma. Uncovered background, and whatever the flow got
+      wrong, does not match.
     * ``"both-ways"``: the forward–backward check of Ruder et al. 2016 (the flow back, then the
       flow forward, lands where it started), which costs a second flow.
 
-    On benchmarks/video_blend.py's clips (true motion, before encoding) the blend's warping error
-    is the same with either, 0.27x and 0.28x per-frame's, and the colour check is faster: it needs
-    one flow a frame, not two (docs/video.md)."""
+    On benchmarks/video_blend.py's clips the blend's warping error is the same with either, and
+    the color check is faster: it needs one flow a frame, not two (docs/video.md)."""
 
     def __init__(self, width: int = 320, validity: str = "color"):
         cv2 = require_cv2()
@@ -378,10 +377,10 @@ class MotionEstimator:
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         # The preset stops at a quarter of the frame it is given; refining down to the frame's own
         # pixels (finest scale 0) brings the flow within a fraction of a pixel of the true motion,
-        # which the blend needs. benchmarks/video_blend.py's clips, measured with their true motion,
-        # before encoding: warping error 0.48x per-frame's at the preset, 0.28x at finest scale 0
-        # with 2 variational refinement iterations (5: 0.27x), worth its time: one finer flow and the
-        # colour check cost more than the preset's two flows (benchmarks/video_long.py, docs/video.md).
+        # which the blend needs: on benchmarks/video_blend.py's clips (true motion known) it nearly
+        # halves the warping error, and 2 variational refinement iterations get almost all of what
+        # 5 do (docs/video.md); one finer flow and the color check still cost less than the
+        # preset's two flows (benchmarks/video_long.py).
         self.dis.setFinestScale(0)
         self.dis.setVariationalRefinementIterations(2)
 

@@ -76,6 +76,7 @@ def choose_backend(
     from .shipped import SHIPPED_ONNX, has_shared_onnx
 
     shipped_copy = model is None or model in SHIPPED_ONNX
+    cpu_fp32 = device == "cpu" and precision in ("auto", "fp32")  # what onnxruntime runs
     if asked == "onnxruntime":
         if method == "adain" and adain_blocker is not None:
             raise _error(
@@ -86,18 +87,16 @@ def choose_backend(
                 "{onnxruntime} runs the built-in network or an exported .onnx fast network "
                 "(`instyle export MODEL -o FILE.onnx`); .safetensors models run on torch"
             )
-        if device != "cpu" or precision not in ("auto", "fp32"):
+        if not cpu_fp32:
             raise _error("{onnxruntime} runs on the CPU in fp32")
         return "onnxruntime"
     if asked == "torch":
         if is_onnx_file(model):
-            raise OptionError(
-                f"{model} is an ONNX file: use {{onnxruntime}} (or auto)", onnxruntime=_OPTION["onnxruntime"]
-            )
+            raise _error(f"{model} is an ONNX file: use {{onnxruntime}} (or auto)")
         return "torch"
     if is_onnx_file(model):
         return "onnxruntime"
-    if server or device != "cpu" or precision not in ("auto", "fp32"):
+    if server or not cpu_fp32:
         return "torch"
     if frame_pixels is not None and (
         method != "fast" or frame_pixels > ONNX_VIDEO_MAX_PIXELS or (shared_statistics and not has_shared_onnx(model))

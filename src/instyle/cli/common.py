@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..choices import ADAIN_ARCHS, BACKENDS, DEFAULT_ADAIN_ARCH, DEFAULT_PNG_COMPRESS, PRECISIONS
-from ..errors import UsageError
+from ..errors import UsageError, exists_error
 
 #: Largest integer any option takes (counts of steps, images, pixels…): beyond it, a value is a typo.
 MAX_INT = 2**31 - 1
@@ -214,7 +214,7 @@ def check_output_free(path: str, overwrite: bool) -> None:
     if path != "-" and Path(path).is_dir():
         raise UsageError(f"{path} is a directory; give a file name for the output")
     if path != "-" and Path(path).exists() and not overwrite:
-        raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+        raise exists_error(f"{path} already exists", exit_code=2)
 
 
 def check_image_output(path: str, overwrite: bool) -> None:

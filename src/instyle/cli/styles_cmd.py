@@ -77,6 +77,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_save(args: argparse.Namespace) -> int:
+    from ..errors import exists_error
     from ..imageio import load_image
     from ..presets import check_name, save_preset, user_dir
     from ..stylize import make_preset, shipped_light_preset
@@ -84,7 +85,7 @@ def run_save(args: argparse.Namespace) -> int:
     check_name(args.name)
     path = user_dir() / f"{args.name}.safetensors"
     if path.exists() and not args.overwrite:
-        raise common.UsageError(f"a preset named {args.name!r} already exists; pass --overwrite to replace it")
+        raise exists_error(f"a preset named {args.name!r} already exists", exit_code=2)
     image = load_image(args.image)
     stats = make_preset(image, style_size=args.style_size)
     light = shipped_light_preset(image, style_size=args.style_size)  # the light network's statistics too

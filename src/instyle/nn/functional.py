@@ -108,23 +108,21 @@ def instance_norm(
         key: identifies the caller to a :func:`statistics_filter` (None: never filtered).
     """
     exporting = torch.onnx.is_in_onnx_export()
+    stats_filter = current_filter() if key is not None else None
     if exporting:
         from .onnx_ops import OnnxInstanceNorm, OnnxMeanStd  # only while writing ONNX
-    if exporting and (key is None or current_filter() is None):
-        out = OnnxInstanceNorm.apply(feat, eps, int(feat.shape[1]))  # one ONNX node
-    elif exporting:  # statistics from the filter: y = x·s + t, s = γ/σ', t = β − μ'·s, per channel
-        stats_filter = current_filter()
-        assert stats_filter is not None  # the branch above takes the None case
-        mean, std = stats_filter(key, *OnnxMeanStd.apply(feat, eps))  # (N, C, 1, 1) twice
-        scale = std.reciprocal() if weight is None else _as_channel_param(weight, std) / std
-        shift = -mean * scale if bias is None else _as_channel_param(bias, mean) - mean * scale
-        return feat * scale + shift
+
+        if stats_filter is None:
+            out = OnnxInstanceNorm.apply(feat, eps, int(feat.shape[1]))  # one ONNX node
+        else:  # statistics from the filter: y = x·s + t, s = γ/σ', t = β − μ'·s, per channel
+            mean, std = stats_filter(key, *OnnxMeanStd.apply(feat, eps))  # (N, C, 1, 1) twice
+            scale = std.reciprocal() if weight is None else _as_channel_param(weight, std) / std
+            shift = -mean * scale if bias is None else _as_channel_param(bias, mean) - mean * scale
+            return feat * scale + shift
     else:
         mean, std = calc_mean_std(feat, eps)  # (N, C, 1, 1) float32
-        if key is not None:
-            stats_filter = current_filter()
-            if stats_filter is not None:
-                mean, std = stats_filter(key, mean, std)
+        if stats_filter is not None:
+            mean, std = stats_filter(key, mean, std)
         if not torch.jit.is_tracing() and bool((mean.abs() <= 100 * std).all()):
             # One fused pass: y = x·s + t with s = γ/σ, t = β − μ·γ/σ (float32, then cast); exact
             # enough where |μ|/σ ≤ 100 (the x·s − μ·s cancellation loses < 1e-5·|μ|/σ).

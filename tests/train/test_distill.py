@@ -117,3 +117,30 @@ def test_stability_loss_is_trained_and_logged(tmp_path, teacher, content):
     assert read_log(tmp_path / "plain" / "log.csv")[-1]["stability"] == 0
     with pytest.raises(ValueError, match="stability"):
         DistillConfig(teacher="x", stability=-1.0)
+
+
+def test_teacher_scale_targets_the_teachers_output_painted_larger_and_shrunk(teacher, content):
+    from instyle.resize import resize_to
+
+    torch.manual_seed(3)
+    x = torch.rand(2, 3, 32, 40)
+    sel = torch.tensor([0, 1])
+    one = DistillTask(content, DistillConfig(teacher=str(teacher), width=0.125))
+    two = DistillTask(content, DistillConfig(teacher=str(teacher), width=0.125, teacher_scale=2.0))
+    with torch.no_grad():
+        plain = one.teacher(x, sel).clamp(0, 1)
+        big = two.teacher(resize_to(x, (64, 80)), sel).clamp(0, 1)
+    assert torch.equal(one.teach(x, sel), plain)  # scale 1: the teacher's output as it is
+    target = two.teach(x, sel)
+    assert target.shape == x.shape
+    assert torch.allclose(target, resize_to(big, (32, 40)).clamp(0, 1))
+    assert (target - plain).abs().mean() > 1e-3  # painted at 64×80, not at 32×40
+
+
+def test_teacher_scale_is_trained_and_bounded(tmp_path, teacher, content):
+    cfg = DistillConfig(teacher=str(teacher), width=0.125, residual_blocks=0, teacher_scale=2.0)
+    train(DistillTask(content, cfg), _cfg(steps=2, log_every=2), tmp_path / "run", progress=False)
+    assert read_log(tmp_path / "run" / "log.csv")[-1]["l1"] > 0
+    for bad in (0.5, 5.0, True):
+        with pytest.raises(ValueError, match="teacher scale"):
+            DistillConfig(teacher="x", teacher_scale=bad)

@@ -346,6 +346,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     _add_residual_blocks(g, "student residual blocks")
     g.add_argument("--loss", choices=DISTILL_LOSSES, default="l1", help="distance to the teacher's output (default l1)")
+    g.add_argument(
+        "--teacher-scale",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="the teacher paints each photo enlarged K times and its output is shrunk back, so the student "
+        "paints at N px what the teacher paints at K*N (finer strokes for K^2 less compute; 1 to 4, default 1)",
+    )
     _add_stability_options(g, "the teacher's output")
     d.set_defaults(run=run_distill)
 
@@ -442,6 +450,7 @@ def run_distill(args: argparse.Namespace) -> int:
         loss=args.loss,
         stability=args.stability,
         noise=args.noise,
+        teacher_scale=args.teacher_scale,
     )
     return _run(DistillTask(args.content, cfg), args)
 

@@ -17,6 +17,12 @@ small motion plus noise, against the teacher's output moved alike. Distilled fro
 way the built-in network flickered less but lost half its texture detail within 300 steps (the
 student learns the teacher's texture averaged over the grid's phases); the network for video was
 made with ``instyle train fast --stability`` instead, where the perceptual losses keep the texture.
+
+With ``teacher_scale`` = k > 1 the teacher paints the photo enlarged k times and its output is
+shrunk back (antialiased, :mod:`instyle.resize`): the student learns to paint at N px what the
+teacher paints at k·N, i.e. strokes k times finer in pixels, for k² fewer pixels of compute
+(self-distillation across scales; the brush rule of :mod:`instyle.sizes` computes a 512-px output
+at 1024 px because blind judges preferred those strokes: docs/quality.md, round 5).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from ..checkpoint import load_model
 from ..choices import DISTILL_LOSSES, check
 from ..errors import UsageError
 from ..models import JohnsonConfig, JohnsonNet
+from ..resize import resize_to
 from ..sheet import contact_sheet
 from .content import ContentFolderTask
 from .stability import check_stability, motion_consistency
@@ -51,6 +58,8 @@ class DistillConfig:
         preview_styles: styles shown in the sample grids (teacher and student side by side).
         stability: weight of the motion-stability loss (:mod:`instyle.train.stability`; 0: off).
         noise: standard deviation of the Gaussian noise added to the moved photo (0–1 RGB).
+        teacher_scale: the teacher sees the photo enlarged this many times, its output shrunk back
+            (1: the same size; 2: the student paints at N px what the teacher paints at 2N).
     """
 
     teacher: str = ""
@@ -60,6 +69,7 @@ class DistillConfig:
     preview_styles: int = 4
     stability: float = 0.0
     noise: float = 0.02
+    teacher_scale: float = 1.0
 
     def __post_init__(self) -> None:
         self.teacher = os.fspath(self.teacher)
@@ -69,6 +79,8 @@ class DistillConfig:
         if self.preview_styles < 1:
             raise ValueError(f"preview styles must be >= 1, got {self.preview_styles}")
         check_stability(self.stability, self.noise)
+        if isinstance(self.teacher_scale, bool) or not 1.0 <= self.teacher_scale <= 4.0:
+            raise ValueError(f"teacher scale must be from 1 to 4, got {self.teacher_scale!r}")
 
 
 class DistillTask(ContentFolderTask):
@@ -123,12 +135,20 @@ class DistillTask(ContentFolderTask):
     def _selector(self, idx: Tensor) -> Tensor | None:
         return idx if self.multi else None
 
+    @torch.no_grad()
+    def teach(self, x: Tensor, selector: Tensor | None) -> Tensor:
+        """The target for photos x (B, 3, H, W): the teacher's output, painted at ``teacher_scale``
+        times the size and shrunk back to (H, W), clamped to [0, 1]."""
+        k = self.config.teacher_scale
+        h, w = x.shape[-2:]
+        big = resize_to(x, (round(h * k), round(w * k))) if k != 1 else x
+        return resize_to(self.teacher(big, selector).float().clamp(0.0, 1.0), (h, w)).clamp(0.0, 1.0)
+
     def loss(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         x = batch["content"]  # (B, 3, H, W) in [0, 1]
         n_styles = max(1, len(self.student_config.styles))
         idx = batch["sample"].to(self.device) % n_styles  # (B,) style of each sample
-        with torch.no_grad():
-            target = self.teacher(x, self._selector(idx)).float().clamp(0.0, 1.0)
+        target = self.teach(x, self._selector(idx))
         y = model(x, self._selector(idx)).float()  # (B, 3, H, W), unclamped
         l1 = (y - target).abs().mean()
         mse = (y - target).pow(2).mean()
@@ -153,7 +173,7 @@ class DistillTask(ContentFolderTask):
             row = [c]
             for s in shown:
                 sel = self._selector(torch.tensor([s], device=dev))
-                row += [self.teacher(c.to(dev), sel).clamp(0, 1).cpu(), model(c.to(dev), sel).clamp(0, 1).cpu()]
+                row += [self.teach(c.to(dev), sel).cpu(), model(c.to(dev), sel).clamp(0, 1).cpu()]
             rows.append(row)
         return contact_sheet(rows, col_labels=labels, cell=160)
 

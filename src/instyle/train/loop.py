@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -321,6 +322,18 @@ def _restore(
     return progress
 
 
+def _leave_signals_to_the_main_process(_worker_id: int) -> None:
+    """A data-loading worker's start: SIGTERM, SIGHUP and SIGINT are the main process's to act on
+    (it saves a checkpoint and shuts the workers down). A stop sent to the whole process group
+    (systemd's default KillMode, ``pkill -f``, Ctrl-C) would otherwise kill a worker first, and the
+    main process would fail on the dead worker instead of saving. A worker still exits when the
+    main process dies (torch's worker loop watches its parent)."""
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def _loader(data: TrainingData, cfg: TrainConfig, hw: _Hardware, start: int):
     """Endless batches from step ``start`` on (the order is a pure function of the step: data.py)."""
     workers = cfg.workers if cfg.workers is not None else _default_workers(hw.device, hw.info.world)
@@ -336,6 +349,7 @@ def _loader(data: TrainingData, cfg: TrainConfig, hw: _Hardware, start: int):
             ),  # its own: the global RNG (noise inputs) stays exact on resume
             persistent_workers=False,
             prefetch_factor=4 if workers else None,
+            worker_init_fn=_leave_signals_to_the_main_process if workers else None,
         )
     )
 

@@ -20,6 +20,7 @@ import torch
 
 from instyle.atomic import write_text
 from instyle.checkpoint import load_model, model_kind, save_model
+from instyle.sizes import STROKE_REFERENCE_KEY
 from instyle.train.log import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +173,7 @@ def main() -> None:
     args = p.parse_args()
     run = Path(args.run_dir)
     ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-    model, _ = load_model(run / "checkpoint.pt")
+    model, meta = load_model(run / "checkpoint.pt")
     kind = model_kind(model)
     if kind not in TARGETS:
         raise SystemExit(f"{run} holds a {kind} model; this script ships {', '.join(TARGETS)}")
@@ -181,7 +182,9 @@ def main() -> None:
         if kind != "johnson" or len(model.config.styles) < 2:
             raise SystemExit(f"{run} holds no multi-style Johnson network; --video ships one")
         stem = "builtin_styles_video"
-    out = save_model(ASSETS / f"{stem}.safetensors", model, overwrite=True)
+    # the brush reference side of a network distilled across scales (instyle.sizes) travels with it
+    extra = {STROKE_REFERENCE_KEY: meta[STROKE_REFERENCE_KEY]} if STROKE_REFERENCE_KEY in meta else None
+    out = save_model(ASSETS / f"{stem}.safetensors", model, overwrite=True, extra=extra)
     size = out.stat().st_size
     if size > MAX_BYTES:
         out.unlink()

@@ -32,3 +32,17 @@ def test_bad_strokes_are_value_errors_naming_the_range(bad):
         check_stroke(bad)
     with pytest.raises(ValueError):
         stroke_side(512, bad)
+
+
+def test_a_network_with_its_own_reference_side_computes_there():
+    from instyle.sizes import STROKE_REFERENCE_KEY, stroke_reference
+
+    # a network distilled with --teacher-scale 2 paints at 512 what its teacher paints at 1024
+    assert stroke_side(512, 1.0, 512) == 512
+    assert stroke_side(4000, 2.0, 512) == 256
+    assert stroke_side(100, 1.0, 512) == 400  # still at most 4x the output
+    assert stroke_reference({}) == STROKE_REFERENCE
+    assert stroke_reference({STROKE_REFERENCE_KEY: "512", "other": "x"}) == 512
+    for bad in ("", "big", "8", "-512", "512.5"):
+        with pytest.raises(ValueError, match="stroke_reference in a model.s metadata must be a whole number"):
+            stroke_reference({STROKE_REFERENCE_KEY: bad})

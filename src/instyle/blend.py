@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, Union
 
 from .choices import FAST_COLOR_MODES, check
-from .errors import UsageError
+from .errors import METHOD_ADAIN, STYLE, OptionError, UsageError
 
 #: Largest image a fast network takes in one piece: it sees the whole image at once (instance-norm
 #: statistics are global), so its memory grows with the pixel count (peak memory per size:
@@ -135,10 +135,12 @@ def style_vector(
     a single-style network."""
     if not names:
         if style not in (None, [], ()):
-            raise UsageError("this network has a single style; give no --style")
+            raise OptionError("this network has a single style; give no {style}", style=STYLE)
         return None
     if style is None:
-        raise UsageError(f"this network has {len(names)} styles; choose with --style NAME ({', '.join(names)})")
+        raise OptionError(
+            f"this network has {len(names)} styles; choose with {{style}} NAME ({', '.join(names)})", style=STYLE
+        )
     chosen = [style] if isinstance(style, (int, str)) else list(style)
     out = [0.0] * len(names)
     for s, wk in zip(chosen, blend_weights(weights, len(chosen))):
@@ -160,7 +162,9 @@ def check_fast_request(color: str, hw: Sequence[int], max_pixels: int = FAST_MAX
     check(color, FAST_COLOR_MODES, "a fast network's color (a trained style has no image to recolour)", UsageError)
     h, w = int(hw[0]), int(hw[1])
     if h * w > max_pixels:
-        raise UsageError(
+        raise OptionError(
             f"{w}x{h} is {h * w / 1e6:.1f} megapixels, over the fast network's "
-            f"{max_pixels / 1e6:.1f}: give a smaller --size, or use --method adain (tiled)"
+            f"{max_pixels / 1e6:.1f}: give a smaller {{size}}, or use {{adain}} (tiled)",
+            size=("image", "--size"),
+            adain=("AdaINStylizer", METHOD_ADAIN[1]),
         )

@@ -41,6 +41,8 @@ class OptionError(UsageError):
 #: The options the library's messages name most, as a Python caller and the command line spell them.
 OVERWRITE = ("overwrite=True", "--overwrite")
 RESUME = ("resume=True", "--resume")
+STYLE = ("style", "--style")
+METHOD_ADAIN = ('method="adain"', "--method adain")
 
 
 def exists_error(what: str, *, them: bool = False, exit_code: int = 1) -> OptionError:

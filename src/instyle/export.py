@@ -54,7 +54,7 @@ from .nn.stats_filter import statistics_filter
 from .onnx_runtime import ONNX_FORMAT, ONNX_FORMAT_VERSION
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .shipped import resolve_model
-from .sizes import MIN_SIDE
+from .sizes import MIN_SIDE, STROKE_REFERENCE, STROKE_REFERENCE_KEY, stroke_reference
 from .version import __version__
 from .video.stabilize import exposure_gate
 
@@ -244,10 +244,12 @@ def export_fast(
     graph for video with statistics shared across frames (:class:`SharedStatisticsGraph`; Johnson
     networks)."""
     opset = _check_opset(opset)
+    reference = STROKE_REFERENCE
     if isinstance(model, nn.Module):
         net = model
     else:
-        net, _ = load_model(resolve_model(model), device="cpu")
+        net, file_meta = load_model(resolve_model(model), device="cpu")
+        reference = stroke_reference(file_meta)
     if not isinstance(net, (JohnsonNet, TextureNet)):
         raise UsageError(
             f"{model} is not a fast network (a Johnson or texture net); export an AdaIN decoder "
@@ -289,6 +291,7 @@ def export_fast(
         + ("; style_weights (S,) summing to 1" if styles else "")
         + ("; z0..zK-1 U(0, 1) noise at each scale" if noise else "")
         + ("; momentum (1,), past_mean_k, past_std_k (N, C_k, 1, 1)" if shared_statistics else ""),
+        STROKE_REFERENCE_KEY: str(reference),
     }
     if shared_statistics:
         meta["shared_statistics"] = json.dumps(layers)  # C_k of each layer

@@ -15,10 +15,11 @@ from .alloc import keep_freed_memory
 from .blend import FAST_MAX_PIXELS, StyleChoice, check_fast_request, style_vector
 from .checkpoint import load_model
 from .device import precision_dtype, resolve_device, resolve_precision
-from .errors import UsageError
+from .errors import OptionError
 from .models import JohnsonNet, TextureNet
 from .models.inference import InferenceJohnson, for_inference
 from .shipped import resolve_model
+from .sizes import STROKE_REFERENCE, stroke_reference
 
 
 class FastStylizer:
@@ -48,6 +49,9 @@ class FastStylizer:
     """
 
     net: JohnsonNet | TextureNet | InferenceJohnson  # the net as loaded, or its inference rewrite
+    #: The longer side at which its strokes have the size ``stroke`` = 1 asks for (its file's
+    #: metadata, :func:`instyle.sizes.stroke_reference`; :func:`instyle.sizes.stroke_side` uses it).
+    stroke_reference: int
 
     def __init__(
         self,
@@ -68,12 +72,15 @@ class FastStylizer:
             if not isinstance(model, (JohnsonNet, TextureNet)):
                 raise TypeError(f"model must be a JohnsonNet or TextureNet, got {type(model).__name__}")
             net = copy.deepcopy(model)
+            self.stroke_reference = STROKE_REFERENCE
         else:
             model = resolve_model(model)
-            net, _ = load_model(model, device="cpu")
+            net, meta = load_model(model, device="cpu")
+            self.stroke_reference = stroke_reference(meta)
             if not isinstance(net, (JohnsonNet, TextureNet)):
-                raise UsageError(
-                    f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; use it with --decoder"
+                raise OptionError(
+                    f"{os.fspath(model)} holds an AdaIN decoder, not a fast network; use it with {{decoder}}",
+                    decoder=("AdaINStylizer(decoder=...)", "--decoder"),
                 )
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format

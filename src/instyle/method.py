@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 
 from .choices import METHODS, check
-from .errors import UsageError
+from .errors import METHOD_ADAIN, OptionError, UsageError
 
 
 def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] = (), *, files: bool = True) -> str:
@@ -42,11 +42,12 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
             builtin_model_path()  # raises WeightsError with the explanation
         other = [s for s in styles if s not in fast]
         if other:
-            raise UsageError(
-                f"--method fast: {other[0]!r} is not a built-in style of the network; it has {', '.join(known)}"
+            raise OptionError(
+                f"{{fast}}: {other[0]!r} is not a built-in style of the network; it has {', '.join(known)}",
+                fast=('method="fast"', "--method fast"),
             )
         if adain_only:
-            raise UsageError(f"{adain_only[0]} works with --method adain, not with the fast network")
+            raise OptionError(f"{adain_only[0]} works with {{adain}}, not with the fast network", adain=METHOD_ADAIN)
         return "fast"
     if not known or len(fast) != len(styles) or adain_only:
         return "adain"

@@ -31,7 +31,16 @@ from .errors import InstyleError, UsageError, WeightsError, one_line
 from .imageio.modes import pad_reflect_array
 from .luma import combine_luminance_array
 from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, SHIPPED_SHARED_ONNX, shipped_path
-from .sizes import ENCODER_STRIDE, MIN_SIDE, SIDE_MULTIPLE, padded_side, texture_net_grid, texture_sizes
+from .sizes import (
+    ENCODER_STRIDE,
+    MIN_SIDE,
+    SIDE_MULTIPLE,
+    STROKE_REFERENCE,
+    padded_side,
+    stroke_reference,
+    texture_net_grid,
+    texture_sizes,
+)
 
 ONNX_FORMAT = "instyle.onnx"  # as instyle.export writes it
 #: 2: fast networks take no ``keep_colors`` input (the runtime puts the chroma back); 1 still reads.
@@ -191,6 +200,8 @@ class OnnxFastStylizer:
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
             raise WeightsError(f"{self.path} holds a {self.metadata.get('kind')}, not a fast network")
         self.config: dict = json.loads(self.metadata.get("config", "{}"))
+        #: as :attr:`instyle.FastStylizer.stroke_reference` (its file's metadata)
+        self.stroke_reference = stroke_reference(self.metadata)
         self.max_pixels = max_pixels
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._scales = sum(1 for n in self._inputs if n.startswith("z"))
@@ -303,6 +314,7 @@ class OnnxAdaIN:
         self.encoder_id = enc_meta.get("encoder_id", "")  # whose statistics presets must hold
         self.max_pixels = max_pixels
         self.grid = ENCODER_STRIDE  # the sampling grid in px (relu4_1's step), as AdaINStylizer.grid
+        self.stroke_reference = STROKE_REFERENCE  # as AdaINStylizer's
 
     def style_stats_of(self, style: str, *, style_size: int | None = 512) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of a style image file (longer side resized to ``style_size`` as the torch

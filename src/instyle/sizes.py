@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 #: Smallest side the fast networks compute on. Their deepest maps are a quarter of the input, and
 #: every 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1,
@@ -20,6 +20,10 @@ ENCODER_STRIDE = 8
 #: pixels: Johnson et al. 2016, Jing et al. 2018; a 512-px output computed at 512 has strokes twice
 #: as large relative to the picture, which blind judges rejected: docs/quality.md, round 5.)
 STROKE_REFERENCE = 1024
+#: The model-file metadata key of a network's own reference side, where it differs from
+#: :data:`STROKE_REFERENCE`: a network distilled with ``--teacher-scale K`` paints at N px what its
+#: teacher paints at K·N, so its reference is the teacher's divided by K (a K²-fold cheaper output).
+STROKE_REFERENCE_KEY = "stroke_reference"
 #: ``stroke`` when none is given.
 DEFAULT_STROKE = 1.0
 #: Bounds of ``stroke``: 1/8 to 8 times the reference brush.
@@ -34,14 +38,31 @@ def check_stroke(stroke: float) -> float:
     return float(stroke)
 
 
-def stroke_side(longer: int, stroke: float = 1.0) -> int:
+def stroke_reference(metadata: Mapping[str, str]) -> int:
+    """A network's reference side from its file's metadata (:data:`STROKE_REFERENCE_KEY`), else
+    :data:`STROKE_REFERENCE`."""
+    text = metadata.get(STROKE_REFERENCE_KEY)
+    if text is None:
+        return STROKE_REFERENCE
+    try:
+        side = int(text)
+    except ValueError:
+        side = 0
+    if side < MIN_SIDE:
+        raise ValueError(
+            f"{STROKE_REFERENCE_KEY} in a model's metadata must be a whole number >= {MIN_SIDE}, got {text!r}"
+        )
+    return side
+
+
+def stroke_side(longer: int, stroke: float = 1.0, reference: int = STROKE_REFERENCE) -> int:
     """The longer side a network computes on for an output whose longer side is ``longer``, so that
-    its strokes are ``stroke`` times the size they have relative to a picture computed at
-    :data:`STROKE_REFERENCE` px: that size divided by ``stroke``, whatever the output's size.
-    Never more than 4x the output (a finer brush than that is only more compute) nor less than
-    :data:`MIN_SIDE`."""
+    its strokes are ``stroke`` times the size they have relative to a picture computed at its
+    ``reference`` side (:data:`STROKE_REFERENCE`, or the network's own: :func:`stroke_reference`):
+    that side divided by ``stroke``, whatever the output's size. Never more than 4x the output (a
+    finer brush than that is only more compute) nor less than :data:`MIN_SIDE`."""
     stroke = check_stroke(stroke)
-    side = round(STROKE_REFERENCE / stroke)
+    side = round(reference / stroke)
     return max(MIN_SIDE, min(side, 4 * longer))
 
 

@@ -28,6 +28,7 @@ from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_s
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .presets import load_preset
 from .resize import resize_longer, resize_to
+from .sizes import STROKE_REFERENCE
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ class AdaINStylizer:
                 f"is a {self.arch} AdaIN network, not {arch}"
             )
         self.grid = STRIDE  # the sampling grid in px (relu4_1's step): video keeps it fixed to the scene
+        #: The side at which its strokes have the size ``stroke`` = 1 asks for (instyle.sizes.stroke_side).
+        self.stroke_reference = STROKE_REFERENCE
         # bf16: weights converted once (autocast would re-cast every weight on every call).
         self.dtype = precision_dtype(self.precision)
         fmt = torch.channels_last if channels_last else torch.contiguous_format

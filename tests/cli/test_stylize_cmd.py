@@ -725,6 +725,36 @@ def test_stroke_changes_the_brush_not_the_output_size(files, tmp_path, capsys, b
     assert np.abs(outs["8"] - outs["1"]).mean() > 0.01
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_a_network_with_its_own_reference_side_paints_there(files, tmp_path, capsys, backend):
+    """A network distilled with ``--teacher-scale`` carries its reference side in its file (and its
+    ONNX copy): the brush rule computes there, not at the default 1024."""
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    from instyle.feedforward import FastStylizer
+    from instyle.imageio import load_image
+    from instyle.models import JohnsonConfig, JohnsonNet
+    from instyle.sizes import STROKE_REFERENCE_KEY
+
+    torch.manual_seed(1)
+    net = JohnsonNet(JohnsonConfig(norm="instance", width=0.125, residual_blocks=1))
+    model = save_model(tmp_path / "half.safetensors", net, extra={STROKE_REFERENCE_KEY: "256"})
+    if backend == "onnxruntime":
+        from instyle.export import export_fast
+
+        model = export_fast(model, tmp_path / "half.onnx")
+    out = tmp_path / "o.png"
+    cli = ["stylize", files["content.png"], "--model", model, "--stroke", "4", "-o", out, "--backend", backend]
+    code, _, err = run_cli([*cli, *_plain(files)], capsys)
+    assert code == 0, err
+    # 256 / 4 = 64 px (the default reference would give 1024 / 4 = 256, capped at 4 x 48 = 192)
+    torch_net = FastStylizer(tmp_path / "half.safetensors", precision="fp32")
+    assert torch_net.stroke_reference == 256
+    big = torch_net(load_image(files["content.png"], size=64))[0].permute(1, 2, 0).numpy()  # (48, 64, 3)
+    down = np.asarray(Image.fromarray(np.round(big * 255).astype(np.uint8)).resize((48, 36), Image.Resampling.LANCZOS))
+    assert np.abs(np.asarray(Image.open(out), np.float32) / 255 - down / 255).max() <= 2 / 255
+
+
 @pytest.mark.parametrize("bad", ["0", "9", "x", "nan"])
 def test_bad_stroke_is_a_usage_error(files, tmp_path, capsys, bad):
     code, _, err = run_cli(

@@ -141,6 +141,12 @@ def test_teacher_scale_is_trained_and_bounded(tmp_path, teacher, content):
     cfg = DistillConfig(teacher=str(teacher), width=0.125, residual_blocks=0, teacher_scale=2.0)
     train(DistillTask(content, cfg), _cfg(steps=2, log_every=2), tmp_path / "run", progress=False)
     assert read_log(tmp_path / "run" / "log.csv")[-1]["l1"] > 0
+    # the student paints at N px what the teacher (reference 1024) paints at 2N: its reference is 512,
+    # and a student of it distilled again at scale 2 gets 256
+    _, meta = load_model(tmp_path / "run" / "model.safetensors")
+    assert meta["stroke_reference"] == "512"
+    again = DistillTask(content, DistillConfig(teacher=str(tmp_path / "run" / "model.safetensors"), teacher_scale=2.0))
+    assert again.model_extra()["stroke_reference"] == "256"
     for bad in (0.5, 5.0, True):
         with pytest.raises(ValueError, match="teacher scale"):
             DistillConfig(teacher="x", teacher_scale=bad)

@@ -313,7 +313,7 @@ def test_folder_without_readable_images_fails_before_writing(images, tmp_path):
 
 def test_diverged_new_run_leaves_nothing(images, tmp_path):
     run = tmp_path / "new" / "folders" / "run"
-    with pytest.raises(FloatingPointError, match="NaN or infinite.*lower --lr") as exc:
+    with pytest.raises(FloatingPointError, match="NaN or infinite.*lower the learning rate") as exc:
         _train(images, run, _cfg(steps=1, lr=1e29))
     assert "checkpoint" not in str(exc.value)  # there is none to speak of
     assert not (tmp_path / "new").exists()  # every folder the call made is gone

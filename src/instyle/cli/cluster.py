@@ -25,13 +25,16 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InstyleError, UsageError
+
+if TYPE_CHECKING:
+    from .methods import Painter
 
 MANIFEST = ".instyle-manifest.jsonl"
 #: What ``--ray`` means without an address: start a Ray instance on this machine.
@@ -155,14 +158,14 @@ class _Stylize:
         _one_thread()
         styles, weights = args.parsed_styles
         build = methods.fast if method == "fast" else methods.adain
-        self.stylize, _, _ = build(args, backend, styles, weights, threads=1)
+        self.painter = build(args, backend, styles, weights, threads=1)
         self.args = args
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         out: dict[str, list] = {k: [] for k in ("input", "output", "status", "seconds", "error")}
         for src, dst in zip(batch["input"], batch["output"]):
             t0 = time.perf_counter()
-            status, error = stylize_one(self.stylize, self.args, str(src), str(dst))
+            status, error = stylize_one(self.painter, self.args, str(src), str(dst))
             for k, v in (
                 ("input", str(src)),
                 ("output", str(dst)),
@@ -195,13 +198,13 @@ def _one_thread() -> None:
         pass
 
 
-def stylize_one(stylize: Callable, args: argparse.Namespace, src: str, dst: str) -> tuple[str, str]:
+def stylize_one(painter: Painter, args: argparse.Namespace, src: str, dst: str) -> tuple[str, str]:
     """(status, error) of one photo: ``ok`` (written now), ``kept`` (its output was already there:
     an earlier run, or this photo's earlier try before its worker died), or ``failed`` (unreadable;
     the error in one line). Errors other than a bad photo stop the job."""
     from ..errors import one_line
     from ..imageio import encode_image, read_array, save_image
-    from .stylize_cmd import output_size, stylize_at_stroke
+    from .stylize_cmd import output_size
 
     if exists(dst):
         return "kept", ""
@@ -209,7 +212,7 @@ def stylize_one(stylize: Callable, args: argparse.Namespace, src: str, dst: str)
         data = read_array(_read_bytes(src) if is_uri(src) else src, **output_size(args))
     except InstyleError as exc:
         return "failed", one_line(exc)
-    out = stylize_at_stroke(stylize, data, args.stroke)
+    out = painter.at_stroke(data, args.stroke)
     options = dict(alpha=data.alpha, quality=args.quality, png_compress=args.png_compress, size=data.size)
     if is_uri(dst):
         blob = encode_image(out, os.path.splitext(dst)[1], **options)

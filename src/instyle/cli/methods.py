@@ -1,15 +1,57 @@
-"""How ``stylize`` and ``video`` build the stylizing function from their options: the fast network
-(torch or onnxruntime) or AdaIN (torch or onnxruntime). Each returns ``(stylize(ImageArray) ->
-output, precision, grid() -> px)``, the output a (1, 3, H, W) tensor (torch) or a (H, W, 3) array
-(onnxruntime), ``grid`` the network's sampling grid (asked when needed: onnxruntime loads in the
-background)."""
+"""How ``stylize`` and ``video`` build their :class:`Painter` from the options: the fast network
+(torch or onnxruntime) or AdaIN (torch or onnxruntime), behind one type that takes and returns
+(H, W, 3) float32 arrays whatever the runtime."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from . import common
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..imageio import ImageArray
+
+
+class Network(Protocol):
+    """What a painter asks of the network behind it (FastStylizer, OnnxFastStylizer,
+    AdaINStylizer, OnnxAdaIN)."""
+
+    @property
+    def grid(self) -> int: ...  # its sampling grid in px (video keeps it fixed to the scene)
+
+    @property
+    def stroke_reference(self) -> int: ...  # the side of its stroke = 1 brush (instyle.sizes.stroke_side)
+
+
+class Painter:
+    """One network with the options of a run bound: ``painter(rgb, **statistics)`` turns a (H, W, 3)
+    float32 array in [0, 1] into its stylized (H, W, 3) float32 array (``statistics=``: an ONNX
+    graph that shares them across video frames). ``network`` is called when the network itself is
+    needed (onnxruntime loads it in the background while the first photo is decoded)."""
+
+    def __init__(self, paint: Callable[..., np.ndarray], precision: str, network: Callable[[], Network]):
+        self._paint, self.precision, self._network = paint, precision, network
+
+    def __call__(self, rgb: np.ndarray, **statistics) -> np.ndarray:
+        return self._paint(rgb, **statistics)
+
+    @property
+    def grid(self) -> int:
+        return self._network().grid
+
+    def at_stroke(self, data: ImageArray, stroke: float) -> np.ndarray:
+        """``data`` (at the output's size) painted at the side that gives the asked brush
+        (:func:`instyle.sizes.stroke_side` with the network's own reference); the result is
+        resampled to the output's size as it is written (``save_image(size=data.size)``)."""
+        from ..sizes import stroke_side
+
+        side = stroke_side(max(data.size), stroke, self._network().stroke_reference)
+        return self(data.resized(side).rgb)
 
 
 def choose(args: argparse.Namespace, styles: list[str]) -> str:
@@ -51,11 +93,11 @@ def fast(
     *,
     threads: int | None = None,
     shared_statistics: bool = False,
-):
-    """(stylize(ImageArray) -> output, precision, grid) for a fast network on ``backend``
-    (``threads``: onnxruntime's threads per call, None: its default). ``shared_statistics``
-    (video): on onnxruntime, the network's graph that shares them, and ``stylize`` takes the
-    frame's ``statistics=``; torch shares them through its statistics filter."""
+) -> Painter:
+    """The :class:`Painter` of a fast network on ``backend`` (``threads``: onnxruntime's threads
+    per call, None: its default). ``shared_statistics`` (video): on onnxruntime, the network's
+    graph that shares them, and the painter takes the frame's ``statistics=``; torch shares them
+    through its statistics filter."""
     style = styles or None
     kw = dict(weights=weights or None, color=args.color)
     if backend == "onnxruntime":
@@ -72,18 +114,15 @@ def fast(
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
             OnnxFastStylizer, args.model, threads=threads, shared_statistics=shared_statistics
         )
-        return (
-            (lambda data, **stats: loading.result()(data.rgb, style, **kw, **stats)),
-            "fp32",
-            (lambda: loading.result().grid),
-        )
+        return Painter(lambda rgb, **stats: loading.result()(rgb, style, **kw, **stats), "fp32", loading.result)
     from ..feedforward import FastStylizer
+    from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
     fast = FastStylizer(
         args.model, device=args.device, precision=args.precision, channels_last=not args.no_channels_last
     )
     fast.selector(style, kw["weights"])  # unknown names fail before any work
-    return (lambda data: fast(data.to_tensors().rgb, style, **kw)), fast.precision, (lambda: fast.grid)
+    return Painter(lambda rgb: tensor_to_hwc(fast(hwc_to_tensor(rgb), style, **kw)), fast.precision, lambda: fast)
 
 
 def adain_stylizer(args: argparse.Namespace, styles: list[str], **kw):
@@ -125,10 +164,9 @@ def adain(
     *,
     threads: int | None = None,
     shared_statistics: bool = False,
-):
-    """(stylize(ImageArray) -> output, precision, grid) for AdaIN (torch, or the light network on
-    onnxruntime with ``threads`` per call). ``shared_statistics`` (video): torch only, through its
-    statistics filter."""
+) -> Painter:
+    """The :class:`Painter` of AdaIN (torch, or the light network on onnxruntime with ``threads``
+    per call). ``shared_statistics`` (video): torch only, through its statistics filter."""
     if backend == "onnxruntime":
         if shared_statistics:
             from ..errors import UsageError
@@ -142,8 +180,9 @@ def adain(
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))
         mixed = (mix([st[0] for st in stats], w), mix([st[1] for st in stats], w))  # (mean, std): (1, C, 1, 1) each
-        return (lambda data: net(data.rgb, mixed, alpha=args.alpha)), "fp32", (lambda: net.grid)
+        return Painter(lambda rgb: net(rgb, mixed, alpha=args.alpha), "fp32", lambda: net)
     from ..imageio import load_image
+    from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
     stylizer = adain_stylizer(
         args,
@@ -159,17 +198,16 @@ def adain(
     if args.color == "none":
         style_specs = [stylizer.style_stats(s) for s in style_specs]
     masks = [load_image(m) for m in args.mask] if getattr(args, "mask", None) else None
-    return (
-        (
-            lambda data: stylizer(
-                data.to_tensors().rgb,
-                style_specs,
-                weights=None if masks else weights,
-                alpha=args.alpha,
-                masks=masks,
-                color=args.color,
-            )
-        ),
-        stylizer.precision,
-        (lambda: stylizer.grid),
-    )
+
+    def paint(rgb: np.ndarray) -> np.ndarray:
+        out = stylizer(
+            hwc_to_tensor(rgb),
+            style_specs,
+            weights=None if masks else weights,
+            alpha=args.alpha,
+            masks=masks,
+            color=args.color,
+        )
+        return tensor_to_hwc(out)
+
+    return Painter(paint, stylizer.precision, lambda: stylizer)

@@ -125,15 +125,6 @@ def output_size(args: argparse.Namespace) -> dict:
     return {"size": args.size} if args.size else {} if args.keep_size else {"max_size": MAX_DEFAULT}
 
 
-def stylize_at_stroke(stylize, data, stroke: float):
-    """``stylize`` of ``data`` (an ImageArray at the output's size) at the size that gives the asked
-    brush (:func:`instyle.sizes.stroke_side`); the result is resampled to the output's size as it
-    is written (``save_image(size=data.size)``)."""
-    from ..sizes import stroke_side
-
-    return stylize(data.resized(stroke_side(max(data.size), stroke)))
-
-
 def _tile(text: str) -> int:
     v = common.positive_int(text)
     if v < 64 or v % 8:
@@ -210,9 +201,7 @@ def run(args: argparse.Namespace) -> int:
     backend = _backend(args, method, styles)
     # onnxruntime on a folder: two photos in the network at once, on half the cores each
     workers, threads = cpu_workers(len(jobs)) if backend == "onnxruntime" else (1, None)
-    stylize, precision, _ = (methods.fast if method == "fast" else methods.adain)(
-        args, backend, styles, weights, threads=threads
-    )
+    painter = (methods.fast if method == "fast" else methods.adain)(args, backend, styles, weights, threads=threads)
     read_size = output_size(args)
 
     def read(src: str):
@@ -221,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         return read_array(src, **read_size)
 
     def compute(data):
-        return stylize_at_stroke(stylize, data, args.stroke)
+        return painter.at_stroke(data, args.stroke)
 
     def write(dst: str, data, out) -> dict:
         from ..imageio import save_image
@@ -265,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
         "alpha": args.alpha,
         "color": args.color,
         "stroke": args.stroke,
-        "precision": precision,
+        "precision": painter.precision,
         "method": method,
         "backend": backend,
         "seconds": round(wall, 3),

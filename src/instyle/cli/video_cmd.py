@@ -150,10 +150,8 @@ def run(args: argparse.Namespace) -> int:
     # passive: benchmarks/video.py with --model, and OMP_WAIT_POLICY=ACTIVE for spinning). Read
     # when torch loads, so set before; a user's own setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import numpy as np
 
     from ..backends import choose_backend
-    from ..imageio import ImageArray
     from ..pipeline import cpu_workers, pipelined
     from ..shipped import has_video_model
     from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
@@ -187,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     sink = VideoSink(
         args.output, source, codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, overwrite=args.overwrite
     )
-    stylize, precision, grid = (methods.fast if method == "fast" else methods.adain)(
+    painter = (methods.fast if method == "fast" else methods.adain)(
         args, backend, styles, weights, threads=threads, shared_statistics=shared
     )
     in_call = backend == "onnxruntime" and shared  # the graph mixes the statistics itself
@@ -195,13 +193,10 @@ def run(args: argparse.Namespace) -> int:
     if torch_threads:
         import torch
 
-    def as_array(out) -> np.ndarray:
-        return out if isinstance(out, np.ndarray) else out[0].permute(1, 2, 0).contiguous().numpy()
-
     video = VideoStylizer(
-        lambda rgb, **stats: as_array(stylize(ImageArray(rgb, None, "<frame>", (0, 0)), **stats)),
+        painter,
         config,
-        grid=grid(),
+        grid=painter.grid,
         workers=workers,
         statistics_in_call=in_call,
     )
@@ -243,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         "method": method,
         "model": None if method != "fast" else str(args.model or "builtin"),
         "backend": backend,
-        "precision": precision,
+        "precision": painter.precision,
         "stabilize": config.mode,
         "scene_cuts": video.cut_count,
     }

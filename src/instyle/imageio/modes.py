@@ -154,6 +154,13 @@ def image_to_tensor(pil: Image.Image) -> torch.Tensor:
     return hwc_to_tensor(np.clip(composite_white(rgb, alpha), 0.0, 1.0))
 
 
+def tensor_to_hwc(t: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) tensor -> (H, W, 3) float32 numpy on the CPU (the inverse of :func:`hwc_to_tensor`)."""
+    import torch
+
+    return t[0].detach().to(device="cpu", dtype=torch.float32).permute(1, 2, 0).contiguous().numpy()
+
+
 def resize_plane(plane: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     """(H, W) float32 -> (h, w) float32 (``wh`` = (w, h)), Pillow LANCZOS in float ('F') mode, clamped:
     how images (and their alpha) are resized as they are read."""

@@ -28,7 +28,7 @@ from ..blend import style_vector
 from ..choices import FAST_COLOR_MODES, WEB_FORMATS
 from ..errors import InstyleError, UsageError
 from ..imageio import ImageArray, encode_image, read_array
-from ..sizes import DEFAULT_STROKE, stroke_side
+from ..sizes import DEFAULT_STROKE, STROKE_REFERENCE, stroke_side
 from . import limits
 from .config import ServeConfig
 
@@ -169,6 +169,9 @@ class Engine:
         # with the scene: its model card, assets/builtin_styles_video.md); a network given here serves both
         self.live = FastStylizer("builtin-video") if fast is None and has_video_model() else self.fast
         self.fast_styles: tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())
+        # each method's brush reference side (instyle.sizes.stroke_side): the fast network's own (its
+        # ONNX copy is the same network), AdaIN's the default
+        self.stroke_references = {"fast": self.fast.stroke_reference, "adain": STROKE_REFERENCE}
         self.onnx = None
         if choose_backend(config.backend, "fast", server=True) == "onnxruntime":
             from ..onnx_runtime import OnnxFastStylizer
@@ -296,9 +299,10 @@ class Engine:
         budget = max(limits.MAX_UPSCALE * max(photo.original_size), limits.UPSCALE_FLOOR)
         size = min(size, self.config.max_size, budget)
         content = photo.resized(size)
-        # the brush asked (:func:`stroke_side`; a 512-px output computes at 1024), within max_size and
-        # the same upscaling budget: a tiny upload does not buy a 1024² computation either
-        work = photo.resized(min(stroke_side(size, job.stroke), self.config.max_size, budget)).rgb
+        # the brush asked (:func:`stroke_side` with the method's reference), within max_size and the
+        # same upscaling budget: a tiny upload does not buy a 1024² computation either
+        side = stroke_side(size, job.stroke, self.stroke_references[job.method])
+        work = photo.resized(min(side, self.config.max_size, budget)).rgb
         headers = {"X-Image-Id": image_id, "X-Method": job.method}
         if job.method == "fast":
             out = self._fast(work, job.styles, job.weights, job.color)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
-from ..sizes import DEFAULT_STROKE, STROKE_RANGE, STROKE_REFERENCE
+from ..sizes import DEFAULT_STROKE, STROKE_RANGE
 from ..video.stabilize import StabilizeConfig
 from .config import ServeConfig
 
@@ -72,7 +72,7 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
             "default": DEFAULT_STROKE,
             "min": STROKE_RANGE[0],
             "max": STROKE_RANGE[1],
-            "reference": STROKE_REFERENCE,
+            "reference": dict(eng.stroke_references),  # per method: the network's own
         },
         "live_stabilize": config.live_stabilize,
         "adain": config.adain and not static,

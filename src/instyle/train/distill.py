@@ -42,6 +42,7 @@ from ..errors import UsageError
 from ..models import JohnsonConfig, JohnsonNet
 from ..resize import resize_to
 from ..sheet import contact_sheet
+from ..sizes import STROKE_REFERENCE_KEY, stroke_reference
 from .content import ContentFolderTask
 from .stability import check_stability, motion_consistency
 
@@ -98,7 +99,8 @@ class DistillTask(ContentFolderTask):
     resumable_fields = ("preview_styles",)
 
     def __init__(self, content_dir: str, config: DistillConfig, *, n_samples: int = 3):
-        teacher, _ = load_model(config.teacher, device="cpu")
+        teacher, meta = load_model(config.teacher, device="cpu")
+        self.teacher_reference = stroke_reference(meta)
         if not isinstance(teacher, JohnsonNet):
             raise UsageError(f"{config.teacher} is not a Johnson fast network; only those can be distilled")
         self.teacher = teacher.eval().requires_grad_(False)
@@ -178,4 +180,6 @@ class DistillTask(ContentFolderTask):
         return contact_sheet(rows, col_labels=labels, cell=160)
 
     def model_extra(self) -> dict[str, str]:
-        return {"distilled_from": os.path.basename(self.config.teacher)}
+        # the student paints at N px what the teacher paints at teacher_scale·N (instyle.sizes)
+        reference = round(self.teacher_reference / self.config.teacher_scale)
+        return {"distilled_from": os.path.basename(self.config.teacher), STROKE_REFERENCE_KEY: str(reference)}

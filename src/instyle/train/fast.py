@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..checkpoint import load_model
 from ..choices import FAST_MODELS, GRAM_STYLE_LAYERS, SINGLE_STYLE_NORMS, check
-from ..errors import UsageError
+from ..errors import OptionError, UsageError
 from ..imageio import read_image
 from ..losses import content_loss, target_energy, tv_loss
 from ..models import JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
@@ -159,7 +159,10 @@ class FastTask(ContentFolderTask):
             raise UsageError(f"two style images have the same name ({', '.join(names)}); rename them")
         taken = sorted(set(names) & set(config.base_styles))
         if taken:
-            raise UsageError(f"the network already has a style named {taken[0]!r}; choose another with --style-name")
+            raise OptionError(
+                f"the network already has a style named {taken[0]!r}; choose another with {{name}}",
+                name=("styles", "--style-name"),
+            )
         config.styles = tuple(names)
         self.offset = len(config.base_styles)  # index of the first trained style in the network
         self.multi = len(config.base_styles) + len(names) > 1  # a CIN net: samples pick their style
@@ -174,9 +177,11 @@ class FastTask(ContentFolderTask):
         """The multi-style network to extend; its model, width and styles become the run's."""
         base, _ = load_model(path)
         if not isinstance(base, (JohnsonNet, TextureNet)) or len(base.config.styles) < 2:
-            raise UsageError(
-                f"{os.fspath(path)} is not a multi-style fast network; --add-to needs one "
-                "(trained with several --style images)"
+            raise OptionError(
+                f"{os.fspath(path)} is not a multi-style fast network; {{add_to}} needs one "
+                "(trained with several {style} images)",
+                add_to=("add_to", "--add-to"),
+                style=("style", "--style"),
             )
         config.model = "johnson" if isinstance(base, JohnsonNet) else "texture_net"
         config.width, config.base_styles = base.config.width, tuple(base.config.styles)

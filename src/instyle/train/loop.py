@@ -530,7 +530,7 @@ def _train(
 
     def diverged(what: str) -> FloatingPointError:
         kept = f" (the last checkpoint in {run_dir} is intact)" if (run_dir / LATEST).exists() else ""
-        return FloatingPointError(f"{what} at step {step}; lower --lr{kept}")
+        return FloatingPointError(f"{what} at step {step}; lower the learning rate{kept}")
 
     def checkpoint() -> None:
         try:

@@ -18,7 +18,7 @@ import torch
 
 from ..atomic import write_with
 from ..checkpoint import FORMAT_VERSION, TRAIN_FORMAT, read_model_file
-from ..errors import InstyleError, WeightsError
+from ..errors import InstyleError, OptionError, WeightsError
 from .config import RESUMABLE, TrainConfig
 
 LATEST = "checkpoint.pt"
@@ -80,9 +80,11 @@ def check_resumable(
         if k not in RESUMABLE and k in old_train and normalize(old_train[k]) != normalize(v):
             diffs.append(f"{k}={old_train[k]!r} (now {v!r})")
     if diffs:
-        raise InstyleError(
+        raise OptionError(
             f"cannot resume {where}: it was trained with {', '.join(diffs[:4])}"
-            f"{' and more' if len(diffs) > 4 else ''}; use the same settings or a new --out"
+            f"{' and more' if len(diffs) > 4 else ''}; use the same settings or a new {{out}}",
+            exit_code=1,
+            out=("run folder", "--out"),
         )
 
 

@@ -39,7 +39,7 @@ from ..choices import (
     VIDEO_PIXEL_FORMATS,
     check,
 )
-from ..errors import InstyleError, InstyleWarning, UsageError, exists_error, one_line, quoted
+from ..errors import InstyleError, InstyleWarning, OptionError, UsageError, exists_error, one_line, quoted
 from ..sizes import target_size
 from .chroma import rgb_to_yuv420
 
@@ -374,7 +374,10 @@ class VideoSink:
         check(codec, VIDEO_CODECS, "codec", UsageError)
         check(pix_fmt, VIDEO_PIXEL_FORMATS, "pixel format", UsageError)
         if pix_fmt != "yuv420p" and codec == "mpeg4":
-            raise UsageError(f"the mpeg4 codec writes yuv420p only; use --codec libx264 or libvpx-vp9 for {pix_fmt}")
+            raise OptionError(
+                f"the mpeg4 codec writes yuv420p only; use {{codec}} for {pix_fmt}",
+                codec=('codec="libx264" or "libvpx-vp9"', "--codec libx264 or libvpx-vp9"),
+            )
         if self.folder:
             if self.path.exists() and any(self.path.glob("frame_*.png")) and not overwrite:
                 raise exists_error(f"{self.path} already holds frames", them=True)
@@ -385,8 +388,10 @@ class VideoSink:
                 "a folder (ending in /) for PNG frames"
             )
         if codec not in VIDEO_CONTAINERS[suffix]:  # checked before any work: the muxer refuses it at the end
-            raise UsageError(
-                f"a {suffix} file cannot hold {codec} video; use --codec {' or '.join(VIDEO_CONTAINERS[suffix])}"
+            fits = VIDEO_CONTAINERS[suffix]
+            raise OptionError(
+                f"a {suffix} file cannot hold {codec} video; use {{codec}}",
+                codec=(" or ".join(f"codec={c!r}" for c in fits), "--codec " + " or ".join(fits)),
             )
         if self.path.exists() and not overwrite:
             raise exists_error(f"{self.path} already exists", exit_code=2)

@@ -37,9 +37,9 @@ class FrameMotion:
 
 def on_arrays(fn) -> FrameFn:
     """A frame function from a tensor one: (H, W, 3) array -> ``fn((1, 3, H, W) tensor)`` -> (H, W, 3)."""
-    from ..imageio.modes import hwc_to_tensor
+    from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
-    return lambda rgb: fn(hwc_to_tensor(rgb))[0].permute(1, 2, 0).contiguous().numpy()
+    return lambda rgb: tensor_to_hwc(fn(hwc_to_tensor(rgb)))
 
 
 class VideoStylizer:

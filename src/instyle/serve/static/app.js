@@ -320,11 +320,12 @@ async function draw(blob, longest) {
   return [canvas, ctx, ctx.getImageData(0, 0, canvas.width, canvas.height), source];
 }
 
-// The longer side the network computes on for an output of `size` px with brush `stroke`: the
-// server's rule (instyle.sizes.stroke_side), its constants from GET /api/styles.
-function strokeSide(size, stroke) {
+// The longer side the network of `method` ("fast" or "adain") computes on for an output of `size`
+// px with brush `stroke`: the server's rule (instyle.sizes.stroke_side), its constants (each
+// network's reference side) from GET /api/styles.
+function strokeSide(size, stroke, method) {
   const rule = state.info.stroke;
-  return Math.max(16, Math.min(Math.round(rule.reference / stroke), 4 * size));
+  return Math.max(16, Math.min(Math.round(rule.reference[method] / stroke), 4 * size));
 }
 
 // `canvas` drawn at `longest` px on its longer side (itself when it is that size already).
@@ -348,7 +349,7 @@ async function sendLocal(plan) {
   const t0 = performance.now();
   try {
     const size = Number($("size").value);
-    const [canvas, ctx, photo, source] = await draw(state.photo, strokeSide(size, Number($("stroke").value)));
+    const [canvas, ctx, photo, source] = await draw(state.photo, strokeSide(size, Number($("stroke").value), plan.adain ? "adain" : "fast"));
     const local = await import("./local.js");
     let out;
     if (plan.adain) {

@@ -150,3 +150,18 @@ def test_teacher_scale_is_trained_and_bounded(tmp_path, teacher, content):
     for bad in (0.5, 5.0, True):
         with pytest.raises(ValueError, match="teacher scale"):
             DistillConfig(teacher="x", teacher_scale=bad)
+
+
+def test_perceptual_terms_are_trained_logged_and_zero_for_the_teachers_own_output(tmp_path, teacher, content):
+    cfg = DistillConfig(teacher=str(teacher), width=0.125, residual_blocks=0, perceptual=0.5)
+    train(DistillTask(content, cfg), _cfg(steps=2, log_every=2), tmp_path / "run", progress=False)
+    row = read_log(tmp_path / "run" / "log.csv")[-1]
+    assert row["perceptual"] > 0
+    assert row["loss"] == pytest.approx(row["l1"] + 0.5 * row["perceptual"], rel=0.05)
+    task = DistillTask(content, cfg)
+    task.prepare(torch.device("cpu"), channels_last=False)
+    target = torch.rand(2, 3, 32, 32)
+    assert task.perceptual_loss(target, target).item() == pytest.approx(0.0, abs=1e-6)
+    assert task.perceptual_loss(target.flip(-1), target).item() > 0.01
+    with pytest.raises(ValueError, match="perceptual"):
+        DistillConfig(teacher="x", perceptual=-1.0)

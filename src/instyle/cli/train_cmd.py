@@ -354,6 +354,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the teacher paints each photo enlarged K times and its output is shrunk back, so the student "
         "paints at N px what the teacher paints at K*N (finer strokes for K^2 less compute; 1 to 4, default 1)",
     )
+    g.add_argument(
+        "--perceptual",
+        type=common.non_negative_float,
+        default=0.0,
+        metavar="W",
+        help="weight of VGG-19 feature and Gram terms (relu1_1-relu3_1) against the teacher's output, which "
+        "keep the student's strokes crisp where the pixel loss alone leaves them soft (default 0: off)",
+    )
     _add_stability_options(g, "the teacher's output")
     d.set_defaults(run=run_distill)
 
@@ -451,6 +459,7 @@ def run_distill(args: argparse.Namespace) -> int:
         stability=args.stability,
         noise=args.noise,
         teacher_scale=args.teacher_scale,
+        perceptual=args.perceptual,
     )
     return _run(DistillTask(args.content, cfg), args)
 

@@ -1,4 +1,6 @@
-"""The web app: the page, the HTTP API and live mode, on FastAPI (:func:`create_app`).
+"""The web app: the page, the HTTP API and live mode, on FastAPI (:func:`create_app`, which
+puts the two routers, :func:`page_router` and :func:`api_router`, behind the upload and security
+gates and the JSON error handlers).
 
 Routes: ``GET /`` (the page; its script and style sheet under ``/static/``), ``POST /api/stylize``,
 ``GET /api/styles`` and each style's thumbnail, ``GET /api/health``, the ``/api/live`` WebSocket,
@@ -22,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket
+from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -410,36 +412,43 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
     async def internal(request: Request, exc: Exception) -> Response:
         return error_response(500, f"internal error ({type(exc).__name__}); please report it")
 
-    # -- the page
+    app.include_router(page_router())
+    app.include_router(api_router(config))
+    return app
 
-    static: dict[str, bytes] = {}
 
-    def static_file(name: str) -> bytes:
-        if name not in static:
-            static[name] = (resources.files("instyle.serve") / "static" / name).read_bytes()
-        return static[name]
+@functools.cache
+def static_file(name: str) -> bytes:
+    """A file of the page (``static/``), read once."""
+    return (resources.files("instyle.serve") / "static" / name).read_bytes()
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+
+def page_router() -> APIRouter:
+    """The page and the files it loads: its script and style sheet, the manifest, the runtime and
+    the networks it runs on the visitor's device, and the API reference page."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/", response_class=HTMLResponse)
     async def page() -> Response:
         return HTMLResponse(static_file("index.html"))
 
-    @app.get("/static/{name}", include_in_schema=False)
+    @router.get("/static/{name}")
     async def static_route(name: str) -> Response:
         if name not in STATIC_FILES:  # a fixed list: no request names a file of the server
             return error_response(404, f"no static file {name[:64]!r}")
         return Response(static_file(name), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
 
-    @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
-    async def api_page() -> Response:
+    @router.get("/api", response_class=HTMLResponse)
+    async def api_page(request: Request) -> Response:
         # the page's "API" link: the OpenAPI schema as one HTML page drawn here (FastAPI's /docs
         # loads Swagger UI from a CDN and is blank offline)
-        return HTMLResponse(api_reference(app.openapi()))
+        return HTMLResponse(api_reference(request.app.openapi()))
 
-    @app.get("/manifest.webmanifest", include_in_schema=False)
+    @router.get("/manifest.webmanifest")
     async def manifest_route() -> Response:
         return JSONResponse(manifest(), media_type="application/manifest+json")
 
-    @app.get("/static/ort/{name}", include_in_schema=False)
+    @router.get("/static/ort/{name}")
     async def ort_route(name: str, request: Request) -> Response:
         if name not in ORT_FILES:
             return error_response(404, f"no static file {name[:64]!r}")
@@ -454,7 +463,7 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
             data = _ort_file(name, False)
         return Response(data, media_type=ORT_FILES[name], headers=headers)
 
-    @app.get("/models/{name}", include_in_schema=False)
+    @router.get("/models/{name}")
     async def model_route(name: str) -> Response:
         # a shipped network as ONNX, for the page to run on the visitor's device
         if name not in LOCAL_MODELS:
@@ -466,9 +475,15 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
         data = await asyncio.to_thread(Path(path).read_bytes)
         return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=86400"})
 
-    # -- the API
+    return router
 
-    @app.get("/api/health", summary="Whether the server is up, and how busy")
+
+def api_router(config: ServeConfig) -> APIRouter:
+    """The HTTP API and live mode for ``config`` (its limits are part of the schema: the largest
+    ``size``); the engine, the work pool and the counters live in the app's state (its lifespan)."""
+    router = APIRouter()
+
+    @router.get("/api/health", summary="Whether the server is up, and how busy")
     async def health(request: Request) -> dict[str, Any]:
         state = request.app.state
         return {
@@ -479,11 +494,11 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
             "work": state.pool.status(),
         }
 
-    @app.get("/api/styles", summary="The styles, controls and limits the server offers")
+    @router.get("/api/styles", summary="The styles, controls and limits the server offers")
     async def styles(request: Request) -> dict[str, Any]:
         return styles_info(request.app.state.engine, config)
 
-    @app.get(
+    @router.get(
         "/api/styles/{name}/thumbnail.png",
         summary="A style's gallery thumbnail (PNG)",
         response_class=Response,
@@ -507,7 +522,7 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
 
     image_hash = "SHA-256 (hex) of an image sent before, from the response's X-Image-Id header"
 
-    @app.post(
+    @router.post(
         "/api/stylize",
         summary="Stylize a photo; returns the image",
         response_class=Response,
@@ -585,7 +600,7 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
 
     # -- live mode
 
-    @app.websocket("/api/live")
+    @router.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         state = ws.app.state
         await ws.accept()  # then closed with a code the page can tell apart (a refused handshake is a bare 403)
@@ -598,7 +613,7 @@ def create_app(config: ServeConfig | None = None, *, engine: Engine | None = Non
         finally:
             state.live -= 1
 
-    return app
+    return router
 
 
 def api_reference(schema: dict[str, Any]) -> str:

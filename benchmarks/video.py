@@ -345,28 +345,17 @@ def real_footage(kind: str, n: int, tmp: Path) -> tuple[list[Any], int]:
 
 def input_motion(frames):
     """For t >= 1: (backward flow t -> t-1, consistency mask) of the input clip as estimated from
-    its frames (DIS at full resolution, both ways), as a clip without known motion would be measured."""
-    from instyle.video.stabilize import MotionEstimator
+    its frames (:func:`instyle.video.stabilize.clip_motion`)."""
+    from instyle.video.stabilize import clip_motion
 
-    motion = MotionEstimator(width=10_000, validity="both-ways")  # full resolution, Ruder et al.'s check
-    return [motion(frames[t - 1], frames[t]) for t in range(1, len(frames))]
+    return clip_motion(frames)
 
 
 def warping_error(outputs, motion, skip: Sequence[int] = ()) -> float:
-    """Mean over t of the masked mean |O_t − warp(O_{t−1})| (Lai et al. 2018); ``skip``: frames t
-    where a new shot starts (no motion relates them to the one before)."""
-    import numpy as np
+    """:func:`instyle.video.stabilize.warping_error` (Lai et al. 2018)."""
+    from instyle.video.stabilize import warping_error as error
 
-    from instyle.video.stabilize import warp
-
-    errs = []
-    for t in range(1, len(outputs)):
-        if t in skip:
-            continue
-        flow, mask = motion[t - 1]
-        diff = np.abs(outputs[t] - warp(outputs[t - 1], flow)).mean(axis=2)
-        errs.append(float((diff * mask).sum() / max(1.0, mask.sum())))
-    return float(np.mean(errs))
+    return error(outputs, motion, skip)
 
 
 def texture(outputs) -> float:

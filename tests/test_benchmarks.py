@@ -36,6 +36,7 @@ SCRIPTS = (
     "video",
     "video_blend",
     "video_long",
+    "video_ray",
 )
 SHARED_MODULES = ("__init__", "inputs", "peers", "runner")
 TABLE_RULE = re.compile(r"^-+(?:  -+)+$", re.MULTILINE)  # the dashes under a table's header

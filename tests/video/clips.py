@@ -26,10 +26,14 @@ def make_clip(
     times: Sequence[float] | None = None,
     codec: str = "libx264",
     time_base: int = 1000,
+    cut: int | None = None,
+    gop: int | None = None,
 ) -> Path:
     """Write a clip. ``audio``: how many audio tracks (True: one); ``times``: the frames'
     presentation times in seconds (a variable frame rate); ``time_base``: ticks per second asked of
-    the container (MKV keeps 1000, MOV and MP4 take it as their timescale, MPEG-TS is 90000)."""
+    the container (MKV keeps 1000, MOV and MP4 take it as their timescale, MPEG-TS is 90000);
+    ``cut``: the frame from which a darker scene, moving twice as fast, follows (a scene cut);
+    ``gop``: frames from one keyframe to the next (default: the encoder's)."""
     from fractions import Fraction
 
     import av
@@ -41,10 +45,13 @@ def make_clip(
         v = c.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
         v.time_base = v.codec_context.time_base = Fraction(1, time_base)
+        if gop:
+            v.options = {"g": str(gop)}
         rate = 48000 if str(path).endswith(".webm") else 44100  # WebM holds Opus, which runs at 48 kHz
         tracks = [c.add_stream("libopus" if rate == 48000 else "aac", rate=rate) for _ in range(int(audio))]
         for i in range(frames):
-            f = av.VideoFrame.from_ndarray(frame_pattern(i, w, h), format="rgb24")
+            img = frame_pattern(i, w, h) if cut is None or i < cut else frame_pattern(2 * i, w, h) // 4 + 20
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
             f.pts = round((times[i] if times else i / fps) * time_base)
             for p in v.encode(f):
                 c.mux(p)

@@ -41,6 +41,16 @@ MANIFEST = ".instyle-manifest.jsonl"
 LOCAL = "local"
 
 
+def add_options(group, ray_help: str) -> None:
+    """``--ray [ADDRESS]`` and ``--workers N``, one spelling for every command that scales out."""
+    from .common import positive_int
+
+    group.add_argument("--ray", nargs="?", const=LOCAL, default=None, metavar="ADDRESS", help=ray_help)
+    group.add_argument(
+        "--workers", type=positive_int, default=None, help="Ray actors, one network each (default: the CPUs)"
+    )
+
+
 def is_uri(path: str) -> bool:
     """Whether ``path`` names a remote (or ``file://``) filesystem rather than a local path."""
     return "://" in path

@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from ..choices import COLOR_MODES, METHODS
-from . import common, methods
+from . import cluster, common, methods
 
 HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
 
@@ -96,18 +96,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common.add_backend_option(g)
     common.add_output_options(p, images=True)
     g = p.add_argument_group("scale-out (Ray)")
-    g.add_argument(
-        "--ray",
-        nargs="?",
-        const="local",
-        default=None,
-        metavar="ADDRESS",
-        help="stylize a folder (local, or s3://, gs://, file:// ...) on a Ray cluster: no ADDRESS starts Ray on "
+    cluster.add_options(
+        g,
+        "stylize a folder (local, or s3://, gs://, file:// ...) on a Ray cluster: no ADDRESS starts Ray on "
         "this machine, `auto` joins the cluster it belongs to; resumable (a manifest records every photo; "
         "outputs that exist are kept)",
-    )
-    g.add_argument(
-        "--workers", type=common.positive_int, default=None, help="Ray actors, one network each (default: the CPUs)"
     )
     g.add_argument("--manifest", default=None, help="the run's manifest (default: OUT/.instyle-manifest.jsonl)")
     p.add_argument(
@@ -293,7 +286,6 @@ def _run_ray(args: argparse.Namespace, method: str, styles: list[str], weights: 
     options, names and atomic writes, a manifest, progress and a summary."""
     from ..errors import InstyleError, UsageError
     from ..pipeline import cores
-    from . import cluster
 
     if len(args.content) != 1 or args.content[0] == "-" or args.output == "-":
         raise UsageError("--ray stylizes one folder into another: give one input folder and an output folder")

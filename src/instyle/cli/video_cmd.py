@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from ..choices import (
     BACKENDS,
@@ -19,7 +21,7 @@ from ..choices import (
     VIDEO_PIXEL_FORMATS,
     respell,
 )
-from . import common, methods
+from . import cluster, common, methods
 
 HELP = "stylize a video without flicker: the built-in styles, any style image (AdaIN) or your own network"
 
@@ -30,6 +32,7 @@ EPILOG = """examples:
   instyle video clip.mp4 --style candy --start 10 --duration 5 --max-size 640 -o part.mp4
   instyle video frames/ --style wave --fps 30 -o styled_frames/       # folders of images in and out
   instyle video clip.mp4 --style candy --stabilize none -o flicker.mp4  # plain per-frame, to compare
+  instyle video long.mp4 --style candy -o styled.mp4 --ray --workers 8  # split over Ray workers
 
 The audio track is copied (re-encoded to AAC when the container cannot hold it), frame times are
 kept (variable frame rates too), a phone's rotation is applied to the pixels. The built-in styles
@@ -136,25 +139,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="auto (default): onnxruntime for the fast networks that have an ONNX copy (with shared "
         "statistics for --stabilize full or stats: the built-in network for video) up to 1 MP, else torch",
     )
+    g = p.add_argument_group("scale-out (Ray)")
+    cluster.add_options(
+        g,
+        "split the video over Ray workers (at scene cuts, else at keyframes, each part primed by a warm-up) "
+        "and join the parts with the audio: no ADDRESS starts Ray on this machine, `auto` joins the cluster "
+        "it belongs to; the input must be readable at its path on every node",
+    )
+    g.add_argument(
+        "--warm-up",
+        type=common.non_negative_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --ray: how much of the video before a part that does not start at a scene cut is "
+        "stylized first and dropped, so its stabilization starts primed (default 1)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run, tile=1024, mask=None)
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
+@dataclass
+class Setup:
+    """What ``instyle video`` chose from its options, for a run here or on Ray workers."""
 
-    # Optical flow, decoding and encoding run in threads beside the network: OpenMP threads that
-    # spin between torch's ops would take their core (full mode at 640x360 on torch is faster
-    # passive: benchmarks/video.py with --model, and OMP_WAIT_POLICY=ACTIVE for spinning). Read
-    # when torch loads, so set before; a user's own setting wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    styles: list[str]
+    weights: list[float]
+    method: str
+    config: Any  # a StabilizeConfig (video is imported lazily)
+    source: Any  # the VideoSource
+    backend: str
+    shared: bool  # shared statistics (--stabilize full, stats)
+    in_call: bool  # an ONNX graph mixes the statistics itself
+    workers: int  # frames painted at once here (the statistics' lag)
+    threads: int | None  # threads of each
 
+
+def setup(args: argparse.Namespace) -> Setup:
+    """The method, backend, stabilization and source of a run (one rule for here and ``--ray``)."""
     from ..backends import choose_backend
-    from ..pipeline import cpu_workers, pipelined
+    from ..pipeline import cpu_workers
     from ..shipped import has_video_model
-    from ..video import StabilizeConfig, VideoSink, VideoSource, VideoStylizer
+    from ..video import StabilizeConfig, VideoSource
 
     styles, weights = common.parse_weighted(args.style, "style") if args.style else ([], [])
     method = methods.choose(args, styles)
@@ -182,13 +209,39 @@ def run(args: argparse.Namespace) -> int:
     # statistics then average over the frames up to t - 2 instead of t - 1 (VideoStylizer's `workers`).
     side_by_side = method == "fast" and (backend == "onnxruntime" or args.device == "cpu")
     workers, threads = cpu_workers(source.frames_hint or 2) if side_by_side else (1, None)
+    in_call = backend == "onnxruntime" and shared  # the graph mixes the statistics itself
+    return Setup(styles, weights, method, config, source, backend, shared, in_call, workers, threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    # Optical flow, decoding and encoding run in threads beside the network: OpenMP threads that
+    # spin between torch's ops would take their core (full mode at 640x360 on torch is faster
+    # passive: benchmarks/video.py with --model, and OMP_WAIT_POLICY=ACTIVE for spinning). Read
+    # when torch loads, so set before; a user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    from ..pipeline import pipelined
+    from ..video import VideoSink, VideoStylizer
+
+    if args.ray is not None:
+        from . import video_cluster
+
+        return video_cluster.run(args)
+    if args.workers is not None:
+        from ..errors import UsageError
+
+        raise UsageError("--workers goes with --ray")
+    s = setup(args)
+    styles, weights, method, config, source, backend = s.styles, s.weights, s.method, s.config, s.source, s.backend
+    shared, workers, threads, in_call = s.shared, s.workers, s.threads, s.in_call
     sink = VideoSink(
         args.output, source, codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, overwrite=args.overwrite
     )
     painter = (methods.fast if method == "fast" else methods.adain)(
         args, backend, styles, weights, threads=threads, shared_statistics=shared
     )
-    in_call = backend == "onnxruntime" and shared  # the graph mixes the statistics itself
     torch_threads = threads if backend == "torch" else None
     if torch_threads:
         import torch

@@ -62,6 +62,7 @@ class Frame:
     rgb: np.ndarray  # (H, W, 3) float32 in [0, 1]
     time: float  # presentation time in seconds, from the start of the segment
     index: int  # 0, 1, 2, … within the segment
+    key: bool = True  # a keyframe of the file (decoding can start here); every frame of a folder is one
 
 
 class VideoSource:
@@ -215,7 +216,7 @@ class VideoSource:
                     if end is not None and t >= end - 1e-6:
                         ended = False
                         break
-                    yield Frame(rgb=self._rgb(frame), time=t - begin, index=index)
+                    yield Frame(rgb=self._rgb(frame), time=t - begin, index=index, key=bool(frame.key_frame))
                     index += 1
             except av.error.FFmpegError as exc:
                 raise InstyleError(
@@ -345,6 +346,9 @@ class VideoSink:
             colour planes are low-passed before they are halved, :mod:`instyle.video.chroma`) or
             ``yuv444p`` (colour at full resolution; not with ``mpeg4``).
         overwrite: replace an existing output.
+        segment: a part of a longer video for :meth:`append_encoded` to join (a file, video only: no
+            audio or subtitles, and each frame's packet in frame order, x264 without B-frames, so
+            joined parts keep their decoding times rising).
     """
 
     def __init__(
@@ -356,8 +360,10 @@ class VideoSink:
         crf: int = 18,
         pix_fmt: str = DEFAULT_VIDEO_PIXEL_FORMAT,
         overwrite: bool = False,
+        segment: bool = False,
     ):
         self.path = Path(os.fsdecode(os.fspath(path)))
+        self.segment = segment
         self.folder = str(path).endswith(os.sep) or self.path.is_dir()
         suffix = self.path.suffix.lower()
         if codec is None:
@@ -371,6 +377,7 @@ class VideoSink:
         self._audio: list[_TrackCopier] | None = None
         self._tmp: Path | None = None
         self._made: Path | None = None
+        self._joined: bytes | None = None  # append_encoded: the codec header of the parts joined
         check(codec, VIDEO_CODECS, "codec", UsageError)
         check(pix_fmt, VIDEO_PIXEL_FORMATS, "pixel format", UsageError)
         if pix_fmt != "yuv420p" and codec == "mpeg4":
@@ -406,7 +413,7 @@ class VideoSink:
             left = {"subtitle": len(source.subtitle_codecs) - len(self._subtitle_tracks), **left}
         if len(source.audio_codecs) > len(self._tracks):
             left = {"audio": len(source.audio_codecs) - len(self._tracks), **left}
-        if left:
+        if left and not segment:
             what = ", ".join(f"{n} {kind} stream{'s' if n > 1 else ''}" for kind, n in left.items())
             warnings.warn(
                 f"{quoted(source.path)} has streams a {suffix} file cannot take from it: {what} left out",
@@ -417,6 +424,38 @@ class VideoSink:
     def _open(self, width: int, height: int) -> None:
         """The encoder, on a hidden temporary file next to the destination (made at the first frame,
         so a command that fails before it leaves nothing behind)."""
+        container = self._open_file()
+        rate = Fraction(self.source.fps).limit_denominator(1001)
+        stream = container.add_stream(self.codec, rate=rate)
+        even = self.pix_fmt == "yuv420p"  # 4:2:0: even sides (edge-padded)
+        stream.width, stream.height = (width + width % 2, height + height % 2) if even else (width, height)
+        stream.pix_fmt = self.pix_fmt
+        stream.time_base = stream.codec_context.time_base = self._codec_time_base()
+        if self.codec == "libx264":
+            stream.options = {"crf": str(self.crf), "preset": "veryfast"}
+            if self.segment:  # no B-frames: packets in frame order, decoding times = frame times
+                stream.options["bf"] = "0"
+        elif self.codec == "libvpx-vp9":
+            stream.options = {"crf": str(self.crf), "b": "0", "deadline": "realtime", "cpu-used": "8"}
+        else:
+            stream.options = {"qscale": str(max(1, min(31, self.crf // 2)))}
+        self._stream = stream
+        # Frame times are counted in the encoder's time base, kept apart from the stream's: MP4/MOV
+        # muxers replace stream.time_base when the header is written (1/1000 -> 1/16000), and pts
+        # computed with the new one after that are off by that factor (issue 30).
+        self._time_base = stream.codec_context.time_base
+        self._open_tracks()
+
+    def _codec_time_base(self) -> Fraction:
+        """Frame times in the input's own time base (a variable frame rate is kept as it is);
+        MPEG-4 part 2 caps the denominator at 65535 (2^16 - 1), so 1/90000 becomes 1/60000."""
+        tb = Fraction(1, 90000) if self.source.folder else Fraction(self.source.time_base)
+        if self.codec == "mpeg4" and tb.denominator > 65535:
+            tb = Fraction(1, 60000)
+        return tb
+
+    def _open_file(self):
+        """The output container on a hidden temporary file next to the destination."""
         av = _av()
         self._made = first_missing(self.path.parent)  # folders this sink creates (removed again by abort)
         try:
@@ -429,30 +468,14 @@ class VideoSink:
                 f"cannot write video {quoted(str(self.path))}: {one_line(exc.strerror or exc)}"
             ) from None
         self._tmp = Path(tmp)
-        container = av.open(str(self._tmp), "w")
-        rate = Fraction(self.source.fps).limit_denominator(1001)
-        stream = container.add_stream(self.codec, rate=rate)
-        even = self.pix_fmt == "yuv420p"  # 4:2:0: even sides (edge-padded)
-        stream.width, stream.height = (width + width % 2, height + height % 2) if even else (width, height)
-        stream.pix_fmt = self.pix_fmt
-        # frame times in the input's own time base (a variable frame rate is kept as it is);
-        # MPEG-4 part 2 caps the denominator at 65535 (2^16 - 1), so 1/90000 becomes 1/60000
-        tb = Fraction(1, 90000) if self.source.folder else self.source.time_base
-        if self.codec == "mpeg4" and tb.denominator > 65535:
-            tb = Fraction(1, 60000)
-        stream.time_base = stream.codec_context.time_base = tb
-        if self.codec == "libx264":
-            stream.options = {"crf": str(self.crf), "preset": "veryfast"}
-        elif self.codec == "libvpx-vp9":
-            stream.options = {"crf": str(self.crf), "b": "0", "deadline": "realtime", "cpu-used": "8"}
-        else:
-            stream.options = {"qscale": str(max(1, min(31, self.crf // 2)))}
-        self._container, self._stream = container, stream
-        # Frame times are counted in the encoder's time base, kept apart from the stream's: MP4/MOV
-        # muxers replace stream.time_base when the header is written (1/1000 -> 1/16000), and pts
-        # computed with the new one after that are off by that factor (issue 30).
-        self._time_base = stream.codec_context.time_base
-        suffix = self.path.suffix.lower()
+        self._container = av.open(str(self._tmp), "w")
+        return self._container
+
+    def _open_tracks(self) -> None:
+        """The source's audio and subtitle tracks, muxed alongside the video as it is written."""
+        container, suffix = self._container, self.path.suffix.lower()
+        if self.segment:
+            return
         if self.source.has_audio and not self.source.folder:
             self._audio = [_TrackCopier(self.source, container, suffix, k) for k in self._tracks]
             self.audio_mode = "copied" if self._audio[0].copy else f"re-encoded to {CONTAINER_AUDIO[suffix][1]}"
@@ -503,6 +526,52 @@ class VideoSink:
             raise self._error(exc) from None
         self.count += 1
 
+    def append_encoded(self, part: str | os.PathLike, times) -> None:
+        """Append the frames of ``part``, a file an earlier sink wrote with ``segment=True`` and this
+        sink's codec settings, at ``times`` (seconds into the output, one per frame, rising), packet by
+        packet: no re-encoding. The source's audio and subtitles are muxed alongside as by :meth:`write`,
+        so a video stylized in parts (``instyle video --ray``) is joined with its sound and frame times."""
+        av = _av()
+        name = quoted(os.fspath(part))
+        try:
+            src = av.open(os.fspath(part), metadata_errors="ignore")
+        except Exception:
+            raise InstyleError(f"cannot join part {name}: not a video file") from None
+        with src:
+            istream = src.streams.video[0]
+            header = bytes(istream.codec_context.extradata or b"")
+            if self._container is None:
+                container = self._open_file()
+                self._stream = container.add_stream_from_template(istream)
+                self._stream.time_base = self._time_base = self._codec_time_base()
+                self._joined = header
+                self._open_tracks()
+            elif header != self._joined:  # a decoder reads one header for the whole stream
+                raise InstyleError(f"cannot join part {name}: its codec header differs from the first part's")
+            k = 0
+            try:
+                for packet in src.demux(istream):
+                    if not packet.size:  # the demuxer's end-of-stream marker
+                        continue
+                    if k >= len(times):
+                        k += 1
+                        continue
+                    t = float(times[k])
+                    duration = packet.duration * packet.time_base if packet.duration else 0
+                    for audio in self._audio or ():
+                        audio.until(t)
+                    packet.stream = self._stream
+                    packet.time_base = self._time_base
+                    packet.pts = packet.dts = round(t / self._time_base)
+                    packet.duration = round(duration / self._time_base)
+                    self._container.mux(packet)
+                    k += 1
+                    self.count += 1
+            except OSError as exc:
+                raise self._error(exc) from None
+            if k != len(times):
+                raise InstyleError(f"cannot join part {name}: it does not hold {len(times)} frames, one packet each")
+
     def _error(self, exc: OSError) -> InstyleError:
         """An encoder or disk error as one line about the destination, not the temporary file."""
         return InstyleError(f"cannot write video {quoted(str(self.path))}: {one_line(exc.strerror or exc)}")
@@ -516,8 +585,9 @@ class VideoSink:
             self.abort()
             raise InstyleError("no frames were written")
         try:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
+            if self._joined is None:  # (parts joined by append_encoded have no encoder to flush)
+                for packet in self._stream.encode():
+                    self._container.mux(packet)
             for audio in self._audio or ():
                 audio.until(float("inf"))
                 audio.close()

@@ -543,3 +543,26 @@ class GridAlignment:
         if not (top or left):
             return stylize(rgb)
         return stylize(pad_reflect_array(rgb, (left, 0, top, 0)))[top:, left:]
+
+
+def clip_motion(frames) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For t >= 1: (backward flow t -> t-1, consistency mask) of a clip's input frames as estimated
+    from them (DIS at full resolution, both ways: Ruder et al.'s check), for :func:`warping_error`
+    on a clip without known motion."""
+    motion = MotionEstimator(width=10_000, validity="both-ways")
+    return [motion(frames[t - 1], frames[t]) for t in range(1, len(frames))]
+
+
+def warping_error(outputs, motion, skip=()) -> float:
+    """How much a stylized clip flickers: the mean over t of the masked mean |O_t − warp(O_{t−1})|
+    (Lai et al. 2018), ``outputs`` (H, W, 3) in [0, 1], ``motion[t − 1]`` the (flow, mask) from
+    frame t back to t − 1 (:func:`clip_motion`, or a clip's true motion); ``skip``: frames t where
+    a new shot starts (no motion relates them to the one before)."""
+    errs = []
+    for t in range(1, len(outputs)):
+        if t in skip:
+            continue
+        flow, mask = motion[t - 1]
+        diff = np.abs(outputs[t] - warp(outputs[t - 1], flow)).mean(axis=2)
+        errs.append(float((diff * mask).sum() / max(1.0, mask.sum())))
+    return float(np.mean(errs))

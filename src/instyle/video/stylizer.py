@@ -25,6 +25,8 @@ class FrameMotion:
         mask: (H, W) 1 where the flow holds (:class:`~instyle.video.stabilize.MotionEstimator`), else 0.
         phase: (top, left) padding that keeps the network's grid fixed to the scene.
         index: the frame's place in the stream (0, 1, …); shot: its shot's (0, 1, …).
+        camera: (dx, dy) px the scene moved since the previous frame, as the grid alignment added it
+            (None where it did not: a shot's start, or no alignment).
     """
 
     new_shot: bool
@@ -33,6 +35,7 @@ class FrameMotion:
     phase: tuple[int, int] = (0, 0)
     index: int = 0
     shot: int = 0
+    camera: np.ndarray | None = None
 
 
 def on_arrays(fn) -> FrameFn:
@@ -86,12 +89,23 @@ class VideoStylizer:
         self.previous_output: np.ndarray | None = None  # the last frame rendered, of this shot
         self.cut_count = 0
         self.frames = 0  # frames analyzed
+        self._resume: np.ndarray | None = None  # continue_shot()
+
+    def continue_shot(self, shift) -> None:
+        """The next frame continues a shot that began before it, in a part of a longer video
+        stylized on its own (:mod:`instyle.video.segments`): the camera had moved by ``shift``
+        (dx, dy) px since the shot began, so the grid keeps the phase a run over the whole video
+        gives that frame (the sum of the camera's moves, :class:`~instyle.video.stabilize.GridAlignment`).
+        The rest of the past (the statistics' average, the previous output) is primed by
+        stylizing frames before the part's first."""
+        self._resume = np.asarray(shift, dtype=np.float64)
 
     def reset(self) -> None:
         """Forget the past: the next frame starts a new shot (call it between streams)."""
         self.cuts.previous = None
         self.previous_input = self.previous_output = None
         self.frames = 0
+        self._resume = None
         if self.ema is not None:
             self.ema.reset()
         if self.align is not None:
@@ -109,15 +123,18 @@ class VideoStylizer:
             self.previous_input = None
             if self.align is not None:
                 self.align.reset()
-        flow = mask = None
+                if first and self._resume is not None:
+                    self.align.shift = self._resume.copy()
+        flow = mask = camera = None
         if self.motion is not None and self.previous_input is not None:
             flow, mask = self.motion(self.previous_input, rgb)
             if self.align is not None:
-                self.align.update(self.motion.camera())
+                camera = self.motion.camera()
+                self.align.update(camera)
         self.previous_input = rgb if self.motion is not None else None
         phase = self.align.phase if self.align is not None else (0, 0)
         self.frames += 1
-        return FrameMotion(new_shot, flow, mask, phase, self.frames - 1, self.cut_count)
+        return FrameMotion(new_shot, flow, mask, phase, self.frames - 1, self.cut_count, camera)
 
     def paint(self, rgb: np.ndarray, motion: FrameMotion) -> np.ndarray:
         """The network's output for the frame :meth:`analyze` gave ``motion`` for, on the grid

@@ -143,6 +143,7 @@ def measure(args, pictures) -> dict[str, Any]:
                     [w, h],
                 )
                 page.click("#tab-live")
+                page.select_option("#live-size", str(w))  # the page paints frames this wide
                 page.click("#live-start")
                 page.wait_for_function(
                     "() => Number(document.getElementById('fps').dataset.frames || 0) >= 5", timeout=120_000
@@ -208,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         rows += [
             {
-                "what": f"live, camera {size} (painted 320 px wide), fps",
+                "what": f"live, camera {size} (painted {size.split('x')[0]} px wide), fps",
                 "value": fps,
                 "target": TARGETS.get(f"live_{size}_fps"),
             }

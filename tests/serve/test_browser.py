@@ -336,6 +336,15 @@ def test_live_mode_on_the_device_sends_no_frame(browser, server):
     )
     page.click("#live-stop")
     assert fps > 0 and lit > 0.05 and "on this device" in page.inner_text("#status")
+    # frames painted 640 px wide when asked (the control is fixed while the camera runs)
+    page.evaluate("() => { document.getElementById('fps').dataset.frames = '0'; }")
+    page.select_option("#live-size", "640")
+    page.click("#live-start")
+    page.wait_for_function("() => Number(document.getElementById('fps').dataset.frames || 0) >= 3", timeout=90_000)
+    assert page.is_disabled("#live-size")
+    width = page.evaluate("() => document.getElementById('live-out').width")
+    page.click("#live-stop")
+    assert width == 640 and not page.is_disabled("#live-size")
     assert not sockets and not posts, (sockets, posts)  # no frame left the browser
     assert not errors
     print(f"live on the device: {fps:.1f} fps")

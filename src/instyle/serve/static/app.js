@@ -470,7 +470,9 @@ function sendSettings() {
 
 async function startLive() {
   try {
-    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+    // the frame width painted (the camera is asked for it; a camera that gives another size is scaled)
+    live.width = Number($("live-size").value) || 320;
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: live.width, height: live.width * 3 / 4 } });
   } catch (e) {
     status("No camera: " + e.message, true);
     return;
@@ -479,8 +481,8 @@ async function startLive() {
   video.srcObject = live.stream;
   await video.play();
   live.canvas = document.createElement("canvas");
-  live.canvas.width = 320;
-  live.canvas.height = Math.round(320 * (video.videoHeight || 240) / (video.videoWidth || 320));
+  live.canvas.width = live.width;
+  live.canvas.height = Math.round(live.width * (video.videoHeight || 3) / (video.videoWidth || 4));
   live.shown = [];
   if ($("local").checked && state.info.local.video) return startLocalLive();
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -493,6 +495,7 @@ async function startLive() {
   ws.onopen = () => {
     sendSettings();
     $("live-start").disabled = true;
+    $("live-size").disabled = true; // the size is the camera's: chosen before it starts
     $("live-stop").disabled = false;
     status("Live.");
     pump();
@@ -552,6 +555,7 @@ async function startLocalLive() {
   live.local = net;
   live.localStyle = "";
   $("live-start").disabled = true;
+  $("live-size").disabled = true; // the size is the camera's: chosen before it starts
   $("live-stop").disabled = false;
   status("Live, on this device: no frame leaves the browser.");
   const ctx = live.canvas.getContext("2d", { willReadFrequently: true });
@@ -614,6 +618,7 @@ function stopLive() {
   if (live.stream) live.stream.getTracks().forEach((t) => t.stop());
   live.stream = null;
   $("live-start").disabled = false;
+  $("live-size").disabled = false;
   $("live-stop").disabled = true;
 }
 

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from instyle.serve.browser import CHROMIUM_FLAGS, find_chromium
+from instyle.video.stabilize import StabilizeConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -436,3 +437,27 @@ def test_live_mode_shows_only_what_it_uses(browser, server):
     page.click("#tab-photo")
     assert page.is_visible("#photo-set") and page.is_visible("#alpha")
     assert not errors
+
+
+def test_live_scene_cuts_in_the_page_follow_the_servers_rule(browser, server):
+    """The page's live mode forgets its statistics' average at a new shot, told apart from motion
+    as instyle.video.stabilize.SceneCuts does (64-px grey thumbnails, the server's threshold)."""
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    threshold = page.evaluate("async () => (await (await fetch('api/styles')).json()).local.cut_threshold")
+    assert threshold == pytest.approx(StabilizeConfig().cut_threshold)
+    cuts = page.evaluate(
+        """async (threshold) => {
+             const m = await import('./static/local.js');
+             const frame = (f) => { const c = new OffscreenCanvas(320, 240); const x = c.getContext('2d');
+                                    f(x); return c; };
+             const dark = frame((x) => { x.fillStyle = '#202020'; x.fillRect(0, 0, 320, 240); });
+             const moved = frame((x) => { x.fillStyle = '#202020'; x.fillRect(0, 0, 320, 240);
+                                          x.fillStyle = '#e0e0e0'; x.fillRect(150, 100, 20, 20); });
+             const bright = frame((x) => { x.fillStyle = '#e8e8e8'; x.fillRect(0, 0, 320, 240); });
+             const c = new m.SceneCuts(threshold);
+             return [dark, dark, moved, bright, bright].map((f) => c.isCut(f, 320, 240)); }""",
+        threshold,
+    )
+    assert cuts == [True, False, False, True, False]

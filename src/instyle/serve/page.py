@@ -84,6 +84,7 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
             "style_size": config.style_size,
             "video": "models/builtin_styles_video_shared.onnx",
             "momentum": StabilizeConfig().momentum,
+            "cut_threshold": StabilizeConfig().cut_threshold,  # the page resets the average at a new shot
         },
         "limits": {
             "max_upload_bytes": config.max_upload_bytes,

@@ -552,6 +552,7 @@ async function onLiveMessage(e) {
 async function startLocalLive() {
   const local = await import("./local.js");
   const net = new local.LiveNetwork(state.info.local.video, state.info.local.momentum);
+  const cuts = new local.SceneCuts(state.info.local.cut_threshold);
   live.local = net;
   live.localStyle = "";
   $("live-start").disabled = true;
@@ -568,6 +569,7 @@ async function startLocalLive() {
     if (key !== live.localStyle) { net.reset(); live.localStyle = key; } // a new style: a new average
     const t0 = performance.now();
     ctx.drawImage(video, 0, 0, live.canvas.width, live.canvas.height);
+    if (cuts.isCut(live.canvas, live.canvas.width, live.canvas.height)) net.reset(); // a new shot: a new average
     let img;
     try {
       img = await net.frame(ctx.getImageData(0, 0, live.canvas.width, live.canvas.height), weights);

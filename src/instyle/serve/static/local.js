@@ -127,6 +127,41 @@ export class LiveNetwork {
   }
 }
 
+// Tells a new shot from motion as instyle.video.stabilize.SceneCuts does: the frame's grey
+// thumbnail 64 px wide (channels averaged, values in [0, 1]) against the one before; a mean absolute
+// difference over `threshold` is a cut. The live loop then forgets the statistics' average, so a
+// new scene does not start with the old one's colours.
+export class SceneCuts {
+  constructor(threshold) {
+    this.threshold = threshold;
+    this.previous = null;
+    this.canvas = null;
+  }
+
+  // whether `source` (a video element or canvas, w x h) starts a new shot (the first frame does)
+  isCut(source, w, h) {
+    const tw = 64, th = Math.max(1, Math.round((64 * h) / w));
+    if (!this.canvas || this.canvas.height !== th) {
+      this.canvas = new OffscreenCanvas(tw, th);
+      this.previous = null;
+    }
+    const ctx = this.canvas.getContext("2d", { willReadFrequently: true });
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, 0, 0, tw, th);
+    const d = ctx.getImageData(0, 0, tw, th).data;
+    const thumb = new Float32Array(tw * th);
+    for (let i = 0; i < thumb.length; i++) thumb[i] = (d[4 * i] + d[4 * i + 1] + d[4 * i + 2]) / 765;
+    let cut = this.previous === null;
+    if (!cut) {
+      let sum = 0;
+      for (let i = 0; i < thumb.length; i++) sum += Math.abs(thumb[i] - this.previous[i]);
+      cut = sum / thumb.length > this.threshold;
+    }
+    this.previous = thumb;
+    return cut;
+  }
+}
+
 // channels of layer k's statistics, from the graph's input shapes (1, C, 1, 1)
 function channels(s, k) {
   const meta = (s.inputMetadata || []).find((m) => m.name === `past_mean_${k}`);

@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import first_missing, temp_prefix
     from ..pipeline import cores
     from ..video import VideoSink, segments
-    from .video_cmd import setup
+    from .video_cmd import setup, summary
 
     s = setup(args)
     source = s.source
@@ -302,17 +302,7 @@ def run(args: argparse.Namespace) -> int:
         os.remove(log)  # kept only when the run stopped with an error
     wall = time.perf_counter() - t0
     result = {
-        "output": str(written or args.output),
-        "frames": sink.count,
-        "seconds": round(wall, 2),
-        "fps": round(sink.count / wall, 2) if wall else None,
-        "video_fps": round(source.fps, 3),
-        "size": [source.width, source.height],
-        "audio": sink.audio_mode,
-        "method": s.method,
-        "model": None if s.method != "fast" else str(args.model or "builtin"),
-        "backend": s.backend,
-        "stabilize": s.config.mode,
+        **summary(args, s, sink, written, wall),
         "scene_cuts": int(found.cuts[1:].sum()),
         "ray": args.ray,
         "workers": workers,

@@ -213,6 +213,24 @@ def setup(args: argparse.Namespace) -> Setup:
     return Setup(styles, weights, method, config, source, backend, shared, in_call, workers, threads)
 
 
+def summary(args: argparse.Namespace, s: Setup, sink: Any, written: Any, seconds: float) -> dict[str, Any]:
+    """What a video run reports (``--json``), here or on Ray: the output, its frames and speed, and
+    the choices of :func:`setup`."""
+    return {
+        "output": str(written or args.output),
+        "frames": sink.count,
+        "seconds": round(seconds, 2),
+        "fps": round(sink.count / seconds, 2) if seconds else None,
+        "video_fps": round(s.source.fps, 3),
+        "size": [s.source.width, s.source.height],
+        "audio": sink.audio_mode,
+        "method": s.method,
+        "model": None if s.method != "fast" else str(args.model or "builtin"),
+        "backend": s.backend,
+        "stabilize": s.config.mode,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
@@ -280,21 +298,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
-    result = {
-        "output": str(written or args.output),
-        "frames": sink.count,
-        "seconds": round(seconds, 2),
-        "fps": round(sink.count / seconds, 2) if seconds else None,
-        "video_fps": round(source.fps, 3),
-        "size": [source.width, source.height],
-        "audio": sink.audio_mode,
-        "method": method,
-        "model": None if method != "fast" else str(args.model or "builtin"),
-        "backend": backend,
-        "precision": painter.precision,
-        "stabilize": config.mode,
-        "scene_cuts": video.cut_count,
-    }
+    result = summary(args, s, sink, written, seconds)
+    result.update(precision=painter.precision, scene_cuts=video.cut_count)
     if args.json:
         common.emit_json(result)
     elif not args.quiet:

@@ -34,7 +34,7 @@ def test_style_vector():
 @pytest.mark.parametrize(
     "names, style, message",
     [
-        (NAMES, None, "choose with --style"),
+        (NAMES, None, "choose with style"),
         (NAMES, "z", "no style 'z'"),
         (NAMES, 3, "out of range"),
         ((), "a", "single style"),

@@ -14,7 +14,7 @@ from torch import nn
 from cli._helpers import run_cli
 from instyle.checkpoint import save_model
 from instyle.color import rgb_to_yiq
-from instyle.errors import UsageError
+from instyle.errors import OptionError, UsageError
 from instyle.feedforward import FastStylizer
 from instyle.models import AdaINConfig, AdaINDecoder, JohnsonConfig, JohnsonNet, TextureNet, TextureNetConfig
 
@@ -49,9 +49,7 @@ def test_styles_select_and_blend(photo):
     torch.testing.assert_close(fs(photo, ["a", "b"]), half)  # equal weights by default
 
 
-@pytest.mark.parametrize(
-    "style, match", [(None, "choose with --style"), ("zzz", "no style 'zzz'"), (5, "out of range")]
-)
+@pytest.mark.parametrize("style, match", [(None, "choose with style"), ("zzz", "no style 'zzz'"), (5, "out of range")])
 def test_bad_style_choices(photo, style, match):
     with pytest.raises(UsageError, match=match):
         FastStylizer(_cin(), precision="fp32")(photo, style)
@@ -89,8 +87,9 @@ def test_bf16_is_close_to_fp32_and_the_callers_module_is_untouched(photo):
 
 def test_an_adain_decoder_file_is_refused(tmp_path):
     path = save_model(tmp_path / "dec.safetensors", AdaINDecoder(AdaINConfig(width=0.25)))
-    with pytest.raises(UsageError, match="--decoder"):
+    with pytest.raises(OptionError, match=r"AdaINStylizer\(decoder=") as exc:
         FastStylizer(path)
+    assert exc.value.for_cli().endswith("use it with --decoder")  # as the command line says it
 
 
 def test_cli_model_option(tmp_path, capsys):
@@ -141,8 +140,9 @@ def test_default_model_is_the_builtin_network(builtin_net, photo):
 
 def test_images_over_the_pixel_limit_are_refused_clearly(photo):
     fs = FastStylizer(_cin(), precision="fp32", max_pixels=100)
-    with pytest.raises(UsageError, match="megapixels.*--method adain"):
+    with pytest.raises(OptionError, match="megapixels.*a smaller image, or use AdaINStylizer") as exc:
         fs(photo, "a")
+    assert "a smaller --size, or use --method adain (tiled)" in exc.value.for_cli()
 
 
 def test_auto_precision_is_fp32_on_cpus_even_with_native_bf16(monkeypatch):

@@ -32,23 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InstyleError, UsageError
+from .common import RAY_LOCAL
 
 if TYPE_CHECKING:
     from .methods import Painter
 
 MANIFEST = ".instyle-manifest.jsonl"
-#: What ``--ray`` means without an address: start a Ray instance on this machine.
-LOCAL = "local"
-
-
-def add_options(group, ray_help: str) -> None:
-    """``--ray [ADDRESS]`` and ``--workers N``, one spelling for every command that scales out."""
-    from .common import positive_int
-
-    group.add_argument("--ray", nargs="?", const=LOCAL, default=None, metavar="ADDRESS", help=ray_help)
-    group.add_argument(
-        "--workers", type=positive_int, default=None, help="Ray actors, one network each (default: the CPUs)"
-    )
 
 
 def is_uri(path: str) -> bool:
@@ -266,7 +255,7 @@ def connect(address: str, workers: int) -> None:
         include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, configure_logging=False
     )
     try:
-        if address == LOCAL:
+        if address == RAY_LOCAL:
             # Ray keeps its sockets under its temporary folder, and a Unix socket's path may not be
             # longer than 107 bytes: a deep TMPDIR (a test's, a sandbox's) gets a short one instead
             temp = tempfile.gettempdir()

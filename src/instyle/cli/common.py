@@ -314,3 +314,16 @@ def add_backend_option(g) -> None:
         "ship so; no torch is loaded), or auto (default): onnxruntime for those when it is installed and "
         "the job is small enough that start-up dominates, else torch",
     )
+
+
+#: What ``--ray`` means without an address: start a Ray instance on this machine.
+RAY_LOCAL = "local"
+
+
+def add_ray_options(group, ray_help: str) -> None:
+    """``--ray [ADDRESS]`` and ``--workers N``, one spelling for every command that scales out
+    (here, not in :mod:`instyle.cli.cluster`: ``--help`` builds every parser and imports no Ray code)."""
+    group.add_argument("--ray", nargs="?", const=RAY_LOCAL, default=None, metavar="ADDRESS", help=ray_help)
+    group.add_argument(
+        "--workers", type=positive_int, default=None, help="Ray actors, one network each (default: the CPUs)"
+    )

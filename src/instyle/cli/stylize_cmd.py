@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from ..choices import COLOR_MODES, METHODS
-from . import cluster, common, methods
+from . import common, methods
 
 HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
 
@@ -96,7 +96,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common.add_backend_option(g)
     common.add_output_options(p, images=True)
     g = p.add_argument_group("scale-out (Ray)")
-    cluster.add_options(
+    common.add_ray_options(
         g,
         "stylize a folder (local, or s3://, gs://, file:// ...) on a Ray cluster: no ADDRESS starts Ray on "
         "this machine, `auto` joins the cluster it belongs to; resumable (a manifest records every photo; "
@@ -286,6 +286,7 @@ def _run_ray(args: argparse.Namespace, method: str, styles: list[str], weights: 
     options, names and atomic writes, a manifest, progress and a summary."""
     from ..errors import InstyleError, UsageError
     from ..pipeline import cores
+    from . import cluster
 
     if len(args.content) != 1 or args.content[0] == "-" or args.output == "-":
         raise UsageError("--ray stylizes one folder into another: give one input folder and an output folder")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..choices import (
     BACKENDS,
@@ -21,7 +20,7 @@ from ..choices import (
     VIDEO_PIXEL_FORMATS,
     respell,
 )
-from . import cluster, common, methods
+from . import common, methods
 
 HELP = "stylize a video without flicker: the built-in styles, any style image (AdaIN) or your own network"
 
@@ -140,7 +139,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "statistics for --stabilize full or stats: the built-in network for video) up to 1 MP, else torch",
     )
     g = p.add_argument_group("scale-out (Ray)")
-    cluster.add_options(
+    common.add_ray_options(
         g,
         "split the video over Ray workers (at scene cuts, else at keyframes, each part primed by a warm-up) "
         "and join the parts with the audio: no ADDRESS starts Ray on this machine, `auto` joins the cluster "
@@ -160,9 +159,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run, tile=1024, mask=None)
 
 
-@dataclass
-class Setup:
-    """What ``instyle video`` chose from its options, for a run here or on Ray workers."""
+class Setup(NamedTuple):
+    """What ``instyle video`` chose from its options, for a run here or on Ray workers (a named
+    tuple: ``--help`` does not import dataclasses)."""
 
     styles: list[str]
     weights: list[float]

@@ -27,14 +27,6 @@ pytestmark = pytest.mark.slow  # a Ray cluster: processes, seconds to start
 STYLE = ["--style", "candy"]  # the built-in network on onnxruntime, as a user's first run
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 def _photos(folder: Path, n: int, bad: bool = True) -> Path:
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)

@@ -7,7 +7,6 @@ warping error is no more than one run's at the same frames."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -22,14 +21,6 @@ from ._helpers import run_cli
 ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.slow  # a Ray cluster: processes, seconds to start
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

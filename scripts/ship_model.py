@@ -7,7 +7,9 @@ it, data counts) and RUN_DIR/log.csv (final losses). An AdaIN decoder run become
 src/instyle/assets/adain_decoder.safetensors, a multi-style fast network run
 src/instyle/assets/builtin_styles.safetensors (fp16, with its config), each with its model card
 (the same name, .md); with ``--video``, a multi-style network fine-tuned for video becomes
-src/instyle/assets/builtin_styles_video.safetensors. Refuses weights over 10 MB.
+src/instyle/assets/builtin_styles_video.safetensors; with ``--companion builtin-512``, a network
+distilled across scales becomes the built-in network's companion for small outputs
+(src/instyle/assets/builtin_styles_512.safetensors). Refuses weights over 10 MB.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import torch
 
 from instyle.atomic import write_text
 from instyle.checkpoint import load_model, model_kind, save_model
-from instyle.sizes import STROKE_REFERENCE_KEY
+from instyle.shipped import BUILTIN_MODEL, SHIPPED_COMPANIONS, SHIPPED_FILES, SHIPPED_ONNX
+from instyle.sizes import STROKE_REFERENCE, STROKE_REFERENCE_KEY
 from instyle.train.log import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +52,9 @@ def portable(command: str) -> str:
     return command
 
 
-def describe(kind: str, model, kc: dict, size: int, video: bool = False) -> list:
+def describe(
+    kind: str, model, kc: dict, size: int, video: bool = False, companion: str | None = None, meta=None
+) -> list:
     """Title and first paragraph of the card."""
     n_params = sum(t.numel() for t in model.state_dict().values())
     if kind == "adain_decoder":
@@ -76,6 +81,24 @@ def describe(kind: str, model, kc: dict, size: int, video: bool = False) -> list
             "adain --arch light --for-onnxruntime`) runs on onnxruntime without torch.",
         ]
     cfg = model.config
+    if companion:
+        file = SHIPPED_FILES[companion]
+        return [
+            f"# Model card: instyle built-in styles, companion for small outputs (`{file}`)",
+            "",
+            f"The built-in styles' network distilled across scales: it paints at N px what the built-in "
+            f"network (`{BUILTIN_MODEL}`) paints at {kc['teacher_scale']:g}·N px, shrunk "
+            f"(`instyle train distill --teacher-scale {kc['teacher_scale']:g}`), so its brush reference side "
+            f"is {meta[STROKE_REFERENCE_KEY]} px (its file's `{STROKE_REFERENCE_KEY}`) where the built-in "
+            f"network's is {STROKE_REFERENCE}. `instyle stylize --style NAME` and the web API paint every "
+            "output whose brush it covers without enlarging with it (up to 512 px at `--stroke 1`; "
+            "`instyle.sizes.choose_brush`), from a quarter of the pixels, and the larger ones with the "
+            f"built-in network. Same architecture and styles: Johnson et al. 2016's residual network, width "
+            f"×{cfg.width:g}, {cfg.residual_blocks} residual blocks, conditional instance normalization (Dumoulin "
+            f"et al. 2017), {len(cfg.styles)} styles. Its ONNX copy (`{SHIPPED_ONNX[companion]}`, `instyle export "
+            f"{companion} --for-onnxruntime`) serves it on onnxruntime. fp16 safetensors with its config in the "
+            f"metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.",
+        ]
     if video:
         return [
             "# Model card: instyle built-in styles for video (`builtin_styles_video.safetensors`)",
@@ -101,7 +124,8 @@ def describe(kind: str, model, kc: dict, size: int, video: bool = False) -> list
         f"({'Johnson et al. 2016' if kind == 'johnson' else 'Ulyanov et al. 2016'}; width ×{cfg.width:g}) "
         f"with conditional instance "
         f"normalization (Dumoulin et al. 2017): one network, {len(cfg.styles)} styles, one γ, β pair per style "
-        "in every norm layer. `instyle stylize photo.jpg --style NAME` and `instyle demo` use it. fp16 "
+        "in every norm layer. `instyle stylize photo.jpg --style NAME` and `instyle demo` use it (outputs its "
+        "companions cover, `instyle.shipped.SHIPPED_COMPANIONS`, go to them: `instyle.sizes.choose_brush`). fp16 "
         f"safetensors with its config in the metadata; {size / 2**20:.2f} MB, {n_params:,} parameters.",
         "",
         "Styles: " + ", ".join(f"`{s}`" for s in cfg.styles) + ".",
@@ -109,6 +133,18 @@ def describe(kind: str, model, kc: dict, size: int, video: bool = False) -> list
 
 
 def losses_line(kind: str, kc: dict) -> str:
+    if "teacher" in kc:  # instyle train distill
+        return (
+            f"- Losses: {kc['loss'].upper()} to the teacher's clamped output (the teacher painting the photo at "
+            f"{kc['teacher_scale']:g}× the side, shrunk back)"
+            + (
+                f" + perceptual × {kc['perceptual']:g} (balanced VGG-19 feature and Gram terms at relu1_1–relu3_1 "
+                "against the teacher's output)"
+                if kc.get("perceptual")
+                else ""
+            )
+            + "."
+        )
     if kind == "adain_light":
         return (
             f"- Losses of the last segment: distillation (student features through 1×1 projections vs VGG-19's "
@@ -166,6 +202,13 @@ def main() -> None:
     p.add_argument("--quality", default=None, help="a Markdown file whose text becomes the card's Quality section")
     p.add_argument("--limits", default=None, help="a Markdown file whose text opens the card's Limits section")
     p.add_argument(
+        "--companion",
+        choices=[c for cs in SHIPPED_COMPANIONS.values() for c in cs],
+        default=None,
+        help="a network distilled across scales (instyle train distill --teacher-scale): ship it as this "
+        "companion of the built-in network",
+    )
+    p.add_argument(
         "--video",
         action="store_true",
         help="a multi-style fast network fine-tuned for video: ship it as builtin_styles_video",
@@ -182,6 +225,10 @@ def main() -> None:
         if kind != "johnson" or len(model.config.styles) < 2:
             raise SystemExit(f"{run} holds no multi-style Johnson network; --video ships one")
         stem = "builtin_styles_video"
+    if args.companion:
+        if kind != "johnson" or STROKE_REFERENCE_KEY not in meta:
+            raise SystemExit(f"{run} holds no network distilled across scales; --companion ships one")
+        stem = Path(SHIPPED_FILES[args.companion]).stem
     # the brush reference side of a network distilled across scales (instyle.sizes) travels with it
     extra = {STROKE_REFERENCE_KEY: meta[STROKE_REFERENCE_KEY]} if STROKE_REFERENCE_KEY in meta else None
     out = save_model(ASSETS / f"{stem}.safetensors", model, overwrite=True, extra=extra)
@@ -194,7 +241,7 @@ def main() -> None:
     tail = rows[-10:]
     final = {
         k: statistics.mean(r[k] for r in tail if k in r)
-        for k in ("loss", "distill", "recon", "content", "style", "tv", "stability")
+        for k in ("loss", "distill", "l1", "perceptual", "recon", "content", "style", "tv", "stability")
         if any(k in r for r in tail)
     }
     tc, kc = ckpt["train_config"], ckpt["task_config"]
@@ -219,7 +266,9 @@ def main() -> None:
                     f"{t['content_weight']:g}, style × {t['style_weight']:g}, distillation × "
                     f"{t['distill_weight']:g}, reconstruction × {t['recon_weight']:g}), then the segment below."
                 )
-        if e["task"] == "distill":
+        if e["task"] == "distill" and ckpt["task"] == "distill":  # a segment of the same distillation
+            starts.append(f"- A segment of {e['step']:,} steps; {losses_line(kind, e['task_config'])[2:]}")
+        elif e["task"] == "distill":
             t = e["task_config"]
             starts.append(
                 f"- Start: distilled for {e['step']:,} steps (batch {e['train_config']['batch_size']}, "
@@ -239,7 +288,7 @@ def main() -> None:
     commands += [h["command"] for h in ckpt.get("history") or []]
     hardware = sorted({h["hardware"] for h in history} | ({args.extra_hardware} if args.extra_hardware else set()))
     lines = [
-        *describe(kind, model, kc, size, args.video),
+        *describe(kind, model, kc, size, args.video, args.companion, meta),
         "",
         "## How it was trained",
         "",
@@ -253,7 +302,7 @@ def main() -> None:
         *starts,
         "- Data: "
         + ", ".join(f"{n:,} {k} images" for k, n in (ckpt.get("data") or {}).items())
-        + (f", {len(kc['styles'])} style images" if kind not in ARBITRARY else "")
+        + (f", {len(kc['styles'])} style images" if kind not in ARBITRARY and "styles" in kc else "")
         + f". {args.data_note}".rstrip(),
         f"- Steps: {steps:,} optimizer steps of batch {tc['batch_size']} × accumulation {tc['grad_accum']} "
         f"× {ckpt.get('world', 1)} process(es) in the last segment; {images:,} training images seen in all.",

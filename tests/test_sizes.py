@@ -46,3 +46,46 @@ def test_a_network_with_its_own_reference_side_computes_there():
     for bad in ("", "big", "8", "-512", "512.5"):
         with pytest.raises(ValueError, match="stroke_reference in a model.s metadata must be a whole number"):
             stroke_reference({STROKE_REFERENCE_KEY: bad})
+
+
+def test_the_brush_goes_to_the_cheapest_network_that_does_not_enlarge():
+    from instyle.sizes import choose_brush
+
+    pair = {"main": 1024, "half": 512}  # a network and its companion distilled with --teacher-scale 2
+    assert choose_brush(512, 1.0, pair) == "half"  # computed at 512, not 1024 shrunk
+    assert choose_brush(300, 1.0, pair) == "half"  # 512 shrunk to 300
+    assert choose_brush(513, 1.0, pair) == "main"  # the half would be enlarged
+    assert choose_brush(1024, 1.0, pair) == "main"
+    assert choose_brush(4000, 1.0, pair) == "main"  # both enlarge: the larger computation
+    assert choose_brush(1024, 2.0, pair) == "main"  # 512 enlarged 2x rather than 256 4x
+    assert choose_brush(512, 2.0, pair) == "main"  # the larger brush: main at 512 covers it, the cheapest that does
+    assert choose_brush(512, 0.5, pair) == "half"  # a finer brush: 1024 against 2048
+    assert choose_brush(64, 1.0, pair) == "half"  # both at 4 x 64: the brush nearer the asked one
+    assert choose_brush(4, 8.0, pair) == "half"  # both at the smallest side
+    assert choose_brush(512, 1.0, {"a": 512, "b": 512}) == "a"  # ties: the first
+    assert choose_brush(512, 1.0, {"only": 1024}) == "only"
+
+
+def test_a_stylizer_paints_with_its_companion_where_the_brush_fits_it():
+    from instyle.sizes import Brushes
+
+    class Net(Brushes):
+        built = 0
+
+        def __init__(self, reference, companions=None):
+            self.stroke_reference = reference
+            if companions is not None:
+                self.companions = companions
+
+        def _load_companion(self, name):
+            Net.built += 1
+            return Net(self.companions[name])
+
+    main = Net(1024, {"half": 512})
+    net, side = main.brush(512)
+    assert (net.stroke_reference, side) == (512, 512)
+    assert main.brush(512)[0] is net and Net.built == 1  # built once
+    assert main.brush(1024) == (main, 1024)
+    assert main.brush(2000, 2.0) == (main, 512)
+    lone = Net(1024)
+    assert lone.brush(300) == (lone, 1024)

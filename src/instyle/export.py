@@ -239,8 +239,8 @@ def export_fast(
     onnxruntime: bool = False,
     shared_statistics: bool = False,
 ) -> Path:
-    """Write a fast network (a file, ``"builtin"``, ``"builtin-large"``, ``"builtin-video"`` or the module) as ONNX;
-    ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`); ``shared_statistics``: the
+    """Write a fast network (a file, the name of a shipped one: :data:`instyle.shipped.SHIPPED_NETWORKS`,
+    or the module) as ONNX; ``onnxruntime``: pre-optimized for it (:func:`for_onnxruntime`); ``shared_statistics``: the
     graph for video with statistics shared across frames (:class:`SharedStatisticsGraph`; Johnson
     networks)."""
     opset = _check_opset(opset)

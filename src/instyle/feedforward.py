@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -18,17 +19,18 @@ from .device import precision_dtype, resolve_device, resolve_precision
 from .errors import OptionError
 from .models import JohnsonNet, TextureNet
 from .models.inference import InferenceJohnson, for_inference
-from .shipped import resolve_model
-from .sizes import STROKE_REFERENCE, stroke_reference
+from .shipped import companion_references, resolve_model
+from .sizes import STROKE_REFERENCE, Brushes, stroke_reference
 
 
-class FastStylizer:
+class FastStylizer(Brushes):
     """One forward pass of a trained feed-forward network.
 
     Args:
         model: a model file / training checkpoint of a ``johnson`` or ``texture_net`` network,
             the module itself, or None (or ``"builtin"``) for the multi-style network shipped
-            with instyle (its styles: :func:`builtin_styles`); ``"builtin-large"`` for the wider,
+            with instyle (its styles: :func:`builtin_styles`), which hands outputs up to 512 px to
+            its companion ``"builtin-512"`` (:meth:`brush`); ``"builtin-large"`` for the wider,
             slower network it was distilled from, ``"builtin-video"`` for the one trained for
             video (same styles; narrower and deeper, faster per frame: docs/fast.md).
         device, channels_last: as for :class:`instyle.AdaINStylizer`.
@@ -64,6 +66,11 @@ class FastStylizer:
     ):
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
+        self._settings: dict[str, Any] = dict(
+            device=device, precision=precision, channels_last=channels_last, max_pixels=max_pixels
+        )
+        if model is None or isinstance(model, str):  # a shipped network's name may have companions
+            self.companions = companion_references(model)
         self.precision = resolve_precision(precision, self.device, bf16_on_cpu=False)
         if self.device.type == "cpu":
             keep_freed_memory()  # reuse activation pages between calls (alloc.py)
@@ -88,6 +95,9 @@ class FastStylizer:
         # (Module.to takes memory_format, which torch's type overloads of it leave out)
         self.net = for_inference(net.eval()).to(self.device, dtype=self.dtype, memory_format=fmt)  # type: ignore[call-overload]
         self.channels_last = channels_last
+
+    def _load_companion(self, name: str) -> FastStylizer:
+        return FastStylizer(name, **self._settings)
 
     @property
     def grid(self) -> int:

@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,12 +30,13 @@ from .blend import FAST_MAX_PIXELS, StyleChoice, check_alpha, check_fast_request
 from .errors import InstyleError, UsageError, WeightsError, one_line
 from .imageio.modes import pad_reflect_array
 from .luma import combine_luminance_array
-from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, SHIPPED_SHARED_ONNX, shipped_path
+from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, SHIPPED_SHARED_ONNX, companion_references, shipped_path
 from .sizes import (
     ENCODER_STRIDE,
     MIN_SIDE,
     SIDE_MULTIPLE,
     STROKE_REFERENCE,
+    Brushes,
     padded_side,
     stroke_reference,
     texture_net_grid,
@@ -171,7 +172,7 @@ def _nchw(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)  # (H, W, C) -> (1, C, H, W)
 
 
-class OnnxFastStylizer:
+class OnnxFastStylizer(Brushes):
     """A fast network (exported by ``instyle export``) on onnxruntime: the same call as
     :class:`instyle.FastStylizer`, on numpy arrays.
 
@@ -195,6 +196,9 @@ class OnnxFastStylizer:
     ):
         shipped = model is None or (isinstance(model, str) and model in SHIPPED_ONNX)
         name = cast(str, model or "builtin")  # used where shipped: model is then None or a name
+        self._settings: dict[str, Any] = dict(threads=threads, max_pixels=max_pixels)
+        if shipped and not shared_statistics:  # (video's shared-statistics graphs have none)
+            self.companions = companion_references(name, onnx=True)
         self.path = builtin_onnx_path(name, shared_statistics=shared_statistics) if shipped else str(model)
         self.session, self.metadata = _open(self.path, threads)
         if self.metadata.get("kind") not in ("johnson", "texture_net"):
@@ -211,6 +215,9 @@ class OnnxFastStylizer:
             raise WeightsError(
                 f"{self.path} was exported without shared statistics (`instyle export --shared-statistics`)"
             )
+
+    def _load_companion(self, name: str) -> OnnxFastStylizer:
+        return OnnxFastStylizer(name, **self._settings)
 
     @property
     def grid(self) -> int:
@@ -284,7 +291,7 @@ def _shared_feeds(channels: Sequence[int], statistics) -> dict[str, np.ndarray]:
     return feeds
 
 
-class OnnxAdaIN:
+class OnnxAdaIN(Brushes):
     """AdaIN (``instyle export adain``: ``encoder.onnx`` and ``decoder.onnx`` in a folder; None:
     the light network shipped with instyle) on onnxruntime, without torch: any style image or
     statistics (presets: :meth:`style_stats_of`), blends by mixed statistics, α. Images up to

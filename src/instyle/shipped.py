@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import WeightsError
+from .sizes import stroke_reference
 
 #: The built-in multi-style network (16 styles, conditional IN) and the wider one it was distilled from.
 BUILTIN_MODEL = "builtin_styles.safetensors"
@@ -21,8 +22,13 @@ LARGE_MODEL = "builtin_styles_large.safetensors"
 #: The built-in styles' network for video (same styles; its texture moves with the scene:
 #: ``instyle train fast --stability``), used by ``instyle video`` and the web app's live mode.
 VIDEO_MODEL = "builtin_styles_video.safetensors"
+#: The built-in network distilled to paint at 512 px what the built-in one paints at 1024
+#: (``instyle train distill --teacher-scale 2``, its file's ``stroke_reference`` 512): the built-in
+#: styles' outputs up to 512 px, from a quarter of the pixels (docs/quality.md, round 7).
+BUILTIN_512_MODEL = "builtin_styles_512.safetensors"
 #: The built-in networks as ONNX, for onnxruntime (``instyle export``).
 BUILTIN_ONNX = "builtin_styles.onnx"
+BUILTIN_512_ONNX = "builtin_styles_512.onnx"
 VIDEO_ONNX = "builtin_styles_video.onnx"
 #: The network for video as ONNX with statistics shared across frames (``instyle export
 #: --shared-statistics``), for ``instyle video --stabilize full`` on onnxruntime.
@@ -36,10 +42,18 @@ LIGHT_ONNX_DIR = "light_adain"
 #: ``scripts/choose_style_defaults.py`` from a blind report; absent: the fast network for all).
 STYLE_DEFAULTS = "style_defaults.json"
 #: Names a user may give instead of a fast-network file, and the file of each.
-SHIPPED_FILES = {"builtin": BUILTIN_MODEL, "builtin-large": LARGE_MODEL, "builtin-video": VIDEO_MODEL}
+SHIPPED_FILES = {
+    "builtin": BUILTIN_MODEL,
+    "builtin-512": BUILTIN_512_MODEL,
+    "builtin-large": LARGE_MODEL,
+    "builtin-video": VIDEO_MODEL,
+}
 SHIPPED_NETWORKS = tuple(SHIPPED_FILES)
 #: The shipped networks that have an ONNX copy, and its file.
-SHIPPED_ONNX = {"builtin": BUILTIN_ONNX, "builtin-video": VIDEO_ONNX}
+SHIPPED_ONNX = {"builtin": BUILTIN_ONNX, "builtin-512": BUILTIN_512_ONNX, "builtin-video": VIDEO_ONNX}
+#: Shipped networks that hand the outputs a companion paints better or cheaper to it: the one
+#: whose brush fits the output's size (:func:`instyle.sizes.choose_brush`; same styles).
+SHIPPED_COMPANIONS = {"builtin": ("builtin-512",)}
 #: The shipped networks that have an ONNX copy with shared statistics, and its file.
 SHIPPED_SHARED_ONNX = {"builtin-video": VIDEO_SHARED_ONNX}
 
@@ -143,7 +157,8 @@ def builtin_model_path() -> str:
 
 def resolve_model(model: str | os.PathLike | None) -> str | os.PathLike:
     """A fast-network file from a path or a shipped network's name: None or ``builtin`` (the
-    built-in network), ``builtin-large`` (the wider network it was distilled from, docs/fast.md),
+    built-in network), ``builtin-512`` (its companion for outputs up to 512 px,
+    :data:`BUILTIN_512_MODEL`), ``builtin-large`` (the wider network it was distilled from, docs/fast.md),
     ``builtin-video`` (the built-in styles' network for video: narrower, deeper and trained for
     stability, its model card ``builtin_styles_video.md``)."""
     if model is None or model == "builtin":
@@ -151,6 +166,33 @@ def resolve_model(model: str | os.PathLike | None) -> str | os.PathLike:
     if isinstance(model, str) and model in SHIPPED_FILES:
         return shipped_path(SHIPPED_FILES[model], f"this instyle does not ship the {model} network")
     return model
+
+
+@lru_cache(maxsize=8)
+def companion_references(model: str | None, onnx: bool = False) -> dict[str, int]:
+    """The companions of shipped network ``model`` (:data:`SHIPPED_COMPANIONS`) that this instyle
+    ships (``onnx``: with their ONNX copy) with the same styles, and each one's reference side,
+    read from the files' metadata; empty for any other network."""
+    name = "builtin" if model is None else model
+    companions = SHIPPED_COMPANIONS.get(name, ())
+    found: dict[str, int] = {}
+    if not companions or not asset_path(SHIPPED_FILES[name]).is_file():
+        return found
+
+    def styles(meta: Mapping[str, str]) -> list:
+        return json.loads(meta.get("config", "{}")).get("styles") or []
+
+    own = styles(file_metadata(asset_path(SHIPPED_FILES[name])))
+    for companion in companions:
+        path = asset_path(SHIPPED_FILES[companion])
+        if path.is_file() and (not onnx or asset_path(SHIPPED_ONNX[companion]).is_file()):
+            meta = file_metadata(path)
+            if styles(meta) == own:  # a network put in the main one's place alone keeps it alone
+                found[companion] = stroke_reference(meta)
+    return found
+
+
+on_assets_change(companion_references.cache_clear)
 
 
 def has_video_model() -> bool:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+K = TypeVar("K")
 
 #: Smallest side the fast networks compute on. Their deepest maps are a quarter of the input, and
 #: every 3×3 conv there reflects one pixel: at 16 px they are 4×4, so tiny and thin images (1×1,
@@ -64,6 +68,57 @@ def stroke_side(longer: int, stroke: float = 1.0, reference: int = STROKE_REFERE
     stroke = check_stroke(stroke)
     side = round(reference / stroke)
     return max(MIN_SIDE, min(side, 4 * longer))
+
+
+def choose_brush(longer: int, stroke: float, references: Mapping[K, int]) -> K:
+    """Which of several networks paints an output whose longer side is ``longer`` with brush
+    ``stroke``, given each one's reference side (``{key: reference}``, the main network first): the
+    cheapest of those whose computed side (:func:`stroke_side`) is at least the output's, so none is
+    enlarged; when every one would be, the one computing the largest. A network distilled to paint
+    at 512 px what its teacher paints at 1024 (reference 512) thus paints outputs up to 512 px, a
+    quarter of the teacher's pixels, and its teacher the larger ones, which it would smear
+    (docs/quality.md, round 7). Where the bounds of :func:`stroke_side` give two the same side (a
+    tiny output: both at 4x), the one with the smaller reference, whose brush is nearer the asked
+    one; then the first."""
+    sides = {key: stroke_side(longer, stroke, reference) for key, reference in references.items()}
+    covering = [key for key, side in sides.items() if side >= longer]
+    if covering:
+        return min(covering, key=lambda key: (sides[key], references[key]))
+    return min(sides, key=lambda key: (-sides[key], references[key]))
+
+
+class Brushes:
+    """What the stylizers share about brush size (:class:`instyle.FastStylizer`, its onnxruntime
+    twin and AdaIN's): :meth:`brush` says which network paints an output and at what side. A shipped
+    network may have companions with smaller reference sides (``instyle.shipped.SHIPPED_COMPANIONS``),
+    named in :attr:`companions` and built by :meth:`_load_companion` the first time one is chosen."""
+
+    #: The longer side at which its strokes have the size ``stroke`` = 1 asks for.
+    stroke_reference: int
+    #: Companion networks' names and reference sides (none: this network paints every output).
+    companions: Mapping[str, int] = {}
+
+    def _load_companion(self, name: str) -> Brushes:
+        raise NotImplementedError
+
+    def companion(self, name: str) -> Brushes:
+        """Companion ``name``, built once (thread-safe: the server's workers share a stylizer)."""
+        with _companion_lock:
+            built = self.__dict__.setdefault("_companions_built", {})
+            if name not in built:
+                built[name] = self._load_companion(name)
+            return built[name]
+
+    def brush(self, longer: int, stroke: float = DEFAULT_STROKE) -> tuple[Any, int]:
+        """(network, side): the network that paints an output whose longer side is ``longer`` with
+        brush ``stroke`` (:func:`choose_brush`; itself or a companion, the same type), and the
+        longer side it computes on (:func:`stroke_side`); the result is resampled to the output."""
+        key = choose_brush(longer, stroke, {None: self.stroke_reference, **self.companions})
+        net = self if key is None else self.companion(key)
+        return net, stroke_side(longer, stroke, net.stroke_reference)
+
+
+_companion_lock = threading.Lock()
 
 
 def texture_net_grid(scales: int) -> int:

@@ -28,7 +28,7 @@ from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_s
 from .presets import ENCODER_ID as VGG_ENCODER_ID
 from .presets import load_preset
 from .resize import resize_longer, resize_to
-from .sizes import STROKE_REFERENCE
+from .sizes import STROKE_REFERENCE, Brushes
 from .tiling import STRIDE, decode_tiled, encode_tiled
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def shipped_light_preset(image: Tensor, *, style_size: int = 512) -> tuple[str, 
     return network.encoder_id(), make_preset(image, style_size=style_size, network=network)
 
 
-class AdaINStylizer:
+class AdaINStylizer(Brushes):
     """Stylize any content image with any style, in one forward pass.
 
     Args:

@@ -755,6 +755,32 @@ def test_a_network_with_its_own_reference_side_paints_there(files, tmp_path, cap
     assert np.abs(np.asarray(Image.open(out), np.float32) / 255 - down / 255).max() <= 2 / 255
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_the_built_in_styles_paint_small_outputs_with_the_companion(files, tmp_path, capsys, backend):
+    """The shipped pair: an output the companion covers (48 px wide: 192 px for both, the companion's
+    brush nearer; --size 512: 512 against 1024) is its output; a larger one (--size 600, stroke 1)
+    the built-in network's. `--model builtin` is the pair, as the default."""
+    from instyle.shipped import BUILTIN_512_MODEL, asset_path
+
+    if not asset_path(BUILTIN_512_MODEL).is_file():
+        pytest.skip("this instyle ships no companion network")
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+
+    def run(*extra):
+        out = tmp_path / f"o{len(list(tmp_path.iterdir()))}.png"
+        cli = ["stylize", files["content.png"], "--style", "candy", "--method", "fast", "-o", out, "--backend", backend]
+        code, _, err = run_cli([*cli, *extra, *_plain(files)], capsys)
+        assert code == 0, err
+        return np.asarray(Image.open(out), np.float32) / 255
+
+    for size in ([], ["--size", "512"]):
+        assert np.abs(run(*size) - run(*size, "--model", "builtin-512")).max() == 0
+    default, named = run("--size", "600"), run("--size", "600", "--model", "builtin")
+    assert np.abs(default - run("--size", "600", "--model", "builtin-512")).mean() > 0.01
+    assert np.abs(default - named).max() == 0 and np.abs(run() - run("--model", "builtin")).max() == 0
+
+
 @pytest.mark.parametrize("bad", ["0", "9", "x", "nan"])
 def test_bad_stroke_is_a_usage_error(files, tmp_path, capsys, bad):
     code, _, err = run_cli(

@@ -46,6 +46,13 @@ def cases() -> dict[str, Callable[[], torch.Tensor]]:
     out["builtin/candy luminance"] = lambda: fast(photo, "candy", color="luminance")
     for name in ("starry_night", "candy", "mosaic"):
         out[f"builtin-large/{name}"] = lambda n=name: large(photo, n)
+    try:  # the built-in network's companion for outputs up to 512 px
+        half = FastStylizer("builtin-512", precision="fp32")
+    except WeightsError:  # not shipped
+        pass
+    else:
+        for name in half.styles:
+            out[f"builtin-512/{name}"] = lambda n=name: half(photo, n)
     try:
         video = FastStylizer("builtin-video", precision="fp32")
     except WeightsError:  # no video network shipped

@@ -67,8 +67,11 @@ def test_stylize_builtin_style_matches_the_library(fast_client):
     assert r.headers["x-image-id"] == hashlib.sha256(photo).hexdigest()
     assert r.headers["x-method"] == "fast" and r.headers["x-size"] == "48x32"
     got = np.asarray(decode(r.content), dtype=np.float32) / 255
-    # computed at stroke_side(48) = 4 x 48 (the brush of a 1024-px picture, at most 4x the output)
-    big = FastStylizer()(read_array(photo, size=192).to_tensors().rgb, ["candy", "wave"], weights=[0.7, 0.3])
+    # computed at 4 x 48 by the network whose brush fits (the brush of a 1024-px picture, at most
+    # 4x the output: FastStylizer.brush)
+    net, side = FastStylizer().brush(48)
+    assert side == 192
+    big = net(read_array(photo, size=192).to_tensors().rgb, ["candy", "wave"], weights=[0.7, 0.3])
     assert np.abs(got - decode_resized(big[0].permute(1, 2, 0).numpy(), (48, 32))).max() <= 1.5 / 255
 
 
@@ -82,18 +85,18 @@ def test_stroke_sets_the_brush_and_keeps_the_size(fast_client):
     assert r.status_code == 200 and r.headers["x-size"] == "64x48"
     got = np.asarray(decode(r.content), dtype=np.float32) / 255
     assert got.shape == (48, 64, 3)
-    # the network ran at its reference side / 8 (stroke 1: at 4 x 64, the most for a 64-px output),
-    # the result resampled down
-    net = FastStylizer()
-    side = stroke_side(64, 8, net.stroke_reference)
-    assert side < 4 * 64
+    # the network whose brush fits ran at its reference side / 8 (stroke 1: at 4 x 64, the most
+    # for a 64-px output), the result resampled down
+    main = FastStylizer()
+    net, side = main.brush(64, 8)
+    assert side == stroke_side(64, 8, net.stroke_reference) < 4 * 64
     big = net(read_array(photo, size=side).to_tensors().rgb, "candy")[0].permute(1, 2, 0).numpy()
     down = decode_resized(big, (64, 48))
     assert np.abs(got - down).max() <= 1.5 / 255
     plain = np.asarray(decode(post(fast_client, image_id=r.headers["x-image-id"], style="candy", size="64").content))
     assert np.abs(plain / 255 - got).mean() > 0.01
     s = fast_client.get("/api/styles").json()["stroke"]
-    assert s == {"default": 1.0, "min": 0.125, "max": 8.0, "reference": {"fast": net.stroke_reference, "adain": 1024}}
+    assert s == {"default": 1.0, "min": 0.125, "max": 8.0, "reference": {"fast": main.stroke_reference, "adain": 1024}}
     for bad in ("0", "9", "x", "nan"):
         assert_error(post(fast_client, image_id=r.headers["x-image-id"], style="candy", stroke=bad), 422)
 
@@ -107,13 +110,14 @@ def test_a_tiny_photo_computes_within_the_upscaling_budget():
 
     # 8x6 px asking for 512 with a fine brush: the brush rule would compute at twice the network's
     # reference side, the budget (4x the photo, at least 512 px) keeps the work at 512, so the result
-    # is the network's own output at 512
+    # is the output at 512 of the network the brush rule chose
     photo = image_bytes(8, 6, seed=3)
     with TestClient(create_app(ServeConfig(workers=1, adain=False, max_size=2048)), base_url=LOCAL) as client:
         r = post(client, {"image": photo}, style="candy", size="512", stroke="0.5")
     assert r.status_code == 200 and r.headers["x-size"] == "512x384"
     got = np.asarray(decode(r.content), dtype=np.float32) / 255
-    want = FastStylizer()(read_array(photo, size=512).to_tensors().rgb, "candy")[0].permute(1, 2, 0).numpy()
+    net, _ = FastStylizer().brush(512, 0.5)
+    want = net(read_array(photo, size=512).to_tensors().rgb, "candy")[0].permute(1, 2, 0).numpy()
     assert np.abs(got - want).max() <= 1.5 / 255
 
 

@@ -101,29 +101,35 @@ def _one_pass(content_path: Path, args: argparse.Namespace):
     """A sheet: the photo, then one column per built-in style, each labelled with its name and the
     method that drew it (``auto``: the one :func:`instyle.method.choose_method` picks for it)."""
     from ..errors import InstyleError
-    from ..imageio import load_image
+    from ..imageio import read_array
+    from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
     from ..method import choose_method
     from ..sheet import contact_sheet
     from ..shipped import builtin_styles
+    from .methods import at_brush, fit
 
     styles = args.style or list(DEMO_STYLES)
     for s in styles:  # fail before any work on an unknown name
         if s not in builtin_styles():
             raise InstyleError(f"no built-in style named {s!r}; run `instyle styles` to list them")
     methods = {s: args.method if args.method != "auto" else choose_method("auto", [s]) for s in styles}
-    content = load_image(content_path, size=args.size or 512)
+    data = read_array(content_path, size=args.size or 512)
+    content = hwc_to_tensor(data.rgb)
+    # each painted as `instyle stylize` paints a photo of this size: by the network whose brush
+    # fits, at its side (methods.at_brush), then resampled to the photo's size
     renderers = {}
     if "fast" in methods.values():
         from ..feedforward import FastStylizer
 
-        net = FastStylizer()
-        renderers["fast"] = lambda s: net(content, s)
+        net, work = at_brush(FastStylizer(), data)
+        renderers["fast"] = lambda s: fit(tensor_to_hwc(net(hwc_to_tensor(work), s)), data)
     if "adain" in methods.values():
         from ..stylize import AdaINStylizer
 
         stylizer = AdaINStylizer()
         stats = {s: stylizer.style_stats(s) for s in styles if methods[s] == "adain"}
-        renderers["adain"] = lambda s: stylizer(content, stats[s])
+        adain, adain_work = at_brush(stylizer, data)
+        renderers["adain"] = lambda s: fit(tensor_to_hwc(adain(hwc_to_tensor(adain_work), stats[s])), data)
     bar = common.progress(len(styles), "demo", args.quiet)
     outs = []
     for s in styles:

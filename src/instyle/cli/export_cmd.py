@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "network",
         nargs="?",
         default="builtin",
-        help="builtin (default), builtin-large, builtin-video, a fast-network file (model.safetensors or "
+        help="builtin (default), builtin-512, builtin-large, builtin-video, a fast-network file (model.safetensors or "
         "checkpoint.pt), or adain",
     )
     p.add_argument(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import common
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..imageio import ImageArray
+    from ..stylize import AdaINStylizer
 
 
 class Network(Protocol):
@@ -24,34 +25,49 @@ class Network(Protocol):
     @property
     def grid(self) -> int: ...  # its sampling grid in px (video keeps it fixed to the scene)
 
-    @property
-    def stroke_reference(self) -> int: ...  # the side of its stroke = 1 brush (instyle.sizes.stroke_side)
+    def brush(self, longer: int, stroke: float) -> tuple[Any, int]: ...  # instyle.sizes.Brushes.brush
 
 
 class Painter:
     """One network with the options of a run bound: ``painter(rgb, **statistics)`` turns a (H, W, 3)
     float32 array in [0, 1] into its stylized (H, W, 3) float32 array (``statistics=``: an ONNX
-    graph that shares them across video frames). ``network`` is called when the network itself is
-    needed (onnxruntime loads it in the background while the first photo is decoded)."""
+    graph that shares them across video frames). ``paint(network, rgb, **statistics)`` runs a
+    network of the run (the main one or a companion, :meth:`at_stroke`); ``network`` is called when
+    the main one is needed (onnxruntime loads it in the background while the first photo is decoded)."""
 
     def __init__(self, paint: Callable[..., np.ndarray], precision: str, network: Callable[[], Network]):
         self._paint, self.precision, self._network = paint, precision, network
 
     def __call__(self, rgb: np.ndarray, **statistics) -> np.ndarray:
-        return self._paint(rgb, **statistics)
+        return self._paint(self._network(), rgb, **statistics)
 
     @property
     def grid(self) -> int:
         return self._network().grid
 
     def at_stroke(self, data: ImageArray, stroke: float) -> np.ndarray:
-        """``data`` (at the output's size) painted at the side that gives the asked brush
-        (:func:`instyle.sizes.stroke_side` with the network's own reference); the result is
-        resampled to the output's size as it is written (``save_image(size=data.size)``)."""
-        from ..sizes import stroke_side
+        """``data`` (at the output's size) painted with the asked brush (:func:`at_brush`); the
+        result is resampled to the output's size as it is written (``save_image(size=data.size)``)."""
+        return self._paint(*at_brush(self._network(), data, stroke))
 
-        side = stroke_side(max(data.size), stroke, self._network().stroke_reference)
-        return self(data.resized(side).rgb)
+
+def at_brush(network: Network, data: ImageArray, stroke: float = 1.0) -> tuple[Any, np.ndarray]:
+    """(painter, rgb): the network of ``network``'s pair whose brush fits ``data`` (at the output's
+    size) and the photo at the side it paints at (:meth:`instyle.sizes.Brushes.brush`)."""
+    painter, side = network.brush(max(data.size), stroke)
+    return painter, data.resized(side).rgb
+
+
+def fit(rgb: np.ndarray, data: ImageArray) -> np.ndarray:
+    """A result painted at its brush's side (:func:`at_brush`) resampled to ``data``'s size (a file
+    gets this from ``save_image(size=)``; a sheet's cell from here)."""
+    import numpy as np
+
+    from ..imageio.modes import resize_plane
+
+    if rgb.shape[1::-1] == tuple(data.size):
+        return rgb
+    return np.stack([resize_plane(rgb[..., c], data.size) for c in range(3)], axis=2)
 
 
 def choose(args: argparse.Namespace, styles: list[str]) -> str:
@@ -114,7 +130,7 @@ def fast(
         loading = ThreadPoolExecutor(1, thread_name_prefix="instyle-load").submit(
             OnnxFastStylizer, args.model, threads=threads, shared_statistics=shared_statistics
         )
-        return Painter(lambda rgb, **stats: loading.result()(rgb, style, **kw, **stats), "fp32", loading.result)
+        return Painter(lambda net, rgb, **stats: net(rgb, style, **kw, **stats), "fp32", loading.result)
     from ..feedforward import FastStylizer
     from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
@@ -122,7 +138,7 @@ def fast(
         args.model, device=args.device, precision=args.precision, channels_last=not args.no_channels_last
     )
     fast.selector(style, kw["weights"])  # unknown names fail before any work
-    return Painter(lambda rgb: tensor_to_hwc(fast(hwc_to_tensor(rgb), style, **kw)), fast.precision, lambda: fast)
+    return Painter(lambda net, rgb: tensor_to_hwc(net(hwc_to_tensor(rgb), style, **kw)), fast.precision, lambda: fast)
 
 
 def adain_stylizer(args: argparse.Namespace, styles: list[str], **kw):
@@ -180,7 +196,7 @@ def adain(
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))
         mixed = (mix([st[0] for st in stats], w), mix([st[1] for st in stats], w))  # (mean, std): (1, C, 1, 1) each
-        return Painter(lambda rgb: net(rgb, mixed, alpha=args.alpha), "fp32", lambda: net)
+        return Painter(lambda net, rgb: net(rgb, mixed, alpha=args.alpha), "fp32", lambda: net)
     from ..imageio import load_image
     from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
@@ -199,7 +215,7 @@ def adain(
         style_specs = [stylizer.style_stats(s) for s in style_specs]
     masks = [load_image(m) for m in args.mask] if getattr(args, "mask", None) else None
 
-    def paint(rgb: np.ndarray) -> np.ndarray:
+    def paint(stylizer: AdaINStylizer, rgb: np.ndarray) -> np.ndarray:
         out = stylizer(
             hwc_to_tensor(rgb),
             style_specs,

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..method import choose_method
     from ..presets import list_presets
     from ..sheet import contact_sheet
+    from .methods import at_brush, fit
 
     if args.json and args.output == "-":
         raise UsageError("--json and -o - both write to stdout; give an output file with --json")
@@ -71,26 +72,32 @@ def run(args: argparse.Namespace) -> int:
 
     backend = choose_backend(args.backend, method, precision=args.precision)
     t0 = time.perf_counter()
-    photo = read_array(args.content, size=args.size).rgb  # (H, W, 3)
+    data = read_array(args.content, size=args.size)
+    photo = data.rgb  # (H, W, 3)
+    # each cell painted as `instyle stylize` paints a photo of its size: by the network whose brush
+    # fits, at its side (methods.at_brush), then resampled to the cell
     render: Callable[[str], Picture]
     if backend == "onnxruntime":
         from ..onnx_runtime import OnnxFastStylizer
 
-        onnx_net = OnnxFastStylizer()  # names: checked by choose_method
-        render = lambda name: onnx_net(photo, name)  # noqa: E731
+        onnx_net, work = at_brush(OnnxFastStylizer(), data)  # names: checked by choose_method
+        render = lambda name: fit(onnx_net(work, name), data)  # noqa: E731
     elif method == "fast":
         from ..feedforward import FastStylizer
-        from ..imageio.modes import hwc_to_tensor
+        from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
-        net, x = FastStylizer(precision=args.precision), hwc_to_tensor(photo)
-        render = lambda name: net(x, name)  # noqa: E731
+        net, work = at_brush(FastStylizer(precision=args.precision), data)
+        x = hwc_to_tensor(work)
+        render = lambda name: fit(tensor_to_hwc(net(x, name)), data)  # noqa: E731
     else:
-        from ..imageio.modes import hwc_to_tensor
+        from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
         from .methods import adain_stylizer
 
-        stylizer, x = adain_stylizer(args, names, precision=args.precision), hwc_to_tensor(photo)
+        stylizer = adain_stylizer(args, names, precision=args.precision)
         stats = {n: stylizer.style_stats(n) for n in names}  # every name checked before the slow part
-        render = lambda name: stylizer(x, stats[name])  # noqa: E731
+        adain, work = at_brush(stylizer, data)
+        x = hwc_to_tensor(work)
+        render = lambda name: fit(tensor_to_hwc(adain(x, stats[name])), data)  # noqa: E731
     bar = common.progress(len(names), "sheet", args.quiet)
     cells: list[Picture] = [photo]
     labels = ["photo"]

@@ -87,7 +87,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model",
         default=None,
         help="a trained fast network (`instyle train fast`) to use instead of AdaIN, or "
-        "`builtin-large` (the wider network the built-in one was distilled from) or `builtin-video` (the "
+        "`builtin-large` (the wider network the built-in one was distilled from), `builtin-512` (the built-in "
+        "network's companion for outputs up to 512 px, alone) or `builtin-video` (the "
         "built-in styles' network trained for video); "
         "--style then names its styles (multi-style nets)",
     )

@@ -169,14 +169,16 @@ class Engine:
         # with the scene: its model card, assets/builtin_styles_video.md); a network given here serves both
         self.live = FastStylizer("builtin-video") if fast is None and has_video_model() else self.fast
         self.fast_styles: tuple[str, ...] = tuple(self.fast.styles) or tuple(builtin_styles())
-        # each method's brush reference side (instyle.sizes.stroke_side): the fast network's own (its
-        # ONNX copy is the same network), AdaIN's the default
+        # each method's brush reference side (instyle.sizes.stroke_side) as the page computes on the
+        # device: the fast network's own (the page runs its ONNX copy, without companions), AdaIN's
         self.stroke_references = {"fast": self.fast.stroke_reference, "adain": STROKE_REFERENCE}
         self.onnx = None
         if choose_backend(config.backend, "fast", server=True) == "onnxruntime":
             from ..onnx_runtime import OnnxFastStylizer
 
             self.onnx = OnnxFastStylizer(threads=config.threads_per_worker)
+        for name in (self.onnx or self.fast).companions:  # loaded now, not by a request
+            (self.onnx or self.fast).companion(name)
         self.presets: tuple[str, ...] = tuple(p.name for p in list_presets()) if config.adain else ()
         # the gallery: the network's styles first, then presets it does not have
         self.names: tuple[str, ...] = self.fast_styles + tuple(p for p in self.presets if p not in self.fast_styles)
@@ -299,13 +301,18 @@ class Engine:
         budget = max(limits.MAX_UPSCALE * max(photo.original_size), limits.UPSCALE_FLOOR)
         size = min(size, self.config.max_size, budget)
         content = photo.resized(size)
-        # the brush asked (:func:`stroke_side` with the method's reference), within max_size and the
-        # same upscaling budget: a tiny upload does not buy a 1024² computation either
-        side = stroke_side(size, job.stroke, self.stroke_references[job.method])
+        # the brush asked: the fast network whose brush fits the size (the built-in one or its
+        # companion, :meth:`~instyle.sizes.Brushes.brush`) and its side, AdaIN's side
+        # (:func:`stroke_side`), within max_size and the same upscaling budget: a tiny upload does
+        # not buy a 1024² computation either
+        if job.method == "fast":
+            network, side = (self.onnx or self.fast).brush(size, job.stroke)
+        else:
+            network, side = None, stroke_side(size, job.stroke, STROKE_REFERENCE)
         work = photo.resized(min(side, self.config.max_size, budget)).rgb
         headers = {"X-Image-Id": image_id, "X-Method": job.method}
         if job.method == "fast":
-            out = self._fast(work, job.styles, job.weights, job.color)
+            out = self._fast(work, job.styles, job.weights, job.color, network)
         else:
             out, style_id = self._adain_job(work, job)
             if style_id:
@@ -322,13 +329,14 @@ class Engine:
             headers["X-Note"] = "; ".join(notes)
         return Result(data, media_type(job.format), headers)
 
-    def _fast(self, rgb: np.ndarray, styles: list[str], weights: list[float], color: str) -> Any:
-        """The built-in network on (H, W, 3) -> (1, 3, H, W) tensor or (H, W, 3) array."""
+    def _fast(self, rgb: np.ndarray, styles: list[str], weights: list[float], color: str, network: Any = None) -> Any:
+        """The built-in network (or ``network``, one of its companions on the same runtime) on
+        (H, W, 3) -> (1, 3, H, W) tensor or (H, W, 3) array."""
         if self.onnx is not None:
-            return self.onnx(rgb, styles, weights=weights, color=color)
+            return (network or self.onnx)(rgb, styles, weights=weights, color=color)
         from ..imageio.modes import hwc_to_tensor
 
-        return self.fast(hwc_to_tensor(rgb), styles, weights=weights, color=color)
+        return (network or self.fast)(hwc_to_tensor(rgb), styles, weights=weights, color=color)
 
     def _adain_job(self, rgb: np.ndarray, job: Job) -> tuple[Any, str | None]:
         from ..imageio.modes import hwc_to_tensor

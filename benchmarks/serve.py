@@ -54,14 +54,14 @@ if not __package__:  # run as a file: import the benchmarks package from the rep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, runner
 
-RUNS = ("idle", "burst", "live", "browser", "abuse", "soak")
+RUNS = ("idle", "burst", "live", "browser", "abuse", "soak", "cost")
 BACKENDS = ("torch", "onnxruntime")
 DEFAULT_CONTENT = "adain_golden_gate.jpg"
 DEFAULT_PAINTING = "jcfast_starry_night_crop.jpg"
 STYLES = ("candy", "mosaic", "wave", "starry_night", "udnie")
 ALLOWED = {200, 413, 429, 503}
 SMOKE = {
-    "runs": ["idle", "burst", "live", "abuse", "soak"],
+    "runs": ["idle", "burst", "live", "abuse", "soak", "cost"],
     "backends": ["torch"],
     "size": 64,
     "idle_requests": 3,
@@ -492,6 +492,87 @@ def run_abuse(args, data) -> dict[str, Any]:
         server.stop()
 
 
+def small_requests(data) -> list[tuple[str, dict[str, bytes], dict[str, Any]]]:
+    """Requests of at most ~100 KB each (issue 31's "any single request"): (what, files, form). The
+    ones an attacker would pick cost the most per byte: a JPEG header claiming 4890² with no data
+    after it, a solid 6000×4000 PNG, a 1×1 PNG asking for 2048 px with a style image."""
+    from PIL import Image
+
+    def encoded(img, fmt: str, **kw) -> bytes:
+        buf = io.BytesIO()
+        img.save(buf, fmt, **kw)
+        return buf.getvalue()
+
+    header_only = encoded(Image.new("RGB", (4890, 4890), (120, 90, 60)), "JPEG", quality=90)[:631]
+    solid = encoded(Image.new("RGB", (6000, 4000), (200, 30, 30)), "PNG", optimize=True)
+    dot = encoded(Image.new("RGB", (1, 1), (10, 200, 10)), "PNG")
+    photo = data["variants"][-1]
+    return [
+        ("512² JPEG photo, built-in style, 512 px", {"image": photo}, {"style": "candy", "size": "512"}),
+        ("the same photo asking for 1024 px", {"image": photo}, {"style": "candy", "size": "1024"}),
+        ("512² photo + a style image (AdaIN), 512 px", {"image": photo, "style_image": data["style"]}, {"size": "512"}),
+        ("631-byte JPEG header claiming 4890²", {"image": header_only}, {"style": "candy"}),
+        (f"{len(solid) // 1024} KB solid 6000×4000 PNG", {"image": solid}, {"style": "candy"}),
+        ("69-byte 1×1 PNG, 2048 px, a style image", {"image": dot, "style_image": data["style"]}, {"size": "2048"}),
+    ]
+
+
+def run_cost(args, data) -> dict[str, Any]:
+    """What one small request costs the server: CPU seconds (its process's utime + stime, all
+    threads) and resident memory added, each request alone on a warm server, 3 times (the photo
+    re-encoded each time, so no cache answers)."""
+    import httpx
+    from PIL import Image
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s() -> float:
+        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    def fresh(files: dict[str, bytes], k: int) -> dict[str, bytes]:  # another file of the same picture
+        if k == 0 or files["image"] is not data["variants"][-1]:
+            return files
+        with Image.open(io.BytesIO(files["image"])) as im:
+            buf = io.BytesIO()
+            im.convert("RGB").save(buf, "JPEG", quality=80 + k)
+        return {**files, "image": buf.getvalue()}
+
+    server = Server(args, "auto", [])
+    rows = []
+    try:
+        with httpx.Client() as client:
+            server.wait_ready(client)
+            post(client, server.url, {"image": data["variants"][0]}, {"style": "candy", "size": "512"})  # warm-up
+            post(client, server.url, {"image": data["variants"][1], "style_image": data["style"]}, {"size": "512"})
+            for what, files, form in small_requests(data):
+                runs = []
+                for k in range(3):
+                    sent = fresh(files, k)
+                    time.sleep(0.5)  # the last request's threads settle
+                    c0, m0 = cpu_s(), server.memory_mb()["rss_mb"]
+                    r = post(client, server.url, sent, form)
+                    runs.append(
+                        {**r, "cpu_s": cpu_s() - c0, "rss_added_mb": server.memory_mb()["rss_mb"] - m0}
+                    )
+                bytes_sent = sum(len(v) for v in files.values())
+                rows.append(
+                    {
+                        "request": what,
+                        "bytes": bytes_sent,
+                        "statuses": sorted({str(r["status"]) for r in runs}),
+                        "seconds": runner.median([r["seconds"] for r in runs]),
+                        "cpu_s": max(r["cpu_s"] for r in runs),
+                        "rss_added_mb": max(r["rss_added_mb"] for r in runs),
+                        "met": bytes_sent > 100 * 1024
+                        or all(r["cpu_s"] <= 0.5 and r["rss_added_mb"] <= 100 for r in runs),
+                    }
+                )
+        return {"rows": rows, **server.memory_mb()}
+    finally:
+        server.stop()
+
+
 def run_soak(args, data) -> dict[str, Any]:
     import httpx
 
@@ -646,6 +727,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda: run_abuse(args, data),
                 lambda r: " ".join(str(row["met"]) for row in r["rows"][1:]),
             )
+        if "cost" in args.runs:
+            results["cost"] = runner.run_job(
+                "cost",
+                "small requests, one at a time: CPU and memory each",
+                lambda: run_cost(args, data),
+                lambda r: " ".join("yes" if row["met"] else "NO" for row in r["rows"]),
+            )
         if "browser" in args.runs:
             results["browser"] = runner.run_job(
                 "browser",
@@ -740,7 +828,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{soak['peak_rss_mb']:.0f}, {soak['rss_idle_mb']:.0f} once idle:\n"
         )
         print(runner.format_table(soak["samples"], [("requests", "requests"), ("rss_mb", "RSS MiB", ".0f")]))
-    for key in ("idle", "live", "browser", "abuse", "soak"):
+    cost = results.get("cost")
+    if cost and "rows" in cost:
+        print("\nWhat one request costs the server (alone, warm; the most of 3; target ≤ 0.5 s CPU, ≤ 100 MB):\n")
+        print(
+            runner.format_table(
+                cost["rows"],
+                [
+                    ("request", "request"),
+                    ("bytes", "bytes"),
+                    ("statuses", "status", " ".join),
+                    ("seconds", "wall s", ".3f"),
+                    ("cpu_s", "CPU s", ".2f"),
+                    ("rss_added_mb", "RSS added MiB", ".0f"),
+                    ("met", "met", lambda v: "yes" if v else "NO"),
+                ],
+            )
+        )
+    for key in ("idle", "live", "browser", "abuse", "soak", "cost"):
         items = results.get(key)
         for item in items if isinstance(items, list) else [items] if items else []:
             if "error" in item:

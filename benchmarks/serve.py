@@ -552,9 +552,7 @@ def run_cost(args, data) -> dict[str, Any]:
                     time.sleep(0.5)  # the last request's threads settle
                     c0, m0 = cpu_s(), server.memory_mb()["rss_mb"]
                     r = post(client, server.url, sent, form)
-                    runs.append(
-                        {**r, "cpu_s": cpu_s() - c0, "rss_added_mb": server.memory_mb()["rss_mb"] - m0}
-                    )
+                    runs.append({**r, "cpu_s": cpu_s() - c0, "rss_added_mb": server.memory_mb()["rss_mb"] - m0})
                 bytes_sent = sum(len(v) for v in files.values())
                 rows.append(
                     {

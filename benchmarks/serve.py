@@ -517,7 +517,7 @@ def small_requests(data) -> list[tuple[str, dict[str, bytes], dict[str, Any]]]:
     ]
 
 
-def run_cost(args, data) -> dict[str, Any]:
+def run_cost(args, data, backend: str) -> dict[str, Any]:
     """What one small request costs the server: CPU seconds (its process's utime + stime, all
     threads) and resident memory added, each request alone on a warm server, 3 times (the photo
     re-encoded each time, so no cache answers)."""
@@ -538,7 +538,7 @@ def run_cost(args, data) -> dict[str, Any]:
             im.convert("RGB").save(buf, "JPEG", quality=80 + k)
         return {**files, "image": buf.getvalue()}
 
-    server = Server(args, "auto", [])
+    server = Server(args, backend, [])
     rows = []
     try:
         with httpx.Client() as client:
@@ -556,6 +556,7 @@ def run_cost(args, data) -> dict[str, Any]:
                 bytes_sent = sum(len(v) for v in files.values())
                 rows.append(
                     {
+                        "backend": backend,
                         "request": what,
                         "bytes": bytes_sent,
                         "statuses": sorted({str(r["status"]) for r in runs}),
@@ -726,12 +727,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda r: " ".join(str(row["met"]) for row in r["rows"][1:]),
             )
         if "cost" in args.runs:
-            results["cost"] = runner.run_job(
-                "cost",
-                "small requests, one at a time: CPU and memory each",
-                lambda: run_cost(args, data),
-                lambda r: " ".join("yes" if row["met"] else "NO" for row in r["rows"]),
-            )
+            results["cost"] = [
+                runner.run_job(
+                    "cost",
+                    f"small requests, one at a time: CPU and memory each, {backend}",
+                    lambda b=backend: run_cost(args, data, b),
+                    lambda r: " ".join("yes" if row["met"] else "NO" for row in r["rows"]),
+                )
+                for backend in args.backends
+            ]
         if "browser" in args.runs:
             results["browser"] = runner.run_job(
                 "browser",
@@ -826,13 +830,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{soak['peak_rss_mb']:.0f}, {soak['rss_idle_mb']:.0f} once idle:\n"
         )
         print(runner.format_table(soak["samples"], [("requests", "requests"), ("rss_mb", "RSS MiB", ".0f")]))
-    cost = results.get("cost")
-    if cost and "rows" in cost:
+    cost_rows = [row for run in results.get("cost") or [] for row in run.get("rows", [])]
+    if cost_rows:
         print("\nWhat one request costs the server (alone, warm; the most of 3; target ≤ 0.5 s CPU, ≤ 100 MB):\n")
         print(
             runner.format_table(
-                cost["rows"],
+                cost_rows,
                 [
+                    ("backend", "backend"),
                     ("request", "request"),
                     ("bytes", "bytes"),
                     ("statuses", "status", " ".join),

@@ -258,6 +258,41 @@ def test_limits():
         assert client.get("/api/health").json()["work"]["in_progress"] == 0
 
 
+def test_a_flat_picture_declaring_many_pixels_in_few_bytes_is_refused_before_decoding(fast_client, monkeypatch):
+    from PIL import Image
+
+    from instyle.serve import engine, limits
+
+    def png(w, h, color=(200, 30, 30)) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (w, h), color).save(buf, "PNG", optimize=True)
+        return buf.getvalue()
+
+    from instyle.imageio import read_array
+
+    decoded = []
+
+    def spy(*args, **kw):
+        decoded.append(kw)
+        return read_array(*args, **kw)
+
+    monkeypatch.setattr(engine, "read_array", spy)
+
+    flat = png(6000, 4000)  # ~80 KB for 24 MP: a decompression bomb within --max-megapixels
+    assert len(flat) * limits.PIXELS_PER_BYTE < 24_000_000
+    r = post(fast_client, {"image": flat}, style="candy")
+    assert_error(r, 413, "too_large")
+    assert (
+        "6000x4000 pixels in" in r.json()["error"]["message"] and "decompression bomb" in r.json()["error"]["message"]
+    )
+    assert decoded and all(kw["max_pixels"] < 24_000_000 for kw in decoded)  # refused from the header
+    # under the floor, a flat picture is fine (cheap to decode), and so is a dense one over it
+    assert post(fast_client, {"image": png(1600, 1200)}, style="candy", size="64").status_code == 200
+    r = post(fast_client, {"image": png(9000, 9000)}, style="candy")  # over the server's own limit: that message
+    assert_error(r, 413, "too_large")
+    assert "decompression bomb" not in r.json()["error"]["message"]
+
+
 # --------------------------------------------------------------------------- load: 429 and 503
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..blend import style_vector
 from ..choices import FAST_COLOR_MODES, WEB_FORMATS
-from ..errors import InstyleError, UsageError
+from ..errors import ImageTooLargeError, InstyleError, UsageError
 from ..imageio import ImageArray, encode_image, read_array
 from ..sizes import DEFAULT_STROKE, STROKE_REFERENCE, stroke_side
 from . import limits
@@ -257,10 +257,28 @@ class Engine:
         key = content_hash(data)
         cached = self.photos.get(key)
         if cached is None:
-            cached = _named(read_array, "image", data, max_size=self.config.max_size, max_pixels=self.config.max_pixels)
+            cached = self._decode("image", data, max_size=self.config.max_size)
             cached.source = "upload"
             self.photos.put(key, cached)
         return key, cached
+
+    def _decode(self, field: str, data: bytes, *, max_size: int) -> ImageArray:
+        """An upload decoded, at most ``max_size``, within the pixel limit and the pixels its size
+        buys (:data:`limits.PIXELS_PER_BYTE`): ImageTooLargeError naming which."""
+        budget = max(limits.PIXELS_FLOOR, limits.PIXELS_PER_BYTE * len(data))
+        if budget >= self.config.max_pixels:
+            return _named(read_array, field, data, max_size=max_size, max_pixels=self.config.max_pixels)
+        try:
+            return _named(read_array, field, data, max_size=max_size, max_pixels=budget)
+        except ImageTooLargeError:
+            w, h = declared_size(data)
+            if not w * h or w * h > self.config.max_pixels:  # over the server's limit too: that error
+                return _named(read_array, field, data, max_size=max_size, max_pixels=self.config.max_pixels)
+            raise ImageTooLargeError(
+                f"the {field} upload declares {w}x{h} pixels in {len(data):,} bytes, more than "
+                f"{limits.PIXELS_PER_BYTE} pixels a byte above {limits.PIXELS_FLOOR / 1e6:g} MP: refused as a "
+                "decompression bomb (send a photo as JPEG, or smaller)"
+            ) from None
 
     def style_image(self, data: bytes | None, image_id: str | None) -> tuple[str, StyleImage]:
         """(hash, :class:`StyleImage`) of an uploaded style image, as :meth:`photo`."""
@@ -277,10 +295,7 @@ class Engine:
             from ..resize import resize_longer
 
             # shrunk while decoding (a 24-MP painting is not decoded at full size to become 512 px)
-            img = _named(
-                read_array, "style_image", data, max_size=self.config.style_size, max_pixels=self.config.max_pixels
-            )
-            img = img.to_tensors().rgb  # (1, 3, H, W)
+            img = self._decode("style_image", data, max_size=self.config.style_size).to_tensors().rgb  # (1, 3, H, W)
             img = resize_longer(img, self.config.style_size) if max(img.shape[-2:]) != self.config.style_size else img
             pixels = (img.clamp(0, 1) * 255).round().to(torch.uint8)  # (1, 3, h, w)
             cached = StyleImage(pixels)
@@ -396,6 +411,19 @@ class Engine:
 
     def live_session(self) -> LiveSession:
         return LiveSession(self)
+
+
+def declared_size(data: bytes) -> tuple[int, int]:
+    """(width, height) an image's header declares (nothing decoded; (0, 0) if unreadable)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return int(im.size[0]), int(im.size[1])
+    except Exception:
+        return 0, 0
 
 
 def _named(read: Callable[..., Any], field: str, data: bytes, **kw: Any) -> Any:

@@ -40,3 +40,9 @@ LIVE_IDLE = 60.0
 #: the work counts upscaling (a 1x1 upload asking for 2048² would cost seconds for 69 bytes).
 MAX_UPSCALE = 4
 UPSCALE_FLOOR = 512
+#: Pixels an upload may declare per byte of it, beyond a floor: a flat PNG of 23 KB can declare
+#: 6000x4000 and cost seconds and hundreds of MB to decode whatever the output (a decompression
+#: bomb within --max-megapixels). Photos come at far fewer pixels a byte (a camera JPEG: under 5;
+#: a flat screenshot as PNG: tens); larger images under the floor cost little anyway.
+PIXELS_PER_BYTE = 100
+PIXELS_FLOOR = 4_000_000

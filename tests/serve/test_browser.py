@@ -235,7 +235,9 @@ def test_photo_mode_on_the_device_matches_onnxruntime_and_uploads_nothing(browse
     wait_result(page, None)
     assert "on this device" in page.inner_text("#timing") and not posts, posts
     first = page.get_attribute("#gallery input:checked", "value")
-    assert_close_to(page, OnnxFastStylizer()(arr.astype(np.float32) / 255, first) * 255)
+    # the network whose brush fits the size asked (the photo is smaller: painted at its own size)
+    net, _ = OnnxFastStylizer().brush(int(page.input_value("#size")))
+    assert_close_to(page, net(arr.astype(np.float32) / 255, first) * 255)
     assert not errors
 
 
@@ -282,6 +284,41 @@ def test_brush_size_on_the_device_and_on_the_server(browser, server, tmp_path):
     brush1 = OnnxFastStylizer()(np.asarray(full, np.float32) / 255, style) * 255
     assert np.abs(got - want).mean() < 0.75 * np.abs(got - brush1).mean()
     assert not errors
+
+
+def test_the_device_paints_small_outputs_with_the_companion(browser, server, tmp_path):
+    """A 512-px output on the device: the built-in network's companion at 512, as the server
+    paints it (instyle.sizes.choose_brush); a 1024-px one: the built-in network."""
+    import numpy as np
+
+    from instyle.onnx_runtime import OnnxFastStylizer
+    from instyle.shipped import BUILTIN_512_ONNX, asset_path
+
+    if not asset_path(BUILTIN_512_ONNX).is_file():
+        pytest.skip("this instyle ships no companion network")
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:600, 0:800]
+    arr = np.clip(np.stack([xx // 4, yy // 3, (xx + yy) // 6], 2) + rng.integers(-20, 21, (600, 800, 3)), 0, 255)
+    photo = tmp_path / "p.png"
+    Image.fromarray(arr.astype(np.uint8)).save(photo)
+    page = browser.new_page()
+    models = []
+    page.on("request", lambda r: models.append(r.url.rsplit("/", 1)[1]) if "/models/" in r.url else None)
+    page.goto(server)
+    page.wait_for_selector("#gallery input")
+    page.check("#local")
+    page.select_option("#size", "512")
+    page.set_input_files("#photo-file", str(photo))
+    wait_result(page, None)
+    assert "on this device" in page.inner_text("#timing")
+    assert BUILTIN_512_ONNX in models and "builtin_styles.onnx" not in models, models
+    style = page.get_attribute("#gallery input:checked", "value")
+    got = np.asarray(Image.open(io.BytesIO(result_bytes(page))).convert("RGB"), dtype=np.float32)
+    at512 = np.asarray(Image.fromarray(arr.astype(np.uint8)).resize((512, 384), Image.LANCZOS), np.float32) / 255
+    half = OnnxFastStylizer("builtin-512")(at512, style) * 255
+    main = OnnxFastStylizer("builtin")(at512, style) * 255  # the built-in network at the same side
+    assert got.shape == (384, 512, 3)
+    assert np.abs(got - half).mean() < 0.75 * np.abs(got - main).mean()
 
 
 def test_any_style_image_on_the_device_matches_onnxruntime(browser, server, tmp_path):

@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -31,6 +31,16 @@ from ..imageio import ImageArray, encode_image, read_array
 from ..sizes import DEFAULT_STROKE, STROKE_REFERENCE, stroke_side
 from . import limits
 from .config import ServeConfig
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from ..feedforward import FastStylizer
+    from ..onnx_runtime import OnnxFastStylizer
+    from ..stylize import AdaINStylizer, Stats, StyleSpec
+    from ..video import VideoStylizer
+
+V = TypeVar("V")
 
 #: A content hash as the API shows it: SHA-256, 64 lower-case hex digits (a JSON-schema pattern).
 HASH_PATTERN = "^[0-9a-f]{64}$"
@@ -52,7 +62,7 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class LRU:
+class LRU(Generic[V]):
     """A thread-safe least-recently-used cache bounded by entries and by a cost (bytes).
 
     Example:
@@ -62,13 +72,13 @@ class LRU:
         ['a', 'c']
     """
 
-    def __init__(self, max_items: int, max_cost: int | None = None, cost: Callable[[Any], int] = lambda v: 0):
+    def __init__(self, max_items: int, max_cost: int | None = None, cost: Callable[[V], int] = lambda v: 0):
         self.max_items, self.max_cost, self.cost = max_items, max_cost, cost
-        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[V, int]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str) -> V | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is None:
@@ -76,7 +86,7 @@ class LRU:
             self._items.move_to_end(key)
             return hit[0]
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: V) -> None:
         c = self.cost(value)
         with self._lock:
             if key in self._items:
@@ -144,8 +154,8 @@ class StyleImage:
     """An uploaded style image, at the style size: (1, 3, H, W) uint8 (a quarter of float32's
     memory in the cache), and its AdaIN statistics once computed."""
 
-    pixels: Any
-    stats: Any = None
+    pixels: Tensor
+    stats: Stats | None = None
 
 
 class Engine:
@@ -157,7 +167,7 @@ class Engine:
         fast: a :class:`instyle.FastStylizer` to use instead of the built-in network (tests).
     """
 
-    def __init__(self, config: ServeConfig, *, fast: Any = None):
+    def __init__(self, config: ServeConfig, *, fast: FastStylizer | None = None):
         from ..backends import choose_backend
         from ..feedforward import FastStylizer
         from ..presets import list_presets
@@ -182,10 +192,12 @@ class Engine:
         self.presets: tuple[str, ...] = tuple(p.name for p in list_presets()) if config.adain else ()
         # the gallery: the network's styles first, then presets it does not have
         self.names: tuple[str, ...] = self.fast_styles + tuple(p for p in self.presets if p not in self.fast_styles)
-        self.photos = LRU(1024, config.cache_bytes, _array_bytes)
-        self.style_images = LRU(config.style_cache, max(config.cache_bytes // 4, 1), lambda s: s.pixels.numel())
-        self._preset_stats: dict[str, Any] = {}
-        self._adain: Any = None
+        self.photos: LRU[ImageArray] = LRU(1024, config.cache_bytes, _array_bytes)
+        self.style_images: LRU[StyleImage] = LRU(
+            config.style_cache, max(config.cache_bytes // 4, 1), lambda s: s.pixels.numel()
+        )
+        self._preset_stats: dict[str, Stats] = {}
+        self._adain: AdaINStylizer | None = None
         self._adain_error: str | None = None
         self._adain_ready = threading.Event()
         self._thumbnails: dict[str, bytes] = {}
@@ -207,7 +219,7 @@ class Engine:
         finally:
             self._adain_ready.set()
 
-    def adain(self, timeout: float | None = None) -> Any:
+    def adain(self, timeout: float | None = None) -> AdaINStylizer:
         """The shared :class:`instyle.AdaINStylizer`, once loaded; :class:`Unavailable` if it cannot be."""
         if not self._adain_ready.wait(timeout):
             raise Unavailable("AdaIN is still loading; try again in a few seconds")
@@ -222,7 +234,7 @@ class Engine:
             return "loading"
         return "ready" if self._adain is not None else "off"
 
-    def preset_stats(self, name: str) -> Any:
+    def preset_stats(self, name: str) -> Stats:
         """A preset's statistics for the loaded AdaIN network (read once)."""
         from ..presets import load_preset
 
@@ -344,20 +356,30 @@ class Engine:
             headers["X-Note"] = "; ".join(notes)
         return Result(data, media_type(job.format), headers)
 
-    def _fast(self, rgb: np.ndarray, styles: list[str], weights: list[float], color: str, network: Any = None) -> Any:
+    def _fast(
+        self,
+        rgb: np.ndarray,
+        styles: list[str],
+        weights: list[float],
+        color: str,
+        network: FastStylizer | OnnxFastStylizer | None = None,
+    ) -> np.ndarray:
         """The built-in network (or ``network``, one of its companions on the same runtime) on
-        (H, W, 3) -> (1, 3, H, W) tensor or (H, W, 3) array."""
+        (H, W, 3) -> (H, W, 3) float32 arrays, whatever the runtime."""
         if self.onnx is not None:
-            return (network or self.onnx)(rgb, styles, weights=weights, color=color)
-        from ..imageio.modes import hwc_to_tensor
+            onnx = cast("OnnxFastStylizer", network or self.onnx)
+            return onnx(rgb, styles, weights=weights, color=color)
+        from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
-        return (network or self.fast)(hwc_to_tensor(rgb), styles, weights=weights, color=color)
+        fast = cast("FastStylizer", network or self.fast)
+        return tensor_to_hwc(fast(hwc_to_tensor(rgb), styles, weights=weights, color=color))
 
-    def _adain_job(self, rgb: np.ndarray, job: Job) -> tuple[Any, str | None]:
-        from ..imageio.modes import hwc_to_tensor
+    def _adain_job(self, rgb: np.ndarray, job: Job) -> tuple[np.ndarray, str | None]:
+        """AdaIN on (H, W, 3) -> (H, W, 3) float32 arrays, and the style image's id if one came."""
+        from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
         stylizer = self.adain(timeout=60)
-        specs: list[Any] = [self.preset_stats(n) for n in job.styles]
+        specs: list[StyleSpec] = [self.preset_stats(n) for n in job.styles]
         if job.color == "match" and specs:
             raise UsageError("color match recolours style images; built-in styles are stored statistics: use luminance")
         style_id = None
@@ -371,7 +393,7 @@ class Engine:
             else:
                 specs.append(pixels)  # recoloured to each photo: statistics per request
         out = stylizer(hwc_to_tensor(rgb), specs, weights=job.weights, alpha=job.alpha, color=job.color)
-        return out, style_id
+        return tensor_to_hwc(out), style_id
 
     # -- gallery
 
@@ -397,9 +419,9 @@ class Engine:
         if self.default_method(name) == "fast":
             out = self._fast(photo, [name], [1.0], "none")
         else:
-            from ..imageio.modes import hwc_to_tensor
+            from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
-            out = self.adain(timeout=120)(hwc_to_tensor(photo), [self.preset_stats(name)])
+            out = tensor_to_hwc(self.adain(timeout=120)(hwc_to_tensor(photo), [self.preset_stats(name)]))
         from ..imageio import tensor_to_image
 
         small = tensor_to_image(out).resize((side, side), Image.Resampling.LANCZOS)
@@ -471,7 +493,7 @@ class LiveSession:
         self.weights: list[float] = [1.0]
         self.color = "none"
         self.stabilize = engine.config.live_stabilize
-        self._video: Any = None
+        self._video: VideoStylizer | None = None
 
     def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Apply ``{"style": [...], "color": ..., "stabilize": ...}`` (each optional); returns the
@@ -496,7 +518,7 @@ class LiveSession:
         self._video = None  # new settings: a new shot
         return {"style": self.styles, "weights": self.weights, "color": self.color, "stabilize": self.stabilize}
 
-    def _stylizer(self) -> Any:
+    def _stylizer(self) -> VideoStylizer:
         if self._video is None:
             from ..video import StabilizeConfig, VideoStylizer
             from ..video.stylizer import on_arrays

@@ -27,12 +27,26 @@ ORT_FILES = {
 #: the built-in network, and the light AdaIN network's encoder and decoder.
 LOCAL_MODELS = {
     "builtin_styles.onnx": ("builtin_onnx_path", "builtin"),
+    "builtin_styles_512.onnx": ("builtin_onnx_path", "builtin-512"),
     "light_encoder.onnx": ("light_onnx_path", "encoder.onnx"),
     "light_decoder.onnx": ("light_onnx_path", "decoder.onnx"),
     "builtin_styles_video_shared.onnx": ("shared_onnx_path", "builtin-video"),
 }
+#: Of those, the built-in network's companions: served where this instyle ships them.
+LOCAL_COMPANIONS = ("builtin_styles_512.onnx",)
 #: Most style specs in one request.
 MAX_STYLES = 8
+
+
+def local_brushes(main_reference: int) -> list[dict[str, object]]:
+    """The built-in network and the companions shipped with their ONNX copy, as the page picks
+    among them (``instyle.sizes.choose_brush``): main first, each its URL and reference side."""
+    from ..shipped import SHIPPED_ONNX, companion_references
+
+    brushes: list[dict[str, object]] = [{"model": "models/builtin_styles.onnx", "reference": main_reference}]
+    for name, reference in companion_references(None, onnx=True).items():
+        brushes.append({"model": f"models/{SHIPPED_ONNX[name]}", "reference": reference})
+    return brushes
 
 
 def local_model_path(name: str) -> str:
@@ -79,6 +93,8 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
         # the networks as the page can run them on the device: files, the built-in style order
         "local": {
             "model": "models/builtin_styles.onnx",
+            # it and its companions: the page paints with the one whose brush fits (choose_brush)
+            "brushes": local_brushes(eng.stroke_references["fast"]),
             "styles": list(eng.fast_styles),
             "adain": {"encoder": "models/light_encoder.onnx", "decoder": "models/light_decoder.onnx"},
             "style_size": config.style_size,

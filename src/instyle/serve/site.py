@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import InstyleError, exists_error, one_line, quoted
 from .config import ServeConfig
-from .page import LOCAL_MODELS, ORT_FILES, STATIC_FILES, local_model_path, manifest, styles_info
+from .page import LOCAL_COMPANIONS, LOCAL_MODELS, ORT_FILES, STATIC_FILES, local_model_path, manifest, styles_info
 
 #: The service worker: the files come from its cache first (the page works offline once loaded);
 #: the cache's name carries a hash of the files, so a new export replaces it.
@@ -48,10 +48,14 @@ def site_files(config: ServeConfig | None = None) -> dict[str, bytes]:
     files: dict[str, bytes] = {"index.html": (static / "index.html").read_bytes()}
     files.update({f"static/{n}": (static / n).read_bytes() for n in STATIC_FILES})
     files.update({f"static/ort/{n}": (static / "ort" / n).read_bytes() for n in ORT_FILES})
+    info = styles_info(eng, config, static=True)
+    shipped = {b["model"] for b in info["local"]["brushes"]}  # companions: where this instyle has them
     for name in LOCAL_MODELS:
+        if name in LOCAL_COMPANIONS and f"models/{name}" not in shipped:
+            continue
         with open(local_model_path(name), "rb") as f:
             files[f"models/{name}"] = f.read()
-    files["api/styles"] = json.dumps(styles_info(eng, config, static=True), indent=1).encode()
+    files["api/styles"] = json.dumps(info, indent=1).encode()
     files.update({f"thumbnails/{n}.png": eng.thumbnail(n) for n in eng.fast_styles})
     files["manifest.webmanifest"] = json.dumps(manifest(), indent=1).encode()
     digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()[:16]

@@ -42,6 +42,7 @@ async function init() {
   const response = await fetch("api/styles");
   state.info = await response.json();
   for (const key of ["model", "video"]) state.info.local[key] = new URL(state.info.local[key], document.baseURI).href;
+  for (const b of state.info.local.brushes) b.model = new URL(b.model, document.baseURI).href;
   for (const key of ["encoder", "decoder"]) state.info.local.adain[key] = new URL(state.info.local.adain[key], document.baseURI).href;
   if (state.info.static) staticMode();
   const gallery = $("gallery");
@@ -320,12 +321,24 @@ async function draw(blob, longest) {
   return [canvas, ctx, ctx.getImageData(0, 0, canvas.width, canvas.height), source];
 }
 
-// The longer side the network of `method` ("fast" or "adain") computes on for an output of `size`
-// px with brush `stroke`: the server's rule (instyle.sizes.stroke_side), its constants (each
-// network's reference side) from GET /api/styles.
-function strokeSide(size, stroke, method) {
-  const rule = state.info.stroke;
-  return Math.max(16, Math.min(Math.round(rule.reference[method] / stroke), 4 * size));
+// The longer side a network with this reference side computes on for an output of `size` px with
+// brush `stroke`: the server's rule (instyle.sizes.stroke_side); the references from GET /api/styles.
+function sideAt(size, stroke, reference) {
+  return Math.max(16, Math.min(Math.round(reference / stroke), 4 * size));
+}
+
+// The built-in network or a companion (GET /api/styles local.brushes, main first) for an output of
+// `size` px with brush `stroke`: the server's rule (instyle.sizes.choose_brush): the cheapest whose
+// side covers the output; none: the largest side; ties: the smaller reference, then the first.
+function chooseBrush(size, stroke) {
+  const all = state.info.local.brushes.map((b) => ({ ...b, side: sideAt(size, stroke, b.reference) }));
+  const covering = all.filter((b) => b.side >= size);
+  const pool = covering.length ? covering : all;
+  const key = (b) => [covering.length ? b.side : -b.side, b.reference];
+  return pool.reduce((best, b) => {
+    const [x, y] = [key(b), key(best)];
+    return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]) ? b : best;
+  });
 }
 
 // `canvas` drawn at `longest` px on its longer side (itself when it is that size already).
@@ -349,14 +362,16 @@ async function sendLocal(plan) {
   const t0 = performance.now();
   try {
     const size = Number($("size").value);
-    const [canvas, ctx, photo, source] = await draw(state.photo, strokeSide(size, Number($("stroke").value), plan.adain ? "adain" : "fast"));
+    const stroke = Number($("stroke").value);
+    const brush = plan.adain ? null : chooseBrush(size, stroke);
+    const [canvas, ctx, photo, source] = await draw(state.photo, brush ? brush.side : sideAt(size, stroke, state.info.stroke.reference.adain));
     const local = await import("./local.js");
     let out;
     if (plan.adain) {
       const [, , style] = await draw(state.styleFile, state.info.local.style_size);
       out = await local.adain(state.info.local.adain, photo, style, Number($("alpha").value));
     } else {
-      out = await local.stylize(state.info.local.model, photo, plan.weights);
+      out = await local.stylize(brush.model, photo, plan.weights);
     }
     if (controller !== state.controller) return;
     ctx.putImageData(out, 0, 0);

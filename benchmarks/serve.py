@@ -691,16 +691,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = load_inputs(args, Path(tmp))
         report["inputs"] = {"photo": data["photo"], "painting": data["painting"]}
         results = report["results"]
+
+        def per_backend(key: str, what: str, run, summary) -> list[dict[str, Any]]:
+            """One run of ``run(args, data, backend)`` per --backends."""
+            return [runner.run_job(key, f"{what}, {b}", lambda b=b: run(args, data, b), summary) for b in args.backends]
+
         if "idle" in args.runs:
-            results["idle"] = [
-                runner.run_job(
-                    "idle",
-                    f"{args.idle_requests} single requests, {backend}",
-                    lambda b=backend: run_idle(args, data, b),
-                    lambda r: f"p50 {r['p50_s']:.3f} s",
-                )
-                for backend in args.backends
-            ]
+            results["idle"] = per_backend(
+                "idle", f"{args.idle_requests} single requests", run_idle, lambda r: f"p50 {r['p50_s']:.3f} s"
+            )
         if "burst" in args.runs:
             results["burst"] = runner.run_job(
                 "burst",
@@ -727,15 +726,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda r: " ".join(str(row["met"]) for row in r["rows"][1:]),
             )
         if "cost" in args.runs:
-            results["cost"] = [
-                runner.run_job(
-                    "cost",
-                    f"small requests, one at a time: CPU and memory each, {backend}",
-                    lambda b=backend: run_cost(args, data, b),
-                    lambda r: " ".join("yes" if row["met"] else "NO" for row in r["rows"]),
-                )
-                for backend in args.backends
-            ]
+            results["cost"] = per_backend(
+                "cost",
+                "small requests, one at a time: CPU and memory each",
+                run_cost,
+                lambda r: " ".join("yes" if row["met"] else "NO" for row in r["rows"]),
+            )
         if "browser" in args.runs:
             results["browser"] = runner.run_job(
                 "browser",

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..sizes import DEFAULT_STROKE
 from . import common
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class Painter:
         return self._paint(*at_brush(self._network(), data, stroke))
 
 
-def at_brush(network: Network, data: ImageArray, stroke: float = 1.0) -> tuple[Any, np.ndarray]:
+def at_brush(network: Network, data: ImageArray, stroke: float = DEFAULT_STROKE) -> tuple[Any, np.ndarray]:
     """(painter, rgb): the network of ``network``'s pair whose brush fits ``data`` (at the output's
     size) and the photo at the side it paints at (:meth:`instyle.sizes.Brushes.brush`)."""
     painter, side = network.brush(max(data.size), stroke)

@@ -187,8 +187,8 @@ class Engine:
             from ..onnx_runtime import OnnxFastStylizer
 
             self.onnx = OnnxFastStylizer(threads=config.threads_per_worker)
-        for name in (self.onnx or self.fast).companions:  # loaded now, not by a request
-            (self.onnx or self.fast).companion(name)
+        for name in self.painter.companions:  # loaded now, not by a request
+            self.painter.companion(name)
         self.presets: tuple[str, ...] = tuple(p.name for p in list_presets()) if config.adain else ()
         # the gallery: the network's styles first, then presets it does not have
         self.names: tuple[str, ...] = self.fast_styles + tuple(p for p in self.presets if p not in self.fast_styles)
@@ -333,7 +333,7 @@ class Engine:
         # (:func:`stroke_side`), within max_size and the same upscaling budget: a tiny upload does
         # not buy a 1024² computation either
         if job.method == "fast":
-            network, side = (self.onnx or self.fast).brush(size, job.stroke)
+            network, side = self.painter.brush(size, job.stroke)
         else:
             network, side = None, stroke_side(size, job.stroke, STROKE_REFERENCE)
         work = photo.resized(min(side, self.config.max_size, budget)).rgb
@@ -356,6 +356,11 @@ class Engine:
             headers["X-Note"] = "; ".join(notes)
         return Result(data, media_type(job.format), headers)
 
+    @property
+    def painter(self) -> FastStylizer | OnnxFastStylizer:
+        """The built-in network on the runtime that serves requests (onnxruntime where chosen)."""
+        return self.onnx or self.fast
+
     def _fast(
         self,
         rgb: np.ndarray,
@@ -366,13 +371,12 @@ class Engine:
     ) -> np.ndarray:
         """The built-in network (or ``network``, one of its companions on the same runtime) on
         (H, W, 3) -> (H, W, 3) float32 arrays, whatever the runtime."""
+        net = network or self.painter
         if self.onnx is not None:
-            onnx = cast("OnnxFastStylizer", network or self.onnx)
-            return onnx(rgb, styles, weights=weights, color=color)
+            return cast("OnnxFastStylizer", net)(rgb, styles, weights=weights, color=color)
         from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
-        fast = cast("FastStylizer", network or self.fast)
-        return tensor_to_hwc(fast(hwc_to_tensor(rgb), styles, weights=weights, color=color))
+        return tensor_to_hwc(cast("FastStylizer", net)(hwc_to_tensor(rgb), styles, weights=weights, color=color))
 
     def _adain_job(self, rgb: np.ndarray, job: Job) -> tuple[np.ndarray, str | None]:
         """AdaIN on (H, W, 3) -> (H, W, 3) float32 arrays, and the style image's id if one came."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
+from ..shipped import SHIPPED_COMPANIONS, SHIPPED_ONNX
 from ..sizes import DEFAULT_STROKE, STROKE_RANGE
 from ..video.stabilize import StabilizeConfig
 from .config import ServeConfig
@@ -25,15 +26,16 @@ ORT_FILES = {
 }
 #: Networks the page may run on the visitor's device: URL name -> (ONNX locator, its argument):
 #: the built-in network, and the light AdaIN network's encoder and decoder.
+#: Of those, the built-in network's companions (shipped.SHIPPED_COMPANIONS): served where this
+#: instyle ships them.
+LOCAL_COMPANIONS = {SHIPPED_ONNX[name]: name for name in SHIPPED_COMPANIONS["builtin"]}
 LOCAL_MODELS = {
-    "builtin_styles.onnx": ("builtin_onnx_path", "builtin"),
-    "builtin_styles_512.onnx": ("builtin_onnx_path", "builtin-512"),
+    SHIPPED_ONNX["builtin"]: ("builtin_onnx_path", "builtin"),
+    **{file: ("builtin_onnx_path", name) for file, name in LOCAL_COMPANIONS.items()},
     "light_encoder.onnx": ("light_onnx_path", "encoder.onnx"),
     "light_decoder.onnx": ("light_onnx_path", "decoder.onnx"),
     "builtin_styles_video_shared.onnx": ("shared_onnx_path", "builtin-video"),
 }
-#: Of those, the built-in network's companions: served where this instyle ships them.
-LOCAL_COMPANIONS = ("builtin_styles_512.onnx",)
 #: Most style specs in one request.
 MAX_STYLES = 8
 
@@ -41,9 +43,9 @@ MAX_STYLES = 8
 def local_brushes(main_reference: int) -> list[dict[str, object]]:
     """The built-in network and the companions shipped with their ONNX copy, as the page picks
     among them (``instyle.sizes.choose_brush``): main first, each its URL and reference side."""
-    from ..shipped import SHIPPED_ONNX, companion_references
+    from ..shipped import companion_references
 
-    brushes: list[dict[str, object]] = [{"model": "models/builtin_styles.onnx", "reference": main_reference}]
+    brushes: list[dict[str, object]] = [{"model": f"models/{SHIPPED_ONNX['builtin']}", "reference": main_reference}]
     for name, reference in companion_references(None, onnx=True).items():
         brushes.append({"model": f"models/{SHIPPED_ONNX[name]}", "reference": reference})
     return brushes
@@ -92,7 +94,7 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
         "adain": config.adain and not static,
         # the networks as the page can run them on the device: files, the built-in style order
         "local": {
-            "model": "models/builtin_styles.onnx",
+            "model": f"models/{SHIPPED_ONNX['builtin']}",
             # it and its companions: the page paints with the one whose brush fits (choose_brush)
             "brushes": local_brushes(eng.stroke_references["fast"]),
             "styles": list(eng.fast_styles),

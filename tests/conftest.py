@@ -22,14 +22,11 @@ def builtin_net(tmp_path_factory):
     (:func:`instyle.shipped.use_assets`): here the stand-in is the built-in network, and there is
     no network for video (the stand-in serves video too) and no ONNX copy (those shipped are the
     real networks')."""
+    from helpers import tiny_fast_net
     from instyle import shipped
-    from instyle.checkpoint import save_model
-    from instyle.models import JohnsonConfig, JohnsonNet
 
-    torch.manual_seed(0)
     styles = ("alpha", "beta", "gamma")
-    net = JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=1, styles=styles))
-    path = save_model(tmp_path_factory.mktemp("builtin_net") / "builtin.safetensors", net)
+    path = tiny_fast_net(tmp_path_factory.mktemp("builtin_net") / "builtin.safetensors", styles, seed=0)
     absent = (shipped.VIDEO_MODEL, shipped.BUILTIN_ONNX, shipped.VIDEO_ONNX, shipped.VIDEO_SHARED_ONNX)
     with shipped.use_assets({shipped.BUILTIN_MODEL: path, **dict.fromkeys(absent)}):
         assert shipped.builtin_styles() == styles

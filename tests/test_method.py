@@ -12,12 +12,15 @@ from instyle.method import choose_method
 
 
 @pytest.fixture
-def preferred(builtin_net, monkeypatch):
+def preferred(builtin_net, monkeypatch, tmp_path):
     """The stand-in network's styles alpha, beta, gamma; people preferred beta's and gamma's
     AdaIN presets, and only alpha and beta have one."""
-    monkeypatch.setattr(shipped, "adain_preferred", lambda: frozenset({"beta", "gamma"}))
+    defaults = tmp_path / shipped.STYLE_DEFAULTS
+    defaults.write_text(json.dumps({"methods": {"alpha": "fast", "beta": "adain", "gamma": "adain"}}))
     monkeypatch.setattr(presets, "is_preset", lambda name: name in {"alpha", "beta"})
     monkeypatch.setattr(presets, "is_user_preset", lambda name: False)
+    with shipped.use_assets({shipped.STYLE_DEFAULTS: defaults}):
+        yield
 
 
 def test_auto_runs_the_method_people_preferred_for_each_style(preferred):

@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers import smooth_tensor
 from instyle import presets
 from instyle.checkpoint import save_model
 from instyle.color import rgb_to_yiq
@@ -32,12 +33,7 @@ H, W = 48, 64  # content size (feature map 6 x 8)
 
 def _image(h, w, seed, sat=1.0):
     """A smooth (1, 3, h, w) RGB image in [0, 1] with a little noise; ``sat`` scales the colour."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, 5, 5, generator=g)
-    img = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-    img = img + 0.08 * torch.rand(1, 3, h, w, generator=g)
-    grey = img.mean(dim=1, keepdim=True)
-    return (grey + sat * (img - grey)).clamp(0, 1)
+    return smooth_tensor(h, w, seed, grid=5, noise=0.08, sat=sat)
 
 
 def _decoder(seed=0):
@@ -449,15 +445,15 @@ def test_decoder_weights_that_do_not_fit(dec, tmp_path):
         AdaINStylizer(path, precision="fp32")
 
 
-def test_missing_shipped_decoder_is_a_weights_error(monkeypatch):
+def test_missing_shipped_decoder_is_a_weights_error():
     from instyle import shipped
 
-    monkeypatch.setattr(shipped, "VGG_DECODER", "no_such_decoder.safetensors")
-    with pytest.raises(WeightsError, match="--decoder"):
-        AdaINStylizer(precision="fp32", arch="vgg")
-    monkeypatch.setattr(shipped, "LIGHT_MODEL", "no_such_network.safetensors")
-    with pytest.raises(WeightsError):
-        AdaINStylizer(precision="fp32")  # the default network: the light one
+    with shipped.use_assets({shipped.VGG_DECODER: None}):
+        with pytest.raises(WeightsError, match="decoder=PATH") as info:
+            AdaINStylizer(precision="fp32", arch="vgg")
+        assert "--decoder" in info.value.for_cli()  # what the command line says
+        with shipped.use_assets({shipped.LIGHT_MODEL: None}), pytest.raises(WeightsError):
+            AdaINStylizer(precision="fp32")  # the default network: the light one
 
 
 def test_a_tuple_of_images_is_several_styles(st, content, style_a, style_b):
@@ -534,12 +530,12 @@ def test_arch_and_file_must_agree(light_net, dec, tmp_path):
         AdaINStylizer(arch="tiny", precision="fp32")
 
 
-def test_no_shipped_light_network_says_what_to_do(monkeypatch):
+def test_no_shipped_light_network_says_what_to_do():
     from instyle import shipped
 
-    monkeypatch.setattr(shipped, "LIGHT_MODEL", "no_such_light.safetensors")
-    with pytest.raises(WeightsError, match="--arch vgg"):
+    with shipped.use_assets({shipped.LIGHT_MODEL: None}), pytest.raises(WeightsError, match='arch="vgg"') as info:
         AdaINStylizer(arch="light", precision="fp32")
+    assert "--arch vgg" in info.value.for_cli()
 
 
 def test_the_old_name_stylizer_is_the_adain_stylizer():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers import smooth_tensor
 from instyle.models.adain import ENCODER_LAYER, AdaINConfig, AdaINDecoder, make_encoder
 from instyle.tiling import STRIDE, decode_tiled, encode_tiled
 
@@ -29,10 +30,7 @@ def decoder():
 
 
 def _image(h, w, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, 6, 6, generator=g)
-    smooth = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-    return (smooth + 0.1 * torch.rand(1, 3, h, w, generator=g)).clamp(0, 1)
+    return smooth_tensor(h, w, seed, grid=6, noise=0.1)
 
 
 def _assert_close_rel(a, b, rel=1e-5):

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .checkpoint import load_model
-from .errors import InstyleError, UsageError
+from .errors import NORM_BATCH, InstyleError, UsageError
 from .feedforward import forward
 from .models import JohnsonNet, TextureNet
 from .nn import adapt_batchnorm
@@ -26,7 +26,8 @@ def load_batchnorm_network(path: str | os.PathLike) -> nn.Module:
     if not batchnorm_layers(net):
         raise UsageError(
             f"{os.fspath(path)} has no batch-norm layers (norm {getattr(net.config, 'norm', '?')!r}); only networks "
-            "trained with --norm batch have statistics to adapt (instance norm adapts to each image by itself)"
+            "trained with {batch} have statistics to adapt (instance norm adapts to each image by itself)",
+            batch=NORM_BATCH,
         )
     return net
 

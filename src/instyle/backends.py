@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .errors import OptionError, WeightsError
+from .errors import BACKEND_TORCH, OptionError, WeightsError
 
 Backend = Literal["torch", "onnxruntime"]
 
 #: The option's spellings in messages: as a Python caller and as the command line write it.
 _OPTION = {
-    "torch": ('backend="torch"', "--backend torch"),
+    "torch": BACKEND_TORCH,
     "onnxruntime": ('backend="onnxruntime"', "--backend onnxruntime"),
 }
 

@@ -2,30 +2,24 @@
 
 
 class InstyleError(Exception):
-    """A problem with the user's input (a file, a checkpoint, a value): exit code 1."""
+    """A problem with the user's input (a file, a checkpoint, a value): exit code 1.
+
+    A message that names an option does so through a ``{placeholder}`` with both of its spellings,
+    so that it reads right where it is read: ``str(error)`` as a Python caller writes the option
+    (``backend="torch"``), :meth:`for_cli` as the command line does (``--backend torch``)::
+
+        WeightsError("no decoder; pass one with {decoder}", decoder=DECODER)
+    """
 
     exit_code = 1
 
-
-class UsageError(InstyleError):
-    """A bad command-line usage or option value: exit code 2."""
-
-    exit_code = 2
-
-
-class OptionError(UsageError):
-    """A value, or a combination of values, that the options asked do not allow. The message names
-    each option through a ``{placeholder}`` and both of its spellings, so that it reads right where
-    it is read: ``str(error)`` as a Python caller writes the option (``backend="torch"``),
-    :meth:`for_cli` as the command line does (``--backend torch``). Exit code 2 by default."""
-
-    exit_code = 2
-
-    def __init__(self, template: str, *, exit_code: int = 2, **options: tuple[str, str]):
-        # options: placeholder -> (the Python spelling, the command line's); exit_code: 1 where
-        # what is wrong is a file's state (it exists), not the usage
-        self.template, self.options, self.exit_code = template, options, exit_code
-        super().__init__(self._fill(0))
+    def __init__(self, message: object = "", *, exit_code: int | None = None, **options: tuple[str, str]):
+        # options: placeholder -> (the Python spelling, the command line's); exit_code: where this
+        # error's class default does not fit (an OptionError about a file's state: 1)
+        self.template, self.options = str(message), options
+        if exit_code is not None:
+            self.exit_code = exit_code
+        super().__init__(self._fill(0) if options else message)
 
     def _fill(self, which: int) -> str:
         text = self.template
@@ -35,7 +29,18 @@ class OptionError(UsageError):
 
     def for_cli(self) -> str:
         """The message with each option spelled as a command-line flag."""
-        return self._fill(1)
+        return self._fill(1) if self.options else str(self)
+
+
+class UsageError(InstyleError):
+    """A bad command-line usage or option value: exit code 2."""
+
+    exit_code = 2
+
+
+class OptionError(UsageError):
+    """A value, or a combination of values, that the options asked do not allow; the message names
+    each option (:class:`InstyleError`'s placeholders). Exit code 2 unless told otherwise."""
 
 
 #: The options the library's messages name most, as a Python caller and the command line spell them.
@@ -43,6 +48,14 @@ OVERWRITE = ("overwrite=True", "--overwrite")
 RESUME = ("resume=True", "--resume")
 STYLE = ("style", "--style")
 METHOD_ADAIN = ('method="adain"', "--method adain")
+MODEL = ("model=PATH", "--model")
+DECODER = ("decoder=PATH", "--decoder")
+ARCH_VGG = ('arch="vgg"', "--arch vgg")
+BACKEND_TORCH = ('backend="torch"', "--backend torch")
+COLOR_LUMINANCE = ('color="luminance"', "--color luminance")
+INIT_FROM = ("init_from=PATH", "--init-from")
+NORM_BATCH = ('norm="batch"', "--norm batch")
+RAY = ("without Ray", "without --ray")
 
 
 def exists_error(what: str, *, them: bool = False, exit_code: int = 1) -> OptionError:

@@ -14,9 +14,9 @@ side-by-side judgments (``benchmarks/blind.py``, docs/quality.md):
 
 The **raw** sums stay as secondary columns (never targets): ``content_raw`` (relu4_1 MSE),
 ``style_mean_std`` (Σ of AdaIN's per-layer terms) and ``style_gram`` (Σ of H·W-normalised Gram
-MSEs). On the Caffe-scale VGG-19 here relu4_1 carries ~85 % of the raw mean/std sum and relu1_1
-~0.2 %, so the raw sums are blind to colour and fine texture, and AdaIN sets relu4_1's statistics by
-construction: they agreed with about a quarter of the blind overall choices (docs/quality.md).
+MSEs). On the Caffe-scale VGG-19 here relu4_1 carries nearly all of the raw mean/std sum and
+relu1_1 almost none, so the raw sums are blind to colour and fine texture, and AdaIN sets relu4_1's
+statistics by construction; how often each score agrees with the blind choices: docs/quality.md.
 
 All three images are resized so their longer side is ``size`` pixels (the output to exactly the
 content's evaluation size), so scores are comparable across methods and output resolutions.

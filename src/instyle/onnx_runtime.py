@@ -27,7 +27,7 @@ from typing import Any, cast
 import numpy as np
 
 from .blend import FAST_MAX_PIXELS, StyleChoice, check_alpha, check_fast_request, style_vector
-from .errors import InstyleError, UsageError, WeightsError, one_line
+from .errors import BACKEND_TORCH, MODEL, InstyleError, UsageError, WeightsError, one_line
 from .imageio.modes import pad_reflect_array
 from .luma import combine_luminance_array
 from .shipped import LIGHT_ONNX_DIR, SHIPPED_ONNX, SHIPPED_SHARED_ONNX, companion_references, shipped_path
@@ -71,12 +71,14 @@ def builtin_onnx_path(name: str = "builtin", *, shared_statistics: bool = False)
     if name not in files:
         raise WeightsError(
             f"this instyle ships no ONNX copy of the {name} network"
-            + (" with shared statistics (--stabilize full or stats): use --backend torch" if flag else "")
+            + (" with shared statistics (the video stabilization's): use {torch}" if flag else ""),
+            torch=BACKEND_TORCH,
         )
     return shipped_path(
         files[name],
         f"this instyle ships no ONNX copy of the {name} network; "
-        f"make one with `instyle export {name}{flag} -o FILE` and pass it with --model",
+        f"make one with `instyle export {name}{flag} -o FILE` and pass it with {{model}}",
+        model=MODEL,
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import shipped
 from .atomic import write_bytes
-from .errors import InstyleError, UsageError, exists_error, one_line
+from .errors import ARCH_VGG, InstyleError, UsageError, exists_error, one_line
 from .shipped import safetensors_metadata
 
 if TYPE_CHECKING:
@@ -183,7 +183,8 @@ def load_preset_array(name: str, encoder: str = ENCODER_ID) -> ArrayStats:
             )
         raise InstyleError(
             f"preset {name!r} was saved before the light network shipped; save it again with "
-            "`instyle styles save`, or use --arch vgg"
+            "`instyle styles save`, or use {vgg}",
+            vgg=ARCH_VGG,
         )
     return stats
 

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
-from .errors import WeightsError
+from .errors import ARCH_VGG, DECODER, MODEL, WeightsError
 from .sizes import stroke_reference
 
 #: The built-in multi-style network (16 styles, conditional IN) and the wider one it was distilled from.
@@ -119,11 +120,12 @@ def assets_changed() -> None:
         clear()
 
 
-def shipped_path(file: str, missing: str) -> str:
-    """Path of a file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent)."""
+def shipped_path(file: str, missing: str, **options: tuple[str, str]) -> str:
+    """Path of a file shipped in ``instyle/assets`` (WeightsError(``missing``) if absent; ``options``
+    fill its placeholders: :class:`~instyle.errors.InstyleError`)."""
     ref = asset_path(file)
     if not ref.is_file():
-        raise WeightsError(missing)
+        raise WeightsError(missing, **cast("dict[str, Any]", options))  # options never name exit_code
     return str(ref)
 
 
@@ -151,7 +153,8 @@ def builtin_model_path() -> str:
     """Path of the shipped multi-style network (WeightsError if this instyle has none)."""
     return shipped_path(
         BUILTIN_MODEL,
-        "this instyle has no built-in style network; train one with `instyle train fast` and pass it with --model",
+        "this instyle has no built-in style network; train one with `instyle train fast` and pass it with {model}",
+        model=MODEL,
     )
 
 
@@ -240,10 +243,13 @@ def default_decoder_path(arch: str) -> str:
     if arch == "light":
         return shipped_path(
             LIGHT_MODEL,
-            "this instyle has no shipped light AdaIN network; use --arch vgg, or train one with "
-            "`instyle train adain --arch light` and pass it with --decoder",
+            "this instyle has no shipped light AdaIN network; use {vgg}, or train one with "
+            "`instyle train adain --arch light` and pass it with {decoder}",
+            vgg=ARCH_VGG,
+            decoder=DECODER,
         )
     return shipped_path(
         VGG_DECODER,
-        "this instyle has no shipped AdaIN decoder; train one with `instyle train adain` and pass it with --decoder",
+        "this instyle has no shipped AdaIN decoder; train one with `instyle train adain` and pass it with {decoder}",
+        decoder=DECODER,
     )

@@ -21,7 +21,7 @@ from .blend import check_alpha
 from .checkpoint import load_model
 from .choices import ADAIN_ARCHS, COLOR_MODES, DEFAULT_ADAIN_ARCH, check
 from .device import precision_dtype, resolve_device, resolve_precision
-from .errors import UsageError
+from .errors import COLOR_LUMINANCE, UsageError
 from .models.adain import ENCODER_LAYER, AdaINDecoder, make_encoder
 from .models.light import LightAdaIN
 from .nn.functional import Stats, adain, adain_regions, alpha_blend, calc_mean_std, mix_stats, normalize_weights
@@ -228,8 +228,8 @@ class AdaINStylizer(Brushes):
         if isinstance(style, (tuple, list)):
             if match_to is not None:
                 raise UsageError(
-                    "colour matching needs style images, not stored statistics or presets; "
-                    "use --color luminance instead"
+                    "colour matching needs style images, not stored statistics or presets; use {luminance} instead",
+                    luminance=COLOR_LUMINANCE,
                 )
             mean, std = style
             return mean.to(self.device).float().view(1, -1, 1, 1), std.to(self.device).float().view(1, -1, 1, 1)

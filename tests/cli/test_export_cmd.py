@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import write_photo
+
 from ._helpers import run_cli
 
 pytest.importorskip("onnxruntime")
@@ -20,10 +22,7 @@ pytestmark = pytest.mark.slow  # exports, subprocesses
 
 @pytest.fixture
 def photo(tmp_path):
-    rng = np.random.default_rng(0)
-    p = tmp_path / "photo.png"
-    Image.fromarray(rng.integers(0, 256, (30, 44, 3), dtype=np.uint8)).save(p)
-    return p
+    return write_photo(tmp_path / "photo.png", (44, 30))
 
 
 def test_export_builtin_then_stylize_with_it(tmp_path, photo, capsys):
@@ -78,12 +77,9 @@ def test_export_with_shared_statistics_then_video_with_it(tmp_path, capsys):
     """A user's network exported with --shared-statistics runs `instyle video --stabilize stats`
     on onnxruntime; a plain export is refused there in one line."""
     pytest.importorskip("av")
-    from video.clips import frame_pattern
+    from video.clips import write_frames
 
-    src = tmp_path / "frames"
-    src.mkdir()
-    for i in range(4):
-        Image.fromarray(frame_pattern(i, 40, 32)).save(src / f"f{i}.png")
+    src = write_frames(tmp_path / "frames", 4, (40, 32))
     for flag, code_wanted in (["--shared-statistics"], 0), ([], 1):
         onnx_file = tmp_path / f"net{len(flag)}.onnx"
         code, _, err = run_cli(["export", "builtin-video", *flag, "-o", onnx_file], capsys)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 
 import pytest
 
 import instyle
+from helpers import instyle_cmd, run_instyle
 
 from ._helpers import run_cli
 
@@ -101,7 +103,7 @@ def test_subcommand_help(cmd, options, capsys):
 
 @pytest.mark.slow
 def test_python_dash_m_runs_the_cli():
-    r = subprocess.run([sys.executable, "-m", "instyle", "--version"], capture_output=True, text=True, timeout=120)
+    r = run_instyle(["--version"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"instyle {instyle.__version__}"
 
@@ -134,15 +136,15 @@ def test_entry_exits_quickly_after_flushing_joining_and_atexit():
     assert_one_line_error(bad.stderr)
     # a reader that stops early: no "Exception ignored … BrokenPipeError" noise at exit
     head = subprocess.run(
-        f"{sys.executable} -m instyle styles | head -c 1", shell=True, capture_output=True, text=True, timeout=120
+        f"{shlex.join(instyle_cmd(['styles']))} | head -c 1", shell=True, capture_output=True, text=True, timeout=120
     )
     assert "Exception ignored" not in head.stderr and "Traceback" not in head.stderr, head.stderr
 
 
 @pytest.mark.slow
 def test_subprocess_usage_error_exit_code():
-    r = subprocess.run(
-        [sys.executable, "-m", "instyle", "optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],
+    r = run_instyle(
+        ["optimize", "a.png", "b.png", "-o", "x.png", "--size", "abc"],
         capture_output=True,
         text=True,
         timeout=120,

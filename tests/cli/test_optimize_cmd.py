@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import run_instyle, smooth_rgb
 from instyle.cli.main import main
 
 from ._helpers import run_cli
@@ -27,18 +25,6 @@ pytestmark = pytest.mark.slow  # VGG-19
 # One VGG conv for content and style: the CLI path is the same, the network work is tiny.
 FAST = ["--content-layers", "relu1_1", "--style-layers", "relu1_1", "--steps", "2", "-q"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def run_subprocess(argv, cwd, env=None, text=True):
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "instyle", *map(str, argv)],
-        capture_output=True,
-        text=text,
-        cwd=cwd,
-        env=full_env,
-        timeout=300,
-    )
 
 
 def assert_one_line_error(err: str) -> None:
@@ -51,15 +37,6 @@ def no_temp_files(folder: Path) -> bool:
     return not any(p.name.endswith(".tmp") for p in folder.iterdir()) if folder.exists() else True
 
 
-def _smooth(h: int, w: int, seed: int) -> np.ndarray:
-    """A smooth colourful (h, w, 3) uint8 image (gradients + a little noise)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.stack([x / max(w - 1, 1), y / max(h - 1, 1), 0.5 + 0.5 * np.sin((x + y) / 5)], axis=2)
-    img = np.clip(img * 200 + rng.integers(0, 40, size=img.shape), 0, 255)
-    return img.astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
 def imgs(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("inputs")
@@ -69,13 +46,13 @@ def imgs(tmp_path_factory) -> dict:
         paths[name] = d / name
         im.save(paths[name], **kw)
 
-    rgb = Image.fromarray(_smooth(36, 48, 0))  # landscape 48x36 -> 32x24 at --size 32
+    rgb = Image.fromarray(smooth_rgb(36, 48, 0))  # landscape 48x36 -> 32x24 at --size 32
     save("content.png", rgb)
-    save("square.png", Image.fromarray(_smooth(40, 40, 3)))
-    save("style.png", Image.fromarray(_smooth(40, 40, 1)[:, ::-1].copy()))
-    save("style2.png", Image.fromarray(_smooth(30, 44, 2)[::-1].copy()))
+    save("square.png", Image.fromarray(smooth_rgb(40, 40, 3)))
+    save("style.png", Image.fromarray(smooth_rgb(40, 40, 1)[:, ::-1].copy()))
+    save("style2.png", Image.fromarray(smooth_rgb(30, 44, 2)[::-1].copy()))
     save("gray.png", rgb.convert("L"))
-    rgba = np.dstack([_smooth(36, 48, 0), np.full((36, 48), 255, np.uint8)])
+    rgba = np.dstack([smooth_rgb(36, 48, 0), np.full((36, 48), 255, np.uint8)])
     rgba[:, :24, 3] = 0  # left half fully transparent
     save("rgba.png", Image.fromarray(rgba, "RGBA"))
     save("cmyk.jpg", rgb.convert("CMYK"), quality=95)
@@ -84,7 +61,7 @@ def imgs(tmp_path_factory) -> dict:
     # Stored 48 wide x 32 high, EXIF orientation 6 (rotate 90° clockwise): upright it is 32x48.
     exif = Image.Exif()
     exif[0x0112] = 6
-    save("rotated.jpg", Image.fromarray(_smooth(32, 48, 4)), exif=exif.tobytes(), quality=95)
+    save("rotated.jpg", Image.fromarray(smooth_rgb(32, 48, 4)), exif=exif.tobytes(), quality=95)
     # Bad files.
     (d / "empty.png").write_bytes(b"")
     (d / "text.jpg").write_text("this is not a JPEG\n")
@@ -204,8 +181,11 @@ def test_existing_output_refused_then_overwritten(imgs, tmp_path, capsys):
 
 
 def test_output_to_stdout_is_png(imgs, tmp_path):
-    r = run_subprocess(
-        ["optimize", imgs["content.png"], imgs["style.png"], "-o", "-", "--size", "32", *FAST], cwd=tmp_path, text=False
+    r = run_instyle(
+        ["optimize", imgs["content.png"], imgs["style.png"], "-o", "-", "--size", "32", *FAST],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert r.stdout.startswith(PNG_SIGNATURE)
@@ -435,7 +415,7 @@ def test_bad_input_subprocess_no_traceback(imgs, tmp_path, case):
     else:
         out = tmp_path / "out.xyz"
         argv[4], expected = out, 2
-    r = run_subprocess(argv, cwd=tmp_path)
+    r = run_instyle(argv, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == expected, r.stderr
     assert_one_line_error(r.stderr)
     assert r.stdout == ""

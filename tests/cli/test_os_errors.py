@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from helpers import run_instyle, write_photo
 
 from ._helpers import run_cli
 
@@ -35,9 +34,7 @@ def small_disk(tmp_path):
 
 
 def _photo(path: Path, size=(96, 64)) -> Path:
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
-    return path
+    return write_photo(path, size)
 
 
 def _fill(disk: Path) -> None:
@@ -51,9 +48,8 @@ def _fill(disk: Path) -> None:
 
 
 def _run(args, **kw):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", **kw.pop("env", {})}
     kw.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run([sys.executable, "-m", "instyle", *map(str, args)], stderr=subprocess.PIPE, env=env, **kw)
+    return run_instyle(args, stderr=subprocess.PIPE, env={"OMP_NUM_THREADS": "1", **kw.pop("env", {})}, **kw)
 
 
 @pytest.mark.slow  # real processes on the shipped network

@@ -4,7 +4,6 @@ that does not resolve), a real server answering, and a help that imports neither
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -13,6 +12,8 @@ import time
 import urllib.request
 
 import pytest
+
+from helpers import popen_instyle
 
 from ._helpers import run_cli
 
@@ -79,12 +80,12 @@ def test_help_imports_neither_torch_nor_fastapi():
 @pytest.mark.parametrize("stop,code", [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
 def test_serves_and_stops_cleanly(stop, code):
     pytest.importorskip("fastapi")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "instyle", "serve", "--port", "0", "--no-adain", "--workers", "1"],
+    proc = popen_instyle(
+        ["serve", "--port", "0", "--no-adain", "--workers", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={"PYTHONUNBUFFERED": "1"},
     )
     try:
         line = proc.stdout.readline()

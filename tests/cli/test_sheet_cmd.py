@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from instyle import presets
+from helpers import write_photo
+from instyle import presets, shipped
 from instyle.checkpoint import save_model
 from instyle.models import AdaINConfig, AdaINDecoder
 
@@ -26,29 +26,21 @@ def decoder(tmp_path_factory):
 
 @pytest.fixture
 def photo(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "photo.png"
-    Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((64, 48), Image.BILINEAR).save(path)
-    return path
+    return write_photo(tmp_path / "photo.png", (64, 48), grid=(8, 6))
 
 
 @pytest.fixture(autouse=True)
-def three_presets(monkeypatch):
+def three_presets(tmp_path_factory):
+    """Built-in presets alpha, beta and gamma, in a preset file standing in for the shipped one."""
     g = torch.Generator().manual_seed(0)
     table = {
-        n: (
-            {
-                presets.ENCODER_ID: (
-                    torch.randn(1, 512, 1, 1, generator=g).numpy(),
-                    (torch.rand(1, 512, 1, 1, generator=g) + 0.1).numpy(),
-                )
-            },
-            presets.PresetInfo(n, True, f"{n}.jpg", 512),
-        )
+        n: ((torch.randn(1, 512, 1, 1, generator=g), torch.rand(1, 512, 1, 1, generator=g) + 0.1), f"{n}.jpg", 512)
         for n in ("alpha", "beta", "gamma")
     }
-    monkeypatch.setattr(presets, "_builtin", lambda: table)
-    return table
+    folder = tmp_path_factory.mktemp("builtin_presets")
+    path = presets.save_builtin_file(folder / presets.BUILTIN_FILE, table)
+    with shipped.use_assets({presets.BUILTIN_FILE: path}):
+        yield path
 
 
 def test_sheet_of_every_preset(tmp_path, capsys, photo, decoder):

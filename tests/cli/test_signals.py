@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 pytest.importorskip("av")
+from helpers import popen_instyle, write_images
 from video.clips import make_clip
 
 
@@ -25,9 +25,12 @@ def _hidden(folder):
 def test_a_signal_mid_run_cleans_up(tmp_path, signum, code, output):
     clip = make_clip(tmp_path / "c.mp4", frames=480, size=(160, 120))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "instyle", "video", clip, "--style", "candy", "-o", f"{out}/{output}"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE, text=True, env=env)
+    proc = popen_instyle(
+        ["video", clip, "--style", "candy", "-o", f"{out}/{output}"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+    )
     try:
         deadline = time.monotonic() + 120
         while not (out.exists() and _hidden(out)):  # the run is writing its temporary file
@@ -48,16 +51,14 @@ def test_a_signal_mid_run_cleans_up(tmp_path, signum, code, output):
 def test_a_signal_to_the_whole_process_group_stops_training_with_a_checkpoint(tmp_path):
     """systemd's default KillMode and ``pkill -f`` signal every process of the run, the data-loading
     workers too: those leave the signal to the main process, which saves and says so."""
-    from helpers import write_images
-
     write_images(tmp_path / "photos", 4, size=(48, 40), seed=1)
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "instyle", "train", "distill", "--teacher", "builtin", "--out", run]
+    cmd = ["train", "distill", "--teacher", "builtin", "--out", run]
     cmd += ["--content", tmp_path / "photos", "--width", "0.125", "--residual-blocks", "0", "--workers", "1"]
     cmd += ["--image-size", "32", "--crop", "32", "--batch-size", "2", "--steps", "100000", "--log-every", "1"]
     cmd += ["--checkpoint-every", "100000", "--sample-every", "0", "--precision", "fp32"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    env = {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = popen_instyle(cmd, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while not ((run / "log.csv").exists() and len((run / "log.csv").read_text().splitlines()) > 2):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from helpers import tiny_fast_net, write_photo
 from instyle import presets, shipped
 
 from ._helpers import run_cli
@@ -26,27 +25,25 @@ def assert_one_line_error(err: str) -> None:
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTYLE_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(presets, "_builtin", lambda: {})  # no built-ins unless a test adds them
-    monkeypatch.setattr(shipped, "builtin_styles", lambda: ())
-    return tmp_path / "home"
+    # no built-ins unless a test adds them: neither presets nor a network
+    with shipped.use_assets({presets.BUILTIN_FILE: None, shipped.BUILTIN_MODEL: None}):
+        yield tmp_path / "home"
 
 
 @pytest.fixture
-def builtins(monkeypatch):
+def builtins(tmp_path_factory):
+    """One built-in preset, zebra, in a preset file standing in for the shipped one."""
     g = torch.Generator().manual_seed(0)
     stats = (torch.randn(1, 512, 1, 1, generator=g), torch.rand(1, 512, 1, 1, generator=g) + 0.1)
-    table = {"zebra": (stats, presets.PresetInfo("zebra", True, "zebra.jpg", 512))}
-    monkeypatch.setattr(presets, "_builtin", lambda: table)
-    return table
+    folder = tmp_path_factory.mktemp("builtin_presets")
+    path = presets.save_builtin_file(folder / presets.BUILTIN_FILE, {"zebra": (stats, "zebra.jpg", 512)})
+    with shipped.use_assets({presets.BUILTIN_FILE: path}):
+        yield path
 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    path = tmp_path_factory.mktemp("styles_inputs") / "painting.png"
-    rng = np.random.default_rng(0)
-    coarse = rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)
-    Image.fromarray(coarse).resize((52, 40), Image.BILINEAR).save(path)
-    return path
+    return write_photo(tmp_path_factory.mktemp("styles_inputs") / "painting.png", (52, 40), grid=(5, 5))
 
 
 def save(name, image, capsys, *extra):
@@ -174,15 +171,16 @@ def test_save_missing_arguments_exit_2(capsys):
     assert_one_line_error(err)
 
 
-def test_list_marks_the_styles_of_the_builtin_network(capsys, builtins, monkeypatch, image):
-    monkeypatch.setattr(shipped, "builtin_styles", lambda: ("zebra", "only_net"))
-    assert save("mine", image, capsys)[0] == 0
-    code, out, err = run_cli(["styles", "--json"], capsys)
-    assert code == 0, err
-    rows = {r["name"]: r for r in json.loads(out)}
-    assert (rows["zebra"]["fast"], rows["zebra"]["adain"], rows["zebra"]["builtin"]) == (True, True, True)
-    assert (rows["only_net"]["fast"], rows["only_net"]["adain"]) == (True, False)
-    assert (rows["mine"]["fast"], rows["mine"]["adain"], rows["mine"]["builtin"]) == (False, True, False)
-    code, out, err = run_cli(["styles"], capsys)
+def test_list_marks_the_styles_of_the_builtin_network(capsys, builtins, image, tmp_path):
+    net = tiny_fast_net(tmp_path / "builtin.safetensors", ("zebra", "only_net"))
+    with shipped.use_assets({shipped.BUILTIN_MODEL: net}):
+        assert save("mine", image, capsys)[0] == 0
+        code, out, err = run_cli(["styles", "--json"], capsys)
+        assert code == 0, err
+        rows = {r["name"]: r for r in json.loads(out)}
+        assert (rows["zebra"]["fast"], rows["zebra"]["adain"], rows["zebra"]["builtin"]) == (True, True, True)
+        assert (rows["only_net"]["fast"], rows["only_net"]["adain"]) == (True, False)
+        assert (rows["mine"]["fast"], rows["mine"]["adain"], rows["mine"]["builtin"]) == (False, True, False)
+        code, out, err = run_cli(["styles"], capsys)
     lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
     assert "fast+adain" in lines["zebra"] and " fast " in lines["only_net"] + " " and "saved" in lines["mine"]

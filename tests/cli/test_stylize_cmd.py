@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import run_instyle, smooth_rgb
 from instyle.checkpoint import save_model
 from instyle.models.adain import AdaINConfig, AdaINDecoder
 
@@ -35,13 +34,6 @@ def assert_one_line_error(err: str) -> None:
     assert err.endswith("\n") and err.count("\n") == 1, err
 
 
-def _smooth(h: int, w: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.stack([x / max(w - 1, 1), y / max(h - 1, 1), 0.5 + 0.5 * np.sin((x + y) / 5)], axis=2)
-    return np.clip(img * 200 + rng.integers(0, 40, size=img.shape), 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("stylize_inputs")
@@ -51,11 +43,11 @@ def files(tmp_path_factory) -> dict:
         paths[name] = d / name
         im.save(paths[name], **kw)
 
-    save("content.png", Image.fromarray(_smooth(36, 48, 0)))  # 48 x 36
-    save("odd.png", Image.fromarray(_smooth(29, 45, 5)))
-    save("style.png", Image.fromarray(_smooth(40, 40, 1)[:, ::-1].copy()))
-    save("style2.jpg", Image.fromarray(_smooth(30, 44, 2)[::-1].copy()), quality=95)
-    rgba = np.dstack([_smooth(36, 48, 0), np.full((36, 48), 255, np.uint8)])
+    save("content.png", Image.fromarray(smooth_rgb(36, 48, 0)))  # 48 x 36
+    save("odd.png", Image.fromarray(smooth_rgb(29, 45, 5)))
+    save("style.png", Image.fromarray(smooth_rgb(40, 40, 1)[:, ::-1].copy()))
+    save("style2.jpg", Image.fromarray(smooth_rgb(30, 44, 2)[::-1].copy()), quality=95)
+    rgba = np.dstack([smooth_rgb(36, 48, 0), np.full((36, 48), 255, np.uint8)])
     rgba[:, :24, 3] = 0  # left half transparent
     save("rgba.png", Image.fromarray(rgba, "RGBA"))
     left = np.zeros((36, 48), np.uint8)
@@ -65,10 +57,10 @@ def files(tmp_path_factory) -> dict:
     # a folder of photos, with files that are not photos
     photos = d / "photos"
     photos.mkdir()
-    Image.fromarray(_smooth(30, 40, 10)).save(photos / "a.png")
-    Image.fromarray(_smooth(40, 30, 11)).save(photos / "b.jpg", quality=95)
-    Image.fromarray(_smooth(24, 32, 12)).convert("P").save(photos / "c.gif")
-    Image.fromarray(_smooth(24, 32, 13)).save(photos / ".hidden.png")
+    Image.fromarray(smooth_rgb(30, 40, 10)).save(photos / "a.png")
+    Image.fromarray(smooth_rgb(40, 30, 11)).save(photos / "b.jpg", quality=95)
+    Image.fromarray(smooth_rgb(24, 32, 12)).convert("P").save(photos / "c.gif")
+    Image.fromarray(smooth_rgb(24, 32, 13)).save(photos / ".hidden.png")
     (photos / "notes.txt").write_text("not a photo")
     paths["photos"] = photos
     # the decoder: seeded random init, outputs around mid-grey
@@ -229,24 +221,12 @@ def test_several_files_to_folder(files, tmp_path, capsys):
 
 
 def test_stdin_to_stdout_png(files, tmp_path):
-    env = {**os.environ, "INSTYLE_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "instyle",
-            "stylize",
-            "-",
-            "--style",
-            str(files["style.png"]),
-            "-o",
-            "-",
-            *map(str, fast(files)),
-        ],
+    r = run_instyle(
+        ["stylize", "-", "--style", files["style.png"], "-o", "-", *fast(files)],
         input=files["content.png"].read_bytes(),
         capture_output=True,
         cwd=tmp_path,
-        env=env,
+        env={"INSTYLE_HOME": tmp_path / "home", "OMP_NUM_THREADS": "1"},
         timeout=300,
     )
     assert r.returncode == 0, r.stderr.decode(errors="replace")
@@ -599,18 +579,14 @@ def test_method_fast_errors(files, tmp_path, capsys, builtin_net, extra, message
     assert not out.exists()
 
 
-def test_method_fast_without_a_shipped_network(files, tmp_path, capsys, monkeypatch):
+def test_method_fast_without_a_shipped_network(files, tmp_path, capsys):
     from instyle import shipped
 
-    def missing():
-        raise shipped.WeightsError("this instyle has no built-in style network")
-
-    monkeypatch.setattr(shipped, "builtin_model_path", missing)
-    monkeypatch.setattr(shipped, "builtin_styles", lambda: ())
-    code, _, err = run_cli(
-        ["stylize", files["content.png"], "--method", "fast", "--style", "alpha", "-o", tmp_path / "o.png", "-q"],
-        capsys,
-    )
+    with shipped.use_assets({shipped.BUILTIN_MODEL: None}):
+        code, _, err = run_cli(
+            ["stylize", files["content.png"], "--method", "fast", "--style", "alpha", "-o", tmp_path / "o.png", "-q"],
+            capsys,
+        )
     assert code == 1
     assert_one_line_error(err)
     assert "no built-in style network" in err

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import popen_instyle, run_instyle
 from instyle.cli.cluster import MANIFEST
 
 from ._helpers import run_cli
@@ -127,21 +127,8 @@ def _kill_one_worker() -> int | None:
 def test_the_driver_killed_then_run_again_finishes_the_rest_and_redoes_nothing(tmp_path):
     src = _photos(tmp_path / "in", 10, bad=False)
     dest = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "instyle",
-        "stylize",
-        str(src),
-        *STYLE,
-        "-o",
-        str(dest),
-        "--ray",
-        "--workers",
-        "1",
-        "-q",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    argv = ["stylize", src, *STYLE, "-o", dest, "--ray", "--workers", "1"]
+    proc = popen_instyle([*argv, "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if dest.is_dir() and sum(1 for p in dest.iterdir() if p.suffix == ".png") >= 3:
@@ -151,7 +138,7 @@ def test_the_driver_killed_then_run_again_finishes_the_rest_and_redoes_nothing(t
     proc.wait(30)
     first = {p.name: p.stat().st_mtime_ns for p in dest.iterdir() if p.suffix == ".png"}
     assert 3 <= len(first) < 10
-    done = subprocess.run(cmd[:-1] + ["--json"], capture_output=True, text=True, timeout=400)
+    done = run_instyle([*argv, "--json"], capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr
     res = json.loads(done.stdout)
     # (a photo the worker was writing as the driver died may have been finished after the count)

@@ -7,32 +7,12 @@ import json
 import pytest
 import torch
 
-from helpers import write_images
+from helpers import TINY_TRAIN, train_adain_argv, write_images
 from instyle.checkpoint import load_model
 
 from ._helpers import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
-
-TINY = [
-    "--batch-size",
-    "2",
-    "--image-size",
-    "48",
-    "--crop",
-    "32",
-    "--workers",
-    "0",
-    "--device",
-    "cpu",
-    "--width",
-    "0.25",
-    "--precision",
-    "fp32",
-    "--sample-every",
-    "0",
-    "--quiet",
-]
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +24,7 @@ def folders(tmp_path_factory):
 
 
 def _argv(folders, out, *extra, content=None):
-    return [
-        "train",
-        "adain",
-        "--content",
-        content or folders / "content",
-        "--style",
-        folders / "style",
-        "--out",
-        out,
-        *TINY,
-        *extra,
-    ]
+    return train_adain_argv(content or folders / "content", folders / "style", out, *extra)
 
 
 def _one_error_line(err):
@@ -246,7 +215,7 @@ def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys,
         "two",
         "--style-size",
         "32",
-        *TINY,
+        *TINY_TRAIN,
         "--json",
     ]
     out = tmp_path / "cin"
@@ -273,7 +242,7 @@ def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys,
             "mine",
             "--style-size",
             "32",
-            *TINY,
+            *TINY_TRAIN,
             "--out",
             more,
             "--steps",
@@ -296,7 +265,7 @@ def test_train_fast_end_to_end_resume_and_add_a_style(folders, tmp_path, capsys,
             styles[0],
             "--style-name",
             "two",
-            *TINY,
+            *TINY_TRAIN,
             "--out",
             tmp_path / "clash",
             "--steps",
@@ -319,7 +288,7 @@ def test_train_distill_end_to_end_and_stylize_with_the_student(folders, tmp_path
         folders / "content",
         "--out",
         out,
-        *TINY,
+        *TINY_TRAIN,
         "--residual-blocks",
         "0",
         "--steps",
@@ -356,7 +325,7 @@ def test_train_distill_end_to_end_and_stylize_with_the_student(folders, tmp_path
             folders / "content",
             "--out",
             tmp_path / "bad",
-            *TINY,
+            *TINY_TRAIN,
         ],
         capsys,
     )

@@ -9,8 +9,9 @@ import pytest
 
 pytest.importorskip("av")
 pytest.importorskip("cv2")
+from helpers import tiny_fast_net
 from instyle.video.io import frame_times
-from video.clips import make_clip
+from video.clips import make_clip, write_frames
 
 from ._helpers import run_cli
 
@@ -56,44 +57,21 @@ def test_options(tmp_path, capsys, extra):
 
 
 def test_frames_folder_in_and_out(tmp_path, capsys):
-    from PIL import Image
-
-    from video.clips import frame_pattern
-
-    src = tmp_path / "frames in"
-    src.mkdir()
-    for i in range(5):
-        Image.fromarray(frame_pattern(i, 40, 30)).save(src / f"f{i:03d}.png")
+    src = write_frames(tmp_path / "frames in", 5, (40, 30))
     code, _, err = run_cli(["video", src, "--style", "gamma", "-o", str(tmp_path / "frames out") + "/", "-q"], capsys)
     assert code == 0, err
     written = sorted(p.name for p in (tmp_path / "frames out").iterdir())
     assert written == [f"frame_{i:06d}.png" for i in range(1, 6)]
 
 
-def test_built_in_styles_use_the_video_network_where_one_is_shipped(tmp_path, capsys, monkeypatch):
-    import torch
+def test_built_in_styles_use_the_video_network_where_one_is_shipped(tmp_path, capsys):
     from PIL import Image
 
     from instyle import shipped
-    from instyle.checkpoint import save_model
-    from instyle.models import JohnsonConfig, JohnsonNet
-    from video.clips import frame_pattern
 
-    torch.manual_seed(1)  # another network with the stand-in's styles
-    styles = ("alpha", "beta", "gamma")
-    net = JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=1, styles=styles))
-    video_net = save_model(tmp_path / "video.safetensors", net)
-    real = shipped.shipped_path
-    monkeypatch.setattr(
-        shipped,
-        "shipped_path",
-        lambda file, missing: str(video_net) if file == shipped.VIDEO_MODEL else real(file, missing),
-    )
-    monkeypatch.setattr(shipped, "has_video_model", lambda: True)
-    src = tmp_path / "in"
-    src.mkdir()
-    for i in range(3):
-        Image.fromarray(frame_pattern(i, 40, 30)).save(src / f"f{i}.png")
+    # another network with the stand-in's styles
+    video_net = tiny_fast_net(tmp_path / "video.safetensors", ("alpha", "beta", "gamma"), seed=1)
+    src = write_frames(tmp_path / "in", 3, (40, 30))
 
     def frames(*extra):
         out = tmp_path / f"out {' '.join(map(str, extra)).replace('/', '_')}"
@@ -101,7 +79,9 @@ def test_built_in_styles_use_the_video_network_where_one_is_shipped(tmp_path, ca
         assert code == 0, err
         return [np.asarray(Image.open(p)) for p in sorted(out.iterdir())]
 
-    default, chosen, stills = frames(), frames("--model", video_net), frames("--model", "builtin")
+    with shipped.use_assets({shipped.VIDEO_MODEL: video_net}):  # (the stand-in ships none)
+        assert shipped.has_video_model()
+        default, chosen, stills = frames(), frames("--model", video_net), frames("--model", "builtin")
     assert all(np.array_equal(a, b) for a, b in zip(default, chosen))
     assert not any(np.array_equal(a, b) for a, b in zip(default, stills))
 

@@ -14,7 +14,7 @@ pytest.importorskip("av")
 pytest.importorskip("onnxruntime")
 from PIL import Image
 
-from video.clips import frame_pattern
+from video.clips import frame_pattern, write_frames
 
 from ._helpers import run_cli
 
@@ -23,11 +23,10 @@ pytestmark = pytest.mark.slow  # the shipped network on every frame, twice
 
 @pytest.mark.parametrize("mode", ["none", "flow", "stats"])
 def test_frames_run_two_at_once_in_order(tmp_path, capsys, mode):
-    src = tmp_path / "frames"
-    src.mkdir()
-    for i in range(9):  # a moving pattern, then a hard cut to another scene
-        img = frame_pattern(i, 48, 40) if i < 6 else 255 - frame_pattern(3 * i, 48, 40)
-        Image.fromarray(img).save(src / f"f{i:03d}.png")
+    def frame(i, w, h):  # a moving pattern, then a hard cut to another scene
+        return frame_pattern(i, w, h) if i < 6 else 255 - frame_pattern(3 * i, w, h)
+
+    src = write_frames(tmp_path / "frames", 9, (48, 40), frame=frame)
     outs, cuts = {}, {}
     for backend in ("auto", "torch"):
         out = tmp_path / backend

@@ -13,8 +13,9 @@ import pytest
 
 pytest.importorskip("av")
 pytest.importorskip("cv2")
+from helpers import tiny_fast_net
 from instyle.video.io import frame_times
-from video.clips import make_clip
+from video.clips import make_clip, write_frames
 
 from ._helpers import run_cli
 
@@ -26,14 +27,7 @@ pytestmark = pytest.mark.slow  # a Ray cluster: processes, seconds to start
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     """A tiny seeded fast network in a file (--model): the Ray workers load it from its path."""
-    import torch
-
-    from instyle.checkpoint import save_model
-    from instyle.models import JohnsonConfig, JohnsonNet
-
-    torch.manual_seed(0)
-    model = JohnsonNet(JohnsonConfig(norm="conditional_instance", width=0.125, residual_blocks=1, styles=("a", "b")))
-    return save_model(tmp_path_factory.mktemp("net") / "net.safetensors", model)
+    return tiny_fast_net(tmp_path_factory.mktemp("net") / "net.safetensors", ("a", "b"), seed=0)
 
 
 def _decoded(path) -> list[np.ndarray]:
@@ -133,13 +127,6 @@ def test_refusals(net, tmp_path, capsys, extra, message):
 
 
 def test_a_folder_of_frames_is_refused(net, tmp_path, capsys):
-    from PIL import Image
-
-    from video.clips import frame_pattern
-
-    src = tmp_path / "frames"
-    src.mkdir()
-    for i in range(3):
-        Image.fromarray(frame_pattern(i, 32, 24)).save(src / f"f{i}.png")
+    src = write_frames(tmp_path / "frames", 3, (32, 24))
     code, _, err = run_cli(["video", src, "--model", net, "--style", "a", "-o", tmp_path / "o.mp4", "--ray"], capsys)
     assert code == 2 and "--ray splits a video file" in err, err

@@ -439,10 +439,16 @@ def test_adain_controls(adain_client):
 
 
 @pytest.mark.slow
-def test_styles_people_preferred_as_adain_run_adain_where_the_server_has_it(adain_client, fast_client, monkeypatch):
+def test_styles_people_preferred_as_adain_run_adain_where_the_server_has_it(adain_client, fast_client, tmp_path):
     from instyle import shipped
 
-    monkeypatch.setattr(shipped, "adain_preferred", lambda: frozenset({"candy"}))
+    defaults = tmp_path / shipped.STYLE_DEFAULTS
+    defaults.write_text('{"methods": {"candy": "adain", "wave": "fast"}}')
+    with shipped.use_assets({shipped.STYLE_DEFAULTS: defaults}):
+        _preferred_styles_run_adain(adain_client, fast_client)
+
+
+def _preferred_styles_run_adain(adain_client, fast_client):
     photo = image_bytes(48, 32, seed=4)
     assert post(adain_client, {"image": photo}, style="candy").headers["x-method"] == "adain"
     assert post(adain_client, {"image": photo}, style="wave").headers["x-method"] == "fast"

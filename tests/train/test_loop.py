@@ -22,7 +22,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import write_images
+from helpers import SUBPROCESS_ENV, popen_instyle, subprocess_env, train_adain_argv, write_images
 from instyle.checkpoint import load_model
 from instyle.errors import InstyleError, WeightsError
 from instyle.train import MODEL_FILE, AdaINTask, AdaINTrainConfig, TrainConfig, train
@@ -31,7 +31,6 @@ from instyle.train.log import read_log
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # slow: training runs
 
 LOG_COLUMNS = ["step", "lr", "loss", "content", "style", "tv", "color", "sec_per_step", "images_per_sec", "elapsed_s"]
-SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -349,40 +348,9 @@ def few_images(tmp_path_factory):
     return root
 
 
-def _cli_args(images, out, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "instyle",
-        "train",
-        "adain",
-        "--content",
-        str(images / "content"),
-        "--style",
-        str(images / "style"),
-        "--out",
-        str(out),
-        "--batch-size",
-        "2",
-        "--image-size",
-        "48",
-        "--crop",
-        "32",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
-        "--width",
-        "0.25",
-        "--precision",
-        "fp32",
-        "--log-every",
-        "1",
-        "--sample-every",
-        "0",
-        "--quiet",
-        *map(str, extra),
-    ]
+def _train_argv(images, out, *extra):
+    """``instyle train adain`` arguments of a tiny run, logging every step."""
+    return [str(a) for a in train_adain_argv(images / "content", images / "style", out, "--log-every", 1, *extra)]
 
 
 def _wait_for_new_checkpoint(path, proc, old_inode, deadline, errlog):
@@ -402,14 +370,14 @@ def test_sigkill_at_random_moments_leaves_a_resumable_run(few_images, tmp_path):
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     run, ckpt_path = tmp_path / "run", tmp_path / "run" / "checkpoint.pt"
-    args = _cli_args(few_images, run, "--steps", 200, "--checkpoint-every", 1, "--keep-checkpoints", 1)
+    argv = _train_argv(few_images, run, "--steps", 200, "--checkpoint-every", 1, "--keep-checkpoints", 1)
     deadline = time.monotonic() + 60
     last_step, inode = 0, None
     for attempt in range(3):
         errlog = tmp_path / f"stderr{attempt}.txt"
         with open(errlog, "w") as err:
-            proc = subprocess.Popen(
-                args + (["--resume"] if attempt else []), env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=err
+            proc = popen_instyle(
+                argv + (["--resume"] if attempt else []), env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=err
             )
         try:
             _wait_for_new_checkpoint(ckpt_path, proc, inode, deadline, errlog)
@@ -474,9 +442,11 @@ def test_ddp_on_cpu_with_two_processes(few_images, tmp_path, arch):
         "2",
         "--master_port",
         str(_free_port()),
-        *_cli_args(few_images, run, "--steps", 2, "--json", *arch)[1:],
+        "-m",
+        "instyle",
+        *_train_argv(few_images, run, "--steps", 2, "--json", *arch),
     ]
-    done = subprocess.run(argv, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(argv, env=subprocess_env(**SUBPROCESS_ENV), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)  # one summary, from the main process
     assert summary["step"] == 2

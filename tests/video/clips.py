@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,20 @@ def frame_pattern(i: int, w: int, h: int) -> np.ndarray:
     img = np.stack([(xx * 3 + yy + 2 * i) % 256, (yy * 4 + i) % 256, ((xx + yy) * 2) % 256], axis=2)
     img[h // 4 : h // 4 + h // 5, (2 * i) % w : (2 * i) % w + w // 6] = 250
     return img.astype(np.uint8)
+
+
+def write_frames(
+    folder: Path, n: int, size=(64, 48), *, frame: Callable[[int, int, int], np.ndarray] = frame_pattern
+) -> Path:
+    """A folder of frames: ``frame(i, w, h)`` (default :func:`frame_pattern`) for i = 0 .. n - 1 saved
+    as ``f000.png``, ``f001.png``... in ``folder`` (created); returns the folder."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(frame(i, *size)).save(folder / f"f{i:03d}.png")
+    return folder
 
 
 def make_clip(

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
-    from ..errors import InstyleError, OptionError, Terminated
+    from ..errors import InstyleError, Terminated
 
     warnings.showwarning = _show_warning
     # `serve` leaves SIGTERM to uvicorn, which finishes the requests in flight first
@@ -117,10 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated as e:
         sys.stderr.write(f"instyle: terminated ({e.name})\n")
         return 128 + e.signum
-    except OptionError as e:  # the library names options as Python does; here they are flags
+    except InstyleError as e:  # the library names options as Python does; here they are flags
         return _fail(e.for_cli(), e.exit_code)
-    except InstyleError as e:
-        return _fail(str(e), e.exit_code)
     except ValueError as e:  # option values rejected by a config dataclass
         return _fail(str(e), 2)
     except FloatingPointError as e:

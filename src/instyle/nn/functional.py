@@ -264,7 +264,7 @@ def gram_matrix(feat: Tensor, normalize: bool = True) -> Tensor:
     Returns:
         (N, C, C), float32. Half-precision inputs are multiplied in float32, except under
         autocast, where the product runs in the autocast dtype (bf16 with fp32 accumulation,
-        ~3× faster on CPUs with native bf16) and only the result is float32.
+        faster on CPUs with native bf16: docs/benchmarks.md) and only the result is float32.
     """
     _check_4d(feat, "feat")
     n, c, h, w = feat.shape

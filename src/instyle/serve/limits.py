@@ -4,8 +4,8 @@ defaults from here, and ``instyle serve --help`` shows them without importing an
 #: Where the server listens: this machine only, unless told otherwise.
 HOST = "127.0.0.1"
 PORT = 8000
-#: Requests admitted beyond the running ones; one more is refused with 429. Short enough that a full
-#: queue of 512² built-in style requests on two workers waits under a second (request times:
+#: Requests admitted beyond the running ones; one more is refused with 429. Short enough that the
+#: last of a full queue of ordinary requests is answered well within TIMEOUT (request times:
 #: benchmarks/serve.py, docs/serve.md).
 QUEUE = 16
 #: Seconds from a request's admission to its answer (upload included); later is 503.

@@ -6,7 +6,7 @@
 
 With ``balance="energy"`` each term is divided by its target's energy and the style layers are
 averaged instead of summed (:func:`instyle.losses.balanced_mean_std_loss`): on the unnormalised
-VGG-19 the raw sum is ~85 % relu4_1 and ~0.2 % relu1_1, so colour and brushwork hardly count (the
+VGG-19 the raw sum is nearly all relu4_1 (docs/quality.md), so colour and brushwork hardly count (the
 authors' VGG was normalised per filter, so their weight 10 meant something else). The colour term
 is the sliced Wasserstein distance between the output's and the style crop's pixel colours in
 CIELAB (:func:`instyle.losses.color_distance`), in ΔE units.

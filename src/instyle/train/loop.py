@@ -27,7 +27,7 @@ from ..atomic import first_missing, folder_lock
 from ..checkpoint import config_to_dict, load_model, model_kind, save_model, storable_state
 from ..data import BatchOrder, CropSpec, ImageFolder, TrainingData, collate
 from ..device import describe_hardware, precision_dtype, resolve_device, resolve_precision
-from ..errors import OVERWRITE, RESUME, InstyleError, OptionError
+from ..errors import INIT_FROM, OVERWRITE, RESUME, InstyleError, OptionError
 from ..pipeline import cores
 from . import distributed as D
 from .config import TrainConfig
@@ -302,7 +302,8 @@ def _restore(
         raise InstyleError(
             f"cannot resume {run_dir}: its optimizer has {len(ckpt['optimizer']['param_groups'])} "
             f"parameter group(s), this version of the task uses {len(optimizer.param_groups)}; "
-            "start a new run from its weights with --init-from"
+            "start a new run from its weights with {init_from}",
+            init_from=INIT_FROM,
         )
     optimizer.load_state_dict(ckpt["optimizer"])
     if ckpt.get("scaler"):

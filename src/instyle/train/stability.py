@@ -15,8 +15,8 @@ where ``t`` is the frozen teacher in distillation (:mod:`instyle.train.distill`)
 own output (detached) when it is trained with the perceptual losses (:mod:`instyle.train.fast`,
 as Huang et al.'s temporal loss between two outputs): the perceptual losses keep the texture
 sharp while this one asks it to stay in place. Distillation alone blurs it (the student learns
-the average of the teacher's textures over the grid's phases: half the texture detail after 300
-steps at weight 4, benchmarks/video.py's texture measure).
+the average of the teacher's textures over the grid's phases, and loses texture detail:
+benchmarks/video.py's texture measure, docs/video.md).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InstyleError, quoted
+from ..errors import RAY, InstyleError, quoted
 from .io import DEFAULT_FPS, Frame, VideoSink, VideoSource
 from .stylizer import VideoStylizer
 
@@ -91,7 +91,7 @@ class Scan:
             np.concatenate([c.camera for c in chunks]),
         )
         if len(out) > 1 and not np.all(np.diff(out.times) > SAME_TIME):
-            raise InstyleError("the video's frame times do not rise steadily; stylize it without --ray")
+            raise InstyleError("the video's frame times do not rise steadily; stylize it {ray}", ray=RAY)
         return out
 
     def shifts(self) -> np.ndarray:
@@ -229,7 +229,8 @@ def part_frames(clip: Clip, times: np.ndarray, part: Part) -> Iterator[Frame]:
         if abs(frame.time + at - times[g]) > SAME_TIME:
             raise InstyleError(
                 f"cannot read video {quoted(clip.path)}: seeking to {at:.3f} s finds a frame at "
-                f"{frame.time + at:.3f} s, not {times[g]:.3f} s; stylize it without --ray"
+                f"{frame.time + at:.3f} s, not {times[g]:.3f} s; stylize it {{ray}}",
+                ray=RAY,
             )
         yield Frame(rgb=frame.rgb, time=float(times[g] - times[part.first]), index=g - part.first, key=frame.key)
         g += 1

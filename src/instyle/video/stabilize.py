@@ -24,11 +24,10 @@ cuts so nothing carries over into a new shot:
 * **Grid alignment** (:class:`GridAlignment`): the camera's motion (the median flow, refined by
   ECC) is summed over the shot, and each frame is padded at its top and left so the scene keeps
   its place on the network's sampling grid; the output is cropped back. On a pan this alone
-  removes two thirds of the flicker without touching texture detail (benchmarks/video_blend.py's
-  pan clip, blend 0, before encoding, true motion: warping error 0.30× per-frame's, texture
-  1.01×); the blend above halves what is left (0.15×) and steadies what alignment cannot reach:
-  the zoom 0.27×, the moving object 0.43× (painted in a new phase of the grid each frame, it often
-  differs from its warped past by more than the blend accepts).
+  removes most of the flicker without touching texture detail; the blend above halves what is
+  left and steadies what alignment cannot reach: a zoom, and a moving object (painted in a new
+  phase of the grid each frame, it often differs from its warped past by more than the blend
+  accepts). Measured by benchmarks/video_blend.py (docs/video.md).
 
 What none of these can reach, a zoom or an object moving on its own (one shift cannot align
 both), the network itself learns: the built-in styles' network for video (``builtin-video``)
@@ -337,8 +336,8 @@ def _colour_error(previous: np.ndarray, current: np.ndarray, flow: np.ndarray) -
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``image`` (H, W, C) sampled at x + flow(x) (bicubic, edges replicated): the previous frame
     brought onto the current one with the backward flow (current -> previous). Bicubic rather than
-    bilinear: frames are warped again and again, and bilinear sampling blurs each time (texture
-    detail 0.52 vs 0.45 of per-frame's at blend 0.5, benchmarks/video.py's pan)."""
+    bilinear: frames are warped again and again, and bilinear sampling blurs each time (less
+    texture detail kept: benchmarks/video.py's pan, docs/video.md)."""
     cv2 = require_cv2()
     gx, gy = _pixel_grid(*flow.shape[:2])
     return cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
@@ -400,10 +399,9 @@ class MotionEstimator:
             self._camera, fits = self._find_camera()
             if fits:
                 # Flow fusion: DIS's flow is smooth, so a moving object drags the still background
-                # next to it along (benchmarks/video.py's object clip, hand-run: 89% of the
-                # background within 8 px of the object off by over half a pixel, 49% within 8-16
-                # px). Where the camera's own motion explains a pixel better, it replaces the flow
-                # (60% and 13%). Cheap beside the flow itself.
+                # next to it along (most of the background within a few pixels of the object is off
+                # by over half a pixel on benchmarks/video.py's object clip). Where the camera's own
+                # motion explains a pixel better, it replaces the flow. Cheap beside the flow itself.
                 camera = np.empty_like(backward)  # (h, w, 2): the scene's backward flow
                 camera[...] = -(self._camera / scale).astype(np.float32)
                 camera_error = _colour_error(a, b, camera)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from instyle import presets, shipped
-from instyle.errors import UsageError, WeightsError
-from instyle.method import choose_method
+from instyle.errors import OptionError, UsageError, WeightsError
+from instyle.method import choose_color, choose_method
 
 
 @pytest.fixture
@@ -85,3 +85,17 @@ def test_choose_style_defaults_script_picks_the_preferred_method_ties_to_the_net
     path.write_text(json.dumps(report))
     with pytest.raises(SystemExit, match="not the painting of a built-in style"):
         script.main([str(path), "-o", str(out)])
+
+
+def test_auto_colours_are_the_paintings_palette_for_adain_with_style_images():
+    assert choose_color("auto", "adain", images=True) == "palette"
+    assert choose_color("auto", "adain", images=True, masks=True) == "none"  # one palette cannot serve regions
+    assert choose_color("auto", "adain", images=False) == "none"  # presets: statistics, no picture
+    assert choose_color("auto", "fast", images=False) == "none"
+    assert choose_color("luminance", "fast", images=False) == "luminance"
+    assert choose_color("none", "adain", images=True) == "none"
+    with pytest.raises(OptionError, match='color="palette"') as info:
+        choose_color("palette", "adain", images=False)
+    assert "--color palette" in info.value.for_cli()
+    with pytest.raises(UsageError):
+        choose_color("sepia", "adain", images=True)

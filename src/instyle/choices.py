@@ -39,6 +39,10 @@ DEFAULT_ADAIN_ARCH = "light"
 COLOR_MODES = ("none", "match", "luminance")
 #: The modes a fast network supports (a trained style has no image to recolour).
 FAST_COLOR_MODES = ("none", "luminance")
+#: ``stylize`` and the web API: the modes above, ``palette`` (the result recoloured to the style
+#: images' own colours, :mod:`instyle.palette`) and ``auto`` (palette for AdaIN with style images,
+#: else none: :func:`instyle.method.choose_color`).
+STYLIZE_COLOR_MODES = ("auto", "none", "palette", "match", "luminance")
 #: Inference precisions; ``auto`` = bf16 where the hardware has native bf16, else fp32.
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Training precisions (fp16 with loss scaling, CUDA only).

@@ -4,7 +4,8 @@
 was trained on and nothing asks for what only AdaIN does. A style image, a preset the user saved
 under a built-in name, an AdaIN-only control (α, masks, colour matching, a decoder), or a built-in
 style whose AdaIN preset people preferred to the network, judged blind
-(:func:`instyle.shipped.adain_preferred`), makes it ``"adain"``. The command line's ``--method`` is this function.
+(:func:`instyle.shipped.adain_preferred`), makes it ``"adain"``. The command line's ``--method`` is this function,
+and its ``--color auto`` is :func:`choose_color`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from .choices import METHODS, check
+from .choices import METHODS, STYLIZE_COLOR_MODES, check
 from .errors import METHOD_ADAIN, OptionError, UsageError
 
 
@@ -54,6 +55,29 @@ def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] 
     # every style is the network's: AdaIN where people preferred a style's preset (all must have one)
     preferred = adain_preferred()
     return "adain" if any(s in preferred for s in fast) and all(is_preset(s) for s in fast) else "fast"
+
+
+def choose_color(color: str, method: str, *, images: bool, masks: bool = False) -> str:
+    """The colour mode a ``stylize`` request runs (one of :data:`~instyle.choices.COLOR_MODES` or
+    ``"palette"``) for ``color`` in :data:`~instyle.choices.STYLIZE_COLOR_MODES`.
+
+    ``auto`` is ``palette`` for AdaIN when every style is an image (``images``) and there are no
+    masks (judged blind, the light network's results recoloured to the painting's palette were
+    preferred to its plain ones on 26 of 32 pairs: docs/quality.md, round 10), else ``none``.
+    ``palette`` asked for where there are no style images to take the colours from is an
+    :class:`~instyle.errors.OptionError`.
+    """
+    check(color, STYLIZE_COLOR_MODES, "color", UsageError)
+    fits = method == "adain" and images and not masks
+    if color == "auto":
+        return "palette" if fits else "none"
+    if color == "palette" and not fits:
+        raise OptionError(
+            "{palette} recolours the result to the style images' colours: give style images "
+            "(not built-in styles or presets) and no masks",
+            palette=('color="palette"', "--color palette"),
+        )
+    return color
 
 
 def choose_arch(arch: str | None, styles: Sequence[str], *, files: bool = True) -> str:

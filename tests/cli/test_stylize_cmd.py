@@ -121,7 +121,7 @@ def test_one_image_to_file_with_json(files, tmp_path, capsys):
     assert o["size"] == [48, 36]
     assert o["seconds"] >= 0
     assert res["styles"] == [{"style": str(files["style.png"]), "weight": 1.0}]
-    assert res["alpha"] == 1.0 and res["color"] == "none" and res["precision"] == "fp32"
+    assert res["alpha"] == 1.0 and res["color"] == "palette" and res["precision"] == "fp32"  # auto: a style image
     assert _size(out) == (48, 36)
     with Image.open(out) as im:
         assert im.format == "PNG" and im.mode == "RGB"
@@ -262,6 +262,8 @@ def test_rgba_content_keeps_alpha(files, tmp_path, capsys):
     [
         ["--color", "match"],
         ["--color", "luminance"],
+        ["--color", "palette"],
+        ["--color", "none"],
         ["--alpha", "0"],
         ["--alpha", "0.5", "--color", "luminance"],
         ["--no-channels-last"],
@@ -320,9 +322,10 @@ def test_saved_preset_used_by_name(files, tmp_path, capsys, home):
     code, stdout, err = stylize(files, capsys, files["content.png"], by_name, "--json", style=["--style", "my_style"])
     assert code == 0, err
     assert json.loads(stdout)["styles"] == [{"style": "my_style", "weight": 1.0}]
-    code, _, err = stylize(files, capsys, files["content.png"], by_image)
+    code, _, err = stylize(files, capsys, files["content.png"], by_image, "--color", "none")
     assert code == 0, err
-    # the preset holds the statistics of the image at that size: the same result
+    # the preset holds the statistics of the image at that size: the same result (without the
+    # image's palette, which a preset does not keep)
     a = np.asarray(Image.open(by_name), np.int16)
     b = np.asarray(Image.open(by_image), np.int16)
     assert np.abs(a - b).max() <= 2
@@ -629,7 +632,9 @@ def test_both_backends_give_the_same_image(files, tmp_path, capsys, light_net):
     arrays = []
     for backend in ("torch", "onnxruntime"):
         out = tmp_path / f"{backend}.png"
-        code, _, err = _light(files, capsys, out, "--arch", "light", "--backend", backend, "--precision", "fp32")
+        # the stand-in network paints one flat colour, where the palette step magnifies a level's
+        # difference (the painting's whole range sits on one colour): compared before it
+        code, _, err = _light(files, capsys, out, "--arch", "light", "--backend", backend, "--color", "none")
         assert code == 0, err
         arrays.append(np.asarray(Image.open(out), dtype=np.int16))
     assert np.abs(arrays[0] - arrays[1]).max() <= 1  # within one level of 255
@@ -765,3 +770,34 @@ def test_bad_stroke_is_a_usage_error(files, tmp_path, capsys, bad):
     )
     assert code == 2 and "stroke must be a number from 0.125 to 8" in err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_auto_colours_are_the_style_images_palette(files, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    outs = {}
+    for color in ("auto", "palette", "none"):
+        outs[color] = tmp_path / f"{color}.png"
+        code, _, err = stylize(files, capsys, files["content.png"], outs[color], "--color", color)
+        assert code == 0, err
+    read = lambda p: np.asarray(Image.open(p).convert("RGB"), np.float32) / 255  # noqa: E731
+    auto, palette, none = (read(outs[c]) for c in ("auto", "palette", "none"))
+    np.testing.assert_array_equal(auto, palette)
+    style = read(files["style.png"])
+    # the painting's colours, closer: the gap between the brightness quantiles of result and painting
+    q = np.linspace(0, 1, 21)
+    gap = lambda img: np.abs(np.quantile(img.mean(-1), q) - np.quantile(style.mean(-1), q)).mean()  # noqa: E731
+    assert gap(auto) < 0.5 * gap(none), (gap(auto), gap(none))
+
+
+def test_palette_needs_style_images(files, tmp_path, capsys):
+    assert run_cli(["styles", "save", "p", files["style.png"], "--style-size", "64"], capsys)[0] == 0
+    code, _, err = stylize(
+        files, capsys, files["content.png"], tmp_path / "o.png", "--color", "palette", style=["--style", "p"]
+    )
+    assert code == 2 and "--color palette recolours the result to the style images' colours" in err
+    code, stdout, err = stylize(
+        files, capsys, files["content.png"], tmp_path / "o.png", "--json", style=["--style", "p"]
+    )
+    assert code == 0 and json.loads(stdout)["color"] == "none"  # auto: a preset has no picture to take colours from

@@ -439,6 +439,29 @@ def test_adain_controls(adain_client):
 
 
 @pytest.mark.slow
+def test_a_style_image_alone_comes_back_in_its_palette(adain_client):
+    from PIL import Image
+
+    photo, style = image_bytes(48, 32), image_bytes(40, 40, seed=9)
+    read = lambda r: np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), np.float32) / 255  # noqa: E731
+    auto = post(adain_client, {"image": photo, "style_image": style})
+    none = post(adain_client, {"image": photo, "style_image": style}, color="none")
+    assert auto.status_code == none.status_code == 200 and auto.content != none.content
+    painting = np.asarray(Image.open(io.BytesIO(style)).convert("RGB"), np.float32) / 255
+    # the painting's colours, closer: the gap between the brightness quantiles of result and painting
+    q = np.linspace(0, 1, 21)
+    gap = lambda img: np.abs(np.quantile(img.mean(-1), q) - np.quantile(painting.mean(-1), q)).mean()  # noqa: E731
+    assert gap(read(auto)) < 0.5 * gap(read(none)), (gap(read(auto)), gap(read(none)))
+    # a blend with a built-in style keeps the network's colours (no single palette), unless asked
+    blend = post(adain_client, {"image": photo, "style_image": style}, style="wave", style_image_weight="0.7")
+    plain = post(
+        adain_client, {"image": photo, "style_image": style}, style="wave", style_image_weight="0.7", color="none"
+    )
+    assert blend.content == plain.content
+    assert_error(post(adain_client, {"image": photo, "style_image": style}, style="wave", color="palette"), 422)
+
+
+@pytest.mark.slow
 def test_styles_people_preferred_as_adain_run_adain_where_the_server_has_it(adain_client, fast_client, tmp_path):
     from instyle import shipped
 

@@ -84,6 +84,7 @@ def choose(args: argparse.Namespace, styles: list[str]) -> str:
             ("--mask", bool(masks)),
             ("--alpha", args.alpha != 1.0),
             ("--color match", args.color == "match"),
+            ("--color palette", args.color == "palette"),
         )
         if on
     ]
@@ -162,7 +163,7 @@ def adain_onnx_blocker(args: argparse.Namespace, styles: list[str]) -> str | Non
         return "--decoder"
     if choose_arch(args.arch, styles) != "light":
         return "--arch vgg" if args.arch == "vgg" else "a preset saved before the light network"
-    if args.color != "none":
+    if args.color not in ("none", "palette"):  # palette recolours the result: either runtime
         return f"--color {args.color}"
     if getattr(args, "mask", None):
         return "--mask"
@@ -197,7 +198,8 @@ def adain(
         stats = [net.style_stats_of(s, style_size=args.style_size) for s in styles]
         w = blend_weights(weights or None, len(stats))
         mixed = (mix([st[0] for st in stats], w), mix([st[1] for st in stats], w))  # (mean, std): (1, C, 1, 1) each
-        return Painter(lambda net, rgb: net(rgb, mixed, alpha=args.alpha), "fp32", lambda: net)
+        recolour = _palette(args, styles, weights)
+        return Painter(lambda net, rgb: recolour(net(rgb, mixed, alpha=args.alpha)), "fp32", lambda: net)
     from ..imageio import load_image
     from ..imageio.modes import hwc_to_tensor, tensor_to_hwc
 
@@ -212,9 +214,10 @@ def adain(
     )
     # Style statistics once for all inputs (colour modes depend on each photo: done per image).
     style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
-    if args.color == "none":
+    if args.color in ("none", "palette"):
         style_specs = [stylizer.style_stats(s) for s in style_specs]
     masks = [load_image(m) for m in args.mask] if getattr(args, "mask", None) else None
+    recolour = _palette(args, styles, weights)
 
     def paint(stylizer: AdaINStylizer, rgb: np.ndarray) -> np.ndarray:
         out = stylizer(
@@ -223,8 +226,20 @@ def adain(
             weights=None if masks else weights,
             alpha=args.alpha,
             masks=masks,
-            color=args.color,
+            color="none" if args.color == "palette" else args.color,
         )
-        return tensor_to_hwc(out)
+        return recolour(tensor_to_hwc(out))
 
     return Painter(paint, stylizer.precision, lambda: stylizer)
+
+
+def _palette(args: argparse.Namespace, styles: list[str], weights: list[float]) -> Callable[[np.ndarray], np.ndarray]:
+    """The step after the network for ``--color palette`` (:func:`instyle.palette.match_palette`
+    with the style images at ``--style-size``, weighted like the blend, as strong as α); else none."""
+    if args.color != "palette":
+        return lambda rgb: rgb
+    from ..imageio import read_array
+    from ..palette import match_palette
+
+    paintings = [read_array(s, max_size=args.style_size).rgb for s in styles]
+    return lambda rgb: match_palette(rgb, paintings, weights or None, strength=args.alpha)

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-from ..choices import COLOR_MODES, METHODS
+from ..choices import METHODS, STYLIZE_COLOR_MODES
 from . import common, methods
 
 HELP = "stylize photos in one pass: a built-in style, any style image (AdaIN), or your own trained network"
@@ -63,10 +63,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--color",
-        choices=COLOR_MODES,
-        default="none",
-        help="colour preservation: match = recolour the styles to the photo first; "
-        "luminance = stylize brightness only (default none)",
+        choices=STYLIZE_COLOR_MODES,
+        default="auto",
+        help="colours: palette = the result in the style images' own colours; match = recolour the "
+        "styles to the photo first; luminance = stylize brightness only, keep the photo's colours; "
+        "auto (default) = palette for AdaIN with style images, else none",
     )
     g = p.add_argument_group("size")
     g.add_argument(
@@ -171,6 +172,7 @@ def _jobs(
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InstyleError, UsageError, one_line
+    from ..method import choose_color
     from ..pipeline import cpu_workers, pipelined
 
     if args.json and args.output == "-":
@@ -181,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     if args.skip_existing and args.overwrite:
         raise UsageError("--skip-existing keeps existing outputs and --overwrite replaces them; pick one")
     method = methods.choose(args, styles)
+    args.color = choose_color(args.color, method, images=all(os.path.exists(s) for s in styles), masks=bool(args.mask))
     if args.ray is not None:
         return _run_ray(args, method, styles, weights)
     if args.workers is not None or args.manifest is not None:

@@ -32,9 +32,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..alloc import release_freed_memory
 from ..blend import parse_style_specs
-from ..choices import COLOR_MODES, WEB_FORMATS
+from ..choices import STYLIZE_COLOR_MODES, WEB_FORMATS
 from ..errors import ImageTooLargeError, InstyleError, UsageError, one_line
 from ..imageio import sniff_format
+from ..method import choose_color
 from ..pipeline import cores
 from ..sizes import DEFAULT_STROKE, STROKE_RANGE
 from ..version import __version__
@@ -43,7 +44,7 @@ from .engine import HASH_PATTERN, Engine, Job, Unavailable, UnknownImage
 from .page import LOCAL_MODELS, MAX_STYLES, ORT_FILES, STATIC_FILES, local_model_path, manifest, styles_info
 from .work import BACKGROUND, LIVE, Busy, Gone, Ticket, TimedOut, WorkPool
 
-ColorMode = Literal[COLOR_MODES]  # type: ignore[valid-type]
+ColorMode = Literal[STYLIZE_COLOR_MODES]  # type: ignore[valid-type]
 WebFormat = Literal[WEB_FORMATS]  # type: ignore[valid-type]
 
 
@@ -556,7 +557,9 @@ def api_router(config: ServeConfig) -> APIRouter:
         alpha: Annotated[
             float, Form(ge=0, le=1, allow_inf_nan=False, description="content-style trade-off (below 1: AdaIN)")
         ] = 1.0,
-        color: Annotated[ColorMode, Form(description="colour preservation")] = "none",
+        color: Annotated[
+            ColorMode, Form(description="colours (auto: the style image's own palette for AdaIN, else none)")
+        ] = "auto",
         size: Annotated[
             int | None, Form(ge=16, le=config.max_size, description="longer side of the output (px)")
         ] = None,
@@ -584,6 +587,7 @@ def api_router(config: ServeConfig) -> APIRouter:
             job.alpha, job.color, job.size, job.format, job.quality = alpha, color, size, format, quality
             job.stroke = stroke
             job.method = _method(eng, job)
+            job.color = choose_color(job.color, job.method, images=job.has_style_image and not job.styles)
             if job.method == "adain":
                 await asyncio.wait_for(asyncio.to_thread(eng.adain, None), max(0.001, ticket.remaining()))
             result = await state.pool.run(ticket, eng.stylize, job)
@@ -740,7 +744,15 @@ def _method(eng: Engine, job: Job) -> str:
     """``fast`` or ``adain`` for a checked job (:func:`instyle.method.choose_method`)."""
     from ..method import choose_method
 
-    adain_only = [opt for opt, on in (("alpha", job.alpha != 1.0), ("color match", job.color == "match")) if on]
+    adain_only = [
+        opt
+        for opt, on in (
+            ("alpha", job.alpha != 1.0),
+            ("color match", job.color == "match"),
+            ("color palette", job.color == "palette"),
+        )
+        if on
+    ]
     if job.has_style_image or (eng.onnx is None and not eng.fast_styles):
         method = "adain"
     else:

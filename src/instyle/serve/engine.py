@@ -390,14 +390,19 @@ class Engine:
         if job.has_style_image:
             style_id, entry = self.style_image(job.style_image, job.style_image_id)
             pixels = entry.pixels.float() / 255.0  # (1, 3, h, w) in [0, 1]
-            if job.color == "none":
+            if job.color in ("none", "palette"):
                 if entry.stats is None:
                     entry.stats = stylizer.style_stats(pixels)
                 specs.append(entry.stats)
             else:
                 specs.append(pixels)  # recoloured to each photo: statistics per request
-        out = stylizer(hwc_to_tensor(rgb), specs, weights=job.weights, alpha=job.alpha, color=job.color)
-        return tensor_to_hwc(out), style_id
+        color = "none" if job.color == "palette" else job.color
+        out = tensor_to_hwc(stylizer(hwc_to_tensor(rgb), specs, weights=job.weights, alpha=job.alpha, color=color))
+        if job.color == "palette":  # only with a style image alone (instyle.method.choose_color)
+            from ..palette import match_palette
+
+            out = match_palette(out, [tensor_to_hwc(pixels)], strength=job.alpha)
+        return out, style_id
 
     # -- gallery
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..choices import COLOR_MODES, FAST_COLOR_MODES, STABILIZE_MODES, WEB_FORMATS, WEB_PAGE_SIZES
+from ..choices import FAST_COLOR_MODES, STABILIZE_MODES, STYLIZE_COLOR_MODES, WEB_FORMATS, WEB_PAGE_SIZES
 from ..shipped import SHIPPED_COMPANIONS, SHIPPED_ONNX
 from ..sizes import DEFAULT_STROKE, STROKE_RANGE
 from ..video.stabilize import StabilizeConfig
@@ -78,7 +78,7 @@ def styles_info(eng: Any, config: ServeConfig, *, static: bool = False) -> dict[
             }
             for n in names
         ],
-        "colors": list(COLOR_MODES),
+        "colors": list(STYLIZE_COLOR_MODES),
         "fast_colors": list(FAST_COLOR_MODES),
         "formats": list(WEB_FORMATS),
         "sizes": [s for s in WEB_PAGE_SIZES if s <= config.max_size],

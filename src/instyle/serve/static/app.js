@@ -292,10 +292,12 @@ function render(delay = 150) {
 }
 
 // What this request runs on the device, or null (the server): an uploaded style image alone (the
-// light AdaIN network, any α), or built-in styles at α 1; the style's colours either way.
+// light AdaIN network, any α, recoloured to its palette unless asked not to), or built-in styles
+// at α 1; the style's colours either way (instyle.method.choose_color).
 function localPlan() {
-  if (!$("local").checked || $("color").value !== "none") return null;
-  if (state.styleFile) return $("style2").value ? null : { adain: true };
+  const color = $("color").value;
+  if (!$("local").checked || (color !== "none" && color !== "auto")) return null;
+  if (state.styleFile) return $("style2").value ? null : { adain: true, palette: color === "auto" };
   const weights = localWeights();
   return weights ? { weights } : null;
 }
@@ -370,6 +372,7 @@ async function sendLocal(plan) {
     if (plan.adain) {
       const [, , style] = await draw(state.styleFile, state.info.local.style_size);
       out = await local.adain(state.info.local.adain, photo, style, Number($("alpha").value));
+      if (plan.palette) out = local.matchPalette(out, style, Number($("alpha").value));
     } else {
       out = await local.stylize(brush.model, photo, plan.weights);
     }

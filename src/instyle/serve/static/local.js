@@ -168,3 +168,111 @@ function channels(s, k) {
   if (!meta || typeof meta.shape[1] !== "number") throw new Error("this runtime does not give input shapes");
   return meta.shape[1];
 }
+
+// The result recoloured to the style image's palette (instyle.palette.match_palette, what the
+// server and the command line do for AdaIN with a style image): along 12 random orthonormal axes in
+// RGB, the result's colours are mapped onto the painting's by matching quantiles, fitted on 16,384
+// pixels of each and the nodes of a 33³ colour cube, then applied through the cube (trilinear).
+const PALETTE = { iterations: 12, sample: 16384, cube: 33, quantiles: 257 };
+
+function random(seed) {
+  // mulberry32: a small seeded generator, so a picture gets the same colours every time
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function rotation(rand) {
+  // Gram-Schmidt on three Gaussian vectors: the columns of a random orthonormal 3x3 matrix
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const cols = [];
+  while (cols.length < 3) {
+    let v = [gauss(), gauss(), gauss()];
+    for (const c of cols) {
+      const d = v[0] * c[0] + v[1] * c[1] + v[2] * c[2];
+      v = v.map((x, i) => x - d * c[i]);
+    }
+    const n = Math.hypot(...v);
+    if (n > 1e-6) cols.push(v.map((x) => x / n));
+  }
+  return cols;
+}
+
+function sampleColours(img, n, rand) {
+  // (count, 3) colours in [0, 1] of `n` random pixels of ImageData (all of them when fewer)
+  const count = img.width * img.height, k = Math.min(n, count), out = new Float64Array(3 * k);
+  for (let i = 0; i < k; i++) {
+    const p = (k === count ? i : Math.floor(rand() * count)) * 4;
+    for (let c = 0; c < 3; c++) out[3 * i + c] = img.data[p + c] / 255;
+  }
+  return out;
+}
+
+function quantiles(values, levels) {
+  const s = Float64Array.from(values).sort(), n = s.length;
+  return levels.map((q) => {
+    const pos = q * (n - 1), lo = Math.floor(pos), hi = Math.min(lo + 1, n - 1);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  });
+}
+
+function interp(x, xp, fp) {
+  if (x <= xp[0]) return fp[0];
+  if (x >= xp[xp.length - 1]) return fp[fp.length - 1];
+  let lo = 0, hi = xp.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (xp[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  return fp[lo] + ((fp[hi] - fp[lo]) * (x - xp[lo])) / (xp[hi] - xp[lo]);
+}
+
+export function matchPalette(img, style, strength = 1) {
+  const { iterations, sample, cube, quantiles: nq } = PALETTE;
+  const rand = random(0);
+  const own = sampleColours(img, sample, rand), ref = sampleColours(style, sample, rand);
+  const n = own.length / 3, nodes = cube * cube * cube, m = ref.length / 3;
+  const pts = new Float64Array(3 * (n + nodes));
+  pts.set(own);
+  for (let r = 0, i = n; r < cube; r++)
+    for (let g = 0; g < cube; g++)
+      for (let b = 0; b < cube; b++, i++) pts.set([r / (cube - 1), g / (cube - 1), b / (cube - 1)], 3 * i);
+  const levels = Array.from({ length: nq }, (_, i) => i / (nq - 1));
+  const total = n + nodes;
+  const proj = [new Float64Array(total), new Float64Array(total), new Float64Array(total)];
+  const goal = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
+  for (let it = 0; it < iterations; it++) {
+    const R = rotation(rand); // columns: the axes
+    for (let k = 0; k < 3; k++) {
+      const [a, b, c] = R[k];
+      for (let i = 0; i < total; i++) proj[k][i] = pts[3 * i] * a + pts[3 * i + 1] * b + pts[3 * i + 2] * c;
+      for (let i = 0; i < m; i++) goal[k][i] = ref[3 * i] * a + ref[3 * i + 1] * b + ref[3 * i + 2] * c;
+      const src = quantiles(proj[k].subarray(0, n), levels), dst = quantiles(goal[k], levels);
+      for (let j = 1; j < nq; j++) src[j] = Math.max(src[j], src[j - 1]);
+      for (let j = 0; j < nq; j++) src[j] += levels[j] * 1e-9; // strictly rising, as numpy's interp needs
+      for (let i = 0; i < total; i++) proj[k][i] = interp(proj[k][i], src, dst);
+    }
+    for (let i = 0; i < total; i++)
+      for (let c = 0; c < 3; c++) pts[3 * i + c] = R[0][c] * proj[0][i] + R[1][c] * proj[1][i] + R[2][c] * proj[2][i];
+  }
+  const table = pts.subarray(3 * n).map((v) => Math.max(0, Math.min(1, v)));
+  const out = new ImageData(img.width, img.height), d = img.data, s = cube - 1;
+  for (let p = 0; p < d.length; p += 4) {
+    const x = [d[p] / 255 * s, d[p + 1] / 255 * s, d[p + 2] / 255 * s];
+    const i0 = x.map((v) => Math.min(Math.floor(v), s - 1)), f = x.map((v, k) => v - i0[k]);
+    const rgb = [0, 0, 0];
+    for (let corner = 0; corner < 8; corner++) {
+      const dr = corner >> 2, dg = (corner >> 1) & 1, db = corner & 1;
+      const w = (dr ? f[0] : 1 - f[0]) * (dg ? f[1] : 1 - f[1]) * (db ? f[2] : 1 - f[2]);
+      const q = 3 * (((i0[0] + dr) * cube + i0[1] + dg) * cube + i0[2] + db);
+      for (let c = 0; c < 3; c++) rgb[c] += w * table[q + c];
+    }
+    for (let c = 0; c < 3; c++) out.data[p + c] = Math.round(255 * (strength * rgb[c] + (1 - strength) * (d[p + c] / 255)));
+    out.data[p + 3] = 255;
+  }
+  return out;
+}

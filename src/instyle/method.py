@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 from .choices import METHODS, STYLIZE_COLOR_MODES, check
-from .errors import METHOD_ADAIN, OptionError, UsageError
+from .errors import COLOR_PALETTE, METHOD_ADAIN, OptionError, UsageError
 
 
 def choose_method(method: str, styles: Sequence[str], adain_only: Sequence[str] = (), *, files: bool = True) -> str:
@@ -75,7 +75,7 @@ def choose_color(color: str, method: str, *, images: bool, masks: bool = False) 
         raise OptionError(
             "{palette} recolours the result to the style images' colours: give style images "
             "(not built-in styles or presets) and no masks",
-            palette=('color="palette"', "--color palette"),
+            palette=COLOR_PALETTE,
         )
     return color
 

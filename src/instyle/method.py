@@ -80,6 +80,14 @@ def choose_color(color: str, method: str, *, images: bool, masks: bool = False) 
     return color
 
 
+def network_color(color: str) -> str:
+    """The colour mode the network itself runs for a chosen ``color`` (:func:`choose_color`'s
+    answer): ``palette`` recolours the network's plain result afterwards
+    (:func:`instyle.palette.match_palette`), so the network runs ``none``. Where the network runs
+    ``none`` the style's statistics do not depend on the photo and are computed once."""
+    return "none" if color == "palette" else color
+
+
 def choose_arch(arch: str | None, styles: Sequence[str], *, files: bool = True) -> str:
     """The AdaIN network, ``"light"`` or ``"vgg"``, for ``arch`` (None: the library's choice).
 

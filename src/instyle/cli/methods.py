@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..method import network_color
 from ..sizes import DEFAULT_STROKE
 from . import common
 
@@ -163,7 +164,7 @@ def adain_onnx_blocker(args: argparse.Namespace, styles: list[str]) -> str | Non
         return "--decoder"
     if choose_arch(args.arch, styles) != "light":
         return "--arch vgg" if args.arch == "vgg" else "a preset saved before the light network"
-    if args.color not in ("none", "palette"):  # palette recolours the result: either runtime
+    if network_color(args.color) != "none":  # palette recolours the result: either runtime
         return f"--color {args.color}"
     if getattr(args, "mask", None):
         return "--mask"
@@ -214,7 +215,7 @@ def adain(
     )
     # Style statistics once for all inputs (colour modes depend on each photo: done per image).
     style_specs = [load_image(s) if os.path.exists(s) else s for s in styles]
-    if args.color in ("none", "palette"):
+    if network_color(args.color) == "none":
         style_specs = [stylizer.style_stats(s) for s in style_specs]
     masks = [load_image(m) for m in args.mask] if getattr(args, "mask", None) else None
     recolour = _palette(args, styles, weights)
@@ -226,7 +227,7 @@ def adain(
             weights=None if masks else weights,
             alpha=args.alpha,
             masks=masks,
-            color="none" if args.color == "palette" else args.color,
+            color=network_color(args.color),
         )
         return recolour(tensor_to_hwc(out))
 

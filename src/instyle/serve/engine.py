@@ -28,6 +28,7 @@ from ..blend import style_vector
 from ..choices import FAST_COLOR_MODES, WEB_FORMATS
 from ..errors import ImageTooLargeError, InstyleError, UsageError
 from ..imageio import ImageArray, encode_image, read_array
+from ..method import network_color
 from ..sizes import DEFAULT_STROKE, STROKE_REFERENCE, stroke_side
 from . import limits
 from .config import ServeConfig
@@ -378,13 +379,13 @@ class Engine:
         if job.has_style_image:
             style_id, entry = self.style_image(job.style_image, job.style_image_id)
             pixels = entry.pixels.float() / 255.0  # (1, 3, h, w) in [0, 1]
-            if job.color in ("none", "palette"):
+            if network_color(job.color) == "none":
                 if entry.stats is None:
                     entry.stats = stylizer.style_stats(pixels)
                 specs.append(entry.stats)
             else:
                 specs.append(pixels)  # recoloured to each photo: statistics per request
-        color = "none" if job.color == "palette" else job.color
+        color = network_color(job.color)
         out = tensor_to_hwc(stylizer(hwc_to_tensor(rgb), specs, weights=job.weights, alpha=job.alpha, color=color))
         if job.color == "palette":  # only with a style image alone (instyle.method.choose_color)
             from ..palette import match_palette

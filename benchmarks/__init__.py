@@ -9,7 +9,9 @@ Scripts (each answers one question; its docstring says how it measures):
   judges' answers (the yardstick the scores are checked against: docs/quality.md);
 * ``optimize``: Gatys optimization time per step and quality reached, vs pastiche;
 * ``train_step``: AdaIN decoder training time per step, a naive loop vs instyle's;
-* ``in_vs_bn``: instance vs batch normalization in a fast network (a paper reproduced);
+* ``in_vs_bn``: instance vs batch, layer, group, virtual batch and no normalization in the two fast
+  generators, over seeds, with training curves (a paper reproduced);
+* ``adabn``: a batch-norm network under domain shift, with and without AdaBN, against IN;
 * ``invariance``: how much of a change in the photo's contrast or colour each norm layer passes on;
 * ``interpolation``: AdaIN's α and style interpolation, the built-in network's blends;
 * ``style_losses``: Gatys optimization with Gram, mean/std and MMD (three kernels) on the same pairs;

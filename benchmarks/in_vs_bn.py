@@ -39,9 +39,9 @@ Usage (from the repository root; ``python -m benchmarks.in_vs_bn`` works too)::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from typing import Any
 if not __package__:  # run as a file: import the benchmarks package from the repository root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from benchmarks import inputs, runner
+from instyle.choices import FAST_MODELS
 
 SHARED = inputs.SHARED_IMAGES
 HELD_BACK = (
@@ -76,6 +77,8 @@ SMOKE = {
     "sizes": [48],
     "held_back": list(HELD_BACK[:2]),
     "variants": ["instance", "batch"],
+    "models": ["johnson", "texture_net"],
+    "seeds": [0, 1],
 }
 
 
@@ -98,6 +101,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--content-dir", type=Path, default=SHARED / "train" / "content")
     p.add_argument("--held-back", nargs="*", default=list(HELD_BACK))
     p.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    p.add_argument(
+        "--models", nargs="+", default=["johnson"], choices=FAST_MODELS, help="generators (default: johnson)"
+    )
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed per model and variant")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, each in its own process")
+    p.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        help="write each model and variant's outputs (first seed) at the middle size here, with the photos, "
+        "for benchmarks/blind.py",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--out-dir", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
     p.add_argument(
@@ -114,9 +129,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "content at relu2_2 for the content-layer choice)",
     )
     runner.add_run_args(p, smoke=SMOKE)
-    args = runner.parse_args(p, argv, "in_vs_bn", SMOKE, positive=("steps", "batch"))
+    p.add_argument("--curves", type=Path, default=None, help="the training curves (None: beside the picture)")
+    args = runner.parse_args(p, argv, "in_vs_bn", SMOKE, positive=("steps", "batch", "jobs"))
     if args.picture is None:
         args.picture = args.json.with_name("in_vs_bn.jpg") if args.smoke else PICTURE
+    if args.curves is None:
+        args.curves = args.picture.with_name(args.picture.stem + "_curves.png")
+    args.mid = 512 if 512 in args.sizes else args.sizes[-1]
     return args
 
 
@@ -138,47 +157,219 @@ def find_inputs(args: argparse.Namespace, tmp: Path) -> tuple[Path, Path, dict[s
     return content_dir, style, photos, notes
 
 
-def train_variants(args: argparse.Namespace, content_dir: Path, style: Path, out_root: Path) -> dict[str, dict]:
-    """Train every variant the same way (only the norm, or the content layer, differs)."""
-    from instyle.train import FastTask, FastTrainConfig, TrainConfig, train
+def run_name(model: str, variant: str, seed: int) -> str:
+    """A run's key and folder (``johnson/batch/seed0``)."""
+    return f"{model}/{variant}/seed{seed}"
 
-    runs: dict[str, dict[str, Any]] = {}
-    for variant in args.variants:
-        norm, _, layer = variant.partition("@")
+
+def run_specs(args: argparse.Namespace, content_dir: Path, style: Path, out_root: Path, photos: dict[str, Path]):
+    """One spec per (model, variant, seed): everything a worker process needs, as plain values."""
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    first_seed = args.seeds[0]
+    return [
+        {
+            "name": run_name(model, variant, seed),
+            "model": model,
+            "variant": variant,
+            "seed": seed,
+            "threads": threads,
+            "dir": str(out_root / run_name(model, variant, seed)),
+            "content_dir": str(content_dir),
+            "style": str(style),
+            "photos": {n: str(p) for n, p in photos.items()},
+            "mid": args.mid,
+            "outputs": str(Path(args.outputs) / f"{model}_{variant}") if args.outputs and seed == first_seed else None,
+            "picture": seed == first_seed,
+            **{k: getattr(args, k) for k in ("steps", "batch", "lr", "image_size", "crop", "width", "style_weight")},
+            "sizes": list(args.sizes),
+            "device": args.device,
+        }
+        for seed in args.seeds  # seed outermost: an interrupted grid has whole seeds done first
+        for model in args.models
+        for variant in args.variants
+    ]
+
+
+def run_one(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train one network (or reuse a finished run in its folder; resume an interrupted one), then
+    score it on the held-back photos and measure its contrast dependence. Runs in a worker process
+    when ``--jobs`` > 1, so everything in and out is plain values (the pictures as tensors)."""
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    from instyle.evaluate import Evaluator
+    from instyle.feedforward import FastStylizer
+    from instyle.imageio import load_image, save_image
+    from instyle.resize import resize_longer
+    from instyle.train import FastTask, FastTrainConfig, TrainConfig, train
+    from instyle.train.log import read_log
+
+    run_dir = Path(spec["dir"])
+    norm, _, layer = spec["variant"].partition("@")
+    log = run_dir / "log.csv"
+    done = (run_dir / "model.safetensors").is_file() and log.is_file() and read_log(log)[-1]["step"] >= spec["steps"]
+    if not done:
         cfg = TrainConfig(
-            steps=args.steps,
-            batch_size=args.batch,
-            lr=args.lr,
+            steps=spec["steps"],
+            batch_size=spec["batch"],
+            lr=spec["lr"],
             schedule="constant",
-            image_size=args.image_size,
-            crop=args.crop,
-            seed=0,
-            checkpoint_every=max(1, args.steps),
+            image_size=spec["image_size"],
+            crop=spec["crop"],
+            seed=spec["seed"],
+            checkpoint_every=max(1, min(100, spec["steps"])),
             sample_every=0,
-            log_every=max(1, min(50, args.steps)),
-            device=args.device,
+            log_every=max(1, min(10, spec["steps"])),
+            device=spec["device"],
             workers=0,
         )
         task = FastTask(
-            [str(style)],
-            str(content_dir),
+            [spec["style"]],
+            spec["content_dir"],
             FastTrainConfig(
+                model=spec["model"],
                 norm=norm,
-                width=args.width,
-                style_weight=args.style_weight,
-                style_size=256,
+                width=spec["width"],
+                style_weight=spec["style_weight"],
+                style_size=2 * spec["crop"],
                 content_layer=layer or "relu3_1",
             ),
         )
-        t0 = time.perf_counter()
-        res = train(task, cfg, out_root / variant, overwrite=True, progress=False)
-        runs[variant] = {
-            "train_s": round(time.perf_counter() - t0, 1),
-            "final_losses": res.losses,
-            "model": str(out_root / variant / "model.safetensors"),
+        resume = (run_dir / "checkpoint.pt").is_file()
+        train(task, cfg, run_dir, resume=resume, overwrite=not resume, progress=False, say=lambda m: None)
+    rows = read_log(log)
+    run: dict[str, Any] = {
+        "train_s": round(rows[-1]["elapsed_s"], 1),
+        "final_losses": {k: rows[-1][k] for k in ("loss", "content", "style") if k in rows[-1]},
+        "curve": [{k: r[k] for k in ("step", "loss", "content", "style") if k in r} for r in rows],
+        "model": str(run_dir / "model.safetensors"),
+    }
+    fs = FastStylizer(run["model"], precision="fp32")
+    style_img = load_image(spec["style"])
+    photos = {n: load_image(p) for n, p in spec["photos"].items()}
+    scores = []
+    for size in spec["sizes"]:
+        ev = Evaluator(size=size)
+        per_photo = []
+        for name, photo in photos.items():
+            x = resize_longer(photo, size)
+            y = fs(x)
+            per_photo.append(ev(y, x, style_img))
+            if spec["outputs"] and size == spec["mid"]:
+                save_image(Path(spec["outputs"]) / f"{name}__{Path(spec['style']).stem}.png", y, overwrite=True)
+        scores.append({"size": size, **{k: sum(s[k] for s in per_photo) / len(per_photo) for k in per_photo[0]}})
+    changes: dict[float, list[float]] = {k: [] for k in CONTRASTS}
+    input_changes: dict[float, list[float]] = {k: [] for k in CONTRASTS}
+    picture = None
+    for photo in photos.values():
+        x = resize_longer(photo, spec["mid"])
+        base = fs(x)
+        outs = {k: fs(contrast(x, k)) for k in CONTRASTS}
+        for k in CONTRASTS:
+            changes[k].append(float((outs[k] - base).abs().mean()))
+            input_changes[k].append(float((contrast(x, k) - x).abs().mean()))
+        if picture is None and spec["picture"]:
+            picture = {"photo": [x] + [contrast(x, k) for k in CONTRASTS], "run": [base] + [outs[k] for k in CONTRASTS]}
+    run["contrast_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in changes.items()}
+    run["input_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in input_changes.items()}
+    run["change_ratio"] = {
+        f"x{k:g}": run["contrast_change"][f"x{k:g}"] / run["input_change"][f"x{k:g}"] for k in CONTRASTS
+    }
+    return {"name": spec["name"], "run": run, "scores": scores, "picture": picture}
+
+
+def run_all(specs: list[dict[str, Any]], jobs: int) -> list[dict[str, Any]]:
+    """Every spec through :func:`run_one`, ``jobs`` at a time in fresh processes (``spawn``: no
+    torch state shared with the parent), in spec order."""
+    if jobs == 1:
+        results = []
+        for spec in specs:
+            results.append(run_one(spec))
+            print(f"done {spec['name']}: {results[-1]['run']['train_s']} s of training", flush=True)
+        return results
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, spec): spec["name"] for spec in specs}
+        for f in concurrent.futures.as_completed(futures):
+            print(f"done {futures[f]}: {f.result()['run']['train_s']} s of training", flush=True)
+        by_name = {f.result()["name"]: f.result() for f in futures}
+    return [by_name[s["name"]] for s in specs]
+
+
+def spread(values: Sequence[float]) -> tuple[float, float]:
+    """(mean, sample standard deviation; 0 for one value)."""
+    m = sum(values) / len(values)
+    sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return m, sd
+
+
+def aggregate(args: argparse.Namespace, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Score rows per (model, variant, size): each metric's mean over seeds and its spread (``_sd``)."""
+    from instyle.evaluate import METRICS
+
+    by_key = {r["name"]: r for r in results}
+    rows = []
+    for model in args.models:
+        for variant in args.variants:
+            for i, size in enumerate(args.sizes):
+                per_seed = [by_key[run_name(model, variant, s)]["scores"][i] for s in args.seeds]
+                row: dict[str, Any] = {"model": model, "run": variant, "size": size, "seeds": len(per_seed)}
+                for k in METRICS:
+                    row[k], row[f"{k}_sd"] = spread([p[k] for p in per_seed])
+                rows.append(row)
+    return rows
+
+
+def curve_table(args: argparse.Namespace, results: list[dict[str, Any]], metric: str = "loss"):
+    """The training curves, averaged over seeds: ``{model: [{"step": s, variant: mean loss}, ...]}``,
+    and the variants' ranking by that loss (mean over the last 10 % of steps before each quarter of
+    the run, over seeds; 1 = lowest), to show whether it has stopped changing."""
+    by_key = {r["name"]: r for r in results}
+    curves, ranks = {}, []
+    for model in args.models:
+        steps = sorted(
+            {int(p["step"]) for r in results if r["name"].startswith(model + "/") for p in r["run"]["curve"]}
+        )
+        series = {
+            v: [{int(p["step"]): p[metric] for p in by_key[run_name(model, v, s)]["run"]["curve"]} for s in args.seeds]
+            for v in args.variants
         }
-        print(f"trained {variant}: {args.steps} steps in {runs[variant]['train_s']} s, losses {res.losses}")
-    return runs
+        curves[model] = [
+            {
+                "step": st,
+                **{v: sum(c[st] for c in cs) / len(cs) for v, cs in series.items() if all(st in c for c in cs)},
+            }
+            for st in steps
+        ]
+        for q in (0.25, 0.5, 0.75, 1.0):
+            end = q * args.steps
+            window = [r for r in curves[model] if end - 0.1 * args.steps < r["step"] <= end]
+            means = {
+                v: sum(r[v] for r in window) / len(window)
+                for v in args.variants
+                if window and all(v in r for r in window)
+            }
+            order = sorted(means, key=means.get)
+            ranks.append({"model": model, "step": int(end), **{v: order.index(v) + 1 for v in order}})
+    return curves, ranks
+
+
+def plot_curves(curves: dict[str, list[dict[str, float]]], variants: Sequence[str], path: Path) -> None:
+    """One loss plot per model (seed means, log scale), stacked into one image."""
+    from PIL import Image
+
+    from instyle.train.log import plot_losses
+
+    plots = [
+        plot_losses(rows, variants, title=f"{model}: training loss (mean over seeds)") for model, rows in curves.items()
+    ]
+    img = Image.new("RGB", (plots[0].width, sum(p.height for p in plots)), "white")
+    for i, p in enumerate(plots):
+        img.paste(p, (0, i * plots[0].height))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
 
 
 def contrast_row(name: str, run: dict[str, Any]) -> dict[str, Any]:
@@ -192,114 +383,98 @@ def contrast_row(name: str, run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def evaluate_runs(
-    args: argparse.Namespace, runs: dict[str, dict[str, Any]], photos: dict[str, Any], style_img: Any, mid: int
-) -> tuple[list[dict[str, Any]], dict[str, list]]:
-    """Score every run on the held-back photos at every size, and measure its contrast dependence at
-    ``mid`` px (into ``runs``): (score rows, picture rows)."""
-    from instyle.evaluate import Evaluator
-    from instyle.feedforward import FastStylizer
-    from instyle.resize import resize_longer
-
-    rows: list[dict[str, Any]] = []
-    pictures: dict[str, list] = {}
-    for variant, run in runs.items():
-        fs = FastStylizer(run["model"], precision="fp32")
-        for size in args.sizes:
-            ev = Evaluator(size=size)
-            scores = []
-            for photo in photos.values():
-                x = resize_longer(photo, size)
-                scores.append(ev(fs(x), x, style_img))
-            means = {k: sum(s[k] for s in scores) / len(scores) for k in scores[0]}
-            rows.append({"run": variant, "size": size, **means})
-        changes = {k: [] for k in CONTRASTS}
-        input_changes = {k: [] for k in CONTRASTS}
-        for name, photo in photos.items():
-            x = resize_longer(photo, mid)
-            base = fs(x)
-            outs = {k: fs(contrast(x, k)) for k in CONTRASTS}
-            for k in CONTRASTS:
-                changes[k].append(float((outs[k] - base).abs().mean()))
-                input_changes[k].append(float((contrast(x, k) - x).abs().mean()))
-            if name == next(iter(photos)):
-                pictures[variant] = [base] + [outs[k] for k in CONTRASTS]
-                pictures["photo"] = [x] + [contrast(x, k) for k in CONTRASTS]
-        run["contrast_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in changes.items()}
-        run["input_change"] = {f"x{k:g}": sum(v) / len(v) for k, v in input_changes.items()}
-        run["change_ratio"] = {
-            f"x{k:g}": run["contrast_change"][f"x{k:g}"] / run["input_change"][f"x{k:g}"] for k in CONTRASTS
-        }
-    return rows, pictures
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.smoke and (not args.content_dir.is_dir() or not args.style.is_file()):
         print(f"skipped: needs {args.content_dir} and {args.style} (../shared)")
         return 0
 
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from instyle.imageio import image_to_tensor, load_image, save_image
+    from instyle.imageio import image_to_tensor, save_image
     from instyle.sheet import contact_sheet
 
     report = runner.new_report(
         "in_vs_bn",
-        "does instance norm stylize better than batch norm in the same fast "
-        "network, and depend less on the photo's contrast?",
+        "which normalization layer makes the same fast network (Johnson's, Ulyanov's texture net) "
+        "stylize best, and depend least on the photo's contrast?",
     )
-    mid = 512 if 512 in args.sizes else args.sizes[-1]
     with tempfile.TemporaryDirectory(prefix="in_vs_bn_") as tmpdir:
         out_root = args.out_dir or Path(tmpdir)
         content_dir, style, photo_files, notes = find_inputs(args, Path(tmpdir) / "inputs")
         report["notes"] += notes
-        runs = train_variants(args, content_dir, style, out_root)
-        photos = {n: load_image(p) for n, p in photo_files.items()}
-        rows, pictures = evaluate_runs(args, runs, photos, load_image(style), mid)
+        if args.outputs:  # the held-back photos beside the outputs, at the outputs' size: blind.py's --contents
+            from instyle.imageio import load_image
+            from instyle.resize import resize_longer
+
+            for n, p in photo_files.items():
+                save_image(
+                    Path(args.outputs) / "photos" / f"{n}.png", resize_longer(load_image(p), args.mid), overwrite=True
+                )
+        results = run_all(run_specs(args, content_dir, style, out_root, photo_files), args.jobs)
+    rows = aggregate(args, results)
+    curves, ranks = curve_table(args, results)
 
     table = runner.format_table(
         rows,
         [
-            ("run", "run"),
+            ("model", "model"),
+            ("run", "norm"),
             ("size", "px"),
-            ("content", "content", ".4g"),
+            *((k, f"{k} (balanced)", ".4g") for k in ("style", "color", "content", "gram")),
+            ("content_raw", "content raw", ".4g"),
             ("style_mean_std", "style mean/std", ".4g"),
             ("style_gram", "style Gram", ".4g"),
         ],
     )
+    sd_table = runner.format_table(
+        rows,
+        [
+            ("model", "model"),
+            ("run", "norm"),
+            ("size", "px"),
+            *((f"{k}_sd", f"{k} sd", ".3g") for k in ("style", "color", "content", "gram")),
+        ],
+    )
+    rank_table = runner.format_table(ranks, ["model", "step", *args.variants])
     ccols = ["run", *(f"{w} x{k:g}" for k in CONTRASTS for w in ("in", "out", "ratio")), ("train_s", "train s")]
-    ctable = runner.format_table([contrast_row(n, r) for n, r in runs.items()], ccols)
+    ctable = runner.format_table([contrast_row(r["name"], r["run"]) for r in results], ccols)
     print(table)
+    print(f"\nspread over {len(args.seeds)} seed(s) (sample standard deviation):")
+    print(sd_table)
+    print("\nranking by training loss (seed means over the last 10 % of steps before each point; 1 = lowest):")
+    print(rank_table)
     print(
         "\nmean |output(contrast-scaled photo) - output(photo)| (out), the same for the photos themselves (in), "
         "and out/in, 0-1 units, at",
-        mid,
+        args.mid,
         "px:",
     )
     print(ctable)
+    pictured = [r for r in results if r["picture"]]
     sheet = contact_sheet(
-        [pictures["photo"], *(pictures[v] for v in runs)],
-        row_labels=["photo", *runs],
+        [pictured[0]["picture"]["photo"], *(r["picture"]["run"] for r in pictured)],
+        row_labels=["photo", *(r["name"].rsplit("/", 1)[0] for r in pictured)],
         col_labels=["photo", "contrast x0.5", "contrast x2"],
-        cell=256,
+        cell=256 if len(pictured) <= 4 else 192,
     )
     save_image(args.picture, image_to_tensor(sheet), overwrite=True)
+    plot_curves(curves, args.variants, args.curves)
     report.update(
         {
             "settings": vars(args),
             "held_back_photos": {n: str(p) for n, p in photo_files.items()},
-            "runs": runs,
+            "runs": {r["name"]: r["run"] for r in results},
             "scores": rows,
+            "curves": curves,
+            "ranking": ranks,
             "table": table,
+            "sd_table": sd_table,
+            "rank_table": rank_table,
             "contrast_table": ctable,
         }
     )
     runner.finish_report(report, args.json)
     print()
-    runner.print_notes(report["notes"], args.json, args.picture)
+    runner.print_notes(report["notes"], args.json, args.picture, args.curves)
     return 0
 
 

@@ -19,6 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = (
+    "adabn",
     "adain_quality",
     "blind",
     "browser",

@@ -357,14 +357,18 @@ def curve_table(args: argparse.Namespace, results: list[dict[str, Any]], metric:
 
 
 def plot_curves(curves: dict[str, list[dict[str, float]]], variants: Sequence[str], path: Path) -> None:
-    """One loss plot per model (seed means, log scale), stacked into one image."""
+    """One loss plot per model (seed means, log scale), stacked into one image. The first tenth of
+    the steps is left out: losses start 10-100x higher, and the plot's smoothing would carry that
+    start far into the run."""
     from PIL import Image
 
     from instyle.train.log import plot_losses
 
-    plots = [
-        plot_losses(rows, variants, title=f"{model}: training loss (mean over seeds)") for model, rows in curves.items()
-    ]
+    plots = []
+    for model, rows in curves.items():
+        start = 0.1 * max(r["step"] for r in rows)
+        title = f"{model}: training loss (mean over seeds; from step {int(start)})"
+        plots.append(plot_losses([r for r in rows if r["step"] >= start], variants, title=title))
     img = Image.new("RGB", (plots[0].width, sum(p.height for p in plots)), "white")
     for i, p in enumerate(plots):
         img.paste(p, (0, i * plots[0].height))
